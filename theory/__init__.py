@@ -1,0 +1,34 @@
+"""cnnverify.theory: exact constructions of depth-log d CNNs and their exact evaluation.
+
+Everything here is exact (Python Fractions, sympy); nothing imports torch. The constructions are our
+reconstructions of Wang & Wu (NeurIPS 2023), see ``shared/papers/wang_wu_2023.md`` section 4.
+
+Public API:
+
+* specs: :class:`Network`, layers :class:`ConvLayer`, :class:`LocalLayer`, :class:`PointwiseLayer`,
+  :class:`DenseLayer`, storage :class:`SparseArray`;
+* constructions: :func:`gather`, :func:`select`, :func:`tree_sum`, :class:`TwoLayerHead`, :func:`compose`,
+  :func:`to_lcn`, :func:`to_fcn`;
+* evaluation: :func:`evaluate_exact`, :func:`trace_exact`, :func:`symbolic`;
+* files: :func:`save`, :func:`load`, :func:`to_json`, :func:`from_json`;
+* errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
+"""
+
+from ._compose import compose, to_fcn, to_lcn
+from ._errors import TheoryError
+from ._exact import evaluate_exact, trace_exact
+from ._heads import TwoLayerHead, tree_sum
+from ._io import atomic_write_dir, from_json, load, save, spec_bytes, to_json
+from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
+from ._network import Network
+from ._rational import as_rational
+from ._routing import ARCHITECTURES, gather, select
+from ._sparse import SparseArray
+from ._symbolic import input_symbols, symbolic
+
+__all__ = [
+    "ARCHITECTURES", "ConvLayer", "DenseLayer", "Layer", "LocalLayer", "Network", "PointwiseLayer",
+    "SparseArray", "TheoryError", "TwoLayerHead", "as_rational", "atomic_write_dir", "spec_bytes", "compose", "evaluate_exact", "from_json",
+    "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
+    "trace_exact", "tree_sum",
+]
