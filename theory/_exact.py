@@ -13,9 +13,13 @@ from ._rational import as_rational
 
 
 def _input_units(net: Network, x: Any) -> np.ndarray:
-    """Validate ``x`` and return the flat object array of input units ``p * c_in + c`` (Fractions)."""
+    """Validate ``x`` and return its flat array of input units ``p * c_in + c``, position-major.
+
+    Numeric numpy arrays are checked for finiteness in one vectorised pass and stay numeric (entries are
+    converted to Fractions later, only where the output depends on them); anything else is converted here.
+    """
     try:
-        arr = np.asarray(x, dtype=object)
+        arr = np.asarray(x)
     except (TypeError, ValueError):
         raise bad("x", x, f"an array of shape ({net.d},) or ({net.c_in}, {net.d})") from None
     if arr.shape == (net.d,) and net.c_in == 1:
@@ -25,8 +29,22 @@ def _input_units(net: Network, x: Any) -> np.ndarray:
     else:
         want = f"({net.d},)" if net.c_in == 1 else f"({net.c_in}, {net.d})"
         raise bad("x shape", arr.shape, f"{want}: channels first, like torch's (C0, d)")
+    if flat.dtype.kind in "iuf":
+        if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
+            raise bad("x", f"entry {int(np.flatnonzero(~np.isfinite(flat))[0])} = {flat[~np.isfinite(flat)][0]}",
+                      "finite numbers (nan and inf have no exact value)")
+        return flat
     out = np.empty(flat.size, dtype=object)
     out[:] = [as_rational(v, "x") for v in flat]
+    return out
+
+
+def _exact_values(values: np.ndarray) -> np.ndarray:
+    """Object array of Fractions from a numeric or object array (floats converted exactly)."""
+    if values.dtype == object:
+        return values
+    out = np.empty(values.size, dtype=object)
+    out[:] = [as_rational(v, "x") for v in values.tolist()]
     return out
 
 
@@ -50,7 +68,7 @@ def _forward(net: Network, inputs: np.ndarray, outputs: np.ndarray | None,
         which, in_units, nz = net.layers[i].edges(units)
         edges[i] = (which, in_units, nz)
         needed[i] = np.arange(unit_counts[i], dtype=np.int64) if outputs is None else np.unique(in_units)
-    levels = [(needed[0], inputs[needed[0]])]
+    levels = [(needed[0], _exact_values(inputs[needed[0]]))]
     for i, layer in enumerate(net.layers):
         in_units, in_vals = levels[-1]
         which, src, nz = edges[i]
