@@ -64,9 +64,9 @@ def round_rational(q: Fraction, dtype: torch.dtype) -> float:
     e = max(e, emin)
     scale = Fraction(2) ** (e - p + 1)
     m = round(a / scale)  # Fraction.__round__ rounds half to even
-    value = float(m * scale) if m else 0.0
-    if value > torch.finfo(dtype).max:
+    if m * scale > Fraction(torch.finfo(dtype).max):
         raise NumericsError(f"weight {q} overflows {dtype} (largest finite value {torch.finfo(dtype).max})")
+    value = float(m * scale)
     return value if q > 0 else -value
 
 
@@ -155,6 +155,9 @@ class SpecModule(nn.Module):
         else:
             want = (f"(batch, {self.d}) or " if self.c_in == 1 else "") + f"(batch, {self.c_in}, {self.d})"
             raise bad("x shape", tuple(x.shape), want)
+        if h.dtype != self.dtype or h.device.type != self.device.type:
+            raise bad("x", f"a {h.dtype} tensor on {h.device}", f"{self.dtype} on {self.device}, as the module was built "
+                      "(convert with x.to(dtype=..., device=...))")
         if self.check_finite and not bool(torch.isfinite(h).all()):
             raise bad("x", "a tensor with nan or inf entries", "finite inputs (set module.check_finite = False to skip)")
         for module, relu in zip(self.layers, self.relu):

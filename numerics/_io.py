@@ -57,25 +57,12 @@ def _weights_bytes(net: theory.Network, dtype: torch.dtype) -> bytes:
     return safetensors.torch.save(tensors, metadata)
 
 
-def _default_dir_mode() -> int:
-    """``0o777 & ~umask``: what ``mkdir`` gives. Reading the umask sets it briefly (no getter before 3.13)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o777 & ~mask
-
-
-def _write_dir(out: Path, files: dict[str, bytes], force: bool, mode: int | None = None) -> Path:
-    """``theory.atomic_write_dir``, its TheoryError as NumericsError, then the directory's mode set.
-
-    ``atomic_write_dir`` renames a ``tempfile.mkdtemp`` directory into place, which is created 0700; the
-    final directory gets ``mode`` (default: what ``mkdir`` would give under the current umask).
-    """
+def _write_dir(out: Path, files: dict[str, bytes], force: bool) -> Path:
+    """``theory.atomic_write_dir`` with its TheoryError turned into this package's NumericsError."""
     try:
-        result = theory.atomic_write_dir(out, files, force=force)
+        return theory.atomic_write_dir(out, files, force=force)
     except theory.TheoryError as e:
         raise NumericsError(str(e)) from None
-    os.chmod(result, _default_dir_mode() if mode is None else mode)
-    return result
 
 
 def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
@@ -171,7 +158,7 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         files[entry.name] = entry.read_bytes()
     files[SPEC_FILE] = spec_data
     files[WEIGHTS_FILE] = _weights_bytes(net, dt)
-    return _write_dir(d, files, force=True, mode=d.stat().st_mode & 0o7777)
+    return _write_dir(d, files, force=True)
 
 
 def _read_metadata(data: bytes, where: Path) -> dict[str, str]:

@@ -97,23 +97,50 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
         raise bad("out", str(out), "a directory path (a file is in the way)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (out.stat().st_mode & 0o7777) if out.exists() else (0o777 & ~umask)
+    old: Path | None = None
     try:
         for name, data in files.items():
             with open(tmp / name, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp / name, 0o666 & ~umask)
+        os.chmod(tmp, mode)  # mkdtemp makes 0700; give the directory its ordinary (or previous) mode
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.rename(out, old / "x")
+        try:
             os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        except BaseException:
+            if old is not None:  # put the previous directory back: all or nothing
+                os.rename(old / "x", out)
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(out.parent)
     return out
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (best effort where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def spec_bytes(net: Network) -> bytes:
