@@ -1,0 +1,340 @@
+"""Exact evaluation cross-checked against a naive dense evaluator written here.
+
+``naive_forward`` loops over ``layer.weight.to_dense()`` with the layer formulas of Wang & Wu (2023)
+section 2 (conv: shared kernel = stride; local: untied; pointwise: 1x1; dense: flattened signal). It
+shares nothing with ``theory``'s cone/edge machinery, so agreement on random sparse networks of all
+four kinds (mixed ReLU flags, several input channels) checks ``evaluate_exact``, ``trace_exact``,
+``receptive_field``, ``to_lcn``, ``to_fcn`` and ``symbolic``.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import theory
+from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, SparseArray
+
+ZERO = Fraction(0)
+
+
+# ----------------------------------------------------------------------------------- the naive evaluator
+def naive_forward(net: Network, x) -> list[list[list[Fraction]]]:
+    """Every level as nested lists ``h[position][channel]``; ``x`` has shape ``(c_in, d)``."""
+    h = [[Fraction(x[c][p]) for c in range(net.c_in)] for p in range(net.d)]
+    levels = [h]
+    for layer in net.layers:
+        W, b = layer.weight.to_dense(), layer.bias.to_dense()
+        n_in = len(h)
+        if isinstance(layer, ConvLayer):
+            c_out, c_in, s = W.shape
+            out = [[b[o] + sum((W[o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
+                    for o in range(c_out)] for p in range(n_in // s)]
+        elif isinstance(layer, LocalLayer):
+            n_out, c_out, c_in, s = W.shape
+            out = [[b[p, o] + sum((W[p, o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
+                    for o in range(c_out)] for p in range(n_out)]
+        elif isinstance(layer, PointwiseLayer):
+            c_out, c_in = W.shape
+            out = [[b[o] + sum((W[o, c] * h[p][c] for c in range(c_in)), ZERO) for o in range(c_out)] for p in range(n_in)]
+        elif isinstance(layer, DenseLayer):
+            n_out, c_out, n_w, c_in = W.shape
+            out = [[b[p, o] + sum((W[p, o, n, c] * h[n][c] for n in range(n_w) for c in range(c_in)), ZERO)
+                    for o in range(c_out)] for p in range(n_out)]
+        else:  # pragma: no cover
+            raise AssertionError(type(layer))
+        if layer.relu:
+            out = [[max(v, ZERO) for v in row] for row in out]
+        h = out
+        levels.append(h)
+    return levels
+
+
+def naive_dependencies(net: Network) -> list[set[int]]:
+    """Input positions each output unit reaches through nonzero weights (boolean propagation, dense)."""
+    deps = [[{p} for _ in range(net.c_in)] for p in range(net.d)]
+    for layer in net.layers:
+        W = layer.weight.to_dense()
+        n_in = len(deps)
+        if isinstance(layer, ConvLayer):
+            c_out, c_in, s = W.shape
+            deps = [[set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[o, c, t] != 0))
+                     for o in range(c_out)] for p in range(n_in // s)]
+        elif isinstance(layer, LocalLayer):
+            n_out, c_out, c_in, s = W.shape
+            deps = [[set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[p, o, c, t] != 0))
+                     for o in range(c_out)] for p in range(n_out)]
+        elif isinstance(layer, PointwiseLayer):
+            c_out, c_in = W.shape
+            deps = [[set().union(*(deps[p][c] for c in range(c_in) if W[o, c] != 0)) for o in range(c_out)] for p in range(n_in)]
+        else:
+            n_out, c_out, n_w, c_in = W.shape
+            deps = [[set().union(*(deps[n][c] for n in range(n_w) for c in range(c_in) if W[p, o, n, c] != 0))
+                     for o in range(c_out)] for p in range(n_out)]
+    return [u for row in deps for u in row]
+
+
+def flat(level) -> tuple[Fraction, ...]:
+    return tuple(v for row in level for v in row)
+
+
+# ----------------------------------------------------------------------------------- random networks
+def rand_q(rng: random.Random) -> Fraction:
+    return Fraction(rng.randint(-7, 7), rng.choice((1, 2, 3, 5)))
+
+
+def rand_sparse(rng: random.Random, shape, density: float) -> SparseArray:
+    dense = np.empty(int(np.prod(shape)), dtype=object)
+    dense[:] = [rand_q(rng) if rng.random() < density else 0 for _ in range(dense.size)]
+    return SparseArray.from_dense(dense.reshape(shape))
+
+
+@st.composite
+def random_network(draw, kinds=("conv", "local", "pointwise", "dense"), max_depth=4):
+    """A random valid network: positions chain (tree layers tile), channels chain, sparse rational weights."""
+    seed = draw(st.integers(0, 2**32))
+    rng = random.Random(seed)
+    c_in = draw(st.integers(1, 3))
+    d = draw(st.sampled_from([1, 2, 3, 4, 6, 8, 9, 12]))
+    depth = draw(st.integers(1, max_depth))
+    density = draw(st.sampled_from([0.3, 0.6, 1.0]))
+    n, c = d, c_in
+    layers = []
+    for _ in range(depth):
+        options = [kd for kd in kinds if kd in ("pointwise", "dense") or any(n % s == 0 for s in (2, 3))]
+        if not options:
+            options = ["pointwise"]
+        kind = draw(st.sampled_from(options))
+        c_out = draw(st.integers(1, 3))
+        relu = draw(st.booleans())
+        if kind in ("conv", "local"):
+            s = draw(st.sampled_from([s for s in (2, 3) if n % s == 0]))
+            n_out = n // s
+            if kind == "conv":
+                layer = ConvLayer(rand_sparse(rng, (c_out, c, s), density), rand_sparse(rng, (c_out,), density), relu=relu)
+            else:
+                layer = LocalLayer(rand_sparse(rng, (n_out, c_out, c, s), density), rand_sparse(rng, (n_out, c_out), density), relu=relu)
+        elif kind == "pointwise":
+            n_out = n
+            layer = PointwiseLayer(rand_sparse(rng, (c_out, c), density), rand_sparse(rng, (c_out,), density), relu=relu)
+        else:
+            n_out = draw(st.integers(1, 4))
+            layer = DenseLayer(rand_sparse(rng, (n_out, c_out, n, c), density), rand_sparse(rng, (n_out, c_out), density), relu=relu)
+        layers.append(layer)
+        n, c = n_out, c_out
+    return Network(d=d, c_in=c_in, layers=tuple(layers))
+
+
+def random_input(net: Network, seed: int) -> list[list[Fraction]]:
+    rng = random.Random(seed)
+    return [[rand_q(rng) for _ in range(net.d)] for _ in range(net.c_in)]
+
+
+def as_arg(net: Network, x):
+    """The argument form evaluate_exact takes: (d,) for one channel, else (c_in, d)."""
+    return x[0] if net.c_in == 1 else x
+
+
+# ----------------------------------------------------------------------------------- tests
+@given(net=random_network(), seed=st.integers(0, 2**32))
+def test_evaluate_and_trace_match_naive(net, seed):
+    x = random_input(net, seed)
+    want = naive_forward(net, x)
+    assert theory.evaluate_exact(net, as_arg(net, x)) == flat(want[-1])
+    assert theory.evaluate_exact(net, x) == flat(want[-1])  # (1, d) is accepted for one channel too
+    trace = theory.trace_exact(net, x)
+    assert len(trace) == net.depth + 1
+    for lvl, (got, ref) in enumerate(zip(trace, want)):
+        assert got.shape == (net.positions[lvl], net.channels[lvl])
+        assert [list(row) for row in got] == ref, lvl
+        assert all(type(v) is Fraction for v in got.reshape(-1))
+
+
+@given(net=random_network())
+def test_derived_facts_match_layers(net):
+    n, c = [net.d], [net.c_in]
+    for layer in net.layers:
+        W = layer.weight.shape
+        if isinstance(layer, ConvLayer):
+            n.append(n[-1] // W[2])
+        elif isinstance(layer, (LocalLayer, DenseLayer)):
+            n.append(W[0])
+        else:
+            n.append(n[-1])
+        c.append(W[-3] if isinstance(layer, (ConvLayer, LocalLayer)) else (W[0] if isinstance(layer, PointwiseLayer) else W[1]))
+    assert net.positions == tuple(n)
+    assert net.channels == tuple(c)
+    assert net.depth == len(net.layers)
+    assert net.n_outputs == n[-1] * c[-1]
+    dense = [(layer.weight.to_dense(), layer.bias.to_dense()) for layer in net.layers]
+    assert net.nonzeros == sum(int(np.count_nonzero(W != 0)) + int(np.count_nonzero(b != 0)) for W, b in dense)
+    assert net.param_count() == sum(W.size + b.size for W, b in dense)
+    assert net.param_count(biases=False) == sum(W.size for W, _ in dense)
+
+
+@given(net=random_network())
+def test_receptive_field_matches_boolean_propagation(net):
+    got = net.receptive_field()
+    want = naive_dependencies(net)
+    assert len(got) == net.n_outputs
+    assert [set(f.tolist()) for f in got] == want
+    assert all(np.all(np.diff(f) > 0) for f in got)
+
+
+@given(net=random_network(), seed=st.integers(0, 2**32))
+def test_output_ignores_inputs_outside_the_receptive_field(net, seed):
+    x = random_input(net, seed)
+    base = theory.evaluate_exact(net, as_arg(net, x))
+    used = set().union(*naive_dependencies(net))
+    rng = random.Random(seed + 1)
+    y = [[v if p in used else rand_q(rng) * 1000 for p, v in enumerate(row)] for row in x]
+    assert theory.evaluate_exact(net, as_arg(net, y)) == base
+
+
+def test_partial_dependence_network():
+    """Output reads x[1] and x[4] only (2 channels in); the rest may be anything finite."""
+    d = 6
+    W = {(0, 0, 1, 0): 2, (0, 0, 4, 1): Fraction(-1, 3), (0, 1, 1, 1): 1}
+    dense = DenseLayer(SparseArray.from_dict((1, 2, d, 2), W), SparseArray.from_dict((1, 2), {(0, 1): Fraction(1, 2)}))
+    head = PointwiseLayer(SparseArray.from_dense([[1, -1]]), SparseArray.zeros((1,)), relu=False)
+    net = Network(d=d, c_in=2, layers=(dense, head))
+    x = [[0, 3, 0, 0, 0, 0], [0, -2, 0, 0, 6, 0]]
+    # h0 = relu(2*3 - 6/3) = 4, h1 = relu(-2 + 1/2) = 0 -> 4
+    assert theory.evaluate_exact(net, x) == (Fraction(4),)
+    rng = random.Random(0)
+    for _ in range(5):
+        y = [[rng.randint(-99, 99) if p not in (1, 4) else x[c][p] for p in range(d)] for c in range(2)]
+        assert theory.evaluate_exact(net, y) == (Fraction(4),)
+    assert [f.tolist() for f in net.receptive_field()] == [[1, 4]]
+    assert net.receptive_span() == ((0, d),)
+    with pytest.raises(theory.TheoryError, match="x"):
+        theory.evaluate_exact(net, [[float("nan")] + [0] * 5, [0] * 6])  # outside the cone, still rejected
+
+
+def test_numeric_and_object_inputs_agree():
+    """int, float and Fraction inputs give the same exact output (floats converted to their binary value)."""
+    net = theory.compose(theory.gather(8), theory.TwoLayerHead([[1, -2, 0, 0, 0, 0, 0, 3]], [Fraction(1, 3)], [[2]], [-1]))
+    xi = np.arange(-4, 4)
+    xf = xi.astype(np.float64) + 0.1
+    want_i = 2 * max(Fraction(-4) - 2 * Fraction(-3) + 3 * Fraction(3) + Fraction(1, 3), 0) - 1
+    assert theory.evaluate_exact(net, xi) == (want_i,)
+    assert theory.evaluate_exact(net, [Fraction(int(v)) for v in xi]) == (want_i,)
+    assert theory.evaluate_exact(net, list(map(int, xi))) == (want_i,)
+    fx = [Fraction(float(v)) for v in xf]
+    want_f = 2 * max(fx[0] - 2 * fx[1] + 3 * fx[7] + Fraction(1, 3), 0) - 1
+    assert theory.evaluate_exact(net, xf) == (want_f,)
+    assert theory.evaluate_exact(net, xf.tolist()) == (want_f,)
+    assert theory.evaluate_exact(net, xf.astype(np.float32)) == (
+        2 * max(sum((w * Fraction(float(np.float32(xf[i]))) for i, w in ((0, 1), (1, -2), (7, 3))), Fraction(1, 3)), 0) - 1,)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: np.longdouble inputs go through float(), losing precision (as_rational)")
+def test_longdouble_inputs_are_exact():
+    x = np.full(2, np.longdouble(1) / 3)
+    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
+        pytest.skip("longdouble is float64 on this platform")
+    got = theory.evaluate_exact(theory.gather(2), x)
+    assert got[0] == Fraction(*x[0].as_integer_ratio())
+
+
+# ----------------------------------------------------------------------------------- to_lcn / to_fcn
+@given(net=random_network(kinds=("conv", "pointwise")), seed=st.integers(0, 2**32))
+def test_to_lcn_and_to_fcn_preserve_the_function(net, seed):
+    lcn, fcn = theory.to_lcn(net), theory.to_fcn(net)
+    assert lcn.kinds == tuple("local" if k == "conv" else k for k in net.kinds)
+    assert fcn.kinds == ("dense",) * net.depth
+    for other in (lcn, fcn):
+        assert other.positions == net.positions and other.channels == net.channels
+        assert [layer.relu for layer in other.layers] == [layer.relu for layer in net.layers]
+    x = random_input(net, seed)
+    want = flat(naive_forward(net, x)[-1])
+    assert theory.evaluate_exact(net, as_arg(net, x)) == want
+    assert theory.evaluate_exact(lcn, as_arg(net, x)) == want
+    assert theory.evaluate_exact(fcn, as_arg(net, x)) == want
+    assert flat(naive_forward(lcn, x)[-1]) == want
+    assert flat(naive_forward(fcn, x)[-1]) == want
+    # Parameter counts the architectures imply (section 2): CNN filters once, LCN per output position,
+    # FCN N_{l-1} N_l with N_l = n_l C_l.
+    n, C = net.positions, net.channels
+    for biases in (False, True):
+        b = int(biases)
+        cnn_count = sum(
+            (n[i - 1] // n[i]) * C[i - 1] * C[i] + b * C[i] if kind == "conv" else C[i - 1] * C[i] + b * C[i]
+            for i, kind in enumerate(net.kinds, start=1)
+        )
+        lcn_count = sum(
+            n[i] * ((n[i - 1] // n[i]) * C[i - 1] * C[i] + b * C[i]) if kind == "conv" else C[i - 1] * C[i] + b * C[i]
+            for i, kind in enumerate(net.kinds, start=1)
+        )
+        fcn_count = sum(n[i - 1] * C[i - 1] * n[i] * C[i] + b * n[i] * C[i] for i in range(1, net.depth + 1))
+        assert net.param_count(biases) == cnn_count
+        assert lcn.param_count(biases) == lcn_count
+        assert fcn.param_count(biases) == fcn_count
+    # Nonzeros: a shared filter is stored once per position after untying / densifying.
+    lcn_nnz = sum(n[i] * layer.nonzeros if layer.kind == "conv" else layer.nonzeros for i, layer in enumerate(net.layers, start=1))
+    fcn_nnz = sum(n[i] * layer.nonzeros for i, layer in enumerate(net.layers, start=1))
+    assert lcn.nonzeros == lcn_nnz
+    assert fcn.nonzeros == fcn_nnz
+    assert [set(f.tolist()) for f in fcn.receptive_field()] == naive_dependencies(net)
+
+
+@given(net=random_network(), seed=st.integers(0, 2**32))
+def test_to_fcn_of_any_network(net, seed):
+    fcn = theory.to_fcn(net)
+    x = random_input(net, seed)
+    assert theory.evaluate_exact(fcn, as_arg(net, x)) == flat(naive_forward(net, x)[-1])
+    assert theory.to_fcn(fcn) == fcn
+
+
+# ----------------------------------------------------------------------------------- symbolic
+def my_symbols(net: Network) -> list[list[sp.Symbol]]:
+    """Symbols by the documented naming: x{p} (one channel) or x{c}_{p}; indexed [c][p]."""
+    if net.c_in == 1:
+        return [[sp.Symbol(f"x{p}", real=True) for p in range(net.d)]]
+    return [[sp.Symbol(f"x{c}_{p}", real=True) for p in range(net.d)] for c in range(net.c_in)]
+
+
+@given(net=random_network(max_depth=3), seed=st.integers(0, 2**32))
+def test_symbolic_matches_exact_at_random_points(net, seed):
+    exprs = theory.symbolic(net)
+    assert len(exprs) == net.n_outputs
+    syms = my_symbols(net)
+    allowed = {s for row in syms for s in row}
+    assert all(e.free_symbols <= allowed for e in exprs)
+    for k in range(2):
+        x = random_input(net, seed + k)
+        sub = {syms[c][p]: sp.Rational(x[c][p].numerator, x[c][p].denominator) for c in range(net.c_in) for p in range(net.d)}
+        got = []
+        for e in exprs:
+            v = e.xreplace(sub)
+            assert v.is_Rational, v
+            got.append(Fraction(int(v.p), int(v.q)))
+        assert tuple(got) == theory.evaluate_exact(net, as_arg(net, x))
+        assert tuple(got) == flat(naive_forward(net, x)[-1])
+
+
+def test_symbolic_tree_sum_abs_difference():
+    head = theory.TwoLayerHead([[1, 0], [-1, 0], [0, 1], [0, -1]], [0] * 4, [[1, 1, -1, -1]], [0])
+    (e,) = theory.symbolic(theory.tree_sum(4, 2, head))
+    xs = sp.symbols("x0:4", real=True)
+    want = sp.Abs(xs[0]) - sp.Abs(xs[1]) + sp.Abs(xs[2]) - sp.Abs(xs[3])
+    rng = random.Random(3)
+    for _ in range(10):
+        pt = {s: sp.Rational(rng.randint(-20, 20), rng.randint(1, 4)) for s in xs}
+        assert e.xreplace(pt) == want.xreplace(pt)
+
+
+def test_symbolic_refuses_large_inputs():
+    net = theory.gather(16)
+    with pytest.raises(theory.TheoryError, match="max_inputs"):
+        theory.symbolic(net, max_inputs=8)
+    assert len(theory.symbolic(net, max_inputs=16)) == 16
+    big = theory.select(2**13, [0])
+    with pytest.raises(theory.TheoryError, match="max_inputs"):
+        theory.symbolic(big)
