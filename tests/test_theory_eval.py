@@ -243,6 +243,26 @@ def test_longdouble_inputs_are_exact():
     assert got[0] == Fraction(*x[0].as_integer_ratio())
 
 
+@pytest.mark.xfail(strict=True, reason="bug: _input_units runs np.asarray(x) on Python lists, so a list mixing ints "
+                                       "and floats becomes float64 and ints above 2^53 are silently rounded")
+def test_python_list_mixing_big_ints_and_floats_is_exact():
+    assert theory.evaluate_exact(theory.gather(2), [2**60 + 1, 0.5]) == (Fraction(2**60 + 1), Fraction(1, 2))
+
+
+@pytest.mark.xfail(strict=True, reason="bug: bools mixed with numbers in a Python list become 0/1 (np.asarray makes an "
+                                       "int/float array), although as_rational and an all-bool x reject bools")
+def test_bools_mixed_into_x_are_rejected():
+    with pytest.raises(theory.TheoryError, match="x"):
+        theory.evaluate_exact(theory.gather(2), [True, 2])
+
+
+def test_big_python_ints_alone_are_exact():
+    g = theory.gather(2)
+    assert theory.evaluate_exact(g, [2**60 + 1, 3]) == (Fraction(2**60 + 1), Fraction(3))
+    assert theory.evaluate_exact(g, [-1, 2**63]) == (Fraction(-1), Fraction(2**63))
+    assert theory.evaluate_exact(g, [10**40 + 1, Fraction(1, 3)]) == (Fraction(10**40 + 1), Fraction(1, 3))
+
+
 # ----------------------------------------------------------------------------------- to_lcn / to_fcn
 @given(net=random_network(kinds=("conv", "pointwise")), seed=st.integers(0, 2**32))
 def test_to_lcn_and_to_fcn_preserve_the_function(net, seed):

@@ -348,3 +348,12 @@ def test_saved_files_have_ordinary_permissions(tmp_path):
     theory.save(theory.gather(8), out, force=True)
     assert out.stat().st_mode & 0o777 == 0o750
     assert theory.load(out) == theory.gather(8)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: Network accepts a meta that is not JSON-able (e.g. a Fraction); save then "
+                                       "fails with json's TypeError instead of a TheoryError naming 'meta'")
+def test_non_json_meta_is_a_theory_error(tmp_path):
+    with pytest.raises(theory.TheoryError, match="meta"):
+        net = Network(d=2, layers=theory.gather(2).layers, meta={"w": Fraction(1, 2)})
+        theory.save(net, tmp_path / "spec")
+    assert list(tmp_path.iterdir()) == []

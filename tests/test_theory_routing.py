@@ -268,3 +268,25 @@ def test_gather_and_select_agree_on_the_support():
     x = random_x(d, 7)
     g = theory.evaluate_exact(theory.gather(d, s), x)
     assert theory.evaluate_exact(theory.select(d, support, s), x) == tuple(g[i] for i in support)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("construction, s, L", [("select", 2, 14), ("select", 4, 7), ("gather", 2, 12), ("gather", 4, 6)])
+def test_invariants_at_larger_d(construction, s, L):
+    d = s**L
+    support = [0, d - 1, d // 2, d // 2 - 1, 1, d - 2, d // 3, 2 * d // 3]
+    net = theory.select(d, support, s) if construction == "select" else theory.gather(d, s)
+    x = random_x(d, L)
+    trace = theory.trace_exact(net, x)
+    for lvl in range(1, L + 1):
+        level = trace[lvl]
+        span = s**lvl
+        for p in range(d // span):
+            if construction == "select":
+                pairs = [(j, p * span + i % span) for j, i in enumerate(support)]
+            else:
+                pairs = [(r, p * span + r) for r in range(span)]
+            for c, src in pairs:
+                assert level[p, 2 * c] == relu(x[src]) and level[p, 2 * c + 1] == relu(-x[src])
+    want = tuple(x[i] for i in support) if construction == "select" else tuple(x)
+    assert theory.evaluate_exact(net, x) == want
