@@ -1,0 +1,48 @@
+"""The project's claims (ids from DESIGN.md, "Claim catalogue"), registered in :func:`default_registry`."""
+
+from __future__ import annotations
+
+from ._claim import Claim
+from ._registry import Registry
+from ._ww_gather import gather_exact, universality_depth
+from ._ww_params import select_params
+from ._ww_receptive import receptive_stride1
+from ._ww_select import select_exact
+
+WW_UNIVERSALITY = "Wang & Wu 2023, universality with depth O(log d), construction section 4.1 (reconstruction)"
+WW_SPARSE = "Wang & Wu 2023, sparse long-range functions, construction section 4.2 (reconstruction)"
+
+
+def ww_claims() -> list[Claim]:
+    """The Wang & Wu (2023) claims implemented so far, each a record around one check function."""
+    return [
+        Claim("ww.gather.exact",
+              "The gather network (L = log_s d shared kernel = stride = s layers) holds relu((-1)^e x[p s^l + r]) "
+              "in channel 2r+e at level l, position p; its output is x exactly; n_l C_l = 2d at every level l >= 1; "
+              "its float64 torch module is bit-exact.",
+              WW_UNIVERSALITY, "exact", {"quick": 0.5, "full": 15.0}, gather_exact),
+        Claim("ww.universality.depth",
+              "Any two-layer ReLU net x -> a_0 + sum_r a_r relu(w_r . x + c_r) is reproduced exactly by "
+              "compose(gather(d, s), head), a CNN of depth log_s d + 2.",
+              WW_UNIVERSALITY, "exact", {"quick": 0.1, "full": 3.0}, universality_depth),
+        Claim("ww.select.exact",
+              "The select network routes x[i_j] to the root exactly for any support (including 0 and d-1): level l, "
+              "position p, channel 2j+e holds relu((-1)^e x[p s^l + (i_j mod s^l)]); output j depends on x[i_j] "
+              "only; LCN and FCN versions compute the same outputs.",
+              WW_SPARSE, "exact", {"quick": 1.0, "full": 20.0}, select_exact),
+        Claim("ww.select.params",
+              "Tree-layer parameters (no biases) of select: CNN 2ks + (L-1) 4k^2 s = Theta(log d); LCN "
+              "sum_l d_l s C_{l-1} C_l = Theta(k^2 d); FCN sum_l N_{l-1} N_l = Theta(d^2) (width Theta(d)).",
+              "Wang & Wu 2023, architectures (section 2) and sparse construction counts (section 4.2) "
+              "(reconstruction)", "exact", {"quick": 0.3, "full": 1.0}, select_params),
+        Claim("ww.receptive.stride1",
+              "A stride-1 kernel-s CNN's unit sees 1 + D(s-1) inputs after D layers, so seeing both x_0 and x_{d-1} "
+              "needs depth >= ceil((d-1)/(s-1)) = Omega(d); the stride-s tree does it with log_s d layers.",
+              "Wang & Wu 2023, depth O(log d) vs Omega(d) for stride-1 CNNs, receptive-field argument "
+              "(reconstruction)", "numerical", {"quick": 0.5, "full": 3.0}, receptive_stride1),
+    ]
+
+
+def default_registry() -> Registry:
+    """A fresh registry holding every claim of the project, in catalogue order."""
+    return Registry(ww_claims())

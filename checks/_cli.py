@@ -1,0 +1,121 @@
+"""``python -m checks``: run the claim checks and write a report.
+
+Exit status: 0 when every claim run is pass or not-testable, 1 when any is fail or unknown, 2 on a usage
+error (bad option, a pattern matching no claim, an existing ``--out`` without ``--force``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from ._claim import PROFILES, Context
+from ._errors import ChecksError
+from ._registry import Registry
+from ._report import build_document, check_out_dir, discard, environment, finish, staging_dir, table
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m checks",
+        description="Run the executable claims of cnnverify (Wang & Wu 2023 reconstructions) and write a report "
+                    "(report.md, report.json, PNG plots). Exit 0: all pass/not-testable; 1: any fail/unknown; "
+                    "2: usage error.")
+    p.add_argument("--profile", default="quick", choices=PROFILES,
+                   help="quick: small sizes, well under a minute; full: the real reproduction (default: quick)")
+    p.add_argument("--only", metavar="PATTERN", default=None,
+                   help="run only claims whose id matches this fnmatch pattern, e.g. 'ww.select.*'")
+    p.add_argument("--list", action="store_true", help="list the (selected) claims and exit")
+    p.add_argument("--out", metavar="DIR", type=Path, default=None,
+                   help="report directory (must not exist unless --force); default reports/checks-<UTC time>")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    p.add_argument("--verbose", action="store_true", help="also show the checks' own progress lines")
+    return p
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_out(now: datetime) -> Path:
+    """``reports/checks-<UTC timestamp with microseconds>``, with a numeric suffix if that exists already."""
+    base = Path("reports") / f"checks-{now.strftime('%Y%m%dT%H%M%S.%fZ')}"
+    out, n = base, 1
+    while out.exists():
+        out, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return out
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (never calls ``sys.exit``).
+
+    Args:
+        argv: arguments without the program name (default ``sys.argv[1:]``).
+        registry: the claims to choose from (default: every claim of the project); tests pass isolated ones.
+        stdout, stderr: streams for the table and for progress/errors (default the process streams).
+    Returns:
+        0, 1 or 2 (see the module docstring).
+    """
+    out_stream, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse reports usage errors (code 2) and --help (code 0) by exiting
+        return int(e.code or 0)
+    if args.seed < 0:
+        print(f"python -m checks: error: argument --seed: got {args.seed}; allowed: an int >= 0", file=err)
+        return 2
+    if registry is None:
+        from ._catalogue import default_registry
+        registry = default_registry()
+    try:
+        claims = registry.select(args.only)
+    except ChecksError as e:
+        print(f"python -m checks: error: {e}", file=err)
+        return 2
+    if not claims:
+        print(f"python -m checks: error: argument --only: got {args.only!r}; allowed: a pattern matching one of "
+              f"{registry.ids()}", file=err)
+        return 2
+    if args.list:
+        for c in claims:
+            print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
+                  f"{c.statement}", file=out_stream)
+        return 0
+    started = _utc_now()
+    out = args.out if args.out is not None else default_out(started)
+    try:
+        check_out_dir(out, args.force)
+    except ChecksError as e:
+        print(f"python -m checks: error: {e}", file=err)
+        return 2
+    staging = staging_dir(out)
+    try:
+        progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else (lambda msg: None)
+        ctx = Context(profile=args.profile, seed=args.seed, out_dir=staging, progress=progress)
+        runs = []
+        for i, claim in enumerate(claims, 1):
+            tag = f"[{i}/{len(claims)}] {claim.id}"
+            print(f"{tag}: running ({args.profile}, about {claim.cost[args.profile]:g} s)", file=err, flush=True)
+            result = claim.run(ctx)
+            print(f"{tag}: {result.status} in {result.seconds:.2f} s", file=err, flush=True)
+            runs.append((claim, result))
+        doc = build_document(runs, profile=args.profile, seed=args.seed, started=started.isoformat(),
+                             finished=_utc_now().isoformat(), env=environment())
+        finish(doc, staging, out, args.force)
+    except ChecksError as e:  # --out appeared while running
+        discard(staging)
+        print(f"python -m checks: error: {e}", file=err)
+        return 2
+    except BaseException:
+        discard(staging)
+        raise
+    print(table(runs), file=out_stream)
+    summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    print(f"\n{summary}; report: {out / 'report.md'}", file=out_stream)
+    return int(doc["exit_code"])

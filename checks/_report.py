@@ -1,0 +1,216 @@
+"""Reports of a check run: the JSON document, its Markdown rendering, the text table, atomic writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numerics
+
+from ._claim import STATUSES, Claim, Result
+from ._errors import bad
+from ._rates import RATE_BANDS
+
+SCHEMA = "cnnverify.checks.report"
+SCHEMA_VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MD_FIELD_LIMIT = 1500
+"""Characters of one field shown in report.md (report.json always has everything)."""
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_state() -> dict[str, Any]:
+    """``{'commit': sha or None, 'dirty': bool or None}`` of the repository holding this package."""
+    def git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, platform and git state for the report header."""
+    versions = {"python": platform.python_version()}
+    for name, dist in (("torch", "torch"), ("numpy", "numpy"), ("sympy", "sympy"), ("z3", "z3-solver"),
+                       ("matplotlib", "matplotlib"), ("cnnverify", "cnnverify")):
+        versions[name] = _version(dist)
+    return {"versions": versions, "platform": platform.platform(), "git": git_state()}
+
+
+def exit_code(results: Sequence[Result]) -> int:
+    """0 when every result is pass or not-testable, else 1."""
+    return 0 if all(r.status in ("pass", "not-testable") for r in results) else 1
+
+
+def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: int, started: str,
+                   finished: str, env: Mapping[str, Any]) -> dict[str, Any]:
+    """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`."""
+    results = [r for _, r in runs]
+    return {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+        "profile": profile, "seed": seed, "started_utc": started, "finished_utc": finished,
+        **dict(env),
+        "summary": {s: sum(r.status == s for r in results) for s in STATUSES},
+        "exit_code": exit_code(results),
+        "seconds": round(sum(r.seconds for r in results), 3),
+        "claims": [{"id": c.id, "statement": c.statement, "source": c.source, "kind": c.kind,
+                    "cost": dict(c.cost), "result": r.to_json()} for c, r in runs],
+    }
+
+
+def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[dict[str, Any], Result]]]:
+    """Read ``report.json`` back: the document and ``(claim info, Result)`` per claim.
+
+    Raises:
+        ChecksError: unreadable file, wrong schema or version, malformed results.
+    """
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise bad("path", str(path), f"a readable report.json ({type(e).__name__}: {e})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise bad("path", str(path), f"a {SCHEMA} document")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise bad("schema_version", doc.get("schema_version"), f"{SCHEMA_VERSION} (the version this library reads)")
+    out = []
+    for entry in doc.get("claims", []):
+        info = {k: v for k, v in entry.items() if k != "result"}
+        out.append((info, Result.from_json(entry["result"])))
+    return doc, out
+
+
+def summarize(value: Any, width: int = 64) -> str:
+    """One short line for a JSON value (the table's "observed" column)."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k != "violations")  # the violation count first, then in order
+        text = ", ".join(f"{k}={_short(value[k])}" for k in keys)
+    else:
+        text = _short(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, (dict, list)):
+        s = json.dumps(v, separators=(",", ":"))
+        return s if len(s) <= 24 else s[:21] + "..."
+    return str(v)
+
+
+def table(runs: Sequence[tuple[Any, Result]]) -> str:
+    """Fixed-width text table: id, status, observed summary, seconds."""
+    rows = [(getattr(c, "id", None) or c["id"], r.status, summarize(r.observed), f"{r.seconds:.2f}") for c, r in runs]
+    head = ("claim", "status", "observed", "seconds")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _tolerance_text(tol: str | None) -> str:
+    if tol is None:
+        return "none"
+    if tol == "exact":
+        return "exact (rational arithmetic, compared with ==)"
+    if tol.startswith("rate:"):
+        band = RATE_BANDS[tol[5:]]
+        return f"`{tol}`: slope within +-{band.half_width} ({band.reason})"
+    t = numerics.TOLERANCES[tol]
+    return f"`{tol}`: atol={t.atol}, rtol={t.rtol} ({t.reason})"
+
+
+def _fields(value: Any) -> list[str]:
+    """A JSON value as Markdown bullets: one ``key: compact JSON`` line per top-level field (truncated)."""
+    items = value.items() if isinstance(value, dict) else [("value", value)]
+    out = []
+    for key, v in items:
+        text = json.dumps(v, separators=(", ", ": "))
+        if len(text) > MD_FIELD_LIMIT:
+            text = text[:MD_FIELD_LIMIT] + " ... (truncated; see report.json)"
+        out.append(f"  - `{key}`: {text}")
+    return out
+
+
+def render_markdown(doc: Mapping[str, Any]) -> str:
+    """``report.md``: header (profile, seed, date, git, versions), the table, per-claim details and plots."""
+    runs = [(e, Result.from_json(e["result"])) for e in doc["claims"]]
+    git = doc.get("git", {})
+    commit = git.get("commit") or "unavailable"
+    if git.get("dirty"):
+        commit += " (with uncommitted changes)"
+    versions = ", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())
+    summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    lines = [f"# cnnverify claim checks ({doc['profile']} profile)", "",
+             f"- profile: {doc['profile']}", f"- seed: {doc['seed']}",
+             f"- date (UTC): {doc['started_utc']} to {doc['finished_utc']}", f"- git commit: {commit}",
+             f"- versions: {versions}", f"- platform: {doc.get('platform', '?')}",
+             f"- summary: {summary} (exit code {doc['exit_code']}); {doc['seconds']} s in checks", "",
+             "```", table(runs), "```", ""]
+    for entry, r in runs:
+        lines += [f"## {entry['id']}: {r.status}", "", f"**Statement.** {entry['statement']}", "",
+                  f"- source: {entry['source']}", f"- kind: {entry['kind']}",
+                  f"- tolerance: {_tolerance_text(r.tolerance)}", f"- seconds: {r.seconds:.3f}"]
+        if r.note:
+            lines.append(f"- note: {r.note}")
+        lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]
+        evidence = {k: v for k, v in r.evidence.items() if k != "plots"}
+        if evidence:
+            lines += ["- evidence:", *_fields(evidence)]
+        lines.append("")
+        for name in r.evidence.get("plots", []):
+            lines += [f"![{entry['id']}: {name}]({name})", ""]
+    return "\n".join(lines)
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    """Raise ChecksError when ``out`` exists and ``force`` is not set, or is a file."""
+    if out.exists() and not force:
+        raise bad("--out", str(out), "a path that does not exist yet (or pass --force to replace it)")
+    if out.exists() and not out.is_dir():
+        raise bad("--out", str(out), "a directory path (a file is in the way)")
+
+
+def staging_dir(out: Path) -> Path:
+    """A fresh temporary directory next to ``out`` (same file system, so the final rename is atomic)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+
+
+def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool) -> Path:
+    """Write report.json and report.md into ``staging`` (already holding the plots), then rename it to ``out``.
+
+    An existing ``out`` is replaced only with ``force`` (moved aside first, then deleted), so a crash leaves
+    either the old directory or the complete new one. Returns ``out``.
+    """
+    (staging / "report.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    (staging / "report.md").write_text(render_markdown(doc))
+    check_out_dir(out, force)
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "previous")
+        os.rename(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, out)
+    return out
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging directory after a failure."""
+    shutil.rmtree(staging, ignore_errors=True)
+
