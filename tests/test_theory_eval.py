@@ -234,7 +234,6 @@ def test_numeric_and_object_inputs_agree():
         2 * max(sum((w * Fraction(float(np.float32(xf[i]))) for i, w in ((0, 1), (1, -2), (7, 3))), Fraction(1, 3)), 0) - 1,)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: np.longdouble inputs go through float(), losing precision (as_rational)")
 def test_longdouble_inputs_are_exact():
     x = np.full(2, np.longdouble(1) / 3)
     if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
@@ -243,14 +242,10 @@ def test_longdouble_inputs_are_exact():
     assert got[0] == Fraction(*x[0].as_integer_ratio())
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _input_units runs np.asarray(x) on Python lists, so a list mixing ints "
-                                       "and floats becomes float64 and ints above 2^53 are silently rounded")
 def test_python_list_mixing_big_ints_and_floats_is_exact():
     assert theory.evaluate_exact(theory.gather(2), [2**60 + 1, 0.5]) == (Fraction(2**60 + 1), Fraction(1, 2))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bools mixed with numbers in a Python list become 0/1 (np.asarray makes an "
-                                       "int/float array), although as_rational and an all-bool x reject bools")
 def test_bools_mixed_into_x_are_rejected():
     with pytest.raises(theory.TheoryError, match="x"):
         theory.evaluate_exact(theory.gather(2), [True, 2])

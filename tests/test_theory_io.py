@@ -187,7 +187,6 @@ def test_from_json_rejects_non_documents(doc):
         theory.from_json(doc)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a key beyond int64 in a corrupted spec.json raises OverflowError, not TheoryError")
 def test_huge_key_is_a_theory_error():
     doc = theory.to_json(theory.select(8, [0, 7]))
     doc["layers"][0]["weight"]["keys"][0] = 2**70
@@ -195,7 +194,6 @@ def test_huge_key_is_a_theory_error():
         theory.from_json(doc)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a malformed 'meta' list raises a plain ValueError from dict(), not TheoryError")
 def test_malformed_meta_is_a_theory_error():
     doc = theory.to_json(theory.select(8, [0, 7]))
     doc["meta"] = [[1, 2, 3]]
@@ -311,8 +309,6 @@ def test_failed_forced_swap_restores_the_old_directory(tmp_path, monkeypatch):
     assert (out / "spec.json").read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="bug: when both the swap and the restoring rename fail, atomic_write_dir "
-                                       "rmtree's the .NAME.old.* dir holding the only copy of the old directory")
 def test_failed_swap_and_failed_restore_never_delete_the_old_content(tmp_path, monkeypatch):
     out = theory.save(theory.select(8, [1]), tmp_path / "spec")
     before = (out / "spec.json").read_bytes()
@@ -350,8 +346,6 @@ def test_saved_files_have_ordinary_permissions(tmp_path):
     assert theory.load(out) == theory.gather(8)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Network accepts a meta that is not JSON-able (e.g. a Fraction); save then "
-                                       "fails with json's TypeError instead of a TheoryError naming 'meta'")
 def test_non_json_meta_is_a_theory_error(tmp_path):
     with pytest.raises(theory.TheoryError, match="meta"):
         net = Network(d=2, layers=theory.gather(2).layers, meta={"w": Fraction(1, 2)})

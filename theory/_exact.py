@@ -19,7 +19,9 @@ def _input_units(net: Network, x: Any) -> np.ndarray:
     converted to Fractions later, only where the output depends on them); anything else is converted here.
     """
     try:
-        arr = np.asarray(x)
+        # Only numeric ndarrays keep their dtype; anything else (lists mixing ints and floats, bools, big
+        # ints) goes entry by entry through as_rational, so no value is rounded or reinterpreted on the way.
+        arr = x if isinstance(x, np.ndarray) and x.dtype.kind in "iuf" else np.asarray(x, dtype=object)
     except (TypeError, ValueError):
         raise bad("x", x, f"an array of shape ({net.d},) or ({net.c_in}, {net.d})") from None
     if arr.shape == (net.d,) and net.c_in == 1:

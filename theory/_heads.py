@@ -119,7 +119,8 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
     sign_list = None
     if signs is not None:
         sign_list = positions_sequence(signs, "signs")
-        if len(sign_list) != s or any(v not in (1, -1) or isinstance(v, bool) for v in sign_list):
+        if len(sign_list) != s or any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v not in (1, -1)
+                                      for v in sign_list):
             raise bad("signs", signs, f"{s} values, each +1 or -1 (one per root subtree)")
         if L < 2:
             raise bad("signs", signs, f"None when d = s (one patch, no subtrees); d = {d}")
@@ -138,5 +139,5 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
                 w[(1 - e if flip else e, e, t)] = 1
         layers.append(ConvLayer(SparseArray.from_dict((2, 2, s), w), SparseArray.zeros((2,))))
     layers.append(PointwiseLayer(SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False))
-    meta = {"construction": "tree_sum", "d": d, "s": s, "L": L, "m": m, "signs": list(sign_list) if sign_list else None}
+    meta = {"construction": "tree_sum", "d": d, "s": s, "L": L, "m": m, "signs": [int(v) for v in sign_list] if sign_list else None}
     return Network(d=d, layers=tuple(layers), meta=meta)

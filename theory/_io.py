@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,7 +66,7 @@ def from_json(obj: Any) -> Network:
     """
     if not isinstance(obj, Mapping) or obj.get("format") != FORMAT:
         raise TheoryError(f"not a {FORMAT} document (missing or wrong 'format' field)")
-    if obj.get("version") != VERSION:
+    if type(obj.get("version")) is not int or obj.get("version") != VERSION:
         raise TheoryError(f"unsupported {FORMAT} version {obj.get('version')!r}; this library reads version {VERSION}")
     try:
         layers = []
@@ -77,7 +77,9 @@ def from_json(obj: Any) -> Network:
             layers.append(cls(_array_from_json(lj["weight"], f"layers[{i}].weight"),
                               _array_from_json(lj["bias"], f"layers[{i}].bias"), relu=lj["relu"]))
         net = Network(d=obj["d"], c_in=obj["c_in"], layers=tuple(layers), meta=obj.get("meta") or {})
-    except (KeyError, TypeError, AttributeError) as e:
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as e:
+        if isinstance(e, TheoryError):
+            raise
         raise TheoryError(f"malformed spec document: {type(e).__name__}: {e}") from None
     if net.content_hash != obj.get("content_hash"):
         raise TheoryError("content hash mismatch: the weights do not match the recorded hash (corrupted or edited file)")
@@ -96,37 +98,50 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
     if out.exists() and not out.is_dir():
         raise bad("out", str(out), "a directory path (a file is in the way)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    mode = (out.stat().st_mode & 0o7777) if out.exists() else (0o777 & ~umask)
-    old: Path | None = None
+    tmp = _fresh_dir(out.parent, f".{out.name}.tmp-")  # os.mkdir: the umask gives the ordinary mode
+    old: Path | None = None  # holds the previous directory (as old/x) while it is swapped out
     try:
         for name, data in files.items():
             with open(tmp / name, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp / name, 0o666 & ~umask)
-        os.chmod(tmp, mode)  # mkdtemp makes 0700; give the directory its ordinary (or previous) mode
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.chmod(tmp, out.stat().st_mode & 0o7777)  # a replaced directory keeps its mode
+            old = _fresh_dir(out.parent, f".{out.name}.old-")
             os.rename(out, old / "x")
         try:
             os.rename(tmp, out)
-        except BaseException:
-            if old is not None:  # put the previous directory back: all or nothing
-                os.rename(old / "x", out)
+        except BaseException as swap_error:
+            if old is not None:
+                try:  # put the previous directory back: all or nothing
+                    os.rename(old / "x", out)
+                except BaseException as restore_error:
+                    if hasattr(swap_error, "add_note"):
+                        swap_error.add_note(f"restoring {out} failed too ({restore_error}); "
+                                            f"its previous contents are in {old / 'x'}")
             raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
+        if old is not None and not (old / "x").exists():  # never delete the only copy of the old directory
             shutil.rmtree(old, ignore_errors=True)
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(out.parent)
     return out
+
+
+def _fresh_dir(parent: Path, prefix: str) -> Path:
+    """Create a new, uniquely named directory in ``parent`` with the umask's ordinary mode."""
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise TheoryError(f"could not create a temporary directory in {parent}")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -78,7 +78,14 @@ class Network:
         object.__setattr__(self, "d", int(self.d))
         object.__setattr__(self, "c_in", int(self.c_in))
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "meta", _freeze(dict(self.meta)))
+        if not isinstance(self.meta, Mapping):
+            raise bad("meta", self.meta, "a mapping of JSON-able values")
+        meta = _freeze(dict(self.meta))
+        try:
+            json.dumps(thaw(meta), allow_nan=False)
+        except (TypeError, ValueError):
+            raise bad("meta", self.meta, "JSON-able values only (str, int, float, bool, None, lists, dicts)") from None
+        object.__setattr__(self, "meta", meta)
         object.__setattr__(self, "_positions", tuple(positions))
         object.__setattr__(self, "_channels", tuple(channels))
 
@@ -123,14 +130,16 @@ class Network:
         Every weight is treated as possibly nonzero: a tree layer multiplies the span by its kernel, a dense
         layer sees all ``d`` positions. Compare :meth:`receptive_field` (the weights' actual dependencies).
         """
-        lo, hi = np.arange(self.d), np.arange(1, self.d + 1)
+        span, full = 1, False
         for layer in self.layers:
             if layer.kind in ("conv", "local"):
-                lo, hi = lo[:: layer.kernel], hi[layer.kernel - 1 :: layer.kernel]
+                span *= layer.kernel
             elif layer.kind == "dense":
-                n_out = layer.weight.shape[0]
-                lo, hi = np.full(n_out, 0), np.full(n_out, self.d)
-        return tuple((int(a), int(b)) for a, b in zip(lo, hi))
+                full = True
+        n = self.positions[-1]
+        if full:
+            return ((0, self.d),) * n
+        return tuple((p * span, (p + 1) * span) for p in range(n))
 
     def receptive_field(self) -> tuple[np.ndarray, ...]:
         """Input positions each output unit actually depends on through nonzero weights.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from fractions import Fraction
 from typing import Any
@@ -33,9 +32,9 @@ def as_rational(value: Any, arg: str) -> Fraction:
     if isinstance(value, (int, np.integer)):
         return Fraction(int(value))
     if isinstance(value, (float, np.floating)):
-        if not math.isfinite(float(value)):
+        if not np.isfinite(value):
             raise bad(arg, value, "a finite number (nan and inf have no exact value)")
-        return Fraction(float(value))
+        return Fraction(*value.as_integer_ratio())  # exact for float16/32/64 and long double alike
     if isinstance(value, str):
         try:
             return Fraction(value.strip())

@@ -127,7 +127,7 @@ def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn"
     """
     L = tree_levels(d, s)
     idx = validate_support(support, d)
-    if architecture not in ARCHITECTURES:
+    if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
         raise bad("architecture", architecture, "one of 'cnn', 'lcn', 'fcn'")
     k = len(idx)
     digits = [[(i // s**lvl) % s for i in idx] for lvl in range(L)]

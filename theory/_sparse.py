@@ -89,10 +89,18 @@ class SparseArray:
             values: nnz exact rationals (anything :func:`as_rational` accepts), or one value for all.
             arg: the argument name used in error messages.
         """
-        shape = tuple(int(n) for n in shape)
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1, len(shape)) if len(shape) else None
-        if idx is None:
+        shape = tuple(shape)
+        if not shape or any(not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1 for n in shape):
             raise bad("shape", shape, "a non-empty tuple of positive ints")
+        shape = tuple(int(n) for n in shape)
+        try:
+            raw = np.asarray(indices) if len(indices) else np.zeros((0, len(shape)), np.int64)
+        except (TypeError, ValueError):
+            raise bad(f"{arg} indices", indices, f"rows of {len(shape)} ints (ragged or non-numeric coordinates)") from None
+        if raw.dtype.kind not in "iu" or raw.ndim != 2 or raw.shape[1] != len(shape):
+            raise bad(f"{arg} indices", indices, f"an int array of shape (nnz, {len(shape)}): one row of "
+                      f"{len(shape)} ints per entry (no floats or bools)")
+        idx = raw.astype(np.int64)
         for axis, n in enumerate(shape):
             col = idx[:, axis]
             if col.size and (col.min() < 0 or col.max() >= n):
@@ -112,9 +120,14 @@ class SparseArray:
     @classmethod
     def from_dict(cls, shape: Sequence[int], entries: Mapping[tuple[int, ...], Any], *, arg: str = "values") -> "SparseArray":
         """Build from ``{(i, j, ...): value}``; zero values are dropped."""
-        shape = tuple(shape)
+        if not isinstance(entries, Mapping):
+            raise bad(arg, entries, "a mapping {(i, j, ...): value}")
         items = list(entries.items())
-        idx = np.array([k if isinstance(k, tuple) else (k,) for k, _ in items], dtype=np.int64).reshape(-1, len(shape))
+        coords = [k if isinstance(k, tuple) else (k,) for k, _ in items]
+        for c in coords:
+            if len(c) != len(tuple(shape)) or any(not isinstance(i, (int, np.integer)) or isinstance(i, bool) for i in c):
+                raise bad(f"{arg} index", c, f"a tuple of {len(tuple(shape))} ints")
+        idx = np.array(coords, dtype=np.int64).reshape(-1, len(tuple(shape)))
         return cls.from_coo(shape, idx, [v for _, v in items], arg=arg)
 
     @classmethod
