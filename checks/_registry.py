@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Callable, Iterator, Sequence
 
-from ._claim import Claim, Context, Result
+from ._claim import ID_PATTERN, Claim, Context, Result
 from ._errors import ChecksError, bad
 
 
@@ -25,11 +25,12 @@ class Registry:
         """Add ``claim``; returns it.
 
         Raises:
-            ChecksError: when ``claim`` is not a :class:`Claim` or its id is already registered. (Invalid ids
-                cannot reach here: :class:`Claim` validates its id on creation.)
+            ChecksError: when ``claim`` is not a :class:`Claim`, its id is invalid, or it is already registered.
         """
         if not isinstance(claim, Claim):
             raise bad("claim", type(claim).__name__, "a checks.Claim")
+        if not ID_PATTERN.match(claim.id):  # Claim validates on creation; this guards hand-mutated records
+            raise bad("claim.id", claim.id, "a dotted id such as 'ww.select.exact'")
         if claim.id in self._claims:
             raise bad("claim.id", claim.id, f"an id not yet registered (it is: {self._claims[claim.id].statement[:60]!r})")
         self._claims[claim.id] = claim

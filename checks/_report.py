@@ -126,7 +126,7 @@ def _tolerance_text(tol: str | None) -> str:
     if tol is None:
         return "none"
     if tol == "exact":
-        return "exact (rational arithmetic, compared with ==)"
+        return "exact (rationals, integers and index sets compared with ==)"
     if tol.startswith("rate:"):
         band = RATE_BANDS[tol[5:]]
         return f"`{tol}`: slope within +-{band.half_width} ({band.reason})"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 import torch.nn.functional as F
 
 import checks
@@ -136,6 +138,22 @@ def test_jsonable_and_round_trip():
         Result.from_json({"status": "pass"})
 
 
+JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                        st.floats(allow_nan=True, allow_infinity=True),
+                        st.fractions(max_denominator=10**6))
+JSONISH = st.recursive(JSON_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                       st.tuples(inner, inner), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                       max_leaves=12)
+
+
+@given(observed=JSONISH, evidence=st.dictionaries(st.text(max_size=6), JSONISH, max_size=3),
+       status=st.sampled_from(checks.STATUSES))
+def test_result_json_round_trip_property(observed, evidence, status):
+    r = Result(status, observed=observed, expected=observed, tolerance="exact", evidence=evidence)
+    text = json.dumps(r.to_json(), allow_nan=False)  # strict JSON: non-finite floats became strings
+    assert Result.from_json(json.loads(text)) == r
+
+
 def test_context_streams_are_seeded(tmp_path):
     a, b = ctx_for(tmp_path, seed=3), ctx_for(tmp_path, seed=3)
     assert a.rng("x").random() == b.rng("x").random()
@@ -147,6 +165,10 @@ def test_context_streams_are_seeded(tmp_path):
 # ----------------------------------------------------------------------------------------------- registry
 def test_registry_rejects_duplicates_and_non_claims():
     reg = Registry([make_claim("t.a")])
+    mutated = make_claim("t.m")
+    object.__setattr__(mutated, "id", "Bad Id")
+    with pytest.raises(ChecksError, match="argument 'claim.id'"):
+        reg.register(mutated)
     with pytest.raises(ChecksError, match="already registered|not yet registered"):
         reg.register(make_claim("t.a"))
     with pytest.raises(ChecksError, match="argument 'claim'"):
@@ -348,7 +370,7 @@ def test_main_exit_codes_and_report(tmp_path):
     bad = Registry([make_claim("t.ok"), make_claim("t.fail", fail_check)])
     raising = Registry([make_claim("t.raise", raising_check)])
     code, out, err = run_main(["--out", str(tmp_path / "r0")], good)
-    assert code == 0 and "t.ok" in out and "[1/1] t.ok: pass" in err
+    assert code == 0 and "t.ok" in out and "[1/1] t.ok: running" in err and "[1/1] t.ok: pass" in err
     assert run_main(["--out", str(tmp_path / "r1")], bad)[0] == 1
     assert run_main(["--out", str(tmp_path / "r2")], raising)[0] == 1
     doc, runs = checks.load_document(tmp_path / "r1" / "report.json")
