@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ._errors import NumericsError
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -20,7 +22,14 @@ class Tolerance:
     reason: str
 
     def ok(self, actual: torch.Tensor, expected: torch.Tensor) -> bool:
-        """Whether every entry is within tolerance (NaN never is)."""
+        """Whether the shapes are equal and every entry is within tolerance (NaN never is).
+
+        Raises:
+            NumericsError: when the shapes differ (no broadcasting: a wrong-shaped output must not pass).
+        """
+        if tuple(actual.shape) != tuple(expected.shape):
+            raise NumericsError(f"argument 'actual': shape {tuple(actual.shape)} differs from expected shape "
+                                f"{tuple(expected.shape)}; allowed: equal shapes")
         return bool(torch.all(torch.abs(actual - expected) <= self.atol + self.rtol * torch.abs(expected)))
 
 

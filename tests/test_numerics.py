@@ -617,3 +617,11 @@ def test_cuda_routing_and_load(tmp_path, nets):
     loaded_net, m = numerics.load(numerics.save(net, tmp_path / "w"), device="cuda")
     assert all(p.device.type == "cuda" for p in m.parameters())
     assert torch.equal(m(x.cuda()).cpu(), x[:, [0, 7, 8, 15]])
+
+
+def test_tolerance_ok_requires_equal_shapes():
+    tol = numerics.TOLERANCES["float64_affine"]
+    assert tol.ok(torch.ones(3), torch.ones(3))
+    assert not tol.ok(torch.ones(3), torch.full((3,), 2.0))
+    with pytest.raises(NumericsError, match="shape"):
+        tol.ok(torch.ones(3, 1), torch.ones(3, 5))  # broadcasting would have let a wrong shape pass
