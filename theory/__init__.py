@@ -11,14 +11,17 @@ Public API:
   :func:`to_lcn`, :func:`to_fcn`;
 * evaluation: :func:`evaluate_exact`, :func:`trace_exact`, :func:`symbolic`;
 * files: :func:`save`, :func:`load`, :func:`to_json`, :func:`from_json`;
+* approximation and proofs: :class:`Head` (a network with an a-priori error bound), :class:`Certificate`;
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
+from ._certificate import METHODS, STATUSES, Certificate, library_versions
 from ._compose import compose, to_fcn, to_lcn
 from ._errors import TheoryError
 from ._exact import evaluate_exact, trace_exact
+from ._head import Head, as_box, head_symbols, symbols_for
 from ._heads import TwoLayerHead, tree_sum
-from ._io import atomic_write_dir, from_json, load, save, spec_bytes, to_json
+from ._io import atomic_write_dir, atomic_write_file, from_json, load, save, spec_bytes, to_json
 from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
 from ._rational import as_rational
@@ -27,6 +30,8 @@ from ._sparse import SparseArray
 from ._symbolic import input_symbols, symbolic
 
 __all__ = [
+    "Certificate", "Head", "METHODS", "STATUSES", "as_box", "atomic_write_file", "head_symbols",
+    "library_versions", "symbols_for",
     "ARCHITECTURES", "ConvLayer", "DenseLayer", "Layer", "LocalLayer", "Network", "PointwiseLayer",
     "SparseArray", "TheoryError", "TwoLayerHead", "as_rational", "atomic_write_dir", "spec_bytes", "compose", "evaluate_exact", "from_json",
     "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",

@@ -132,6 +132,31 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
     return out
 
 
+def atomic_write_file(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to the file ``path`` all or nothing (temp file in the same directory, fsync, rename).
+
+    An existing file is refused unless ``force``.
+    """
+    p = Path(path)
+    if p.exists() and not force:
+        raise bad("out", str(p), "a path that does not exist yet (pass force=True / --force to replace it)")
+    if p.is_dir():
+        raise bad("out", str(p), "a file path (a directory is in the way)")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.parent / f".{p.name}.tmp-{secrets.token_hex(6)}"
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(p.parent)
+    return p
+
+
 def _fresh_dir(parent: Path, prefix: str) -> Path:
     """Create a new, uniquely named directory in ``parent`` with the umask's ordinary mode."""
     for _ in range(100):

@@ -13,7 +13,10 @@ from ._network import Network, check_positive_int
 
 
 def input_symbols(net: Network) -> list[sp.Symbol]:
-    """Real symbols of the inputs: ``x0 ... x{d-1}`` (one channel) or ``x{c}_{p}`` (several channels)."""
+    """Real symbols of the inputs: ``x0 ... x{d-1}`` (one channel), ``x0 ... x{c_in-1}`` (one position, e.g. a
+    head on routed coordinates) or ``x{c}_{p}`` (several channels and positions)."""
+    if net.d == 1:
+        return [sp.Symbol(f"x{c}", real=True) for c in range(net.c_in)]
     if net.c_in == 1:
         return [sp.Symbol(f"x{p}", real=True) for p in range(net.d)]
     return [sp.Symbol(f"x{c}_{p}", real=True) for p in range(net.d) for c in range(net.c_in)]
