@@ -309,7 +309,9 @@ def test_to_fcn_of_any_network(net, seed):
 
 # ----------------------------------------------------------------------------------- symbolic
 def my_symbols(net: Network) -> list[list[sp.Symbol]]:
-    """Symbols by the documented naming: x{p} (one channel) or x{c}_{p}; indexed [c][p]."""
+    """Symbols by the documented naming: x{p} (one channel), x{c} (one position), else x{c}_{p}; indexed [c][p]."""
+    if net.d == 1:
+        return [[sp.Symbol(f"x{c}", real=True)] for c in range(net.c_in)]
     if net.c_in == 1:
         return [[sp.Symbol(f"x{p}", real=True) for p in range(net.d)]]
     return [[sp.Symbol(f"x{c}_{p}", real=True) for p in range(net.d)] for c in range(net.c_in)]

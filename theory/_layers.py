@@ -120,67 +120,56 @@ class Layer:
         return out
 
 
-def _check_stride(kind: str, stride: int | None, kernel: int) -> None:
-    if stride is not None and stride != kernel:
-        raise bad(f"{kind} stride", stride, f"the kernel size {kernel}: only kernel = stride (non-overlapping) layers")
-
-
 @dataclass(frozen=True, eq=False)
-class ConvLayer(Layer):
-    """Shared convolution, kernel = stride = s. weight ``(c_out, c_in, s)``, bias ``(c_out,)``."""
+class _TreeLayer(Layer):
+    """Shared part of the kernel = stride = s layers: weight's last two axes are ``(c_in, s)``."""
 
     stride: int | None = field(default=None, compare=False)
-    kind: ClassVar[str] = "conv"
-    _weight_ndim: ClassVar[int] = 3
-    _layout: ClassVar[str] = "(c_out, c_in, s)"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_stride(self.kind, self.stride, self.kernel)
+        if self.stride is not None and self.stride != self.kernel:
+            raise bad(f"{self.kind} stride", self.stride,
+                      f"the kernel size {self.kernel}: only kernel = stride (non-overlapping) layers")
         if self.kernel < 2:
-            raise bad("conv kernel", self.kernel, "s >= 2 (a kernel of 1 is a PointwiseLayer)")
+            raise bad(f"{self.kind} kernel", self.kernel, "s >= 2 (a kernel of 1 is a PointwiseLayer)")
 
-    c_in = property(lambda self: self.weight.shape[1])
-    kernel = property(lambda self: self.weight.shape[2])
+    c_in = property(lambda self: self.weight.shape[-2])
+    kernel = property(lambda self: self.weight.shape[-1])
+
+    def _in_unit(self, units: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        s = self.kernel
+        return ((units // self.c_out) * s + cols % s) * self.c_in + cols // s
+
+
+@dataclass(frozen=True, eq=False)
+class ConvLayer(_TreeLayer):
+    """Shared convolution, kernel = stride = s. weight ``(c_out, c_in, s)``, bias ``(c_out,)``."""
+
+    kind: ClassVar[str] = "conv"
+    _weight_ndim: ClassVar[int] = 3
+    _layout: ClassVar[str] = "(c_out, c_in, s)"
 
     def out_positions(self, n_in: int) -> int:
         if n_in % self.kernel:
             raise TheoryError(f"conv layer with kernel = stride = {self.kernel} cannot tile {n_in} positions")
         return n_in // self.kernel
 
-    def _in_unit(self, units: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        s = self.kernel
-        return ((units // self.c_out) * s + cols % s) * self.c_in + cols // s
-
 
 @dataclass(frozen=True, eq=False)
-class LocalLayer(Layer):
+class LocalLayer(_TreeLayer):
     """Locally connected (untied) kernel = stride = s. weight ``(n_out, c_out, c_in, s)``, bias ``(n_out, c_out)``."""
 
-    stride: int | None = field(default=None, compare=False)
     kind: ClassVar[str] = "local"
     _weight_ndim: ClassVar[int] = 4
     _row_axes: ClassVar[int] = 2
     _layout: ClassVar[str] = "(n_out, c_out, c_in, s)"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_stride(self.kind, self.stride, self.kernel)
-        if self.kernel < 2:
-            raise bad("local kernel", self.kernel, "s >= 2")
-
-    c_in = property(lambda self: self.weight.shape[2])
-    kernel = property(lambda self: self.weight.shape[3])
 
     def out_positions(self, n_in: int) -> int:
         n_out = self.weight.shape[0]
         if n_in != n_out * self.kernel:
             raise TheoryError(f"local layer with {n_out} positions x kernel {self.kernel} needs {n_out * self.kernel} input positions, got {n_in}")
         return n_out
-
-    def _in_unit(self, units: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        s = self.kernel
-        return ((units // self.c_out) * s + cols % s) * self.c_in + cols // s
 
 
 @dataclass(frozen=True, eq=False)
