@@ -12,6 +12,8 @@ Public API:
 * evaluation: :func:`evaluate_exact`, :func:`trace_exact`, :func:`symbolic`;
 * files: :func:`save`, :func:`load`, :func:`to_json`, :func:`from_json`;
 * approximation and proofs: :class:`Head` (a network with an a-priori error bound), :class:`Certificate`;
+  z3 proofs :func:`prove_routing` (induction over levels), :func:`prove_equivalent_monolithic` and
+  :func:`encode` (one query over the output's cone), :func:`prove_bound` (sup-norm bound vs a polynomial);
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
@@ -28,6 +30,9 @@ from ._rational import as_rational
 from ._routing import ARCHITECTURES, gather, select
 from ._sparse import SparseArray
 from ._symbolic import input_symbols, symbolic
+from ._z3_bound import prove_bound, sympy_to_z3
+from ._z3_encode import encode, prove_equivalent_monolithic
+from ._z3_routing import prove_routing
 
 __all__ = [
     "Certificate", "Head", "METHODS", "STATUSES", "as_box", "atomic_write_file", "head_symbols",
@@ -36,4 +41,5 @@ __all__ = [
     "SparseArray", "TheoryError", "TwoLayerHead", "as_rational", "atomic_write_dir", "spec_bytes", "compose", "evaluate_exact", "from_json",
     "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
     "trace_exact", "tree_sum",
+    "encode", "prove_bound", "prove_equivalent_monolithic", "prove_routing", "sympy_to_z3",
 ]
