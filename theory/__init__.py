@@ -14,6 +14,9 @@ Public API:
 * approximation and proofs: :class:`Head` (a network with an a-priori error bound), :class:`Certificate`;
   z3 proofs :func:`prove_routing` (induction over levels), :func:`prove_equivalent_monolithic` and
   :func:`encode` (one query over the output's cone), :func:`prove_bound` (sup-norm bound vs a polynomial);
+* heads with proved a-priori bounds: :func:`square_head`, :func:`product_head`, :func:`polynomial_head`
+  (Yarotsky), :func:`pl_head` (Kuhn interpolation); :func:`approximate_head`, :func:`approximate_sparse`
+  (routing + a head sized for a given eps); :func:`latex` (formula or layer-by-layer LaTeX);
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
@@ -23,6 +26,10 @@ from ._errors import TheoryError
 from ._exact import evaluate_exact, trace_exact
 from ._head import Head, as_box, head_symbols, symbols_for
 from ._heads import TwoLayerHead, tree_sum
+from ._approximate import approximate_head, approximate_sparse
+from ._latex import latex
+from ._pl import pl_head
+from ._yarotsky import polynomial_head, product_head, square_head
 from ._io import atomic_write_dir, atomic_write_file, from_json, load, save, spec_bytes, to_json
 from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
@@ -41,5 +48,6 @@ __all__ = [
     "SparseArray", "TheoryError", "TwoLayerHead", "as_rational", "atomic_write_dir", "spec_bytes", "compose", "evaluate_exact", "from_json",
     "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
     "trace_exact", "tree_sum",
+    "approximate_head", "approximate_sparse", "latex", "pl_head", "polynomial_head", "product_head", "square_head",
     "encode", "prove_bound", "prove_equivalent_monolithic", "prove_routing", "sympy_to_z3",
 ]
