@@ -45,7 +45,7 @@ def _smallest_n(bound: InterpolationBound, target: Fraction, k: int) -> int:
         return 1
     probe = min(8, limit)
     b = bound(probe)
-    n = probe if b <= target else max(probe, math.ceil(probe * math.sqrt(float(b / target))))
+    n = probe if b <= target else min(limit, max(probe, math.ceil(probe * math.sqrt(float(b / target)))))
     while bound(n) > target:
         if n >= limit:
             raise bad("eps", str(target * _SLACK), f"an error reachable by pl_head with (n + 1)^{k} <= {MAX_VERTICES} "

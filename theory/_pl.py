@@ -208,6 +208,8 @@ def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) ->
             if exact and fn not in _EXACT_FUNCS:
                 raise _NotExact
             out = _apply((_EXACT_FUNCS if exact else _IV_FUNCS)[fn], ev(e.args[0]))
+        elif exact:
+            raise _NotExact
         else:
             raise TheoryError(f"argument 'g': cannot evaluate {type(e).__name__} ({e}) rigorously; supported: "
                               "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, Abs, pi, E "
@@ -307,8 +309,14 @@ class InterpolationBound:
             raise bad("g", "a Python callable", "with a callable g, give hessian= (bounds of |d2g|) or lipschitz=")
         else:
             self.source = "interval Hessian"
-            self.q = check_positive_int("pieces", pieces) if pieces is not None else {1: 2048, 2: 96, 3: 20}.get(k, max(2, int(8000 ** (1 / k))))
-            self.piece_m = self._piece_hessian(expr, k, box, self.q)
+            syms = head_symbols(k)
+            entries = {(a, b): _rewrite(sp.diff(expr, syms[a], syms[b])) for a in range(k) for b in range(a, k)}
+            for (a, b), d2 in entries.items():
+                if d2.has(sp.Derivative, sp.sign, sp.DiracDelta, sp.Piecewise, sp.Heaviside):
+                    raise bad("g", str(expr), "twice differentiable on the box (its second derivatives involve "
+                              f"{d2}); give hessian= or lipschitz= instead")
+            self.q = check_positive_int("pieces", pieces) if pieces is not None else _pieces_for(entries.values(), k)
+            self.piece_m = self._piece_hessian(expr, entries, k, box, self.q)
 
     @staticmethod
     def _user_hessian(hessian: Any, k: int) -> list[list[Fraction]]:
@@ -324,7 +332,8 @@ class InterpolationBound:
         return m
 
     @staticmethod
-    def _piece_hessian(expr: sp.Expr, k: int, box: Any, q: int) -> dict[tuple[int, int], np.ndarray]:
+    def _piece_hessian(expr: sp.Expr, entries: dict[tuple[int, int], sp.Expr], k: int, box: Any,
+                       q: int) -> dict[tuple[int, int], np.ndarray]:
         syms = head_symbols(k)
         axes = []
         with _Prec(53):
@@ -333,20 +342,15 @@ class InterpolationBound:
                 axes.append([iv_interval(lo + i * w, lo + (i + 1) * w) for i in range(q)])
             env = _grid_env(syms, axes)
             out = {}
-            for a in range(k):
-                for b in range(a, k):
-                    d2 = _rewrite(sp.diff(expr, syms[a], syms[b]))
-                    if d2.has(sp.Derivative, sp.sign, sp.DiracDelta, sp.Piecewise, sp.Heaviside):
-                        raise bad("g", str(expr), "twice differentiable on the box (its second derivatives involve "
-                                  f"{d2}); give hessian= or lipschitz= instead")
-                    try:
-                        vals = np.broadcast_to(evaluate_on(d2, env, exact=False), (q,) * k)
-                        up = np.empty(vals.shape, dtype=np.float64)
-                        up.reshape(-1)[:] = [_up(max(-lo_, hi_)) for lo_, hi_ in map(iv_bounds, vals.reshape(-1))]
-                    except NonFinite:
-                        raise bad("g", str(expr), f"bounded second derivatives on the box; d2g/dx{a}dx{b} = {d2} "
-                                  "is unbounded or undefined there (give hessian= or lipschitz=)") from None
-                    out[(a, b)] = up
+            for (a, b), d2 in entries.items():
+                try:
+                    vals = np.broadcast_to(evaluate_on(d2, env, exact=False), (q,) * k)
+                    up = np.empty(vals.shape, dtype=np.float64)
+                    up.reshape(-1)[:] = [_up(max(-lo_, hi_)) for lo_, hi_ in map(iv_bounds, vals.reshape(-1))]
+                except NonFinite:
+                    raise bad("g", str(expr), f"bounded second derivatives on the box; d2g/dx{a}dx{b} = {d2} "
+                              "is unbounded or undefined there (give hessian= or lipschitz=)") from None
+                out[(a, b)] = up
         return out
 
     def __call__(self, n: int) -> Fraction:
@@ -384,6 +388,30 @@ class InterpolationBound:
         return sp.Rational(value * n**power) / N_SYM**power
 
 
+_PIECE_CAP = {1: 4096, 2: 128, 3: 24}
+_PIECE_BUDGET = 40_000  # interval operations for the Hessian bound (about 0.5 s with mpmath.iv)
+
+
+def _pieces_for(exprs: Any, k: int) -> int:
+    """Pieces per axis: the most (up to a cap by k) whose interval evaluation costs at most the budget.
+
+    An operation on a sub-expression in c of the k variables runs on ``Q^c`` pieces (broadcasting), so
+    ``sum(separable parts)`` stays cheap and fully coupled expressions get a coarser grid.
+    """
+    counts: list[int] = []
+    for e in exprs:
+        seen = set()
+        for node in sp.preorder_traversal(e):
+            if node.args and node not in seen:
+                seen.add(node)
+                counts.extend([len(node.free_symbols)] * max(1, len(node.args) - 1))
+    cap = _PIECE_CAP.get(k, max(2, int(8000 ** (1 / k))))
+    q = cap
+    while q > 4 and sum(q**c for c in counts) > _PIECE_BUDGET:
+        q = max(4, int(q * 0.85))
+    return q
+
+
 def _sqrt_up(q: Fraction) -> Fraction:
     """A rational upper bound of sqrt(q) within a relative 2^-60."""
     scale = 1 << 64
@@ -414,6 +442,7 @@ def vertex_values(g: Any, expr: sp.Expr | None, k: int, box: Any, n: int, p: int
             out[idx] = as_rational(value, "g")
         return out, ZERO
     syms = head_symbols(k)
+    expr = _rewrite(expr)
     try:
         exact = evaluate_on(expr, _grid_env(syms, axes), exact=True)
         return np.broadcast_to(exact, shape).copy(), ZERO
@@ -421,7 +450,6 @@ def vertex_values(g: Any, expr: sp.Expr | None, k: int, box: Any, n: int, p: int
         pass
     except NonFinite:
         raise bad("g", str(expr), "finite at every grid vertex of the box (division by zero)") from None
-    expr = _rewrite(expr)
     budget = Fraction(1, 2 ** (p + 1))
     for extra in (40, 120, 400):
         with _Prec(p + extra):
@@ -642,6 +670,7 @@ def pl_head(g: Any, box: Any, n: int, *, k: int | None = None, hessian: Any = No
     else:
         p = check_positive_int("precision", precision)
     values, rounding = vertex_values(g, expr, k, box, n, p)
+    rounding = round_up(rounding, 3)  # a readable upper bound (3 significant digits)
     net = _network_1d(values.reshape(-1), box, n) if k == 1 else _network_kd(values, box, n)
     total = interp + rounding
     params = {"name": "pl", "n": n, "k": k, "p": p if rounding else None, "bound_from": bound_fn.source,
