@@ -14,6 +14,7 @@ Public API:
 * approximation and proofs: :class:`Head` (a network with an a-priori error bound), :class:`Certificate`;
   z3 proofs :func:`prove_routing` (induction over levels), :func:`prove_equivalent_monolithic` and
   :func:`encode` (one query over the output's cone), :func:`prove_bound` (sup-norm bound vs a polynomial);
+  :func:`certify_sup_error` (sup-norm error vs any target, interval branch and bound);
 * heads with proved a-priori bounds: :func:`square_head`, :func:`product_head`, :func:`polynomial_head`
   (Yarotsky), :func:`pl_head` (Kuhn interpolation); :func:`approximate_head`, :func:`approximate_sparse`
   (routing + a head sized for a given eps); :func:`latex` (formula or layer-by-layer LaTeX);
@@ -27,6 +28,7 @@ from ._exact import evaluate_exact, trace_exact
 from ._head import Head, as_box, head_symbols, symbols_for
 from ._heads import TwoLayerHead, tree_sum
 from ._approximate import approximate_head, approximate_sparse
+from ._bnb import certify_sup_error
 from ._latex import latex
 from ._pl import pl_head
 from ._yarotsky import polynomial_head, product_head, square_head
@@ -49,5 +51,5 @@ __all__ = [
     "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
     "trace_exact", "tree_sum",
     "approximate_head", "approximate_sparse", "latex", "pl_head", "polynomial_head", "product_head", "square_head",
-    "encode", "prove_bound", "prove_equivalent_monolithic", "prove_routing", "sympy_to_z3",
+    "certify_sup_error", "encode", "prove_bound", "prove_equivalent_monolithic", "prove_routing", "sympy_to_z3",
 ]

@@ -1,10 +1,13 @@
-"""Command line: ``python -m theory build ...`` writes an exact spec; ``python -m theory show`` describes one."""
+"""Command line: ``python -m theory build ...`` writes an exact spec; ``python -m theory show`` describes one;
+``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from fractions import Fraction
+from pathlib import Path
 from typing import Sequence
 
 from ._errors import TheoryError, bad
@@ -38,7 +41,73 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="describe a saved spec")
     s.add_argument("path", help="spec directory or spec.json")
     s.add_argument("--json", action="store_true", help="print machine-readable facts instead of a table")
+    c = sub.add_parser("certify", help="certify sup_box |net - target| by interval branch and bound (exit 0 proved, "
+                       "1 refuted or unknown, 2 error)")
+    c.add_argument("path", help="spec directory or spec.json (a single-output network)")
+    c.add_argument("--target", help="target in the global input names, e.g. 'x0*x700' (default: the spec's meta)")
+    c.add_argument("--box", help="'lo,hi' for every variable, or 'x3=lo,hi;x700=lo,hi' (default: the spec's meta)")
+    c.add_argument("--eps", help="tolerance to decide (e.g. 1e-3 or 1/1000): proved if upper <= eps, refuted if "
+                   "a witness exceeds it")
+    c.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30); the bound is sound at any time")
+    c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
+    c.add_argument("--out", help="write the certificate JSON here (atomically)")
+    c.add_argument("--force", action="store_true", help="replace an existing --out file")
     return p
+
+
+def _box_arg(text: str):
+    """``'lo,hi'`` -> ``(lo, hi)``; ``'x3=lo,hi;x7=lo,hi'`` -> ``{name: (lo, hi)}`` (exact strings kept)."""
+    def pair(t: str):
+        parts = [v.strip() for v in t.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise bad("--box", text, "'lo,hi' or 'x3=lo,hi;x700=lo,hi' (e.g. -1,1)")
+        return tuple(parts)
+    text = text.strip()
+    if "=" not in text:
+        return pair(text)
+    out = {}
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        name, _, rest = item.partition("=")
+        out[name.strip()] = pair(rest)
+    return out
+
+
+def _certify(args) -> int:
+    from ._bnb import certify_sup_error  # noqa: PLC0415 - keep 'build'/'show' fast
+
+    net = load(args.path)
+    box = _box_arg(args.box) if args.box is not None else None
+    eps = args.eps
+    if eps is not None:
+        eps = eps.strip()
+        try:
+            eps = Fraction(eps)
+        except (ValueError, ZeroDivisionError):
+            raise bad("--eps", args.eps, "a number such as 1e-3 or 1/1000") from None
+    if args.out is not None and Path(args.out).exists() and not args.force:
+        raise bad("--out", args.out, "a path that does not exist yet (or pass --force)")
+    cert = certify_sup_error(net, args.target, box, eps=eps, time_limit_s=args.time_limit, rel_gap=args.rel_gap)
+    print(cert.summary())
+    if args.out is not None:
+        path = cert.save(args.out, force=args.force)
+        print(f"wrote {path}")
+    return 0 if cert.status == "proved" else 1
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--box -1,1`` -> ``--box=-1,1`` (argparse would read ``-1,1`` as an option)."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--box", "--eps", "--target") and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def _facts(net) -> dict:
@@ -54,9 +123,12 @@ def _facts(net) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 usage or input error)."""
-    args = _parser().parse_args(argv)
+    """Entry point; returns the exit code (0 ok or proved, 1 refuted/unknown (certify), 2 usage or input error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(_join_negative_values(argv))
     try:
+        if args.command == "certify":
+            return _certify(args)
         if args.command == "build":
             if args.construction == "select":
                 net = select(args.d, _int_list(args.support), args.s, args.architecture)
