@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._cert_claims import planted_violations, routing_proof, sparse_approx, yarotsky_square
 from ._claim import Claim
 from ._registry import Registry
 from ._ww_gather import gather_exact, universality_depth
@@ -43,6 +44,31 @@ def ww_claims() -> list[Claim]:
     ]
 
 
+def formal_claims() -> list[Claim]:
+    """Claims proved by z3 or certified by interval branch and bound (issue 3)."""
+    return [
+        Claim("ww.select.proved",
+              "For every x in R^d, select(d, support, s) outputs x[support] exactly: proved by z3, one "
+              "position-independent lemma per level (shared filters) and induction over the levels, up to d = 2^20.",
+              WW_SPARSE, "formal", {"quick": 1.0, "full": 2.0}, routing_proof),
+        Claim("ww.sparse.approx",
+              "select + a head approximates g(x_S) within a certified sup-norm bound: for each (d, support, g, box, "
+              "eps) of a family, approximate_sparse's network has certified sup_box |net - g| <= eps.",
+              WW_SPARSE.replace("(reconstruction)", "with standard interpolation heads (reconstruction)"), "formal",
+              {"quick": 20.0, "full": 120.0}, sparse_approx),
+        Claim("lemma.yarotsky.square",
+              "|f_m(x) - x^2| <= 2^(-2m-2) on [0, 1] for the Yarotsky sawtooth network f_m, proved exactly, and tight.",
+              "Yarotsky 2017, Error bounds for approximations with deep ReLU networks, Proposition 2 (standard)",
+              "formal", {"quick": 1.0, "full": 5.0}, yarotsky_square),
+        Claim("cert.planted",
+              "Planted violations are caught: a routing weight off by 1e-9, a bound asked 1% below its true value, and "
+              "an eps just below a sparse approximant's sup error are each refuted with a counterexample that really "
+              "violates.",
+              "DESIGN.md, rules for soundness (project claim)", "formal", {"quick": 5.0, "full": 10.0},
+              planted_violations),
+    ]
+
+
 def default_registry() -> Registry:
     """A fresh registry holding every claim of the project, in catalogue order."""
-    return Registry(ww_claims())
+    return Registry(ww_claims() + formal_claims())
