@@ -1,21 +1,26 @@
-"""Command line: ``python -m numerics export PATH`` writes float weights; ``python -m numerics info PATH``.
+"""Command line: ``python -m numerics export PATH`` writes float weights; ``python -m numerics info PATH``;
+``python -m numerics evaluate PATH --target "x0*x700" --samples 1e7 --device auto --dtype float32``.
 
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
 ``info`` prints the spec's summary and verifies the weights file (dtype, size, content hash, bit-identical
-to the exact spec). Exit codes: 0 ok; 2 usage error or bad input (one ``error: ...`` line on stderr, no
-traceback); 1 when the file system refuses a read or write.
+to the exact spec); ``evaluate`` runs :func:`numerics.check_at_scale` and prints its report. Exit codes: 0 ok;
+2 usage error or bad input (one ``error: ...`` line on stderr, no traceback); 1 when the file system refuses a
+read or write; 3 when ``evaluate`` finds an unsound bound (an exactly re-evaluated error above a certified or
+a-priori upper bound).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 from typing import Sequence
 
 import theory
 
 from ._convert import DTYPES
-from ._errors import NumericsError
+from ._errors import NumericsError, bad
 from ._io import WEIGHTS_FILE, export, load, weights_info
 
 
@@ -30,13 +35,76 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--force", action="store_true", help=f"replace an existing {WEIGHTS_FILE}")
     i = sub.add_parser("info", help="describe a spec directory and verify its weights file")
     i.add_argument("path", help="spec directory")
+    v = sub.add_parser("evaluate", help="sup-norm error against a target at scale: sampling, search, exact witness")
+    v.add_argument("path", help="spec directory holding spec.json")
+    v.add_argument("--target", help="one formula per output, comma-separated (default: the spec's meta target)")
+    v.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="interval of every coordinate (default: meta box)")
+    v.add_argument("--samples", default="1e6", help="random samples, e.g. 1e7 (default 1e6)")
+    v.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    v.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--memory-budget", default="1GiB", help="bytes the run may allocate, e.g. 512MiB, 2GB (default 1GiB)")
+    v.add_argument("--path", dest="eval_path", default="auto", choices=["auto", "structured", "dense", "module"])
+    v.add_argument("--search-steps", type=int, default=200)
+    v.add_argument("--certify", action="store_true", help="also run theory.certify_sup_error and compare")
+    v.add_argument("--time-limit", type=float, default=30.0, help="seconds for --certify (default 30)")
+    v.add_argument("--certificate", help="a certificate JSON file (theory.Certificate.save) to compare with")
+    v.add_argument("--json", help="write the report as JSON to this file")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def parse_bytes(text: str) -> int:
+    """``'512MiB'``, ``'2GB'``, ``'1e9'`` -> bytes."""
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KkMmGg]?[Ii]?[Bb]?)\s*", text)
+    try:
+        value = float(m.group(1)) * _UNITS[m.group(2).lower()] if m else None
+    except (ValueError, KeyError):
+        value = None
+    if value is None or not value >= 1 or value != int(value):
+        raise bad("memory_budget", text, "a size such as 1GiB, 512MiB, 2GB or 1000000000")
+    return int(value)
+
+
+def parse_samples(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad("samples", text, "a count such as 1e7 or 10000000") from None
+    if not value.is_integer() or value < 1:
+        raise bad("samples", text, "an integer count >= 1")
+    return int(value)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ._check import check_at_scale
+
+    net = theory.load(args.path)
+    cert = theory.Certificate.load(args.certificate) if args.certificate else None
+    report = check_at_scale(net, args.target, tuple(args.box) if args.box else None, samples=parse_samples(args.samples),
+                            device=args.device, dtype=args.dtype, seed=args.seed,
+                            memory_budget=parse_bytes(args.memory_budget), path=args.eval_path, certificate=cert,
+                            certify=args.certify, time_limit_s=args.time_limit, search_steps=args.search_steps,
+                            progress=False if args.no_progress else None)
+    print(report.summary())
+    if args.json:
+        theory.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=True)
+        print(f"wrote {args.json}")
+    if report.unsound:
+        print("error: UNSOUND BOUND: an exactly re-evaluated error exceeds a claimed upper bound", file=sys.stderr)
+        return 3
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 file system error, 2 usage or input error)."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "evaluate":
+            return _evaluate(args)
         if args.command == "export":
             out = export(args.path, args.dtype, force=args.force)
             net, _ = load(out)
