@@ -291,7 +291,7 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
         if len(support) != net.n_outputs:
             raise bad("expected", expected, f"{net.n_outputs} indices, one per output")
     definitions: list = []
-    variables, outs = encode(net, cone=cone, definitions=definitions if not cone else None)
+    variables, outs = encode(net, cone=cone, definitions=definitions)
     if support is not None:
         wanted = [variables[i] for i in support]
         claim = claim or f"for every x in R^{net.d}: output j == x[support[j]] for all j < {len(support)} (support = {support})"
