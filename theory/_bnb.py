@@ -529,7 +529,10 @@ class _Search:
 
     # -- one batch of boxes
     def process(self, items: list) -> list[_Node]:
-        """Bound a batch of boxes; ``items`` are ``(state, lo, hi, depth)``."""
+        """Bound a batch of boxes; ``items`` are ``(state, lo, hi, depth, parent bound)``.
+
+        A child's bound is never above its parent's (which covers it). Past the deadline, boxes still get a
+        bound, only the cheap one (no simplification or pattern enumeration)."""
         B = len(items)
         k = self.k
         lo = np.stack([it[1] for it in items], axis=1) if k else np.zeros((0, B))
@@ -555,7 +558,7 @@ class _Search:
                                  st.rep.o))
             else:
                 self._process_reps(state, idx, lo, hi, rows, new_states)
-        ub = self._bounds(rows, gd, B)
+        ub = np.minimum(self._bounds(rows, gd, B), [it[4] for it in items])
         nodes = [_Node(lo[:, b].copy(), hi[:, b].copy(), float(ub[b]), new_states[b], items[b][3]) for b in range(B)]
         self.boxes += B
         self._candidates(nodes, gd)
@@ -569,9 +572,10 @@ class _Search:
         for t, b in enumerate(idx):
             X = np.maximum(np.abs(l[:, t]), np.abs(h[:, t]))
             r2 = rep
+            late = time.perf_counter() > self.deadline
             if prop is not None:
                 cls = prop.cls[:, t]
-                if not (cls == UNSTABLE)[rep.relu].all():
+                if not late and not (cls == UNSTABLE)[rep.relu].all():
                     r2 = simplify(rep, cls, prop.zlo[:, t], prop.zhi[:, t], prop.hmag[:, t], l[:, t], h[:, t])
                 z = np.zeros((1, 0, K1)), np.zeros((1, 0))
                 rows.append((prop.out_U[:, t][None], prop.out_E[t:t + 1], z[0], z[1], z[1], True, False, b, rep.o))
@@ -583,7 +587,7 @@ class _Search:
             if nu == 0:
                 pat = (np.concatenate([r2.a[-1], [r2.c[-1]]])[None], r2.E[-1:].copy(),
                        np.zeros((1, 0, K1)), np.zeros((1, 0)), np.zeros((1, 0)))
-            elif nu <= min(96, (3 * failed) // 4):
+            elif nu <= min(96, (3 * failed) // 4) and not late:
                 hm = prop.hmag[:, t] if (prop is not None and r2 is rep) else None
                 pat = enumerate_patterns(r2, l[:, t], h[:, t], hm, self.max_patterns)
                 if pat is None:
@@ -753,7 +757,7 @@ class _Search:
             heapq.heappush(self.heap, (-node.upper, next(self.count), node))
 
     def run(self) -> None:
-        for node in self.process([(_RepState(self.root), self.lo0, self.hi0, 0)]):
+        for node in self.process([(_RepState(self.root), self.lo0, self.hi0, 0, np.inf)]):
             self.push(node)
         while not self.done() and time.perf_counter() < self.deadline:
             thr = self.threshold()
@@ -767,7 +771,7 @@ class _Search:
                     self.settled = max(self.settled, node.upper)
                     continue
                 for lo, hi in kids:
-                    items.append((node.state, lo, hi, node.depth + 1))
+                    items.append((node.state, lo, hi, node.depth + 1, node.upper))
             if not items:
                 break
             for node in self.process(items):

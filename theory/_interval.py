@@ -579,7 +579,8 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
 
 
 # ----------------------------------------------------------------------------------------------- patterns
-def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarray | None, max_patterns: int):
+def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarray | None, max_patterns: int,
+                       deferred: bool = True):
     """Affine maps of ``rep`` on one box under every activation pattern of its unstable units.
 
     Patterns are built level by level. Unit ``t`` under a partial pattern has pre-activation form ``z^p``
@@ -592,18 +593,25 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
     ``{x in box: s_j (z_j^p(x)) + E_j >= 0}`` over the units ``j`` where ``p`` branched (``s_j = +1`` on,
     ``-1`` off), which the constraints returned describe.
 
+    With ``deferred`` (k = 2), pruning decisions are taken from float polygons during the enumeration and all
+    of them are proved afterwards in one vectorised call (:func:`_prove_claims`); if any proof fails, the
+    enumeration is redone proving each decision as it is taken.
+
     Args:
         rep: the box's rep; lo, hi: the box, shape ``(k,)``; hmag: ``max |h|`` per unit (for weight radii).
         max_patterns: give up (return None) beyond this many patterns.
+        deferred: prove pruning decisions in one batch at the end (k = 2 only).
     Returns:
         ``(F, E, CF, CE, CS)``: forms ``(P, k+1)`` in ``x - rep.o`` (coefficients, constant), errors ``(P,)``, and constraint
         forms ``(P, J, k+1)``, their errors ``(P, J)`` and signs ``(P, J)`` (0: no constraint); or None.
     """
     k, n = rep.k, rep.n
     K1 = k + 1
+    lo0, hi0 = lo, hi
     lo, hi = to_local(rep, lo, hi)
     X = np.maximum(np.abs(lo), np.abs(hi))
     cen = np.minimum(np.maximum(0.5 * (lo + hi), lo), hi)
+    claims = [] if (deferred and k == 2) else None
     rad = up(np.maximum(hi - cen, cen - lo))
     H = np.zeros((1, n, K1))
     Eh = np.zeros((1, n))
@@ -653,12 +661,37 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
             branch = ~(off | on | noff | non)
             if branch.any() and CS.shape[1]:
                 # joint bounds on the pattern's polytope: max (z) <= on_t and max (-z) <= off_t there
-                on_t, off_t = _branch_bounds(zt, Ez[:, t], CF, CE, CS, cen, rad, branch, poly)
-                on_inf, off_inf = on_t < 0, off_t < 0
-                drop = branch & on_inf & off_inf          # the partial pattern itself has no point
+                need_on = need_off = branch
+                if poly is not None:
+                    # the float polygon says which branches might be prunable; only those get a certificate
+                    V, cntp = poly[0], poly[2]
+                    valid = np.arange(V.shape[1])[None, :] < cntp[:, None]
+                    with np.errstate(invalid="ignore", over="ignore"):
+                        zv = (V * zt[:, None, :k]).sum(axis=2) + zt[:, None, k]
+                    zvmax = np.where(valid & ~np.isnan(zv), zv, -np.inf).max(axis=1, initial=-np.inf)
+                    zvmin = np.where(valid & ~np.isnan(zv), zv, np.inf).min(axis=1, initial=np.inf)
+                    margin = 1e-9 * (np.abs(zt[:, k]) + np.abs(zt[:, :k]) @ X) + 4.0 * tot
+                    need_on = branch & (zvmax <= margin)
+                    need_off = branch & (zvmin >= -margin)
+                elif claims is not None:
+                    return enumerate_patterns(rep, lo0, hi0, hmag, max_patterns, deferred=False)
                 # tolerance for "almost on/off on the polytope": relative 1e-12 of the unit's scale (the
                 # difference is carried in E, so this only trades a negligible error for fewer patterns)
                 tj = np.maximum(tau, 1e-12 * (np.abs(zt[:, k]) + np.abs(zt[:, :k]) @ X))
+                if claims is not None:
+                    # deferred mode: decide from the float polygon now, prove every decision at the end
+                    on_t = np.where(branch & (zvmax < -tj), -1.0, np.where(branch & (zvmax <= 0.5 * tj), tj, np.inf))
+                    off_t = np.where(branch & (zvmin > tj), -1.0, np.where(branch & (zvmin >= -0.5 * tj), tj, np.inf))
+                    for sign, tt in ((1.0, on_t), (-1.0, off_t)):
+                        rows_ = np.flatnonzero(np.isfinite(tt))
+                        if rows_.size:
+                            claims.append((CF[rows_], CE[rows_], CS[rows_], zt[rows_], Ez[rows_, t],
+                                           poly[0][rows_], poly[1][rows_], poly[2][rows_], np.full(rows_.size, sign),
+                                           np.where(tt[rows_] < 0, 0.0, tt[rows_]), tt[rows_] < 0))
+                else:
+                    on_t, off_t = _branch_bounds(zt, Ez[:, t], CF, CE, CS, cen, rad, need_on, need_off, poly)
+                on_inf, off_inf = on_t < 0, off_t < 0
+                drop = branch & on_inf & off_inf          # the partial pattern itself has no point
                 n_off = branch & ~drop & ~on_inf & ~off_inf & (on_t <= tj)     # z <= tj on the polytope
                 n_on = branch & ~drop & ~on_inf & ~off_inf & ~n_off & (off_t <= tj)  # z >= -tj
                 off |= branch & on_inf & ~drop
@@ -710,7 +743,53 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
                     off_p = poly_clip(poly[0][bi], poly[1][bi], poly[2][bi], -zb[:, :k], -zb[:, k] + eb, jn)
                     poly = _poly_set(poly, bi, on_p)
                     poly = _poly_cat(poly, off_p)
+    if claims and not _prove_claims(claims, cen, rad):
+        return enumerate_patterns(rep, lo0, hi0, hmag, max_patterns, deferred=False)
     return H[:, -1, :].copy(), Eh[:, -1].copy(), CF, CE, CS
+
+
+def _prove_claims(claims: list, cen: np.ndarray, rad: np.ndarray) -> bool:
+    """Prove deferred pruning decisions: each claim says ``max_polytope (s z) < 0`` (strict) or ``<= bound``.
+
+    One vectorised :func:`dual_value` call over all claims (constraints and polygons padded), with multipliers
+    from :func:`poly_lambda`. Returns False if any claim is not proved.
+    """
+    k = cen.size
+    J = max(c[0].shape[1] for c in claims)
+    Vm = max(c[5].shape[1] for c in claims)
+
+    def pad(a, axis, width, fill=0.0):
+        if a.shape[axis] == width:
+            return a
+        shape = list(a.shape)
+        shape[axis] = width - a.shape[axis]
+        return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
+    CF = np.concatenate([pad(c[0], 1, J) for c in claims])
+    CE = np.concatenate([pad(c[1], 1, J) for c in claims])
+    CS = np.concatenate([pad(c[2], 1, J) for c in claims])
+    f = np.concatenate([c[3] for c in claims])
+    Ef = np.concatenate([c[4] for c in claims])
+    V = np.concatenate([pad(c[5], 1, Vm) for c in claims])
+    ids = np.concatenate([pad(c[6], 1, Vm, 0) for c in claims])
+    cnt = np.concatenate([c[7] for c in claims])
+    sign = np.concatenate([c[8] for c in claims])
+    bound = np.concatenate([c[9] for c in claims])
+    strict = np.concatenate([c[10] for c in claims])
+    N = f.shape[0]
+    r = np.broadcast_to(rad, (N, k))
+    v = CS[:, :, None] * CF[:, :, :k]
+    beta = CS * (CF[:, :, :k] @ cen + CF[:, :, k]) + CE
+    beta = up(beta + slack(k + 2) * (np.abs(CF[:, :, :k]) @ np.abs(cen) + np.abs(CF[:, :, k]) + CE) + TINY)
+    beta = np.where(CS != 0, beta, 0.0)
+    fc = f[:, :k] @ cen + f[:, k]
+    fe = up(slack(k + 2) * (np.abs(f[:, :k]) @ np.abs(cen) + np.abs(f[:, k])) + Ef + TINY)
+    D = sign[:, None] * f[:, :k]
+    lam = poly_lambda(D, V, ids, cnt, v, CS * CF[:, :, k] + CE, beta, r)
+    phi, _ = dual_value(D, lam, v, beta, r)
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = up(up(phi + sign * fc) + fe)
+    ok = np.where(strict, total < 0, total <= bound)
+    return bool(np.all(ok))
 
 
 # ----------------------------------------------------------------------------------------------- polygons (k = 2)
@@ -842,8 +921,9 @@ def poly_lambda(d, V, ids, cnt, v, off, beta, r, n_active: int = 4):
     return lam
 
 
-def _branch_bounds(zt, Ezt, CF, CE, CS, cen, rad, rows, poly=None):
-    """Upper bounds of ``z_t`` and of ``-z_t`` over each partial pattern's polytope (rows ``rows``; +inf else).
+def _branch_bounds(zt, Ezt, CF, CE, CS, cen, rad, need_on, need_off, poly=None):
+    """Upper bounds of ``z_t`` (rows ``need_on``) and of ``-z_t`` (rows ``need_off``) over each partial
+    pattern's polytope; +inf elsewhere.
 
     For any ``lam >= 0``, ``max_polytope (s z) <= max_box [s z(x) + sum_j lam_j c_j(x)]`` because every
     ``c_j >= 0`` on the polytope (Lagrangian duality; :func:`dual_value`, rounded up). A negative bound proves
@@ -853,19 +933,20 @@ def _branch_bounds(zt, Ezt, CF, CE, CS, cen, rad, rows, poly=None):
     k = K1 - 1
     on_inf = np.full(P, np.inf)
     off_inf = np.full(P, np.inf)
-    idx = np.flatnonzero(rows & np.any(CS != 0, axis=1))
-    if not idx.size:
-        return on_inf, off_inf
-    cf, ce, cs = CF[idx], CE[idx], CS[idx]
-    r = np.broadcast_to(rad, (idx.size, k))
-    v = cs[:, :, None] * cf[:, :, :k]
-    beta = cs * (cf[:, :, :k] @ cen + cf[:, :, k]) + ce
-    beta = up(beta + slack(k + 2) * (np.abs(cf[:, :, :k]) @ np.abs(cen) + np.abs(cf[:, :, k]) + ce) + TINY)
-    beta = np.where(cs != 0, beta, 0.0)
-    f = zt[idx]
-    fc = f[:, :k] @ cen + f[:, k]
-    fe = up(slack(k + 2) * (np.abs(f[:, :k]) @ np.abs(cen) + np.abs(f[:, k])) + Ezt[idx] + TINY)
-    for sign, out in ((1.0, on_inf), (-1.0, off_inf)):
+    has = np.any(CS != 0, axis=1)
+    for sign, out, need in ((1.0, on_inf, need_on), (-1.0, off_inf, need_off)):
+        idx = np.flatnonzero(need & has)
+        if not idx.size:
+            continue
+        cf, ce, cs = CF[idx], CE[idx], CS[idx]
+        r = np.broadcast_to(rad, (idx.size, k))
+        v = cs[:, :, None] * cf[:, :, :k]
+        beta = cs * (cf[:, :, :k] @ cen + cf[:, :, k]) + ce
+        beta = up(beta + slack(k + 2) * (np.abs(cf[:, :, :k]) @ np.abs(cen) + np.abs(cf[:, :, k]) + ce) + TINY)
+        beta = np.where(cs != 0, beta, 0.0)
+        f = zt[idx]
+        fc = f[:, :k] @ cen + f[:, k]
+        fe = up(slack(k + 2) * (np.abs(f[:, :k]) @ np.abs(cen) + np.abs(f[:, k])) + Ezt[idx] + TINY)
         D = sign * f[:, :k]
         if poly is not None:
             offs = cs * cf[:, :, k] + ce
