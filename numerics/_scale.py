@@ -96,6 +96,9 @@ class Engine:
         self.memory_budget = check_count("memory_budget", self.memory_budget, 1)
         if not isinstance(self.path, str) or self.path not in PATHS:
             raise bad("path", self.path, f"one of {PATHS}")
+        weights = float_bytes(self.net, self.dtype)
+        if weights > self.memory_budget:  # refuse before allocating them
+            raise bad("memory_budget", self.memory_budget, f"at least {weights} bytes: the dense float weights alone")
         self.module = to_module(self.net, self.dtype, self.device)
         self.structured = StructuredPath(self.net, self.module)
         self.units = np.asarray(self.units, dtype=np.int64)

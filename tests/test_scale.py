@@ -318,6 +318,8 @@ def test_claim_checks_pass_and_planted_violation_fails():
     r = claim_head_bound(head, samples=5000, device="cpu", search_steps=30)
     assert r["status"] == "pass" and r["observed"]["tightness"] == pytest.approx(1, abs=1e-6)
     json.dumps(r)
+    prod = claim_head_bound(theory.product_head(2), samples=5000, device="cpu", search_steps=30)  # d = 1, c_in = 2
+    assert prod["status"] == "pass" and set(prod["evidence"]["witness"]) == {"x0", "x1"}
     planted = dataclasses.replace(head, bound=head.bound * Fraction(99, 100))
     assert claim_head_bound(planted, samples=5000, device="cpu", search_steps=30)["status"] == "fail"
     s = claim_sparse_approx(2**10, (3, 1000), "x0*x1", (-1, 1), Fraction(1, 50), samples=5000, device="cpu")
@@ -354,6 +356,11 @@ def test_bad_input_evaluate_at_scale_and_paths():
         numerics.DensePath(NET)(torch.zeros(2, 63, dtype=torch.float64))
     with pytest.raises(NumericsError, match="argument 'x'"):
         numerics.DensePath(NET)(torch.full((1, 64), float("nan"), dtype=torch.float64))
+    with pytest.raises(NumericsError, match="argument 'memory_budget'"):
+        numerics.evaluate_at_scale(theory.gather(256), 10, device="cpu", memory_budget=1 << 20)  # weights alone
+    seen = []
+    numerics.evaluate_at_scale(NET, 10, device="cpu", reduce=lambda start, cols, y: seen.append((start, cols.shape, y.shape)))
+    assert seen == [(0, (10, 1), (10, 1))]
     with pytest.raises(NumericsError, match="argument 'magnitudes'"):
         numerics.rounding_bound(NET, [1.0, -1.0], torch.float32)
 
