@@ -30,6 +30,9 @@ from ._search import TopK, ascend
 from ._target import make_target
 
 
+TARGET_SLACK = 1e-12  # absolute slack for the float64 evaluation of the target (torch's float64 functions: a few ulps)
+
+
 class UnsoundCertificateWarning(UserWarning):
     """An exactly re-evaluated error exceeds a certified (or a-priori) upper bound: the bound is unsound."""
 
@@ -252,11 +255,22 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
                                                 f"certificate's witness is {cert_info['lower_recheck']['error_at_witness']}"),
                       stacklevel=2)
 
+    # The float network's error is at most the exact sup plus its rounding: a float error above
+    # (upper bound + a-priori rounding bound on the box + float64 target slack) convicts one of the two bounds.
+    float_max = max(sample_best, float(float_at.max()))
+    rounding = float_error["a_priori_box"][str(dt).replace("torch.", "")]["bound"]
+    for name, bound in (("certified upper bound", upper), ("a-priori bound", a_priori)):
+        if bound is not None and float_max > float(bound) * (1 + 1e-12) + rounding + TARGET_SLACK:
+            unsound = True
+            warnings.warn(UnsoundCertificateWarning(
+                f"UNSOUND {name} or rounding bound: the float error {float_max:.17g} exceeds {name} {float(bound):.17g} "
+                f"+ rounding bound {rounding:.3g}"), stacklevel=2)
+
     # (6) cross-check on full inputs
     cross = _cross_check(eng, min(full_rows, samples), tg)
     return ScaleReport(
         max_error=float(lower), lower_bound=lower, argmax=argmax, mean_error=mean_error,
-        float_max_error=max(sample_best, float(float_at.max())), samples=samples,
+        float_max_error=float_max, samples=samples,
         samples_per_s=samples / max(peak.seconds, 1e-12), sampling_seconds=peak.seconds,
         search={"steps": search_steps, "restarts": restarts, "candidates": candidates, "best_sampled": sample_best,
                 "best_searched_float64": float(best_v[0]), "witness": ["searched, rounded to dtype", "best sample",
