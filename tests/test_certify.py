@@ -296,3 +296,15 @@ def test_pl_head_sound():
     pts = _samples(["x5", "x1000"], [(Fraction(-1), Fraction(1))] * 2, 40, 3, extra=[tuple(cert.witness.values())])
     assert _unsound_points(cert, net, expr, pts) == []
     _check_witness(cert, net, expr)
+
+
+def test_purely_linear_network_uses_every_layer():
+    # regression: a rep without ReLUs but with several linear layers must be substituted, not read off its
+    # output unit alone (that gave an unsound bound, caught by the lower > upper self-check)
+    l1 = theory.PointwiseLayer(theory.SparseArray.from_dense([[2, -1]]), theory.SparseArray.from_dense([0]), relu=False)
+    l2 = theory.PointwiseLayer(theory.SparseArray.from_dense([[3]]), theory.SparseArray.from_dense([1]), relu=False)
+    net = theory.Network(d=1, c_in=2, layers=(l1, l2))            # 6 x0 - 3 x1 + 1
+    cert = certify_sup_error(net, "0", (-1, 1), time_limit_s=2)
+    assert cert.lower == 10 and 10 <= cert.upper <= 10 * (1 + Fraction(1, 10**9))
+    exact = certify_sup_error(net, "6*x0 - 3*x1 + 1", (-1, 1), time_limit_s=0.5)
+    assert exact.upper < Fraction(1, 10**12)

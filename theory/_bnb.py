@@ -494,6 +494,7 @@ class _Search:
         self.deadline = self.t0 + time_limit_s
         self.rel_gap = rel_gap
         self.max_patterns = max_patterns
+        self.max_units = 96      # enumeration is attempted on reps with at most this many unstable units
         self.lower: Fraction | None = None
         self.lower_f = 0.0
         self.witness: np.ndarray | None = None
@@ -567,7 +568,7 @@ class _Search:
     def _process_reps(self, state: "_RepState", idx: list, lo, hi, rows, new_states) -> None:
         rep = state.rep
         l, h = lo[:, idx], hi[:, idx]
-        prop = propagate(rep, l, h) if rep.n_relu else None
+        prop = propagate(rep, l, h) if rep.n > 1 else None       # a lone output unit is already affine
         K1 = self.k + 1
         for t, b in enumerate(idx):
             X = np.maximum(np.abs(l[:, t]), np.abs(h[:, t]))
@@ -575,7 +576,8 @@ class _Search:
             late = time.perf_counter() > self.deadline
             if prop is not None:
                 cls = prop.cls[:, t]
-                if not late and not (cls == UNSTABLE)[rep.relu].all():
+                # minimal already when every unit but the output is an unstable ReLU
+                if not late and not (cls[:-1] == UNSTABLE).all():
                     r2 = simplify(rep, cls, prop.zlo[:, t], prop.zhi[:, t], prop.hmag[:, t], l[:, t], h[:, t])
                 z = np.zeros((1, 0, K1)), np.zeros((1, 0))
                 rows.append((prop.out_U[:, t][None], prop.out_E[t:t + 1], z[0], z[1], z[1], True, False, b, rep.o))
@@ -584,10 +586,10 @@ class _Search:
             self.max_unstable = max(self.max_unstable, nu)
             pat = None
             failed = state.failed
-            if nu == 0:
+            if nu == 0 and r2.n == 1:
                 pat = (np.concatenate([r2.a[-1], [r2.c[-1]]])[None], r2.E[-1:].copy(),
                        np.zeros((1, 0, K1)), np.zeros((1, 0)), np.zeros((1, 0)))
-            elif nu <= min(96, (3 * failed) // 4) and not late:
+            elif 0 < nu <= min(self.max_units, (3 * failed) // 4) and not late:
                 hm = prop.hmag[:, t] if (prop is not None and r2 is rep) else None
                 pat = enumerate_patterns(r2, l[:, t], h[:, t], hm, self.max_patterns)
                 if pat is None:
@@ -595,7 +597,7 @@ class _Search:
             if pat is None:
                 new_states[b] = _RepState(r2, failed)
                 if prop is None:
-                    raise TheoryError("internal: a rep without ReLUs has no patterns")
+                    raise TheoryError("internal: a single-unit rep is affine and always has its pattern")
             else:
                 st = _PatState(r2, *pat)
                 self.max_pat = max(self.max_pat, st.P)
