@@ -54,6 +54,8 @@ def _abs_err(net: theory.Network, expr: sp.Expr, point: dict[str, Fraction]):
     x = [Fraction(0)] * (net.d * net.c_in)
     for name, v in point.items():
         x[int(name[1:])] = v
+    if net.c_in > 1:                 # a one-position net: channels first, x{c} is channel c
+        x = [[v] for v in x]
     y = theory.evaluate_exact(net, x)[0]
     g = _g_exact(expr, point)
     if isinstance(g, Fraction):

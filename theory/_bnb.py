@@ -114,7 +114,7 @@ def _compile(expr, syms):
             if syms:
                 f([(np.zeros(1), np.zeros(1))] * len(syms))
             return f, False
-        except (NameError, AttributeError, TypeError) as e:
+        except Exception as e:  # noqa: BLE001 - sympy printers raise several types for unsupported functions
             raise bad("target", str(expr), f"functions with a rigorous interval extension (sin, cos, exp, log, "
                       f"sqrt, powers, Abs, tan); {type(e).__name__}: {e}") from None
 
@@ -148,14 +148,17 @@ class _Target:
         self.k = k = len(syms)
         self.f, self.fast = _compile(expr, syms)
         self.f_np = sp.lambdify(syms, expr, modules="numpy")
+        # derivatives: the mean-value form needs the gradient, the Taylor form the Hessian and third derivatives;
+        # a stage that cannot be compiled (e.g. DiracDelta from Abs) disables that form only
         self.grad = self.hess = self.d3 = None
         try:
             grads = [sp.diff(expr, s) for s in syms]
             self.grad = [_compile(d, syms)[0] for d in grads]
-            self.hess = {(a, b): _compile(sp.diff(grads[a], syms[b]), syms)[0] for a in range(k) for b in range(a, k)}
-            self.d3 = {t: _compile(sp.diff(expr, *[syms[i] for i in t]), syms)[0]
-                       for t in itertools.combinations_with_replacement(range(k), 3)}
-        except (TheoryError, TypeError, ValueError):
+            hess = {(a, b): _compile(sp.diff(grads[a], syms[b]), syms)[0] for a in range(k) for b in range(a, k)}
+            d3 = {t: _compile(sp.diff(expr, *[syms[i] for i in t]), syms)[0]
+                  for t in itertools.combinations_with_replacement(range(k), 3)}
+            self.hess, self.d3 = hess, d3
+        except Exception:  # noqa: BLE001 - any failure to differentiate/compile only removes a bound
             pass
 
     def data(self, lo: np.ndarray, hi: np.ndarray) -> _GData:
@@ -183,6 +186,8 @@ class _Target:
             gd.gB = (np.fmax(gB[0], np.where(np.isnan(mv[0]), -np.inf, mv[0])),
                      np.fmin(gB[1], np.where(np.isnan(mv[1]), np.inf, mv[1])))
         gd.g1 = [f(pt) for f in self.grad]
+        if self.hess is None:
+            return gd
         g2 = [[None] * k for _ in range(k)]
         for (a, b), f in self.hess.items():
             g2[a][b] = g2[b][a] = f(pt)
