@@ -610,6 +610,20 @@ def test_theory_heads_a_priori_bounds(build, tight):
         _assert_really_violates(head, low, eps * Fraction(99, 100))
 
 
+@pytest.mark.parametrize("m", [1, 3])
+def test_interval_bnb_brackets_the_exact_sup(m):
+    """Two independent provers: z3 shows sup |f_m - x^2| on [0, 1] is exactly 2^(-2m-2) (proved at it, attained
+    at the refutation witness of a smaller eps); the interval branch and bound must bracket that value."""
+    certify = getattr(theory, "certify_sup_error", None)
+    if certify is None or not hasattr(theory, "square_head"):
+        pytest.skip("theory.certify_sup_error / square_head not available")
+    head, eps = theory.square_head(m), yarotsky_bound(m)
+    assert theory.prove_bound(head, eps=eps).proved
+    assert theory.prove_bound(head, eps=eps * Fraction(99, 100)).lower == eps  # the sup is attained: exactly eps
+    cert = certify(head.net, head.target, head.box, time_limit_s=20)
+    assert cert.lower <= eps <= cert.upper
+
+
 NOT_POLYNOMIAL = [sp.sin(X0), sp.Abs(X0), X0**-1, sp.sqrt(X0), sp.Float(0.5) * X0, sp.Max(0, X0), sp.Symbol("y") + X0,
                   X0**X1, sp.exp(X0), sp.pi * X0, X0 ** sp.Rational(1, 2)]
 

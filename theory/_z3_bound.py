@@ -1,9 +1,11 @@
 """Sup-norm error bounds of a head against a polynomial target, proved or refuted by z3 (nonlinear reals).
 
-The question put to z3 is ``exists x in box: |net(x) - target(x)| > eps``. The network is piecewise linear
-(ReLU units become variables with defining equations ``h = If(z > 0, z, 0)``), the target a polynomial with
-rational coefficients, so the query is in the decidable theory of real closed fields: ``unsat`` proves the
-bound exactly, ``sat`` gives a counterexample (re-checked in exact rational arithmetic before it is reported).
+The question put to z3 is ``exists x in box: |net(x) - target(x)| > eps``. The network is piecewise linear,
+the target a polynomial with rational coefficients, so the query is in the decidable theory of real closed
+fields: ``unsat`` proves the bound exactly, ``sat`` gives a counterexample (re-checked in exact rational
+arithmetic before it is reported). One-input heads are first cut exactly into their linear pieces (one small
+univariate query each); heads with several inputs go to z3 as one query with the ReLU units as variables
+``h = If(z > 0, z, 0)``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def sympy_to_z3(expr: Any, variables: Mapping[str, z3.ArithRef], *, arg: str = "
             Symbol (looked up by name in ``variables``).
         variables: ``{symbol name: z3 real}``.
         arg: argument name for error messages.
+    Returns:
+        The z3 real term, exact: ``Rational(p, q)`` becomes ``RealVal("p/q")``, ``e**n`` an n-fold product.
     Raises:
         TheoryError: any other node (Float, functions, Max/Abs, negative or symbolic exponents, unknown
             symbols), naming the offending node and the whole expression.
