@@ -3,23 +3,28 @@
 :func:`certify_sup_error` proves ``sup_{x in box} |net(x) - g(x)| <= upper`` for a single-output ReLU network
 with exact weights and a sympy target ``g``, and finds a point where ``|net - g| >= lower`` rigorously.
 
-Method (reconstruction; standard ingredients): branch and bound over sub-boxes of the variables the output
-and the target depend on. On each box the network is a perturbed affine-ReLU net (:mod:`theory._interval`)
-whose dead and active units are substituted away; what remains are the box's unstable ReLUs. The box's
-upper bound is the better, on each side, of
+Method (reconstruction; standard ingredients): best-first branch and bound over sub-boxes of the variables
+the output and the target depend on, processed in vectorised batches. On each box the network is a
+perturbed affine-ReLU net (:mod:`theory._interval`) whose dead and active units are substituted away; what
+remains are the box's unstable ReLUs. A box's bound is, per side (``net - g`` and ``g - net``), the better of
 
 * the *relaxation bound*: forward affine bounds ``L(x) - E <= net(x) <= U(x) + E`` on the box, and
-* the *pattern bound*: for every activation pattern ``p`` of the unstable units, the affine map
-  ``A_p(x) = a_p . x + c_p`` (error ``E_p``) that the network equals on the points following ``p``;
-  ``sup_box |net - g| <= max_p sup_box |A_p - g| + E_p`` (sound even for patterns no point follows),
+* the *pattern bound*: every point ``x`` follows some enumerated activation pattern ``p`` of the unstable
+  units, and there ``net(x) = A_p(x) + e``, ``|e| <= E_p``, with ``A_p`` affine; so
+  ``sup_box (net - g) <= max_p sup_{P_p} (A_p - g) + E_p`` over the polytope ``P_p`` of points following p.
+  Patterns enumerated on a box stay valid on its sub-boxes (they are only filtered there).
 
-where ``sup_box (F - g)`` for an affine ``F`` is enclosed by the tighter of the natural interval extension
-``max F - min g(B)`` and the mean-value form ``(F - g)(c) + sum_a (f_a - dg/dx_a(B)) [-r_a, r_a]``, with
-``g(c)`` and ``dg/dx_a(B)`` rigorous mpmath interval enclosures (``mpmath.iv``, outward rounding).
-Boxes are split (largest bound first) along the widest scaled axis, at a ReLU kink of that axis when one
-lies near the middle. The largest bound over all boxes is a valid upper bound at any time.
-Lower bound: candidate points (grid search of the float surrogate on each processed box) are re-evaluated
-exactly: the network in rational arithmetic, ``g`` in mpmath interval arithmetic at 256 bits.
+For an affine ``F`` on a polytope, ``sup (F - g)`` is enclosed by the smallest of (1) the natural extension
+``max_box F - min g(B)``; (2) the mean-value form ``(F - g)(c) + max_{P} (f - m).(x - c) + sum_a rad_a r_a``
+with ``dg(B) in m +- rad`` and the linear maximum bounded by Lagrangian duality; (3) the second-order Taylor
+form ``max_{|y| <= r} [(F - g)(c) + (f - dg(c)).y - y^T H(c) y / 2 + lam.(constraints)] + rho``,
+``rho = sum_abc |d3 g(B)_abc| r_a r_b r_c / 6``, the quadratic maximised face by face in interval arithmetic.
+``g`` and its derivatives are enclosed by outward-rounded interval arithmetic (numpy, with our own sin, cos,
+exp, log; ``mpmath.iv`` for other functions). Boxes are split along the widest scaled axis, at a ReLU kink
+of that axis when one lies near the middle. The largest bound over all boxes is valid at any time.
+Lower bound: candidate points (centres, random points, maximising vertices and the stationary point of the
+quadratic model) are ranked by a float surrogate, and the best is re-evaluated exactly: the network in
+rational arithmetic, ``g`` in ``mpmath.iv`` at 256 bits.
 """
 
 from __future__ import annotations
@@ -842,10 +847,17 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     Raises:
         TheoryError: more than one output, a bad target/box, or unsupported weights.
 
-    Soundness: see :mod:`theory._interval` (float rounding, relaxations, substitutions) and
-    :func:`theory._interval.enumerate_patterns` (patterns); ``g`` is only ever enclosed by mpmath interval
-    arithmetic. Source: interval branch and bound (e.g. Hansen & Walster, *Global Optimization Using
-    Interval Analysis*, 2004) with symbolic-interval / CROWN-style ReLU relaxations; our reconstruction.
+    Formula: ``upper = max over the final boxes B of min(relaxation, max_p pattern bound)`` (module docstring);
+    ``lower = |net(w) - g(w)|`` at the witness ``w``, exactly for the network and from a 256-bit interval
+    enclosure of ``g(w)``. The certificate's ``details`` record boxes, the largest unstable-unit count, open
+    boxes, time, ``upper / lower``, whether the gap was reached and the a-priori bound of ``net.meta``.
+
+    Soundness: see :mod:`theory._interval` (float rounding, relaxations, substitutions, interval functions)
+    and :func:`theory._interval.enumerate_patterns` (patterns, Farkas-checked pruning); ``g`` is only ever
+    enclosed by outward-rounded interval arithmetic; a computed lower bound above the upper bound raises
+    (self-check). Source: interval branch and bound (e.g. Hansen & Walster, *Global Optimization Using
+    Interval Analysis*, 2004) with symbolic-interval / CROWN-style ReLU relaxations and Taylor forms
+    (Neumaier, *Interval Methods for Systems of Equations*, 1990); the combination is our reconstruction.
     """
     t0 = time.perf_counter()
     if not isinstance(net, Network):
@@ -919,7 +931,8 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     assumptions = {
         "domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)],
         "target": tgt,
-        "semantics": "exact rational weights, real ReLU arithmetic; target enclosed by mpmath interval arithmetic",
+        "semantics": "exact rational weights, real ReLU arithmetic; every float step outward-rounded; target "
+                     "enclosed by interval arithmetic (numpy with own sin/cos/exp/log, mpmath.iv otherwise)",
         "independent_inputs": "inputs outside the output's cone (nonzero weights) cannot change the output",
     }
     return Certificate(claim=claim, status=status, method="interval-bnb", spec_hash=net.content_hash,
