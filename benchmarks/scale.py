@@ -15,7 +15,7 @@ the read time; dense path >= 30% of the GEMM peak (CPU). On a GPU (``--device cu
 reports the fraction of memory bandwidth (input bytes / time against a device-to-device copy measured in
 the same run) and of the GEMM peak. Figures on a shared machine vary with its load: the script prints the
 load average next to the peak. Usage: ``python benchmarks/scale.py [--d-exps 16 18 20] [--ks 1 2 4 8]
-[--batch 64] [--device cpu|cuda|auto] [--reps 3] [--plain-max-d 1048576]``.
+[--batch 64] [--device cpu|cuda|auto] [--reps 3] [--plain-max-d 262144] [--no-plain]``.
 """
 
 from __future__ import annotations
@@ -35,25 +35,33 @@ import numerics  # noqa: E402
 import theory  # noqa: E402
 
 
+CPU_TIME: dict[int, float] = {}  # id(fn) -> best process CPU time of its last timing
+
+
 def timer(fn, reps: int, device: torch.device) -> float:
-    """Best wall time of ``reps`` calls after one warm-up (CUDA synchronised)."""
+    """Best wall time of ``reps`` calls after one warm-up (CUDA synchronised); the best process CPU time
+    (all threads) goes to ``CPU_TIME[id(fn)]``: on a shared machine it does not count time spent descheduled."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     fn()
     sync()
-    best = float("inf")
+    best, cpu = float("inf"), float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         sync()
-        best = min(best, time.perf_counter() - t0)
+        best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    CPU_TIME[id(fn)] = cpu
     return best
 
 
-def gemm_peak(device: torch.device, dtype: torch.dtype, reps: int = 5) -> float:
+def gemm_peak(device: torch.device, dtype: torch.dtype, reps: int = 5) -> tuple[float, float]:
+    """(GFLOP/s by wall time, GFLOP per CPU-second) of a large square matmul."""
     n = 4096 if device.type == "cuda" else 2048
     a = torch.rand(n, n, device=device, dtype=dtype)
     b = torch.rand(n, n, device=device, dtype=dtype)
-    return 2 * n**3 / timer(lambda: a @ b, reps, device) / 1e9
+    fn = lambda: a @ b  # noqa: E731
+    wall = timer(fn, reps, device)
+    return 2 * n**3 / wall / 1e9, 2 * n**3 / CPU_TIME[id(fn)] / 1e9
 
 
 def copy_bandwidth(device: torch.device) -> float:
@@ -79,17 +87,19 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--plain-max-d", type=int, default=2**18,
                    help="skip the plain Conv1d chain above this d, except for k = 8 at d <= 2^20 (default 2^18)")
+    p.add_argument("--no-plain", action="store_true", help="skip the plain Conv1d chain everywhere")
     args = p.parse_args(argv)
     dev, dt = numerics.resolve_device(args.device), numerics.resolve_dtype(args.dtype)
-    peak = gemm_peak(dev, dt)
+    peak, peak_cpu = gemm_peak(dev, dt)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"device {dev}, {dt}, torch threads {torch.get_num_threads()}, batch {args.batch}, load average {load:.2f}")
-    print(f"large-GEMM peak (same run): {peak:.1f} GFLOP/s")
+    print(f"large-GEMM peak (same run): {peak:.1f} GFLOP/s wall, {peak_cpu:.1f} GFLOP per CPU-second "
+          f"(%peak cpu below compares per CPU-second rates: robust to other processes on the machine)")
     if dev.type == "cuda":
         bw = copy_bandwidth(dev)
         print(f"device copy bandwidth (same run): {bw:.0f} GB/s")
     head = (f"{'net':<18} {'d':>8} {'read ms':>8} {'struct ms':>9} {'x read':>7} {'dense ms':>9} {'x read':>7} "
-            f"{'GFLOP/s':>8} {'%peak':>6} {'plain ms':>9} {'x read':>7} {'%peak':>6}  agree")
+            f"{'GFLOP/s':>8} {'%peak':>6} {'%pk cpu':>7} {'plain ms':>9} {'x read':>7} {'%peak':>6}  agree")
     if dev.type == "cuda":
         head += "  dense %bw"
     print(head)
@@ -103,11 +113,13 @@ def main(argv=None) -> int:
             cheap = max(10, 3 * args.reps)  # short runs: more repeats, the best one is the machine's, not the load's
             read = timer(lambda: x.sum(), cheap, dev)
             t_s = timer(lambda: sp(x), cheap, dev)
-            t_d = timer(lambda: dp(x, check_finite=False), max(1, args.reps - 1), dev)
             flops = dp.flops_per_row * args.batch
+            dense_fn = lambda: dp(x, check_finite=False)  # noqa: E731
+            t_d = timer(dense_fn, max(1, args.reps - 1), dev)
+            eff_cpu = flops / CPU_TIME[id(dense_fn)] / 1e9 / peak_cpu * 100
             ys, yd = sp(x), dp(x)
             k8 = name == "select k=8" and d <= 2**20
-            if d <= args.plain_max_d or k8:
+            if not args.no_plain and (d <= args.plain_max_d or k8):
                 with torch.no_grad():
                     t_p = timer(lambda: mod(x), 1, dev)
                     yp = mod(x)
@@ -118,12 +130,15 @@ def main(argv=None) -> int:
             agree = "bitwise" if exact else f"{float((ys - yd).abs().max()):.1e}"
             row = (f"{name:<18} {'2^' + str(e):>8} {read * 1e3:>8.2f} {t_s * 1e3:>9.2f} {t_s / read:>7.2f} "
                    f"{t_d * 1e3:>9.1f} {t_d / read:>7.1f} {flops / t_d / 1e9:>8.1f} {flops / t_d / 1e9 / peak * 100:>5.1f}% "
+                   f"{eff_cpu:>6.1f}% "
                    f"{plain}  {agree}")
             if dev.type == "cuda":
                 row += f"  {x.numel() * x.element_size() / t_d / 1e9 / bw * 100:>6.1f}%"
             print(row, flush=True)
             del x, mod, sp, dp, ys, yd, yp
-    print(f"large-GEMM peak at the end: {gemm_peak(dev, dt):.1f} GFLOP/s; load average {os.getloadavg()[0]:.2f}")
+    end, end_cpu = gemm_peak(dev, dt)
+    print(f"large-GEMM peak at the end: {end:.1f} GFLOP/s wall, {end_cpu:.1f} per CPU-second; "
+          f"load average {os.getloadavg()[0]:.2f}")
     return 0
 
 
