@@ -17,6 +17,7 @@ from ._paths import StructuredPath, cone
 from ._scale import ScaleRun, evaluate_at_scale
 from ._check import ScaleReport, UnsoundCertificateWarning, check_at_scale
 from ._floaterr import RoundingBound, float_deviation, gamma, rounding_bound, unit_roundoff
+from ._claims import claim_head_bound, claim_routing_at_scale, claim_sparse_approx
 
 __all__ = [
     "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save",
@@ -24,4 +25,5 @@ __all__ = [
     "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module",
     "DensePath", "StructuredPath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport", "UnsoundCertificateWarning",
     "check_at_scale", "RoundingBound", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
+    "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
 ]

@@ -311,7 +311,7 @@ def test_search_climbs_to_the_maximum():
 
 # --------------------------------------------------------------------------------------- claims
 def test_claim_checks_pass_and_planted_violation_fails():
-    from numerics._claims import claim_head_bound, claim_routing_at_scale, claim_sparse_approx
+    from numerics import claim_head_bound, claim_routing_at_scale, claim_sparse_approx
     assert claim_routing_at_scale("select", d=2**12, k=8, samples=20000, device="cpu")["status"] == "pass"
     assert claim_routing_at_scale("gather", d=64, samples=50, device="cpu")["status"] == "pass"
     head = theory.square_head(3)
