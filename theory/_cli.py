@@ -13,6 +13,7 @@ from typing import Sequence
 from ._errors import TheoryError, bad
 from ._io import load, save
 from ._network import thaw
+from ._approximate import approximate_sparse
 from ._routing import ARCHITECTURES, gather, select
 
 
@@ -29,13 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a construction and save its exact spec (DIR/spec.json)")
     bsub = b.add_subparsers(dest="construction", required=True)
-    for name, help_ in (("select", "route x[support] to the root (2k channels)"), ("gather", "route all d inputs to the root")):
+    for name, help_ in (("select", "route x[support] to the root (2k channels)"), ("gather", "route all d inputs to the root"),
+                        ("approx", "select + the smallest head with a-priori sup error <= eps for g(x[support])")):
         c = bsub.add_parser(name, help=help_)
         c.add_argument("--d", type=int, required=True, help="input length, a power of s")
         c.add_argument("--s", type=int, default=2, help="kernel = stride (default 2)")
-        if name == "select":
+        if name in ("select", "approx"):
             c.add_argument("--support", required=True, help="comma-separated indices, e.g. 0,700,1023")
+        if name == "select":
             c.add_argument("--architecture", default="cnn", choices=ARCHITECTURES)
+        if name == "approx":
+            c.add_argument("--g", required=True, help="target in the routed coordinates x0..x{k-1}, e.g. 'x0*x1'")
+            c.add_argument("--box", default="-1,1", help="'lo,hi' for every coordinate (default -1,1)")
+            c.add_argument("--eps", required=True, help="a-priori sup-norm bound to reach, e.g. 1e-3 or 1/1000")
         c.add_argument("--out", required=True, help="output directory (must not exist unless --force)")
         c.add_argument("--force", action="store_true", help="replace an existing output directory")
     s = sub.add_parser("show", help="describe a saved spec")
@@ -132,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "build":
             if args.construction == "select":
                 net = select(args.d, _int_list(args.support), args.s, args.architecture)
+            elif args.construction == "approx":
+                lo, _, hi = args.box.partition(",")
+                net = approximate_sparse(args.d, _int_list(args.support), args.g, (lo.strip(), hi.strip()), args.eps, args.s)
             else:
                 net = gather(args.d, args.s)
             out = save(net, args.out, force=args.force)
