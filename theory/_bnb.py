@@ -48,10 +48,12 @@ from sympy.printing.pycode import MpmathPrinter
 from ._certificate import Certificate
 from ._errors import TheoryError, bad
 from ._head import as_box
-from ._interval import (TINY, UNSTABLE, Rep, Unsupported, breakpoints, compile_interval, dn, dual_lambda,
-                        dual_value, enumerate_patterns, to_local,
-                        exact_output, extract_cone, iv_abs, iv_add, iv_mul, iv_neg, iv_sub, iv_div, propagate,
-                        root_rep, simplify, slack, up)
+from ._cone import Rep, breakpoints, extract_cone, root_rep, to_local
+from ._duals import dual_lambda, dual_value
+from ._ivmath import (TINY, Unsupported, compile_interval, dn, iv_abs, iv_add, iv_div, iv_mul, iv_neg, iv_sub,
+                      slack, up)
+from ._patterns import enumerate_patterns
+from ._propagate import UNSTABLE, exact_output, propagate, simplify
 from ._network import Network, thaw
 
 _NAME = re.compile(r"^x\d+(_\d+)?$")
