@@ -202,7 +202,8 @@ def test_registry_decorator():
 def test_default_registry_has_catalogue_ids():
     assert checks.REGISTRY.ids() == ["ww.gather.exact", "ww.universality.depth", "ww.select.exact",
                                      "ww.select.params", "ww.receptive.stride1", "ww.select.proved",
-                                     "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted"]
+                                     "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted",
+                                     "num.routing.scale", "num.head.bound", "num.sparse.scale"]
     for c in checks.REGISTRY:
         if c.id.startswith("ww."):  # our constructions, not the papers' proofs
             assert "reconstruction" in c.source
