@@ -12,9 +12,11 @@ from ._compose import compose
 from ._errors import TheoryError, bad
 from ._head import Head, as_box, head_symbols, symbols_for
 from ._network import Network, thaw, tree_levels
-from ._pl import MAX_VERTICES, InterpolationBound, box_arity, parse_target, pl_head
+from ._pl import MAX_VERTICES, pl_head
+from ._pl_bound import InterpolationBound
 from ._rational import as_rational
 from ._routing import select, validate_support
+from ._target import box_arity, parse_target
 from ._yarotsky import DELTA, MAX_M, polynomial_error, polynomial_head, polynomial_terms
 
 METHODS = ("auto", "polynomial", "pl")

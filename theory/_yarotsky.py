@@ -19,9 +19,9 @@ from ._errors import bad
 from ._head import Head, as_box, head_symbols
 from ._layers import PointwiseLayer
 from ._network import Network, check_positive_int
-from ._pl import box_arity, parse_target
 from ._rational import ZERO, as_rational
 from ._sparse import SparseArray
+from ._target import box_arity, parse_target
 
 DELTA = sp.Symbol("delta", positive=True)  # 2^(-2m-2), the error of one unit square
 M_SYM = sp.Symbol("m", positive=True, integer=True)
