@@ -3,7 +3,8 @@
 What every approximation head shares: parsing a target ``g`` in ``x0 .. x{k-1}`` (:func:`parse_target`) and
 rigorous evaluation of it (exact rationals where ``g`` is rational, mpmath interval arithmetic otherwise) on
 grids of points or of boxes, vectorised by broadcasting: a sub-expression in one variable, such as
-``sin(3*x0)``, is evaluated once per grid line, not once per grid point.
+``sin(3*x0)``, is evaluated once per grid line, not once per grid point. Also the certifier's parser of
+targets in global input names (:func:`parse_global_target`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,41 @@ def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr
         raise bad(name, str(expr), f"an explicit expression (undefined functions {sorted(map(str, undefined))}); "
                   "for a Python callable use pl_head with hessian= or lipschitz=")
     return expr, k
+
+
+
+# The certifier's parser, kept apart from parse_target on purpose: it reads the *global* input names of a
+# network (``x{c}``, ``x{p}`` or ``x{c}_{p}``, any indices), and strings with ``rational=True`` (so "0.1" is
+# exactly 1/10, as a certificate's claim states it), where the heads' parser wants ``x0 .. x{k-1}`` and reads
+# decimal floats at their binary value. Merging them would change which targets each accepts and their values.
+_GLOBAL_NAME = re.compile(r"^x\d+(_\d+)?$")
+
+
+def parse_global_target(target: Any) -> sp.Expr:
+    """A certifier target as a sympy expression in real symbols named by global inputs (``x3``, ``x1_2``).
+
+    Raises:
+        TheoryError: unparsable, complex or non-finite, or variables not named ``x{i}`` / ``x{c}_{p}``.
+    """
+    if isinstance(target, str):
+        try:
+            expr = sp.sympify(target, rational=True)
+        except (sp.SympifyError, SyntaxError, TypeError) as e:
+            raise bad("target", target, f"a sympy expression in x0, x1, ... ({type(e).__name__})") from None
+    else:
+        try:
+            expr = sp.sympify(target)
+        except (sp.SympifyError, SyntaxError, TypeError):
+            raise bad("target", target, "a sympy expression or a string in x0, x1, ...") from None
+    if not isinstance(expr, sp.Expr) or expr.has(sp.I) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise bad("target", target, "a finite real-valued sympy expression")
+    floats = expr.atoms(sp.Float)
+    if floats:  # a sympy Float stands for its exact binary value
+        expr = expr.xreplace({f: sp.Rational(f) for f in floats})
+    for s in expr.free_symbols:
+        if not _GLOBAL_NAME.match(str(s)):
+            raise bad("target", target, f"variables named x0, x1, ... (global input indices); got {s}")
+    return expr.xreplace({s: sp.Symbol(str(s), real=True) for s in expr.free_symbols})
 
 
 # ------------------------------------------------------------------------------ rigorous evaluation
