@@ -27,18 +27,10 @@ from sympy.printing.pycode import MpmathPrinter
 
 from ._errors import bad
 from ._ivmath import Unsupported, compile_interval, dn, up
+from ._target import NonFinite, Prec, iv_bounds, iv_interval
 
 _IV = SimpleNamespace(mpf=iv.mpf, sin=iv.sin, cos=iv.cos, tan=iv.tan, exp=iv.exp, log=iv.log, sqrt=iv.sqrt,
                       pi=iv.pi, e=iv.e, cbrt=lambda v: iv.cbrt(v))
-
-def _mpf_fraction(v) -> Fraction:
-    """Exact Fraction of an mpf endpoint tuple (raises ValueError on inf/nan)."""
-    sign, man, exp, _ = v
-    if not man and exp:
-        raise ValueError("non-finite")
-    q = Fraction(int(man)) * (Fraction(2) ** int(exp))
-    return -q if sign else q
-
 
 def _mp_compiled(expr, syms):
     """Fallback for functions the numpy interval evaluator lacks: mpmath.iv, one box at a time."""
@@ -161,17 +153,13 @@ class Target:
     def point_hp(self, x: list[Fraction], prec: int = 256):
         """Rigorous enclosure of ``g(x)`` at a rational point in 256-bit mpmath intervals, as Fractions."""
         f = sp.lambdify(self.syms, self.expr, modules=[{"mpmath": _IV}], printer=MpmathPrinter)
-        old = iv.prec
-        try:
-            iv.prec = prec
-            args = [iv.mpf(q.numerator) / q.denominator for q in x]
-            v = f(*args)
-            v = v if isinstance(v, iv.mpf) else iv.mpf(v)
-            return _mpf_fraction(v._mpi_[0]), _mpf_fraction(v._mpi_[1])
-        except (ZeroDivisionError, ValueError, TypeError, OverflowError, AttributeError):
-            return None
-        finally:
-            iv.prec = old
+        with Prec(prec):
+            try:
+                v = f(*[iv_interval(q, q) for q in x])
+                v = v if isinstance(v, iv.mpf) else iv.mpf(v)
+                return iv_bounds(v)
+            except (NonFinite, ZeroDivisionError, ValueError, TypeError, OverflowError, AttributeError):
+                return None
 
     def values_np(self, pts: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
