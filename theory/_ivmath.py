@@ -263,6 +263,8 @@ def compile_interval(expr, symbols):
     Supported: rationals, pi, E, symbols, +, *, integer powers, square roots and other rational powers of
     positive bases (through exp/log), sin, cos, exp, log, Abs. Raises :class:`Unsupported` otherwise.
     The result encloses the exact value of the expression at every point of the argument box.
+    (The heads' evaluator, :func:`theory._target.evaluate_on`, is a different one on purpose: exact rationals
+    where possible and errors reported, not widened to ``[-inf, inf]``; see :mod:`theory._enclosure`.)
     """
     import sympy as sp
 

@@ -19,6 +19,8 @@ N_SYM = sp.Symbol("n", positive=True, integer=True)
 
 def _up(q: Fraction) -> float:
     """Smallest float >= q."""
+    # not theory._ivmath.iv_const(q)[1], which steps one ulp up whenever q is not a float (also sound, but
+    # looser: it would change the bounds this module reports)
     f = float(q)
     return math.nextafter(f, math.inf) if Fraction(f) < q else f
 
