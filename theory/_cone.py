@@ -25,6 +25,7 @@ import numpy as np
 from ._errors import TheoryError, bad
 from ._ivmath import TINY, dn, slack, up
 from ._network import Network
+from ._symbolic import input_name
 
 _FLOAT_MAX_EXP = 1000      # exact weights with |w| >= 2^1000 or 0 < |w| < 2^-1000 are refused (no float headroom)
 
@@ -50,16 +51,6 @@ class Cone:
     @property
     def n_units(self) -> int:
         return int(sum(self.sizes[1:]))
-
-
-def input_name(net: Network, unit: int) -> str:
-    """Name of input unit ``p * c_in + c`` (the convention of :func:`theory.input_symbols`)."""
-    p, c = divmod(int(unit), net.c_in)
-    if net.d == 1:
-        return f"x{c}"
-    if net.c_in == 1:
-        return f"x{p}"
-    return f"x{c}_{p}"
 
 
 def extract_cone(net: Network) -> Cone:

@@ -211,7 +211,7 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
     row_cnt = np.zeros(n, dtype=np.int64)
     cols_cat = np.zeros(0, dtype=np.int64)
     vals_cat = np.zeros(0)
-    NA, NC, NE, NR, NL, NH = [], [], [], [], [], []          # new units: a, c, E, relu, level, hmag
+    NA, NC, NE, NR = [], [], [], []          # new units: a, c, E, relu
     ES, ED, EW = [], [], []                                   # new edges
     nnew = 0
     level_new = np.zeros(0, dtype=np.int64)

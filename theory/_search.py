@@ -187,7 +187,6 @@ class Search:
         prop = propagate(rep, l, h) if rep.n > 1 else None       # a lone output unit is already affine
         K1 = self.k + 1
         for t, b in enumerate(idx):
-            X = np.maximum(np.abs(l[:, t]), np.abs(h[:, t]))
             r2 = rep
             late = time.perf_counter() > self.deadline
             if prop is not None:

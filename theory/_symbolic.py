@@ -22,6 +22,17 @@ def input_symbols(net: Network) -> list[sp.Symbol]:
     return [sp.Symbol(f"x{c}_{p}", real=True) for p in range(net.d) for c in range(net.c_in)]
 
 
+def input_name(net: Network, unit: int) -> str:
+    """Name of input unit ``p * c_in + c``: ``x{p}`` (one channel), ``x{c}`` (one position, a head) or
+    ``x{c}_{p}``; the same names as :func:`input_symbols`."""
+    p, c = divmod(int(unit), net.c_in)
+    if net.d == 1:
+        return f"x{c}"
+    if net.c_in == 1:
+        return f"x{p}"
+    return f"x{c}_{p}"
+
+
 def _relu(values: np.ndarray) -> np.ndarray:
     out = np.empty(values.size, dtype=object)
     # relu(e) = e when sympy knows e >= 0 (sums of relus with nonnegative coefficients): keeps outputs small.

@@ -22,6 +22,7 @@ from ._errors import TheoryError, bad
 from ._exact import evaluate_exact
 from ._network import Network
 from ._rational import ZERO, as_rational
+from ._symbolic import input_name
 
 
 # ---------------------------------------------------------------------------------------------- numbers
@@ -103,17 +104,6 @@ def rational_candidates(value: z3.ExprRef, lo: Fraction | None = None, hi: Fract
 
 
 # ---------------------------------------------------------------------------------------------- encoding
-def input_name(net: Network, unit: int) -> str:
-    """Name of input unit ``p * c_in + c``: ``x{p}`` (one channel), ``x{c}`` (one position, a head) or
-    ``x{c}_{p}``; the same names as :func:`theory.input_symbols`."""
-    p, c = divmod(int(unit), net.c_in)
-    if net.d == 1:
-        return f"x{c}"
-    if net.c_in == 1:
-        return f"x{p}"
-    return f"x{c}_{p}"
-
-
 class InputVars(dict):
     """``{input unit: z3 Real}``; indexing a unit not yet present creates its variable (named as
     :func:`input_name`), so an expected function may read inputs outside the network's cone."""
