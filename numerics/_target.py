@@ -14,7 +14,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 import sympy as sp
 import torch
-from mpmath import iv, libmp
 
 import theory
 
@@ -24,16 +23,7 @@ from ._paths import cone
 _NAME = re.compile(r"x(\d+)(?:_(\d+))?\Z")
 _TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
           sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh}
-_IV = {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan, sp.exp: iv.exp, sp.log: iv.log, sp.Abs: abs}
 RIGOROUS_BITS = 128  # mpmath interval precision for the target at witness points
-
-
-def coordinate_name(net: theory.Network, unit: int) -> str:
-    """Symbol name of input unit ``unit = p * c_in + c`` (the convention of :func:`theory.input_symbols`)."""
-    p, c = divmod(int(unit), net.c_in)
-    if net.d == 1:
-        return f"x{c}"
-    return f"x{p}" if net.c_in == 1 else f"x{c}_{p}"
 
 
 def coordinate_unit(net: theory.Network, name: str, arg: str) -> int:
@@ -73,7 +63,7 @@ class Target:
     """The function the network's outputs are compared with, and the box the inputs range over.
 
     Attributes:
-        exprs: one sympy expression per network output, in real symbols named as :func:`coordinate_name`.
+        exprs: one sympy expression per network output, in real symbols named as :func:`theory.input_name`.
         units: sorted input units the error depends on: the outputs' receptive field and the targets' symbols.
         box: ``(lo, hi)`` exact rationals per entry of ``units``.
         default: ``(lo, hi)`` for every other input unit (they do not change the error).
@@ -97,100 +87,14 @@ class Target:
         Rational targets are evaluated exactly (``lo == hi``); others in mpmath interval arithmetic at
         :data:`RIGOROUS_BITS` bits. Raises NumericsError when a target is undefined at the point.
         """
-        env = {sp.Symbol(n, real=True): v for n, v in zip(self.names, values)}
+        point = {sp.Symbol(n, real=True): v for n, v in zip(self.names, values)}
         out = []
         for e in self.exprs:
             try:
-                q = _exact(e, env)
-                out.append((q, q))
-                continue
-            except _Irrational:
-                pass
-            old = iv.prec
-            iv.prec = RIGOROUS_BITS
-            try:
-                e_iv = e.rewrite(sp.exp) if e.has(sp.sinh, sp.cosh, sp.tanh) else e  # mpmath iv has exp only
-                z = iv.mpf(_interval(e_iv, {s: _iv_frac(v) for s, v in env.items()}))
-                a, b = z._mpi_
-                lo, hi = _mpf_fraction(a), _mpf_fraction(b)
-            except (ZeroDivisionError, ValueError, ArithmeticError, OverflowError):
-                raise NumericsError(f"argument 'target': {e} is undefined at the witness point") from None
-            finally:
-                iv.prec = old
-            out.append((lo, hi))
+                out.append(theory.enclose_target(e, point, RIGOROUS_BITS))
+            except theory.TheoryError as err:
+                raise NumericsError(str(err)) from None
         return out
-
-
-class _Irrational(Exception):
-    pass
-
-
-def _iv_frac(q: Fraction) -> Any:
-    p = iv.prec
-    a = libmp.from_rational(q.numerator, q.denominator, p, libmp.round_floor)
-    b = libmp.from_rational(q.numerator, q.denominator, p, libmp.round_ceiling)
-    return iv.make_mpf((a, b))
-
-
-def _mpf_fraction(raw: tuple) -> Fraction:
-    sign, man, exp, _ = raw
-    if not man:
-        if raw == libmp.fzero:
-            return Fraction(0)
-        raise ArithmeticError("non-finite interval bound")
-    v = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
-    return -v if sign else v
-
-
-def _exact(e: sp.Basic, env: Mapping[sp.Symbol, Fraction]) -> Fraction:
-    if e.is_Symbol:
-        return env[e]
-    if e.is_Rational:
-        return Fraction(int(e.p), int(e.q))
-    if e.is_Add or e.is_Mul:
-        vals = [_exact(a, env) for a in e.args]
-        out = vals[0]
-        for v in vals[1:]:
-            out = out + v if e.is_Add else out * v
-        return out
-    if e.is_Pow and e.args[1].is_Integer:
-        b, n = _exact(e.args[0], env), int(e.args[1])
-        if n < 0 and b == 0:
-            raise ZeroDivisionError
-        return b**n
-    if isinstance(e, sp.Abs):
-        return abs(_exact(e.args[0], env))
-    raise _Irrational
-
-
-def _interval(e: sp.Basic, env: Mapping[sp.Symbol, Any]) -> Any:
-    if e.is_Symbol:
-        return env[e]
-    if e.is_Rational:
-        return _iv_frac(Fraction(int(e.p), int(e.q)))
-    if e is sp.pi:
-        return iv.pi
-    if e is sp.E:
-        return iv.e
-    if e.is_Add or e.is_Mul:
-        vals = [_interval(a, env) for a in e.args]
-        out = vals[0]
-        for v in vals[1:]:
-            out = out + v if e.is_Add else out * v
-        return out
-    if e.is_Pow:
-        b, ex = e.args
-        bv = _interval(b, env)
-        if ex.is_Integer:
-            n = int(ex)
-            return bv**n if n >= 0 else 1 / bv ** (-n)
-        if ex == sp.Rational(1, 2):
-            return iv.sqrt(bv)
-        return iv.exp(_interval(ex, env) * iv.log(bv))
-    if isinstance(e, sp.Function) and e.func in _IV and len(e.args) == 1:
-        return _IV[e.func](_interval(e.args[0], env))
-    raise NumericsError(f"argument 'target': cannot evaluate {e} rigorously (supported: + * powers sqrt sin cos "
-                        "tan exp log Abs sinh cosh tanh pi E)")
 
 
 def _to_torch(e: sp.Basic, index: Mapping[str, int]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -276,7 +180,7 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     units.update(int(u) for u in cone(net)[0][0])
     units_t = tuple(sorted(units))
     per, default = make_box(net, box, units_t)
-    return Target(tuple(exprs), units_t, per, default, tuple(coordinate_name(net, u) for u in units_t))
+    return Target(tuple(exprs), units_t, per, default, tuple(theory.input_name(net, u) for u in units_t))
 
 
 def make_box(net: theory.Network, box: Any, units: Sequence[int]
@@ -291,7 +195,7 @@ def make_box(net: theory.Network, box: Any, units: Sequence[int]
         if not box:
             raise bad("box", box, "(lo, hi) or a non-empty {symbol: (lo, hi)} mapping")
         given = {coordinate_unit(net, str(k), "box"): _pair(v, "box") for k, v in box.items()}
-        missing = [coordinate_name(net, u) for u in units if u not in given]
+        missing = [theory.input_name(net, u) for u in units if u not in given]
         if missing:
             raise bad("box", dict(box), f"an interval for every coordinate the error depends on; missing {missing[:8]}")
         default = (min(lo for lo, _ in given.values()), max(hi for _, hi in given.values()))

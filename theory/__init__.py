@@ -38,7 +38,8 @@ from ._network import Network
 from ._rational import as_rational
 from ._routing import ARCHITECTURES, gather, select
 from ._sparse import SparseArray
-from ._symbolic import input_symbols, symbolic
+from ._symbolic import input_name, input_symbols, symbolic
+from ._target import enclose_target
 from ._z3_bound import prove_bound, sympy_to_z3
 from ._z3_encode import encode, prove_equivalent_monolithic
 from ._z3_routing import prove_routing
@@ -48,7 +49,7 @@ __all__ = [
     "library_versions", "symbols_for",
     "ARCHITECTURES", "ConvLayer", "DenseLayer", "Layer", "LocalLayer", "Network", "PointwiseLayer",
     "SparseArray", "TheoryError", "TwoLayerHead", "as_rational", "atomic_write_dir", "spec_bytes", "compose", "evaluate_exact", "from_json",
-    "gather", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
+    "enclose_target", "gather", "input_name", "input_symbols", "load", "save", "select", "symbolic", "to_fcn", "to_json", "to_lcn",
     "trace_exact", "tree_sum",
     "approximate_head", "approximate_sparse", "latex", "pl_head", "polynomial_head", "product_head", "square_head",
     "certify_sup_error", "encode", "prove_bound", "prove_equivalent_monolithic", "prove_routing", "sympy_to_z3",

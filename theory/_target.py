@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -251,6 +251,34 @@ def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) ->
         if isinstance(err, TheoryError):
             raise
         raise NonFinite from None
+
+
+def enclose_target(expr: sp.Expr, point: Mapping[sp.Symbol, Fraction], bits: int = 128) -> tuple[Fraction, Fraction]:
+    """Rigorous enclosure ``[lo, hi]`` of ``expr`` at an exact rational point.
+
+    Rational expressions are evaluated exactly (``lo == hi``); anything else (sin, exp, sqrt, pi, ...) in mpmath
+    interval arithmetic at ``bits`` bits, outward rounded, so the true value always lies in ``[lo, hi]``.
+
+    Args:
+        expr: sympy expression; its free symbols must all be keys of ``point``.
+        point: symbol -> exact rational.
+        bits: interval precision when the value is irrational.
+    Raises:
+        TheoryError: the expression is undefined at the point (division by zero, log of a negative, ...) or uses
+            an unsupported function.
+    """
+    env = {sym: _obj(v) for sym, v in point.items()}
+    try:
+        try:
+            v = evaluate_on(expr, env, exact=True)[()]
+            return v, v
+        except NotExact:
+            pass
+        with Prec(bits):
+            ienv = {sym: _obj(iv_interval(q, q)) for sym, q in point.items()}
+            return iv_bounds(evaluate_on(rewrite_hyperbolic(expr), ienv, exact=False)[()])
+    except NonFinite:
+        raise TheoryError(f"argument 'target': {expr} is undefined at the point {dict(point)}") from None
 
 
 def rewrite_hyperbolic(expr: sp.Expr) -> sp.Expr:
