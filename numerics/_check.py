@@ -75,6 +75,7 @@ class ScaleReport:
         return out
 
     def summary(self) -> str:
+        """A few human-readable lines: errors found, throughput, certified and a-priori bounds, soundness flags."""
         lines = []
         if self.unsound:
             lines.append("!!! UNSOUND BOUND: the exactly re-evaluated error exceeds a claimed upper bound !!!")

@@ -131,6 +131,7 @@ class Certificate:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Certificate":
+        """Read a certificate written by :meth:`save`. Raises TheoryError on an unreadable or malformed file."""
         try:
             obj = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -138,6 +139,7 @@ class Certificate:
         return cls.from_json(obj)
 
     def summary(self) -> str:
+        """A few human-readable lines: status, claim, method, time, bounds with their ratio, witness."""
         parts = [f"[{self.status}] {self.claim}", f"  method: {self.method}, {self.seconds:.3f} s, spec {self.spec_hash[:12]}"]
         if self.upper is not None:
             parts.append(f"  upper: {float(self.upper):.6g}")
