@@ -282,24 +282,15 @@ def compile_interval(expr, symbols):
         if e is sp.pi or e is sp.E:
             c = _PI if e is sp.pi else _E
             return lambda env: (np.full(env[0][0].shape if env else (), c[0]), np.full(env[0][0].shape if env else (), c[1]))
-        if e.is_Add:
+        if e.is_Add or e.is_Mul:
             parts = [comp(a) for a in e.args]
 
-            def add(env, parts=parts):
+            def fold(env, parts=parts, op=iv_add if e.is_Add else iv_mul):
                 acc = parts[0](env)
                 for p in parts[1:]:
-                    acc = iv_add(acc, p(env))
+                    acc = op(acc, p(env))
                 return acc
-            return add
-        if e.is_Mul:
-            parts = [comp(a) for a in e.args]
-
-            def mul(env, parts=parts):
-                acc = parts[0](env)
-                for p in parts[1:]:
-                    acc = iv_mul(acc, p(env))
-                return acc
-            return mul
+            return fold
         if e.is_Pow:
             base, ex = e.args
             b = comp(base)
