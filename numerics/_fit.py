@@ -165,13 +165,14 @@ def _ci(values: np.ndarray, level: float) -> list[float] | None:
     return [float(np.percentile(values, q)), float(np.percentile(values, 100 - q))]
 
 
-def _slopes(ds: Sequence[int], reps: np.ndarray) -> np.ndarray:
-    """Log-log slope of each bootstrap row (NaN for a row with a censored d)."""
-    slopes = np.full(reps.shape[0], np.nan)
+def _row_fits(ds: Sequence[int], reps: np.ndarray) -> np.ndarray:
+    """``(slope, intercept)`` of the log-log fit of each bootstrap row, shape (reps, 2); NaN for a row with a gap."""
+    fits = np.full((reps.shape[0], 2), np.nan)
     for r, row in enumerate(reps):
-        if np.isfinite(row).all():
-            slopes[r] = loglog_fit(ds, row).slope
-    return slopes
+        if np.isfinite(row).all() and (row > 0).all():
+            f = loglog_fit(ds, row)
+            fits[r] = (f.slope, f.intercept)
+    return fits
 
 
 def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float = 0.95) -> dict:
@@ -182,8 +183,9 @@ def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float
     same d; replicates where a used d has no n* are dropped and counted.
 
     Returns:
-        ``{"slope", "intercept", "r2", "ci": [lo, hi] | None, "level", "ds": used, "censored_ds",
-        "reps", "reps_used", "n_star_ci": [[lo, hi] per used d]}``.
+        ``{"slope", "intercept", "r2", "ci": [lo, hi] | None, "level", "ds": used, "n_stars": interpolated
+        n* per used d, "censored_ds", "reps", "reps_used", "n_star_ci": [[lo, hi] per used d], "band": [[lo, hi]
+        of the fitted line per used d]}``.
 
     Raises:
         NumericsError: fewer than two d with an n* (the slope is undefined), bad ``reps`` or ``level``.
@@ -198,11 +200,13 @@ def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float
                             f"(need two; no n* at {censored})")
     fit = loglog_fit(used, [stars[d] for d in used])
     ds, boot = bootstrap_n_stars({d: points[d] for d in used}, tau, reps, seed)
-    slopes = _slopes(ds, boot)
-    return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(slopes, level),
-            "level": level, "ds": used, "censored_ds": censored, "reps": reps,
-            "reps_used": int(np.isfinite(slopes).sum()),
-            "n_star_ci": [_ci(boot[:, j], level) for j in range(len(ds))]}
+    fits = _row_fits(ds, boot)
+    lines = np.exp(fits[:, 1:2] + fits[:, 0:1] * np.log(np.asarray(ds, dtype=np.float64)))  # (reps, len(ds))
+    return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(fits[:, 0], level),
+            "level": level, "ds": used, "n_stars": [stars[d] for d in used], "censored_ds": censored,
+            "reps": reps, "reps_used": int(np.isfinite(fits[:, 0]).sum()),
+            "n_star_ci": [_ci(boot[:, j], level) for j in range(len(ds))],
+            "band": [_ci(lines[:, j], level) for j in range(len(ds))]}
 
 
 def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level: float = 0.95) -> dict:
@@ -211,7 +215,7 @@ def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level:
     Both architectures are resampled independently (their seeds are independent runs).
 
     Returns:
-        ``{"slope", "intercept", "r2", "ci", "level", "ds", "ratios", "reps_used"}``.
+        ``{"slope", "intercept", "r2", "ci", "level", "ds", "ratios", "reps", "reps_used"}``.
 
     Raises:
         NumericsError: fewer than two common d with an n*.
@@ -224,6 +228,6 @@ def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level:
     fit = loglog_fit(used, ratios)
     _, bn = bootstrap_n_stars({d: num[d] for d in used}, tau, reps, seed)
     _, bd = bootstrap_n_stars({d: den[d] for d in used}, tau, reps, seed + 1)
-    slopes = _slopes(used, bn / bd)
+    slopes = _row_fits(used, bn / bd)[:, 0]
     return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(slopes, level),
-            "level": level, "ds": used, "ratios": ratios, "reps_used": int(np.isfinite(slopes).sum())}
+            "level": level, "ds": used, "ratios": ratios, "reps": reps, "reps_used": int(np.isfinite(slopes).sum())}

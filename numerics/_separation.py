@@ -20,6 +20,7 @@ from ._errors import NumericsError, bad
 from ._executors import make_executor
 from ._fit import bootstrap_fit, interpolate_n_star, log2_fit, ratio_fit
 from ._nsearch import ThresholdSearch
+from ._sep_plots import write_plots
 from ._store import SweepStore
 from ._tasks import TASKS
 
@@ -243,9 +244,7 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
         archs[arch] = {"per_d": per_d, "fit": fit}
     extra: dict[str, Any] = {}
     if "cnn" in archs and "error" not in archs["cnn"]["fit"]:
-        fit = archs["cnn"]["fit"]
-        stars = {e["d"]: e["n_star_interp"] for e in archs["cnn"]["per_d"]}
-        extra["cnn_log2"] = _fit_or_error(log2_fit, fit["ds"], [stars[d] for d in fit["ds"]])
+        extra["cnn_log2"] = _fit_or_error(log2_fit, archs["cnn"]["fit"]["ds"], archs["cnn"]["fit"]["n_stars"])
     for num, den in (("lcn", "cnn"), ("fcn", "lcn")):
         if num in curves and den in curves:
             extra.setdefault("ratios", {})[f"{num}/{den}"] = _fit_or_error(
@@ -255,7 +254,7 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
 
 def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", workers: int | None = None,
                    scheduler: str | None = None, device: str = "cpu", dtype: str = "float32",
-                   progress: bool = True, force: bool = False, processes: bool = True) -> dict:
+                   progress: bool = True, force: bool = False, processes: bool = True, plots: bool = True) -> dict:
     """Run (or resume) a separation sweep into the out directory ``out``; returns the summary.
 
     Every (arch, d) search runs concurrently: the driver submits each search's next n to the executor, appends
@@ -269,6 +268,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
         device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (resolved on the worker); dtype: float32 | float64.
         progress: show a tqdm bar (points done, points running).
         force: discard the results in ``out`` when they were made with a different configuration.
+        plots: write the PNGs of numerics._sep_plots into ``out`` (their names go to ``summary["plots"]``).
     Returns:
         ``summarize(...)`` plus ``timings`` (wall seconds, points evaluated and reused, evaluator seconds)
         and ``errors`` (this run's failed points); also written to ``out/summary.json``.
@@ -338,5 +338,6 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     summary["timings"] = {"wall_s": time.perf_counter() - t0, **counts, "evaluator_s_all_points": seconds,
                           "executor": executor, "device": device, "dtype": dtype}
     summary["errors"] = errors
+    summary["plots"] = write_plots(summary, store.out) if plots else []
     store.write_summary(summary)
     return summary
