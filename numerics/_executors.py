@@ -5,7 +5,8 @@ blocks until at least one is finished and returns the finished ones, ``close()``
 started. Futures answer ``result()`` (re-raising the worker's exception).
 
 Choices (documented in docs/separation.md):
-- ``serial``: runs each point at submit time in this process (tests, debugging, a KeyboardInterrupt stops it).
+- ``serial``: runs each point in this process when it is waited for (tests, debugging; a KeyboardInterrupt
+  stops it).
 - ``local``: ``concurrent.futures.ProcessPoolExecutor`` with the spawn start method (no forked torch or
   CUDA state); default workers = the cores this process may use, each with
   ``torch.set_num_threads(max(1, cores // workers))``: the points of a sweep are many small trainings, which
@@ -68,16 +69,27 @@ class PointExecutor:
 
 
 def _serial() -> PointExecutor:
+    """Lazy in-process futures: ``wait_any`` runs the oldest pending one, so each result is handled (stored)
+    before the next evaluation starts, and an interruption loses no finished point."""
+    thunks: dict[cf.Future, tuple] = {}
+
     def submit(fn: Callable, *args: Any) -> cf.Future:
         fut: cf.Future = cf.Future()
-        try:
-            fut.set_result(fn(*args))
-        except Exception as e:  # a KeyboardInterrupt is not caught: it stops the run
-            fut.set_exception(e)
+        thunks[fut] = (fn, args)
         return fut
 
-    return PointExecutor("serial", submit, lambda fs: cf.wait(fs, return_when=cf.FIRST_COMPLETED)[0],
-                         lambda: None, 1)
+    def wait_any(fs: list[cf.Future]) -> list[cf.Future]:
+        done = [f for f in fs if f.done()]
+        if done or not fs:
+            return done
+        fn, args = thunks.pop(fs[0])
+        try:
+            fs[0].set_result(fn(*args))
+        except Exception as e:  # a KeyboardInterrupt is not caught: it stops the run
+            fs[0].set_exception(e)
+        return [fs[0]]
+
+    return PointExecutor("serial", submit, wait_any, thunks.clear, 1)
 
 
 def _local(workers: int) -> PointExecutor:
