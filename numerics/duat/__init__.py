@@ -1,0 +1,23 @@
+"""numerics.duat: the matrix-vector method of "Dynamic Universal Approximation Theory" (Wang & Li, arXiv
+2407.17480): a network at an input ``x`` as ``f(x) = W(x) x + b(x)``.
+
+The per-layer matrices are our reconstruction (papers/duat.md, section 3), built from index formulas and
+stored sparse: :func:`conv_matrix` (M1), :func:`decompose` / :func:`decompose_layers` (composition, per-layer
+records with static matrices and dynamic factors), :func:`receptive_field` (support of the composed static
+matrices and the closed form), and reference modules (:class:`BasicBlock`, :class:`PreActBlock`,
+:class:`ViTBlock`, :class:`PatchEmbed`, :func:`vgg_small`, :func:`reference_model`).
+"""
+
+from ._blocks import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual, ViTBlock, init_, reference_model,
+                      vgg_small)
+from ._conv import conv_matrix
+from ._decompose import Decomposition, LayerRecord, decompose, decompose_layers
+from ._layers import SUPPORTED_NAMES
+from ._linear import ChannelsToTokens
+from ._receptive import ReceptiveField, closed_form_rf, receptive_field
+
+__all__ = [
+    "conv_matrix", "decompose", "decompose_layers", "Decomposition", "LayerRecord", "receptive_field",
+    "ReceptiveField", "closed_form_rf", "BasicBlock", "PreActBlock", "ViTBlock", "PatchEmbed", "ChannelsToTokens",
+    "Residual", "vgg_small", "reference_model", "init_", "MODEL_NAMES", "SUPPORTED_NAMES",
+]
