@@ -23,7 +23,7 @@ from typing import Union
 import torch
 from torch import nn
 
-from .._errors import NumericsError, bad
+from .._errors import bad
 from ._linear import ChannelsToTokens
 
 Node = Union[str, "Residual"]

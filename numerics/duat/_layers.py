@@ -40,10 +40,10 @@ def conv(module: nn.Conv1d | nn.Conv2d, h: torch.Tensor, path: str, structural: 
     if module.padding_mode != "zeros":
         raise NumericsError(f"{path}: {type(module).__name__}(padding_mode={module.padding_mode!r}) is not "
                             f"supported; allowed: padding_mode='zeros'")
+    out = forward(module, h)                      # torch validates shapes first (its errors name the problem)
     pads = resolve_padding(module.padding, module.kernel_size, module.dilation)
     w = torch.ones_like(module.weight) if structural else module.weight
     m = conv_from_args(w, tuple(h.shape), module.stride, pads, module.dilation, module.groups)
-    out = forward(module, h)
     b = module.bias.detach().double().numpy() if module.bias is not None else np.zeros(module.out_channels)
     return LeafMap(m, np.repeat(b, out[0].numel()), out, m)
 

@@ -50,9 +50,11 @@ def layer_norm(module: nn.LayerNorm, h: torch.Tensor, path: str, structural: boo
     Raises:
         NumericsError: when the normalised shape is not just the last dimension.
     """
-    if len(module.normalized_shape) != 1 or h.shape[-1] != module.normalized_shape[0]:
-        raise NumericsError(f"{path}: LayerNorm{tuple(module.normalized_shape)} on input {tuple(h.shape)} is not "
-                            f"supported; allowed: normalisation over the last dimension only")
+    if len(module.normalized_shape) != 1:
+        raise NumericsError(f"{path}: LayerNorm{tuple(module.normalized_shape)} is not supported; allowed: "
+                            f"normalisation over the last dimension only")
+    if h.shape[-1] != module.normalized_shape[0]:
+        raise NumericsError(f"{path}: LayerNorm({module.normalized_shape[0]}) got input of shape {tuple(h.shape)}")
     n = h.shape[-1]
     x = h.detach().double().reshape(-1, n)
     tokens = x.shape[0]
