@@ -196,8 +196,8 @@ def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float
     used = [d for d in sorted(stars) if stars[d] is not None]
     censored = [d for d in sorted(stars) if stars[d] is None]
     if len(used) < 2:
-        raise NumericsError(f"no slope: n* reached tau = {tau} at {len(used)} dimension(s) {used} "
-                            f"(need two; no n* at {censored})")
+        raise NumericsError(f"no slope: n* found at d = {used}, need two (no n <= n_max reached tau = {tau} at "
+                            f"d = {censored})")
     fit = loglog_fit(used, [stars[d] for d in used])
     ds, boot = bootstrap_n_stars({d: points[d] for d in used}, tau, reps, seed)
     fits = _row_fits(ds, boot)

@@ -56,11 +56,12 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def _ci(fit: dict) -> str:
+    excluded = "".join(f"; d={d} left out: {why}" for d, why in fit.get("excluded_ds", []))
     if "error" in fit:
-        return f"no fit: {fit['error']}"
+        return f"no fit: {fit['error']}{excluded}"
     ci = fit.get("ci")
     band = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "(no interval)"
-    return f"{fit['slope']:.2f}  {int(fit['level'] * 100)}% CI {band}  on d = {fit['ds']}"
+    return f"{fit['slope']:.2f}  {int(fit['level'] * 100)}% CI {band}  on d = {fit['ds']}{excluded}"
 
 
 def report(summary: dict) -> str:

@@ -71,7 +71,8 @@ def _n_star_plot(summary: dict, path: Path) -> Path:
     ax.set_xlabel("d")
     ax.set_ylabel("n* (interpolated)")
     ax.grid(True, which="major", linewidth=0.4)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -225,7 +225,7 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
     archs: dict[str, Any] = {}
     curves: dict[str, dict[int, list]] = {}
     for a_idx, arch in enumerate(config.archs):
-        per_d, curves[arch] = [], {}
+        per_d, curves[arch], excluded = [], {}, []
         for d in config.ds:
             recs = sorted((r for (a, dd, _), r in points.items() if a == arch and dd == d), key=lambda r: r["n"])
             table = [{"n": r["n"], "median_test": _median(r["test_rel"]), "median_train": _median(r["train_rel"]),
@@ -238,10 +238,14 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
                           "status": st["status"], "error": st.get("error"),
                           "median_test_at_n_star": at and at["median_test"],
                           "median_train_at_n_star": at and at["median_train"], "points": table})
-            if d >= config.fit_d_min and st["status"] == "done" and st["censored"] is None:
+            reason = ("below fit_d_min" if d < config.fit_d_min else "error" if st["status"] == "error" else
+                      "censored below (n_min passed: n* is only an upper bound)" if st["censored"] == "below" else None)
+            if reason is None:  # censored above: no n* reached, so bootstrap_fit lists it among censored_ds
                 curves[arch][d] = [(t["n"], t["test_rel"]) for t in table]
+            else:
+                excluded.append([d, reason])
         fit = _fit_or_error(bootstrap_fit, curves[arch], config.tau, config.bootstrap_reps, config.seed + 1000 * a_idx)
-        archs[arch] = {"per_d": per_d, "fit": fit}
+        archs[arch] = {"per_d": per_d, "fit": {**fit, "excluded_ds": excluded}}
     extra: dict[str, Any] = {}
     if "cnn" in archs and "error" not in archs["cnn"]["fit"]:
         extra["cnn_log2"] = _fit_or_error(log2_fit, archs["cnn"]["fit"]["ds"], archs["cnn"]["fit"]["n_stars"])

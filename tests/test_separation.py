@@ -239,7 +239,24 @@ def test_failed_point_is_reported(tmp_path):
     assert lcn8["status"] == "error" and "planted failure" in lcn8["error"]
     assert [(e["arch"], e["d"]) for e in summary["errors"]] == [("lcn", 8)]
     assert summary["archs"]["lcn"]["fit"]["ds"] == [4, 16]
+    assert summary["archs"]["lcn"]["fit"]["excluded_ds"] == [[8, "error"]]
     assert all(e["status"] == "done" for e in summary["archs"]["cnn"]["per_d"])
+
+
+def test_censored_searches_are_flagged_and_left_out_of_fits(tmp_path):
+    config = _config(archs=("cnn", "fcn"), n_min=24, n_max=64)  # cnn n* ~ 20 (below), fcn 8 .. 128 (both ends)
+    summary = run_separation(config, tmp_path / "out", executor="serial", progress=False, plots=False)
+    for arch in config.archs:
+        fit = summary["archs"][arch]["fit"]
+        for e in summary["archs"][arch]["per_d"]:
+            brute = _brute_n_star(config, arch, e["d"])
+            assert e["censored"] == ("above" if brute is None else "below" if brute == config.n_min else None)
+            assert e["n_star"] == brute
+            if e["censored"] == "below":
+                assert any(d == e["d"] and why.startswith("censored below") for d, why in fit["excluded_ds"])
+            elif e["censored"] == "above" and "error" not in fit:
+                assert e["d"] in fit["censored_ds"]
+    assert {e["censored"] for e in summary["archs"]["fcn"]["per_d"]} >= {"below", "above"}  # both cases met
 
 
 @pytest.mark.parametrize("kind, kw", [("dask", {"workers": 2, "processes": False}), ("local", {"workers": 2})])
