@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -116,12 +116,22 @@ def interpolate_n_star(ns: Sequence[int], errors: Sequence[float], tau: float, *
     return (float(grid) if star is None else star), grid
 
 
+def _diverged_as_inf(errors: Any) -> np.ndarray:
+    """Errors as a float64 array, a non-finite (diverged) error counting as +inf."""
+    a = np.asarray(errors, dtype=np.float64)
+    return np.where(np.isfinite(a), a, np.inf)
+
+
+def median_error(errors: Sequence[float]) -> float:
+    """Median over seeds of one point's errors, a non-finite (diverged) error counting as +inf."""
+    return float(np.median(_diverged_as_inf(errors)))
+
+
 def _error_matrix(curve: Sequence[tuple[int, Sequence[float]]], d: int) -> tuple[list[int], np.ndarray]:
-    """``(ns, errors (len(ns), seeds))``; a non-finite (diverged) error counts as infinite."""
+    """``(ns, errors (len(ns), seeds))``, diverged errors as +inf."""
     if len({len(errs) for _, errs in curve}) != 1 or not curve or len(curve[0][1]) == 0:
         raise bad("points", {d: [len(e) for _, e in curve]}, "the same nonzero number of seeds at every n")
-    a = np.asarray([errs for _, errs in curve], dtype=np.float64)
-    return [int(n) for n, _ in curve], np.where(np.isfinite(a), a, np.inf)
+    return [int(n) for n, _ in curve], _diverged_as_inf([errs for _, errs in curve])
 
 
 def n_stars(points: Points, tau: float) -> dict[int, float | None]:

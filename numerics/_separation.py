@@ -14,11 +14,10 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-import numpy as np
 
 from ._errors import NumericsError, bad
 from ._executors import make_executor
-from ._fit import bootstrap_fit, interpolate_n_star, log2_fit, ratio_fit
+from ._fit import bootstrap_fit, interpolate_n_star, log2_fit, median_error, ratio_fit
 from ._nsearch import ThresholdSearch
 from ._sep_plots import write_plots
 from ._store import SweepStore
@@ -190,15 +189,9 @@ def _check_record(rec: Any, config: SweepConfig, key: tuple[str, int, int]) -> d
     return rec
 
 
-def _median(values: list[float]) -> float:
-    """Median over seeds, a non-finite (diverged) value counting as +inf."""
-    a = np.asarray(values, dtype=np.float64)
-    return float(np.median(np.where(np.isfinite(a), a, np.inf)))
-
-
 def passes(rec: Mapping[str, Any], tau: float) -> bool:
     """The pass criterion: median over seeds of the relative test error <= tau."""
-    return _median(rec["test_rel"]) <= tau
+    return median_error(rec["test_rel"]) <= tau
 
 
 def _finite(value: Any) -> Any:
@@ -228,9 +221,9 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
         per_d, curves[arch], excluded = [], {}, []
         for d in config.ds:
             recs = sorted((r for (a, dd, _), r in points.items() if a == arch and dd == d), key=lambda r: r["n"])
-            table = [{"n": r["n"], "median_test": _median(r["test_rel"]), "median_train": _median(r["train_rel"]),
-                      "test_rel": r["test_rel"], "train_rel": r["train_rel"], "lr": r.get("lr"),
-                      "passed": passes(r, config.tau)} for r in recs]
+            table = [{"n": r["n"], "median_test": median_error(r["test_rel"]),
+                      "median_train": median_error(r["train_rel"]), "test_rel": r["test_rel"],
+                      "train_rel": r["train_rel"], "lr": r.get("lr"), "passed": passes(r, config.tau)} for r in recs]
             interp, grid = interpolate_n_star([t["n"] for t in table], [t["median_test"] for t in table], config.tau)
             at = next((t for t in table if t["n"] == grid), None)
             st = status[(arch, d)]

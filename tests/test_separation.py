@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -281,7 +280,8 @@ def test_executor_and_run_arguments(tmp_path):
 @pytest.mark.parametrize("kw, name", [(dict(task="images"), "task"), (dict(ds=(4, 12)), "ds"), (dict(ds=(8, 4)), "ds"),
                                       (dict(archs=("cnn", "rnn")), "archs"), (dict(seeds=(0, 0)), "seeds"),
                                       (dict(lrs=(0.1, -1.0)), "lrs"), (dict(tau=1.5), "tau"), (dict(n_min=0), "n_min"),
-                                      (dict(train={"width": object()}), "train"), (dict(bootstrap_reps=0), "bootstrap_reps"),
+                                      (dict(train={"width": object()}), "train"),
+                                      (dict(bootstrap_reps=0), "bootstrap_reps"),
                                       (dict(evaluator="nocolon"), "evaluator"), (dict(fit_d_min=-1), "fit_d_min")])
 def test_config_validation(kw, name):
     with pytest.raises(NumericsError, match=f"'{name}'"):
