@@ -41,6 +41,10 @@ TOLERANCES: dict[str, Tolerance] = {
         "case; typical accumulated error stays below 1e-12 relative for the sizes tested"),
     "float32_affine": Tolerance(1e-4, 1e-4,
         "float32 (2^-24 ~ 6e-8 per operation) over depth <= 20 and sums of <= 1e3 terms"),
+    "equivariance_float64": Tolerance(1e-9, 1e-9,
+        "two float64 trainings that agree in exact arithmetic (a rotated initialisation on rotated data) drift apart "
+        "only by rounding: ~1e-16 per operation, amplified by a few hundred optimizer steps through layers of "
+        "Lipschitz constant O(1); observed ~1e-13, so 1e-9 leaves margin while an O(1e-2) disagreement fails"),
     "weight_rounding_float32": Tolerance(0.0, 2.0**-24,
         "a correctly rounded float32 weight is within half an ulp: relative error <= 2^-24"),
     "weight_rounding_float64": Tolerance(0.0, 2.0**-53,
