@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 
 from ._duat_models import ConvArch, Params, add_lora, init_params
-from ._duat_train import (TaskData, TrainSpec, check_seeds, evaluate, spread, sub_seed, task_data, threads_used,
+from ._duat_train import (TaskData, TrainSpec, check_seeds, evaluate, sub_seed, task_data, threads_used,
                           train)
 from ._errors import bad
 
@@ -54,7 +54,7 @@ def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRE
 
     Returns:
         ``{"ranks", "max_rank" (per layer, min(C_out, C_in k^2)), "trainable" (per variant), "test_acc"
-        (variant -> per seed), "spread" (variant -> spread), "pretrain_test_acc", "seeds", "config"}``; variants
+        (variant -> per seed), "pretrain_test_acc", "seeds", "config"}``; variants
         are ``"none"``, ``"head"``, ``"r=<r>"`` for each rank and ``"full"``.
     """
     seeds = check_seeds(seeds)
@@ -76,7 +76,7 @@ def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRE
             acc[name] = log["test_acc"]
             trainable[name] = sum(params[k][0].numel() for k in names)
     return {"ranks": list(ranks), "max_rank": [min(w, arch.channels_in(l) * 9) for l, w in enumerate(arch.widths)],
-            "trainable": trainable, "test_acc": acc, "spread": {k: spread(v) for k, v in acc.items()},
+            "trainable": trainable, "test_acc": acc,
             "pretrain_test_acc": pre_acc, "seeds": list(seeds),
             "config": {**_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
                        "adapt_steps": adapt.steps, "adapt_lr": adapt.lr, "shift": "images rotated by 90 degrees"}}
@@ -117,8 +117,7 @@ def pruning_experiment(*, ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 
     Without retraining; with ``finetune``, also after a short fine-tune of the surviving weights (masks fixed).
 
     Returns:
-        ``{"ratios", "test_acc" (per ratio, per seed), "spread", "finetuned_test_acc" (or None),
-        "finetuned_spread", "seeds", "config"}``.
+        ``{"ratios", "test_acc" (per ratio, per seed), "finetuned_test_acc" (or None), "seeds", "config"}``.
     """
     seeds = check_seeds(seeds)
     if not ratios or any(not (isinstance(r, (int, float)) and 0 <= r <= 1) for r in ratios):
@@ -133,9 +132,9 @@ def pruning_experiment(*, ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 
                 _, log = train(arch, base, list(base), tr, finetune, seed=sub_seed(seeds[0], f"prune{ratio}"),
                                test_data=te, masks=masks)
                 tuned.append(log["test_acc"])
-    return {"ratios": list(ratios), "test_acc": acc, "spread": [spread(a) for a in acc],
+    return {"ratios": list(ratios), "test_acc": acc,
             "finetuned_test_acc": tuned if finetune is not None else None,
-            "finetuned_spread": [spread(a) for a in tuned] if finetune is not None else None, "seeds": list(seeds),
+            "seeds": list(seeds),
             "config": {**_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
                        "finetune_steps": finetune.steps if finetune is not None else 0,
                        "pruned": "conv kernels, global per model (biases and readout kept)"}}

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import torch
 
 from ._duat_models import ConvArch, init_params, matched_arch
-from ._duat_train import TrainSpec, check_seeds, spread, sub_seed, task_data, threads_used, train
+from ._duat_train import TrainSpec, check_seeds, sub_seed, task_data, threads_used, train
 
 
 def _pools(depth: int, side: int) -> tuple[int, ...]:
@@ -35,11 +35,11 @@ def depth_experiment(*, depths: Sequence[int] = (1, 2, 3, 4), target_params: int
 
     Returns:
         ``{"depths", "widths", "params", "receptive_field", "test_acc" (per depth, per seed), "train_acc",
-        "test_spread", "seeds", "config"}``.
+        "seeds", "config"}``.
     """
     seeds = check_seeds(seeds)
     out: dict[str, Any] = {"depths": list(depths), "widths": [], "params": [], "receptive_field": [],
-                           "test_acc": [], "train_acc": [], "test_spread": [], "seeds": list(seeds)}
+                           "test_acc": [], "train_acc": [], "seeds": list(seeds)}
     with threads_used(threads):
         tr, te = task_data(seeds, side, noise, n_train, n_test, dtype, device)
         for depth in depths:
@@ -53,7 +53,6 @@ def depth_experiment(*, depths: Sequence[int] = (1, 2, 3, 4), target_params: int
             out["receptive_field"].append(arch.receptive_field())
             out["test_acc"].append(log["test_acc"])
             out["train_acc"].append(log["train_acc"])
-            out["test_spread"].append(spread(log["test_acc"]))
     out["config"] = {"side": side, "noise": noise, "n_train": n_train, "n_test": n_test, "target_params": target_params,
                      "steps": spec.steps, "batch": spec.batch, "lr": spec.lr, "dtype": str(dtype), "device": device}
     return out
@@ -82,7 +81,8 @@ def residual_experiment(*, blocks: int = 4, width: int = 8, side: int = 16, nois
 
     Returns:
         ``{"variants": {"plain"|"residual": {"target_step", "target_train_loss", "target_test_acc", "test_acc",
-        "train_loss", "reached", "spread_at_target", "steps_spread"}}, "depth", "params", "seeds", "config"}``.
+        "train_loss", "reached"}}, "depth", "params", "seeds", "config"}``; per-seed lists, NaN (step -1) where the
+        target was not reached.
     """
     seeds = check_seeds(seeds)
     spec = TrainSpec(spec.steps, batch=spec.batch, lr=spec.lr, eval_every=spec.eval_every or 25,
@@ -95,11 +95,9 @@ def residual_experiment(*, blocks: int = 4, width: int = 8, side: int = 16, nois
             params = init_params(arch, tuple(sub_seed(s, "init-residual") for s in seeds), dtype=dtype, device=device)
             _, log = train(arch, params, list(params), tr, spec, seed=sub_seed(seeds[0], "batches-residual"),
                            test_data=te)
-            reached = [s >= 0 for s in log["target_step"]]
             out["variants"][name] = {**{k: log[k] for k in ("target_step", "target_train_loss", "target_test_acc",
                                                             "test_acc", "train_loss")},
-                                     "reached": reached, "spread_at_target": spread(log["target_test_acc"]),
-                                     "steps_spread": spread([s if s >= 0 else math.nan for s in log["target_step"]])}
+                                     "reached": [s >= 0 for s in log["target_step"]]}
             out["depth"], out["params"] = arch.depth, arch.param_count()
     out["config"] = {"blocks": blocks, "width": width, "side": side, "noise": noise, "n_train": n_train,
                      "n_test": n_test, "loss_target": loss_target, "max_steps": spec.steps, "eval_every": spec.eval_every,
