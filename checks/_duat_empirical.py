@@ -1,4 +1,4 @@
-"""The DUAT empirical claims (E16, E17, the empirical parts of E18 and E19) and the not-testable ones (E22, informal steps).
+"""The DUAT empirical claims (E16, E17, empirical parts of E18 and E19) and the not-testable ones (E22, informal steps).
 
 Each empirical claim trains small seeded CNN ensembles on the bar-relation task (``numerics._duat_task``: our
 reconstruction of a task that needs global information) and applies a criterion declared in ``expected``
@@ -32,9 +32,9 @@ from numerics._duat_train import TrainSpec, spread
 from ._claim import Claim, Context, Result
 from ._errors import bad
 
-SOURCE = "Wang & Li, Dynamic Universal Approximation Theory (arXiv 2407.17480), section {} (the paper's apparent claim; " \
-         "experiment and task are our reconstruction)"
-QUICK_NOTE = "quick profile: a reduced run (12x12 images, 3 seeds, fewer steps); --profile full uses 16x16 and 5 seeds"
+PAPER = "Wang & Li, Dynamic Universal Approximation Theory (arXiv 2407.17480), section {} (the paper's apparent claim"
+SOURCE = PAPER + "; experiment and task are our reconstruction)"
+QUICK_NOTE = "quick profile: a reduced run (12x12 images, 3 seeds, fewer steps); --profile full: 16x16, 5 seeds"
 MAX_PARAM_MISMATCH = 0.10
 """Largest relative difference of a depth's parameter count from the target (matched parameters, E16)."""
 SIGMAS = 1.0
@@ -42,7 +42,7 @@ SIGMAS = 1.0
 (about 1.6 standard errors of the difference for 5 seeds: a trend criterion, not a significance test)."""
 MIN_EFFECT = 0.05
 """Smallest difference of mean accuracies that counts as a trend: models at chance on 500 test images scatter by
-about 0.022 each, so their means differ by up to ~0.05 by luck, which a 1-sd margin over 3 seeds alone does not exclude."""
+about 0.022 each, so their means differ by up to ~0.05 by luck, which a 1-sd margin over 3 seeds does not exclude."""
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"seeds": 3, "side": 12,
@@ -69,6 +69,12 @@ def _setup(ctx: Context) -> tuple[dict[str, Any], tuple[int, ...], str]:
     """The profile's sizes, the model seeds and the note."""
     p = PROFILES[ctx.profile]
     return p, tuple(1000 * ctx.seed + i for i in range(p["seeds"])), "" if ctx.full else QUICK_NOTE
+
+
+def _with(res: Result, plot: str, note: str) -> Result:
+    """``res`` with the plot file in its evidence and ``note``."""
+    return Result(res.status, observed=res.observed, expected=res.expected, tolerance=res.tolerance,
+                  evidence={**res.evidence, "plot": plot}, note=note.strip())
 
 
 def pooled_sd(*groups: Sequence[float]) -> float:
@@ -157,7 +163,8 @@ def depth_trend(ctx: Context) -> Result:
     ctx.say(f"training depths {p['depth']['depths']} x {len(seeds)} seeds")
     exp = depth_experiment(**p["depth"], side=p["side"], seeds=seeds)
     res = depth_verdict(exp)
-    plot = errorbar_plot(ctx.artifact("accuracy_vs_depth.png"), series=[("test accuracy", exp["depths"], exp["test_acc"])],
+    plot = errorbar_plot(ctx.artifact("accuracy_vs_depth.png"),
+                         series=[("test accuracy", exp["depths"], exp["test_acc"])],
                          title=f"E16: accuracy vs depth at ~{exp['config']['target_params']} parameters "
                                f"({len(seeds)} seeds)", xlabel="depth (conv layers)", ylabel="test accuracy",
                          xticks={d: f"{d}\n({n} p.)" for d, n in zip(exp["depths"], exp["params"])})
@@ -165,29 +172,25 @@ def depth_trend(ctx: Context) -> Result:
                  "whether training finds the deeper models' advantage. " + note)
 
 
-def _with(res: Result, plot: str, note: str) -> Result:
-    """``res`` with the plot file in its evidence and ``note``."""
-    return Result(res.status, observed=res.observed, expected=res.expected, tolerance=res.tolerance,
-                  evidence={**res.evidence, "plot": plot}, note=note.strip())
-
-
 # ----------------------------------------------------------------------------------------------- E17: residual
 E17_EXPECTED = {
     "paper": "residual networks generalise better than plain (VGG-style) ones (section 4.3): an empirical trend",
     "criterion": f"plain and residual CNNs of equal depth, width and initial weights (skip ablated only), each "
                  f"evaluated at its first full-training-loss <= loss_target: residual mean test accuracy exceeds plain "
-                 f"by more than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}); every model must reach the target (else unknown)",
+                 f"by more than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}); every model must reach the target "
+                 f"(else unknown)",
 }
 
 
 def residual_verdict(exp: Mapping[str, Any]) -> Result:
     """Apply the E17 criterion to the output of :func:`numerics._duat_experiments.residual_experiment`."""
     plain, res = exp["variants"]["plain"], exp["variants"]["residual"]
-    observed = {"depth": exp["depth"], "params": exp["params"], "loss_target": exp["config"]["loss_target"],
-                **{f"{k}_test_acc_at_target": spread(v["target_test_acc"]) for k, v in (("plain", plain), ("residual", res))},
-                **{f"{k}_steps_to_target": spread([s if s >= 0 else math.nan for s in v["target_step"]])
-                   for k, v in (("plain", plain), ("residual", res))},
-                **{f"{k}_train_loss_at_target": v["target_train_loss"] for k, v in (("plain", plain), ("residual", res))}}
+    observed: dict[str, Any] = {"depth": exp["depth"], "params": exp["params"],
+                                "loss_target": exp["config"]["loss_target"]}
+    for name, v in exp["variants"].items():
+        observed[f"{name}_test_acc_at_target"] = spread(v["target_test_acc"])
+        observed[f"{name}_steps_to_target"] = spread([s if s >= 0 else math.nan for s in v["target_step"]])
+        observed[f"{name}_train_loss_at_target"] = v["target_train_loss"]
     evidence = {"plain": plain, "residual": res, "seeds": exp["seeds"], "config": exp["config"]}
     if not (all(plain["reached"]) and all(res["reached"])):
         return Result("unknown", observed=observed, expected=E17_EXPECTED, evidence=evidence,
@@ -215,15 +218,15 @@ def residual_trend(ctx: Context) -> Result:
                  "training and test accuracy is large. " + note)
 
 
-# ----------------------------------------------------------------------------------------------- E18, E19 (empirical parts)
+# ----------------------------------------------------------------------------------------------- E18, E19 empirical
 LORA_FRACTION = 0.9
 """A rank "suffices" when it recovers this fraction of the full fine-tune's gain over no adaptation."""
 LORA_MAX_RANK = 4
 E18_EXPECTED = {
     "paper": "low-rank (LoRA) updates of a trained CNN's fixed weights suffice to adapt it (section 4.5)",
     "criterion": f"on the shifted task (images rotated by 90 degrees) the full fine-tune beats no adaptation by more "
-                 f"than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}) (adaptation is needed), and some LoRA rank r <= {LORA_MAX_RANK} "
-                 f"recovers >= {LORA_FRACTION:.0%} of that gain in mean test accuracy",
+                 f"than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}) (adaptation is needed), and some LoRA rank "
+                 f"r <= {LORA_MAX_RANK} recovers >= {LORA_FRACTION:.0%} of that gain in mean test accuracy",
 }
 
 
@@ -237,9 +240,10 @@ def lora_verdict(exp: Mapping[str, Any]) -> Result:
     enough = [r for r in exp["ranks"] if fractions[str(r)] >= LORA_FRACTION]
     smallest = min(enough) if enough else None
     ok = need["beats"] and smallest is not None and smallest <= LORA_MAX_RANK
-    observed = {"test_acc": {k: spread(v) for k, v in acc.items()}, "full - none": need, "fraction_of_full_gain": fractions,
-                "smallest_sufficient_rank": smallest, "trainable_params": exp["trainable"],
-                "max_rank_per_layer": exp["max_rank"], "pretrain_test_acc_mean": float(np.mean(exp["pretrain_test_acc"]))}
+    observed = {"test_acc": {k: spread(v) for k, v in acc.items()}, "full - none": need,
+                "fraction_of_full_gain": fractions, "smallest_sufficient_rank": smallest,
+                "trainable_params": exp["trainable"], "max_rank_per_layer": exp["max_rank"],
+                "pretrain_test_acc_mean": float(np.mean(exp["pretrain_test_acc"]))}
     return Result("pass" if ok else "fail", observed=observed, expected=E18_EXPECTED,
                   evidence={"test_acc_per_seed": acc, "seeds": exp["seeds"], "config": exp["config"]})
 
@@ -254,12 +258,13 @@ def lora_adaptation(ctx: Context) -> Result:
     acc = exp["test_acc"]
     plot = errorbar_plot(ctx.artifact("accuracy_vs_lora_rank.png"),
                          series=[("LoRA + readout", exp["ranks"], [acc[f"r={r}"] for r in exp["ranks"]])],
-                         refs={"full fine-tune": acc["full"], "readout only": acc["head"], "no adaptation": acc["none"]},
+                         refs={"full fine-tune": acc["full"], "readout only": acc["head"],
+                               "no adaptation": acc["none"]},
                          title=f"E18: adaptation to rotated images ({len(seeds)} seeds)", xlabel="LoRA rank r",
                          ylabel="test accuracy (shifted task)", logx=True,
                          xticks={r: str(r) for r in exp["ranks"]})
-    return _with(res, plot, "LoRA on every conv kernel reshaped to (C_out, C_in k^2), base weights and biases frozen, "
-                 "readout trained; the same steps for every variant. " + note)
+    return _with(res, plot, "LoRA on every conv kernel reshaped to (C_out, C_in k^2), base weights and biases "
+                 "frozen, readout trained; the same steps for every variant. " + note)
 
 
 PRUNE_RATIO = 0.5
@@ -267,8 +272,9 @@ MAX_PRUNE_DROP = 0.05
 E19_EXPECTED = {
     "paper": "CNNs tolerate pruning because their UAT terms are redundant (section 4.5)",
     "criterion": f"the unpruned models beat chance (0.5) by more than {MIN_EFFECT} in mean test accuracy (otherwise "
-                 f"tolerance to pruning is vacuous), and after global magnitude pruning of {PRUNE_RATIO:.0%} of the conv "
-                 f"weights, without retraining, the mean test accuracy drops by at most {MAX_PRUNE_DROP} (absolute)",
+                 f"tolerance to pruning is vacuous), and after global magnitude pruning of {PRUNE_RATIO:.0%} of the "
+                 f"conv weights, without retraining, the mean test accuracy drops by at most {MAX_PRUNE_DROP} "
+                 f"(absolute)",
 }
 
 
@@ -278,13 +284,14 @@ def pruning_verdict(exp: Mapping[str, Any]) -> Result:
     if 0 not in ratios or PRUNE_RATIO not in ratios:
         raise bad("exp['ratios']", ratios, f"ratios including 0 and {PRUNE_RATIO}")
     means = [float(np.mean(a)) for a in exp["test_acc"]]
-    drop = means[ratios.index(0)] - means[ratios.index(PRUNE_RATIO)]
-    tolerated = [r for r, m in zip(ratios, means) if means[ratios.index(0)] - m <= MAX_PRUNE_DROP]
-    observed = {"test_acc": {str(r): spread(a) for r, a in zip(ratios, exp["test_acc"])}, f"drop_at_{PRUNE_RATIO}": drop,
-                f"largest_ratio_with_drop_<=_{MAX_PRUNE_DROP}": max(tolerated)}
+    unpruned = means[ratios.index(0)]
+    drop = unpruned - means[ratios.index(PRUNE_RATIO)]
+    observed = {"test_acc": {str(r): spread(a) for r, a in zip(ratios, exp["test_acc"])},
+                "unpruned_above_chance": bool(unpruned - 0.5 > MIN_EFFECT), f"drop_at_{PRUNE_RATIO}": drop,
+                f"largest_ratio_with_drop_<=_{MAX_PRUNE_DROP}": max(r for r, m in zip(ratios, means)
+                                                                   if unpruned - m <= MAX_PRUNE_DROP)}
     if exp["finetuned_test_acc"] is not None:
         observed["after_short_finetune"] = {str(r): spread(a) for r, a in zip(ratios, exp["finetuned_test_acc"])}
-    observed["unpruned_above_chance"] = bool(means[ratios.index(0)] - 0.5 > MIN_EFFECT)
     ok = observed["unpruned_above_chance"] and drop <= MAX_PRUNE_DROP
     return Result("pass" if ok else "fail", observed=observed, expected=E19_EXPECTED,
                   evidence={"test_acc_per_seed": exp["test_acc"], "finetuned_per_seed": exp["finetuned_test_acc"],
@@ -299,7 +306,8 @@ def pruning_curve(ctx: Context) -> Result:
     res = pruning_verdict(exp)
     series = [("no retraining", exp["ratios"], exp["test_acc"])]
     if exp["finetuned_test_acc"] is not None:
-        series.append((f"after {exp['config']['finetune_steps']} fine-tune steps", exp["ratios"], exp["finetuned_test_acc"]))
+        series.append((f"after {exp['config']['finetune_steps']} fine-tune steps", exp["ratios"],
+                       exp["finetuned_test_acc"]))
     plot = errorbar_plot(ctx.artifact("accuracy_vs_pruning.png"), series=series,
                          title=f"E19: global magnitude pruning of conv weights ({len(seeds)} seeds)",
                          xlabel="fraction of conv weights removed", ylabel="test accuracy")
@@ -346,7 +354,6 @@ def duat_empirical_claims() -> list[Claim]:
               SOURCE.format("4.3"), "numerical", {"quick": 5.0, "full": 45.0}, residual_trend),
     ]
     for cid, (statement, section, reason) in NOT_TESTABLE.items():
-        claims.append(Claim(cid, statement, SOURCE.format(section).replace("; experiment and task are our "
-                                                                           "reconstruction", ""),
-                            "not-testable", {"quick": 0.0, "full": 0.0}, _not_testable(reason)))
+        claims.append(Claim(cid, statement, PAPER.format(section) + ")", "not-testable", {"quick": 0.0, "full": 0.0},
+                            _not_testable(reason)))
     return claims

@@ -72,7 +72,8 @@ def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRE
         acc = {"none": evaluate(arch, base, te_rot)[1].tolist()}
         trainable = {"none": 0}
         for name, (params, names) in variants.items():
-            _, log = train(arch, params, names, tr_rot, adapt, seed=sub_seed(seeds[0], f"adapt-{name}"), test_data=te_rot)
+            _, log = train(arch, params, names, tr_rot, adapt, seed=sub_seed(seeds[0], f"adapt-{name}"),
+                           test_data=te_rot)
             acc[name] = log["test_acc"]
             trainable[name] = sum(params[k][0].numel() for k in names)
     return {"ranks": list(ranks), "max_rank": [min(w, arch.channels_in(l) * 9) for l, w in enumerate(arch.widths)],

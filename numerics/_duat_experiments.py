@@ -100,6 +100,7 @@ def residual_experiment(*, blocks: int = 4, width: int = 8, side: int = 16, nois
                                      "reached": [s >= 0 for s in log["target_step"]]}
             out["depth"], out["params"] = arch.depth, arch.param_count()
     out["config"] = {"blocks": blocks, "width": width, "side": side, "noise": noise, "n_train": n_train,
-                     "n_test": n_test, "loss_target": loss_target, "max_steps": spec.steps, "eval_every": spec.eval_every,
+                     "n_test": n_test, "loss_target": loss_target, "max_steps": spec.steps,
+                     "eval_every": spec.eval_every,
                      "batch": spec.batch, "lr": spec.lr, "dtype": str(dtype), "device": device}
     return out

@@ -36,7 +36,7 @@ def test_task_is_deterministic_balanced_and_has_one_bar_of_each_kind_per_part(si
     for img, label in zip(x[:, 0], y):
         rows, cols = torch.nonzero(img, as_tuple=True)
         assert torch.all(img[rows, cols] == 1.0) and rows.numel() == 2 * BAR  # two disjoint bars of value 1
-        assert rows.min() >= MARGIN and cols.min() >= MARGIN and rows.max() < side - MARGIN and cols.max() < side - MARGIN
+        assert min(rows.min(), cols.min()) >= MARGIN and max(rows.max(), cols.max()) < side - MARGIN
         left, right = cols < half, cols >= half
         assert int(left.sum()) == BAR and int(right.sum()) == BAR
         assert int(cols[left].max()) + GAP < int(cols[right].min())  # no 3x3 window meets both bars
@@ -154,7 +154,7 @@ def test_residual_arch_ablates_only_the_skip():
     assert plain.skips == () and res.skips == (2, 4, 6)
 
 
-# ----------------------------------------------------------------------------------------------- experiments and criteria
+# ----------------------------------------------------------------------------------------------- experiments, criteria
 def test_depth_experiment_keys_and_a_planted_chance_level_fails():
     exp = depth_experiment(depths=(1, 3), target_params=300, **TINY, spec=TrainSpec(30, lr=1e-2))
     assert {"depths", "widths", "params", "receptive_field", "test_acc", "train_acc", "seeds", "config"} <= set(exp)
