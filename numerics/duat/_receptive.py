@@ -67,20 +67,22 @@ def closed_form_rf(model: nn.Module, spatial_dims: int) -> tuple[int, ...] | Non
     return None if out is None else out[0]
 
 
+_WINDOWED = (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)
+
+
 def _rf(m: nn.Module, state):
+    """``(r, j)`` per axis (receptive field, jump = product of strides so far) after module ``m``."""
     if state is None:
         return None
     r, j = state
-    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)) and \
-            type(m) in (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d):
+    if type(m) in _WINDOWED:
         nd = len(r)
-        tup = lambda v, name: (v,) * nd if isinstance(v, int) else tuple(v)
-        k = tup(m.kernel_size, "k")
-        s = tup(m.stride if m.stride else m.kernel_size, "s")
-        d = tup(getattr(m, "dilation", 1), "d")
+        per_axis = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)
+        k, d = per_axis(m.kernel_size), per_axis(getattr(m, "dilation", 1))
+        s = per_axis(m.stride if m.stride else m.kernel_size)
         if len(k) != nd:
             return None
-        return (tuple(ri + (di * (ki - 1)) * ji for ri, ki, di, ji in zip(r, k, d, j)),
+        return (tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j)),
                 tuple(ji * si for ji, si in zip(j, s)))
     if type(m) in _NEUTRAL:
         return state
