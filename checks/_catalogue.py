@@ -9,6 +9,7 @@ from ._registry import Registry
 from ._ww_gather import gather_exact, universality_depth
 from ._ww_params import select_params
 from ._ww_receptive import receptive_stride1
+from ._ww_sample import sample_claims
 from ._ww_select import select_exact
 
 WW_UNIVERSALITY = "Wang & Wu 2023, universality with depth O(log d), construction section 4.1 (reconstruction)"
@@ -90,6 +91,11 @@ def numerical_claims() -> list[Claim]:
     ]
 
 
+def learning_claims() -> list[Claim]:
+    """Sample complexity of CNN / LCN / FCN measured by training, and the equivariance identities (issue 5)."""
+    return sample_claims()
+
+
 def default_registry() -> Registry:
     """A fresh registry holding every claim of the project, in catalogue order."""
-    return Registry(ww_claims() + formal_claims() + numerical_claims())
+    return Registry(ww_claims() + formal_claims() + numerical_claims() + learning_claims())

@@ -1,5 +1,8 @@
 """Command line: ``python -m numerics export PATH`` writes float weights; ``python -m numerics info PATH``;
-``python -m numerics evaluate PATH --target "x0*x700" --samples 1e7 --device auto --dtype float32``.
+``python -m numerics evaluate PATH --target "x0*x700" --samples 1e7 --device auto --dtype float32``;
+``python -m numerics separation --task patch-quadratic --profile quick --out runs/sep`` (CNN / LCN / FCN sample
+complexity, :mod:`numerics._sep_cli`); ``python -m numerics duat --model resnet-basic-block --input 3x32x32`` (the
+matrix-vector decomposition, :mod:`numerics.duat._cli`).
 
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
 ``info`` prints the spec's summary and verifies the weights file (dtype, size, content hash, bit-identical
@@ -22,6 +25,8 @@ import theory
 from ._convert import DTYPES
 from ._errors import NumericsError, bad
 from ._io import WEIGHTS_FILE, export, load, weights_info
+from . import _sep_cli as separation
+from .duat import _cli as duat_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--certificate", help="a certificate JSON file (theory.Certificate.save) to compare with")
     v.add_argument("--json", help="write the report as JSON to this file")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    separation.add_parser(sub)
+    duat_cli.add_parser(sub)
     return p
 
 
@@ -102,6 +109,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 file system error, 2 usage or input error)."""
     args = _parser().parse_args(argv)
+    if args.command == "separation":      # these subcommands report their own errors and exit codes
+        return separation.run(args)
+    if args.command == "duat":
+        return duat_cli.run(args)
     try:
         if args.command == "evaluate":
             return _evaluate(args)

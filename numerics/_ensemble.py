@@ -87,6 +87,16 @@ class TreeArch:
         """Trainable parameters of one member (weights and biases)."""
         return sum(math.prod(w) + math.prod(b) for w, b in self.shapes())
 
+    def scales(self) -> list[float]:
+        """Per parameter tensor, the standard deviation of a Gaussian weight at initialisation (``sqrt(2/fan_in)``;
+        ``sqrt(1/fan_in)`` for the zero-initialised readout); a bias gets its layer's value. The per-tensor Adam
+        step is measured in these units, so every layer moves by the same fraction of its scale."""
+        out = []
+        for i, (ws, _) in enumerate(self.shapes()):
+            gain = 1.0 if i == len(self.shapes()) - 1 else 2.0
+            out += [math.sqrt(gain / ws[-2])] * 2
+        return out
+
     def init(self, generators: list[torch.Generator], *, dtype: torch.dtype,
              device: torch.device | str) -> list[torch.Tensor]:
         """Gaussian initial parameters for ``E = len(generators)`` members (member ``e`` drawn from ``generators[e]``).

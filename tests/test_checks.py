@@ -203,7 +203,9 @@ def test_default_registry_has_catalogue_ids():
     assert checks.REGISTRY.ids() == ["ww.gather.exact", "ww.universality.depth", "ww.select.exact",
                                      "ww.select.params", "ww.receptive.stride1", "ww.select.proved",
                                      "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted",
-                                     "num.routing.scale", "num.head.bound", "num.sparse.scale"]
+                                     "num.routing.scale", "num.head.bound", "num.sparse.scale",
+                                     "ww.sample.cnn", "ww.sample.lcn", "ww.sample.fcn", "ww.equivariance.fcn",
+                                     "ww.equivariance.lcn", "ww.equivariance.cnn"]
     for c in checks.REGISTRY:
         if c.id.startswith("ww."):  # our constructions, not the papers' proofs
             assert "reconstruction" in c.source
