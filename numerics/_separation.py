@@ -143,7 +143,7 @@ trees where plain GD stalls; lr 0.03 and 0.1 were the ones picked by validation 
 
 
 def separation_config(task: str, profile: str = "quick", **overrides: Any) -> SweepConfig:
-    """The sweep of a profile (``'quick'``: d in 8, 16, 32, 3 seeds, 2 learning rates, n <= 4096; ``'full'``:
+    """The sweep of a profile (``'quick'``: d in 8, 16, 32, 3 seeds, 2 learning rates, n <= 2048; ``'full'``:
     d in 8 .. 256 fitted over d >= 16, 5 seeds, 3 learning rates, n <= 2^17).
 
     ``overrides`` replace fields of :class:`SweepConfig`; ``train`` overrides are merged into the profile's
@@ -151,8 +151,8 @@ def separation_config(task: str, profile: str = "quick", **overrides: Any) -> Sw
     """
     if profile not in PROFILES:
         raise bad("profile", profile, " | ".join(PROFILES))
-    base = SweepConfig(task, ds=(8, 16, 32), lrs=(0.03, 0.1), train=_TRAIN["quick"], n_min=32, n_max=4096,
-                       resolution=0.25, bootstrap_reps=500) \
+    base = SweepConfig(task, ds=(8, 16, 32), lrs=(0.03, 0.1), train=_TRAIN["quick"], n_min=32, n_max=2048,
+                       resolution=0.5, bootstrap_reps=500) \
         if profile == "quick" else \
         SweepConfig(task, ds=(8, 16, 32, 64, 128, 256), seeds=(0, 1, 2, 3, 4), lrs=(0.01, 0.03, 0.1),
                     train=_TRAIN["full"], n_min=32, n_max=2**17, resolution=0.1, fit_d_min=16)
