@@ -168,8 +168,9 @@ def depth_trend(ctx: Context) -> Result:
                          title=f"E16: accuracy vs depth at ~{exp['config']['target_params']} parameters "
                                f"({len(seeds)} seeds)", xlabel="depth (conv layers)", ylabel="test accuracy",
                          xticks={d: f"{d}\n({n} p.)" for d, n in zip(exp["depths"], exp["params"])})
-    return _with(res, plot, "depth 1 is at chance by construction (no 3x3 window sees both bars); the trend says "
-                 "whether training finds the deeper models' advantage. " + note)
+    return _with(res, plot, "depth 1 cannot see the relation by construction (no 3x3 window sees both bars; "
+                 "without noise its output is the same for every image); the trend says whether training finds the "
+                 "deeper models' advantage. " + note)
 
 
 # ----------------------------------------------------------------------------------------------- E17: residual
