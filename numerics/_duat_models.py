@@ -99,10 +99,15 @@ class ConvArch:
 def init_params(arch: ConvArch, seeds: tuple[int, ...], *, dtype: torch.dtype = torch.float32,
                 device: str | torch.device = "cpu") -> Params:
     """He-normal conv kernels ``N(0, 2 / (9 C_in))``, readout ``N(0, 1 / C_L)``, zero biases; model ``m`` from
-    ``torch.Generator().manual_seed(seeds[m])`` only.
+    ``torch.Generator().manual_seed(seeds[m])`` only (drawn in float64, then cast, so every dtype gets the same
+    initialisation up to rounding).
 
+    Args:
+        arch: the architecture. seeds: one int >= 0 per model. dtype, device: of the returned tensors.
     Returns:
         :data:`Params` with leading dimension ``M = len(seeds)``, leaf tensors without gradients.
+    Raises:
+        NumericsError: on empty or negative seeds.
     """
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
         raise bad("seeds", seeds, "a non-empty tuple of ints >= 0")
@@ -124,7 +129,14 @@ def init_params(arch: ConvArch, seeds: tuple[int, ...], *, dtype: torch.dtype = 
 
 def add_lora(arch: ConvArch, params: Params, rank: int, *, seed: int) -> Params:
     """LoRA factors for every conv layer: ``A ~ N(0, 1 / (C_in K^2))`` (seeded), ``B = 0`` (so ``K_eff = K`` at
-    the start). Returns a new dict with the base tensors and the factors ``lora_a{l}``, ``lora_b{l}``."""
+    the start).
+
+    Returns:
+        A new dict with the base tensors and the factors ``lora_a{l}`` ``(M, rank, C_in K^2)`` and ``lora_b{l}``
+        ``(M, C_out, rank)``.
+    Raises:
+        NumericsError: on a rank that is not an int >= 1.
+    """
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise bad("rank", rank, "an int >= 1")
     g = torch.Generator().manual_seed(seed)

@@ -107,6 +107,8 @@ class TrainSpec:
             raise bad("lr", self.lr, "a finite number > 0")
         if self.loss_target is not None and not (isinstance(self.loss_target, (int, float)) and self.loss_target > 0):
             raise bad("loss_target", self.loss_target, "None or a number > 0")
+        if self.loss_target is not None and self.eval_every == 0:
+            raise bad("eval_every", self.eval_every, "an int >= 1 when loss_target is set (the loss is checked then)")
 
 
 def train(arch: ConvArch, params: Params, trainable: Sequence[str], train_data: TaskData, spec: TrainSpec, *,

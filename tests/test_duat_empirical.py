@@ -148,6 +148,14 @@ def test_magnitude_masks_remove_the_smallest_weights(ratio):
             assert float(kept.min()) >= float(cut.max())
 
 
+@pytest.mark.parametrize("kwargs, arg", [({"steps": 0}, "steps"), ({"batch": 0}, "batch"), ({"lr": 0.0}, "lr"),
+                                         ({"lr": math.inf}, "lr"), ({"eval_every": -1}, "eval_every"),
+                                         ({"loss_target": 0.0}, "loss_target"), ({"loss_target": 0.1}, "eval_every")])
+def test_train_spec_rejects_bad_settings(kwargs, arg):
+    with pytest.raises(numerics.NumericsError, match=repr(arg)):
+        TrainSpec(**{"steps": 10, **kwargs})
+
+
 def test_residual_arch_ablates_only_the_skip():
     plain, res = (residual_arch(3, 6, 16, residual=r) for r in (False, True))
     assert plain.widths == res.widths and plain.pools == res.pools and plain.param_count() == res.param_count()
