@@ -276,3 +276,11 @@ def test_haar_orthogonal_is_orthogonal():
     assert TOLERANCES["float64_affine"].ok(u @ u.T, torch.eye(6, dtype=F64))
     blocks = transform_blocks("shared-block", 8, 2, torch.Generator().manual_seed(0))
     assert len(blocks) == 4 and all(b is blocks[0] for b in blocks)
+
+
+@pytest.mark.parametrize("task,options", [("sparse", {"g": "product"}), ("sparse", {"g": "smooth", "support": [1, 6]}),
+                                          ("halves", {"noise": 0.1})])
+def test_train_point_runs_every_task(task, options):
+    cfg = {**CONFIG, "task": task, "task_options": options, "train": {**CONFIG["train"], "max_steps": 20}}
+    r = train_point(cfg, "fcn", 8, 16)
+    assert all(math.isfinite(v) and v > 0 for v in r["test_rel"] + r["train_rel"])
