@@ -32,6 +32,7 @@ from ._nsearch import ThresholdSearch
 from ._fit import LineFit, bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
 from ._executors import make_executor
 from ._separation import SweepConfig, run_separation, separation_config
+from . import duat
 
 __all__ = [
     "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save",
@@ -42,5 +43,5 @@ __all__ = [
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
     "TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "TRANSFORMS",
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",
-    "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config",
+    "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config", "duat",
 ]

@@ -228,7 +228,7 @@ def test_train_point_is_deterministic_and_reports_per_seed():
 
 
 def test_train_point_learns_with_more_data():
-    cfg = {**CONFIG, "train": {**CONFIG["train"], "max_steps": 300}}
+    cfg = {**CONFIG, "lrs": [0.03, 0.1], "train": {**CONFIG["train"], "max_steps": 300, "width": 8, "head_width": 16}}
     small = np.median(train_point(cfg, "cnn", 8, 8)["test_rel"])
     large = np.median(train_point(cfg, "cnn", 8, 256)["test_rel"])
     assert large < small and large < 0.5
