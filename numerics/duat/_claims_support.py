@@ -175,8 +175,9 @@ def boundary_margin(records, x: torch.Tensor) -> float:
     For a ReLU/LeakyReLU at step ``k`` the pre-activation is ``z = P x + q`` (the previous step's cumulative map,
     checked against the record's mask); unit ``i`` keeps its sign while ``||dx||_inf < |z_i| / ||P_i||_1``. For a
     MaxPool2d (kernel = stride = k, no padding) the selected entry stays its window's argmax while
-    ``||dx||_inf < (z_sel - z_j) / (||P_sel||_1 + ||P_j||_1)`` for every other ``j`` in the window. Before the first
-    boundary crossing every map is unchanged, so the minimum over units is a valid margin.
+    ``||dx||_inf < (z_sel - z_j) / (||P_sel||_1 + ||P_j||_1)`` for every other ``j`` in the window. Units (pairs)
+    with zero rows are constant in ``x`` and impose no boundary. Before the first boundary crossing every map is
+    unchanged, so the minimum over units is a valid margin.
 
     Args:
         records: ``decompose_layers(model, x, cumulative=True).layers`` of a model whose ReLUs and max-pools each
@@ -197,7 +198,7 @@ def boundary_margin(records, x: torch.Tensor) -> float:
         if rec.kind != "MaxPool2d":
             if not np.array_equal(z > 0, rec.factors["mask"].reshape(-1).numpy() > 0):
                 raise NumericsError(f"{rec.path}: mask differs from the previous step's map (not a chain)")
-            margin = min(margin, float(np.min(np.abs(z) / np.maximum(l1, 1e-300))))
+            margin = min(margin, float(np.min(_ratio(np.abs(z), l1))))
             continue
         (c, h, w), (_, ho, wo) = rec.in_shape, rec.out_shape
         k = h // ho
@@ -207,10 +208,15 @@ def boundary_margin(records, x: torch.Tensor) -> float:
         top = np.argmax(zw, axis=-1)[..., None]
         if not np.array_equal(np.take_along_axis(zw, top, -1)[..., 0].reshape(-1), dense(rec.matrix) @ z):
             raise NumericsError(f"{rec.path}: selection differs from the previous step's map (not a chain)")
-        gap = (np.take_along_axis(zw, top, -1) - zw) / np.maximum(np.take_along_axis(lw, top, -1) + lw, 1e-300)
+        gap = _ratio(np.take_along_axis(zw, top, -1) - zw, np.take_along_axis(lw, top, -1) + lw)
         np.put_along_axis(gap, top, np.inf, -1)
         margin = min(margin, float(gap.min()))
     return margin
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, ``inf`` where ``den == 0`` (a pre-activation that does not depend on ``x``)."""
+    return np.divide(num, den, out=np.full(np.broadcast_shapes(num.shape, den.shape), np.inf), where=den > 0)
 
 
 # ----------------------------------------------------------------------------- sigma-free paths (E13)
