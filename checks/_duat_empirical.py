@@ -52,7 +52,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                            "spec": TrainSpec(800, batch=32, lr=3e-3, eval_every=25)},
               "pretrained": {"arch": ConvArch((6, 6, 6, 6), pools=(0, 1)), "n_train": 1000, "n_test": 500,
                              "pretrain": TrainSpec(200, batch=32, lr=1e-2)},
-              "adapt": TrainSpec(100, batch=32, lr=1e-2), "finetune": None},
+              "adapt": TrainSpec(150, batch=32, lr=1e-2), "finetune": None},
     "full": {"seeds": 5, "side": 16,
              "depth": {"depths": (1, 2, 3, 4), "target_params": 800, "n_train": 2000, "n_test": 1000,
                        "spec": TrainSpec(600, batch=32, lr=1e-2)},
