@@ -9,6 +9,7 @@ from ._registry import Registry
 from ._ww_gather import gather_exact, universality_depth
 from ._ww_params import select_params
 from ._ww_receptive import receptive_stride1
+from ._duat_exact import duat_claims
 from ._ww_sample import sample_claims
 from ._ww_select import select_exact
 
@@ -98,4 +99,4 @@ def learning_claims() -> list[Claim]:
 
 def default_registry() -> Registry:
     """A fresh registry holding every claim of the project, in catalogue order."""
-    return Registry(ww_claims() + formal_claims() + numerical_claims() + learning_claims())
+    return Registry(ww_claims() + formal_claims() + numerical_claims() + learning_claims() + duat_claims())
