@@ -21,9 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-import numerics
 from numerics._equivariance import equivariance_run
 from numerics._separation import run_separation, separation_config
 from numerics._train import TrainSettings

@@ -10,7 +10,6 @@ import contextlib
 import threading
 from typing import Any
 
-import numpy as np
 import torch
 
 import theory

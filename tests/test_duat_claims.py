@@ -14,10 +14,11 @@ from torch import nn
 
 from checks._claim import Context, Result
 from checks._duat_exact import (
-    conv_configs, duat_claims, e18_exact, merge, plain_net, postact_parts, preact_parts, prune, residual_net,
-    sigma_free_after_first, verify_activation, verify_constancy, verify_conv, verify_jacobian, verify_lora_rank,
-    verify_maxpool, verify_mha, verify_postact_form, verify_preact_form, verify_pruning, verify_toeplitz,
-    verify_uat)
+    duat_claims, e18_exact, merge, plain_net, postact_parts, preact_parts, prune, residual_net,
+    sigma_free_after_first, verify_constancy, verify_jacobian, verify_lora_rank, verify_postact_form,
+    verify_preact_form, verify_pruning)
+from checks._duat_layers import (conv_configs, verify_activation, verify_conv, verify_maxpool, verify_mha,
+                                 verify_toeplitz, verify_uat)
 from numerics import duat
 from numerics.duat import _claims_support as ref
 

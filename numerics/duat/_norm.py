@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .._errors import NumericsError
-from ._leaf import LeafMap, flat, forward
+from ._leaf import LeafMap, forward
 from ._sparse import coo, diag
 
 
