@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from ._errors import bad
 
@@ -76,18 +74,3 @@ def keep(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def verdict(violations: list[dict[str, Any]]) -> str:
     """``'pass'`` when there are no violations, else ``'fail'``."""
     return "fail" if violations else "pass"
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run a block with ``n`` torch intra-op threads, restoring the previous number afterwards.
-
-    Used around loops of tiny tensor ops: threads only add overhead there, and on a loaded machine their
-    spin-waiting slowed the stride-1 receptive-field search by up to 10x in our measurements.
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)

@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from numerics import duat
+from numerics._threads import torch_threads
 from numerics.duat import _claims_support as ref
 
 from ._claim import Claim, Context, Result
-from ._common import torch_threads
 from ._duat_empirical import duat_empirical_claims, lora_adaptation, pruning_curve
 from ._duat_common import Part, SOURCE, _gen, _model, _out, _randn, _result, affine_part, matrix_part
 from ._duat_layers import (e1_uat, e2_conv, e3_structure, e4_pooling, e5_activations, e6_norms,

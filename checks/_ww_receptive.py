@@ -16,7 +16,9 @@ import torch.nn.functional as F
 import theory
 
 from ._claim import Context, Result
-from ._common import exact_equal, keep, random_rationals, torch_threads, tree_depth
+from numerics._threads import torch_threads
+
+from ._common import exact_equal, keep, random_rationals, tree_depth
 from ._plots import line_plot
 
 CHANNELS = 2

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import torch
 
 from ._duat_models import ConvArch, Params, add_lora, init_params
-from ._duat_train import (TaskData, TrainSpec, check_seeds, evaluate, sub_seed, task_data, threads_used,
+from ._threads import torch_threads
+from ._duat_train import (TaskData, TrainSpec, check_seeds, evaluate, sub_seed, task_data,
                           train)
 from ._errors import bad
 
@@ -60,7 +61,7 @@ def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRE
     seeds = check_seeds(seeds)
     if not ranks or any(isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in ranks):
         raise bad("ranks", ranks, "a non-empty sequence of ints >= 1")
-    with threads_used(threads):
+    with torch_threads(threads):
         base, tr, te, pre_acc = _pretrained(arch, seeds, side, noise, n_train, n_test, pretrain, dtype, device)
         tr_rot, te_rot = tr.rotated(), te.rotated()
         head = ["head_w", "head_b"]
@@ -123,7 +124,7 @@ def pruning_experiment(*, ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 
     seeds = check_seeds(seeds)
     if not ratios or any(not (isinstance(r, (int, float)) and 0 <= r <= 1) for r in ratios):
         raise bad("ratios", ratios, "a non-empty sequence of numbers in [0, 1]")
-    with threads_used(threads):
+    with torch_threads(threads):
         base, tr, te, _ = _pretrained(arch, seeds, side, noise, n_train, n_test, pretrain, dtype, device)
         acc, tuned = [], []
         for ratio in ratios:

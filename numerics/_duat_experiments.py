@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import torch
 
 from ._duat_models import ConvArch, init_params, matched_arch
-from ._duat_train import TrainSpec, check_seeds, sub_seed, task_data, threads_used, train
+from ._threads import torch_threads
+from ._duat_train import TrainSpec, check_seeds, sub_seed, task_data, train
 
 
 def _pools(depth: int, side: int) -> tuple[int, ...]:
@@ -40,7 +41,7 @@ def depth_experiment(*, depths: Sequence[int] = (1, 2, 3, 4), target_params: int
     seeds = check_seeds(seeds)
     out: dict[str, Any] = {"depths": list(depths), "widths": [], "params": [], "receptive_field": [],
                            "test_acc": [], "train_acc": [], "seeds": list(seeds)}
-    with threads_used(threads):
+    with torch_threads(threads):
         tr, te = task_data(seeds, side, noise, n_train, n_test, dtype, device)
         for depth in depths:
             arch = matched_arch(depth, target_params, pools=_pools(depth, side))
@@ -88,7 +89,7 @@ def residual_experiment(*, blocks: int = 4, width: int = 8, side: int = 16, nois
     spec = TrainSpec(spec.steps, batch=spec.batch, lr=spec.lr, eval_every=spec.eval_every or 25,
                      loss_target=loss_target)
     out: dict[str, Any] = {"variants": {}, "seeds": list(seeds)}
-    with threads_used(threads):
+    with torch_threads(threads):
         tr, te = task_data(seeds, side, noise, n_train, n_test, dtype, device)
         for name in ("plain", "residual"):
             arch = residual_arch(blocks, width, side, residual=name == "residual")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -175,21 +174,6 @@ def spread(values: Sequence[float]) -> dict[str, float]:
             "min": float(ok.min()), "max": float(ok.max()), "n": int(ok.size), "missing": int(v.size - ok.size)}
 
 
-@contextmanager
-def threads_used(n: int) -> Iterator[None]:
-    """Run a block with ``n`` torch intra-op threads, restoring the previous number afterwards.
-
-    The experiments default to one thread: on a shared 2-core machine, intra-op threads spin-waiting on these tiny
-    kernels made a training step 10-40x slower in our measurements.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise bad("threads", n, "an int >= 1")
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:

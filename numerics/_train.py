@@ -21,12 +21,11 @@ without improvement; training ends when every member has stopped or after ``max_
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -35,6 +34,7 @@ from ._convert import resolve_device, resolve_dtype
 from ._ensemble import TreeArch
 from ._errors import bad
 from ._tasks import Task
+from ._threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -73,17 +73,10 @@ SMALL_PROBLEM = 2**20
 split, and a second intra-op thread only waits (18x slower measured on a loaded 2-core machine)."""
 
 
-@contextlib.contextmanager
-def _cpu_threads(x: torch.Tensor) -> Iterator[None]:
-    """One torch intra-op thread for small CPU problems, restored afterwards."""
-    before = torch.get_num_threads()
-    if x.device.type == "cpu" and x.numel() < SMALL_PROBLEM and before > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+def _threads_for(x: torch.Tensor) -> int:
+    """One torch intra-op thread for small CPU problems (see :data:`SMALL_PROBLEM`), else the current count."""
+    small = x.device.type == "cpu" and x.numel() < SMALL_PROBLEM
+    return 1 if small else torch.get_num_threads()
 
 
 def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
@@ -105,7 +98,7 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
     E = params[0].shape[0]
     if x.shape[0] != E or y.shape != x.shape[:2] or lrs.shape != (E,):
         raise bad("x, y, lrs", (tuple(x.shape), tuple(y.shape), tuple(lrs.shape)), f"(E={E}, n, d), (E, n), (E,)")
-    with _cpu_threads(x):
+    with torch_threads(_threads_for(x)):
         return _train(arch, params, x, y, lrs, settings, x_val, y_val)
 
 

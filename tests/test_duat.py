@@ -6,7 +6,6 @@ thousand products of O(1) terms, so rounding stays ~1e-14; a wrong index or fact
 
 from __future__ import annotations
 
-import argparse
 
 import pytest
 import torch

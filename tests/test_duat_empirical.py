@@ -17,7 +17,8 @@ from numerics._duat_adapt import lora_experiment, magnitude_masks, pruning_exper
 from numerics._duat_experiments import depth_experiment, residual_arch, residual_experiment
 from numerics._duat_models import ConvArch, add_lora, forward, init_params, kernel, matched_arch
 from numerics._duat_task import BAR, GAP, MARGIN, bars_task
-from numerics._duat_train import TrainSpec, make_data, threads_used, train
+from numerics._duat_train import TrainSpec, make_data, train
+from numerics._threads import torch_threads
 
 TINY = {"side": 12, "n_train": 200, "n_test": 300, "seeds": (0, 1)}
 TINY_ARCH = ConvArch((4, 4, 4), pools=(0, 1))
@@ -100,7 +101,7 @@ def test_matched_arch_is_within_ten_percent(depth, target):
 @pytest.fixture(autouse=True)
 def one_thread():
     """Train with one torch thread, as the experiments do (threads spin-waiting on tiny kernels are slow)."""
-    with threads_used(1):
+    with torch_threads(1):
         yield
 
 
