@@ -78,7 +78,7 @@ def _slope(summary: dict, arch: str) -> tuple[float, Any]:
 
 def _observed(summary: dict) -> dict:
     d, stars = _largest_d(summary)
-    obs: dict[str, Any] = {"largest_d": d, "n_star_at_largest_d": {a: v for a, v in stars.items()}}
+    obs: dict[str, Any] = {"largest_d": d, "n_star_at_largest_d": dict(stars)}
     for arch, data in summary["archs"].items():
         s, ci = _slope(summary, arch)
         obs[arch] = {"slope": s, "ci": ci, "fit_ds": data["fit"].get("ds"),
