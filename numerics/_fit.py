@@ -9,6 +9,7 @@ n*_LCN / n*_CNN and n*_FCN / n*_LCN; interpolating n* on the error curve and the
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -78,11 +79,15 @@ def log2_fit(ds: Sequence[float], n_stars: Sequence[float]) -> dict:
 
 
 def _crossing(n0: float, e0: float, n1: float, e1: float, tau: float) -> float | None:
-    """Where the line through ``(log n0, log e0)``, ``(log n1, log e1)`` reaches ``log tau`` (None: no descent)."""
+    """Where the line through ``(log n0, log e0)``, ``(log n1, log e1)`` reaches ``log tau`` (None: no descent).
+
+    An extrapolated crossing beyond the float range (a nearly flat descent) is ``inf``: no finite n* for that curve.
+    """
     if not (0 < e0 < math.inf and 0 < e1 < math.inf) or e1 >= e0 or n1 <= n0:
         return None
     t = (math.log(tau) - math.log(e0)) / (math.log(e1) - math.log(e0))
-    return math.exp(math.log(n0) + t * (math.log(n1) - math.log(n0)))
+    log_n = math.log(n0) + t * (math.log(n1) - math.log(n0))
+    return math.exp(log_n) if log_n < math.log(sys.float_info.max) else math.inf
 
 
 def interpolate_n_star(ns: Sequence[int], errors: Sequence[float], tau: float, *,

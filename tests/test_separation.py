@@ -319,3 +319,9 @@ def test_cli(tmp_path, capsys):
     assert len(err) == 2 and all(line.startswith("error: ") for line in err)
     (tmp_path / "file").write_text("x")
     assert _cli([*base, "--out", str(tmp_path / "file" / "sub")]) == 1
+
+
+def test_extrapolation_of_a_nearly_flat_curve_is_infinite_not_an_overflow():
+    """A bootstrap curve that barely descends crosses tau beyond the float range: inf, counted as no n*."""
+    star, grid = interpolate_n_star([512, 1024], [0.5, 0.4999999], 0.1, extrapolate=True)
+    assert star == math.inf and grid is None
