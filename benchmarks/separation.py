@@ -24,11 +24,13 @@ POINTS = [("cnn", 8, 32), ("cnn", 16, 128), ("cnn", 32, 512), ("lcn", 8, 64), ("
 """(arch, d, n) spread like the quick profile's search points: every d, small to large n."""
 
 
-def _time(fn, repeat: int = 1) -> float:
+def _time(fn, device: torch.device, repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -61,9 +63,7 @@ def main() -> None:
                 params = [t[None].clone().requires_grad_(True) for t in p]
                 train_ensemble(shape, params, x[e:e + 1], y[e:e + 1], lrs[e:e + 1], settings)
 
-        t_all, t_seq = _time(together), _time(one_by_one)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
+        t_all, t_seq = _time(together, dev), _time(one_by_one, dev)
         total[0] += t_all
         total[1] += t_seq
         print(f"{arch:5s} {d:4d} {n:6d} {shape.param_count():8d}  {t_all:10.2f}  {t_seq:12.2f}  {t_seq / t_all:7.1f}x")

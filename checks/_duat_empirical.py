@@ -18,8 +18,6 @@ their pretrained models. float32 on the CPU, one torch thread.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -31,6 +29,7 @@ from numerics._duat_train import TrainSpec, spread
 
 from ._claim import Claim, Context, Result
 from ._errors import bad
+from ._plots import errorbar_plot
 
 PAPER = "Wang & Li, Dynamic Universal Approximation Theory (arXiv 2407.17480), section {} (the paper's apparent claim"
 SOURCE = PAPER + "; experiment and task are our reconstruction)"
@@ -87,47 +86,6 @@ def _beats(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     diff, sd = float(np.mean(a) - np.mean(b)), pooled_sd(a, b)
     margin = max(SIGMAS * sd, MIN_EFFECT)
     return {"difference": diff, "pooled_sd": sd, "margin": margin, "beats": bool(diff > margin)}
-
-
-def errorbar_plot(path: Path, *, series: Sequence[tuple[str, Sequence[float], Sequence[Sequence[float]]]],
-                  refs: Mapping[str, Sequence[float]] = {}, title: str, xlabel: str, ylabel: str,
-                  xticks: Mapping[float, str] | None = None, logx: bool = False) -> str:
-    """Write a PNG of per-seed values: mean with sd error bars and min/max ticks per x, plus horizontal reference
-    bands (mean +- sd) for ``refs``, atomically (temp file + rename). Returns the file name."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 4.2), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
-    for i, (label, xs, per_x) in enumerate(series):
-        c = colours[i % len(colours)]
-        mean = [float(np.mean(v)) for v in per_x]
-        sd = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in per_x]
-        ax.errorbar(list(xs), mean, yerr=sd, fmt="o-", color=c, capsize=4, label=f"{label} (mean +- sd)")
-        ax.plot(list(xs), [min(v) for v in per_x], "v", color=c, markersize=3)
-        ax.plot(list(xs), [max(v) for v in per_x], "^", color=c, markersize=3)
-    for j, (label, values) in enumerate(refs.items()):
-        c = colours[(len(series) + j) % len(colours)]
-        m, s = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        ax.axhline(m, color=c, linestyle="--", linewidth=1.2, label=label)
-        ax.axhspan(m - s, m + s, color=c, alpha=0.12)
-    if logx:
-        ax.set_xscale("log", base=2)
-    if xticks:
-        ax.set_xticks(list(xticks), list(xticks.values()))
-    ax.axhline(0.5, color="0.5", linewidth=0.8, linestyle=":", label="chance")
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, linewidth=0.4)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
-    return path.name
 
 
 # ----------------------------------------------------------------------------------------------- E16: depth

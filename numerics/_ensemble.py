@@ -91,11 +91,9 @@ class TreeArch:
         """Per parameter tensor, the standard deviation of a Gaussian weight at initialisation (``sqrt(2/fan_in)``;
         ``sqrt(1/fan_in)`` for the zero-initialised readout); a bias gets its layer's value. The per-tensor Adam
         step is measured in these units, so every layer moves by the same fraction of its scale."""
-        out = []
-        for i, (ws, _) in enumerate(self.shapes()):
-            gain = 1.0 if i == len(self.shapes()) - 1 else 2.0
-            out += [math.sqrt(gain / ws[-2])] * 2
-        return out
+        shapes = self.shapes()
+        return [math.sqrt((1.0 if i == len(shapes) - 1 else 2.0) / ws[-2]) for i, (ws, _) in enumerate(shapes)
+                for _ in range(2)]
 
     def init(self, generators: list[torch.Generator], *, dtype: torch.dtype,
              device: torch.device | str) -> list[torch.Tensor]:
@@ -104,6 +102,8 @@ class TreeArch:
         Returns:
             ``[W_1, b_1, ..., W_out, b_out]``, each ``(E, *shape)``, leaf tensors with ``requires_grad``.
         """
+        if not generators or not all(isinstance(g, torch.Generator) for g in generators):
+            raise bad("generators", generators, "a non-empty list of torch.Generator (one per member)")
         shapes = self.shapes()
         params: list[list[torch.Tensor]] = [[] for _ in shapes for _ in range(2)]
         for g in generators:

@@ -39,6 +39,8 @@ def haar_orthogonal(n: int, generator: torch.Generator) -> torch.Tensor:
 
     Shape: ``-> (n, n)``, float64.
     """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise bad("n", n, "an int >= 1")
     q, r = torch.linalg.qr(torch.randn(n, n, generator=generator, dtype=torch.float64))
     return q * torch.sign(torch.diagonal(r))
 
@@ -47,6 +49,8 @@ def transform_blocks(transform: str, d: int, s: int, generator: torch.Generator)
     """The diagonal blocks of ``U``: one ``(d, d)`` block for ``orthogonal``, ``d / s`` blocks ``(s, s)`` otherwise."""
     if transform not in TRANSFORMS:
         raise bad("transform", transform, f"one of {TRANSFORMS}")
+    if s < 1 or d % s:
+        raise bad("d", d, f"a multiple of the block size s = {s}")
     if transform == "orthogonal":
         return [haar_orthogonal(d, generator)]
     if transform == "shared-block":
@@ -103,6 +107,11 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
     """
     if init not in ("transformed", "identity", "best-shared"):
         raise bad("init", init, "'transformed', 'identity' or 'best-shared'")
+    for name, value in (("n", n), ("n_eval", n_eval)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad(name, value, "an int >= 1")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not math.isfinite(lr) or lr <= 0:
+        raise bad("lr", lr, "a finite number > 0")
     base = settings or TrainSettings()
     opt = TrainSettings(steps, base.eval_every, None, base.momentum, base.optimizer)
     shape = TreeArch(arch, d, 2, width, head_width, 1)

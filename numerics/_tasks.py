@@ -101,6 +101,13 @@ class Task:
             signed = sq[..., :half].sum(-1) - sq[..., half:].sum(-1)
         return signed / math.sqrt(self.d)
 
+    def label(self, f: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Noisy labels ``y = f + sqrt(noise Var(f*)) z`` from targets ``f`` and standard normal draws ``z``.
+
+        Shape: ``f (...)``, ``z (...)`` -> ``(...)``.
+        """
+        return f + math.sqrt(self.noise * self.variance) * z
+
     def sample(self, shape: tuple[int, ...], generator: torch.Generator, *, dtype: torch.dtype,
                device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw ``x ~ N(0, I_d)``, noisy labels ``y`` and the noiseless targets ``f*(x)``.
@@ -111,7 +118,9 @@ class Task:
                 device), then moved to ``device``.
         Shape: ``x (*shape, d)``, ``y (*shape)``, ``f (*shape)``.
         """
+        if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in shape):
+            raise bad("shape", shape, "a tuple of ints >= 0, e.g. (seeds, n)")
         x = torch.randn(*shape, self.d, generator=generator, dtype=torch.float64)
         f = self.target(x)
-        y = f + math.sqrt(self.noise * self.variance) * torch.randn(*shape, generator=generator, dtype=torch.float64)
+        y = self.label(f, torch.randn(*shape, generator=generator, dtype=torch.float64))
         return tuple(t.to(dtype=dtype, device=device) for t in (x, y, f))  # type: ignore[return-value]

@@ -181,9 +181,11 @@ def task_of(config: Mapping[str, Any], d: int) -> Task:
 def _data(task: Task, seed: int, n: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
     x = torch.from_numpy(_normals(seed, n, task.d))
     f = task.target(x)
-    noise = np.random.default_rng(seed + 1).standard_normal(n) if n else np.zeros(0)
-    y = f + math.sqrt(task.noise * task.variance) * torch.from_numpy(noise)
+    y = task.label(f, torch.from_numpy(np.random.default_rng(seed + 1).standard_normal(n)))
     return tuple(t.to(dtype=dtype, device=device) for t in (x, y, f))
+
+
+_TRAIN_KEYS = ("width", "head_width", "head_layers", "max_steps", "eval_every", "momentum", "n_val", "n_test")
 
 
 def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device: str = "cpu",
@@ -210,6 +212,10 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise bad("n", n, "an int >= 1")
+    missing = [k for k in ("task", "seeds", "lrs", "seed", "train") if k not in config] + [
+        f"train.{k}" for k in _TRAIN_KEYS if k not in config.get("train", {})]
+    if missing:
+        raise bad("config", sorted(config), f"a sweep config dict (SweepConfig.to_dict()); missing {missing}")
     tr = dict(config["train"])
     task = task_of(config, d)
     shape = TreeArch(arch, d, 2, int(tr["width"]), int(tr["head_width"]), int(tr["head_layers"]))

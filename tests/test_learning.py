@@ -284,3 +284,20 @@ def test_train_point_runs_every_task(task, options):
     cfg = {**CONFIG, "task": task, "task_options": options, "train": {**CONFIG["train"], "max_steps": 20}}
     r = train_point(cfg, "fcn", 8, 16)
     assert all(math.isfinite(v) and v > 0 for v in r["test_rel"] + r["train_rel"])
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: equivariance_run("fcn", "orthogonal", d=8, n=0), "n"),
+    (lambda: equivariance_run("fcn", "orthogonal", d=8, lr=-0.1), "lr"),
+    (lambda: equivariance_run("fcn", "orthogonal", d=8, n_eval=0), "n_eval"),
+    (lambda: equivariance_run("fcn", "orthogonal", d=8, init="random"), "init"),
+    (lambda: transform_blocks("block", 9, 2, torch.Generator()), "d"),
+    (lambda: haar_orthogonal(0, torch.Generator()), "n"),
+    (lambda: TreeArch("cnn", 8).init([], dtype=F64, device="cpu"), "generators"),
+    (lambda: Task("halves", 8).sample((-1,), torch.Generator(), dtype=F64), "shape"),
+    (lambda: train_point({k: v for k, v in CONFIG.items() if k != "lrs"}, "cnn", 8, 8), "lrs"),
+    (lambda: train_point({**CONFIG, "train": {"width": 4}}, "cnn", 8, 8), "train.max_steps"),
+])
+def test_learning_api_rejects_bad_input(call, match):
+    with pytest.raises(NumericsError, match=match):
+        call()
