@@ -16,7 +16,8 @@ equivariance claims use these optimizers.
 
 Early stopping: every ``eval_every`` steps each member's validation error is measured on a fixed validation set
 (not counted in ``n``); each member keeps its best checkpoint and stops counting after ``patience`` evaluations
-without improvement; training ends when every member has stopped or after ``max_steps``.
+without improvement; training ends when every member has stopped or after ``max_steps``. Stopped (and diverged)
+members are dropped from the batch at the next evaluation, so a member costs the steps it trains, as it would alone.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
         x_val, y_val: a validation set shared by all members. Shape: ``(n_val, d)``, ``(n_val,)``.
     Returns:
         ``val`` (E,) best validation MSE (NaN without a validation set), ``steps`` (E,) steps at the best
-        checkpoint, ``diverged`` (E,) bool (a non-finite loss appeared), ``total_steps`` int.
+        checkpoint (the last iterate without a validation set), ``diverged`` (E,) bool (a non-finite loss appeared),
+        ``trained_steps`` (E,) gradient steps each member was computed for, ``total_steps`` int (the ensemble's).
     """
     E = params[0].shape[0]
     if x.shape[0] != E or y.shape != x.shape[:2] or lrs.shape != (E,):
@@ -104,28 +106,35 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
 
 def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor,
            settings: TrainSettings, x_val: torch.Tensor | None, y_val: torch.Tensor | None) -> dict[str, Any]:
-    E = params[0].shape[0]
-    lr = lrs.to(dtype=x.dtype, device=x.device)
-    vel = [torch.zeros_like(p) for p in params]
-    sq = [torch.zeros(E, dtype=x.dtype, device=x.device) for p in params]
-    scales = arch.scales()
-    alive = torch.ones(E, dtype=torch.bool, device=x.device)
-    diverged = torch.zeros(E, dtype=torch.bool, device=x.device)
+    E, dev, dt = params[0].shape[0], x.device, x.dtype
     validate = x_val is not None
-    best_val = torch.full((E,), math.inf, dtype=x.dtype, device=x.device)
+    # Per-member results, indexed by the full ensemble.
+    best_val = torch.full((E,), math.inf, dtype=dt, device=dev)
+    best_step = torch.zeros(E, dtype=torch.long, device=dev)
+    diverged = torch.zeros(E, dtype=torch.bool, device=dev)
+    trained = torch.zeros(E, dtype=torch.long, device=dev)
     best = [p.detach().clone() for p in params]
-    best_step = torch.zeros(E, dtype=torch.long, device=x.device)
-    stale = torch.zeros(E, dtype=torch.long, device=x.device)
+    # Working state of the members still training (``idx`` are their positions in the full ensemble): a member that
+    # stops is compacted out at the next evaluation, so stopped members cost no further compute.
+    idx = torch.arange(E, device=dev)
+    work = [p.detach().clone().requires_grad_(True) for p in params]
+    vel = [torch.zeros_like(p) for p in work]
+    sq = [torch.zeros(E, dtype=dt, device=dev) for _ in work]
+    lr, xs, ys = lrs.to(dtype=dt, device=dev), x, y
+    alive = torch.ones(E, dtype=torch.bool, device=dev)
+    stale = torch.zeros(E, dtype=torch.long, device=dev)
+    scales = arch.scales()
     step = 0
     for step in range(1, settings.max_steps + 1):
-        loss = ((arch.forward(params, x) - y) ** 2).mean(1)
+        loss = ((arch.forward(work, xs) - ys) ** 2).mean(1)
         finite = torch.isfinite(loss)
-        diverged |= ~finite
+        diverged[idx] |= ~finite
         alive &= finite
-        grads = torch.autograd.grad(torch.where(finite, loss, 0).sum(), params)
+        trained[idx] += 1
+        grads = torch.autograd.grad(torch.where(finite, loss, 0).sum(), work)
         with torch.no_grad():
             rate = torch.where(alive, lr, 0)
-            for p, v, q, c, g in zip(params, vel, sq, scales, grads):
+            for p, v, q, c, g in zip(work, vel, sq, scales, grads):
                 g = torch.nan_to_num(g)
                 shape = (-1, *[1] * (p.ndim - 1))
                 if settings.optimizer == "gd":
@@ -137,28 +146,41 @@ def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch
                     mhat = v / (1 - settings.momentum ** step)
                     vhat = q / (1 - 0.999 ** step)
                     p.sub_((c * rate / (vhat.sqrt() + 1e-12)).view(shape) * mhat)
-        if validate and (step % settings.eval_every == 0 or step == settings.max_steps):
-            with torch.no_grad():
-                val = ((arch.forward(params, x_val[None]) - y_val) ** 2).mean(1)
+        if step % settings.eval_every and step != settings.max_steps:
+            continue
+        with torch.no_grad():
+            if validate:
+                val = ((arch.forward(work, x_val[None]) - y_val) ** 2).mean(1)
                 val = torch.where(torch.isfinite(val) & alive, val, math.inf)
-                better = val < best_val
-                best_val = torch.where(better, val, best_val)
-                best_step = torch.where(better, step, best_step)
+                better = val < best_val[idx]
+                best_val[idx] = torch.where(better, val, best_val[idx])
+                best_step[idx] = torch.where(better, step, best_step[idx])
                 stale = torch.where(better, 0, stale + 1)
-                for b, p in zip(best, params):
-                    b.copy_(torch.where(better.view(-1, *[1] * (p.ndim - 1)), p, b))
+                for b, p in zip(best, work):
+                    b[idx[better]] = p[better]
                 if settings.patience is not None:
                     alive &= stale < settings.patience
-            if not bool(alive.any()):
+            n_alive = int(alive.sum())
+            if n_alive == 0:
                 break
+            if n_alive < len(idx):
+                if not validate:  # a member without a validation set ends at its last iterate
+                    for b, p in zip(best, work):
+                        b[idx[~alive]] = p[~alive]
+                keep = alive.nonzero().squeeze(1)
+                idx, lr, stale, alive = idx[keep], lr[keep], stale[keep], alive[keep]
+                xs, ys = xs[keep], ys[keep]
+                work = [p[keep].clone().requires_grad_(True) for p in work]
+                vel, sq = [v[keep] for v in vel], [q[keep] for q in sq]
     with torch.no_grad():
-        if validate:
-            for b, p in zip(best, params):
-                p.copy_(b)
-        else:
+        if not validate:
+            for b, p in zip(best, work):
+                b[idx] = p
             best_val.fill_(math.nan)
-            best_step.fill_(step)
-    return {"val": best_val, "steps": best_step, "diverged": diverged, "total_steps": step}
+            best_step.copy_(trained)
+        for b, p in zip(best, params):
+            p.copy_(b)
+    return {"val": best_val, "steps": best_step, "diverged": diverged, "total_steps": step, "trained_steps": trained}
 
 
 def _seed(*parts: Any) -> int:
@@ -206,7 +228,8 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     Returns:
         JSON-able dict: ``n``, ``d``, ``arch``, per seed ``test_rel`` (test MSE against the noiseless target over
         ``Var(f*)``), ``val_rel``, ``train_rel`` (training MSE on the noisy labels over ``Var(f*)``), ``lr``,
-        ``steps``; ``all_test_rel`` / ``all_val_rel`` (seeds x lrs); ``diverged`` count; ``params``; ``seconds``.
+        ``steps``; ``all_test_rel`` / ``all_val_rel`` (seeds x lrs); ``diverged`` count; ``total_steps`` (the ensemble's)
+        and ``member_steps`` (summed over members); ``params``; ``seconds``.
     """
     t0 = time.perf_counter()
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -251,5 +274,6 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
         "steps": [int(v) for v in out["steps"].view(S, R)[rows, pick].tolist()],
         "all_test_rel": [as_list(r) for r in test], "all_val_rel": [as_list(r) for r in val],
         "diverged": int(out["diverged"].sum()), "total_steps": int(out["total_steps"]),
+        "member_steps": int(out["trained_steps"].sum()),
         "params": shape.param_count(), "device": str(dev), "dtype": dtype, "seconds": time.perf_counter() - t0,
     }

@@ -164,8 +164,11 @@ def test_ensemble_equals_sequential_training(arch, optimizer):
         alone = [p[e:e + 1].detach().clone().requires_grad_(True) for p in shape.init(gens(), dtype=F64, device="cpu")]
         o1 = train_ensemble(shape, alone, x[e:e + 1], y[e:e + 1], lrs[e:e + 1], st_, x_val=xv, y_val=yv)
         assert int(o1["steps"][0]) == int(out["steps"][e])
+        assert int(o1["trained_steps"][0]) == int(out["trained_steps"][e])  # a stopped member costs no more steps
         for a, b in zip(alone, together):
             assert TOLERANCES["float64_affine"].ok(a[0].detach(), b[e].detach())
+    # The members stop at different times, so the batch was compacted while the others went on.
+    assert int(out["trained_steps"].min()) < int(out["total_steps"]) == int(out["trained_steps"].max())
 
 
 def test_early_stopping_returns_the_best_checkpoint():
