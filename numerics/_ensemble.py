@@ -12,8 +12,8 @@ Every parameter tensor has a leading ensemble dimension ``E``: member ``e`` is a
 initialisation, data and learning rate, and one batched forward pass (``torch.matmul`` over the leading dims)
 evaluates all of them; the sum of the members' losses has each member's own gradient in that member's slice.
 Initialisation is Gaussian, ``N(0, 2 / fan_in)`` for ReLU layers, zero biases and a zero readout (every member
-starts at the predictor 0, whose relative test error is exactly 1): an i.i.d. Gaussian first layer is invariant in law under ``W -> U W`` for orthogonal ``U``, the premise of
-the equivariance arguments (section 5.3).
+starts at the predictor 0, whose relative test error is exactly 1): an i.i.d. Gaussian first layer is invariant
+in law under ``W -> U W`` for orthogonal ``U``, the premise of the equivariance arguments (section 5.3).
 """
 
 from __future__ import annotations

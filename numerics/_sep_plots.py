@@ -108,12 +108,14 @@ def _curves_plot(summary: dict, path: Path) -> Path:
             pts = e["points"]
             ax.plot([p["n"] for p in pts], [p["median_test"] for p in pts], "o-", color=colour, markersize=3,
                     linewidth=1, label=f"d={e['d']}")
+            train = [(p["n"], p["median_train"]) for p in pts if (p["median_train"] or 0) > 0]
+            ax.plot([t[0] for t in train], [t[1] for t in train], "--", color=colour, linewidth=0.8)
             seeds = [(p["n"], v) for p in pts for v in p["test_rel"] if v is not None and v > 0]
             ax.plot([s[0] for s in seeds], [s[1] for s in seeds], ".", color=colour, markersize=2, alpha=0.5)
         ax.axhline(tau, color="red", linestyle="--", linewidth=1, label=f"tau = {tau}")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_title(f"{arch}: median test error / Var(y)", fontsize=9)
+        ax.set_title(f"{arch}: median error / Var(y), test (solid), training (dashed)", fontsize=9)
         ax.set_xlabel("n")
         ax.grid(True, which="major", linewidth=0.4)
         ax.legend(fontsize=7)

@@ -228,8 +228,8 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     Returns:
         JSON-able dict: ``n``, ``d``, ``arch``, per seed ``test_rel`` (test MSE against the noiseless target over
         ``Var(f*)``), ``val_rel``, ``train_rel`` (training MSE on the noisy labels over ``Var(f*)``), ``lr``,
-        ``steps``; ``all_test_rel`` / ``all_val_rel`` (seeds x lrs); ``diverged`` count; ``total_steps`` (the ensemble's)
-        and ``member_steps`` (summed over members); ``params``; ``seconds``.
+        ``steps``; ``all_test_rel`` / ``all_val_rel`` (seeds x lrs); ``diverged`` count; ``total_steps`` (the
+        ensemble's) and ``member_steps`` (summed over members); ``params``; ``seconds``.
     """
     t0 = time.perf_counter()
     dev, dt = resolve_device(device), resolve_dtype(dtype)
