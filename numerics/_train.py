@@ -265,7 +265,7 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     val = (out["val"] / var).view(S, R)
     test, fit = torch.nan_to_num(test, nan=math.inf).view(S, R), fit.view(S, R)
     pick = torch.argmin(torch.nan_to_num(val, nan=math.inf), 1)
-    rows = torch.arange(S)
+    rows = torch.arange(S, device=pick.device)
     as_list = lambda t: [float(v) for v in t.cpu().tolist()]  # noqa: E731
     return {
         "n": n, "d": d, "arch": arch,

@@ -230,6 +230,17 @@ def test_train_point_is_deterministic_and_reports_per_seed():
     assert a["params"] == TreeArch("lcn", 8, 2, 4, 8, 1).param_count()
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_train_point_on_cuda_matches_cpu():
+    """The same point on the GPU and the CPU in float64: the runs differ by BLAS rounding only (~1e-16 per
+    operation), which 60 full-batch steps cannot amplify to 1e-6 relative; a wrong device placement, early-stopping
+    step or learning-rate choice would show as an O(1) difference."""
+    a = train_point(CONFIG, "cnn", 8, 24, dtype="float64", device="cpu")
+    b = train_point(CONFIG, "cnn", 8, 24, dtype="float64", device="cuda")
+    assert b["device"].startswith("cuda") and a["lr"] == b["lr"] and a["steps"] == b["steps"]
+    assert np.allclose(a["all_test_rel"], b["all_test_rel"], rtol=1e-6, atol=0)
+
+
 def test_train_point_learns_with_more_data():
     cfg = {**CONFIG, "lrs": [0.03, 0.1], "train": {**CONFIG["train"], "max_steps": 300, "width": 8, "head_width": 16}}
     small = np.median(train_point(cfg, "cnn", 8, 8)["test_rel"])
