@@ -69,8 +69,8 @@ def _table(mode: str, settings: TrainSettings, E: int, dev: torch.device, n_val:
 
         (t_all, s_all), (t_seq, s_seq) = _time(together, dev), _time(one_by_one, dev)
         total[0] += t_all
-        steps = f"{s_all}/{s_seq}"
         total[1] += t_seq
+        steps = f"{s_all}/{s_seq}"
         print(f"{arch:5s} {d:4d} {n:6d} {shape.param_count():8d} {steps:>13s}  {t_all:10.2f}  {t_seq:12.2f}  "
               f"{t_seq / t_all:7.1f}x")
     print(f"{'all':5s} {'':4s} {'':6s} {'':8s} {'':13s}  {total[0]:10.2f}  {total[1]:12.2f}  "

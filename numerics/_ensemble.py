@@ -134,8 +134,9 @@ class TreeArch:
     def _local_tree(self, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """The CNN's or LCN's tree layers in position-major layout ``(E, P, C, B)``: a patch is a free reshape and
         each layer one batched product ``W^T (C', s C) @ patch (s C, B)`` per position, contiguous with a long
-        last dimension (measured 2-3x faster on a CPU than ``(E, B P, s C) @ (s C, C')``, whose tiny inner and
-        output dimensions BLAS handles poorly, and than a layout that needs a transposed copy per layer).
+        last dimension (per training step on a CPU at d = 32, n = 1024: 1.8x faster for the CNN than
+        ``(E, B P, s C) @ (s C, C')``, whose tiny inner and output dimensions BLAS handles poorly, and 2.4x for the
+        LCN than a layout that needs a transposed copy per layer).
         Shape: ``x (E, B, d) -> (E, B, C_L)``."""
         E, B = x.shape[0], x.shape[1]
         h = x.transpose(1, 2).reshape(E, self.d, 1, B)
