@@ -91,9 +91,7 @@ def main() -> None:
     if args.only != "sweep":
         _table("fixed", TrainSettings(max_steps=args.steps, patience=None), args.members, dev, 0)
     if args.only != "fixed":
-        sweep = TrainSettings(quick["max_steps"], quick["eval_every"], quick["patience"], quick["momentum"],
-                              quick["optimizer"])
-        _table("sweep", sweep, args.members, dev, quick["n_val"])
+        _table("sweep", TrainSettings.from_config(quick), args.members, dev, quick["n_val"])
 
 
 if __name__ == "__main__":

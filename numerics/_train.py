@@ -55,6 +55,16 @@ class TrainSettings:
     momentum: float = 0.9
     optimizer: str = "adam-tensor"
 
+    @classmethod
+    def from_config(cls, train: Mapping[str, Any]) -> "TrainSettings":
+        """The settings in a sweep config's ``train`` dict (``max_steps``, ``eval_every``, ``momentum``; optional
+        ``patience``, default None, and ``optimizer``, default ``'gd'``); validated as usual."""
+        missing = [k for k in ("max_steps", "eval_every", "momentum") if k not in train]
+        if missing:
+            raise bad("train", sorted(train), f"a dict with max_steps, eval_every, momentum; missing {missing}")
+        return cls(int(train["max_steps"]), int(train["eval_every"]), train.get("patience"),
+                   float(train["momentum"]), train.get("optimizer", "gd"))
+
     def __post_init__(self) -> None:
         for name in ("max_steps", "eval_every"):
             v = getattr(self, name)
@@ -242,8 +252,7 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     tr = dict(config["train"])
     task = task_of(config, d)
     shape = TreeArch(arch, d, 2, int(tr["width"]), int(tr["head_width"]), int(tr["head_layers"]))
-    settings = TrainSettings(int(tr["max_steps"]), int(tr["eval_every"]), tr.get("patience"),
-                             float(tr["momentum"]), tr.get("optimizer", "gd"))
+    settings = TrainSettings.from_config(tr)
     seeds, lrs = [int(s) for s in config["seeds"]], [float(v) for v in config["lrs"]]
     if not seeds or not lrs:
         raise bad("config seeds/lrs", (seeds, lrs), "at least one seed and one learning rate")

@@ -210,6 +210,15 @@ def test_train_settings_reject_bad_input(kwargs, match):
         TrainSettings(**kwargs)
 
 
+def test_train_settings_from_config():
+    cfg = {"max_steps": 50, "eval_every": 5, "momentum": 0.5, "patience": 2, "optimizer": "adam-tensor"}
+    assert TrainSettings.from_config(cfg) == TrainSettings(50, 5, 2, 0.5, "adam-tensor")
+    with pytest.raises(NumericsError, match="missing \\['momentum'\\]"):
+        TrainSettings.from_config({"max_steps": 50, "eval_every": 5})
+    with pytest.raises(NumericsError, match="eval_every"):
+        TrainSettings.from_config({**cfg, "eval_every": 0})
+
+
 # ---------------------------------------------------------------- one sweep point
 
 CONFIG = {"task": "patch-quadratic", "task_options": {"noise": 0.0}, "seeds": [0, 1], "lrs": [0.01, 0.03],
