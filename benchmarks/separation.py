@@ -20,10 +20,10 @@ import time
 
 import torch
 
-from numerics._ensemble import TreeArch
-from numerics._separation import separation_config
-from numerics._tasks import Task
-from numerics._train import TrainSettings, train_ensemble
+from numerics.learning._tree import TreeArch
+from numerics.learning._sweep import separation_config
+from numerics.learning._tasks import Task
+from numerics.learning._train import TrainSettings, train_ensemble
 
 
 POINTS = [("cnn", 8, 32), ("cnn", 16, 128), ("cnn", 32, 512), ("lcn", 8, 64), ("lcn", 16, 256),

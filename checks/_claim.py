@@ -275,3 +275,11 @@ class Claim:
                           evidence={"returned_status": result.status, "kind": self.kind}, seconds=seconds,
                           note="status inconsistent with the claim's kind")
         return dataclasses.replace(result, seconds=seconds)
+
+
+def not_testable(reason: str) -> Callable[[Context], Result]:
+    """A check that reports status ``not-testable`` with ``reason`` (why no computation can confirm or refute it)."""
+    def check(ctx: Context) -> Result:
+        return Result("not-testable", note=reason)
+    check.__doc__ = f"Not testable: {reason}"
+    return check

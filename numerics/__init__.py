@@ -1,38 +1,37 @@
-"""cnnverify.numerics: torch modules from exact specs, float checks at scale.
+"""cnnverify.numerics: torch modules from exact specs, float checks at scale, learning experiments, DUAT.
 
-:func:`to_module` is the only exact-to-float conversion in the project. Float comparisons use the named
-entries of :data:`TOLERANCES`. At scale: :func:`check_at_scale` (sup-norm error: sampling, search, exact
-witness, certificates, float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the
-evaluation paths :class:`StructuredPath` (output cone only) and :class:`DensePath` (fused matrix products),
-and the rounding-error bound :func:`rounding_bound`.
+One subpackage per concept; everything public is re-exported here. Float comparisons use the named entries of
+:data:`TOLERANCES`; every bad input is a :class:`NumericsError` (a ``ValueError``).
 
-Learning experiments (issue 5): regression :class:`Task` s, the CNN / LCN / FCN tree ensemble :class:`TreeArch`
-trained by :func:`train_ensemble` (seeds and learning rates vectorised), one sweep point :func:`train_point`, the
-resumable sample-complexity sweep :func:`run_separation` (search :class:`ThresholdSearch`, fits
-:func:`bootstrap_fit`, executors :func:`make_executor`) and the equivariance experiment :func:`equivariance_run`.
-The matrix-vector method of the DUAT paper is the subpackage :mod:`numerics.duat`.
+* :mod:`numerics.convert`: :func:`to_module`, the only exact-to-float conversion in the project; weight files
+  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled);
+* :mod:`numerics.scale`: :func:`check_at_scale` (sup-norm error: sampling, search, exact witness, certificates,
+  float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the evaluation paths
+  :class:`StructuredPath` (output cone only) and :class:`DensePath` (fused matrix products), the rounding-error
+  bound :func:`rounding_bound`, and the claims at scale :func:`claim_routing_at_scale`,
+  :func:`claim_head_bound`, :func:`claim_sparse_approx`;
+* :mod:`numerics.learning`: the learning experiments: regression :class:`Task` s, the CNN / LCN / FCN tree
+  ensemble :class:`TreeArch` trained by :func:`train_ensemble` (seeds and learning rates vectorised), one sweep
+  point :func:`train_point`, the resumable sample-complexity sweep :func:`run_separation` (search
+  :class:`ThresholdSearch`, fits :func:`bootstrap_fit`, executors :func:`make_executor`) and the equivariance
+  experiment :func:`equivariance_run`;
+* :mod:`numerics.duat`: the matrix-vector method of the DUAT paper (``f(x) = W(x) x + b(x)``), its reference
+  models and its empirical experiments;
+* :func:`torch_threads`: a context manager that sets torch's thread count and restores it.
 """
 
-from ._convert import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, resolve_device,
-                       resolve_dtype, round_rational, to_module)
 from ._errors import NumericsError
-from ._io import SPEC_FILE, WEIGHTS_FILE, export, load, save
+from ._threads import torch_threads
 from ._tolerances import TOLERANCES, Tolerance
-from ._dense import DensePath
-from ._paths import StructuredPath, cone
-from ._scale import ScaleRun, evaluate_at_scale
-from ._check import ScaleReport, UnsoundCertificateWarning, check_at_scale
-from ._floaterr import RoundingBound, float_deviation, gamma, rounding_bound, unit_roundoff
-from ._claims import claim_head_bound, claim_routing_at_scale, claim_sparse_approx
-from ._tasks import TASKS, Task
-from ._ensemble import ARCHS, TreeArch
-from ._train import TrainSettings, train_ensemble, train_point
-from ._equivariance import TRANSFORMS, equivariance_run
-from ._nsearch import ThresholdSearch
-from ._fit import LineFit, bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
-from ._executors import make_executor
-from ._separation import SweepConfig, run_separation, separation_config
-from . import duat
+from .convert import (DTYPES, SPEC_FILE, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
+                      float_bytes, load, resolve_device, resolve_dtype, round_rational, save, to_module)
+from .scale import (DensePath, RoundingBound, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
+                    check_at_scale, claim_head_bound, claim_routing_at_scale, claim_sparse_approx, cone,
+                    evaluate_at_scale, float_deviation, gamma, rounding_bound, unit_roundoff)
+from .learning import (ARCHS, TASKS, TRANSFORMS, LineFit, SweepConfig, Task, ThresholdSearch, TrainSettings,
+                       TreeArch, bootstrap_fit, equivariance_run, interpolate_n_star, log2_fit, loglog_fit,
+                       make_executor, ratio_fit, run_separation, separation_config, train_ensemble, train_point)
+from . import convert, duat, learning, scale
 
 __all__ = [
     "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save",
@@ -43,5 +42,6 @@ __all__ = [
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
     "TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "TRANSFORMS",
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",
-    "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config", "duat",
+    "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config",
+    "torch_threads", "convert", "scale", "learning", "duat",
 ]

@@ -1,7 +1,7 @@
 """Command line: ``python -m numerics export PATH`` writes float weights; ``python -m numerics info PATH``;
 ``python -m numerics evaluate PATH --target "x0*x700" --samples 1e7 --device auto --dtype float32``;
 ``python -m numerics separation --task patch-quadratic --profile quick --out runs/sep`` (CNN / LCN / FCN sample
-complexity, :mod:`numerics._sep_cli`); ``python -m numerics duat --model resnet-basic-block --input 3x32x32`` (the
+complexity, :mod:`numerics.learning._cli`); ``python -m numerics duat --model resnet-basic-block --input 3x32x32`` (the
 matrix-vector decomposition, :mod:`numerics.duat._cli`).
 
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
@@ -22,10 +22,10 @@ from typing import Sequence
 
 import theory
 
-from ._convert import DTYPES
+from .convert import DTYPES
 from ._errors import NumericsError, bad
-from ._io import WEIGHTS_FILE, export, load, weights_info
-from . import _sep_cli as separation
+from .convert import WEIGHTS_FILE, export, load, weights_info
+from .learning import _cli as separation
 from .duat import _cli as duat_cli
 
 
@@ -87,7 +87,7 @@ def parse_samples(text: str) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ._check import check_at_scale
+    from .scale._check import check_at_scale
 
     net = theory.load(args.path)
     cert = theory.Certificate.load(args.certificate) if args.certificate else None

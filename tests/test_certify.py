@@ -20,9 +20,9 @@ import sympy as sp
 import theory
 from theory import Certificate, TheoryError, certify_sup_error
 from theory._cli import main as cli_main
-from theory._cone import extract_cone, root_rep
-from theory._ivmath import compile_interval
-from theory._propagate import exact_output
+from theory.certify._cone import extract_cone, root_rep
+from theory.certify._intervals import compile_interval
+from theory.certify._propagate import exact_output
 
 # Tolerances (one table): the certified bound is a float rounded up; a-priori bounds are exact and can be tight
 # (Yarotsky's bound is attained), so "upper <= a priori" is checked up to this relative rounding.

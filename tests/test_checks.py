@@ -201,11 +201,11 @@ def test_registry_decorator():
 
 def test_default_registry_has_catalogue_ids():
     assert checks.REGISTRY.ids() == ["ww.gather.exact", "ww.universality.depth", "ww.select.exact",
-                                     "ww.select.params", "ww.receptive.stride1", "ww.select.proved",
-                                     "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted",
-                                     "num.routing.scale", "num.head.bound", "num.sparse.scale",
+                                     "ww.select.params", "ww.receptive.stride1",
                                      "ww.sample.cnn", "ww.sample.lcn", "ww.sample.fcn", "ww.equivariance.fcn",
-                                     "ww.equivariance.lcn", "ww.equivariance.cnn"] + [
+                                     "ww.equivariance.lcn", "ww.equivariance.cnn",
+                                     "ww.select.proved", "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted",
+                                     "num.routing.scale", "num.head.bound", "num.sparse.scale"] + [
                                      f"duat.E{i}" for i in range(1, 23)] + ["duat.E17.causal", "duat.E16.necessity"]
     for c in checks.REGISTRY:
         if c.id.startswith("ww."):  # our constructions, not the papers' proofs
@@ -275,7 +275,7 @@ def test_gather_planted_weight_fails(tmp_path):
 
 def test_gather_float_comparison_catches_a_1e9_weight():
     # routing_exact has atol = rtol = 0: a weight 1 + 1e-9 changes the float64 output and must be reported.
-    from checks._ww_gather import float_violations
+    from checks.ww._gather import float_violations
     net = perturb(theory.gather(8, 2), 0, Fraction(1, 10**9))
     X = torch.ones(2, 8, dtype=torch.float64)
     v = float_violations(net, X, {"d": 8})
@@ -315,14 +315,14 @@ def test_select_planted_wrong_support_fails_receptive_field(tmp_path):
         return theory.select(d, shifted, s, architecture)
     r = checks.select_exact(ctx_for(tmp_path), build=build, sizes=[(16, 2)])
     assert r.status == "fail" and r.observed["violations"] > 0
-    from checks._ww_select import select_violations  # the kept counterexamples are invariant ones; all kinds:
+    from checks.ww._select import select_violations  # the kept counterexamples are invariant ones; all kinds:
     net = build(16, [0, 15], 2)
     v, _ = select_violations(net, 16, 2, [0, 15], [Fraction(i + 1) for i in range(16)], {})
     assert any(c.get("what") == "receptive_field" for c in v)
 
 
 @pytest.mark.parametrize("arch, wrong", [
-    ("cnn", lambda d, k, s: 2 * k * s + (checks._ww_params.tree_depth(d, s) - 1) * 4 * k * k),  # lost factor s
+    ("cnn", lambda d, k, s: 2 * k * s + (checks.ww._params.tree_depth(d, s) - 1) * 4 * k * k),  # lost factor s
     ("lcn", lambda d, k, s: checks.lcn_formula(d, k, s) + 1),
     ("fcn", lambda d, k, s: checks.cnn_formula(d, k, s) * d),
 ])

@@ -1,4 +1,4 @@
-"""The DUAT exact claims (checks/_duat_exact.py): hypothesis over shapes and seeds, and planted violations.
+"""The DUAT exact claims (checks/duat/_networks.py): hypothesis over shapes and seeds, and planted violations.
 
 Each planted violation (a wrong conv index, a perturbed W, a flipped mask, a wrong rank, a wrong pruning set)
 must make the corresponding ``verify_*`` function fail. Tolerance: TOLERANCES["float64_affine"] inside the checks.
@@ -12,15 +12,16 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
+import checks
 from checks._claim import Context, Result
-from checks._duat_exact import (
-    duat_claims, e18_exact, merge, plain_net, postact_parts, preact_parts, prune, residual_net,
+from checks.duat._networks import (
+    e18_exact, merge, plain_net, postact_parts, preact_parts, prune, residual_net,
     sigma_free_after_first, verify_constancy, verify_jacobian, verify_lora_rank, verify_postact_form,
     verify_preact_form, verify_pruning)
-from checks._duat_layers import (conv_configs, verify_activation, verify_conv, verify_maxpool, verify_mha,
+from checks.duat._layers import (conv_configs, verify_activation, verify_conv, verify_maxpool, verify_mha,
                                  verify_toeplitz, verify_uat)
 from numerics import duat
-from numerics.duat import _claims_support as ref
+from numerics.duat import references as ref
 
 seeds = st.integers(0, 2**31 - 1)
 
@@ -192,7 +193,7 @@ def test_merge_of_exact_and_empirical_parts():
 
 
 def test_duat_claims_table_order_and_exact_claims_pass(tmp_path):
-    claims = duat_claims()
+    claims = checks.duat.CLAIMS
     ids = [c.id for c in claims]
     assert ids[:22] == [f"duat.E{i}" for i in range(1, 23)]
     assert len(set(ids)) == len(ids) and "duat.E17.causal" in ids
@@ -204,6 +205,6 @@ def test_duat_claims_table_order_and_exact_claims_pass(tmp_path):
 
 
 def test_e18_exact_part_fails_for_a_wrong_bound(monkeypatch):
-    import checks._duat_exact as mod
+    import checks.duat._networks as mod
     monkeypatch.setattr(mod, "verify_lora_rank", lambda M, r, hw, dims: verify_lora_rank(M, r - 1 or 0, hw, dims))
     assert e18_exact(Context(profile="quick")).status == "fail"

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from theory._pl import InterpolationBound
+from theory.heads._interpolation import InterpolationBound
 
 ZERO = Fraction(0)
 # Tolerance for comparing an exact network value with g evaluated by mpmath at 50 significant digits: the

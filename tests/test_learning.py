@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from numerics import NumericsError, TOLERANCES
-from numerics._ensemble import TreeArch
-from numerics._equivariance import equivariance_run, haar_orthogonal, transform_blocks
-from numerics._tasks import Task
-from numerics._train import TrainSettings, _normals, train_ensemble, train_point
+from numerics.learning._tree import TreeArch
+from numerics.learning._equivariance import equivariance_run, haar_orthogonal, transform_blocks
+from numerics.learning._tasks import Task
+from numerics.learning._train import TrainSettings, _normals, train_ensemble, train_point
 
 F64 = torch.float64
 

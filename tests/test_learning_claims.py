@@ -8,7 +8,7 @@ import pytest
 
 import _fake_sep
 from checks._claim import Context
-from checks._ww_sample import _less, equivariance_cnn, sample_result
+from checks.ww._learning import _less, equivariance_cnn, sample_result
 from numerics import SweepConfig, run_separation
 
 

@@ -232,7 +232,7 @@ def rationals_for(draw, dtype: torch.dtype) -> Fraction:
 @given(data=st.data())
 def test_round_rational_is_correctly_rounded(dtype, data):
     q = data.draw(rationals_for(dtype), label="q")
-    if dtype == torch.float64:  # numerics._convert bug: float64 overflow raises OverflowError, not NumericsError
+    if dtype == torch.float64:  # numerics.convert._module bug: float64 overflow raises OverflowError, not NumericsError
         assume(abs(q) < _overflow_threshold(dtype))
     assert_correctly_rounded(q, dtype)
 

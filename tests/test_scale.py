@@ -173,7 +173,7 @@ def test_seeds_and_batch_size_independence():
     a, b, c = run(seed=3), run(seed=3), run(seed=4)
     assert (a.output_min, a.output_max, a.output_mean) == (b.output_min, b.output_max, b.output_mean)
     assert a.output_mean != c.output_mean
-    small = run(seed=3, memory_budget=numerics._scale.Engine(net, [1, 2000, 4095], [(-1, 1)] * 3, (-1, 1),
+    small = run(seed=3, memory_budget=numerics.scale._engine.Engine(net, [1, 2000, 4095], [(-1, 1)] * 3, (-1, 1),
                                                               device="cpu").planned_bytes(300))
     assert small.batch_size < 5000 and small.output_mean == a.output_mean  # same samples whatever the batches
     for path in ("dense", "module"):  # the same samples through full inputs: routing agrees bit for bit
@@ -189,9 +189,9 @@ def test_batch_size_arithmetic_fits_budget(path):
     net = theory.approximate_sparse(2**12, [5, 4000], "x0*x1", (-1, 1), Fraction(1, 100))
     units = numerics.cone(net)[0][0]
     budget = 64 << 20
-    eng = numerics._scale.Engine(net, units, [(-1, 1)] * len(units), (-1, 1), path=path, device="cpu", memory_budget=budget)
+    eng = numerics.scale._engine.Engine(net, units, [(-1, 1)] * len(units), (-1, 1), path=path, device="cpu", memory_budget=budget)
     assert eng.planned_bytes(eng.batch_size) <= budget
-    assert eng.batch_size == numerics._scale.MAX_ROWS or eng.planned_bytes(eng.batch_size + 1) > budget
+    assert eng.batch_size == numerics.scale._engine.MAX_ROWS or eng.planned_bytes(eng.batch_size + 1) > budget
 
 
 _RSS_SCRIPT = """
@@ -288,7 +288,7 @@ def test_certify_cross_check():
 
 
 def test_target_enclosure_is_rigorous():
-    from numerics._target import make_target
+    from numerics.scale._target import make_target
     net = theory.select(16, [2, 9])
     tg = make_target(net, "sin(3*x2)*exp(x9), sqrt(x9 + 2) + tanh(x2)", (-1, 1))
     pt = [Fraction(1, 3), Fraction(-2, 7)]
@@ -300,7 +300,7 @@ def test_target_enclosure_is_rigorous():
 
 
 def test_search_climbs_to_the_maximum():
-    from numerics._search import ascend
+    from numerics.scale._ascent import ascend
     f = lambda x: -((x - torch.tensor([0.3, -0.7], dtype=x.dtype)) ** 2).sum(1) + torch.relu(x[:, 0])  # noqa: E731
     lo, hi = -torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
     best, val = ascend(f, torch.zeros(3, 2, dtype=torch.float64), lo, hi, steps=200, restarts=2,

@@ -16,12 +16,12 @@ from hypothesis import given, strategies as st
 
 import _fake_sep
 from numerics._errors import NumericsError
-from numerics._executors import make_executor
-from numerics._fit import bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
-from numerics._nsearch import ThresholdSearch
-from numerics._sep_cli import add_parser, run
-from numerics._separation import SweepConfig, run_separation, separation_config
-from numerics._store import POINTS_FILE, SweepStore
+from numerics.learning._executors import make_executor
+from numerics.learning._fit import bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
+from numerics.learning._threshold import ThresholdSearch
+from numerics.learning._cli import add_parser, run
+from numerics.learning._sweep import SweepConfig, run_separation, separation_config
+from numerics.learning._store import POINTS_FILE, SweepStore
 
 EXACT = 1e-12  # float64 relative tolerance for identities that hold exactly in real arithmetic
 FAKE = "_fake_sep:evaluate"

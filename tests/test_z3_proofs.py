@@ -498,7 +498,7 @@ def test_yarotsky_bound_with_the_whole_query_strategies(m, strategy):
 
 @pytest.mark.parametrize("name", ["yarotsky", "head"])
 def test_linear_pieces_match_exact_evaluation(name):
-    from theory._z3_bound import linear_pieces
+    from theory.prove._bound import linear_pieces
     net = yarotsky(5) if name == "yarotsky" else Network(d=1, layers=(
         PointwiseLayer(SparseArray.from_dense([[1], [-2], [Fraction(1, 3)]]), SparseArray.from_dense([Fraction(-1, 5), 1, 0])),
         PointwiseLayer(SparseArray.from_dense([[1, -1, 3], [2, 1, -1]]), SparseArray.from_dense([0, Fraction(-1, 2)])),
@@ -551,7 +551,7 @@ def test_algebraic_models_become_rational_witnesses():
     x = z3.Real("x")
     solver.add(x * x == 2, x > 0)
     assert solver.check() == z3.sat
-    from theory._z3_encode import rational_candidates
+    from theory.prove._encode import rational_candidates
     cands = rational_candidates(solver.model()[x], Fraction(0), Fraction(3, 2))
     assert any(abs(c * c - 2) < Fraction(1, 10**100) for c in cands) and all(0 <= c <= Fraction(3, 2) for c in cands)
 

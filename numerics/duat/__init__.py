@@ -6,18 +6,22 @@ stored sparse: :func:`conv_matrix` (M1), :func:`decompose` / :func:`decompose_la
 records with static matrices and dynamic factors), :func:`receptive_field` (support of the composed static
 matrices and the closed form), and reference modules (:class:`BasicBlock`, :class:`PreActBlock`,
 :class:`ViTBlock`, :class:`PatchEmbed`, :func:`vgg_small`, :func:`reference_model`).
+
+Subpackages and public modules: :mod:`numerics.duat.layers` (one form per leaf type), :mod:`numerics.duat.models`
+(the reference models), :mod:`numerics.duat.references` (independent second computations of each form, for
+checks), :mod:`numerics.duat.experiments` (the empirical experiments).
 """
 
-from ._blocks import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual, ViTBlock, init_, reference_model,
-                      vgg_small)
-from ._conv import conv_matrix
+from . import experiments, models, references
 from ._decompose import Decomposition, LayerRecord, decompose, decompose_layers
-from ._layers import SUPPORTED_NAMES
-from ._linear import ChannelsToTokens
 from ._receptive import ReceptiveField, closed_form_rf, receptive_field
+from .layers import SUPPORTED_NAMES, ChannelsToTokens, conv_matrix
+from .models import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual, ViTBlock, init_, reference_model,
+                     vgg_small)
 
 __all__ = [
     "conv_matrix", "decompose", "decompose_layers", "Decomposition", "LayerRecord", "receptive_field",
     "ReceptiveField", "closed_form_rf", "BasicBlock", "PreActBlock", "ViTBlock", "PatchEmbed", "ChannelsToTokens",
-    "Residual", "vgg_small", "reference_model", "init_", "MODEL_NAMES", "SUPPORTED_NAMES",
+    "Residual", "vgg_small", "reference_model", "init_", "MODEL_NAMES", "SUPPORTED_NAMES", "models", "references",
+    "experiments",
 ]

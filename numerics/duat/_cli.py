@@ -19,7 +19,7 @@ import torch
 
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
-from ._blocks import MODEL_NAMES, reference_model
+from .models import MODEL_NAMES, reference_model
 from ._decompose import Decomposition, decompose_layers
 
 _FULL_JACOBIAN = 4_000_000

@@ -19,9 +19,8 @@ import torch
 from torch import nn
 
 from .._errors import NumericsError, bad
-from ._blocks import Residual
-from ._layers import LEAVES, SUPPORTED_NAMES
-from ._leaf import LeafMap, flat
+from .models import Residual
+from .layers import LEAVES, SUPPORTED_NAMES, LeafMap, flat
 from ._sparse import block_matmul, eye, matmul, pattern, to_torch
 
 _GRAPH_MISMATCH_RTOL = 1e-8

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from .._errors import bad
-from ._act import ACTIVATIONS
-from ._blocks import Residual
+from .layers import ACTIVATIONS
+from .models import Residual
 from ._decompose import prepare, walk
 
 _NEUTRAL = ACTIVATIONS + (nn.BatchNorm1d, nn.BatchNorm2d, nn.Identity, nn.Dropout)

@@ -1,0 +1,194 @@
+"""Formal claims: the Yarotsky lemma, routing proofs, certified sparse approximation, planted violations.
+
+Each check calls the provers of :mod:`theory` (z3 and interval branch-and-bound) and maps certificate statuses
+to claim statuses soundly: only a ``"proved"`` certificate can make a claim pass; a prover's ``"unknown"``
+makes the claim ``unknown``, never ``pass``.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import theory
+
+from .._claim import Context, Result
+from .._exact import keep
+
+
+def _status(proved: bool, refuted_somewhere: bool) -> str:
+    return "pass" if proved else ("fail" if refuted_somewhere else "unknown")
+
+
+def yarotsky_square(ctx: Context, *, build: Callable[[int], theory.Head] = theory.square_head,
+                    prove: Callable[..., theory.Certificate] = theory.prove_bound, ms: Sequence[int] | None = None) -> Result:
+    """``lemma.yarotsky.square``: ``|f_m(x) - x^2| <= 2^(-2m-2)`` on [0, 1], proved by z3 and tight.
+
+    For each m: z3 (nonlinear real arithmetic over the exact network) proves the bound at ``eps = 2^(-2m-2)``
+    and refutes it at ``0.99 eps`` with a rational counterexample re-checked exactly; the exact network value at
+    ``x = 2^(-m-1)`` is ``x^2 + 2^(-2m-2)`` (the bound is attained).
+    Source: Yarotsky (2017), "Error bounds for approximations with deep ReLU networks", Proposition 2 (standard).
+    """
+    ms = list(ms) if ms is not None else list(range(1, 9 if ctx.full else 6))
+    rows, violations = [], []
+    for m in ms:
+        ctx.say(f"m={m}")
+        head = build(m)
+        eps = Fraction(1, 2 ** (2 * m + 2))
+        proof = prove(head, eps=eps, timeout_s=60)
+        tight = prove(head, eps=eps * Fraction(99, 100), timeout_s=60)
+        x = Fraction(1, 2 ** (m + 1))
+        attained = theory.evaluate_exact(head.net, [x])[0] - x * x
+        row = {"m": m, "eps": str(eps), "proof": proof.status, "at_0.99_eps": tight.status,
+               "error_at_2^-(m+1)": str(attained), "seconds": round(proof.seconds + tight.seconds, 3)}
+        rows.append(row)
+        if proof.status == "refuted" or tight.status == "proved" or attained != eps:
+            violations.append(row)
+    proved = all(r["proof"] == "proved" and r["at_0.99_eps"] == "refuted" for r in rows) and not violations
+    return Result(_status(proved, bool(violations)),
+                  observed={"cases": rows, "violations": len(violations)},
+                  expected={"proof at eps = 2^(-2m-2)": "proved", "at 0.99 eps": "refuted (tight)",
+                            "error at x = 2^(-m-1)": "exactly 2^(-2m-2)"},
+                  tolerance="exact", evidence={"counterexamples": keep(violations)},
+                  note="z3 NRA over the exact rational network; counterexamples re-checked with exact arithmetic")
+
+
+def routing_proof(ctx: Context, *, build: Callable[..., theory.Network] = theory.select,
+                  prove: Callable[..., theory.Certificate] = theory.prove_routing,
+                  cases: Sequence[tuple[int, list[int], int]] | None = None) -> Result:
+    """``ww.select.proved``: z3 proves, by induction over levels, that select's root holds ``x[support]`` for all x.
+
+    One position-independent lemma per level (the filter is shared) plus an index identity; the structural
+    premises (kernel = stride, shared filters, d = s^L) are checked on the spec. Up to d = 2^20.
+    Source: Wang & Wu (2023) section 4.2 (reconstruction).
+    """
+    if cases is None:
+        cases = [(2**10, [0, 700, 1023], 2), (3**6, [0, 1, 728], 3), (4**5, [5, 6, 1000, 1023], 4)]
+        cases.append((2**20, [0, 123456, 2**20 - 1], 2) if ctx.full else (2**16, [0, 12345, 2**16 - 1], 2))
+    rows = []
+    for d, support, s in cases:
+        ctx.say(f"d={d} s={s} support={support}")
+        cert = prove(build(d, support, s))
+        rows.append({"d": d, "s": s, "k": len(support), "status": cert.status, "seconds": round(cert.seconds, 3),
+                     "lemmas": len(cert.details.get("lemmas", ()))})
+    proved = all(r["status"] == "proved" for r in rows)
+    return Result(_status(proved, any(r["status"] == "refuted" for r in rows)),
+                  observed={"cases": rows}, expected={"status": "proved for every case"}, tolerance="exact",
+                  evidence={"max_seconds": max(r["seconds"] for r in rows)},
+                  note="induction over levels: one z3 lemma per level, valid at every position because filters are shared")
+
+
+def _sparse_cases(full: bool) -> list[dict[str, Any]]:
+    quick = [
+        {"d": 64, "support": [0, 63], "g": "x0*x1", "box": (-1, 1), "eps": Fraction(1, 100)},
+        {"d": 256, "support": [7], "g": "sin(3*x0)", "box": (-1, 1), "eps": Fraction(1, 100)},
+        {"d": 128, "support": [3, 100], "g": "sin(x0)*x1", "box": (-1, 1), "eps": Fraction(1, 20)},
+    ]
+    if not full:
+        return quick
+    return quick + [
+        {"d": 4096, "support": [5, 4000], "g": "sin(3*x0)*x1", "box": (-1, 1), "eps": Fraction(1, 1000)},
+        {"d": 1024, "support": [0, 1023], "g": "exp(x0)*cos(x1)", "box": (-1, 1), "eps": Fraction(1, 200)},
+    ]
+
+
+def sparse_approx(ctx: Context, *, build: Callable[..., theory.Network] = theory.approximate_sparse,
+                  certify: Callable[..., theory.Certificate] | None = None,
+                  cases: Sequence[dict[str, Any]] | None = None) -> Result:
+    """``ww.sparse.approx``: select + head approximates ``g(x_S)`` within a certified sup-norm bound ``<= eps``.
+
+    For each case, :func:`theory.approximate_sparse` picks the head size from its a-priori bound, and
+    :func:`theory.certify_sup_error` proves ``sup_box |net - g| <= upper`` by interval branch and bound over the
+    routed coordinates; the claim needs ``upper <= eps`` (status "proved" at that eps) for every case.
+    Source: Wang & Wu (2023) section 4.2 (routing) with standard interpolation heads (reconstruction).
+    """
+    certify = certify if certify is not None else theory.certify_sup_error
+    cases = list(cases) if cases is not None else _sparse_cases(ctx.full)
+    rows, violations = [], []
+    for case in cases:
+        ctx.say(f"d={case['d']} support={case['support']} g={case['g']} eps={case['eps']}")
+        net = build(case["d"], case["support"], case["g"], case["box"], case["eps"])
+        # Certify tightly (no eps: the search runs to upper/lower <= 1.01 or its time limit), then compare.
+        cert = certify(net, time_limit_s=60 if ctx.full else 20)
+        upper, lower = cert.upper, cert.lower
+        status = ("proved" if cert.proved and upper is not None and upper <= case["eps"]
+                  else "refuted" if lower is not None and lower > case["eps"] else "unknown")
+        row = {"d": case["d"], "support": case["support"], "g": case["g"], "eps": str(case["eps"]),
+               "a_priori": net.meta.get("a_priori_bound"), "status": status,
+               "upper": None if upper is None else float(upper), "lower": None if lower is None else float(lower),
+               "upper/lower": None if not lower else round(float(upper / lower), 4),
+               "nonzeros": net.nonzeros, "seconds": round(cert.seconds, 2)}
+        rows.append(row)
+        if status == "refuted":
+            violations.append({**row, "witness": {k: str(v) for k, v in (cert.witness or {}).items()}})
+    proved = all(r["status"] == "proved" for r in rows)
+    return Result(_status(proved, bool(violations)), observed={"cases": rows},
+                  expected={"certified upper": "<= eps (status proved)"}, tolerance="exact",
+                  evidence={"counterexamples": keep(violations)},
+                  note="upper bounds are sound (outward-rounded interval arithmetic, exact affine pieces); "
+                       "lower bounds are exact evaluations at witness points")
+
+
+def _perturbed(net: theory.Network, layer: int, delta: Fraction) -> theory.Network:
+    """``net`` with the first nonzero weight of ``layers[layer]`` changed by ``delta``."""
+    lay = net.layers[layer]
+    values = lay.weight.values.copy()
+    values[0] = values[0] + delta
+    weight = theory.SparseArray(lay.weight.shape, lay.weight.keys, values)
+    layers = list(net.layers)
+    layers[layer] = type(lay)(weight, lay.bias, relu=lay.relu)
+    return theory.Network(d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta))
+
+
+def _really_violates_routing(net: theory.Network, support: list[int], witness: dict[str, Fraction]) -> bool:
+    x = [Fraction(0)] * net.d
+    for name, v in witness.items():
+        x[int(name[1:])] = v
+    return theory.evaluate_exact(net, x) != tuple(x[i] for i in support)
+
+
+def planted_violations(ctx: Context) -> Result:
+    """``cert.planted``: every prover refutes planted violations, with counterexamples that really violate.
+
+    Plants: (1) one routing weight of select changed by 1e-9 -> prove_routing refutes; (2) the Yarotsky bound
+    asked at 0.99 of its true value -> prove_bound refutes; (3) a sparse approximant certified at an eps just
+    below its best found sup error -> certify_sup_error refutes. Each witness is re-checked here, exactly,
+    independently of the prover that produced it.
+    Source: DESIGN.md "Rules for bad input and soundness" (tests plant violations and require a counterexample).
+    """
+    rng = random.Random(ctx.seed)
+    rows = []
+    d, support = 256, sorted(rng.sample(range(256), 3))
+    bad = _perturbed(theory.select(d, support, 2), 3, Fraction(1, 10**9))
+    cert = theory.prove_routing(bad, support)
+    rows.append({"plant": "select weight +1e-9", "status": cert.status,
+                 "witness_violates": cert.status == "refuted" and _really_violates_routing(bad, support, dict(cert.witness))})
+    m = 4
+    head = theory.square_head(m)
+    eps = Fraction(99, 100) / 2 ** (2 * m + 2)
+    cert = theory.prove_bound(head, eps=eps)
+    ok = False
+    if cert.status == "refuted":
+        x0 = cert.witness["x0"]
+        ok = abs(theory.evaluate_exact(head.net, [x0])[0] - x0 * x0) > eps
+    rows.append({"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok})
+    net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
+    probe = theory.certify_sup_error(net, time_limit_s=10)
+    if probe.lower:
+        eps = probe.lower * Fraction(999, 1000)
+        cert = theory.certify_sup_error(net, eps=eps, time_limit_s=10)
+        ok = False
+        if cert.status == "refuted":
+            x = [Fraction(0)] * 64
+            for name, v in cert.witness.items():
+                x[int(name[1:])] = v
+            ok = abs(theory.evaluate_exact(net, x)[0] - x[1] * x[62]) > eps
+        rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": cert.status, "witness_violates": ok})
+    else:
+        rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": "unknown", "witness_violates": False})
+    caught = all(r["status"] == "refuted" and r["witness_violates"] for r in rows)
+    return Result("pass" if caught else "fail", observed={"plants": rows},
+                  expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
+                  tolerance="exact", note="a prover that misses a planted violation fails this claim")
+

@@ -1,0 +1,19 @@
+"""numerics.convert: exact specs to torch modules and float weight files.
+
+:func:`to_module` is the only exact-to-float conversion of the project (each rational correctly rounded to the
+dtype, :func:`round_rational`); its modules are :class:`SpecModule` built from ``Conv1d``,
+:class:`LocallyConnected1d` and :class:`DenseOnSignal`. :func:`resolve_dtype`, :func:`resolve_device`
+(``"auto"`` finds CUDA), :data:`DTYPES`, :func:`float_bytes`.
+
+Files: :func:`export` writes ``weights.safetensors`` beside a spec, :func:`save` / :func:`load` a spec directory
+with verified float weights (never unpickled; content hash and bit-identity to the exact spec checked);
+:func:`weights_info` verifies a weights file and summarises it.
+"""
+
+from ._files import SPEC_FILE, WEIGHTS_FILE, export, load, save, weights_info
+from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, resolve_device,
+                      resolve_dtype, round_rational, to_module)
+
+__all__ = ["to_module", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
+           "resolve_dtype", "resolve_device", "float_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
+           "weights_info"]

@@ -1,0 +1,278 @@
+"""Float weights on disk: a spec directory with ``spec.json`` (exact) and ``weights.safetensors`` (floats).
+
+Layout of a saved directory::
+
+    out_dir/
+        spec.json            exact spec, bytes of theory.spec_bytes(net) (rationals as strings, content hash)
+        weights.safetensors  state_dict of to_module(net, dtype), safetensors format, with metadata
+                             {"format": "cnnverify.weights", "version": "1", "content_hash": net.content_hash,
+                              "dtype": "float64" | "float32" | "float16" | "bfloat16"}
+
+Every write goes through :func:`theory.atomic_write_dir` (temporary sibling directory, then rename), so a
+failure leaves the old directory or nothing, never half a directory. Loading never unpickles: the weights
+are parsed with ``safetensors.torch.load`` and must be bit-identical to a fresh :func:`to_module` of the
+spec, so a file that loads is exactly the correctly rounded conversion of the exact weights it names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import safetensors
+import safetensors.torch
+import torch
+
+import theory
+
+from ._module import DTYPES, SpecModule, resolve_device, resolve_dtype, to_module
+from .._errors import NumericsError, bad
+
+SPEC_FILE = "spec.json"
+WEIGHTS_FILE = "weights.safetensors"
+WEIGHTS_FORMAT = "cnnverify.weights"
+WEIGHTS_VERSION = "1"
+_HEADER_LIMIT = 100 * 1024**2  # safetensors' own limit on the JSON header
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return next(name for name, dt in DTYPES.items() if dt == dtype)
+
+
+def _as_path(value: Any, arg: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise bad(arg, value, "a path (str or os.PathLike)")
+    return Path(value)
+
+
+def _weights_bytes(net: theory.Network, dtype: torch.dtype) -> bytes:
+    """The safetensors file of ``to_module(net, dtype)``: contiguous CPU tensors plus metadata."""
+    module = to_module(net, dtype, "cpu")
+    tensors = {name: t.detach().contiguous() for name, t in module.state_dict().items()}
+    metadata = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "content_hash": net.content_hash,
+                "dtype": _dtype_name(dtype)}
+    return safetensors.torch.save(tensors, metadata)
+
+
+def _write_dir(out: Path, files: dict[str, bytes], force: bool) -> Path:
+    """``theory.atomic_write_dir`` with its TheoryError turned into this package's NumericsError."""
+    try:
+        return theory.atomic_write_dir(out, files, force=force)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
+         force: bool = False) -> Path:
+    """Write the exact spec and its float weights to one new directory, all or nothing.
+
+    Writes ``out_dir/spec.json`` (``theory.spec_bytes(net)``) and ``out_dir/weights.safetensors`` (the
+    ``state_dict`` of ``to_module(net, dtype)``, contiguous on CPU, with metadata format / version /
+    content_hash / dtype), through :func:`theory.atomic_write_dir`.
+
+    Args:
+        net: a :class:`theory.Network`.
+        out_dir: the directory to create; its parent is created if needed.
+        dtype: float dtype of the weights (``torch.float64`` default, or a name such as ``"float32"``);
+            every weight is correctly rounded from its exact value (see :func:`to_module`).
+        force: replace an existing ``out_dir`` (atomically) instead of refusing.
+    Returns:
+        The directory path.
+    Raises:
+        NumericsError: ``net`` is not a Network, bad ``dtype``, a weight overflows ``dtype``, weights too
+            large for :func:`to_module`'s default ``max_bytes``, or ``out_dir`` exists and ``force`` is False.
+        OSError: the file system refused the write (nothing is left behind).
+    """
+    out = _as_path(out_dir, "out_dir")
+    if not isinstance(net, theory.Network):
+        raise bad("net", type(net).__name__, "a theory.Network")
+    dt = resolve_dtype(dtype)
+    if out.exists() and not force:
+        raise bad("out_dir", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
+    files = {SPEC_FILE: theory.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt)}
+    return _write_dir(out, files, force)
+
+
+def _read_spec(spec_dir: Path) -> tuple[theory.Network, bytes]:
+    """The spec of a directory and the exact bytes it was parsed from."""
+    p = spec_dir / SPEC_FILE
+    if not p.is_file():
+        raise bad("path", str(spec_dir), f"a directory holding {SPEC_FILE} (write one with theory.save or "
+                  "`python -m theory build`)")
+    data = p.read_bytes()
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise NumericsError(f"{p}: not valid JSON ({e}); the spec file is corrupted") from None
+    try:
+        return theory.from_json(obj), data
+    except theory.TheoryError as e:
+        raise NumericsError(f"{p}: {e}") from None
+
+
+def _spec_dir(path: Any, arg: str) -> Path:
+    """A spec directory from ``path``: the directory itself, or ``spec.json`` / ``weights.safetensors`` in it."""
+    p = _as_path(path, arg)
+    if p.is_file() and p.name in (SPEC_FILE, WEIGHTS_FILE):
+        p = p.parent
+    if not p.is_dir():
+        raise bad(arg, str(path), f"an existing directory holding {SPEC_FILE}")
+    return p
+
+
+def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bool = False) -> Path:
+    """Add ``weights.safetensors`` to a directory that holds a ``spec.json``, atomically.
+
+    The spec is read and verified (content hash), then the directory is rewritten as a whole by
+    :func:`theory.atomic_write_dir` with its ``spec.json`` bytes unchanged, any other plain files it holds
+    copied unchanged, and the new ``weights.safetensors`` (as in :func:`save`). A failure leaves the
+    directory as it was.
+
+    Args:
+        spec_dir: a directory written by :func:`theory.save` or ``python -m theory build``.
+        dtype: float dtype of the weights (default ``torch.float64``, or a name such as ``"float32"``).
+        force: replace an existing ``weights.safetensors`` instead of refusing.
+    Returns:
+        The directory path.
+    Raises:
+        NumericsError: no such directory or no ``spec.json`` in it, a corrupted or edited spec, bad
+            ``dtype``, existing weights without ``force``, or a subdirectory / link in ``spec_dir`` (it could
+            not be carried over by the atomic rewrite).
+        OSError: the file system refused the write (the directory is left unchanged).
+    """
+    d = _spec_dir(spec_dir, "spec_dir")
+    dt = resolve_dtype(dtype)
+    net, spec_data = _read_spec(d)
+    if (d / WEIGHTS_FILE).exists() and not force:
+        raise bad("spec_dir", str(d), f"a directory without {WEIGHTS_FILE} (pass force=True / --force to replace it)")
+    files: dict[str, bytes] = {}
+    for entry in sorted(d.iterdir()):
+        if entry.name in (SPEC_FILE, WEIGHTS_FILE):
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            raise bad("spec_dir", str(d), f"a directory of plain files only ({entry.name!r} is not one; the "
+                      "atomic rewrite cannot carry it over)")
+        files[entry.name] = entry.read_bytes()
+    files[SPEC_FILE] = spec_data
+    files[WEIGHTS_FILE] = _weights_bytes(net, dt)
+    return _write_dir(d, files, force=True)
+
+
+def _read_metadata(data: bytes, where: Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file, parsed from its header (8-byte length + JSON)."""
+    if len(data) < 8:
+        raise NumericsError(f"{where}: truncated safetensors file ({len(data)} bytes, no header)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > min(len(data) - 8, _HEADER_LIMIT):
+        raise NumericsError(f"{where}: corrupted or truncated safetensors file (header length {n} exceeds the "
+                            f"{len(data) - 8} bytes that follow)")
+    try:
+        header = json.loads(data[8 : 8 + n])
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise NumericsError(f"{where}: corrupted safetensors header ({e})") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict):
+        raise NumericsError(f"{where}: no metadata in the safetensors header; not written by numerics.save/export")
+    return meta
+
+
+def _check_metadata(meta: dict[str, Any], net: theory.Network, where: Path) -> torch.dtype:
+    if meta.get("format") != WEIGHTS_FORMAT:
+        raise NumericsError(f"{where}: metadata format is {meta.get('format')!r}, expected {WEIGHTS_FORMAT!r}")
+    if meta.get("version") != WEIGHTS_VERSION:
+        raise NumericsError(f"{where}: unsupported weights version {meta.get('version')!r}; this library reads "
+                            f"version {WEIGHTS_VERSION!r}")
+    if meta.get("content_hash") != net.content_hash:
+        raise NumericsError(f"{where}: the weights belong to another spec (content_hash "
+                            f"{str(meta.get('content_hash'))[:16]}... in the weights, {net.content_hash[:16]}... "
+                            f"in {SPEC_FILE})")
+    name = meta.get("dtype")
+    if name not in DTYPES:
+        raise NumericsError(f"{where}: metadata dtype {name!r} is not one of {sorted(DTYPES)}")
+    return DTYPES[name]
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """The tensor's bit pattern as integers (so -0.0 != 0.0 and NaN payloads count)."""
+    return t.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[t.element_size()])
+
+
+def _check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], dtype: torch.dtype,
+                   where: Path) -> None:
+    if set(loaded) != set(expected):
+        missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
+        raise NumericsError(f"{where}: tensor names do not match the spec's module (missing {missing}, "
+                            f"unexpected {extra})")
+    for name, want in expected.items():
+        got = loaded[name]
+        if got.dtype != dtype:
+            raise NumericsError(f"{where}: tensor {name!r} has dtype {got.dtype}, the metadata says {dtype}")
+        if got.shape != want.shape:
+            raise NumericsError(f"{where}: tensor {name!r} has shape {tuple(got.shape)}, the spec's module "
+                                f"needs {tuple(want.shape)}")
+        if not torch.equal(_bits(got), _bits(want.detach().contiguous())):
+            raise NumericsError(f"{where}: weights do not match the exact spec (tensor {name!r} differs from "
+                                f"to_module(spec, {dtype}); corrupted or edited file)")
+
+
+def load(path: str | os.PathLike, device: Any = "cpu") -> tuple[theory.Network, SpecModule]:
+    """Load a directory written by :func:`save` / :func:`export`: the exact spec and its float module.
+
+    Reads ``path/spec.json`` (verified by its content hash) and ``path/weights.safetensors`` (parsed by
+    ``safetensors.torch.load``, never unpickled). The weights must carry this package's metadata, name the
+    spec's content hash, and be bit-identical to ``to_module(spec, dtype)``.
+
+    Args:
+        path: the directory (or its ``spec.json`` / ``weights.safetensors``).
+        device: ``'cpu'`` (default), ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+    Returns:
+        ``(net, module)``: the :class:`theory.Network` and a :class:`SpecModule` on ``device`` whose
+        parameters are the loaded tensors. Module shape: ``(B, d)`` or ``(B, c_in, d)`` in, ``(B, n_D C_D)``
+        out.
+    Raises:
+        NumericsError: bad ``path`` or ``device``; missing, corrupted or truncated spec or weights; missing
+            or wrong metadata; weights of another spec; tensor names, shapes, dtype or values that do not
+            match the exact spec.
+    """
+    d = _spec_dir(path, "path")
+    dev = resolve_device(device)
+    net, _ = _read_spec(d)
+    wpath = d / WEIGHTS_FILE
+    if not wpath.is_file():
+        raise NumericsError(f"{d}: no {WEIGHTS_FILE}; write it with numerics.export or "
+                            f"`python -m numerics export {d}`")
+    data = wpath.read_bytes()
+    dtype = _check_metadata(_read_metadata(data, wpath), net, wpath)
+    try:
+        loaded = safetensors.torch.load(data)
+    except (safetensors.SafetensorError, KeyError, ValueError, RuntimeError, TypeError) as e:
+        raise NumericsError(f"{wpath}: corrupted safetensors file ({type(e).__name__}: {e})") from None
+    module = to_module(net, dtype, "cpu")
+    _check_tensors(loaded, module.state_dict(), dtype, wpath)
+    module.load_state_dict({k: v.clone() for k, v in loaded.items()}, assign=True)
+    for p in module.parameters():
+        p.requires_grad_(False)
+    module.to(dev)
+    module.device = dev
+    return net, module
+
+
+def weights_info(path: str | os.PathLike) -> dict[str, Any]:
+    """Facts about a directory's weights file for ``python -m numerics info`` (after :func:`load` checks).
+
+    Returns:
+        ``{"net": Network, "file": Path | None, "bytes": int, "dtype": str}``; ``file`` is None (and
+        ``bytes`` / ``dtype`` absent) when the directory has no weights file; the weights, when present, passed
+        every check of :func:`load`.
+    Raises:
+        NumericsError: as :func:`load`.
+    """
+    d = _spec_dir(path, "path")
+    wpath = d / WEIGHTS_FILE
+    if not wpath.is_file():
+        return {"net": _read_spec(d)[0], "file": None}
+    net, module = load(d)
+    return {"net": net, "file": wpath, "bytes": wpath.stat().st_size, "dtype": _dtype_name(module.dtype)}

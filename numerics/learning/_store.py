@@ -1,0 +1,123 @@
+"""The results store of a separation sweep: config, one line per evaluated point, summary.
+
+Layout of an out directory::
+
+    out/
+        config.json    the SweepConfig (SweepConfig.to_dict()), written once, atomically
+        points.jsonl   one JSON object per evaluated (arch, d, n), appended, flushed and fsynced per line;
+                       an evaluator failure is a line with an "error" key (retried on resume)
+        summary.json   run_separation's summary, written atomically at the end of each run
+        *.png          plots (numerics.learning._plots), written atomically
+
+A crash can leave at most the last line of ``points.jsonl`` half written: opening the store cuts it off with
+a warning, so later appends start on a fresh line. Any other unreadable line is an error (the file was edited
+or corrupted), never silently skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import theory
+
+from .._errors import NumericsError, bad
+
+CONFIG_FILE = "config.json"
+POINTS_FILE = "points.jsonl"
+SUMMARY_FILE = "summary.json"
+
+Key = tuple[str, int, int]
+"""``(arch, d, n)``."""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace the file ``path`` with ``data`` all or nothing (``theory.atomic_write_file``)."""
+    try:
+        theory.atomic_write_file(path, data, force=True)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+class SweepStore:
+    """An out directory opened for one sweep configuration.
+
+    Args:
+        out: the directory (created if missing).
+        config: the plain-dict configuration (``SweepConfig.to_dict()``).
+        force: start afresh when ``out`` holds a different configuration (its points and summary are removed).
+
+    Raises:
+        NumericsError: ``out`` is a file, or holds a different configuration and not ``force``, or a
+            ``points.jsonl`` line other than a torn last one is unreadable.
+        OSError: the file system refuses a read or write.
+    """
+
+    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, force: bool = False):
+        self.out = Path(out)
+        if self.out.exists() and not self.out.is_dir():
+            raise bad("out", str(self.out), "a directory (a file is in the way)")
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.points_path = self.out / POINTS_FILE
+        config_path = self.out / CONFIG_FILE
+        text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+        if config_path.exists():
+            try:
+                old = json.loads(config_path.read_text())
+            except ValueError:
+                old = None
+            if old != json.loads(text):
+                if not force:
+                    raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
+                              f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)")
+                self.points_path.unlink(missing_ok=True)
+                (self.out / SUMMARY_FILE).unlink(missing_ok=True)
+        write_atomic(config_path, text.encode())
+        self.points: dict[Key, dict] = {}
+        self.errors: list[dict] = []
+        self._load()
+
+    def _load(self) -> None:
+        if not self.points_path.exists():
+            return
+        data = self.points_path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            warnings.warn(f"{self.points_path}: ignoring a torn last line of {len(data) - end} bytes "
+                          "(an interrupted write); that point will be evaluated again", stacklevel=3)
+            with open(self.points_path, "r+b") as fh:
+                fh.truncate(end)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for i, line in enumerate(data[:end].splitlines(), 1):
+            try:
+                rec = json.loads(line)
+                key = (str(rec["arch"]), int(rec["d"]), int(rec["n"]))
+            except (ValueError, KeyError, TypeError):
+                raise NumericsError(f"{self.points_path}, line {i}: not a point record ({line[:80]!r}); "
+                                    "the file was edited or corrupted: move it away to start afresh") from None
+            if "error" in rec:
+                self.errors.append(rec)
+            else:
+                self.points[key] = rec
+
+    def append(self, record: dict) -> None:
+        """Append one point (or error) record as a line, flushed and fsynced before returning."""
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with open(self.points_path, "ab") as fh:
+            fh.write(line.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        if "error" in record:
+            self.errors.append(record)
+        else:
+            self.points[(record["arch"], record["d"], record["n"])] = record
+
+    def write_summary(self, summary: dict) -> Path:
+        """Write ``summary.json`` atomically; returns its path."""
+        path = self.out / SUMMARY_FILE
+        write_atomic(path, (json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+        return path

@@ -1,0 +1,98 @@
+"""The threshold search over training-set sizes: geometric steps, then bisection, as a resumable state machine.
+
+Source: Wang & Wu 2023 (notes, section 6: "binary search over n", after Lahoti et al.), with a geometric
+phase and a relative resolution added (reconstruction; the pilot run's design notes ask for a grid finer than
+doubling).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._errors import NumericsError, bad
+
+
+class ThresholdSearch:
+    """Find the smallest n whose evaluation passes, for an outcome monotone in n (fail below, pass above).
+
+    Phases: geometric (``n_min, 2 n_min, 4 n_min, ...``, the last step clipped to ``n_max``) until the first
+    pass, then bisection between the last failing ``lo`` and the first passing ``hi``. With ``resolution == 0``
+    the bisection is on the integers (``mid = (lo + hi) // 2``) and stops when ``hi - lo == 1``, so ``hi`` is
+    the exact threshold; with ``resolution > 0`` it bisects in log space (``mid = round(sqrt(lo hi))``) and stops
+    when ``hi / lo <= 1 + resolution`` (or ``hi - lo == 1``), so the threshold ``t`` satisfies
+    ``lo < t <= hi < (1 + resolution) t``.
+
+    The search is driven from outside: :meth:`next_n` says which n to evaluate (``None`` when finished), and
+    :meth:`record` feeds the outcome of exactly that n back. Replaying recorded outcomes in order
+    reproduces the same sequence, which is how a resumed sweep skips points already evaluated.
+
+    Args:
+        n_min: the first n tried (>= 1).
+        n_max: the largest n tried (>= n_min).
+        resolution: relative stopping width (>= 0; 0 means exact integer bisection).
+
+    Raises:
+        NumericsError: on bad arguments, or when :meth:`record` gets an n other than :meth:`next_n`.
+    """
+
+    def __init__(self, n_min: int, n_max: int, resolution: float = 0.0):
+        if isinstance(n_min, bool) or not isinstance(n_min, int) or n_min < 1:
+            raise bad("n_min", n_min, "an int >= 1")
+        if isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < n_min:
+            raise bad("n_max", n_max, f"an int >= n_min = {n_min}")
+        if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or not (
+                math.isfinite(resolution) and resolution >= 0):
+            raise bad("resolution", resolution, "a finite float >= 0 (0: exact integer bisection)")
+        self.n_min, self.n_max, self.resolution = n_min, n_max, float(resolution)
+        self.history: list[tuple[int, bool]] = []
+        self._lo: int | None = None  # largest failing n so far
+        self._hi: int | None = None  # smallest passing n so far
+        self._next: int | None = n_min
+
+    def next_n(self) -> int | None:
+        """The next n to evaluate, or ``None`` when the search has finished."""
+        return self._next
+
+    @property
+    def done(self) -> bool:
+        """Whether the search has finished."""
+        return self._next is None
+
+    def record(self, n: int, passed: bool) -> None:
+        """Feed back the outcome at ``n``, which must be the current :meth:`next_n`."""
+        if self._next is None:
+            raise NumericsError(f"record({n}, {passed}): the search has already finished")
+        if n != self._next:
+            raise bad("n", n, f"the n the search asked for, {self._next}")
+        self.history.append((n, bool(passed)))
+        if passed:
+            self._hi = n
+        else:
+            self._lo = n
+        self._next = self._advance()
+
+    def _advance(self) -> int | None:
+        lo, hi = self._lo, self._hi
+        if hi is None:  # geometric phase: every n so far failed
+            return None if lo >= self.n_max else min(2 * lo, self.n_max)
+        if lo is None or hi - lo <= 1:  # first n passed (censored below), or bracket closed
+            return None
+        if self.resolution == 0:
+            return (lo + hi) // 2
+        if hi / lo <= 1 + self.resolution:
+            return None
+        return min(max(round(math.sqrt(lo * hi)), lo + 1), hi - 1)
+
+    @property
+    def result(self) -> int | None:
+        """The smallest passing n evaluated (``None`` while none passed: censored above when done)."""
+        return self._hi
+
+    @property
+    def censored(self) -> str | None:
+        """``'above'`` (finished without a pass up to n_max), ``'below'`` (n_min passed) or ``None``."""
+        if not self.done:
+            return None
+        if self._hi is None:
+            return "above"
+        return "below" if self._lo is None else None

@@ -1,0 +1,206 @@
+"""Targets and boxes for checks at scale: parsing, float evaluation in torch, rigorous evaluation with mpmath.
+
+A target names input coordinates like :func:`theory.input_symbols`: ``x{p}`` for one input channel,
+``x{c}`` for a one-position network (a head), ``x{c}_{p}`` otherwise. Coordinate ``u = p * c_in + c`` is the
+input unit of :meth:`theory.Layer.edges`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Mapping, Sequence
+
+import sympy as sp
+import torch
+
+import theory
+
+from .._errors import NumericsError, bad
+from ._paths import cone
+
+_NAME = re.compile(r"x(\d+)(?:_(\d+))?\Z")
+_TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
+          sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh}
+RIGOROUS_BITS = 128  # mpmath interval precision for the target at witness points
+
+
+def coordinate_unit(net: theory.Network, name: str, arg: str) -> int:
+    """Input unit of a symbol name; NumericsError naming ``arg`` when the name is not an input of ``net``."""
+    m = _NAME.match(name)
+    allowed = (f"x0..x{net.c_in - 1}" if net.d == 1 else f"x0..x{net.d - 1}" if net.c_in == 1
+               else f"x{{c}}_{{p}} with c < {net.c_in}, p < {net.d}")
+    if m is None:
+        raise bad(arg, name, f"input symbols {allowed}")
+    a, b = int(m.group(1)), m.group(2)
+    if net.d == 1 and b is None and a < net.c_in:
+        return a
+    if net.c_in == 1 and net.d > 1 and b is None and a < net.d:
+        return a
+    if net.c_in > 1 and net.d > 1 and b is not None and a < net.c_in and int(b) < net.d:
+        return int(b) * net.c_in + a
+    raise bad(arg, name, f"input symbols {allowed}")
+
+
+def _sympify(expr: Any, arg: str) -> sp.Expr:
+    if isinstance(expr, sp.Expr):
+        return expr
+    if not isinstance(expr, str):
+        raise bad(arg, expr, "a formula string such as 'x5*x4000' or a sympy expression")
+    local = {n: sp.Symbol(n, real=True) for n in re.findall(r"\bx\d+(?:_\d+)?\b", expr)}
+    try:
+        out = sp.sympify(expr, locals=local)
+    except Exception:  # SympifyError, TokenError, SyntaxError, TypeError: all mean unparsable text
+        raise bad(arg, expr, "a formula in the input symbols, such as 'x5*x4000' or 'sin(3*x0)*x1'") from None
+    if not isinstance(out, sp.Expr):
+        raise bad(arg, expr, "a scalar formula")
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """The function the network's outputs are compared with, and the box the inputs range over.
+
+    Attributes:
+        exprs: one sympy expression per network output, in real symbols named as :func:`theory.input_name`.
+        units: sorted input units the error depends on: the outputs' receptive field and the targets' symbols.
+        box: ``(lo, hi)`` exact rationals per entry of ``units``.
+        default: ``(lo, hi)`` for every other input unit (they do not change the error).
+    """
+
+    exprs: tuple[sp.Expr, ...]
+    units: tuple[int, ...]
+    box: tuple[tuple[Fraction, Fraction], ...]
+    default: tuple[Fraction, Fraction]
+    names: tuple[str, ...]
+
+    def torch_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``f(cols) -> (B, n_out)``: the targets on columns ``cols (B, len(units))`` in the dtype of ``cols``."""
+        index = {n: j for j, n in enumerate(self.names)}
+        fns = [_to_torch(e, index) for e in self.exprs]
+        return lambda cols: torch.stack([f(cols).expand(cols.shape[0]) for f in fns], dim=1)
+
+    def enclose(self, values: Sequence[Fraction]) -> list[tuple[Fraction, Fraction]]:
+        """Rigorous enclosures ``[lo, hi]`` of every target at the exact point ``values`` (aligned with ``units``).
+
+        Rational targets are evaluated exactly (``lo == hi``); others in mpmath interval arithmetic at
+        :data:`RIGOROUS_BITS` bits. Raises NumericsError when a target is undefined at the point.
+        """
+        point = {sp.Symbol(n, real=True): v for n, v in zip(self.names, values)}
+        out = []
+        for e in self.exprs:
+            try:
+                out.append(theory.enclose_target(e, point, RIGOROUS_BITS))
+            except theory.TheoryError as err:
+                raise NumericsError(str(err)) from None
+        return out
+
+
+def _to_torch(e: sp.Basic, index: Mapping[str, int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    if e.is_Symbol:
+        j = index[e.name]
+        return lambda c: c[:, j]
+    if e.is_Number or e.is_NumberSymbol:
+        v = float(e)
+        return lambda c: torch.full((1,), v, dtype=c.dtype, device=c.device)
+    if e.is_Add or e.is_Mul:
+        parts = [_to_torch(a, index) for a in e.args]
+        if e.is_Add:
+            return lambda c: sum((p(c) for p in parts[1:]), parts[0](c))
+
+        def mul(c: torch.Tensor) -> torch.Tensor:
+            out = parts[0](c)
+            for p in parts[1:]:
+                out = out * p(c)
+            return out
+        return mul
+    if e.is_Pow:
+        base, ex = _to_torch(e.args[0], index), e.args[1]
+        if ex.is_Integer:
+            n = int(ex)
+            return lambda c: base(c) ** n
+        if ex == sp.Rational(1, 2):
+            return lambda c: torch.sqrt(base(c))
+        expo = _to_torch(ex, index)
+        return lambda c: torch.pow(base(c), expo(c))
+    if isinstance(e, sp.Function) and e.func in _TORCH and len(e.args) == 1:
+        fn, arg = _TORCH[e.func], _to_torch(e.args[0], index)
+        return lambda c: fn(arg(c))
+    raise NumericsError(f"argument 'target': {type(e).__name__} ({e}) is not supported (use + * powers sqrt sin "
+                        "cos tan exp log Abs sinh cosh tanh pi E)")
+
+
+def _pair(value: Any, arg: str) -> tuple[Fraction, Fraction]:
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise bad(arg, value, "an interval (lo, hi) of finite numbers with lo < hi") from None
+    try:
+        lo, hi = theory.as_rational(lo, arg), theory.as_rational(hi, arg)
+    except theory.TheoryError:
+        raise bad(arg, value, "an interval (lo, hi) of finite numbers with lo < hi") from None
+    if not lo < hi:
+        raise bad(arg, value, "an interval (lo, hi) with lo < hi")
+    return lo, hi
+
+
+def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Target:
+    """Parse ``target`` and ``box`` for ``net`` (defaults: ``net.meta['target']`` and ``net.meta['box']``).
+
+    Args:
+        net: the spec; its outputs are compared with the targets.
+        target: one formula per output: a string (comma-separated for several outputs, e.g. ``"x0, x700"``),
+            a sympy expression, or a sequence of them.
+        box: ``(lo, hi)`` for every coordinate, or a mapping ``{symbol: (lo, hi)}`` covering every coordinate
+            the error depends on (other coordinates take the hull of the given intervals).
+    Raises:
+        NumericsError: missing or unparsable target, wrong count, unknown symbols, malformed box.
+    """
+    target = net.meta.get("target") if target is None else target
+    if target is None:
+        raise bad("target", None, "a formula per output (the net's meta has no 'target')")
+    box = net.meta.get("box") if box is None else box
+    if box is None:
+        raise bad("box", None, "(lo, hi) or {symbol: (lo, hi)} (the net's meta has no 'box')")
+    if isinstance(target, str):
+        target = [t for t in target.split(",")] if "," in target else [target]
+    elif isinstance(target, sp.Expr):
+        target = [target]
+    elif not isinstance(target, Sequence):
+        raise bad("target", target, "a formula string, a sympy expression or a sequence of them")
+    exprs = [_sympify(t, "target") for t in target]
+    if len(exprs) != net.n_outputs:
+        raise bad("target", target, f"{net.n_outputs} formula(s), one per output of the network")
+    units = set()
+    for e in exprs:
+        for s in e.free_symbols:
+            units.add(coordinate_unit(net, s.name, "target"))
+    exprs = [e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols}) for e in exprs]
+    units.update(int(u) for u in cone(net)[0][0])
+    units_t = tuple(sorted(units))
+    per, default = make_box(net, box, units_t)
+    return Target(tuple(exprs), units_t, per, default, tuple(theory.input_name(net, u) for u in units_t))
+
+
+def make_box(net: theory.Network, box: Any, units: Sequence[int]
+             ) -> tuple[tuple[tuple[Fraction, Fraction], ...], tuple[Fraction, Fraction]]:
+    """``(per-unit intervals for units, interval for all other units)`` from ``(lo, hi)`` or ``{symbol: (lo, hi)}``.
+
+    Raises:
+        NumericsError: a malformed interval (not two finite numbers with lo < hi), an unknown symbol, or a
+            mapping that misses one of ``units``.
+    """
+    if isinstance(box, Mapping):
+        if not box:
+            raise bad("box", box, "(lo, hi) or a non-empty {symbol: (lo, hi)} mapping")
+        given = {coordinate_unit(net, str(k), "box"): _pair(v, "box") for k, v in box.items()}
+        missing = [theory.input_name(net, u) for u in units if u not in given]
+        if missing:
+            raise bad("box", dict(box), f"an interval for every coordinate the error depends on; missing {missing[:8]}")
+        default = (min(lo for lo, _ in given.values()), max(hi for _, hi in given.values()))
+        return tuple(given[u] for u in units), default
+    if isinstance(box, (str, bytes)):
+        raise bad("box", box, "(lo, hi) or {symbol: (lo, hi)}")
+    default = _pair(box, "box")
+    return tuple(default for _ in units), default

@@ -1,0 +1,312 @@
+"""Targets of the approximation heads: parsing ``g`` and evaluating it rigorously on grids.
+
+What every approximation head shares: parsing a target ``g`` in ``x0 .. x{k-1}`` (:func:`parse_target`) and
+rigorous evaluation of it (exact rationals where ``g`` is rational, mpmath interval arithmetic otherwise) on
+grids of points or of boxes, vectorised by broadcasting: a sub-expression in one variable, such as
+``sin(3*x0)``, is evaluated once per grid line, not once per grid point. Also the certifier's parser of
+targets in global input names (:func:`parse_global_target`).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+from mpmath import iv, libmp
+
+from .._errors import TheoryError, bad
+from ..spec._rational import ZERO, as_rational
+
+_XNAME = re.compile(r"x(\d+)\Z")
+
+# ------------------------------------------------------------------------------------------ targets
+def box_arity(box: Any) -> int | None:
+    """``k`` when ``box`` is a sequence of ``(lo, hi)`` pairs; None for one ``(lo, hi)`` (or anything else)."""
+    try:
+        items = list(box)
+    except TypeError:
+        return None
+    if items and all(isinstance(p, (list, tuple)) for p in items):
+        return len(items)
+    return None
+
+
+def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr, int]:
+    """A target as a sympy expression in the real symbols ``x0 .. x{k-1}``, and ``k``.
+
+    Args:
+        g: a sympy expression or a string such as ``"sin(3*x0)*x1"`` (strings go through ``sympy.sympify``,
+            which evaluates Python: pass only trusted text). Symbols named ``x<j>`` are replaced by the real
+            symbols of :func:`theory.head_symbols`; floats become their exact binary value.
+        k: number of inputs; default ``1 + `` the largest index used.
+    Returns:
+        ``(expr, k)``.
+    Raises:
+        TheoryError: unparsable text, symbols other than ``x0 .. x{k-1}``, non-finite or complex constants,
+            undefined functions.
+    """
+    if isinstance(g, str):
+        local = {nm: sp.Symbol(nm, real=True) for nm in set(re.findall(r"\bx\d+\b", g))}
+        try:
+            expr = sp.sympify(g, locals=local)
+        except Exception:  # sympify raises SympifyError, TokenError, TypeError, ... for bad text
+            raise bad(name, g, "a formula in x0, x1, ... such as 'sin(3*x0)*x1'") from None
+    elif isinstance(g, sp.Basic):
+        expr = g
+    elif isinstance(g, (int, float, Fraction, np.integer, np.floating)) and not isinstance(g, bool):
+        expr = sp.Rational(as_rational(g, name))
+    else:
+        raise bad(name, type(g).__name__, "a sympy expression or a string in x0, x1, ...")
+    if not isinstance(expr, sp.Expr):
+        raise bad(name, g, "a scalar expression in x0, x1, ... (not a relation, tuple or function)")
+    unknown, used, mapping = [], [], {}
+    for s in expr.free_symbols:
+        match = _XNAME.match(s.name)
+        if match is None:
+            unknown.append(s.name)
+            continue
+        used.append(int(match.group(1)))
+        mapping[s] = sp.Symbol(s.name, real=True)
+    need = max(used) + 1 if used else 1
+    k = need if k is None else k
+    if unknown or need > k:
+        extra = sorted(unknown) + [f"x{j}" for j in sorted(set(used)) if j >= k]
+        raise bad(name, str(expr), f"an expression in x0..x{k - 1} only (k = {k} inputs); unknown symbols {extra}")
+    expr = expr.xreplace(mapping)
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or any(not f.is_finite for f in expr.atoms(sp.Float)):
+        raise bad(name, str(expr), "a finite real expression (no oo, zoo, nan or I)")
+    floats = expr.atoms(sp.Float)
+    if floats:
+        expr = expr.xreplace({f: sp.Rational(f) for f in floats})
+    undefined = expr.atoms(sp.core.function.AppliedUndef)
+    if undefined:
+        raise bad(name, str(expr), f"an explicit expression (undefined functions {sorted(map(str, undefined))}); "
+                  "for a Python callable use pl_head with hessian= or lipschitz=")
+    return expr, k
+
+
+
+# The certifier's parser, kept apart from parse_target on purpose: it reads the *global* input names of a
+# network (``x{c}``, ``x{p}`` or ``x{c}_{p}``, any indices), and strings with ``rational=True`` (so "0.1" is
+# exactly 1/10, as a certificate's claim states it), where the heads' parser wants ``x0 .. x{k-1}`` and reads
+# decimal floats at their binary value. Merging them would change which targets each accepts and their values.
+_GLOBAL_NAME = re.compile(r"^x\d+(_\d+)?$")
+
+
+def parse_global_target(target: Any) -> sp.Expr:
+    """A certifier target as a sympy expression in real symbols named by global inputs (``x3``, ``x1_2``).
+
+    Raises:
+        TheoryError: unparsable, complex or non-finite, or variables not named ``x{i}`` / ``x{c}_{p}``.
+    """
+    if isinstance(target, str):
+        try:
+            expr = sp.sympify(target, rational=True)
+        except (sp.SympifyError, SyntaxError, TypeError) as e:
+            raise bad("target", target, f"a sympy expression in x0, x1, ... ({type(e).__name__})") from None
+    else:
+        try:
+            expr = sp.sympify(target)
+        except (sp.SympifyError, SyntaxError, TypeError):
+            raise bad("target", target, "a sympy expression or a string in x0, x1, ...") from None
+    if not isinstance(expr, sp.Expr) or expr.has(sp.I) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise bad("target", target, "a finite real-valued sympy expression")
+    floats = expr.atoms(sp.Float)
+    if floats:  # a sympy Float stands for its exact binary value
+        expr = expr.xreplace({f: sp.Rational(f) for f in floats})
+    for s in expr.free_symbols:
+        if not _GLOBAL_NAME.match(str(s)):
+            raise bad("target", target, f"variables named x0, x1, ... (global input indices); got {s}")
+    return expr.xreplace({s: sp.Symbol(str(s), real=True) for s in expr.free_symbols})
+
+
+# ------------------------------------------------------------------------------ rigorous evaluation
+class NotExact(Exception):
+    """The expression leaves the rationals (pi, sin, sqrt, ...): evaluate with intervals instead."""
+
+
+class NonFinite(Exception):
+    """A value or an interval bound is infinite or undefined."""
+
+
+def _obj(value: Any) -> np.ndarray:
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _wrap(value: Any) -> np.ndarray:
+    return value if isinstance(value, np.ndarray) else _obj(value)
+
+
+def _apply(fn: Callable[[Any], Any], arr: np.ndarray) -> np.ndarray:
+    out = np.empty(arr.shape, dtype=object)
+    out.reshape(-1)[:] = [fn(v) for v in arr.reshape(-1)]
+    return out
+
+
+def iv_interval(lo: Fraction, hi: Fraction) -> Any:
+    """The smallest mpmath interval at the current ``iv.prec`` that encloses ``[lo, hi]``."""
+    p = iv.prec
+    a = libmp.from_rational(lo.numerator, lo.denominator, p, libmp.round_floor)
+    b = libmp.from_rational(hi.numerator, hi.denominator, p, libmp.round_ceiling)
+    return iv.make_mpf((a, b))
+
+
+def mpf_fraction(raw: tuple) -> Fraction:
+    """Exact value of a raw mpf tuple; raises :class:`NonFinite` for inf and nan."""
+    sign, man, exp, _ = raw
+    if not man:
+        if raw == libmp.fzero:
+            return ZERO
+        raise NonFinite
+    v = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+    return -v if sign else v
+
+
+def iv_bounds(z: Any) -> tuple[Fraction, Fraction]:
+    """Exact endpoints of an mpmath interval."""
+    a, b = z._mpi_
+    return mpf_fraction(a), mpf_fraction(b)
+
+
+_IV_FUNCS = {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan, sp.exp: iv.exp, sp.log: iv.log, sp.Abs: abs}
+_EXACT_FUNCS = {sp.Abs: abs}
+
+
+def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) -> np.ndarray:
+    """Evaluate ``expr`` elementwise on broadcastable object arrays.
+
+    Args:
+        expr: sympy expression.
+        env: symbol -> object array of Fractions (``exact``) or of mpmath intervals (``not exact``), shaped
+            to broadcast against each other (e.g. ``(n0, 1)`` and ``(1, n1)``).
+        exact: Fraction arithmetic (raises :class:`NotExact` on anything irrational) or interval arithmetic.
+    Returns:
+        An object array (broadcast shape of the variables the expression uses).
+    Raises:
+        NotExact, NonFinite (division by zero), TheoryError (an unsupported function).
+    """
+    memo: dict[sp.Basic, np.ndarray] = {}
+
+    def ev(e: sp.Basic) -> np.ndarray:
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        if e.is_Symbol:
+            out = env[e]
+        elif e.is_Rational:
+            q = Fraction(int(e.p), int(e.q))
+            out = _obj(q if exact else iv_interval(q, q))
+        elif e.is_NumberSymbol or e is sp.E:
+            if exact:
+                raise NotExact
+            consts = {sp.pi: iv.pi, sp.E: iv.e}
+            if e not in consts:
+                raise TheoryError(f"argument 'g': constant {e} is not supported (use pi, E or rationals)")
+            out = _obj(consts[e])
+        elif e.is_Add or e.is_Mul:
+            args = [ev(a) for a in e.args]
+            out = args[0]
+            for a in args[1:]:
+                out = _wrap(out + a if e.is_Add else out * a)
+        elif e.is_Pow:
+            base, ex = e.args
+            b = ev(base)
+            if ex.is_Integer:
+                n = int(ex)
+                if exact:
+                    out = _apply(lambda v: v**n, b)
+                else:
+                    out = _apply(lambda v: v**n if n >= 0 else 1 / v ** (-n), b)
+            elif exact:
+                raise NotExact
+            elif ex == sp.Rational(1, 2):
+                out = _apply(iv.sqrt, b)
+            else:
+                x = ev(ex)
+                out = _wrap(_apply(iv.exp, _wrap(x * _apply(iv.log, b))))
+        elif isinstance(e, sp.Function) and e.func in _IV_FUNCS and len(e.args) == 1:
+            fn = e.func
+            if exact and fn not in _EXACT_FUNCS:
+                raise NotExact
+            out = _apply((_EXACT_FUNCS if exact else _IV_FUNCS)[fn], ev(e.args[0]))
+        elif exact:
+            raise NotExact
+        else:
+            raise TheoryError(f"argument 'g': cannot evaluate {type(e).__name__} ({e}) rigorously; supported: "
+                              "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, Abs, pi, E "
+                              "(sinh, cosh, tanh are rewritten through exp)")
+        memo[e] = out
+        return out
+
+    try:
+        return ev(expr)
+    except ZeroDivisionError:
+        raise NonFinite from None
+    except (ValueError, ArithmeticError) as err:  # mpmath ComplexResult (log/sqrt of negatives) and kin
+        if isinstance(err, TheoryError):
+            raise
+        raise NonFinite from None
+
+
+def enclose_target(expr: sp.Expr, point: Mapping[sp.Symbol, Fraction], bits: int = 128) -> tuple[Fraction, Fraction]:
+    """Rigorous enclosure ``[lo, hi]`` of ``expr`` at an exact rational point.
+
+    Rational expressions are evaluated exactly (``lo == hi``); anything else (sin, exp, sqrt, pi, ...) in mpmath
+    interval arithmetic at ``bits`` bits, outward rounded, so the true value always lies in ``[lo, hi]``.
+
+    Args:
+        expr: sympy expression; its free symbols must all be keys of ``point``.
+        point: symbol -> exact rational.
+        bits: interval precision when the value is irrational.
+    Raises:
+        TheoryError: the expression is undefined at the point (division by zero, log of a negative, ...) or uses
+            an unsupported function.
+    """
+    env = {sym: _obj(v) for sym, v in point.items()}
+    try:
+        try:
+            v = evaluate_on(expr, env, exact=True)[()]
+            return v, v
+        except NotExact:
+            pass
+        with Prec(bits):
+            ienv = {sym: _obj(iv_interval(q, q)) for sym, q in point.items()}
+            return iv_bounds(evaluate_on(rewrite_hyperbolic(expr), ienv, exact=False)[()])
+    except NonFinite:
+        raise TheoryError(f"argument 'target': {expr} is undefined at the point {dict(point)}") from None
+
+
+def rewrite_hyperbolic(expr: sp.Expr) -> sp.Expr:
+    """Hyperbolic functions through exp (interval evaluation knows exp)."""
+    if expr.has(sp.sinh, sp.cosh, sp.tanh):
+        expr = expr.rewrite(sp.exp)
+    return expr
+
+
+class Prec:
+    """Temporarily set mpmath's interval precision (bits)."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+
+    def __enter__(self) -> None:
+        self.old = iv.prec
+        iv.prec = self.bits
+
+    def __exit__(self, *exc: Any) -> None:
+        iv.prec = self.old
+
+
+def grid_env(syms: Sequence[sp.Symbol], axes: Sequence[Sequence[Any]]) -> dict[sp.Symbol, np.ndarray]:
+    k = len(syms)
+    env = {}
+    for a, (s, vals) in enumerate(zip(syms, axes)):
+        arr = np.empty(len(vals), dtype=object)
+        arr[:] = list(vals)
+        env[s] = arr.reshape([-1 if b == a else 1 for b in range(k)])
+    return env

@@ -1,0 +1,19 @@
+"""theory.prove: z3 proofs about exactly these weights, and the certificate record they produce.
+
+* the record: :class:`Certificate` (what, about which spec hash, under which assumptions, by which method, the
+  bound, a witness, timings, library versions; JSON round trip), :data:`STATUSES`, :data:`METHODS`,
+  :func:`library_versions`;
+* :func:`prove_routing`: a routing network outputs ``x[support]``, one lemma per level and induction;
+* :func:`encode`, :func:`prove_equivalent_monolithic`: one z3 query over the output's cone;
+* :func:`prove_bound`: a head's sup-norm error against a polynomial target; :func:`sympy_to_z3`.
+
+"proved" only when z3 said so; a timeout or z3 "unknown" is ``unknown`` (DESIGN.md, soundness rules).
+"""
+
+from ._bound import prove_bound, sympy_to_z3
+from ._certificate import METHODS, STATUSES, Certificate, library_versions
+from ._encode import encode, prove_equivalent_monolithic
+from ._routing import prove_routing
+
+__all__ = ["Certificate", "STATUSES", "METHODS", "library_versions", "prove_routing", "encode",
+           "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3"]

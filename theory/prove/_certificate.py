@@ -1,0 +1,152 @@
+"""Certificates: what was proved, about which spec, under which assumptions, by which method."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+
+from .._errors import TheoryError, bad
+from ..spec._files import atomic_write_file
+from ..spec._network import _freeze, thaw
+from ..spec._rational import as_rational
+
+STATUSES = ("proved", "refuted", "unknown")
+METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "symbolic", "exact")
+CERT_FORMAT, CERT_VERSION = "cnnverify.certificate", 1
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a proof depends on (recorded in every certificate)."""
+    import numpy
+    import sympy
+    import z3
+
+    return {"python": platform.python_version(), "z3": z3.get_version_string(), "sympy": sympy.__version__,
+            "numpy": numpy.__version__}
+
+
+def _opt_rational(value: Any, name: str) -> Fraction | None:
+    return None if value is None else as_rational(value, name)
+
+
+@dataclass(frozen=True, eq=False)
+class Certificate:
+    """The outcome of a proof attempt about exactly one network spec.
+
+    Attributes:
+        claim: the statement, in words and formulas (e.g. "for all x in R^d: output j == x[i_j]").
+        status: ``"proved"`` (the prover established the claim about these weights), ``"refuted"`` (a
+            counterexample is in ``witness`` and was re-checked exactly), or ``"unknown"`` (timeout, solver
+            unknown, budget exhausted). A timeout is never ``"proved"``.
+        method: one of :data:`METHODS`.
+        spec_hash: :attr:`theory.Network.content_hash` of the spec the claim is about.
+        assumptions: JSON-able facts the proof relies on, e.g. ``{"domain": [["-1", "1"], ...],
+            "semantics": "exact rational arithmetic"}``.
+        upper: certified upper bound (e.g. of a sup-norm error), exact, when the claim is a bound.
+        lower: best lower bound found (attained at ``witness``), exact.
+        eps: the bound that was asked for, when one was.
+        witness: a point (variable name -> exact rational) where ``lower`` is attained, or the counterexample.
+        seconds: wall time of the proof attempt.
+        versions: library versions (:func:`library_versions`).
+        details: JSON-able method-specific record (lemmas per level, boxes explored, solver statistics).
+    """
+
+    claim: str
+    status: str
+    method: str
+    spec_hash: str
+    assumptions: Mapping[str, Any] = field(default_factory=dict)
+    upper: Fraction | None = None
+    lower: Fraction | None = None
+    eps: Fraction | None = None
+    witness: Mapping[str, Fraction] | None = None
+    seconds: float = 0.0
+    versions: Mapping[str, str] = field(default_factory=library_versions)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise bad("status", self.status, f"one of {STATUSES}")
+        if self.method not in METHODS:
+            raise bad("method", self.method, f"one of {METHODS}")
+        if not isinstance(self.claim, str) or not self.claim:
+            raise bad("claim", self.claim, "a non-empty statement")
+        if not isinstance(self.spec_hash, str):
+            raise bad("spec_hash", self.spec_hash, "a Network.content_hash string")
+        for name in ("upper", "lower", "eps"):
+            object.__setattr__(self, name, _opt_rational(getattr(self, name), name))
+        if self.witness is not None:
+            object.__setattr__(self, "witness", _freeze({str(k): as_rational(v, "witness") for k, v in self.witness.items()}))
+        if self.status == "refuted" and self.witness is None:
+            raise bad("witness", None, "a counterexample point when status is 'refuted'")
+        if self.upper is not None and self.lower is not None and self.lower > self.upper:
+            raise TheoryError(f"unsound certificate: lower bound {self.lower} exceeds upper bound {self.upper}")
+        for name in ("assumptions", "versions", "details"):
+            value = getattr(self, name)
+            try:
+                json.dumps(thaw(_freeze(dict(value))))
+            except (TypeError, ValueError):
+                raise bad(name, value, "a JSON-able mapping") from None
+            object.__setattr__(self, name, _freeze(dict(value)))
+        object.__setattr__(self, "seconds", float(self.seconds))
+
+    @property
+    def proved(self) -> bool:
+        return self.status == "proved"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict; rationals as exact strings."""
+        q = lambda v: None if v is None else str(v)  # noqa: E731
+        return {
+            "format": CERT_FORMAT, "version": CERT_VERSION, "claim": self.claim, "status": self.status,
+            "method": self.method, "spec_hash": self.spec_hash, "assumptions": thaw(self.assumptions),
+            "upper": q(self.upper), "lower": q(self.lower), "eps": q(self.eps),
+            "witness": None if self.witness is None else {k: str(v) for k, v in self.witness.items()},
+            "seconds": self.seconds, "versions": thaw(self.versions), "details": thaw(self.details),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> "Certificate":
+        """Rebuild from :meth:`to_json` output. Raises TheoryError on a malformed document."""
+        if not isinstance(obj, Mapping) or obj.get("format") != CERT_FORMAT:
+            raise TheoryError(f"not a {CERT_FORMAT} document")
+        if type(obj.get("version")) is not int or obj["version"] != CERT_VERSION:
+            raise TheoryError(f"unsupported certificate version {obj.get('version')!r}")
+        try:
+            return cls(claim=obj["claim"], status=obj["status"], method=obj["method"], spec_hash=obj["spec_hash"],
+                       assumptions=obj["assumptions"], upper=obj["upper"], lower=obj["lower"], eps=obj["eps"],
+                       witness=obj["witness"], seconds=obj["seconds"], versions=obj["versions"],
+                       details=obj["details"])
+        except (KeyError, TypeError, AttributeError) as e:
+            raise TheoryError(f"malformed certificate: {type(e).__name__}: {e}") from None
+
+    def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
+        """Write the certificate as JSON to the file ``path``, atomically; an existing file needs ``force``."""
+        return atomic_write_file(path, json.dumps(self.to_json(), indent=2).encode(), force=force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Certificate":
+        """Read a certificate written by :meth:`save`. Raises TheoryError on an unreadable or malformed file."""
+        try:
+            obj = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise TheoryError(f"{path}: cannot read certificate ({e})") from None
+        return cls.from_json(obj)
+
+    def summary(self) -> str:
+        """A few human-readable lines: status, claim, method, time, bounds with their ratio, witness."""
+        parts = [f"[{self.status}] {self.claim}", f"  method: {self.method}, {self.seconds:.3f} s, spec {self.spec_hash[:12]}"]
+        if self.upper is not None:
+            parts.append(f"  upper: {float(self.upper):.6g}")
+        if self.lower is not None:
+            parts.append(f"  lower: {float(self.lower):.6g}" + (f" (ratio {float(self.upper / self.lower):.4f})" if self.upper is not None and self.lower else ""))
+        if self.witness:
+            parts.append("  witness: " + ", ".join(f"{k}={float(v):.6g}" for k, v in list(self.witness.items())[:8]))
+        return "\n".join(parts)
+
+

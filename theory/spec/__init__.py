@@ -1,0 +1,29 @@
+"""theory.spec: the exact network spec, its storage, files and exact evaluation.
+
+A :class:`Network` is a frozen, self-validating feed-forward ReLU network on a 1-D signal of length ``d`` whose
+weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximates or imports torch.
+
+* the record: :class:`Network`; layer kinds :class:`Layer`, :class:`ConvLayer` (shared, kernel = stride),
+  :class:`LocalLayer` (untied per position), :class:`PointwiseLayer` (1x1), :class:`DenseLayer` (on the
+  flattened signal); sparse exact storage :class:`SparseArray`; :func:`as_rational` (the one parser of
+  exact numbers);
+* exact evaluation: :func:`evaluate_exact`, :func:`trace_exact` (Fractions); :func:`symbolic` (sympy),
+  :func:`input_name`, :func:`input_symbols`; :func:`latex` (formula or layer by layer);
+* files: :func:`save`, :func:`load` (content-hashed ``spec.json``), :func:`to_json`, :func:`from_json`,
+  :func:`spec_bytes`, and the atomic writers :func:`atomic_write_file`, :func:`atomic_write_dir`.
+"""
+
+from ._exact import evaluate_exact, trace_exact
+from ._files import SPEC_FILE, atomic_write_dir, atomic_write_file, from_json, load, save, spec_bytes, to_json
+from ._latex import latex
+from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
+from ._network import Network
+from ._rational import as_rational
+from ._sparse import SparseArray
+from ._symbolic import input_name, input_symbols, symbolic
+
+__all__ = [
+    "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
+    "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "latex",
+    "SPEC_FILE", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
+]

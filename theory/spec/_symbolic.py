@@ -1,0 +1,73 @@
+"""Symbolic evaluation: a network's output as sympy expressions in the input symbols."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from .._errors import bad
+from ._exact import forward_objects
+from ._network import Network, check_positive_int
+
+
+def input_symbols(net: Network) -> list[sp.Symbol]:
+    """Real symbols of the inputs: ``x0 ... x{d-1}`` (one channel), ``x0 ... x{c_in-1}`` (one position, e.g. a
+    head on routed coordinates) or ``x{c}_{p}`` (several channels and positions)."""
+    if net.d == 1:
+        return [sp.Symbol(f"x{c}", real=True) for c in range(net.c_in)]
+    if net.c_in == 1:
+        return [sp.Symbol(f"x{p}", real=True) for p in range(net.d)]
+    return [sp.Symbol(f"x{c}_{p}", real=True) for p in range(net.d) for c in range(net.c_in)]
+
+
+def input_name(net: Network, unit: int) -> str:
+    """Name of input unit ``p * c_in + c``: ``x{p}`` (one channel), ``x{c}`` (one position, a head) or
+    ``x{c}_{p}``; the same names as :func:`input_symbols`."""
+    p, c = divmod(int(unit), net.c_in)
+    if net.d == 1:
+        return f"x{c}"
+    if net.c_in == 1:
+        return f"x{p}"
+    return f"x{c}_{p}"
+
+
+def _relu(values: np.ndarray) -> np.ndarray:
+    out = np.empty(values.size, dtype=object)
+    # relu(e) = e when sympy knows e >= 0 (sums of relus with nonnegative coefficients): keeps outputs small.
+    out[:] = [v if sp.sympify(v).is_nonnegative else sp.Max(0, v) for v in values]
+    return out
+
+
+def _rational(q: Fraction) -> sp.Rational:
+    return sp.Rational(q.numerator, q.denominator)
+
+
+def symbolic(net: Network, *, simplify: bool = False, max_inputs: int = 4096) -> tuple[sp.Expr, ...]:
+    """The output of ``net`` as exact sympy expressions in real symbols ``x0, x1, ...``.
+
+    ReLU becomes ``Max(0, e)`` (dropped where sympy proves ``e >= 0``). Only the output's cone is built.
+    With ``simplify=True`` each output is rewritten through ``Piecewise`` and simplified, which turns the
+    routing identity ``Max(0, x) - Max(0, -x)`` into ``x``: ``symbolic(select(8, [0, 7]), simplify=True)``
+    is ``(x0, x7)``.
+
+    Args:
+        net: the spec.
+        simplify: apply ``sympy.simplify(e.rewrite(Piecewise))`` to every output (slow for big outputs).
+        max_inputs: refuse networks with more than this many input units (the expressions grow with d).
+    Returns:
+        ``n_D * C_D`` expressions, flattened position-major like :func:`evaluate_exact`.
+    """
+    if not isinstance(net, Network):
+        raise bad("net", type(net).__name__, "a theory.Network")
+    max_inputs = check_positive_int("max_inputs", max_inputs)
+    if net.d * net.c_in > max_inputs:
+        raise bad("net", f"{net.d * net.c_in} input units", f"at most max_inputs = {max_inputs} (symbolic output is for small d)")
+    xs = np.empty(net.d * net.c_in, dtype=object)
+    xs[:] = input_symbols(net)
+    outs = forward_objects(net, xs, _relu, _rational)
+    exprs = tuple(sp.sympify(e) for e in outs)
+    if simplify:
+        exprs = tuple(sp.simplify(e.rewrite(sp.Piecewise)) for e in exprs)
+    return exprs
