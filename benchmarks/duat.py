@@ -9,7 +9,7 @@ time), ``W``'s nonzeros and bytes, the tracemalloc peak of one ``decompose`` cal
 tensors are not traced) and the process's peak RSS, ``max|f(x) - (W x + b)|``, and the time of the dense Jacobian
 (forward or reverse mode, whichever needs fewer passes, 256
 columns or rows per pass) with its size in bytes; for piecewise-linear models also
-``max|J - W|``. Targets (issue 6): ResNet basic block on 3x32x32 < 2 s; ViT block < 2 s (CPU). Figures on a shared
+``max|J - W|``. Targets: ResNet basic block on 3x32x32 < 2 s; ViT block < 2 s (CPU). Figures on a shared
 machine vary with its load: the load average is printed. Usage: ``python benchmarks/duat.py [--models ...]
 [--reps 3] [--no-jacobian]``.
 """

@@ -10,7 +10,7 @@ kernel = stride = 2, it prints in one run:
   fraction of a large-GEMM peak measured in the same run (2048^3 float32 matmul, best of several);
 * ``plain``: the plain ``Conv1d`` chain of :func:`numerics.to_module` (skipped above ``--plain-max-d``).
 
-Every time is the best of ``--reps`` runs after one warm-up (at least 10 for the read and the structured path). Targets (issue 4): structure-aware path <= 1x
+Every time is the best of ``--reps`` runs after one warm-up (at least 10 for the read and the structured path). Targets: structure-aware path <= 1x
 the read time; dense path >= 30% of the GEMM peak (CPU). On a GPU (``--device cuda``) the script also
 reports the fraction of memory bandwidth (input bytes / time against a device-to-device copy measured in
 the same run) and of the GEMM peak. Figures on a shared machine vary with its load: the script prints the

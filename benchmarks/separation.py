@@ -20,10 +20,7 @@ import time
 
 import torch
 
-from numerics.learning._tree import TreeArch
-from numerics.learning._sweep import separation_config
-from numerics.learning._tasks import Task
-from numerics.learning._train import TrainSettings, train_ensemble
+from numerics.learning import Task, TrainSettings, TreeArch, separation_config, train_ensemble
 
 
 POINTS = [("cnn", 8, 32), ("cnn", 16, 128), ("cnn", 32, 512), ("lcn", 8, 64), ("lcn", 16, 256),

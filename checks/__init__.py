@@ -14,6 +14,7 @@ Wu constructions and learning), :mod:`checks.verify` (proofs, certificates, chec
   :func:`jsonable`, :func:`not_testable`;
 * registry: :class:`Registry`, :func:`default_registry`, :data:`REGISTRY` (every claim of the project);
 * command line: :func:`main`; reports: :func:`load_document`, :data:`SCHEMA`, :data:`SCHEMA_VERSION`;
+  two reports compared claim by claim: :func:`compare_reports` / :class:`ReportDiff` (``--compare OLD NEW``);
 * rates: :func:`loglog_slope`, :data:`RATE_BANDS`;
 * the check functions, parametrized by the construction under test (tests plant violations):
   :func:`gather_exact`, :func:`universality_depth`, :func:`select_exact`, :func:`select_params`,
@@ -24,6 +25,7 @@ Wu constructions and learning), :mod:`checks.verify` (proofs, certificates, chec
 from ._catalogue import default_registry
 from ._claim import KINDS, PROFILES, STATUSES, Claim, Context, Result, jsonable, not_testable
 from ._cli import main
+from ._compare import ReportDiff, compare_reports
 from ._errors import ChecksError
 from ._rates import RATE_BANDS, RateBand, loglog_slope
 from ._registry import Registry
@@ -39,5 +41,5 @@ __all__ = [
     "ChecksError", "Claim", "Context", "FORMULAS", "KINDS", "PROFILES", "RATE_BANDS", "REGISTRY", "RateBand",
     "Registry", "Result", "SCHEMA", "SCHEMA_VERSION", "STATUSES", "cnn_formula", "default_registry", "fcn_formula",
     "gather_exact", "jsonable", "lcn_formula", "load_document", "loglog_slope", "main", "receptive_stride1",
-    "select_exact", "select_params", "stride1_forward", "universality_depth", "not_testable", "ww", "verify", "duat",
+    "select_exact", "select_params", "stride1_forward", "universality_depth", "not_testable", "ReportDiff", "compare_reports", "ww", "verify", "duat",
 ]

@@ -2,6 +2,8 @@
 
 Exit status: 0 when every claim run is pass or not-testable, 1 when any is fail or unknown, 2 on a usage
 error (bad option, a pattern matching no claim, an existing ``--out`` without ``--force``).
+``python -m checks --compare OLD NEW`` compares two report.json files instead: 0 when every claim has the same
+status and observed value in both, 1 when any differs (each difference printed), 2 when a file is not a report.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from ._claim import PROFILES, Context
+from ._compare import compare_reports
 from ._errors import ChecksError
 from ._registry import Registry
 from ._report import build_document, check_out_dir, discard, environment, finish, staging_dir, table
@@ -34,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--force", action="store_true", help="replace an existing --out directory")
     p.add_argument("--verbose", action="store_true", help="also show the checks' own progress lines")
+    p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), type=Path, default=None,
+                   help="compare two report.json files (status and observed value per claim) and exit")
     return p
 
 
@@ -67,6 +72,14 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse reports usage errors (code 2) and --help (code 0) by exiting
         return int(e.code or 0)
+    if args.compare is not None:
+        try:
+            diff = compare_reports(*args.compare)
+        except ChecksError as e:
+            print(f"python -m checks: error: {e}", file=err)
+            return 2
+        print(diff.render(), file=out_stream)
+        return 0 if diff.identical else 1
     if args.seed < 0:
         print(f"python -m checks: error: argument --seed: got {args.seed}; allowed: an int >= 0", file=err)
         return 2

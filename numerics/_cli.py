@@ -87,7 +87,7 @@ def parse_samples(text: str) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .scale._check import check_at_scale
+    from .scale import check_at_scale
 
     net = theory.load(args.path)
     cert = theory.Certificate.load(args.certificate) if args.certificate else None

@@ -1,5 +1,5 @@
-"""The DUAT exact claims about networks (duat.E10-E15, E18-E21; single layers E1-E9 are in ``_duat_layers``) and
-:func:`duat_claims`, the whole ``duat.*`` list in table order.
+"""The DUAT exact claims about networks, duat.E10-E15 and E18-E21 (single layers, E1-E9, are in ``_layers``; the
+table of every ``duat.*`` claim is ``_catalogue``).
 
 Every check compares a form of :mod:`numerics.duat` (or a closed form) with an independent computation: torch's
 forward pass, autograd Jacobians, dense reference forms (``numerics.duat.references``), sympy. Float

@@ -3,7 +3,7 @@
 ``ww.sample.{cnn,lcn,fcn}`` share one separation sweep per (profile, seed, report directory), run once through
 :func:`numerics.run_separation` and stored under ``<report>/separation-<task>`` (resumable: rerunning the report
 into the same directory reuses the points). The windows are declared here, before any data is seen; a missed
-window is a "fail" reported with the data, never tuned away (issue 5).
+window is a "fail" reported with the data, never tuned away.
 
 Declared windows (full profile, fit over d >= 16):
 * LCN slope within 0.45 of 1 (band ``sample_slope_lcn``); FCN slope within 0.6 of 2 (``sample_slope_fcn``);

@@ -7,7 +7,7 @@ skip). The walker follows the graph, never ``forward()``; :func:`numerics.duat.d
 
 Models (:func:`reference_model`; weights drawn from ``seed``, BatchNorm statistics randomised so they matter):
 ``resnet-basic-block`` (post-activation, 3 -> 16 planes, 1x1-conv+BN projection shortcut: the input 3x32x32 of
-the issue's CLI example needs a projection), ``resnet-preact-block`` (pre-activation, same planes, 1x1-conv
+the CLI example ``--input 3x32x32`` needs a projection), ``resnet-preact-block`` (pre-activation, same planes, 1x1-conv
 projection on the pre-activated input as in He et al. 2016), ``resnet-2-blocks`` (the post-activation block
 then a 16 -> 16 identity-skip block), ``vgg-small`` (plain conv-BN-ReLU/max-pool net with a linear head),
 ``vit-block`` (pre-LN, width 64, 4 heads, MLP 4x, on 16 tokens), ``patch-vit`` (8x8 patch embedding of a

@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--archs", help=f"architectures, comma-separated from {','.join(ARCHS)}")
     p.add_argument("--tau", type=float, help="pass threshold on the median relative test error (default 0.1)")
     p.add_argument("--evaluator", help="'module:function' evaluating one point (default "
-                                       "numerics.learning._train:train_point; the tests plug in a fake)")
+                                       "numerics.learning:train_point; the tests plug in a fake)")
     p.add_argument("--force", action="store_true", help="discard results in --out made with another configuration")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p

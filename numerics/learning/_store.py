@@ -20,7 +20,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import theory
 
@@ -49,6 +49,8 @@ class SweepStore:
         out: the directory (created if missing).
         config: the plain-dict configuration (``SweepConfig.to_dict()``).
         force: start afresh when ``out`` holds a different configuration (its points and summary are removed).
+        upgrade: maps a stored configuration written by an earlier version to today's form before comparing
+            (e.g. a renamed evaluator path); a configuration it rejects counts as different.
 
     Raises:
         NumericsError: ``out`` is a file, or holds a different configuration and not ``force``, or a
@@ -56,7 +58,8 @@ class SweepStore:
         OSError: the file system refuses a read or write.
     """
 
-    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, force: bool = False):
+    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, force: bool = False,
+                 upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
         self.out = Path(out)
         if self.out.exists() and not self.out.is_dir():
             raise bad("out", str(self.out), "a directory (a file is in the way)")
@@ -67,7 +70,8 @@ class SweepStore:
         if config_path.exists():
             try:
                 old = json.loads(config_path.read_text())
-            except ValueError:
+                old = upgrade(old) if upgrade is not None else old
+            except (ValueError, TypeError, AttributeError):  # not JSON, or not a configuration the upgrade accepts
                 old = None
             if old != json.loads(text):
                 if not force:

@@ -22,10 +22,13 @@ from ._threshold import ThresholdSearch
 from ._plots import write_plots
 from ._store import SweepStore
 from ._tasks import TASKS
+from ._tree import ARCHS
 
-ARCHS = ("cnn", "lcn", "fcn")
 PROFILES = ("quick", "full")
-DEFAULT_EVALUATOR = "numerics.learning._train:train_point"
+DEFAULT_EVALUATOR = "numerics.learning:train_point"
+MOVED_EVALUATORS = {"numerics._train:train_point": DEFAULT_EVALUATOR}
+"""Evaluator names stored by earlier versions (private module paths) -> their public names, so an old sweep's
+``config.json`` still loads and resumes."""
 _PLAIN = (int, float, str, bool, type(None))
 
 
@@ -110,6 +113,7 @@ class SweepConfig:
             raise bad("seed", self.seed, "an int")
         if not isinstance(self.evaluator, str) or self.evaluator.count(":") != 1:
             raise bad("evaluator", self.evaluator, "'module:function', e.g. " + DEFAULT_EVALUATOR)
+        object.__setattr__(self, "evaluator", MOVED_EVALUATORS.get(self.evaluator, self.evaluator))
         if isinstance(self.fit_d_min, bool) or not isinstance(self.fit_d_min, int) or self.fit_d_min < 0:
             raise bad("fit_d_min", self.fit_d_min, "an int >= 0")
         for name in ("ds", "archs", "seeds"):
@@ -288,7 +292,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     resolve_evaluator(config.evaluator)  # fail early on a bad evaluator name
     t0 = time.perf_counter()
     cfg = config.to_dict()
-    store = SweepStore(out, cfg, force=force)
+    store = SweepStore(out, cfg, force=force, upgrade=lambda old: SweepConfig.from_dict(old).to_dict())
     searches = {(a, d): ThresholdSearch(config.n_min, config.n_max, config.resolution)
                 for a in config.archs for d in config.ds}
     status: dict[tuple[str, int], dict] = {k: {"status": "running", "censored": None} for k in searches}

@@ -1,0 +1,88 @@
+"""Two reports side by side: which claims changed status or observed value between two runs.
+
+The regression question of a theory code base ("did this commit change any verdict or measured number?"),
+asked of two ``report.json`` files (:func:`load_document`). Observed values are compared exactly as stored
+(JSON: exact rationals are strings, floats are the values the checks reported), except wall-clock timings: a
+key named in ``ignore`` (default :data:`TIMING_KEYS`) is dropped at any depth before comparing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ._report import load_document, summarize
+
+TIMING_KEYS = ("seconds",)
+"""Keys of observed values that hold wall-clock times (per case), which differ between any two runs."""
+
+
+@dataclass(frozen=True)
+class ReportDiff:
+    """What differs between an ``old`` and a ``new`` report, claim by claim.
+
+    Attributes:
+        same: ids whose status and observed value are equal in both.
+        status: ``{id: (old status, new status)}`` where the status changed.
+        observed: ``{id: (old observed, new observed)}`` where the status is equal but the observed value is not.
+        only_old, only_new: ids present in one report only.
+    """
+
+    same: tuple[str, ...] = ()
+    status: dict[str, tuple[str, str]] = field(default_factory=dict)
+    observed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    only_old: tuple[str, ...] = ()
+    only_new: tuple[str, ...] = ()
+
+    @property
+    def identical(self) -> bool:
+        """True when every claim is in both reports with the same status and observed value."""
+        return not (self.status or self.observed or self.only_old or self.only_new)
+
+    def render(self) -> str:
+        """A few human-readable lines: a count of equal claims, then one line per difference."""
+        lines = [f"{len(self.same)} claims with equal status and observed value"]
+        lines += [f"status   {cid}: {a} -> {b}" for cid, (a, b) in self.status.items()]
+        lines += [f"observed {cid}: {summarize(a)} -> {summarize(b)}" for cid, (a, b) in self.observed.items()]
+        lines += [f"removed  {cid}" for cid in self.only_old] + [f"added    {cid}" for cid in self.only_new]
+        return "\n".join(lines)
+
+
+def _without(value: Any, ignore: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, ignore) for k, v in value.items() if k not in ignore}
+    if isinstance(value, list):
+        return [_without(v, ignore) for v in value]
+    return value
+
+
+def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
+                    ignore: Iterable[str] = TIMING_KEYS) -> ReportDiff:
+    """Compare two ``report.json`` files by claim id (order does not matter).
+
+    Args:
+        old, new: paths of the two reports.
+        ignore: keys dropped from observed values at any depth before comparing (default: timings).
+
+    Raises:
+        ChecksError: when either file is not a readable report (see :func:`load_document`).
+    """
+    runs_old = {info["id"]: result for info, result in load_document(old)[1]}
+    runs_new = {info["id"]: result for info, result in load_document(new)[1]}
+    skip = frozenset(ignore)
+    same, status, observed = [], {}, {}
+    for cid in runs_old.keys() & runs_new.keys():
+        a, b = runs_old[cid], runs_new[cid]
+        if a.status != b.status:
+            status[cid] = (a.status, b.status)
+        elif _without(a.observed, skip) != _without(b.observed, skip):
+            observed[cid] = (a.observed, b.observed)
+        else:
+            same.append(cid)
+    order = list(runs_new) + [cid for cid in runs_old if cid not in runs_new]
+    key = order.index
+    return ReportDiff(same=tuple(sorted(same, key=key)), status=dict(sorted(status.items(), key=lambda kv: key(kv[0]))),
+                      observed=dict(sorted(observed.items(), key=lambda kv: key(kv[0]))),
+                      only_old=tuple(cid for cid in runs_old if cid not in runs_new),
+                      only_new=tuple(cid for cid in runs_new if cid not in runs_old))
