@@ -2,7 +2,7 @@
 
 Both sides run the same members (same initialisations, data, learning rates and optimizer) in the same process; the
 sequential side trains each member as an ensemble of one. The members' results agree to float rounding
-(tests/test_learning.py checks this in float64). Two tables, one row per (arch, d, n):
+(tests/numerics/learning/test_training.py checks this in float64). Two tables, one row per (arch, d, n):
 
 * ``fixed``: ``--steps`` steps, no early stopping: the gain of batching alone;
 * ``sweep``: the quick profile's training (validation set, early stopping with its patience and step limit), as the

@@ -168,6 +168,16 @@ def separation_config(task: str, profile: str = "quick", **overrides: Any) -> Sw
     return replace(base, **overrides)
 
 
+def upgrade_config(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``config.json`` written by an earlier version in today's form (moved evaluator paths renamed, fields
+    added since then at their defaults), so its sweep resumes.
+
+    Raises:
+        NumericsError, TypeError: when ``stored`` is not a sweep configuration.
+    """
+    return SweepConfig.from_dict(stored).to_dict()
+
+
 def resolve_evaluator(name: str) -> Callable[..., dict]:
     """The function a ``'module:function'`` name denotes."""
     module, _, func = name.partition(":")
@@ -292,7 +302,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     resolve_evaluator(config.evaluator)  # fail early on a bad evaluator name
     t0 = time.perf_counter()
     cfg = config.to_dict()
-    store = SweepStore(out, cfg, force=force, upgrade=lambda old: SweepConfig.from_dict(old).to_dict())
+    store = SweepStore(out, cfg, force=force, upgrade=upgrade_config)
     searches = {(a, d): ThresholdSearch(config.n_min, config.n_max, config.resolution)
                 for a in config.archs for d in config.ds}
     status: dict[tuple[str, int], dict] = {k: {"status": "running", "censored": None} for k in searches}

@@ -326,3 +326,25 @@ def test_extrapolation_of_a_nearly_flat_curve_is_infinite_not_an_overflow():
     """A bootstrap curve that barely descends crosses tau beyond the float range: inf, counted as no n*."""
     star, grid = interpolate_n_star([512, 1024], [0.5, 0.4999999], 0.1, extrapolate=True)
     assert star == math.inf and grid is None
+
+
+def test_a_sweep_stored_with_the_old_private_evaluator_path_resumes(tmp_path):
+    """Stores written before the evaluator was named by its public path hold "numerics._train:train_point"."""
+    import numerics.learning
+    from numerics.learning._sweep import DEFAULT_EVALUATOR, resolve_evaluator, upgrade_config
+    new = separation_config("sparse", "quick")
+    assert new.evaluator == DEFAULT_EVALUATOR == "numerics.learning:train_point"
+    assert resolve_evaluator(DEFAULT_EVALUATOR) is numerics.learning.train_point
+    old = {**new.to_dict(), "evaluator": "numerics._train:train_point"}
+    assert SweepConfig.from_dict(old) == new
+    (tmp_path / "config.json").write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    point = {"arch": "cnn", "d": 8, "n": 32, "test_rel": [0.5] * len(new.seeds)}
+    (tmp_path / POINTS_FILE).write_text(json.dumps(point) + "\n")
+    with pytest.raises(NumericsError, match="differs"):  # without the upgrade the stored config is another one
+        SweepStore(tmp_path, new.to_dict())
+    store = SweepStore(tmp_path, new.to_dict(), upgrade=upgrade_config)
+    assert list(store.points) == [("cnn", 8, 32)]
+    assert json.loads((tmp_path / "config.json").read_text())["evaluator"] == DEFAULT_EVALUATOR
+    (tmp_path / "config.json").write_text(json.dumps({**old, "no_such_field": 1}))
+    with pytest.raises(NumericsError, match="differs"):  # a config the upgrade rejects counts as different
+        SweepStore(tmp_path, new.to_dict(), upgrade=upgrade_config)
