@@ -22,11 +22,10 @@ from typing import Sequence
 
 import theory
 
-from .convert import DTYPES
 from ._errors import NumericsError, bad
-from .convert import WEIGHTS_FILE, export, load, weights_info
-from .learning import _cli as separation
+from .convert import DTYPES, WEIGHTS_FILE, export, load, weights_info
 from .duat import _cli as duat_cli
+from .learning import _cli as separation
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ._errors import TheoryError, bad
-from .spec._files import load, save
+from .certify import certify_sup_error
+from .constructions import ARCHITECTURES, approximate_sparse, gather, select
+from .spec import load, save
 from .spec._network import thaw
-from .constructions._approximate import approximate_sparse
-from .constructions._routing import ARCHITECTURES, gather, select
 
 
 def _int_list(text: str) -> list[int]:
@@ -82,8 +82,6 @@ def _box_arg(text: str):
 
 
 def _certify(args) -> int:
-    from .certify._certify import certify_sup_error  # noqa: PLC0415 - keep 'build'/'show' fast
-
     net = load(args.path)
     box = _box_arg(args.box) if args.box is not None else None
     eps = args.eps

@@ -38,11 +38,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..prove._certificate import Certificate
+from ..heads import as_box
+from ..prove import Certificate
+from ..spec import Network
 from ._cone import extract_cone
 from .._errors import TheoryError, bad
-from ..heads._record import as_box
-from ..spec._network import Network, thaw
+from ..spec._network import thaw
 from ._branch_and_bound import Search
 from ..heads._target import parse_global_target
 

@@ -24,8 +24,7 @@ import numpy as np
 
 from .._errors import TheoryError, bad
 from ._intervals import TINY, dn, slack, up
-from ..spec._network import Network
-from ..spec._symbolic import input_name
+from ..spec import Network, input_name
 
 _FLOAT_MAX_EXP = 1000      # exact weights with |w| >= 2^1000 or 0 < |w| < 2^-1000 are refused (no float headroom)
 

@@ -10,14 +10,14 @@ import sympy as sp
 
 from ._compose import compose
 from .._errors import TheoryError, bad
-from ..heads._record import Head, as_box, head_symbols, symbols_for
-from ..spec._network import Network, thaw, tree_levels
-from ..heads._interpolation import MAX_VERTICES, pl_head
+from ..heads import Head, as_box, head_symbols, pl_head, polynomial_head, symbols_for
+from ..spec import Network, as_rational
+from ..spec._network import thaw, tree_levels
+from ..heads._interpolation import MAX_VERTICES
 from ..heads._interpolation_bound import InterpolationBound
-from ..spec._rational import as_rational
 from ._routing import select, validate_support
 from ..heads._target import box_arity, parse_target
-from ..heads._yarotsky import DELTA, MAX_M, polynomial_error, polynomial_head, polynomial_terms
+from ..heads._yarotsky import DELTA, MAX_M, polynomial_error, polynomial_terms
 
 METHODS = ("auto", "polynomial", "pl")
 AUTO_POLYNOMIAL_DEGREE = 3  # "auto" uses Yarotsky squares/products for polynomials up to this degree

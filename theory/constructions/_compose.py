@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import TheoryError, bad
-from ..spec._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
-from ..spec._network import Network, thaw
-from ..spec._sparse import SparseArray
+from ..spec import ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer, SparseArray
+from ..spec._network import thaw
 
 
 def _matmul(a: SparseArray, b: SparseArray) -> SparseArray:

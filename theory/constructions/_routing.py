@@ -14,10 +14,9 @@ import numpy as np
 
 from ._compose import to_fcn, to_lcn
 from .._errors import bad
-from ..spec._layers import ConvLayer, PointwiseLayer
-from ..spec._network import Network, positions_sequence, tree_levels
+from ..spec import ConvLayer, Network, PointwiseLayer, SparseArray
+from ..spec._network import positions_sequence, tree_levels
 from ..spec._rational import MINUS_ONE, ONE
-from ..spec._sparse import SparseArray
 
 ARCHITECTURES = ("cnn", "lcn", "fcn")
 

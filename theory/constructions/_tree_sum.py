@@ -10,10 +10,9 @@ from typing import Sequence
 import numpy as np
 
 from .._errors import bad
-from ..heads._two_layer import TwoLayerHead
-from ..spec._layers import ConvLayer, PointwiseLayer
-from ..spec._network import Network, positions_sequence, tree_levels
-from ..spec._sparse import SparseArray
+from ..heads import TwoLayerHead
+from ..spec import ConvLayer, Network, PointwiseLayer, SparseArray
+from ..spec._network import positions_sequence, tree_levels
 
 
 def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | None = None) -> Network:

@@ -15,11 +15,10 @@ import sympy as sp
 
 from .._errors import bad
 from ._record import Head, as_box, head_symbols
-from ..spec._layers import PointwiseLayer
-from ..spec._network import Network, check_positive_int
+from ..spec import Network, PointwiseLayer, SparseArray, as_rational
+from ..spec._network import check_positive_int
 from ._interpolation_bound import InterpolationBound, round_up
-from ..spec._rational import ZERO, as_rational
-from ..spec._sparse import SparseArray
+from ..spec._rational import ZERO
 from ._target import (NonFinite, NotExact, Prec, box_arity, evaluate_on, grid_env, iv_bounds, iv_interval,
                       parse_target, rewrite_hyperbolic)
 

@@ -12,7 +12,8 @@ import sympy as sp
 from .._errors import bad
 from ._record import head_symbols
 from ..spec._network import check_positive_int
-from ..spec._rational import ZERO, as_rational
+from ..spec import as_rational
+from ..spec._rational import ZERO
 from ._target import NonFinite, Prec, evaluate_on, grid_env, iv_bounds, iv_interval, rewrite_hyperbolic
 
 N_SYM = sp.Symbol("n", positive=True, integer=True)

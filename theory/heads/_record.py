@@ -9,8 +9,8 @@ from typing import Any, Mapping, Sequence
 import sympy as sp
 
 from .._errors import bad
-from ..spec._network import Network, _freeze
-from ..spec._rational import as_rational
+from ..spec import Network, as_rational
+from ..spec._network import _freeze
 
 
 def head_symbols(k: int) -> list[sp.Symbol]:

@@ -18,7 +18,8 @@ import sympy as sp
 from mpmath import iv, libmp
 
 from .._errors import TheoryError, bad
-from ..spec._rational import ZERO, as_rational
+from ..spec import as_rational
+from ..spec._rational import ZERO
 
 _XNAME = re.compile(r"x(\d+)\Z")
 

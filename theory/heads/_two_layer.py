@@ -12,10 +12,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import bad
-from ..spec._layers import PointwiseLayer
-from ..spec._network import Network, positions_sequence
-from ..spec._rational import ZERO, as_rational
-from ..spec._sparse import SparseArray
+from ..spec import Network, PointwiseLayer, SparseArray, as_rational
+from ..spec._network import positions_sequence
+from ..spec._rational import ZERO
 
 
 def _as_sparse(value: Any, name: str, ndim: int) -> SparseArray:

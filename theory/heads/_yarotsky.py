@@ -17,10 +17,9 @@ import sympy as sp
 
 from .._errors import bad
 from ._record import Head, as_box, head_symbols
-from ..spec._layers import PointwiseLayer
-from ..spec._network import Network, check_positive_int
-from ..spec._rational import ZERO, as_rational
-from ..spec._sparse import SparseArray
+from ..spec import Network, PointwiseLayer, SparseArray, as_rational
+from ..spec._network import check_positive_int
+from ..spec._rational import ZERO
 from ._target import box_arity, parse_target
 
 DELTA = sp.Symbol("delta", positive=True)  # 2^(-2m-2), the error of one unit square

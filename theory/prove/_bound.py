@@ -22,10 +22,8 @@ import z3
 
 from ._certificate import Certificate
 from .._errors import TheoryError, bad
-from ..spec._exact import evaluate_exact
-from ..heads._record import Head, as_box
-from ..spec._network import Network
-from ..spec._rational import as_rational
+from ..heads import Head, as_box
+from ..spec import Network, as_rational, evaluate_exact
 from ._encode import check_timeout, encode, point_array, rational_candidates, solve, z3_rational
 
 POLYNOMIAL = "a polynomial with rational coefficients in x0..x{k-1} (Add, Mul, Pow with a nonnegative integer exponent, Integer, Rational, Symbol)"

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._errors import TheoryError, bad
-from ..spec._files import atomic_write_file
+from ..spec import as_rational, atomic_write_file
 from ..spec._network import _freeze, thaw
-from ..spec._rational import as_rational
 
 STATUSES = ("proved", "refuted", "unknown")
 METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "symbolic", "exact")

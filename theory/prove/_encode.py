@@ -19,10 +19,8 @@ import z3
 
 from ._certificate import Certificate
 from .._errors import TheoryError, bad
-from ..spec._exact import evaluate_exact
-from ..spec._network import Network
-from ..spec._rational import ZERO, as_rational
-from ..spec._symbolic import input_name
+from ..spec import Network, as_rational, evaluate_exact, input_name
+from ..spec._rational import ZERO
 
 
 # ---------------------------------------------------------------------------------------------- numbers

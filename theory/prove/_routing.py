@@ -16,9 +16,7 @@ import z3
 
 from ._certificate import Certificate
 from .._errors import bad
-from ..spec._exact import evaluate_exact
-from ..spec._layers import ConvLayer, PointwiseLayer
-from ..spec._network import Network
+from ..spec import ConvLayer, Network, PointwiseLayer, evaluate_exact
 from ..constructions._routing import validate_support
 from ._encode import as_fraction, check_timeout, point_array, relu, solve, witness_of, z3_rational
 
