@@ -278,7 +278,14 @@ class Claim:
 
 
 def not_testable(reason: str) -> Callable[[Context], Result]:
-    """A check that reports status ``not-testable`` with ``reason`` (why no computation can confirm or refute it)."""
+    """A check that reports status ``not-testable`` with ``reason`` (why no computation can confirm or refute it).
+
+    Raises:
+        ChecksError: unless ``reason`` is a non-empty string.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise bad("reason", reason, "a non-empty string saying why the claim cannot be tested")
+
     def check(ctx: Context) -> Result:
         return Result("not-testable", note=reason)
     check.__doc__ = f"Not testable: {reason}"

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ._errors import bad
 from ._report import load_document, summarize
 
 TIMING_KEYS = ("seconds",)
@@ -59,30 +60,36 @@ def _without(value: Any, ignore: frozenset[str]) -> Any:
 
 def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
                     ignore: Iterable[str] = TIMING_KEYS) -> ReportDiff:
-    """Compare two ``report.json`` files by claim id (order does not matter).
+    """Compare two ``report.json`` files by claim id (their order does not matter; the diff lists claims in the
+    new report's order).
 
     Args:
         old, new: paths of the two reports.
         ignore: keys dropped from observed values at any depth before comparing (default: timings).
 
     Raises:
-        ChecksError: when either file is not a readable report (see :func:`load_document`).
+        ChecksError: when either file is not a readable report (see :func:`load_document`), or ``ignore`` is not
+            a collection of key names.
     """
+    try:
+        skip = None if isinstance(ignore, str) else frozenset(ignore)
+    except TypeError:  # not iterable
+        skip = None
+    if skip is None or not all(isinstance(k, str) for k in skip):
+        raise bad("ignore", ignore, "a collection of key names, e.g. ('seconds',)")
     runs_old = {info["id"]: result for info, result in load_document(old)[1]}
     runs_new = {info["id"]: result for info, result in load_document(new)[1]}
-    skip = frozenset(ignore)
     same, status, observed = [], {}, {}
-    for cid in runs_old.keys() & runs_new.keys():
-        a, b = runs_old[cid], runs_new[cid]
+    for cid, b in runs_new.items():
+        a = runs_old.get(cid)
+        if a is None:
+            continue
         if a.status != b.status:
             status[cid] = (a.status, b.status)
         elif _without(a.observed, skip) != _without(b.observed, skip):
             observed[cid] = (a.observed, b.observed)
         else:
             same.append(cid)
-    order = list(runs_new) + [cid for cid in runs_old if cid not in runs_new]
-    key = order.index
-    return ReportDiff(same=tuple(sorted(same, key=key)), status=dict(sorted(status.items(), key=lambda kv: key(kv[0]))),
-                      observed=dict(sorted(observed.items(), key=lambda kv: key(kv[0]))),
+    return ReportDiff(same=tuple(same), status=status, observed=observed,
                       only_old=tuple(cid for cid in runs_old if cid not in runs_new),
                       only_new=tuple(cid for cid in runs_new if cid not in runs_old))

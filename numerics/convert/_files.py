@@ -31,7 +31,7 @@ import theory
 from ._module import DTYPES, SpecModule, resolve_device, resolve_dtype, to_module
 from .._errors import NumericsError, bad
 
-SPEC_FILE = "spec.json"
+SPEC_FILE = theory.SPEC_FILE  # one name for the exact spec file, defined by theory
 WEIGHTS_FILE = "weights.safetensors"
 WEIGHTS_FORMAT = "cnnverify.weights"
 WEIGHTS_VERSION = "1"

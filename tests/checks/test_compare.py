@@ -73,3 +73,16 @@ def test_bad_report_is_a_clear_error(tmp_path):
     (tmp_path / "other.json").write_text('{"schema": "something else"}')
     with pytest.raises(ChecksError, match="argument 'path'"):
         checks.compare_reports(a, tmp_path / "other.json")
+
+
+@pytest.mark.parametrize("ignore", ["seconds", [1], None])
+def test_bad_ignore_is_a_clear_error(tmp_path, ignore):
+    a = report(tmp_path, "a", [make_claim("t.a")])
+    with pytest.raises(ChecksError, match="ignore"):
+        checks.compare_reports(a, a, ignore=ignore)
+
+
+@pytest.mark.parametrize("reason", ["", "  ", None, 3])
+def test_not_testable_needs_a_reason(reason):
+    with pytest.raises(ChecksError, match="reason"):
+        checks.not_testable(reason)

@@ -71,8 +71,8 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    return env
+    """The environment without PYTHONPATH / PYTHONHOME, which could put the source tree back on the path."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 def test_wheel_ships_and_imports_every_subpackage(installed):
