@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import theory
 from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, SparseArray
@@ -166,6 +167,8 @@ CASES = [
     ("to_json-type", lambda: theory.to_json({"d": 8}), "'net'"),
     ("as_rational-bool", lambda: theory.as_rational(True, "w"), "'w'"),
     ("as_rational-nan", lambda: theory.as_rational(float("nan"), "w"), "'w'"),
+    ("as_rational-sympy-nan", lambda: theory.as_rational(sp.nan, "w"), "'w'"),
+    ("as_rational-sympy-inf", lambda: theory.as_rational(sp.Float("inf"), "w"), "'w'"),
 ]
 
 
@@ -202,3 +205,12 @@ def test_valid_edge_inputs_are_accepted():
     assert theory.evaluate_exact(SEL8, [[F(i) for i in range(8)]]) == (F(0), F(7))
     assert theory.tree_sum(2, 2, ABS_HEAD).depth == 3
     assert theory.evaluate_exact(SEL8, ["1/2"] * 8) == (F(1, 2), F(1, 2))
+
+
+def test_sympy_floats_are_read_at_their_exact_binary_value():
+    """``head.bound * 0.99`` is a sympy Float; it enters exactly, as a Python float does (independent: mpmath)."""
+    value = sp.Rational(1, 16384) * 0.99
+    assert isinstance(value, sp.Float)
+    man, exp = value._mpf_[1] * (-1) ** value._mpf_[0], value._mpf_[2]
+    assert theory.as_rational(value, "eps") == Fraction(man) * Fraction(2) ** exp
+    assert theory.as_rational(sp.Float(0.5), "eps") == Fraction(1, 2)

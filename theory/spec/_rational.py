@@ -19,8 +19,9 @@ def as_rational(value: Any, arg: str) -> Fraction:
     """Convert ``value`` to an exact :class:`~fractions.Fraction`.
 
     Accepted: ints (not bool), Fractions, any :class:`numbers.Rational` (e.g. ``sympy.Rational``),
-    strings ``"p/q"`` or decimal strings, and finite floats (converted exactly to their binary value,
-    so ``0.1`` becomes ``3602879701896397/36028797018963968``).
+    strings ``"p/q"`` or decimal strings, and finite floats, Python, numpy or sympy (converted exactly to
+    their binary value, so ``0.1`` becomes ``3602879701896397/36028797018963968``; ``head.bound * 0.99`` is a
+    sympy Float and is read the same way).
 
     Raises:
         TheoryError: for bools, non-finite floats, non-numeric strings and any other type.
@@ -43,9 +44,14 @@ def as_rational(value: Any, arg: str) -> Fraction:
     if isinstance(value, numbers.Rational):
         return Fraction(int(value.numerator), int(value.denominator))
     # sympy numbers that are rational but not registered as numbers.Rational
-    is_rational = getattr(value, "is_Rational", None)
-    if is_rational:
+    if getattr(value, "is_Rational", None):
         return Fraction(int(value.p), int(value.q))
+    if getattr(value, "is_Float", None):  # a sympy Float is a binary float of some precision: its exact value
+        if not value.is_finite:
+            raise bad(arg, value, "a finite number (nan and inf have no exact value)")
+        import sympy as sp
+        exact = sp.Rational(value)
+        return Fraction(int(exact.p), int(exact.q))
     raise bad(arg, value, "an exact rational (int, Fraction, 'p/q' string or finite float)")
 
 
