@@ -21,12 +21,12 @@ import theory
 from ._check import check_at_scale
 from ._rounding import rounding_bound
 from ._engine import DEFAULT_BUDGET, Engine, PeakMemory, check_count
-from ._target import make_box
+from ._target import exact_constant, make_box
 
 
 def _upper(value: Any) -> Fraction:
     """A sympy/str bound as an exact rational, rounded up when irrational."""
-    v = sp.sympify(value)
+    v = exact_constant(value, "bound")
     if v.is_Rational:
         return Fraction(int(v.p), int(v.q))
     q = Fraction(str(sp.N(v, 40)))

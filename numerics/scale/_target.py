@@ -22,7 +22,9 @@ from ._paths import cone
 
 _NAME = re.compile(r"x(\d+)(?:_(\d+))?\Z")
 _TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
-          sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh}
+          sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh, sp.atan: torch.atan}
+_TORCH_FOLD = {sp.Min: torch.minimum, sp.Max: torch.maximum}
+"""Torch versions of every function of ``theory.formula.FUNCTION_CLASSES`` (``sqrt`` is a power)."""
 RIGOROUS_BITS = 128  # mpmath interval precision for the target at witness points
 
 
@@ -43,19 +45,48 @@ def coordinate_unit(net: theory.Network, name: str, arg: str) -> int:
     raise bad(arg, name, f"input symbols {allowed}")
 
 
-def _sympify(expr: Any, arg: str) -> sp.Expr:
+def _parse_target(expr: Any, arg: str) -> sp.Expr:
+    """A target as a sympy expression: text through :func:`theory.parse_formula` (never executed), sympy
+    expressions as they are."""
     if isinstance(expr, sp.Expr):
         return expr
     if not isinstance(expr, str):
         raise bad(arg, expr, "a formula string such as 'x5*x4000' or a sympy expression")
-    local = {n: sp.Symbol(n, real=True) for n in re.findall(r"\bx\d+(?:_\d+)?\b", expr)}
     try:
-        out = sp.sympify(expr, locals=local)
-    except Exception:  # SympifyError, TokenError, SyntaxError, TypeError: all mean unparsable text
-        raise bad(arg, expr, "a formula in the input symbols, such as 'x5*x4000' or 'sin(3*x0)*x1'") from None
-    if not isinstance(out, sp.Expr):
-        raise bad(arg, expr, "a scalar formula")
-    return out
+        return theory.parse_formula(expr, variables="inputs", name=arg)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def exact_constant(value: Any, arg: str) -> sp.Expr:
+    """A constant (a bound from a spec's meta): text through :func:`theory.parse_formula` with no variables,
+    sympy numbers as they are, ints and Fractions exactly.
+
+    Raises:
+        NumericsError: anything else, or text that is not a constant formula.
+    """
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        return sp.Rational(value.numerator, value.denominator)
+    if not isinstance(value, str):
+        raise bad(arg, value, "a constant formula such as '1/4096' or a sympy number")
+    try:
+        return theory.parse_formula(value, variables="none", name=arg)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def _split_outputs(text: str) -> list[str]:
+    """``"x0, Min(x1, x2)"`` -> ``["x0", " Min(x1, x2)"]``: one formula per output, split at the commas outside
+    parentheses (the commas of ``Min`` / ``Max`` stay)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
 
 
 @dataclass(frozen=True)
@@ -127,8 +158,17 @@ def _to_torch(e: sp.Basic, index: Mapping[str, int]) -> Callable[[torch.Tensor],
     if isinstance(e, sp.Function) and e.func in _TORCH and len(e.args) == 1:
         fn, arg = _TORCH[e.func], _to_torch(e.args[0], index)
         return lambda c: fn(arg(c))
+    if e.func in _TORCH_FOLD and e.args:
+        fold, parts = _TORCH_FOLD[e.func], [_to_torch(a, index) for a in e.args]
+
+        def extreme(c: torch.Tensor) -> torch.Tensor:
+            out = parts[0](c)
+            for p in parts[1:]:
+                out = fold(out, p(c))
+            return out
+        return extreme
     raise NumericsError(f"argument 'target': {type(e).__name__} ({e}) is not supported (use + * powers sqrt sin "
-                        "cos tan exp log Abs sinh cosh tanh pi E)")
+                        "cos tan exp log Abs sinh cosh tanh atan Min Max pi E)")
 
 
 def _pair(value: Any, arg: str) -> tuple[Fraction, Fraction]:
@@ -164,12 +204,12 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     if box is None:
         raise bad("box", None, "(lo, hi) or {symbol: (lo, hi)} (the net's meta has no 'box')")
     if isinstance(target, str):
-        target = [t for t in target.split(",")] if "," in target else [target]
+        target = _split_outputs(target)
     elif isinstance(target, sp.Expr):
         target = [target]
     elif not isinstance(target, Sequence):
         raise bad("target", target, "a formula string, a sympy expression or a sequence of them")
-    exprs = [_sympify(t, "target") for t in target]
+    exprs = [_parse_target(t, "target") for t in target]
     if len(exprs) != net.n_outputs:
         raise bad("target", target, f"{net.n_outputs} formula(s), one per output of the network")
     units = set()

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("theory", "numerics", "checks")
 ALLOWED = {"theory": set(), "numerics": {"theory"}, "checks": {"theory", "numerics"}}
 ORDER = {
-    "theory": ["spec", "heads", "constructions", "prove", "certify"],
+    "theory": ["formula", "spec", "heads", "constructions", "prove", "certify"],
     "numerics": ["convert", "scale", "learning", "duat"],
     "checks": ["ww", "verify", "duat"],
 }

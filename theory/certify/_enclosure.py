@@ -27,14 +27,18 @@ from sympy.printing.pycode import MpmathPrinter
 
 from .._errors import bad
 from ._intervals import Unsupported, compile_interval, dn, up
-from ..heads._target import NonFinite, Prec, iv_bounds, iv_interval
+from ..heads._interval_functions import iv_atan, iv_max, iv_min
+from ..heads._target import NonFinite, Prec, iv_bounds, iv_interval, rewrite_hyperbolic
 
 _IV = SimpleNamespace(mpf=iv.mpf, sin=iv.sin, cos=iv.cos, tan=iv.tan, exp=iv.exp, log=iv.log, sqrt=iv.sqrt,
-                      pi=iv.pi, e=iv.e, cbrt=lambda v: iv.cbrt(v))
+                      pi=iv.pi, e=iv.e, cbrt=lambda v: iv.cbrt(v), atan=iv_atan)
+_MP_MODULES = [{"mpmath": _IV, "min": iv_min, "max": iv_max}]
+"""The namespace of the mpmath fallback: sympy prints Min / Max as the builtins min / max, replaced here by
+their interval versions (the builtins would compare intervals)."""
 
 def _mp_compiled(expr, syms):
     """Fallback for functions the numpy interval evaluator lacks: mpmath.iv, one box at a time."""
-    f = sp.lambdify(syms, expr, modules=[{"mpmath": _IV}], printer=MpmathPrinter)
+    f = sp.lambdify(syms, expr, modules=_MP_MODULES, printer=MpmathPrinter)
 
     def run(env):
         shape = env[0][0].shape if env else ()
@@ -61,8 +65,8 @@ def _compile(expr, syms):
                 f([(np.zeros(1), np.zeros(1))] * len(syms))
             return f, False
         except Exception as e:  # noqa: BLE001 - sympy printers raise several types for unsupported functions
-            raise bad("target", str(expr), f"functions with a rigorous interval extension (sin, cos, exp, log, "
-                      f"sqrt, powers, Abs, tan); {type(e).__name__}: {e}") from None
+            raise bad("target", str(expr), f"functions with a rigorous interval extension (sin, cos, tan, exp, "
+                      f"log, sqrt, powers, atan, Abs, Min, Max; sinh, cosh, tanh through exp); {type(e).__name__}: {e}") from None
 
 
 @dataclass
@@ -89,7 +93,7 @@ class Target:
     """
 
     def __init__(self, expr: sp.Expr, names: list[str]):
-        self.expr = expr
+        self.expr = expr = rewrite_hyperbolic(expr)      # sinh, cosh, tanh through exp (an identity)
         self.syms = syms = [sp.Symbol(n, real=True) for n in names]
         self.k = k = len(syms)
         self.f, self.fast = _compile(expr, syms)
@@ -152,7 +156,7 @@ class Target:
 
     def point_hp(self, x: list[Fraction], prec: int = 256):
         """Rigorous enclosure of ``g(x)`` at a rational point in 256-bit mpmath intervals, as Fractions."""
-        f = sp.lambdify(self.syms, self.expr, modules=[{"mpmath": _IV}], printer=MpmathPrinter)
+        f = sp.lambdify(self.syms, self.expr, modules=_MP_MODULES, printer=MpmathPrinter)
         with Prec(prec):
             try:
                 v = f(*[iv_interval(q, q) for q in x])

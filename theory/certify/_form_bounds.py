@@ -28,18 +28,27 @@ def _pt(x):
     return (x, x)
 
 
+FACE_MAX_K = 3
+"""Largest number of variables whose faces are enumerated (3^k faces, adjugates up to 3 x 3); with more
+variables (a target in inputs outside the network's cone adds some) the quadratic gets the interval bound
+of the whole box."""
+
+
 def _quad_max(alpha: np.ndarray, beta: list, Q: list, r: np.ndarray) -> np.ndarray:
-    """Rigorous upper bound of ``max_{|y_a| <= r_a} alpha + beta.y + y^T Q y / 2`` (k <= 3; N rows).
+    """Rigorous upper bound of ``max_{|y_a| <= r_a} alpha + beta.y + y^T Q y / 2`` (any k; N rows).
 
     The maximum lies in the relative interior of some face of the box (coordinates outside the face at
     ``+-r_a``). On a face with free coordinates F, an interior maximum needs ``M = -Q_FF`` positive definite;
     then its value is ``alpha_F + b^T M^-1 b / 2`` (adjugate formula in interval arithmetic). Faces where
     ``M`` is proved not positive definite (a leading minor ``<= 0``), or whose stationary point ``M^-1 b``
     is proved outside the face, have their maximum on smaller faces and are skipped; undecided faces get the
-    interval bound ``alpha_F + sum |b_i| r_i + sum |Q_ij| r_i r_j / 2``.
+    interval bound ``alpha_F + sum |b_i| r_i + sum |Q_ij| r_i r_j / 2``. Beyond :data:`FACE_MAX_K` variables
+    only that interval bound of the whole box is used (it covers every point of the box, so it is sound).
     Args: ``alpha (N,)`` (an upper value), ``beta`` k intervals, ``Q`` k x k intervals, ``r (N, k)``.
     """
     N, k = r.shape
+    if k > FACE_MAX_K:
+        return _natural(_pt(alpha), beta, Q, r)[1]
     best = np.full(N, -np.inf)
     half = (np.full(N, 0.5), np.full(N, 0.5))
     for m in range(k + 1):
@@ -62,18 +71,24 @@ def _quad_max(alpha: np.ndarray, beta: list, Q: list, r: np.ndarray) -> np.ndarr
     return best
 
 
+def _natural(aF, b, QF, rF):
+    """Interval enclosure of ``aF + b.y + y^T QF y / 2`` over ``|y_i| <= rF_i``: ``aF + sum |b_i| r_i +
+    sum |Q_ij| r_i r_j / 2`` (outward rounded)."""
+    nat = aF
+    for i in range(len(b)):
+        nat = iv_add(nat, iv_mul(iv_abs(b[i]), _pt(rF[:, i])))
+        for j in range(len(b)):
+            qm = np.maximum(np.abs(QF[i][j][0]), np.abs(QF[i][j][1]))
+            nat = iv_add(nat, iv_mul(_pt(0.5 * qm), iv_mul(_pt(rF[:, i]), _pt(rF[:, j]))))
+    return nat
+
+
 def _face_max(aF, b, QF, rF) -> np.ndarray:
     m = len(b)
     if m == 0:
         return aF[1]
     M = [[iv_neg(q) for q in row] for row in QF]
-    # fallback interval bound of the face
-    nat = aF
-    for i in range(m):
-        nat = iv_add(nat, iv_mul(iv_abs(b[i]), _pt(rF[:, i])))
-        for j in range(m):
-            qm = np.maximum(np.abs(QF[i][j][0]), np.abs(QF[i][j][1]))
-            nat = iv_add(nat, iv_mul(_pt(0.5 * qm), iv_mul(_pt(rF[:, i]), _pt(rF[:, j]))))
+    nat = _natural(aF, b, QF, rF)        # fallback interval bound of the face
     if m == 1:
         minors = [M[0][0]]
         adj = [[(np.ones_like(aF[0]), np.ones_like(aF[0]))]]

@@ -4,7 +4,7 @@
   sum of ``m`` products (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., Lemma 3.1);
   :func:`dn` / :func:`up` move a result one ulp outward (covering a last round-to-nearest).
 * ``iv_*``: interval numbers as pairs ``(lo, hi)`` of float64 arrays, every result rounded outward, with our
-  own sin, cos, exp, log (never the platform libm);
+  own sin, cos, exp, log, atan (never the platform libm);
 * :func:`compile_interval`: a sympy expression as a vectorised interval function built from them.
 """
 
@@ -250,18 +250,64 @@ def iv_log(x):
     return _fix(np.where(neg, -np.inf, lo), np.where(neg, np.inf, hi))
 
 
+_ATAN_C = [_coef(Fraction((-1) ** i, 2 * i + 1)) for i in range(14)]                # atan t = t * A(t^2)
+
+
+def _atan_point(x: np.ndarray):
+    """Enclosures of ``atan x`` at points: ``|x| > 1`` through ``sign(x) pi/2 - atan(1/x)``; two halvings
+    ``t -> t / (1 + sqrt(1 + t^2))`` (``atan t = 2 atan t'``) bring ``|t|`` below ``tan(pi/16) < 0.2``; then
+    ``4 t A(t^2)`` with the alternating-series remainder ``|t|^29 / 29`` (doubled for the float power)."""
+    xs = np.where(np.isnan(x), 0.0, x)
+    big = np.abs(xs) > 1.0
+    one = (np.ones_like(xs), np.ones_like(xs))
+    inv = iv_div(one, (xs, xs))
+    t = (np.where(big, inv[0], xs), np.where(big, inv[1], xs))
+    for _ in range(2):
+        t = iv_div(t, iv_add(one, iv_sqrt(iv_add(one, iv_mul(t, t)))))
+    t2 = iv_mul(t, t)
+    t2 = (np.maximum(t2[0], 0.0), t2[1])
+    tm = np.maximum(np.abs(t[0]), np.abs(t[1]))
+    r = up(2.0 * tm ** 29 / 29.0)
+    a = iv_mul(t, _poly(t2, _ATAN_C))
+    a = iv_mul((np.full_like(xs, 4.0), np.full_like(xs, 4.0)), (dn(a[0] - r), up(a[1] + r)))
+    pos = iv_sub((np.full_like(xs, _PIO2[0]), np.full_like(xs, _PIO2[1])), a)
+    neg = iv_sub((np.full_like(xs, -_PIO2[1]), np.full_like(xs, -_PIO2[0])), a)
+    lo = np.select([big & (xs > 0), big & (xs < 0)], [pos[0], neg[0]], a[0])
+    hi = np.select([big & (xs > 0), big & (xs < 0)], [pos[1], neg[1]], a[1])
+    return np.maximum(lo, -_PIO2[1]), np.minimum(hi, _PIO2[1])
+
+
+def iv_atan(x):
+    """``atan`` of intervals (increasing: the enclosures at the two ends bound it)."""
+    lo, hi = _atan_point(x[0])[0], _atan_point(x[1])[1]
+    return np.where(np.isnan(x[0]), -_PIO2[1], lo), np.where(np.isnan(x[1]), _PIO2[1], hi)
+
+
+def iv_min(*xs):
+    """``min`` of intervals: the minimum of the lower ends and of the upper ends (exact)."""
+    return np.minimum.reduce([x[0] for x in xs]), np.minimum.reduce([x[1] for x in xs])
+
+
+def iv_max(*xs):
+    """``max`` of intervals: the maximum of the lower ends and of the upper ends (exact)."""
+    return np.maximum.reduce([x[0] for x in xs]), np.maximum.reduce([x[1] for x in xs])
+
+
 class Unsupported(Exception):
     """The expression uses a function the vectorised interval evaluator does not implement."""
 
 
-_FUNCS = {sp_name: fn for sp_name, fn in (("sin", iv_sin), ("cos", iv_cos), ("exp", iv_exp), ("log", iv_log))}
+_FUNCS = {sp_name: fn for sp_name, fn in (("sin", iv_sin), ("cos", iv_cos), ("exp", iv_exp), ("log", iv_log),
+                                            ("atan", iv_atan))}
+_FOLDS = {"Min": iv_min, "Max": iv_max}
 
 
 def compile_interval(expr, symbols):
     """Compile a sympy expression to ``f(env) -> (lo, hi)``, env: one ``(lo, hi)`` array pair per symbol.
 
     Supported: rationals, pi, E, symbols, +, *, integer powers, square roots and other rational powers of
-    positive bases (through exp/log), sin, cos, exp, log, Abs. Raises :class:`Unsupported` otherwise.
+    positive bases (through exp/log), sin, cos, exp, log, atan, Abs, Min, Max. Raises :class:`Unsupported`
+    otherwise (tan goes to the mpmath fallback; sinh, cosh, tanh are rewritten through exp first).
     The result encloses the exact value of the expression at every point of the argument box.
     (The heads' evaluator, :func:`theory.heads._target.evaluate_on`, is a different one on purpose: exact rationals
     where possible and errors reported, not widened to ``[-inf, inf]``; see :mod:`theory.certify._enclosure`.)
@@ -314,6 +360,9 @@ def compile_interval(expr, symbols):
             a = comp(e.args[0])
             return lambda env: iv_abs(a(env))
         name = type(e).__name__
+        if name in _FOLDS and e.args:
+            fold, parts = _FOLDS[name], [comp(a) for a in e.args]
+            return lambda env: fold(*np.broadcast_arrays(*[p(env) for p in parts]))
         if name in _FUNCS and len(e.args) == 1:
             fn, a = _FUNCS[name], comp(e.args[0])
             return lambda env: fn(a(env))

@@ -18,8 +18,10 @@ import sympy as sp
 from mpmath import iv, libmp
 
 from .._errors import TheoryError, bad
+from ..formula import parse_formula
 from ..spec import as_rational
 from ..spec._rational import ZERO
+from ._interval_functions import iv_atan, iv_max, iv_min
 
 _XNAME = re.compile(r"x(\d+)\Z")
 
@@ -35,32 +37,33 @@ def box_arity(box: Any) -> int | None:
     return None
 
 
+def _as_expr(value: Any, name: str, variables: str) -> sp.Expr:
+    """A string through the safe parser; a sympy object as it is (trusted); a plain number exactly."""
+    if isinstance(value, str):
+        return parse_formula(value, variables=variables, name=name)
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, float, Fraction, np.integer, np.floating)) and not isinstance(value, bool):
+        return sp.Rational(as_rational(value, name))
+    raise bad(name, type(value).__name__, "a formula string, a sympy expression or a number")
+
+
 def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr, int]:
     """A target as a sympy expression in the real symbols ``x0 .. x{k-1}``, and ``k``.
 
     Args:
-        g: a sympy expression or a string such as ``"sin(3*x0)*x1"`` (strings go through ``sympy.sympify``,
-            which evaluates Python: pass only trusted text). Symbols named ``x<j>`` are replaced by the real
-            symbols of :func:`theory.head_symbols`; floats become their exact binary value.
+        g: a sympy expression or a string such as ``"sin(3*x0)*x1"`` (strings go through the whitelist parser
+            :func:`theory.parse_formula`, which never executes them; decimals are exact: ``"0.1"`` is 1/10).
+            Symbols named ``x<j>`` are replaced by the real symbols of :func:`theory.head_symbols`; sympy
+            Floats become their exact binary value.
         k: number of inputs; default ``1 + `` the largest index used.
     Returns:
         ``(expr, k)``.
     Raises:
-        TheoryError: unparsable text, symbols other than ``x0 .. x{k-1}``, non-finite or complex constants,
-            undefined functions.
+        TheoryError: text outside the formula grammar, symbols other than ``x0 .. x{k-1}``, non-finite or
+            complex constants, undefined functions.
     """
-    if isinstance(g, str):
-        local = {nm: sp.Symbol(nm, real=True) for nm in set(re.findall(r"\bx\d+\b", g))}
-        try:
-            expr = sp.sympify(g, locals=local)
-        except Exception:  # sympify raises SympifyError, TokenError, TypeError, ... for bad text
-            raise bad(name, g, "a formula in x0, x1, ... such as 'sin(3*x0)*x1'") from None
-    elif isinstance(g, sp.Basic):
-        expr = g
-    elif isinstance(g, (int, float, Fraction, np.integer, np.floating)) and not isinstance(g, bool):
-        expr = sp.Rational(as_rational(g, name))
-    else:
-        raise bad(name, type(g).__name__, "a sympy expression or a string in x0, x1, ...")
+    expr = _as_expr(g, name, "head")
     if not isinstance(expr, sp.Expr):
         raise bad(name, g, "a scalar expression in x0, x1, ... (not a relation, tuple or function)")
     unknown, used, mapping = [], [], {}
@@ -89,30 +92,22 @@ def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr
     return expr, k
 
 
-
-# The certifier's parser, kept apart from parse_target on purpose: it reads the *global* input names of a
-# network (``x{c}``, ``x{p}`` or ``x{c}_{p}``, any indices), and strings with ``rational=True`` (so "0.1" is
-# exactly 1/10, as a certificate's claim states it), where the heads' parser wants ``x0 .. x{k-1}`` and reads
-# decimal floats at their binary value. Merging them would change which targets each accepts and their values.
+# The certifier's parser: the same grammar as parse_target, but the *global* input names of a network
+# (``x{c}``, ``x{p}`` or ``x{c}_{p}``, any indices) instead of ``x0 .. x{k-1}``.
 _GLOBAL_NAME = re.compile(r"^x\d+(_\d+)?$")
 
 
 def parse_global_target(target: Any) -> sp.Expr:
     """A certifier target as a sympy expression in real symbols named by global inputs (``x3``, ``x1_2``).
 
+    Strings go through :func:`theory.parse_formula` (decimals exact: ``"0.1"`` is 1/10, as a certificate's
+    claim states it); sympy expressions are taken as they are, their Floats at their exact binary value.
+
     Raises:
-        TheoryError: unparsable, complex or non-finite, or variables not named ``x{i}`` / ``x{c}_{p}``.
+        TheoryError: text outside the formula grammar, complex or non-finite, or variables not named
+            ``x{i}`` / ``x{c}_{p}``.
     """
-    if isinstance(target, str):
-        try:
-            expr = sp.sympify(target, rational=True)
-        except (sp.SympifyError, SyntaxError, TypeError) as e:
-            raise bad("target", target, f"a sympy expression in x0, x1, ... ({type(e).__name__})") from None
-    else:
-        try:
-            expr = sp.sympify(target)
-        except (sp.SympifyError, SyntaxError, TypeError):
-            raise bad("target", target, "a sympy expression or a string in x0, x1, ...") from None
+    expr = _as_expr(target, "target", "inputs")
     if not isinstance(expr, sp.Expr) or expr.has(sp.I) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise bad("target", target, "a finite real-valued sympy expression")
     floats = expr.atoms(sp.Float)
@@ -174,8 +169,13 @@ def iv_bounds(z: Any) -> tuple[Fraction, Fraction]:
     return mpf_fraction(a), mpf_fraction(b)
 
 
-_IV_FUNCS = {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan, sp.exp: iv.exp, sp.log: iv.log, sp.Abs: abs}
+_IV_FUNCS = {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan, sp.exp: iv.exp, sp.log: iv.log, sp.Abs: abs,
+             sp.atan: iv_atan}
 _EXACT_FUNCS = {sp.Abs: abs}
+_IV_FOLDS = {sp.Min: iv_min, sp.Max: iv_max}
+_EXACT_FOLDS = {sp.Min: min, sp.Max: max}
+"""With :func:`rewrite_hyperbolic` (sinh, cosh, tanh through exp) and powers (sqrt), these cover every class of
+:data:`theory.formula.FUNCTION_CLASSES`."""
 
 
 def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) -> np.ndarray:
@@ -235,12 +235,17 @@ def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) ->
             if exact and fn not in _EXACT_FUNCS:
                 raise NotExact
             out = _apply((_EXACT_FUNCS if exact else _IV_FUNCS)[fn], ev(e.args[0]))
+        elif e.func in _IV_FOLDS and e.args:
+            fold = np.frompyfunc((_EXACT_FOLDS if exact else _IV_FOLDS)[e.func], 2, 1)
+            out = ev(e.args[0])
+            for a in e.args[1:]:
+                out = _wrap(fold(out, ev(a)))
         elif exact:
             raise NotExact
         else:
             raise TheoryError(f"argument 'g': cannot evaluate {type(e).__name__} ({e}) rigorously; supported: "
-                              "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, Abs, pi, E "
-                              "(sinh, cosh, tanh are rewritten through exp)")
+                              "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, atan, Abs, Min, "
+                              "Max, pi, E (sinh, cosh, tanh are rewritten through exp)")
         memo[e] = out
         return out
 

@@ -22,6 +22,7 @@ import z3
 
 from ._certificate import Certificate
 from .._errors import TheoryError, bad
+from ..formula import parse_formula
 from ..heads import Head, as_box
 from ..spec import Network, as_rational, evaluate_exact
 from ._encode import check_timeout, encode, point_array, rational_candidates, solve, z3_rational
@@ -95,10 +96,12 @@ def _inputs(head: Any, target: Any, box: Any, eps: Any) -> tuple[Network, sp.Exp
     else:
         raise bad("head", type(head).__name__, "a theory.Head or a theory.Network on 1 position")
     k = net.c_in
-    try:
-        target = sp.sympify(target)
-    except (sp.SympifyError, TypeError):
-        raise bad("target", target, POLYNOMIAL.replace("{k-1}", str(k - 1))) from None
+    if isinstance(target, str):
+        target = parse_formula(target, variables="head", name="target")
+    elif isinstance(target, (int, Fraction)) and not isinstance(target, bool):
+        target = sp.Rational(as_rational(target, "target"))
+    elif not isinstance(target, sp.Basic):
+        raise bad("target", target, POLYNOMIAL.replace("{k-1}", str(k - 1)))
     box = as_box(box, k)
     eps = as_rational(eps, "eps")
     if eps < 0:

@@ -44,8 +44,9 @@ class Network:
 
     Everything else (depth, channels, positions, parameter counts, nonzeros, receptive fields) is derived
     from the layers, never passed in. Creation validates that shapes chain and that every tree layer tiles
-    its input exactly. ``meta`` is a free-form, JSON-able description (construction name and arguments);
-    it is not part of :attr:`content_hash`, which identifies the weights alone.
+    its input exactly. ``meta`` is a free-form, JSON-able description (construction name and arguments, and
+    the target, box and bounds the tools act on); it is not part of :attr:`content_hash`, which identifies the
+    weights alone, but :attr:`meta_hash` binds it to them (spec files record both).
     """
 
     d: int
@@ -173,6 +174,14 @@ class Network:
             h.update(b"|")
             layer.bias.digest(h)
         return h.hexdigest()
+
+    @functools.cached_property
+    def meta_hash(self) -> str:
+        """sha256 of ``meta`` bound to the weights: ``sha256("cnnverify.meta|" + content_hash + "|" + JSON)``,
+        the JSON canonical (keys sorted, no spaces, ASCII), so equal metas give equal hashes."""
+        canonical = json.dumps(thaw(self.meta), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                               allow_nan=False)
+        return hashlib.sha256(f"cnnverify.meta|{self.content_hash}|{canonical}".encode()).hexdigest()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from .._errors import bad
+from .._errors import TheoryError, bad
 from ._exact import forward_objects
 from ._network import Network, check_positive_int
 
@@ -33,10 +33,21 @@ def input_name(net: Network, unit: int) -> str:
     return f"x{c}_{p}"
 
 
+def _expr(v: object) -> sp.Expr:
+    """An internal value of the symbolic forward pass as a sympy object (never text: no parsing)."""
+    if isinstance(v, sp.Basic):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return sp.Integer(int(v))
+    if isinstance(v, Fraction):
+        return sp.Rational(v.numerator, v.denominator)
+    raise TheoryError(f"internal: symbolic evaluation produced {type(v).__name__}")
+
+
 def _relu(values: np.ndarray) -> np.ndarray:
     out = np.empty(values.size, dtype=object)
     # relu(e) = e when sympy knows e >= 0 (sums of relus with nonnegative coefficients): keeps outputs small.
-    out[:] = [v if sp.sympify(v).is_nonnegative else sp.Max(0, v) for v in values]
+    out[:] = [v if _expr(v).is_nonnegative else sp.Max(0, v) for v in values]
     return out
 
 
@@ -67,7 +78,7 @@ def symbolic(net: Network, *, simplify: bool = False, max_inputs: int = 4096) ->
     xs = np.empty(net.d * net.c_in, dtype=object)
     xs[:] = input_symbols(net)
     outs = forward_objects(net, xs, _relu, _rational)
-    exprs = tuple(sp.sympify(e) for e in outs)
+    exprs = tuple(_expr(e) for e in outs)
     if simplify:
         exprs = tuple(sp.simplify(e.rewrite(sp.Piecewise)) for e in exprs)
     return exprs
