@@ -3,7 +3,8 @@
 :func:`to_module` is the only exact-to-float conversion of the project (each rational correctly rounded to the
 dtype, :func:`round_rational`); its modules are :class:`SpecModule` built from ``Conv1d``,
 :class:`LocallyConnected1d` and :class:`DenseOnSignal`. :func:`resolve_dtype`, :func:`resolve_device`
-(``"auto"`` finds CUDA), :data:`DTYPES`, :func:`float_bytes`.
+(``"auto"`` finds CUDA), :data:`DTYPES`, :func:`float_bytes`, :func:`module_bytes` (the estimated peak of
+:func:`to_module`, checked against its ``memory_budget``).
 
 Files: :func:`export` writes ``weights.safetensors`` beside a spec, :func:`save` / :func:`load` a spec directory
 with verified float weights (never unpickled; content hash and bit-identity to the exact spec checked);
@@ -11,9 +12,9 @@ with verified float weights (never unpickled; content hash and bit-identity to t
 """
 
 from ._files import SPEC_FILE, WEIGHTS_FILE, export, load, save, weights_info
-from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, resolve_device,
-                      resolve_dtype, round_rational, to_module)
+from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, module_bytes,
+                      resolve_device, resolve_dtype, round_rational, to_module)
 
 __all__ = ["to_module", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
-           "resolve_dtype", "resolve_device", "float_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
+           "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
            "weights_info"]

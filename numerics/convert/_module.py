@@ -14,11 +14,16 @@ from torch import nn
 
 import theory
 
+from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import NumericsError, bad
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _PRECISION = {torch.float64: (53, -1022), torch.float32: (24, -126), torch.float16: (11, -14), torch.bfloat16: (8, -126)}
-DEFAULT_MAX_BYTES = 2 * 1024**3
+_STAGING_PER_NONZERO = 40
+"""Bytes per nonzero while one array is converted: the int64 keys tensor, the list of rounded values, the float64
+values tensor (measured ~24)."""
+_STAGING_FIXED = 16 << 20
+"""Allocator and library workspaces of a conversion."""
 
 
 def resolve_dtype(dtype: Any) -> torch.dtype:
@@ -173,8 +178,22 @@ def float_bytes(net: theory.Network, dtype: Any) -> int:
     return sum((l.weight.size + l.bias.size) * size for l in net.layers)
 
 
+def module_bytes(net: theory.Network, dtype: Any) -> int:
+    """Estimated peak bytes of :func:`to_module`: the dense weights in ``dtype``, plus the staging of the largest
+    array (its float64 copy when ``dtype`` is narrower, a ``Conv1d``'s own initial weight, the nonzeros in flight)."""
+    dt = resolve_dtype(dtype)
+    size = torch.tensor([], dtype=dt).element_size()
+    staging = 0
+    for layer in net.layers:
+        init = layer.weight.size * size if layer.kind in ("conv", "pointwise") else 0
+        for a in (layer.weight, layer.bias):
+            wide = 8 * a.size if dt != torch.float64 else 0
+            staging = max(staging, wide + init + _STAGING_PER_NONZERO * a.nnz)
+    return float_bytes(net, dt) + staging + _STAGING_FIXED
+
+
 def to_module(net: theory.Network, dtype: Any = torch.float64, device: Any = "cpu", *,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> SpecModule:
+              memory_budget: int = MEMORY_BUDGET) -> SpecModule:
     """Convert an exact spec to a torch module: the only place rationals become floats.
 
     Args:
@@ -182,20 +201,23 @@ def to_module(net: theory.Network, dtype: Any = torch.float64, device: Any = "cp
         dtype: float64 (default, for verification), float32, float16 or bfloat16; weights are correctly
             rounded from the exact rationals.
         device: ``'cpu'`` (default), ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (CUDA when available).
-        max_bytes: refuse to allocate dense float weights beyond this size (default 2 GiB).
+        memory_budget: bytes the conversion may allocate (default 4 GiB): the dense float weights and the
+            staging of the largest array (:func:`module_bytes`), checked before anything is allocated.
     Returns:
         :class:`SpecModule`: ``(B, d)`` or ``(B, c_in, d)`` in, ``(B, n_D * C_D)`` out. Layers map to
         ``Conv1d(kernel = stride = s)``, :class:`LocallyConnected1d`, ``Conv1d(kernel 1)`` and
         :class:`DenseOnSignal`.
     Raises:
-        NumericsError: bad dtype/device, weights too large for ``max_bytes``, or a weight overflowing dtype.
+        NumericsError: bad dtype/device, a weight overflowing dtype, or weights too large for ``memory_budget``
+            (``to_module: estimated 12 GiB for the dense float weights (float32, 3.2e9 entries) exceeds
+            memory_budget 4 GiB; ...``).
     """
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    need = float_bytes(net, dt)
-    if need > max_bytes:
-        raise bad("net", f"dense float weights of {need / 2**20:.1f} MiB",
-                  f"at most max_bytes = {max_bytes / 2**20:.1f} MiB (raise max_bytes, or use a CNN spec: LCN/FCN "
-                  "weights grow with d)")
+    budget = check_budget(memory_budget)
+    entries = sum(layer.weight.size + layer.bias.size for layer in net.layers)
+    guard_memory("to_module", module_bytes(net, dt), budget,
+                 f"the dense float weights ({str(dt).replace('torch.', '')}, {format_count(entries)} entries)",
+                 "use a CNN spec (LCN / FCN weights grow with d)")
     return SpecModule(net, dt, dev)

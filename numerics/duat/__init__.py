@@ -4,7 +4,9 @@
 The per-layer matrices are our reconstruction (papers/duat.md, section 3), built from index formulas and
 stored sparse: :func:`conv_matrix` (M1), :func:`decompose` / :func:`decompose_layers` (composition, per-layer
 records with static matrices and dynamic factors), :func:`receptive_field` (support of the composed static
-matrices and the closed form), and reference modules (:class:`BasicBlock`, :class:`PreActBlock`,
+matrices and the closed form), :func:`estimate_memory` / :class:`MemoryEstimate` (the nonzeros of ``W`` and the
+peak bytes, from the shapes alone: the guard every decomposition runs against its ``memory_budget``), and
+reference modules (:class:`BasicBlock`, :class:`PreActBlock`,
 :class:`ViTBlock`, :class:`PatchEmbed`, :func:`vgg_small`, :func:`reference_model`).
 
 Subpackages and public modules: :mod:`numerics.duat.layers` (one form per leaf type), :mod:`numerics.duat.models`
@@ -14,6 +16,7 @@ checks), :mod:`numerics.duat.experiments` (the empirical experiments).
 
 from . import experiments, models, references
 from ._decompose import Decomposition, LayerRecord, decompose, decompose_layers
+from ._estimate import MemoryEstimate, StepEstimate, estimate_memory
 from ._receptive import ReceptiveField, closed_form_rf, receptive_field
 from .layers import SUPPORTED_NAMES, ChannelsToTokens, conv_matrix
 from .models import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual, ViTBlock, init_, reference_model,
@@ -21,6 +24,7 @@ from .models import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual,
 
 __all__ = [
     "conv_matrix", "decompose", "decompose_layers", "Decomposition", "LayerRecord", "receptive_field",
+    "estimate_memory", "MemoryEstimate", "StepEstimate",
     "ReceptiveField", "closed_form_rf", "BasicBlock", "PreActBlock", "ViTBlock", "PatchEmbed", "ChannelsToTokens",
     "Residual", "vgg_small", "reference_model", "init_", "MODEL_NAMES", "SUPPORTED_NAMES", "models", "references",
     "experiments",

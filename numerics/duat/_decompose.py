@@ -18,8 +18,10 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import NumericsError, bad
 from .models import Residual
+from ._estimate import estimate_memory, qualname
 from .layers import LEAVES, SUPPORTED_NAMES, LeafMap, flat
 from ._sparse import block_matmul, eye, matmul, pattern, to_torch
 
@@ -112,7 +114,7 @@ class _Walker:
             return s
         if callable(getattr(m, "duat_graph", None)):
             return self.nodes(m, m.duat_graph(), path, s)
-        raise NumericsError(f"{path or '<model>'}: {_qualname(t)} is not supported; supported: {SUPPORTED_NAMES}")
+        raise NumericsError(f"{path or '<model>'}: {qualname(t)} is not supported; supported: {SUPPORTED_NAMES}")
 
     def nodes(self, owner: nn.Module, nodes: tuple, path: str, s: _State) -> _State:
         for node in nodes:
@@ -125,6 +127,7 @@ class _Walker:
                 s = _State(main.h + short.h, pattern(w) if self.structural else w.tocsr(),
                            None if self.structural else main.b + short.b)
                 self.record(_join(path, "add"), "Add", tuple(main.h.shape), None, s)
+                del main, short, w                    # free the branches' maps before the next node
             else:
                 child = owner._modules.get(node) if isinstance(node, str) else None
                 if child is None:
@@ -163,10 +166,6 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _qualname(t: type) -> str:
-    return f"nn.{t.__name__}" if t.__module__.startswith("torch.nn") else f"{t.__module__}.{t.__qualname__}"
-
-
 def prepare(model: nn.Module, x: torch.Tensor | tuple, name: str = "x") -> tuple[nn.Module, torch.Tensor]:
     """Validate ``model`` and one sample ``x``; work on a float64 copy when the model is not float64."""
     if not isinstance(model, nn.Module):
@@ -200,7 +199,8 @@ def walk(model: nn.Module, x: torch.Tensor, *, structural: bool = False, records
     return state, walker.records
 
 
-def decompose_layers(model: nn.Module, x: torch.Tensor, *, cumulative: bool = False) -> Decomposition:
+def decompose_layers(model: nn.Module, x: torch.Tensor, *, cumulative: bool = False,
+                     memory_budget: int = MEMORY_BUDGET) -> Decomposition:
     """``f(x) = W(x) x + b(x)`` with a :class:`LayerRecord` per layer (see :func:`decompose`).
 
     Args:
@@ -208,15 +208,19 @@ def decompose_layers(model: nn.Module, x: torch.Tensor, *, cumulative: bool = Fa
         x: one sample, no batch dimension.
         cumulative: also keep each step's composed map from the input (``prefix_W``, ``prefix_b``): memory grows
             with the number of layers times the composed nonzeros.
+        memory_budget: bytes the call may allocate (default 4 GiB); the records (each layer's matrices) count.
 
     Raises:
         NumericsError: unsupported layer (naming its path and class), train-mode BatchNorm/Dropout, bad input,
-            or a ``duat_graph`` that disagrees with ``forward()``.
+            a ``duat_graph`` that disagrees with ``forward()``, or an estimated peak above ``memory_budget``
+            (refused before anything large is built; see :func:`numerics.duat.estimate_memory`).
     """
-    return _decompose(model, x, records=True, cumulative=cumulative)
+    return _decompose(model, x, records=True, cumulative=cumulative, memory_budget=memory_budget,
+                      what="decompose_layers")
 
 
-def decompose(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def decompose(model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_BUDGET
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """The matrix-vector form ``f(x) = W(x) x + b(x)`` of a network at one input.
 
     Each layer's matrix comes from its definition (index formulas; see :func:`numerics.duat.conv_matrix`), the
@@ -231,6 +235,9 @@ def decompose(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
             ``duat_graph()`` (the reference blocks of :mod:`numerics.duat`). A non-float64 model is decomposed
             as its float64 copy.
         x: ONE sample without batch dimension: ``(C, H, W)``, ``(C, L)``, ``(N, D)`` tokens, ``(D,)``.
+        memory_budget: bytes the call may allocate (default 4 GiB). The peak is estimated from the layer shapes
+            before anything is built (``nnz(W) <= n_out * r`` with ``r`` the receptive-field size, plus each
+            layer's local matrix and the intermediates; :func:`numerics.duat.estimate_memory`).
 
     Returns:
         ``(W, b)``: ``W`` coalesced sparse COO float64 ``(n_out, n_in)`` on the CPU, ``b`` dense ``(n_out,)``,
@@ -240,14 +247,19 @@ def decompose(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         ``n_in = x.numel()``, ``n_out = model(x[None])[0].numel()``; flattening is row-major.
 
     Raises:
-        NumericsError: as :func:`decompose_layers`.
+        NumericsError: as :func:`decompose_layers`; e.g. ``decompose: estimated 19.3 GiB for W (nnz ~ 1.2e9) and
+            its intermediates exceeds memory_budget 4 GiB; ...``.
     """
-    d = _decompose(model, x, records=False, cumulative=False)
+    d = _decompose(model, x, records=False, cumulative=False, memory_budget=memory_budget, what="decompose")
     return d.W, d.b
 
 
-def _decompose(model, x, *, records: bool, cumulative: bool) -> Decomposition:
+def _decompose(model, x, *, records: bool, cumulative: bool, memory_budget: int, what: str) -> Decomposition:
+    budget = check_budget(memory_budget)
     model, x = prepare(model, x)
+    est = estimate_memory(model, tuple(x.shape), records=records, cumulative=cumulative, partial=True)
+    guard_memory(what, est.peak_bytes, budget, f"W (nnz ~ {format_count(est.nnz)}) and its intermediates",
+                 "use a smaller input x (--input on the command line)")
     state, recs = walk(model, x, records=records, cumulative=cumulative)
     y = call_model(model, x).reshape(-1)
     if y.numel() != state.W.shape[0]:

@@ -17,10 +17,12 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import bad
 from .layers import ACTIVATIONS
 from .models import Residual
 from ._decompose import prepare, walk
+from ._estimate import estimate_memory
 
 _NEUTRAL = ACTIVATIONS + (nn.BatchNorm1d, nn.BatchNorm2d, nn.Identity, nn.Dropout)
 
@@ -109,7 +111,8 @@ def _rf_nodes(owner: nn.Module, nodes: tuple, state):
     return state
 
 
-def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> ReceptiveField:
+def receptive_field(model: nn.Module, input_shape: Sequence[int], *,
+                    memory_budget: int = MEMORY_BUDGET) -> ReceptiveField:
     """The structural receptive field of every output unit, and the closed form where it applies.
 
     Formula: the 0/1 pattern of the product of the layers' static patterns (see the module docstring);
@@ -119,17 +122,23 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> ReceptiveFi
     Args:
         model: as :func:`numerics.duat.decompose`.
         input_shape: one sample's shape, e.g. ``(C, H, W)``.
+        memory_budget: bytes the call may allocate (default 4 GiB), estimated from the shapes before the
+            pattern is built (:func:`numerics.duat.estimate_memory` with ``structural=True``).
 
     Returns:
         :class:`ReceptiveField`.
 
     Raises:
-        NumericsError: bad shape or unsupported layer.
+        NumericsError: bad shape, unsupported layer, or an estimated peak above ``memory_budget``.
     """
+    budget = check_budget(memory_budget)
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
     if not shape or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in shape):
         raise bad("input_shape", input_shape, "a tuple of positive ints: one sample's shape, no batch dimension")
     model, x = prepare(model, torch.zeros(shape, dtype=torch.float64), "input_shape")
+    est = estimate_memory(model, shape, structural=True, partial=True)
+    guard_memory("receptive_field", est.peak_bytes, budget, f"the pattern (nnz ~ {format_count(est.nnz)}) and its "
+                 "intermediates", "use a smaller input_shape")
     state, _ = walk(model, x, structural=True)
     p = state.W.tocsr()
     return ReceptiveField(shape, tuple(state.h.shape), p, np.diff(p.indptr),

@@ -22,18 +22,20 @@ import torch
 
 import theory
 
-from ..convert import float_bytes, resolve_device, resolve_dtype, to_module
+from ..convert import float_bytes, module_bytes, resolve_device, resolve_dtype, to_module
+from .._budget import MAX_SECONDS, SCALE_MEMORY_BUDGET, guard_time, plan_samples
 from .._errors import bad
 from ._dense import DensePath
 from ._paths import StructuredPath, cone, dense_flops_per_row
 from ._target import make_box
 
-DEFAULT_BUDGET = 1 << 30
+DEFAULT_BUDGET = SCALE_MEMORY_BUDGET  # batches are sized to fill the budget (numerics._budget holds the defaults)
 PATHS = ("auto", "structured", "dense", "module")
 BLOCK_ELEMS = 1 << 16  # random numbers per generator block
 MAX_ROWS = 1 << 20  # largest batch (beyond this, batches only cost memory)
 CPU_RESERVE = 16 << 20  # CPU: libraries' lazy workspaces (oneDNN, thread pools) counted against the budget
 CPU_SLACK = 1.25  # CPU: heap fragmentation between batches, on top of the buffers counted
+WARMUP_ROWS = 256  # a timed run's first batch (warm-up); the next, full-size batch is timed
 
 
 def check_count(name: str, value: Any, minimum: int) -> int:
@@ -96,10 +98,11 @@ class Engine:
         self.memory_budget = check_count("memory_budget", self.memory_budget, 1)
         if not isinstance(self.path, str) or self.path not in PATHS:
             raise bad("path", self.path, f"one of {PATHS}")
-        weights = float_bytes(self.net, self.dtype)
+        weights = module_bytes(self.net, self.dtype)
         if weights > self.memory_budget:  # refuse before allocating them
-            raise bad("memory_budget", self.memory_budget, f"at least {weights} bytes: the dense float weights alone")
-        self.module = to_module(self.net, self.dtype, self.device)
+            raise bad("memory_budget", self.memory_budget, f"at least {weights} bytes: the dense float weights and "
+                      "their conversion alone")
+        self.module = to_module(self.net, self.dtype, self.device, memory_budget=self.memory_budget)
         self.structured = StructuredPath(self.net, self.module)
         self.units = np.asarray(self.units, dtype=np.int64)
         self.live_idx = torch.as_tensor(np.searchsorted(self.units, self.structured.live_units), device=self.device)
@@ -194,21 +197,45 @@ class Engine:
         x = self.full(start, cols)
         return self.dense(x, check_finite=False) if path == "dense" else self.module(x)
 
-    def batches(self, samples: int, progress: bool | None = None) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def batches(self, samples: int, progress: bool | None = None, *, max_seconds: float | None = None,
+                what: str = "evaluate_at_scale") -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """``(start, cols, outputs)`` per batch, ``samples`` rows in all; tqdm bar on stderr when ``progress``
-        (default: when stderr is a terminal)."""
+        (default: when stderr is a terminal).
+
+        With ``max_seconds``, the first batch is a warm-up of ``WARMUP_ROWS`` rows and the second, full-size one is
+        timed with the caller's work on it; when ``samples`` at that rate would take more than ``max_seconds``,
+        the run stops there. The samples are the same whatever the batches.
+
+        Raises:
+            NumericsError: the measured rate puts the run above ``max_seconds`` (:func:`numerics._budget.guard_time`).
+        """
         from tqdm import tqdm
 
         bar = tqdm(total=samples, unit="sample", unit_scale=True, file=sys.stderr, leave=False,
                    disable=None if progress is None else not progress, desc=f"{self.path} {self.device.type}")
+        probes = [WARMUP_ROWS, self.batch_size] if max_seconds is not None else []
+        start, t0 = 0, 0.0
         try:
-            for start in range(0, samples, self.batch_size):
-                count = min(self.batch_size, samples - start)
+            while start < samples:
+                count = min(probes[0] if probes else self.batch_size, self.batch_size, samples - start)
+                timed = len(probes) == 1
+                if timed and self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                t0 = time.perf_counter() if timed else t0
                 cols = self.columns(start, count)
                 with torch.no_grad():
                     y = self.evaluate(start, cols)
                 yield start, cols, y
                 bar.update(count)
+                start += count
+                if probes:
+                    probes.pop(0)
+                if timed and start < samples:
+                    if self.device.type == "cuda":
+                        torch.cuda.synchronize(self.device)
+                    rate = count / max(time.perf_counter() - t0, 1e-9)
+                    guard_time(what, samples, samples / rate, max_seconds,
+                               f"measured {rate:.3g} samples/s on {count} samples")
         finally:
             bar.close()
 
@@ -264,7 +291,8 @@ class ScaleRun:
 def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), path: str = "auto",
                       device: Any = "auto", dtype: Any = torch.float32, seed: int = 0,
                       memory_budget: int = DEFAULT_BUDGET, progress: bool | None = None,
-                      reduce: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None) -> ScaleRun:
+                      reduce: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+                      max_seconds: float = MAX_SECONDS, force: bool = False) -> ScaleRun:
     """Evaluate ``net`` on ``samples`` uniform random inputs from ``box``, batch by batch, within ``memory_budget``.
 
     Args:
@@ -278,13 +306,16 @@ def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), 
         seed: the samples are a function of ``seed`` alone. memory_budget: bytes the run may allocate.
         progress: tqdm bar on stderr (default: when stderr is a terminal).
         reduce: optional ``reduce(start, cols, outputs)`` per batch (``cols (B, n_live)`` on the cone's inputs).
+        max_seconds: refuse a run estimated to take longer (default 600): first ``samples / 1e9`` before anything
+            is built, then from the rate measured on the first batches. force: run whatever the estimate.
     Returns:
         :class:`ScaleRun` (min/max/mean of each output, throughput, planned and measured peak memory).
     Raises:
-        NumericsError: ``samples < 1``, a budget too small for one row, bad box/path/device/dtype/seed.
+        NumericsError: ``samples`` not an int in ``[1, 2**63)``, a budget too small for one row, bad
+            box/path/device/dtype/seed, or a run estimated above ``max_seconds`` (unless ``force``).
     Shape: a sample is a full input ``(c_in, d)``; outputs ``(n_D C_D,)`` per sample.
     """
-    samples = check_count("samples", samples, 1)
+    samples, limit = plan_samples("evaluate_at_scale", samples, max_seconds, force)
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     units = cone(net)[0][0]
@@ -295,7 +326,7 @@ def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), 
     hi, total = -lo.clone(), torch.zeros(n_out, dtype=torch.float64, device=eng.device)
     bad_count = torch.zeros((), dtype=torch.int64, device=eng.device)
     with PeakMemory(eng.device) as peak:
-        for start, cols, y in eng.batches(samples, progress):
+        for start, cols, y in eng.batches(samples, progress, max_seconds=limit):
             y64 = y.double()
             bad_count += (~torch.isfinite(y64)).sum()
             lo, hi = torch.minimum(lo, y64.amin(0)), torch.maximum(hi, y64.amax(0))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._budget import MEMORY_BUDGET, check_budget, guard_memory
 from .._errors import TheoryError, bad
 from ..spec import ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer, SparseArray
 from ..spec._network import thaw
@@ -88,11 +89,23 @@ def _untie(layer: ConvLayer, n_out: int) -> LocalLayer:
     return LocalLayer(SparseArray((n_out,) + layer.weight.shape, keys, vals), bias, relu=layer.relu)
 
 
-def to_lcn(net: Network) -> Network:
+def to_lcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     """The same function with every shared conv untied: ``W_lcn[p, o, c, t] = W[o, c, t]`` at every position.
 
-    Parameters grow from ``s C_{l-1} C_l`` to ``n_l s C_{l-1} C_l`` per layer (Wang & Wu 2023 section 2).
+    Parameters grow from ``s C_{l-1} C_l`` to ``n_l s C_{l-1} C_l`` per layer (Wang & Wu 2023 section 2), and so
+    do the stored nonzeros: ``n_l`` copies of each conv's filter and bias.
+
+    Args:
+        net: a :class:`Network`.
+        memory_budget: bytes the LCN may take while it is built (default 4 GiB), estimated from the nonzeros.
+    Raises:
+        TheoryError: the estimated size exceeds ``memory_budget`` (refused before allocating).
     """
+    if not isinstance(net, Network):
+        raise bad("net", type(net).__name__, "a theory.Network")
+    budget = check_budget(memory_budget)
+    counts = [n * l.nonzeros if isinstance(l, ConvLayer) else l.nonzeros for l, n in zip(net.layers, net.positions[1:])]
+    guard_memory("to_lcn", counts, budget, "use a smaller d")
     layers = tuple(_untie(l, n) if isinstance(l, ConvLayer) else l for l, n in zip(net.layers, net.positions[1:]))
     return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "lcn"})
 
@@ -112,13 +125,29 @@ def _densify(layer: Layer, n_in: int, n_out: int) -> DenseLayer:
     return DenseLayer(weight, bias, relu=layer.relu)
 
 
-def to_fcn(net: Network) -> Network:
+def to_fcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     """The same function with every layer dense on the flattened signal (fully connected network).
 
-    The nonzeros are those of the original; the dense parameter count is ``sum_l N_{l-1} N_l`` with
-    ``N_l = n_l C_l`` (Wang & Wu 2023 section 2).
+    The dense parameter count is ``sum_l N_{l-1} N_l`` with ``N_l = n_l C_l`` (Wang & Wu 2023 section 2); the
+    stored nonzeros are those of the function: a shared conv or 1x1 layer stores one copy of its filter per
+    position (as :func:`to_lcn`).
+
+    Args:
+        net: a :class:`Network`.
+        memory_budget: bytes the FCN may take while it is built (default 4 GiB), estimated from the nonzeros.
+    Raises:
+        TheoryError: a dense shape above ``2**62`` entries, or the estimated size above ``memory_budget``
+            (refused before allocating).
     """
+    if not isinstance(net, Network):
+        raise bad("net", type(net).__name__, "a theory.Network")
+    budget = check_budget(memory_budget)
     if net.d * net.c_in * max(p * c for p, c in zip(net.positions, net.channels)) > 2**62:
         raise TheoryError("to_fcn: the dense shape would exceed 2**62 entries")
+    shared = [isinstance(l, (ConvLayer, PointwiseLayer)) for l in net.layers]
+    counts = [n * l.nonzeros if sh else l.nonzeros for l, n, sh in zip(net.layers, net.positions[1:], shared)]
+    units = max((n * l.c_out for l, n in zip(net.layers, net.positions[1:]) if not isinstance(l, DenseLayer)),
+                default=0)
+    guard_memory("to_fcn", counts, budget, "use a smaller d", largest_units=units)
     layers = tuple(_densify(l, n_in, n_out) for l, n_in, n_out in zip(net.layers, net.positions[:-1], net.positions[1:]))
     return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "fcn"})

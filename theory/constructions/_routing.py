@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._compose import to_fcn, to_lcn
+from .._budget import MEMORY_BUDGET, check_budget, guard_memory
 from .._errors import bad
 from ..spec import ConvLayer, Network, PointwiseLayer, SparseArray
 from ..spec._network import positions_sequence, tree_levels
@@ -41,17 +42,23 @@ def unsplit_layer(k: int) -> PointwiseLayer:
     return PointwiseLayer(SparseArray((k, 2 * k), keys, _signs(2 * k)), SparseArray.zeros((k,)), relu=False)
 
 
-def _architecture(net: Network, architecture: Any) -> Network:
+def _architecture(net: Network, architecture: Any, memory_budget: int) -> Network:
     if architecture == "cnn":
         return net
     if architecture == "lcn":
-        return to_lcn(net)
+        return to_lcn(net, memory_budget=memory_budget)
     if architecture == "fcn":
-        return to_fcn(net)
+        return to_fcn(net, memory_budget=memory_budget)
     raise bad("architecture", architecture, "one of 'cnn', 'lcn', 'fcn'")
 
 
-def gather(d: int, s: int = 2) -> Network:
+def gather_nonzeros(d: int, s: int) -> list[int]:
+    """Nonzeros of each layer of ``gather(d, s)``: ``2s``, then ``2 s^(l+1)`` for ``l = 1 .. L-1``, then ``2d``."""
+    L = tree_levels(d, s)
+    return [2 * s] + [2 * s ** (lvl + 1) for lvl in range(1, L)] + [2 * d]
+
+
+def gather(d: int, s: int = 2, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     """Universality routing: move all ``d`` inputs, sign-split, to the single root position.
 
     Layers (``L = log_s d`` shared tree convolutions, then a linear 1x1 readout):
@@ -68,9 +75,16 @@ def gather(d: int, s: int = 2) -> Network:
     Args:
         d: input length, a power of ``s`` (``d = s^L``, ``L >= 1``).
         s: kernel = stride, ``>= 2``.
+        memory_budget: bytes the spec may take while it is built (default 4 GiB; about 16 bytes per stored
+            nonzero plus the layer being built, e.g. ~0.4 GiB at d = 2^22, s = 2).
+    Raises:
+        TheoryError: ``d`` not a power of ``s``, or the estimated size above ``memory_budget`` (refused before
+            allocating: ``gather: estimated 96 GiB for the spec (nnz ~ 6.4e9) exceeds memory_budget 4 GiB; ...``).
     Source: Wang & Wu (2023), universality with depth O(log d), construction section 4.1 (reconstruction).
     """
+    budget = check_budget(memory_budget)
     L = tree_levels(d, s)
+    guard_memory("gather", gather_nonzeros(d, s), budget, "use a smaller d")
     t = np.arange(s, dtype=np.int64)
     first_keys = np.repeat(t, 2) + np.repeat(2 * t, 2) * s + np.tile([0, s], s)  # o = 2t+e, key = o*s + t
     layers = [ConvLayer(SparseArray((2 * s, 1, s), first_keys, _signs(2 * s)), SparseArray.zeros((2 * s,)))]
@@ -102,7 +116,8 @@ def validate_support(support: Any, d: int) -> list[int]:
     return out
 
 
-def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn") -> Network:
+def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn", *,
+           memory_budget: int = MEMORY_BUDGET) -> Network:
     """Sparse long-range routing: output j is ``x[support[j]]`` exactly, with ``2k`` channels per level.
 
     Layers (``k = len(support)``, ``delta_l(i) = floor(i / s^l) mod s`` the base-s digits):
@@ -122,8 +137,14 @@ def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn"
         s: kernel = stride, ``>= 2``.
         architecture: ``"cnn"`` (shared filters), ``"lcn"`` (the same function, weights untied per position:
             ``sum_l d_l s (2k)^2`` parameters) or ``"fcn"`` (every layer dense on the flattened signal).
+        memory_budget: bytes the LCN / FCN counterpart may take while it is built (default 4 GiB; the CNN
+            itself stores ``O(k log d)`` nonzeros); see :func:`to_lcn`.
+    Raises:
+        TheoryError: bad ``d``, ``support``, ``s`` or ``architecture``, or an LCN / FCN counterpart whose
+            estimated size exceeds ``memory_budget``.
     Source: Wang & Wu (2023), sparse long-range functions, construction section 4.2 (reconstruction).
     """
+    budget = check_budget(memory_budget)
     L = tree_levels(d, s)
     idx = validate_support(support, d)
     if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
@@ -137,4 +158,4 @@ def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn"
         layers.append(ConvLayer(SparseArray.from_dict((2 * k, 2 * k, s), w, arg="weight"), SparseArray.zeros((2 * k,))))
     layers.append(unsplit_layer(k))
     meta = {"construction": "select", "d": d, "s": s, "L": L, "support": idx, "architecture": architecture}
-    return _architecture(Network(d=d, layers=tuple(layers), meta=meta), architecture)
+    return _architecture(Network(d=d, layers=tuple(layers), meta=meta), architecture, budget)
