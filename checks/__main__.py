@@ -1,7 +1,10 @@
-"""``python -m checks``: see :func:`checks.main`."""
+"""``python -m checks``: see :func:`checks.main`; a closed standard output (``--list | head``) ends it quietly
+(:func:`theory.run_cli`)."""
 
 import sys
 
+import theory
+
 from . import main
 
-sys.exit(main(sys.argv[1:]))
+sys.exit(theory.run_cli(main, sys.argv[1:]))

@@ -157,7 +157,7 @@ class Context:
     """Where and how a check runs.
 
     Attributes:
-        profile: ``'quick'`` (small sizes, well under a minute for all claims) or ``'full'``.
+        profile: ``'quick'`` (small sizes) or ``'full'`` (the real reproduction).
         seed: non-negative int; every random draw of a check derives from it (:meth:`rng`, :meth:`np_rng`).
         out_dir: directory for artifacts (plots); a check writes only under it.
         progress: callback taking one line of text (progress messages).

@@ -1,9 +1,11 @@
 """``python -m checks``: run the claim checks and write a report.
 
-Exit status: 0 when every claim run is pass or not-testable, 1 when any is fail or unknown, 2 on a usage
-error (bad option, a pattern matching no claim, an existing ``--out`` without ``--force``).
-``python -m checks --compare OLD NEW`` compares two report.json files instead: 0 when every claim has the same
-status and observed value in both, 1 when any differs (each difference printed), 2 when a file is not a report.
+Exit status (the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 when every claim run is pass or
+not-testable, 1 when any is fail or unknown, 2 on a usage error (bad option, a pattern matching no claim, an
+``--out`` that cannot be written, exists without ``--force``, or with ``--force`` was not written by cnnverify;
+all checked before any claim runs). ``python -m checks --compare OLD NEW`` compares two report.json files
+instead: 0 when every claim has the same status and observed value in both, 1 when any differs (each
+difference printed), 2 when a file is not a report.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence, TextIO
+
+import theory
 
 from ._claim import PROFILES, Context
 from ._compare import compare_reports
@@ -26,16 +30,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m checks",
         description="Run the executable claims of cnnverify (Wang & Wu 2023 reconstructions) and write a report "
                     "(report.md, report.json, PNG plots). Exit 0: all pass/not-testable; 1: any fail/unknown; "
-                    "2: usage error.")
+                    "2: usage error or unwritable --out (checked before any claim runs).")
     p.add_argument("--profile", default="quick", choices=PROFILES,
-                   help="quick: small sizes, well under a minute; full: the real reproduction (default: quick)")
+                   help="quick: small sizes (--list shows each claim's estimated seconds); full: the real "
+                        "reproduction (default: quick)")
     p.add_argument("--only", metavar="PATTERN", default=None,
                    help="run only claims whose id matches this fnmatch pattern, e.g. 'ww.select.*'")
     p.add_argument("--list", action="store_true", help="list the (selected) claims and exit")
     p.add_argument("--out", metavar="DIR", type=Path, default=None,
                    help="report directory (must not exist unless --force); default reports/checks-<UTC time>")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out directory that cnnverify wrote (it has a .cnnverify marker)")
     p.add_argument("--verbose", action="store_true", help="also show the checks' own progress lines")
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), type=Path, default=None,
                    help="compare two report.json files (status and observed value per claim) and exit")
@@ -77,12 +83,12 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
             diff = compare_reports(*args.compare)
         except ChecksError as e:
             print(f"python -m checks: error: {e}", file=err)
-            return 2
+            return theory.EXIT_USAGE
         print(diff.render(), file=out_stream)
-        return 0 if diff.identical else 1
+        return theory.EXIT_OK if diff.identical else theory.EXIT_FAIL
     if args.seed < 0:
         print(f"python -m checks: error: argument --seed: got {args.seed}; allowed: an int >= 0", file=err)
-        return 2
+        return theory.EXIT_USAGE
     if registry is None:
         from ._catalogue import default_registry
         registry = default_registry()
@@ -90,23 +96,23 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         claims = registry.select(args.only)
     except ChecksError as e:
         print(f"python -m checks: error: {e}", file=err)
-        return 2
+        return theory.EXIT_USAGE
     if not claims:
         print(f"python -m checks: error: argument --only: got {args.only!r}; allowed: a pattern matching one of "
               f"{registry.ids()}", file=err)
-        return 2
+        return theory.EXIT_USAGE
     if args.list:
         for c in claims:
             print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
                   f"{c.statement}", file=out_stream)
-        return 0
+        return theory.EXIT_OK
     started = _utc_now()
     out = args.out if args.out is not None else default_out(started)
     try:
-        check_out_dir(out, args.force)
+        check_out_dir(out, args.force)  # before any claim runs: a run never ends in an unwritable --out
     except ChecksError as e:
         print(f"python -m checks: error: {e}", file=err)
-        return 2
+        return theory.EXIT_USAGE
     staging = staging_dir(out)
     try:
         progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else (lambda msg: None)
@@ -124,7 +130,13 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     except ChecksError as e:  # --out appeared while running
         discard(staging)
         print(f"python -m checks: error: {e}", file=err)
-        return 2
+        return theory.EXIT_USAGE
+    except OSError as e:  # the file system refused a write the up-front check could not foresee
+        discard(staging)
+        if isinstance(e, BrokenPipeError):  # a reader went away: theory.run_cli ends quietly
+            raise
+        print(f"python -m checks: error: {e}", file=err)
+        return theory.EXIT_USAGE
     except BaseException:
         discard(staging)
         raise

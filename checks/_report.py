@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numerics
+import theory
 
 from ._claim import STATUSES, Claim, Result
-from ._errors import bad
+from ._errors import ChecksError, bad
 from ._rates import RATE_BANDS
 
 SCHEMA = "cnnverify.checks.report"
@@ -178,11 +179,13 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    """Raise ChecksError when ``out`` exists and ``force`` is not set, or is a file."""
-    if out.exists() and not force:
-        raise bad("--out", str(out), "a path that does not exist yet (or pass --force to replace it)")
-    if out.exists() and not out.is_dir():
-        raise bad("--out", str(out), "a directory path (a file is in the way)")
+    """Raise ChecksError unless the report directory ``out`` can be written (``theory.check_writable``): its
+    parent is or can be made a writable directory, and ``out`` does not exist, or ``force`` is set and ``out`` is
+    a report directory cnnverify wrote (its ``.cnnverify`` marker, nothing foreign in it)."""
+    try:
+        theory.check_writable(out, "directory", force=force, flag="--out")
+    except theory.TheoryError as e:
+        raise ChecksError(str(e)) from None
 
 
 def staging_dir(out: Path) -> Path:
@@ -194,11 +197,13 @@ def staging_dir(out: Path) -> Path:
 def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool) -> Path:
     """Write report.json and report.md into ``staging`` (already holding the plots), then rename it to ``out``.
 
-    An existing ``out`` is replaced only with ``force`` (moved aside first, then deleted), so a crash leaves
-    either the old directory or the complete new one. Returns ``out``.
+    An existing ``out`` is replaced only with ``force`` and only when cnnverify wrote it (:func:`check_out_dir`;
+    moved aside first, then deleted), so a crash leaves either the old directory or the complete new one. The
+    new directory gets the ``.cnnverify`` marker listing what it holds. Returns ``out``.
     """
     (staging / "report.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
     (staging / "report.md").write_text(render_markdown(doc))
+    theory.write_marker(staging, "python -m checks", [p.name for p in staging.iterdir()])
     check_out_dir(out, force)
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))

@@ -1,7 +1,10 @@
-"""``python -m numerics``: see :mod:`numerics._cli`."""
+"""``python -m numerics``: see :mod:`numerics._cli`; a closed standard output ends it quietly
+(:func:`theory.run_cli`)."""
 
 import sys
 
+import theory
+
 from ._cli import main
 
-sys.exit(main())
+sys.exit(theory.run_cli(main))

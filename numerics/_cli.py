@@ -6,10 +6,11 @@ matrix-vector decomposition, :mod:`numerics.duat._cli`).
 
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
 ``info`` prints the spec's summary and verifies the weights file (dtype, size, content hash, bit-identical
-to the exact spec); ``evaluate`` runs :func:`numerics.check_at_scale` and prints its report. Exit codes: 0 ok;
-2 usage error or bad input (one ``error: ...`` line on stderr, no traceback); 1 when the file system refuses a
-read or write; 3 when ``evaluate`` finds an unsound bound (an exactly re-evaluated error above a certified or
-a-priori upper bound).
+to the exact spec); ``evaluate`` runs :func:`numerics.check_at_scale` and prints its report. Exit codes (the
+project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 ok; 1 a check failed (``duat``: Jacobian mismatch;
+``separation``: a point failed); 2 usage error, bad input, ``--device cuda`` without CUDA, or an output path that
+cannot be written (all checked before any computation; one ``error: ...`` line on stderr, no traceback); 3 when
+``evaluate`` finds an unsound bound (an exactly re-evaluated error above a certified or a-priori upper bound).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import argparse
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import theory
 
+from ._budget import MAX_SECONDS
 from ._errors import NumericsError, bad
-from .convert import DTYPES, WEIGHTS_FILE, export, load, weights_info
+from .convert import DTYPES, WEIGHTS_FILE, export, load, resolve_device, weights_info
 from .duat import _cli as duat_cli
 from .learning import _cli as separation
 
@@ -44,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--target", help="one formula per output, comma-separated (default: the spec's meta target)")
     v.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="interval of every coordinate (default: meta box)")
     v.add_argument("--samples", default="1e6", help="random samples, e.g. 1e7 (default 1e6)")
+    v.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
+                   help=f"refuse a sampling run estimated to take longer (default {MAX_SECONDS:g})")
+    v.add_argument("--force-samples", action="store_true", help="sample whatever the time estimate")
     v.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     v.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     v.add_argument("--seed", type=int, default=0)
@@ -53,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--certify", action="store_true", help="also run theory.certify_sup_error and compare")
     v.add_argument("--time-limit", type=float, default=30.0, help="seconds for --certify (default 30)")
     v.add_argument("--certificate", help="a certificate JSON file (theory.Certificate.save) to compare with")
-    v.add_argument("--json", help="write the report as JSON to this file")
+    v.add_argument("--json", help="write the report as JSON to this file (checked before computing)")
+    v.add_argument("--force", action="store_true", help="replace an existing --json file")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     separation.add_parser(sub)
     duat_cli.add_parser(sub)
@@ -85,28 +92,41 @@ def parse_samples(text: str) -> int:
     return int(value)
 
 
+def check_device(device: str, flag: str = "--device") -> None:
+    """A usage error (NumericsError naming ``flag``) for a device this machine lacks, checked before computing."""
+    try:
+        resolve_device(device)
+    except NumericsError as e:
+        raise NumericsError(str(e).replace("argument 'device'", f"argument {flag!r}", 1)) from None
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .scale import check_at_scale
 
-    net = theory.load(args.path)
+    check_device(args.device)
+    if args.json:
+        theory.check_writable(args.json, "file", force=args.force, flag="--json")
+    net = theory.load(args.path, note=lambda message: print(f"warning: {message}", file=sys.stderr))
     cert = theory.Certificate.load(args.certificate) if args.certificate else None
     report = check_at_scale(net, args.target, tuple(args.box) if args.box else None, samples=parse_samples(args.samples),
                             device=args.device, dtype=args.dtype, seed=args.seed,
                             memory_budget=parse_bytes(args.memory_budget), path=args.eval_path, certificate=cert,
                             certify=args.certify, time_limit_s=args.time_limit, search_steps=args.search_steps,
-                            progress=False if args.no_progress else None)
+                            progress=False if args.no_progress else None, max_seconds=args.max_seconds,
+                            force=args.force_samples)
     print(report.summary())
     if args.json:
-        theory.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=True)
+        theory.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=args.force)
         print(f"wrote {args.json}")
     if report.unsound:
         print("error: UNSOUND BOUND: an exactly re-evaluated error exceeds a claimed upper bound", file=sys.stderr)
-        return 3
-    return 0
+        return theory.EXIT_UNSOUND
+    return theory.EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 file system error, 2 usage or input error)."""
+    """Entry point; returns the exit code (:data:`theory.EXIT_CODES`: 0 ok, 1 a check failed, 2 usage, input,
+    device or output-path error, 3 unsound bound). Usage errors of the argument parser exit 2 by ``SystemExit``."""
     args = _parser().parse_args(argv)
     if args.command == "separation":      # these subcommands report their own errors and exit codes
         return separation.run(args)
@@ -116,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "evaluate":
             return _evaluate(args)
         if args.command == "export":
+            spec_dir = Path(args.path).parent if Path(args.path).is_file() else Path(args.path)  # DIR/spec.json
+            theory.check_writable(spec_dir, "directory", flag="path", existing="rewrite")
             out = export(args.path, args.dtype, force=args.force)
             net, _ = load(out)
             print(f"wrote {out / WEIGHTS_FILE}  ({args.dtype}, {(out / WEIGHTS_FILE).stat().st_size} bytes, "
@@ -132,8 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"bit-identical to to_module(spec, {info['dtype']})")
     except (NumericsError, theory.TheoryError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
+        return theory.EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+        raise
+    except OSError as e:  # the file system refused a read or write that the checks could not foresee
         print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+        return theory.EXIT_USAGE
+    return theory.EXIT_OK

@@ -5,10 +5,11 @@ reconstructions of Wang & Wu (NeurIPS 2023), see ``shared/papers/wang_wu_2023.md
 
 One subpackage per concept; everything public is re-exported here:
 
+* :mod:`theory.formula`: :func:`parse_formula`, the one whitelist parser of formula text (targets, bounds);
 * :mod:`theory.spec`: :class:`Network`, layers :class:`ConvLayer`, :class:`LocalLayer`, :class:`PointwiseLayer`,
   :class:`DenseLayer`, storage :class:`SparseArray`, :func:`as_rational`; exact and symbolic evaluation
   :func:`evaluate_exact`, :func:`trace_exact`, :func:`symbolic`, :func:`latex`; files :func:`save`,
-  :func:`load`, :func:`to_json`, :func:`from_json`;
+  :func:`load`, :func:`to_json`, :func:`from_json` (:class:`MetaNotCoveredWarning`);
 * :mod:`theory.heads`: :class:`Head` (a network with an a-priori error bound), :class:`TwoLayerHead`,
   Yarotsky heads :func:`square_head`, :func:`product_head`, :func:`polynomial_head`, Kuhn interpolation
   :func:`pl_head`, target enclosures :func:`enclose_target`;
@@ -18,13 +19,23 @@ One subpackage per concept; everything public is re-exported here:
   :func:`prove_equivalent_monolithic` and :func:`encode` (one query over the output's cone),
   :func:`prove_bound` (sup-norm bound vs a polynomial);
 * :mod:`theory.certify`: :func:`certify_sup_error` (sup-norm error vs any target, interval branch and bound);
+* command lines (shared by ``python -m theory``, ``numerics`` and ``checks``; docs/cli.md): the exit codes
+  :data:`EXIT_OK`, :data:`EXIT_FAIL`, :data:`EXIT_USAGE`, :data:`EXIT_UNSOUND`, :data:`EXIT_PIPE`,
+  :data:`EXIT_CODES`; output paths :func:`check_writable`, :func:`check_replaceable`, the marker
+  :data:`MARKER_FILE` (:func:`read_marker`, :func:`write_marker`); :func:`parse_int_list`, :func:`run_cli`,
+  :class:`ProgressLine`;
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
 from ._errors import TheoryError
-from .spec import (SPEC_FILE, ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer, SparseArray,
-                   as_rational, atomic_write_dir, atomic_write_file, evaluate_exact, from_json, input_name,
-                   input_symbols, latex, load, save, spec_bytes, symbolic, to_json, trace_exact)
+from ._commands import (EXIT_CODES, EXIT_FAIL, EXIT_OK, EXIT_PIPE, EXIT_UNSOUND, EXIT_USAGE, ProgressLine,
+                        parse_int_list, run_cli)
+from .formula import parse_formula
+from .spec import (MARKER_FILE, SPEC_FILE, ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer,
+                   SparseArray, as_rational, atomic_write_dir, atomic_write_file, check_replaceable, check_writable,
+                   evaluate_exact, from_json, input_name, input_symbols, latex, load, read_marker, save, spec_bytes,
+                   symbolic, to_json, trace_exact, write_marker)
+from .spec import MetaNotCoveredWarning
 from .heads import (Head, TwoLayerHead, as_box, enclose_target, head_symbols, pl_head, polynomial_head,
                     product_head, square_head, symbols_for)
 from .constructions import (ARCHITECTURES, approximate_head, approximate_sparse, compose, gather, select, to_fcn,
@@ -34,10 +45,12 @@ from .prove import (METHODS, STATUSES, Certificate, encode, library_versions, pr
 from .certify import certify_sup_error
 
 __all__ = [
-    "TheoryError",
+    "TheoryError", "parse_formula",
+    "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_UNSOUND", "EXIT_PIPE", "EXIT_CODES", "parse_int_list", "run_cli",
+    "ProgressLine", "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
     "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
     "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "latex",
-    "SPEC_FILE", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
+    "SPEC_FILE", "MetaNotCoveredWarning", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
     "Head", "as_box", "head_symbols", "symbols_for", "TwoLayerHead", "square_head", "product_head",
     "polynomial_head", "pl_head", "enclose_target",
     "ARCHITECTURES", "gather", "select", "tree_sum", "compose", "to_lcn", "to_fcn", "approximate_head",

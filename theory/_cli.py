@@ -1,27 +1,26 @@
 """Command line: ``python -m theory build ...`` writes an exact spec; ``python -m theory show`` describes one;
-``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target."""
+``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target.
+
+Exit codes (the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 built / shown / proved (within
+``--rel-gap``, or ``upper <= --eps``); 1 refuted, unknown, or a bound whose search stopped before ``--rel-gap``
+(the bound itself is still proved); 2 usage error, bad input, or an output path that cannot be written (checked
+before any computation). ``--force`` replaces only a directory cnnverify wrote (its ``.cnnverify`` marker).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from fractions import Fraction
-from pathlib import Path
-from typing import Sequence
 
+from ._commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ProgressLine, parse_int_list
 from ._errors import TheoryError, bad
 from .certify import certify_sup_error
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
-from .spec import load, save
+from .spec import check_writable, load, save
 from .spec._network import thaw
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise bad("--support", text, "comma-separated ints such as 0,700,1023") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,45 +43,70 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--box", default="-1,1", help="'lo,hi' for every coordinate (default -1,1)")
             c.add_argument("--eps", required=True, help="a-priori sup-norm bound to reach, e.g. 1e-3 or 1/1000")
         c.add_argument("--out", required=True, help="output directory (must not exist unless --force)")
-        c.add_argument("--force", action="store_true", help="replace an existing output directory")
+        c.add_argument("--force", action="store_true",
+                       help="replace an existing output directory that cnnverify wrote (it has a .cnnverify marker)")
     s = sub.add_parser("show", help="describe a saved spec")
     s.add_argument("path", help="spec directory or spec.json")
     s.add_argument("--json", action="store_true", help="print machine-readable facts instead of a table")
-    c = sub.add_parser("certify", help="certify sup_box |net - target| by interval branch and bound (exit 0 proved, "
-                       "1 refuted or unknown, 2 error)")
+    c = sub.add_parser("certify", help="certify sup_box |net - target| by interval branch and bound (exit 0 proved "
+                       "within --rel-gap or <= --eps; 1 refuted, unknown, or stopped before --rel-gap; 2 error)")
     c.add_argument("path", help="spec directory or spec.json (a single-output network)")
     c.add_argument("--target", help="target in the global input names, e.g. 'x0*x700' (default: the spec's meta)")
     c.add_argument("--box", help="'lo,hi' for every variable, or 'x3=lo,hi;x700=lo,hi' (default: the spec's meta)")
     c.add_argument("--eps", help="tolerance to decide (e.g. 1e-3 or 1/1000): proved if upper <= eps, refuted if "
                    "a witness exceeds it")
-    c.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30); the bound is sound at any time")
+    c.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30); the bound is sound at any "
+                   "time, but a search stopped by the limit before --rel-gap exits 1")
     c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
-    c.add_argument("--out", help="write the certificate JSON here (atomically)")
+    c.add_argument("--out", help="write the certificate JSON here (atomically; checked before computing)")
     c.add_argument("--force", action="store_true", help="replace an existing --out file")
+    c.add_argument("--no-progress", action="store_true", help="no status line (boxes, upper, lower, elapsed)")
     return p
 
 
-def _box_arg(text: str):
-    """``'lo,hi'`` -> ``(lo, hi)``; ``'x3=lo,hi;x7=lo,hi'`` -> ``{name: (lo, hi)}`` (exact strings kept)."""
+def _box_arg(text: str, per_name: bool = True):
+    """``'lo,hi'`` -> ``(lo, hi)``; ``'x3=lo,hi;x7=lo,hi'`` -> ``{name: (lo, hi)}`` (exact strings kept).
+
+    Raises:
+        TheoryError: a part that is not ``lo,hi`` (an empty item such as ``'x3=-1,1;;'`` included), or a named
+            form where ``per_name`` is False.
+    """
+    allowed = "'lo,hi' or 'x3=lo,hi;x700=lo,hi' (e.g. -1,1)" if per_name else "'lo,hi' (e.g. -1,1)"
+
     def pair(t: str):
         parts = [v.strip() for v in t.split(",")]
         if len(parts) != 2 or not all(parts):
-            raise bad("--box", text, "'lo,hi' or 'x3=lo,hi;x700=lo,hi' (e.g. -1,1)")
+            raise bad("--box", text, allowed)
         return tuple(parts)
     text = text.strip()
     if "=" not in text:
         return pair(text)
+    if not per_name:
+        raise bad("--box", text, allowed)
     out = {}
-    for item in text.split(";"):
-        if not item.strip():
-            continue
-        name, _, rest = item.partition("=")
+    for item in text.rstrip(";").split(";"):
+        name, eq, rest = item.partition("=")
+        if not eq or not name.strip() or name.strip() in out:
+            raise bad("--box", text, allowed + ", each name once")
         out[name.strip()] = pair(rest)
     return out
 
 
+def _warning_line(message: str) -> None:
+    """A warning that does not stop the command (a spec file whose meta no hash covers), on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _progress_text(state: dict, limit: float) -> str:
+    lower = "-" if state["lower"] is None else f"{state['lower']:.6g}"
+    return (f"certify: {state['boxes']} boxes ({state['open_boxes']} open), upper {state['upper']:.6g}, "
+            f"lower {lower}, {state['elapsed_s']:.1f} s of {limit:g} s")
+
+
 def _certify(args) -> int:
-    net = load(args.path)
+    """Certify; the output file is checked first, so a long search never ends in an unwritable path."""
+    if args.out is not None:
+        check_writable(args.out, "file", force=args.force, flag="--out")
     box = _box_arg(args.box) if args.box is not None else None
     eps = args.eps
     if eps is not None:
@@ -91,14 +115,25 @@ def _certify(args) -> int:
             eps = Fraction(eps)
         except (ValueError, ZeroDivisionError):
             raise bad("--eps", args.eps, "a number such as 1e-3 or 1/1000") from None
-    if args.out is not None and Path(args.out).exists() and not args.force:
-        raise bad("--out", args.out, "a path that does not exist yet (or pass --force)")
-    cert = certify_sup_error(net, args.target, box, eps=eps, time_limit_s=args.time_limit, rel_gap=args.rel_gap)
+    net = load(args.path, note=_warning_line)
+    line = None if args.no_progress else ProgressLine(sys.stderr)
+    progress = None if line is None else (lambda state: line.update(_progress_text(state, args.time_limit)))
+    try:
+        cert = certify_sup_error(net, args.target, box, eps=eps, time_limit_s=args.time_limit,
+                                 rel_gap=args.rel_gap, progress=progress)
+    finally:
+        if line is not None:
+            line.close()
     print(cert.summary())
     if args.out is not None:
         path = cert.save(args.out, force=args.force)
         print(f"wrote {path}")
-    return 0 if cert.status == "proved" else 1
+    if cert.status == "proved" and cert.incomplete is None:
+        return EXIT_OK
+    if cert.status == "proved":
+        print(f"exit {EXIT_FAIL}: the search stopped before --rel-gap {args.rel_gap:g} ({cert.incomplete}); "
+              "a larger --time-limit tightens the bound", file=sys.stderr)
+    return EXIT_FAIL
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
@@ -127,25 +162,34 @@ def _facts(net) -> dict:
     return fields
 
 
+def _build(args) -> None:
+    """Build a construction and save it; the output directory is checked before the construction is built."""
+    support = parse_int_list(args.support, "--support") if args.construction in ("select", "approx") else None
+    box = _box_arg(args.box, per_name=False) if args.construction == "approx" else None
+    check_writable(args.out, "directory", force=args.force, flag="--out")
+    if args.construction == "select":
+        net = select(args.d, support, args.s, args.architecture)
+    elif args.construction == "approx":
+        net = approximate_sparse(args.d, support, args.g, box, args.eps, args.s)
+    else:
+        net = gather(args.d, args.s)
+    out = save(net, args.out, force=args.force)
+    print(f"wrote {out}/spec.json  ({net!r}, hash {net.content_hash[:16]})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok or proved, 1 refuted/unknown (certify), 2 usage or input error)."""
+    """Entry point; returns the exit code (:data:`theory.EXIT_CODES`: 0 ok or proved within the gap, 1 refuted,
+    unknown or stopped before the gap (certify), 2 usage, input or output-path error). Usage errors of the
+    argument parser itself exit 2 through ``SystemExit``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(_join_negative_values(argv))
     try:
         if args.command == "certify":
             return _certify(args)
         if args.command == "build":
-            if args.construction == "select":
-                net = select(args.d, _int_list(args.support), args.s, args.architecture)
-            elif args.construction == "approx":
-                lo, _, hi = args.box.partition(",")
-                net = approximate_sparse(args.d, _int_list(args.support), args.g, (lo.strip(), hi.strip()), args.eps, args.s)
-            else:
-                net = gather(args.d, args.s)
-            out = save(net, args.out, force=args.force)
-            print(f"wrote {out}/spec.json  ({net!r}, hash {net.content_hash[:16]})")
+            _build(args)
         else:
-            net = load(args.path)
+            net = load(args.path, note=_warning_line)
             facts = _facts(net)
             if args.json:
                 print(json.dumps(facts, indent=2))
@@ -156,5 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  receptive field of each output: {facts['receptive_field']}")
     except TheoryError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+        raise
+    except OSError as e:  # the file system refused a read or write that the checks could not foresee
+        print(f"error: {e.filename}: {e.strerror}" if e.filename else f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

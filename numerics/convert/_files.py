@@ -57,10 +57,11 @@ def _weights_bytes(net: theory.Network, dtype: torch.dtype) -> bytes:
     return safetensors.torch.save(tensors, metadata)
 
 
-def _write_dir(out: Path, files: dict[str, bytes], force: bool) -> Path:
-    """``theory.atomic_write_dir`` with its TheoryError turned into this package's NumericsError."""
+def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -> Path:
+    """``theory.atomic_write_dir`` (``kwargs``: tool, update, written) with its TheoryError turned into this
+    package's NumericsError."""
     try:
-        return theory.atomic_write_dir(out, files, force=force)
+        return theory.atomic_write_dir(out, files, force=force, **kwargs)
     except theory.TheoryError as e:
         raise NumericsError(str(e)) from None
 
@@ -83,7 +84,7 @@ def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.flo
         The directory path.
     Raises:
         NumericsError: ``net`` is not a Network, bad ``dtype``, a weight overflows ``dtype``, weights too
-            large for :func:`to_module`'s default ``max_bytes``, or ``out_dir`` exists and ``force`` is False.
+            large for :func:`to_module`'s default ``memory_budget``, or ``out_dir`` exists and ``force`` is False.
         OSError: the file system refused the write (nothing is left behind).
     """
     out = _as_path(out_dir, "out_dir")
@@ -93,7 +94,7 @@ def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.flo
     if out.exists() and not force:
         raise bad("out_dir", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
     files = {SPEC_FILE: theory.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt)}
-    return _write_dir(out, files, force)
+    return _write_dir(out, files, force, tool="numerics.save")
 
 
 def _read_spec(spec_dir: Path) -> tuple[theory.Network, bytes]:
@@ -127,9 +128,10 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
     """Add ``weights.safetensors`` to a directory that holds a ``spec.json``, atomically.
 
     The spec is read and verified (content hash), then the directory is rewritten as a whole by
-    :func:`theory.atomic_write_dir` with its ``spec.json`` bytes unchanged, any other plain files it holds
-    copied unchanged, and the new ``weights.safetensors`` (as in :func:`save`). A failure leaves the
-    directory as it was.
+    :func:`theory.atomic_write_dir` (``update=True``) with its ``spec.json`` bytes unchanged, any other plain
+    files it holds copied unchanged, and the new ``weights.safetensors`` (as in :func:`save`). A failure leaves
+    the directory as it was. Its ``.cnnverify`` marker, when it has one, then lists the weights file too; a
+    directory without a marker (not written by cnnverify) gets none.
 
     Args:
         spec_dir: a directory written by :func:`theory.save` or ``python -m theory build``.
@@ -150,7 +152,7 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         raise bad("spec_dir", str(d), f"a directory without {WEIGHTS_FILE} (pass force=True / --force to replace it)")
     files: dict[str, bytes] = {}
     for entry in sorted(d.iterdir()):
-        if entry.name in (SPEC_FILE, WEIGHTS_FILE):
+        if entry.name in (SPEC_FILE, WEIGHTS_FILE, theory.MARKER_FILE):  # the marker is rewritten by theory
             continue
         if entry.is_symlink() or not entry.is_file():
             raise bad("spec_dir", str(d), f"a directory of plain files only ({entry.name!r} is not one; the "
@@ -158,7 +160,7 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         files[entry.name] = entry.read_bytes()
     files[SPEC_FILE] = spec_data
     files[WEIGHTS_FILE] = _weights_bytes(net, dt)
-    return _write_dir(d, files, force=True)
+    return _write_dir(d, files, force=True, tool="numerics.export", update=True, written=[WEIGHTS_FILE])
 
 
 def _read_metadata(data: bytes, where: Path) -> dict[str, str]:

@@ -3,13 +3,17 @@
 Prints per layer its type, whether its weight/bias are static or input-dependent, shapes and nonzeros; then
 ``W``'s shape and nonzeros, the reconstruction error ``max|f(x) - (W x + b)|``, the time, and for piecewise-linear
 models (ReLU/max-pool/conv/BN/linear) the check ``W == autograd Jacobian`` (full Jacobian when it has at most
-``_FULL_JACOBIAN`` entries, otherwise Jacobian-vector products along seeded random directions). Exit codes: 0
-ok; 2 bad input (one ``error: ...`` line on stderr).
+``_FULL_JACOBIAN`` entries, otherwise Jacobian-vector products along seeded random directions). Exit codes (the
+project's table, :data:`theory.EXIT_CODES`): 0 ok; 1 the Jacobian check mismatched; 2 bad input (one
+``error: ...`` line on stderr), including a decomposition whose estimated memory exceeds ``--memory-budget``
+(default 4GiB; refused before anything large is built). The Jacobian check runs in the budget the decomposition
+leaves: the full Jacobian only when it fits, else Jacobian-vector products, else it is skipped and says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
@@ -17,10 +21,14 @@ from typing import Sequence
 
 import torch
 
+import theory
+
+from .._budget import MEMORY_BUDGET, format_bytes, parse_bytes
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
 from .models import MODEL_NAMES, reference_model
 from ._decompose import Decomposition, decompose_layers
+from ._estimate import MemoryEstimate, estimate_memory
 
 _FULL_JACOBIAN = 4_000_000
 """Entries of the dense autograd Jacobian the CLI builds in full (32 MB in float64); above it, JVP probes."""
@@ -36,6 +44,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the input sample (default 0)")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"],
                    help="model dtype; the decomposition itself is float64 (default float64)")
+    p.add_argument("--memory-budget", default=f"{MEMORY_BUDGET >> 30}GiB",
+                   help=f"bytes the decomposition and its check may allocate, e.g. 512MiB, 16GiB (default "
+                        f"{MEMORY_BUDGET >> 30}GiB)")
     return p
 
 
@@ -46,15 +57,30 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.split("x"))
 
 
-def _jacobian_check(model: torch.nn.Module, x: torch.Tensor, d: Decomposition, seed: int) -> str:
-    """``W == J(x)`` in full or along random directions, for piecewise-linear models."""
+def jacobian_bytes(est: MemoryEstimate, full: bool) -> int:
+    """Estimated bytes of the Jacobian check: in full (a vectorised backward over every output: ``n_out`` copies
+    of the activations, the dense ``J``, ``W`` densified and their difference) or by Jacobian-vector products
+    (double backward: a few copies of the activations)."""
+    n_out, n_in = math.prod(est.output_shape), math.prod(est.input_shape)
+    if full:
+        return 8 * n_out * (n_out + est.activations + 3 * n_in)
+    return 8 * (6 * est.activations + 3 * (n_out + n_in))
+
+
+def _jacobian_check(model: torch.nn.Module, x: torch.Tensor, d: Decomposition, seed: int,
+                    est: MemoryEstimate, spare: int) -> tuple[str, bool]:
+    """``W == J(x)`` in full or along random directions, for piecewise-linear models, within ``spare`` bytes: the
+    line to print and whether it passed (True when not applicable or skipped for memory)."""
     kinds = {r.kind for r in d.layers}
     if kinds & _SMOOTH:
         return (f"Jacobian check: not applicable ({', '.join(sorted(kinds & _SMOOTH))}: W(x) is the gating "
-                f"decomposition, not the Jacobian)")
+                f"decomposition, not the Jacobian)"), True
+    if jacobian_bytes(est, full=False) > spare:
+        return (f"Jacobian check: skipped (it needs about {format_bytes(jacobian_bytes(est, full=False))}; "
+                f"{format_bytes(max(spare, 0))} of --memory-budget is left)"), True
     f = lambda v: model(v[None])[0].reshape(-1)
     tol = TOLERANCES["float64_affine"]
-    if d.W.shape[0] * d.W.shape[1] <= _FULL_JACOBIAN:
+    if d.W.shape[0] * d.W.shape[1] <= _FULL_JACOBIAN and jacobian_bytes(est, full=True) <= spare:
         jac = torch.autograd.functional.jacobian(f, x, vectorize=True).reshape(d.W.shape)
         err = float((jac - d.W.to_dense()).abs().max())
         how = "full autograd Jacobian"
@@ -68,21 +94,23 @@ def _jacobian_check(model: torch.nn.Module, x: torch.Tensor, d: Decomposition, s
             err = max(err, float((jv - wv).abs().max()))
         how = f"{_PROBES} Jacobian-vector products (full Jacobian would have {d.W.shape[0] * d.W.shape[1]:.3g} entries)"
     ok = err <= tol.atol + tol.rtol * float(d.W.values().abs().max())
-    return f"Jacobian check ({how}): max|J - W| = {err:.3g}  {'ok' if ok else 'MISMATCH'}"
+    return f"Jacobian check ({how}): max|J - W| = {err:.3g}  {'ok' if ok else 'MISMATCH'}", ok
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``duat``; returns the exit code (0 ok, 2 bad input)."""
+    """Run ``duat``; returns the exit code (0 ok, 1 Jacobian mismatch, 2 bad input)."""
     try:
         model, default = reference_model(args.model, seed=args.seed, dtype=getattr(torch, args.dtype))
         shape = parse_shape(args.input) if args.input else default
+        budget = parse_bytes(args.memory_budget)
         x = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
         t0 = time.perf_counter()
-        d = decompose_layers(model, x)
+        d = decompose_layers(model, x, memory_budget=budget)
         seconds = time.perf_counter() - t0
+        est = estimate_memory(model, shape, records=True)
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return theory.EXIT_USAGE
     print(f"duat decomposition of {args.model} (seed {args.seed}, model {args.dtype}, W in float64) at x of shape "
           f"{'x'.join(map(str, shape))}")
     print(f"  {'step':>4}  {'path':<22} {'layer':<20} {'weight':<8} {'bias':<8} {'in -> out':<28} {'nnz':>9}")
@@ -98,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"reconstruction: max|f(x) - (W x + b)| = {d.error:.3g}   (max|f(x)| = {float(d.output.abs().max()):.3g})")
     print(f"time: {seconds:.2f} s (decompose_layers, with per-layer records)")
     work = model.to(torch.float64) if args.dtype != "float64" else model
-    print(_jacobian_check(work, x, d, args.seed))
-    return 0
+    line, ok = _jacobian_check(work, x, d, args.seed, est, budget - est.kept_bytes)
+    print(line)
+    return theory.EXIT_OK if ok else theory.EXIT_FAIL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

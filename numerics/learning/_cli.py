@@ -1,9 +1,12 @@
 """``python -m numerics separation``: run or resume a CNN / LCN / FCN sample-complexity sweep.
 
-Prints a table (arch, d, n*, interpolated n*, median test / train error at n*) and the fitted slopes with
-their bootstrap intervals. Exit codes: 0 when the sweep completed (whatever the slopes; failed points are
-reported in the table and in summary.json), 2 on a usage error or bad input (one ``error: ...`` line), 1 when the
-file system refuses a read or write.
+Prints a table (arch, d, n*, interpolated n*, median test / train error at n*), the fitted slopes with their
+bootstrap intervals, and the n* ratios between architectures per d with the slope of their log-log fit. Exit codes
+(the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 when every search finished (whatever the
+slopes); 1 when a point failed (its search stops; reported in the table and in summary.json; the next run of the
+same command retries it); 2 on a usage error, bad input, ``--device cuda`` without CUDA (unless ``--scheduler``
+names a cluster, whose workers may have it), or an ``--out`` that cannot be written or is not a store (all
+checked before any point is computed; one ``error: ...`` line), or when the file system refuses a write.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import argparse
 import sys
 from typing import Any
 
+import theory
+
 from .._errors import NumericsError, bad
+from ..convert import resolve_device
 from ._executors import EXECUTORS
 from ._sweep import ARCHS, PROFILES, run_separation, separation_config
 from ._tasks import TASKS
@@ -39,16 +45,55 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--tau", type=float, help="pass threshold on the median relative test error (default 0.1)")
     p.add_argument("--evaluator", help="'module:function' evaluating one point (default "
                                        "numerics.learning:train_point; the tests plug in a fake)")
-    p.add_argument("--force", action="store_true", help="discard results in --out made with another configuration")
+    p.add_argument("--force", action="store_true", help="discard results in --out made with another configuration "
+                   "(only in a store this tool created: its .cnnverify marker)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def _ints(text: str, arg: str) -> tuple[int, ...]:
+    """``'8,16,32'`` -> ``(8, 16, 32)``, strictly (an empty item such as ``'8,,16'`` is an error)."""
     try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise bad(arg, text, "comma-separated integers, e.g. 8,16,32") from None
+        return tuple(theory.parse_int_list(text, arg, "8,16,32"))
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def _names(text: str, arg: str) -> tuple[str, ...]:
+    """``'cnn,lcn'`` -> ``('cnn', 'lcn')``; an empty item is an error."""
+    items = tuple(v.strip() for v in text.split(","))
+    if not all(items):
+        raise bad(arg, text, "comma-separated names without empty items, e.g. cnn,lcn")
+    return items
+
+
+def _check_up_front(args: argparse.Namespace) -> None:
+    """The device and the output directory, before any point is computed (NumericsError: a usage error)."""
+    if args.scheduler is None:  # a remote cluster's workers may have the CUDA this machine lacks
+        try:
+            resolve_device(args.device)
+        except NumericsError as e:
+            raise NumericsError(str(e).replace("argument 'device'", "argument '--device'", 1)) from None
+    try:
+        theory.check_writable(args.out, "directory", flag="--out", existing="append")
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def _ratios(summary: dict) -> list[str]:
+    """One line per architecture pair: n*_num / n*_den at each d where both have an interpolated n* (marked when
+    either is censored: then the ratio is only a bound)."""
+    lines = []
+    archs = summary["archs"]
+    for name in summary.get("ratios", {}):
+        num, den = name.split("/")
+        a = {e["d"]: e for e in archs[num]["per_d"]}
+        b = {e["d"]: e for e in archs[den]["per_d"]}
+        cells = [f"d={d}: {a[d]['n_star_interp'] / b[d]['n_star_interp']:.2f}"
+                 + (" (censored)" if a[d]["censored"] or b[d]["censored"] else "")
+                 for d in sorted(set(a) & set(b)) if a[d]["n_star_interp"] and b[d]["n_star_interp"]]
+        lines.append(f"  n*_{num} / n*_{den} (interpolated n*): " + (", ".join(cells) if cells else "none"))
+    return lines
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -80,8 +125,12 @@ def report(summary: dict) -> str:
         lines.append("  cnn n* = a + b log^2 d: " + (law["error"] if "error" in law else
                      f"b = {law['b']:.3g}, R^2 = {law['r2']:.3f}; slope of log n* vs log log d = "
                      f"{law['loglog_slope']:.2f} (2 for an exact log^2 law)"))
+    if summary.get("ratios"):
+        lines.append("n* ratios between architectures:")
+        lines += _ratios(summary)
     for name, fit in summary.get("ratios", {}).items():
-        lines.append(f"  ratio {name}: {_ci(fit)}")
+        num, den = name.split("/")
+        lines.append(f"  log-log slope of n*_{num} / n*_{den} against d: {_ci(fit)}")
     t = summary["timings"]
     lines.append(f"{t['evaluated']} points evaluated, {t['reused']} reused from the store, "
                  f"{len(summary['errors'])} failed; {t['wall_s']:.1f} s wall")
@@ -89,7 +138,8 @@ def report(summary: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the ``separation`` subcommand; returns the exit code (0 done, 1 file system, 2 usage)."""
+    """Run the ``separation`` subcommand; returns the exit code (0 done, 1 a point failed, 2 usage, input, device,
+    output path or file system)."""
     try:
         overrides: dict[str, Any] = {}
         if args.seeds is not None:
@@ -99,20 +149,28 @@ def run(args: argparse.Namespace) -> int:
         if args.ds is not None:
             overrides["ds"] = _ints(args.ds, "ds")
         if args.archs is not None:
-            overrides["archs"] = tuple(args.archs.split(","))
+            overrides["archs"] = _names(args.archs, "archs")
         for name in ("tau", "evaluator"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
         config = separation_config(args.task, args.profile, **overrides)
+        _check_up_front(args)
         summary = run_separation(config, args.out, executor=args.executor, workers=args.workers,
                                  scheduler=args.scheduler, device=args.device, dtype=args.dtype,
                                  progress=not args.no_progress, force=args.force)
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
+        return theory.EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+        raise
+    except OSError as e:  # the file system refused a write
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return theory.EXIT_USAGE
     print(report(summary))
     print(f"wrote {args.out}/summary.json, points.jsonl, " + ", ".join(summary["plots"]))
-    return 0
+    failed = [f"{a} d={e['d']}" for a, res in summary["archs"].items() for e in res["per_d"] if e["status"] == "error"]
+    if failed:
+        print(f"error: {len(failed)} of {sum(len(r['per_d']) for r in summary['archs'].values())} searches stopped at "
+              f"a failed point ({', '.join(failed)}); rerun the same command to retry them", file=sys.stderr)
+        return theory.EXIT_FAIL
+    return theory.EXIT_OK

@@ -8,6 +8,8 @@ Layout of an out directory::
                        an evaluator failure is a line with an "error" key (retried on resume)
         summary.json   run_separation's summary, written atomically at the end of each run
         *.png          plots (numerics.learning._plots), written atomically
+        .cnnverify     the marker (theory.MARKER_FILE) of a store this tool created, listing the names above;
+                       only a store with it may have its results discarded (force)
 
 A crash can leave at most the last line of ``points.jsonl`` half written: opening the store cuts it off with
 a warning, so later appends start on a fresh line. Any other unreadable line is an error (the file was edited
@@ -29,6 +31,8 @@ from .._errors import NumericsError, bad
 CONFIG_FILE = "config.json"
 POINTS_FILE = "points.jsonl"
 SUMMARY_FILE = "summary.json"
+STORE_FILES = (CONFIG_FILE, POINTS_FILE, SUMMARY_FILE, "*.png")
+"""What a store holds (names and patterns), as its marker lists them."""
 
 Key = tuple[str, int, int]
 """``(arch, d, n)``."""
@@ -46,14 +50,17 @@ class SweepStore:
     """An out directory opened for one sweep configuration.
 
     Args:
-        out: the directory (created if missing).
+        out: the directory: created if missing (with its marker); an existing one must be empty (it is then
+            adopted and marked) or a store (it holds ``config.json``).
         config: the plain-dict configuration (``SweepConfig.to_dict()``).
-        force: start afresh when ``out`` holds a different configuration (its points and summary are removed).
+        force: start afresh when ``out`` holds a different configuration (its points and summary are removed),
+            only in a store this tool created (``theory.check_replaceable``: its marker, nothing foreign).
         upgrade: maps a stored configuration written by an earlier version to today's form before comparing
             (e.g. a renamed evaluator path); a configuration it rejects counts as different.
 
     Raises:
-        NumericsError: ``out`` is a file, or holds a different configuration and not ``force``, or a
+        NumericsError: ``out`` is a file, a non-empty directory that is not a store, or holds a different
+            configuration (without ``force``, or with it in a store cnnverify did not create), or a
             ``points.jsonl`` line other than a torn last one is unreadable.
         OSError: the file system refuses a read or write.
     """
@@ -63,9 +70,15 @@ class SweepStore:
         self.out = Path(out)
         if self.out.exists() and not self.out.is_dir():
             raise bad("out", str(self.out), "a directory (a file is in the way)")
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.points_path = self.out / POINTS_FILE
         config_path = self.out / CONFIG_FILE
+        if self.out.is_dir() and not config_path.exists() and any(
+                e.name != theory.MARKER_FILE for e in self.out.iterdir()):
+            raise bad("out", str(self.out), f"a new or empty directory, or a sweep store (holding {CONFIG_FILE}); "
+                      "this one holds other files")
+        if not self.out.is_dir() or not any(self.out.iterdir()):
+            self.out.mkdir(parents=True, exist_ok=True)
+            theory.write_marker(self.out, "numerics separation", STORE_FILES)
+        self.points_path = self.out / POINTS_FILE
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         if config_path.exists():
             try:
@@ -77,6 +90,10 @@ class SweepStore:
                 if not force:
                     raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
                               f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)")
+                try:
+                    theory.check_replaceable(self.out, "out", in_place=True)
+                except theory.TheoryError as e:
+                    raise NumericsError(str(e)) from None
                 self.points_path.unlink(missing_ok=True)
                 (self.out / SUMMARY_FILE).unlink(missing_ok=True)
         write_atomic(config_path, text.encode())

@@ -283,7 +283,8 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
         config: the sweep. out: its results directory (see numerics.learning._store).
         executor, workers, scheduler, processes: see :func:`numerics.learning._executors.make_executor`.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (resolved on the worker); dtype: float32 | float64.
-        progress: show a tqdm bar (points done, points running).
+        progress: show a tqdm bar: points done / an upper bound on the total (:meth:`ThresholdSearch.remaining_bound`
+            summed over the running searches, so the ETA is pessimistic), points running.
         force: discard the results in ``out`` when they were made with a different configuration.
         plots: write the PNGs of numerics.learning._plots into ``out`` (their names go to ``summary["plots"]``).
     Returns:
@@ -310,10 +311,13 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     errors: list[dict] = []
     pending: dict[Any, tuple[str, int, int]] = {}
 
+    def points_left() -> int:
+        return sum(searches[k].remaining_bound() for k in searches if status[k]["status"] == "running")
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(desc="separation points", unit="pt", dynamic_ncols=True)
+        bar = tqdm(desc="separation points (total: at most)", unit="pt", dynamic_ncols=True, total=points_left())
 
     def advance(key: tuple[str, int], ex: Any) -> None:
         """Replay stored points, then submit the next new one (or mark the search finished)."""
@@ -332,6 +336,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
             advance(key, ex)
         while pending:
             if bar is not None:
+                bar.total = bar.n + points_left()
                 bar.set_postfix(running=len(pending), reused=counts["reused"], refresh=True)
             for fut in ex.wait_any(pending):
                 arch, d, n = pending.pop(fut)
@@ -349,6 +354,8 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
+        bar.total = bar.n  # the bound was pessimistic: the sweep is done
+        bar.refresh()
         bar.close()
     summary = summarize(config, store.points, status)
     seconds = sum(float(r.get("seconds", 0.0)) for r in store.points.values())

@@ -83,6 +83,40 @@ class ThresholdSearch:
             return None
         return min(max(round(math.sqrt(lo * hi)), lo + 1), hi - 1)
 
+    def _bisections(self, lo: int, hi: int) -> int:
+        """Evaluations a bisection of the bracket ``(lo, hi)`` takes at most (the larger half each time)."""
+        steps = 0
+        while hi - lo > 1 and not (self.resolution > 0 and hi / lo <= 1 + self.resolution):
+            mid = (lo + hi) // 2 if self.resolution == 0 else min(max(round(math.sqrt(lo * hi)), lo + 1), hi - 1)
+            steps += 1
+            if self.resolution == 0:
+                lo, hi = (lo, mid) if mid - lo >= hi - mid else (mid, hi)
+            else:
+                lo, hi = (lo, mid) if mid / lo >= hi / mid else (mid, hi)
+        return steps
+
+    def remaining_bound(self) -> int:
+        """An upper bound on the evaluations still to come, the current :meth:`next_n` included (0 when done).
+
+        Worst case over the outcomes: in the geometric phase every n may fail up to ``n_max`` or pass at any step
+        and then need its bisection; in the bisection phase the larger half is kept each time. Used for the
+        sweep's progress total and ETA.
+        """
+        if self._next is None:
+            return 0
+        if self._hi is not None:  # bisecting (lo, hi); the pending mid is one of the steps counted
+            return self._bisections(self._lo, self._hi)
+        worst, lo, n, steps = 0, self._lo, self._next, 0
+        while True:
+            steps += 1
+            if lo is not None:  # n passes here: bisect (lo, n)
+                worst = max(worst, steps + self._bisections(lo, n))
+            else:
+                worst = max(worst, steps)
+            if n >= self.n_max:
+                return worst
+            lo, n = n, min(2 * n, self.n_max)
+
     @property
     def result(self) -> int | None:
         """The smallest passing n evaluated (``None`` while none passed: censored above when done)."""

@@ -21,13 +21,14 @@ import torch
 import theory
 
 from ..convert import to_module
-from .._errors import bad
+from .._budget import MAX_SECONDS, plan_samples
+from .._errors import NumericsError, bad
 from ._rounding import float_deviation, rounding_bound
 from ._dense import DensePath
 from ._paths import StructuredPath, serial
 from ._engine import DEFAULT_BUDGET, Engine, PeakMemory, _mix, check_count, inward
 from ._ascent import TopK, ascend
-from ._target import make_target
+from ._target import exact_constant, make_target
 
 
 TARGET_SLACK = 1e-12  # absolute slack for the float64 evaluation of the target (torch's float64 functions: a few ulps)
@@ -128,8 +129,8 @@ def _a_priori(value: Any) -> Fraction | None:
     if value is None:
         return None
     try:
-        v = sp.sympify(value)
-    except (sp.SympifyError, TypeError):
+        v = exact_constant(value if isinstance(value, (str, sp.Basic)) else str(value), "a_priori_bound")
+    except NumericsError:
         return None
     if v.is_Rational:
         return Fraction(int(v.p), int(v.q))
@@ -147,7 +148,8 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
                    device: Any = "auto", dtype: Any = torch.float32, seed: int = 0,
                    memory_budget: int = DEFAULT_BUDGET, path: str = "auto", certificate: Any = None,
                    certify: bool = False, time_limit_s: float = 30.0, search_steps: int = 200, restarts: int = 4,
-                   candidates: int = 16, full_rows: int = 4, progress: bool | None = None) -> ScaleReport:
+                   candidates: int = 16, full_rows: int = 4, progress: bool | None = None,
+                   max_seconds: float = MAX_SECONDS, force: bool = False) -> ScaleReport:
     """Sup-norm error of ``net`` against ``target`` on ``box``: sampled at scale, searched, certified, cross-checked.
 
     Steps: (1) ``samples`` uniform points of the box (seeded generators on the device, batches sized by
@@ -167,12 +169,16 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
             sampled network. seed: every random choice derives from it. memory_budget: bytes.
         path: ``"auto"``, ``"structured"``, ``"dense"`` or ``"module"`` (see :func:`evaluate_at_scale`).
         certificate: a :class:`theory.Certificate` about this net (same ``spec_hash``).
+        max_seconds: refuse a sampling run estimated to take longer (default 600 s): first ``samples / 1e9`` s
+            before anything is built, then from the rate measured on the first batches. force: sample anyway.
     Returns:
         :class:`ScaleReport`.
     Raises:
-        NumericsError: bad samples/budget/box/target/dtype/device/path, a certificate about another spec.
+        NumericsError: bad samples (an int in ``[1, 2**63)``)/budget/box/target/dtype/device/path, a certificate
+            about another spec, or sampling estimated above ``max_seconds`` (``check_at_scale: 1e+12 samples would
+            take at least 1e+03 s (...), more than max_seconds 600 s; pass force=True / --force-samples ...``).
     """
-    samples = check_count("samples", samples, 1)
+    samples, limit = plan_samples("check_at_scale", samples, max_seconds, force)
     for name, v, lo in (("search_steps", search_steps, 1), ("restarts", restarts, 0), ("candidates", candidates, 1),
                         ("full_rows", full_rows, 0)):
         check_count(name, v, lo)
@@ -193,7 +199,7 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
     total = torch.zeros((), dtype=torch.float64, device=dev)
     nonfinite = torch.zeros((), dtype=torch.int64, device=dev)
     with PeakMemory(dev) as peak:
-        for _, cols, y in eng.batches(samples, progress):
+        for _, cols, y in eng.batches(samples, progress, max_seconds=limit, what="check_at_scale"):
             err = (y.double() - fn(cols.double())).abs().amax(1)
             ok = torch.isfinite(err)
             nonfinite += (~ok).sum()

@@ -53,10 +53,19 @@ def test_main_usage_errors(tmp_path):
     assert run_main(["--seed", "abc"], reg)[0] == 2
     assert run_main(["--bogus"], reg)[0] == 2
     assert run_main(["--help"], reg)[0] == 0
+    # --force replaces only a report directory cnnverify wrote (its marker): a directory made by hand is kept
+    code, _, err = run_main(["--out", str(tmp_path / "exists"), "--force"], reg)
+    assert code == 2 and "no .cnnverify marker" in err and list((tmp_path / "exists").iterdir()) == []
+    (tmp_path / "exists").rmdir()
+    assert run_main(["--out", str(tmp_path / "exists")], reg)[0] == 0
+    assert checks.load_document(tmp_path / "exists" / "report.json")[0]["seed"] == 0
     # --force replaces the directory atomically; nothing else is left next to it
-    assert run_main(["--out", str(tmp_path / "exists"), "--force"], reg)[0] == 0
-    assert (tmp_path / "exists" / "report.json").is_file()
+    assert run_main(["--out", str(tmp_path / "exists"), "--force", "--seed", "3"], reg)[0] == 0
+    assert checks.load_document(tmp_path / "exists" / "report.json")[0]["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
+    (tmp_path / "exists" / "mine.txt").write_text("x")  # the user's own file in it: --force refuses
+    code, _, err = run_main(["--out", str(tmp_path / "exists"), "--force"], reg)
+    assert code == 2 and "mine.txt" in err and (tmp_path / "exists" / "mine.txt").read_text() == "x"
 
 
 def test_main_list_and_only(tmp_path):

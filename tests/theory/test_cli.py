@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from fractions import Fraction
 
 import theory
@@ -30,3 +32,42 @@ def test_cli_round_trip(tmp_path, capsys):
     assert cli_main(["certify", str(spec), "--box", "1"]) == 2
     assert cli_main(["certify", str(spec), "--target", "y+1"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cli_checks_outputs_before_computing(tmp_path, capsys, monkeypatch):
+    net = theory.approximate_sparse(256, [3, 200], "x0*x1", (-1, 1), Fraction(1, 50))
+    spec = theory.save(net, tmp_path / "spec")
+    t0 = time.perf_counter()
+    assert cli_main(["certify", str(spec), "--box", "-1,1", "--time-limit", "30", "--out", "/proc/x/c.json"]) == 2
+    assert time.perf_counter() - t0 < 5  # refused before the 30 s search
+    err = capsys.readouterr().err
+    assert err.startswith("error: argument '--out'") and "/proc/x/c.json" in err
+    build = ["build", "select", "--d", "16", "--support", "0,15"]
+    foreign = tmp_path / "v"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("hi")
+    assert cli_main([*build, "--out", str(foreign), "--force"]) == 2
+    assert "not written by cnnverify" in capsys.readouterr().err and (foreign / "notes.txt").read_text() == "hi"
+    monkeypatch.chdir(spec)
+    assert cli_main([*build, "--out", ".", "--force"]) == 2
+    assert "current directory" in capsys.readouterr().err and theory.load(".") == net
+    assert cli_main(["build", "select", "--d", "16", "--support", "0,,1", "--out", str(tmp_path / "s")]) == 2
+    assert "item 2 is empty" in capsys.readouterr().err and not (tmp_path / "s").exists()
+
+
+def test_cli_certify_says_when_the_budget_ran_out(tmp_path, capsys):
+    net = theory.approximate_sparse(256, [3, 200], "x0*x1", (-1, 1), Fraction(1, 50))
+    spec = theory.save(net, tmp_path / "spec")
+    assert cli_main(["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--time-limit", "0"]) == 1
+    captured = capsys.readouterr()
+    assert "[proved]" in captured.out and "(budget exhausted; upper/lower = " in captured.out
+    assert "stopped before --rel-gap" in captured.err
+    # not a terminal: the progress is one final line (boxes, upper, lower, elapsed)
+    assert re.search(r"^certify: \d+ boxes \(\d+ open\), upper [\d.e+-]+, lower [\d.e+-]+, [\d.]+ s of 0 s$",
+                     captured.err, re.M)
+    assert cli_main(["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--eps", "10", "--time-limit",
+                     "0", "--no-progress"]) == 0  # decided: upper <= eps, whatever the gap
+    assert "certify:" not in capsys.readouterr().err
+    cert = theory.certify_sup_error(net, "x3*x200", (-1, 1), time_limit_s=0)
+    assert cert.status == "proved" and cert.incomplete == "budget exhausted"
+    assert Certificate.from_json(cert.to_json()).incomplete == "budget exhausted"

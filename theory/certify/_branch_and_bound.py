@@ -92,8 +92,10 @@ def _rep_eval(rep: Rep, pts: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------- the search
 class Search:
-    def __init__(self, cone, expr, names, var_index, box, eps, time_limit_s, rel_gap, max_patterns, seed=0):
+    def __init__(self, cone, expr, names, var_index, box, eps, time_limit_s, rel_gap, max_patterns, seed=0,
+                 progress=None):
         self.t0 = time.perf_counter()
+        self.progress = progress  # called after every batch with the state (see report)
         self.cone = cone
         self.target = Target(expr, names)
         self.names = names
@@ -373,9 +375,18 @@ class Search:
         else:
             heapq.heappush(self.heap, (-node.upper, next(self.count), node))
 
+    def report(self) -> None:
+        """Call the progress callback with ``{boxes, open_boxes, upper, lower, elapsed_s}`` (lower None while
+        no witness is known). The callback must not raise; it only observes."""
+        if self.progress is not None:
+            self.progress({"boxes": self.boxes, "open_boxes": len(self.heap), "upper": self.upper(),
+                           "lower": None if self.lower is None else self.lower_f,
+                           "elapsed_s": time.perf_counter() - self.t0})
+
     def run(self) -> None:
         for node in self.process([(_RepState(self.root), self.lo0, self.hi0, 0, np.inf)]):
             self.push(node)
+        self.report()
         while not self.done() and time.perf_counter() < self.deadline:
             thr = self.threshold()
             batch = min(256, max(8, len(self.heap) // 2))
@@ -393,3 +404,4 @@ class Search:
                 break
             for node in self.process(items):
                 self.push(node)
+            self.report()

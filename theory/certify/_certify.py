@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from ..formula import parse_formula
 from ..heads import as_box
 from ..prove import Certificate
 from ..spec import Network
@@ -72,14 +74,15 @@ def _a_priori(meta) -> float | None:
     if v is None:
         return None
     try:
-        return float(sp.sympify(v))
-    except (sp.SympifyError, TypeError, ValueError):
+        value = v if isinstance(v, sp.Basic) else parse_formula(str(v), variables="none", name="a_priori_bound")
+        return float(value)
+    except (TheoryError, TypeError, ValueError, OverflowError):
         return None
 
 
 def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps: Any = None,
                       time_limit_s: float = 30.0, rel_gap: float = 0.01, seed: int = 0,
-                      max_patterns: int = 64) -> Certificate:
+                      max_patterns: int = 64, progress: Callable[[dict], None] | None = None) -> Certificate:
     """Certified ``sup_{x in box} |net(x) - target(x)|``: a sound upper bound and a rigorous lower bound.
 
     Args:
@@ -97,6 +100,9 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         seed: seed of the random candidate points of the lower-bound search (the result is deterministic
             for a given seed).
         max_patterns: largest number of activation patterns enumerated per box.
+        progress: called after every batch of boxes with ``{"boxes", "open_boxes", "upper", "lower",
+            "elapsed_s"}`` (floats; ``lower`` None until a witness is found); it observes only (the command line
+            draws a status line from it). None: no calls.
     Returns:
         A :class:`Certificate` (method ``"interval-bnb"``): ``upper`` (exact rational), ``lower`` with its
         ``witness`` (global names -> rationals); without ``eps`` the status is ``"proved"`` (claim
@@ -136,6 +142,8 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
             raise bad(name, v, "a finite number >= 0")
     if isinstance(max_patterns, bool) or not isinstance(max_patterns, int) or max_patterns < 1:
         raise bad("max_patterns", max_patterns, "an int >= 1")
+    if progress is not None and not callable(progress):
+        raise bad("progress", progress, "None or a callable taking one dict")
     eps_q = None
     if eps is not None:
         from ..spec._rational import as_rational
@@ -146,7 +154,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     names, var_index = _variables(net, expr, cone.names)
     boxq = _box_for(box, names) if names else ()
     s = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q), float(time_limit_s),
-                float(rel_gap), max_patterns, seed)
+                float(rel_gap), max_patterns, seed, progress)
     s.run()
     upper_f = s.upper()
     finite = np.isfinite(upper_f)

@@ -98,6 +98,38 @@ class Certificate:
     def proved(self) -> bool:
         return self.status == "proved"
 
+    @property
+    def incomplete(self) -> str | None:
+        """Why a bound search stopped before its target ratio, or None when it did not.
+
+        Only for a sup-norm certificate (``details`` with ``gap_reached``) asked for a bound rather than a
+        decision (``eps`` None): ``"budget exhausted"`` (time limit reached), ``"boxes at the minimum width"``
+        or ``"gap not reached"`` when ``upper > (1 + rel_gap) lower``. The upper bound is proved all the same
+        (status ``"proved"``); it may just be far above the true error. An upper bound of 0 is exact.
+        """
+        d = self.details
+        if "gap_reached" not in d or self.eps is not None or self.upper is None or self.upper == 0 \
+                or d["gap_reached"]:
+            return None
+        if d.get("timed_out"):
+            return "budget exhausted"
+        return "boxes at the minimum width" if d.get("min_width_reached") else "gap not reached"
+
+    def bound_line(self) -> str | None:
+        """``upper bound 6.05 (budget exhausted; upper/lower = 6000, target <= 1.01)`` for an incomplete bound
+        search (:attr:`incomplete`), else None."""
+        why = self.incomplete
+        if why is None:
+            return None
+        if self.lower:
+            ratio = f"upper/lower = {float(self.upper / self.lower):.4g}"
+        else:
+            ratio = "no lower bound found"
+        gap = self.details.get("rel_gap")
+        target = f", target <= {1 + float(gap):g}" if isinstance(gap, (int, float)) else ""
+        return (f"upper bound {float(self.upper):.6g} ({why}; {ratio}{target}): the bound is proved, but the "
+                "true error may be far below it")
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; rationals as exact strings."""
         q = lambda v: None if v is None else str(v)  # noqa: E731
@@ -138,10 +170,12 @@ class Certificate:
         return cls.from_json(obj)
 
     def summary(self) -> str:
-        """A few human-readable lines: status, claim, method, time, bounds with their ratio, witness."""
+        """A few human-readable lines: status, claim, method, time, bounds with their ratio (and, for a bound search
+        stopped before its target ratio, why: :meth:`bound_line`), witness."""
         parts = [f"[{self.status}] {self.claim}", f"  method: {self.method}, {self.seconds:.3f} s, spec {self.spec_hash[:12]}"]
         if self.upper is not None:
-            parts.append(f"  upper: {float(self.upper):.6g}")
+            note = self.bound_line()
+            parts.append(f"  {note}" if note else f"  upper: {float(self.upper):.6g}")
         if self.lower is not None:
             parts.append(f"  lower: {float(self.lower):.6g}" + (f" (ratio {float(self.upper / self.lower):.4f})" if self.upper is not None and self.lower else ""))
         if self.witness:

@@ -9,15 +9,21 @@ weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximat
   exact numbers);
 * exact evaluation: :func:`evaluate_exact`, :func:`trace_exact` (Fractions); :func:`symbolic` (sympy),
   :func:`input_name`, :func:`input_symbols`; :func:`latex` (formula or layer by layer);
-* files: :func:`save`, :func:`load` (content-hashed ``spec.json``), :func:`to_json`, :func:`from_json`,
-  :func:`spec_bytes`, and the atomic writers :func:`atomic_write_file`, :func:`atomic_write_dir`.
+* files: :func:`save`, :func:`load` (``spec.json``: weights and meta each covered by a hash;
+  :class:`MetaNotCoveredWarning` for old files whose meta is not), :func:`to_json`, :func:`from_json`,
+  :func:`spec_bytes`, and the atomic writers :func:`atomic_write_file`, :func:`atomic_write_dir`;
+* output paths of the command lines: :func:`check_writable` (checked before any computation),
+  :func:`check_replaceable` (``--force`` replaces only what cnnverify wrote: the :data:`MARKER_FILE` marker),
+  :func:`read_marker`, :func:`write_marker`.
 """
 
 from ._exact import evaluate_exact, trace_exact
-from ._files import SPEC_FILE, atomic_write_dir, atomic_write_file, from_json, load, save, spec_bytes, to_json
+from ._files import (SPEC_FILE, MetaNotCoveredWarning, atomic_write_dir, atomic_write_file, from_json, load, save,
+                     spec_bytes, to_json)
 from ._latex import latex
 from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
+from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker, write_marker
 from ._rational import as_rational
 from ._sparse import SparseArray
 from ._symbolic import input_name, input_symbols, symbolic
@@ -25,5 +31,6 @@ from ._symbolic import input_name, input_symbols, symbolic
 __all__ = [
     "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
     "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "latex",
-    "SPEC_FILE", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
+    "SPEC_FILE", "MetaNotCoveredWarning", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
+    "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
 ]

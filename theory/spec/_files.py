@@ -6,19 +6,28 @@ import json
 import os
 import shutil
 import secrets
+import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from .._errors import TheoryError, bad
 from ._layers import LAYER_KINDS
 from ._network import Network, thaw
+from ._outputs import MARKER_FILE, check_replaceable, holds_cwd, marker_bytes, read_marker
 from ._rational import as_rational
 from ._sparse import SparseArray
 
 FORMAT = "cnnverify.network"
-VERSION = 1
+VERSION = 2
+"""Version 2 records ``meta_hash`` (:attr:`Network.meta_hash`) next to ``content_hash``; version 1 files, whose
+``meta`` no hash covers, still load (with a :class:`MetaNotCoveredWarning`)."""
+READABLE_VERSIONS = (1, 2)
+
+
+class MetaNotCoveredWarning(UserWarning):
+    """A spec file of format version 1: its ``meta`` (target, box, bounds) is not covered by a hash."""
 SPEC_FILE = "spec.json"
 
 
@@ -40,7 +49,8 @@ def _array_from_json(obj: Any, where: str) -> SparseArray:
 
 
 def to_json(net: Network) -> dict[str, Any]:
-    """The spec as a JSON-ready dict (exact: rationals as strings, sparse keys/values, content hash)."""
+    """The spec as a JSON-ready dict (exact: rationals as strings, sparse keys/values, content hash of the
+    weights, meta hash of ``meta``; format version :data:`VERSION`)."""
     if not isinstance(net, Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     return {
@@ -54,20 +64,28 @@ def to_json(net: Network) -> dict[str, Any]:
             for l in net.layers
         ],
         "content_hash": net.content_hash,
+        "meta_hash": net.meta_hash,
     }
 
 
 def from_json(obj: Any) -> Network:
-    """Rebuild a spec from :func:`to_json` output; the content hash must match the weights.
+    """Rebuild a spec from :func:`to_json` output; the content hash must match the weights, the meta hash
+    (format version 2) the ``meta``.
+
+    Version 1 documents (no meta hash) still load; when their ``meta`` is not empty a
+    :class:`MetaNotCoveredWarning` says so (re-save to cover it). Their formulas are parsed by the same
+    whitelist parser as any other, so an edited ``meta`` cannot run code, only change what is checked.
 
     Raises:
         TheoryError: wrong format or version, malformed arrays, invalid network, or hash mismatch
-            (a corrupted or edited file).
+            (a corrupted or edited file: weights or ``meta``).
     """
     if not isinstance(obj, Mapping) or obj.get("format") != FORMAT:
         raise TheoryError(f"not a {FORMAT} document (missing or wrong 'format' field)")
-    if type(obj.get("version")) is not int or obj.get("version") != VERSION:
-        raise TheoryError(f"unsupported {FORMAT} version {obj.get('version')!r}; this library reads version {VERSION}")
+    version = obj.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise TheoryError(f"unsupported {FORMAT} version {version!r}; this library reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))}")
     try:
         layers = []
         for i, lj in enumerate(obj["layers"]):
@@ -83,20 +101,63 @@ def from_json(obj: Any) -> Network:
         raise TheoryError(f"malformed spec document: {type(e).__name__}: {e}") from None
     if net.content_hash != obj.get("content_hash"):
         raise TheoryError("content hash mismatch: the weights do not match the recorded hash (corrupted or edited file)")
+    if version >= 2 and net.meta_hash != obj.get("meta_hash"):
+        raise TheoryError("modified file: meta does not match its hash (meta_hash); the target, box or bounds "
+                          "were edited or the file is corrupted (rebuild it, or load the weights and save again)")
+    if version == 1 and net.meta:
+        warnings.warn("meta not covered by a hash (format version 1); re-save to cover it (theory.save)",
+                      MetaNotCoveredWarning, stacklevel=2)
     return net
 
 
-def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], force: bool = False) -> Path:
-    """Write ``files`` (name -> bytes) as the directory ``out_dir``, all or nothing.
+def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], force: bool = False, *,
+                     tool: str = "cnnverify", update: bool = False, written: Iterable[str] | None = None) -> Path:
+    """Write ``files`` (name -> bytes) as the directory ``out_dir``, all or nothing, with its marker.
 
     The files go to a temporary sibling directory that is renamed into place, so a crash leaves either the
-    old state or the complete new one. An existing ``out_dir`` is refused unless ``force`` (then replaced).
+    old state or the complete new one. Every directory written here gets the marker :data:`MARKER_FILE`
+    (``tool`` and the names written), so that a later ``force`` can tell it was written by cnnverify.
+
+    Args:
+        out_dir: the directory; its parent is created if needed.
+        files: name -> bytes of every file of the new directory (the marker's name is reserved).
+        force: replace an existing ``out_dir``, only when it is replaceable
+            (:func:`theory.spec.check_replaceable`: it has the marker and holds nothing the marker does not list).
+        tool: who writes, recorded in the marker (e.g. ``"python -m theory build"``).
+        update: rewrite the existing directory ``out_dir`` in place: ``files`` must carry over every entry it
+            holds (so nothing is lost); the marker then lists what it listed plus ``written``, and a directory
+            without a marker gets none.
+        written: the names of ``files`` this call produces (default: all of them); the rest are carried over.
+    Returns:
+        ``Path(out_dir)``.
+    Raises:
+        TheoryError: ``out_dir`` exists (without ``force``), is a file, is not replaceable, is the current
+            directory or an ancestor of it; with ``update``: missing, or holding an entry ``files`` lacks.
+        OSError: the file system refused the write (nothing is left behind).
     """
     out = Path(out_dir)
-    if out.exists() and not force:
-        raise bad("out", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
-    if out.exists() and not out.is_dir():
-        raise bad("out", str(out), "a directory path (a file is in the way)")
+    if MARKER_FILE in files:
+        raise bad("files", sorted(files), f"file names other than the reserved marker {MARKER_FILE!r}")
+    if holds_cwd(out):
+        check_replaceable(out, "out")  # raises: the current directory or an ancestor of it
+    if update:
+        if not out.is_dir():
+            raise bad("out", str(out), "an existing directory to rewrite in place")
+        lost = sorted(e.name for e in out.iterdir() if e.name != MARKER_FILE and e.name not in files)
+        if lost:
+            raise bad("files", sorted(files), f"every entry of {out} carried over (missing {lost})")
+        marker = read_marker(out)
+        files = dict(files)
+        if marker is not None:
+            files[MARKER_FILE] = marker_bytes(tool, [*marker["files"], *(files if written is None else written)])
+    else:
+        if out.exists() and not force:
+            raise bad("out", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
+        if out.exists() and not out.is_dir():
+            raise bad("out", str(out), "a directory path (a file is in the way)")
+        if out.exists():
+            check_replaceable(out, "out")
+        files = {**files, MARKER_FILE: marker_bytes(tool, files if written is None else written)}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _fresh_dir(out.parent, f".{out.name}.tmp-")  # os.mkdir: the umask gives the ordinary mode
     old: Path | None = None  # holds the previous directory (as old/x) while it is swapped out
@@ -189,12 +250,21 @@ def spec_bytes(net: Network) -> bytes:
 
 
 def save(net: Network, out_dir: str | os.PathLike, *, force: bool = False) -> Path:
-    """Save the exact spec as ``out_dir/spec.json`` (atomically). Returns the directory."""
-    return atomic_write_dir(out_dir, {SPEC_FILE: spec_bytes(net)}, force=force)
+    """Save the exact spec as ``out_dir/spec.json`` (atomically, with the ``.cnnverify`` marker). Returns the
+    directory. ``force`` replaces only a directory cnnverify wrote (see :func:`atomic_write_dir`)."""
+    return atomic_write_dir(out_dir, {SPEC_FILE: spec_bytes(net)}, force=force, tool="theory.save")
 
 
-def load(path: str | os.PathLike) -> Network:
-    """Load a spec saved by :func:`save` (a directory holding ``spec.json``, or the JSON file itself)."""
+def load(path: str | os.PathLike, *, note: Callable[[str], None] | None = None) -> Network:
+    """Load a spec saved by :func:`save` (a directory holding ``spec.json``, or the JSON file itself).
+
+    Args:
+        path: the directory or the file.
+        note: called with the message instead of issuing a :class:`MetaNotCoveredWarning` (a command line
+            prints it as ``warning: ...``).
+    Raises:
+        TheoryError: no such file, invalid JSON, or any error of :func:`from_json` (prefixed with the path).
+    """
     p = Path(path)
     if p.is_dir():
         p = p / SPEC_FILE
@@ -205,6 +275,16 @@ def load(path: str | os.PathLike) -> Network:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise TheoryError(f"{p}: not valid JSON ({e}); the file is corrupted") from None
     try:
-        return from_json(obj)
+        if note is None:
+            return from_json(obj)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MetaNotCoveredWarning)
+            net = from_json(obj)
     except TheoryError as e:
         raise TheoryError(f"{p}: {e}") from None
+    for w in caught:
+        if issubclass(w.category, MetaNotCoveredWarning):
+            note(f"{p}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return net

@@ -288,7 +288,8 @@ def test_module_weights_are_round_rational_of_exact_weights(dtype):
 
 # ----------------------------------------------------------------------------------------- save / load
 def _listing(path: Path) -> list[str]:
-    return sorted(os.listdir(path))
+    """The entries of ``path`` other than the ``.cnnverify`` marker (its own tests are below)."""
+    return sorted(n for n in os.listdir(path) if n != theory.MARKER_FILE)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
@@ -323,12 +324,25 @@ def test_export_adds_weights_to_a_theory_spec_dir(tmp_path, nets):
     assert numerics.export(d, "float32") == d
     assert _listing(d) == ["notes.txt", "spec.json", "weights.safetensors"]
     assert (d / "spec.json").read_bytes() == spec_before and (d / "notes.txt").read_text() == "kept"
+    # the marker now lists the weights too, but not the user's notes: a later --force would refuse the directory
+    assert theory.read_marker(d)["files"] == ["spec.json", "weights.safetensors"]
+    with pytest.raises(theory.TheoryError, match="notes.txt"):
+        theory.save(net, d, force=True)
     assert numerics.load(d)[1].dtype == torch.float32
     with pytest.raises(NumericsError, match="spec_dir.*force"):
         numerics.export(d)
     numerics.export(d, torch.float64, force=True)
     assert numerics.load(d)[1].dtype == torch.float64
     assert _listing(tmp_path) == ["spec"]
+
+
+def test_export_into_a_spec_dir_without_marker_adds_none(tmp_path, nets):
+    """A spec directory cnnverify did not create (no marker) gets its weights, but no marker claiming it."""
+    d = tmp_path / "hand"
+    d.mkdir()
+    (d / "spec.json").write_bytes(theory.spec_bytes(nets["select"]))
+    numerics.export(d)
+    assert sorted(os.listdir(d)) == ["spec.json", "weights.safetensors"]
 
 
 def test_export_refuses_dir_without_spec(tmp_path):
@@ -524,7 +538,8 @@ BAD_INPUTS = [
     ("x wrong dtype", lambda tmp: _select_module()(torch.zeros(2, 8, dtype=torch.float32)), "x"),
     ("x nan", lambda tmp: _select_module()(torch.full((2, 8), float("nan"), dtype=torch.float64)), "x"),
     ("x inf", lambda tmp: _select_module()(torch.tensor([[0.0] * 7 + [float("-inf")]], dtype=torch.float64)), "x"),
-    ("max_bytes", lambda tmp: numerics.to_module(theory.select(64, [0, 63], 2, "fcn"), max_bytes=1000), "max_bytes"),
+    ("memory_budget", lambda tmp: numerics.to_module(theory.select(64, [0, 63], 2, "fcn"), memory_budget=1000),
+     "memory_budget"),
     ("save dtype", lambda tmp: numerics.save(theory.gather(4, 2), tmp / "w", dtype="float8"), "dtype"),
     ("save net", lambda tmp: numerics.save({"d": 4}, tmp / "w"), "net"),
     ("save out_dir", lambda tmp: numerics.save(theory.gather(4, 2), 42), "out_dir"),

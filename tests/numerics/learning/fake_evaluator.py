@@ -23,6 +23,8 @@ EVALUATOR = "tests.numerics.learning.fake_evaluator:evaluate"
 PLANTED = {"cnn": (20.0, 0.0), "lcn": (4.0, 1.0), "fcn": (0.5, 2.0)}
 """arch -> (c, a): n*_true(d) = c d^a."""
 P = 1.0
+FAILING = "tests.numerics.learning.fake_evaluator:always_fail"
+"""An evaluator that raises at every point (a sweep whose every point fails), for the exit-status tests."""
 CALLS: list[tuple[str, int, int]] = []
 BUDGET: int | None = None
 
@@ -51,3 +53,7 @@ def evaluate(config: dict, arch: str, d: int, n: int, *, device: str, dtype: str
     test = [tau * (n_true(arch, d) / n) ** P * _z(config, arch, d, s) for s in config["seeds"]]
     return {"n": n, "d": d, "arch": arch, "test_rel": test, "train_rel": [0.5 * t for t in test],
             "val_rel": test, "lr": [config["lrs"][0]] * len(test), "steps": [1] * len(test), "seconds": 0.0}
+
+
+def always_fail(config: dict, arch: str, d: int, n: int, *, device: str, dtype: str) -> dict:
+    raise RuntimeError(f"planted failure at every point ({arch} d={d} n={n})")

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
+
+import theory
 
 from numerics._errors import NumericsError
 from numerics.learning._executors import make_executor
@@ -26,6 +29,7 @@ from tests.numerics.learning import fake_evaluator as _fake_sep
 
 EXACT = 1e-12  # float64 relative tolerance for identities that hold exactly in real arithmetic
 FAKE = _fake_sep.EVALUATOR
+FAIL = _fake_sep.FAILING
 
 
 def _config(**kw) -> SweepConfig:
@@ -61,6 +65,17 @@ def test_search_within_resolution(t, n_min, res):
     else:
         assert t <= s.result and (s.result < (1 + res) * t if res else s.result == t)
         assert s.censored is None
+
+
+@given(t=st.integers(1, 5000), n_min=st.integers(1, 64), res=st.sampled_from([0.0, 0.05, 0.25, 1.0]))
+def test_remaining_bound_is_an_upper_bound(t, n_min, res):
+    """The progress total: at every step, remaining_bound() >= the evaluations the search actually still makes."""
+    s = ThresholdSearch(n_min, 4096, res)
+    bounds = []
+    while (n := s.next_n()) is not None:
+        bounds.append(s.remaining_bound())
+        s.record(n, n >= t)
+    assert all(b >= len(bounds) - i for i, b in enumerate(bounds)) and s.remaining_bound() == 0
 
 
 def test_search_replay_and_misuse():
@@ -224,12 +239,21 @@ def test_resume_after_interruption(serial_run, tmp_path):
         _fake_sep.BUDGET = None
     lines = (out / POINTS_FILE).read_text().splitlines()
     assert len(lines) == 17 and all(json.loads(line)["n"] for line in lines)  # nothing half written
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", POINTS_FILE]
+    assert sorted(p.name for p in out.iterdir()) == [theory.MARKER_FILE, "config.json", POINTS_FILE]
     summary = run_separation(config, out, executor="serial", progress=False)  # with plots, as serial_run
     assert len(_fake_sep.CALLS) == len(set(_fake_sep.CALLS)) == len(calls)  # no point evaluated twice
     assert summary["timings"]["reused"] >= 17 and _strip(summary) == _strip(expected)
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [theory.MARKER_FILE]  # no temporary files
+
+
+def test_progress_shows_done_of_total_and_an_eta(tmp_path, capsys):
+    run_separation(_config(archs=("cnn", "lcn"), ds=(4, 8)), tmp_path / "out", executor="serial", progress=True,
+                   plots=False)
+    err = capsys.readouterr().err
+    shown = [(int(a), int(b)) for a, b in re.findall(r"\| (\d+)/(\d+) \[", err)]
+    assert shown and all(done <= total for done, total in shown) and shown[-1][0] == shown[-1][1]
+    assert re.search(r"\d+/\d+ \[\d\d:\d\d<\d\d:\d\d", err)  # elapsed < ETA
 
 
 def test_failed_point_is_reported(tmp_path):
@@ -312,14 +336,44 @@ def test_cli(tmp_path, capsys):
             "--executor", "serial", "--no-progress"]
     assert _cli([*base, "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
-    assert "interp n*" in out and "lcn:" in out and "ratio lcn/cnn" in out
+    assert "interp n*" in out and "lcn:" in out and "log-log slope of n*_lcn / n*_cnn against d" in out
+    assert "n*_lcn / n*_cnn (interpolated n*): d=4: " in out
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["config"]["seeds"] == [0, 1, 2]
     assert _cli([*base, "--out", str(tmp_path / "a"), "--tau", "0.2"]) == 2  # another config in the same dir
     assert _cli([*base, "--out", str(tmp_path / "b"), "--ds", "4,9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("error: ") for line in err)
     (tmp_path / "file").write_text("x")
-    assert _cli([*base, "--out", str(tmp_path / "file" / "sub")]) == 1
+    assert _cli([*base, "--out", str(tmp_path / "file" / "sub")]) == 2  # checked before any point
+    assert "is a file" in capsys.readouterr().err
+    assert _cli([*base, "--out", str(tmp_path / "c"), "--ds", "4,,8"]) == 2 and not (tmp_path / "c").exists()
+    assert "item 2 is empty" in capsys.readouterr().err
+    failing = ["--task", "halves", "--ds", "4,8", "--archs", "cnn", "--seeds", "3", "--evaluator", FAIL,
+               "--executor", "serial", "--no-progress", "--out", str(tmp_path / "d")]
+    assert _cli(failing) == 1  # every point failed: a summary is written, and the exit status says so
+    assert "2 of 2 searches stopped at a failed point" in capsys.readouterr().err
+
+
+def test_store_replaces_only_what_it_created(tmp_path):
+    """--force discards results only in a store this tool created; a directory holding other files is no store."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("hi")
+    with pytest.raises(NumericsError, match="not a store|other files"):
+        SweepStore(tmp_path / "mine", {"a": 1})
+    old = tmp_path / "old"  # a store written before markers existed: resumed, but never discarded
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps({"a": 1}) + "\n")
+    assert SweepStore(old, {"a": 1}).points == {}
+    with pytest.raises(NumericsError, match="no .cnnverify marker"):
+        SweepStore(old, {"a": 2}, force=True)
+    assert json.loads((old / "config.json").read_text()) == {"a": 1}
+    new = SweepStore(tmp_path / "new", {"a": 1})
+    new.append({"arch": "cnn", "d": 4, "n": 8, "test_rel": [0.5]})
+    (tmp_path / "new" / "mine.txt").write_text("x")  # a file of the user's in the store: --force refuses
+    with pytest.raises(NumericsError, match="mine.txt"):
+        SweepStore(tmp_path / "new", {"a": 2}, force=True)
+    (tmp_path / "new" / "mine.txt").unlink()
+    assert SweepStore(tmp_path / "new", {"a": 2}, force=True).points == {}
 
 
 def test_extrapolation_of_a_nearly_flat_curve_is_infinite_not_an_overflow():

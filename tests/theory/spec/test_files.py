@@ -83,7 +83,8 @@ def test_save_load_round_trip(tmp_path, name):
     out = theory.save(net, tmp_path / "spec")
     assert Path(out) == tmp_path / "spec"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec"]
-    assert sorted(p.name for p in (tmp_path / "spec").iterdir()) == ["spec.json"]
+    assert sorted(p.name for p in (tmp_path / "spec").iterdir()) == [theory.MARKER_FILE, "spec.json"]
+    assert theory.read_marker(out)["files"] == ["spec.json"]
     for path in (out, out / "spec.json", str(out)):
         back = theory.load(path)
         assert back == net and back.content_hash == net.content_hash
@@ -152,7 +153,7 @@ def test_truncated_file(tmp_path):
     [
         lambda doc: doc.__setitem__("format", "something.else"),
         lambda doc: doc.pop("format"),
-        lambda doc: doc.__setitem__("version", 2),
+        lambda doc: doc.__setitem__("version", 3),
         lambda doc: doc.__setitem__("version", "1"),
         lambda doc: doc.pop("version"),
         lambda doc: doc.pop("layers"),
@@ -170,7 +171,7 @@ def test_truncated_file(tmp_path):
         lambda doc: doc.__setitem__("d", 9),
         lambda doc: doc.__setitem__("c_in", 0),
     ],
-    ids=["format", "no-format", "version-2", "version-str", "no-version", "no-layers", "empty-layers", "layers-int",
+    ids=["format", "no-format", "version-3", "version-str", "no-version", "no-layers", "empty-layers", "layers-int",
          "kind", "relu-str", "values-not-str", "keys-str", "shape", "explicit-zero", "nan-value", "unsorted-keys",
          "no-keys", "d", "c_in"],
 )
@@ -274,7 +275,7 @@ def test_failed_write_of_several_files_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
     theory.atomic_write_dir(tmp_path / "out", {"a.txt": b"a", "b.txt": b"b"})
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt", "b.txt"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [theory.MARKER_FILE, "a.txt", "b.txt"]
 
 
 def test_failed_forced_write_keeps_the_old_directory(tmp_path, monkeypatch):
