@@ -18,15 +18,17 @@ The refusal names what was estimated, the estimate, the budget and how to raise 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
+import theory
+from theory import format_bytes, format_count  # noqa: F401 (the one wording of sizes, for numerics' modules)
 
 from ._errors import NumericsError, bad
 
-MEMORY_BUDGET = 4 << 30
-"""Default ``memory_budget`` of the guards: refuse a call whose estimated peak exceeds this many bytes."""
+MEMORY_BUDGET = theory.MEMORY_BUDGET
+"""Default ``memory_budget`` of the guards (the constructions' default too): refuse a call whose estimated peak
+exceeds this many bytes."""
 SCALE_MEMORY_BUDGET = 1 << 30
 """Default ``memory_budget`` of the sampling runs: their batches are sized to fill it."""
 MAX_SECONDS = 600.0
@@ -37,21 +39,28 @@ optimistic time estimate ``samples / RATE_CEILING``, made before anything is bui
 MAX_COUNT = 2**63
 """Largest count (samples, bytes) any argument may take."""
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
 def check_budget(value: Any, name: str = "memory_budget") -> int:
-    """A byte budget: an int (or an integral float such as ``4e9``) in ``[1, 2**63)``.
+    """A byte budget: an int (or an integral float such as ``4e9``) in ``[1, 2**63)`` (:func:`theory.check_budget`).
 
     Raises:
         NumericsError: for bools, non-integers, values below 1 or at least 2**63.
     """
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or not 1 <= value < MAX_COUNT:
-        raise bad(name, value, "a number of bytes, an int in [1, 2**63), e.g. 4 << 30 for 4 GiB")
-    return int(value)
+    try:
+        return theory.check_budget(value, name)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def parse_bytes(text: Any, name: str = "memory_budget") -> int:
+    """``'512MiB'``, ``'2GB'``, ``'4 GiB'``, ``'1e9'`` -> bytes (:func:`theory.parse_size`, the one size parser).
+
+    Raises:
+        NumericsError: for anything else, or a size below one byte or at least 2**63.
+    """
+    try:
+        return theory.parse_size(text, name)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
 
 
 def check_seconds(value: Any, name: str = "max_seconds") -> float:
@@ -99,38 +108,6 @@ def plan_samples(what: str, samples: Any, max_seconds: Any, force: Any) -> tuple
     guard_time(what, samples, samples / RATE_CEILING, limit,
                f"even at {RATE_CEILING:.0e} samples/s, faster than any measured run", qualifier="at least")
     return samples, limit
-
-
-def parse_bytes(text: Any, name: str = "memory_budget") -> int:
-    """``'512MiB'``, ``'2GB'``, ``'4 GiB'``, ``'1e9'`` -> bytes (command-line sizes).
-
-    Raises:
-        NumericsError: for anything else, or a size below one byte or at least 2**63.
-    """
-    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KkMmGgTt]?[Ii]?[Bb]?)\s*", text) if isinstance(text, str) else None
-    try:
-        value = float(m.group(1)) * _UNITS[m.group(2).lower()] if m else None
-    except (ValueError, KeyError):
-        value = None
-    if value is None or not 1 <= value < MAX_COUNT or value != int(value):
-        raise bad(name, text, "a size such as 4GiB, 512MiB, 2GB or 1000000000")
-    return int(value)
-
-
-def format_bytes(n: float) -> str:
-    """``19.3 GiB``, ``512 MiB``, ``1000 B``: binary units, three significant digits."""
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{int(n)} B"
-
-
-def format_count(n: float) -> str:
-    """``1.2e9`` for large counts, the plain integer below 10000."""
-    if n < 10_000:
-        return str(int(n))
-    mantissa, exp = f"{n:.1e}".split("e")
-    return f"{mantissa}e{int(exp)}"
 
 
 def over_budget(what: str, need: float, budget: int, detail: str, hint: str) -> NumericsError:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import theory
 
-from ._budget import MAX_SECONDS
+from ._budget import MAX_SECONDS, SCALE_MEMORY_BUDGET, format_bytes, parse_bytes
 from ._errors import NumericsError, bad
 from .convert import DTYPES, WEIGHTS_FILE, export, load, resolve_device, weights_info
 from .duat import _cli as duat_cli
@@ -53,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     v.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--memory-budget", default="1GiB", help="bytes the run may allocate, e.g. 512MiB, 2GB (default 1GiB)")
+    v.add_argument("--memory-budget", default=str(SCALE_MEMORY_BUDGET),
+                   help=f"bytes the run's batches may fill, e.g. 512MiB, 2GB (default {format_bytes(SCALE_MEMORY_BUDGET)})")
     v.add_argument("--path", dest="eval_path", default="auto", choices=["auto", "structured", "dense", "module"])
     v.add_argument("--search-steps", type=int, default=200)
     v.add_argument("--certify", action="store_true", help="also run theory.certify_sup_error and compare")
@@ -65,21 +65,6 @@ def _parser() -> argparse.ArgumentParser:
     separation.add_parser(sub)
     duat_cli.add_parser(sub)
     return p
-
-
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-
-
-def parse_bytes(text: str) -> int:
-    """``'512MiB'``, ``'2GB'``, ``'1e9'`` -> bytes."""
-    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KkMmGg]?[Ii]?[Bb]?)\s*", text)
-    try:
-        value = float(m.group(1)) * _UNITS[m.group(2).lower()] if m else None
-    except (ValueError, KeyError):
-        value = None
-    if value is None or not value >= 1 or value != int(value):
-        raise bad("memory_budget", text, "a size such as 1GiB, 512MiB, 2GB or 1000000000")
-    return int(value)
 
 
 def parse_samples(text: str) -> int:

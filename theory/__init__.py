@@ -23,11 +23,13 @@ One subpackage per concept; everything public is re-exported here:
   :data:`EXIT_OK`, :data:`EXIT_FAIL`, :data:`EXIT_USAGE`, :data:`EXIT_UNSOUND`, :data:`EXIT_PIPE`,
   :data:`EXIT_CODES`; output paths :func:`check_writable`, :func:`check_replaceable`, the marker
   :data:`MARKER_FILE` (:func:`read_marker`, :func:`write_marker`); :func:`parse_int_list`, :func:`run_cli`,
-  :class:`ProgressLine`;
+  :class:`ProgressLine`; memory budgets :data:`MEMORY_BUDGET`, :func:`check_budget`, :func:`parse_size`,
+  :func:`format_bytes`, :func:`format_count`;
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
 from ._errors import TheoryError
+from ._budget import MEMORY_BUDGET, check_budget, format_bytes, format_count, parse_size
 from ._commands import (EXIT_CODES, EXIT_FAIL, EXIT_OK, EXIT_PIPE, EXIT_UNSOUND, EXIT_USAGE, ProgressLine,
                         parse_int_list, run_cli)
 from .formula import parse_formula
@@ -47,7 +49,7 @@ from .certify import certify_sup_error
 __all__ = [
     "TheoryError", "parse_formula",
     "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_UNSOUND", "EXIT_PIPE", "EXIT_CODES", "parse_int_list", "run_cli",
-    "ProgressLine", "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
+    "ProgressLine", "MEMORY_BUDGET", "check_budget", "parse_size", "format_bytes", "format_count", "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
     "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
     "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "latex",
     "SPEC_FILE", "MetaNotCoveredWarning", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",

@@ -3,14 +3,16 @@
 A construction whose storage grows with ``d`` (:func:`theory.gather`, :func:`theory.to_lcn`, :func:`theory.to_fcn`
 and :func:`theory.select` with ``architecture="lcn"`` or ``"fcn"``) counts the nonzeros it will store from the
 shapes first and refuses, before allocating, when the estimated peak exceeds ``memory_budget`` (default
-:data:`MEMORY_BUDGET`, 4 GiB). The message names the estimate and the budget, in the words ``numerics`` uses:
-``gather: estimated 96 GiB for the spec (nnz ~ 6.4e9) exceeds memory_budget 4 GiB; pass memory_budget= to raise
-it, or use a smaller d``. ``theory`` never imports ``numerics``, hence this small twin of ``numerics._budget``.
+:data:`MEMORY_BUDGET`, 4 GiB). The message names the estimate and the budget, in the words ``numerics`` uses too:
+``gather: estimated 96 GiB for the spec (nnz ~ 6.4e9) exceeds memory_budget 4 GiB; pass memory_budget= /
+--memory-budget to raise it, or use a smaller d``. The size parser and formatters here are the project's only
+ones; ``numerics`` takes them from ``theory``'s face (and re-raises their errors as its own).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,26 @@ def check_budget(value: Any, name: str = "memory_budget") -> int:
         value = int(value)
     if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or not 1 <= value < 2**63:
         raise bad(name, value, "a number of bytes, an int in [1, 2**63), e.g. 4 << 30 for 4 GiB")
+    return int(value)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: Any, name: str = "memory_budget") -> int:
+    """``'512MiB'``, ``'2GB'``, ``'4 GiB'``, ``'1e9'`` -> bytes: the one parser of sizes given on a command line.
+
+    Raises:
+        TheoryError: for anything else, or a size below one byte or at least 2**63.
+    """
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KkMmGgTt]?[Ii]?[Bb]?)\s*", text) if isinstance(text, str) else None
+    try:
+        value = float(m.group(1)) * _UNITS[m.group(2).lower()] if m else None
+    except (ValueError, KeyError):
+        value = None
+    if value is None or not 1 <= value < 2**63 or value != int(value):
+        raise bad(name, text, "a size such as 4GiB, 512MiB, 2GB or 1000000000")
     return int(value)
 
 
@@ -81,4 +103,4 @@ def guard_memory(what: str, layer_nonzeros: list[int], budget: int, hint: str, l
     if need > budget:
         raise TheoryError(f"{what}: estimated {format_bytes(need)} for the spec (nnz ~ "
                           f"{format_count(sum(layer_nonzeros))}) exceeds memory_budget {format_bytes(budget)}; "
-                          f"pass memory_budget= to raise it, or {hint}")
+                          f"pass memory_budget= / --memory-budget to raise it, or {hint}")

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from fractions import Fraction
 
+from ._budget import MEMORY_BUDGET, format_bytes, parse_size
 from ._commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ProgressLine, parse_int_list
 from ._errors import TheoryError, bad
 from .certify import certify_sup_error
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--support", required=True, help="comma-separated indices, e.g. 0,700,1023")
         if name == "select":
             c.add_argument("--architecture", default="cnn", choices=ARCHITECTURES)
+        if name in ("select", "gather"):
+            c.add_argument("--memory-budget", default=str(MEMORY_BUDGET),
+                           help="bytes the build may allocate (gather and the lcn / fcn counterparts grow with d), "
+                                f"e.g. 512MiB, 16GiB (default {format_bytes(MEMORY_BUDGET)})")
         if name == "approx":
             c.add_argument("--g", required=True, help="target in the routed coordinates x0..x{k-1}, e.g. 'x0*x1'")
             c.add_argument("--box", default="-1,1", help="'lo,hi' for every coordinate (default -1,1)")
@@ -166,13 +171,14 @@ def _build(args) -> None:
     """Build a construction and save it; the output directory is checked before the construction is built."""
     support = parse_int_list(args.support, "--support") if args.construction in ("select", "approx") else None
     box = _box_arg(args.box, per_name=False) if args.construction == "approx" else None
+    budget = parse_size(args.memory_budget, "--memory-budget") if args.construction != "approx" else None
     check_writable(args.out, "directory", force=args.force, flag="--out")
     if args.construction == "select":
-        net = select(args.d, support, args.s, args.architecture)
+        net = select(args.d, support, args.s, args.architecture, memory_budget=budget)
     elif args.construction == "approx":
         net = approximate_sparse(args.d, support, args.g, box, args.eps, args.s)
     else:
-        net = gather(args.d, args.s)
+        net = gather(args.d, args.s, memory_budget=budget)
     out = save(net, args.out, force=args.force)
     print(f"wrote {out}/spec.json  ({net!r}, hash {net.content_hash[:16]})")
 

@@ -167,6 +167,11 @@ CASES = [
     ("to_json-type", lambda: theory.to_json({"d": 8}), "'net'"),
     ("as_rational-bool", lambda: theory.as_rational(True, "w"), "'w'"),
     ("as_rational-nan", lambda: theory.as_rational(float("nan"), "w"), "'w'"),
+    ("parse_size-unit", lambda: theory.parse_size("4 gigs", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-zero", lambda: theory.parse_size("0", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-fraction", lambda: theory.parse_size("1.5", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-huge", lambda: theory.parse_size("1e19", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-type", lambda: theory.parse_size(4096, "--memory-budget"), "'--memory-budget'"),
     ("as_rational-sympy-nan", lambda: theory.as_rational(sp.nan, "w"), "'w'"),
     ("as_rational-sympy-inf", lambda: theory.as_rational(sp.Float("inf"), "w"), "'w'"),
 ]
@@ -214,3 +219,9 @@ def test_sympy_floats_are_read_at_their_exact_binary_value():
     man, exp = value._mpf_[1] * (-1) ** value._mpf_[0], value._mpf_[2]
     assert theory.as_rational(value, "eps") == Fraction(man) * Fraction(2) ** exp
     assert theory.as_rational(sp.Float(0.5), "eps") == Fraction(1, 2)
+
+
+@pytest.mark.parametrize("text, size", [("4GiB", 4 << 30), ("512 MiB", 512 << 20), ("2GB", 2 * 10**9), ("1e9", 10**9),
+                                        ("1000000000", 10**9), ("1KiB", 1024), ("3 b", 3), ("1.5KiB", 1536)])
+def test_sizes_parse_to_bytes(text, size):
+    assert theory.parse_size(text) == size

@@ -4,7 +4,6 @@ the rate measured on the first batches, unless forced; the timed batches do not 
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -21,14 +20,13 @@ ARGS = {"target": "x3, x900", "box": (-1, 1), "device": "cpu", "search_steps": 5
 
 
 def test_absurd_count_refused_before_building():
-    t0 = time.perf_counter()
+    """The message's "at least ... (even at 1e+09 samples/s" is the estimate made before anything is built."""
     with pytest.raises(NumericsError, match=r"^check_at_scale: 1e\+12 samples would take at least 1e\+03 s "
                                             r"\(even at 1e\+09 samples/s.*\), more than max_seconds 600 s; pass "
                                             r"force=True / --force-samples to run it anyway"):
         numerics.check_at_scale(NET, samples=10**12, **ARGS)
     with pytest.raises(NumericsError, match="^evaluate_at_scale: 1e\\+12 samples would take at least"):
         numerics.evaluate_at_scale(NET, 10**12, device="cpu", progress=False)
-    assert time.perf_counter() - t0 < 2
 
 
 def test_measured_rate_refuses_long_runs():

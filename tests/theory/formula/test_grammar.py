@@ -3,7 +3,6 @@ expected message, random expression trees, random text and known payloads (nothi
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import sympy as sp
@@ -201,15 +200,13 @@ ALPHABET = "x0123456789_abcdefijlmnoprstuvwyzIESCMA .,+-*/%()[]{}'\"=<>!~^&|@:;#
 
 @settings(max_examples=max(300, settings.default.max_examples))
 @given(st.text(alphabet=ALPHABET, max_size=80))
-def test_random_text_is_parsed_or_refused_quickly(text):
-    t0 = time.perf_counter()
+def test_random_text_is_parsed_or_refused(text):
     try:
         out = parse_formula(text, variables="inputs")
     except theory.TheoryError:
         pass
     else:
         assert isinstance(out, sp.Expr)
-    assert time.perf_counter() - t0 < 2.0
 
 
 def payloads(marker: str) -> list[str]:
@@ -237,7 +234,6 @@ def test_payloads_are_refused_without_side_effects(tmp_path, monkeypatch, index)
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "F"
     text = payloads(str(marker))[index]
-    t0 = time.perf_counter()
     for kind in ("inputs", "head", "none"):
         with pytest.raises(theory.TheoryError):
             parse_formula(text, variables=kind, name="g")
@@ -247,5 +243,4 @@ def test_payloads_are_refused_without_side_effects(tmp_path, monkeypatch, index)
         pass
     else:
         assert isinstance(out, sp.Symbol) and out.name == text.strip()
-    assert time.perf_counter() - t0 < 5.0
     assert not marker.exists() and list(tmp_path.iterdir()) == []
