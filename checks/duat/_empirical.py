@@ -205,7 +205,7 @@ def lora_verdict(exp: Mapping[str, Any]) -> Result:
 
 def lora_adaptation(ctx: Context) -> Result:
     """E18, empirical part: accuracy on a shifted task vs LoRA rank, against no adaptation, readout only and a full
-    fine-tune (the lead merges it with the exact part into ``duat.E18``)."""
+    fine-tune (``duat.E18`` joins it with the exact part)."""
     p, seeds, note = _setup(ctx)
     ctx.say(f"pretraining and adapting x {len(seeds)} seeds")
     exp = lora_experiment(**p["pretrained"], side=p["side"], seeds=seeds, adapt=p["adapt"])
@@ -254,7 +254,7 @@ def pruning_verdict(exp: Mapping[str, Any]) -> Result:
 
 
 def pruning_curve(ctx: Context) -> Result:
-    """E19, empirical part: test accuracy vs magnitude-pruning ratio (the lead merges it into ``duat.E19``)."""
+    """E19, empirical part: test accuracy vs magnitude-pruning ratio (``duat.E19`` joins it with the exact part)."""
     p, seeds, note = _setup(ctx)
     ctx.say(f"pruning pretrained models x {len(seeds)} seeds")
     exp = pruning_experiment(**p["pretrained"], side=p["side"], seeds=seeds, finetune=p["finetune"])

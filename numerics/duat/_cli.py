@@ -23,7 +23,7 @@ import torch
 
 import theory
 
-from .._budget import MEMORY_BUDGET, format_bytes, parse_bytes
+from .._budget import MEMORY_BUDGET, format_bytes, format_count, guard_memory, parse_bytes
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
 from .models import MODEL_NAMES, reference_model
@@ -103,11 +103,14 @@ def run(args: argparse.Namespace) -> int:
         model, default = reference_model(args.model, seed=args.seed, dtype=getattr(torch, args.dtype))
         shape = parse_shape(args.input) if args.input else default
         budget = parse_bytes(args.memory_budget)
+        est = estimate_memory(model, shape, records=True)  # before x exists: the input alone may not fit
+        guard_memory("decompose_layers", est.peak_bytes + 8 * math.prod(shape), budget,
+                     f"W (nnz ~ {format_count(est.nnz)}) and its intermediates, with x",
+                     "use a smaller input x (--input on the command line)")
         x = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
         t0 = time.perf_counter()
         d = decompose_layers(model, x, memory_budget=budget)
         seconds = time.perf_counter() - t0
-        est = estimate_memory(model, shape, records=True)
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
         return theory.EXIT_USAGE
@@ -132,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry (``python -m numerics.duat._cli duat ...``) until the lead wires ``add_parser``/``run``."""
+    """The ``duat`` subcommand on its own (``main(["duat", ...])``); ``python -m numerics`` wires the same
+    :func:`add_parser` and :func:`run`."""
     p = argparse.ArgumentParser(prog="python -m numerics")
     add_parser(p.add_subparsers(dest="command", required=True))
     return run(p.parse_args(argv))
