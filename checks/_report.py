@@ -83,17 +83,21 @@ def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[d
         ChecksError: unreadable file, wrong schema or version, malformed results.
     """
     try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise bad("path", str(path), f"a readable report.json ({type(e).__name__}: {e})") from None
+        doc = theory.read_json(path, "report")
+    except theory.TheoryError as e:
+        raise bad("path", str(path), f"a readable report.json ({e})") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise bad("path", str(path), f"a {SCHEMA} document")
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise bad("schema_version", doc.get("schema_version"), f"{SCHEMA_VERSION} (the version this library reads)")
     out = []
-    for entry in doc.get("claims", []):
-        info = {k: v for k, v in entry.items() if k != "result"}
-        out.append((info, Result.from_json(entry["result"])))
+    try:
+        for entry in doc.get("claims", []):
+            info = {k: v for k, v in entry.items() if k != "result"}
+            out.append((info, Result.from_json(entry["result"])))
+    except (KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise bad("path", str(path), f"a {SCHEMA} document with well-formed claims ({type(e).__name__}: a "
+                  "corrupted file)") from None
     return doc, out
 
 
@@ -208,6 +212,13 @@ def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool) -> Pat
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         os.rename(out, old / "previous")
+        try:  # checked again once moved aside: a file added since the first check must not be deleted
+            theory.check_replaceable(old / "previous", "--out", in_place=True)
+        except theory.TheoryError as e:
+            os.rename(old / "previous", out)
+            shutil.rmtree(old, ignore_errors=True)
+            raise ChecksError(f"{e} (entries appeared in {out} while it was being replaced; it was left as it "
+                              "is)") from None
         os.rename(staging, out)
         shutil.rmtree(old, ignore_errors=True)
     else:

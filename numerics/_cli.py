@@ -85,13 +85,23 @@ def check_device(device: str, flag: str = "--device") -> None:
         raise NumericsError(str(e).replace("argument 'device'", f"argument {flag!r}", 1)) from None
 
 
+def _warning_line(message: str) -> None:
+    """A warning that does not stop the command (a spec file whose meta no hash covers), on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .scale import check_at_scale
 
     check_device(args.device)
     if args.json:
         theory.check_writable(args.json, "file", force=args.force, flag="--json")
-    net = theory.load(args.path, note=lambda message: print(f"warning: {message}", file=sys.stderr))
+    net = theory.load(args.path, note=_warning_line)
+    if not net.meta_covered:
+        if args.target is None or args.box is None:
+            raise theory.uncovered_meta_error(args.path)
+        if "a_priori_bound" in net.meta:
+            _warning_line(f"{args.path}: its a_priori_bound is ignored (the meta is not covered by a hash)")
     cert = theory.Certificate.load(args.certificate) if args.certificate else None
     report = check_at_scale(net, args.target, tuple(args.box) if args.box else None, samples=parse_samples(args.samples),
                             device=args.device, dtype=args.dtype, seed=args.seed,
@@ -112,7 +122,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (:data:`theory.EXIT_CODES`: 0 ok, 1 a check failed, 2 usage, input,
     device or output-path error, 3 unsound bound). Usage errors of the argument parser exit 2 by ``SystemExit``."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(theory.join_option_values(parser, sys.argv[1:] if argv is None else argv))
     if args.command == "separation":      # these subcommands report their own errors and exit codes
         return separation.run(args)
     if args.command == "duat":
@@ -123,12 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             spec_dir = Path(args.path).parent if Path(args.path).is_file() else Path(args.path)  # DIR/spec.json
             theory.check_writable(spec_dir, "directory", flag="path", existing="rewrite")
-            out = export(args.path, args.dtype, force=args.force)
-            net, _ = load(out)
+            out = export(args.path, args.dtype, force=args.force, note=_warning_line)
+            net, _ = load(out, note=lambda message: None)  # the warning was printed once, by export
             print(f"wrote {out / WEIGHTS_FILE}  ({args.dtype}, {(out / WEIGHTS_FILE).stat().st_size} bytes, "
                   f"spec hash {net.content_hash[:16]}, verified bit-identical to the exact spec)")
         else:
-            info = weights_info(args.path)
+            info = weights_info(args.path, note=_warning_line)
             net = info["net"]
             print(net.summary())
             if info["file"] is None:

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from ._budget import MEMORY_BUDGET, format_bytes, parse_size
-from ._commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ProgressLine, parse_int_list
+from ._commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ProgressLine, join_option_values, parse_int_list
 from ._errors import TheoryError, bad
 from .certify import certify_sup_error
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
-from .spec import check_writable, load, save
+from .spec import check_writable, load, save, uncovered_meta_error
 from .spec._network import thaw
 
 
@@ -121,6 +121,8 @@ def _certify(args) -> int:
         except (ValueError, ZeroDivisionError):
             raise bad("--eps", args.eps, "a number such as 1e-3 or 1/1000") from None
     net = load(args.path, note=_warning_line)
+    if not net.meta_covered and (args.target is None or args.box is None):
+        raise uncovered_meta_error(args.path)
     line = None if args.no_progress else ProgressLine(sys.stderr)
     progress = None if line is None else (lambda state: line.update(_progress_text(state, args.time_limit)))
     try:
@@ -139,20 +141,6 @@ def _certify(args) -> int:
         print(f"exit {EXIT_FAIL}: the search stopped before --rel-gap {args.rel_gap:g} ({cert.incomplete}); "
               "a larger --time-limit tightens the bound", file=sys.stderr)
     return EXIT_FAIL
-
-
-def _join_negative_values(argv: list[str]) -> list[str]:
-    """``--box -1,1`` -> ``--box=-1,1`` (argparse would read ``-1,1`` as an option)."""
-    out, i = [], 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--box", "--eps", "--target") and i + 1 < len(argv) and argv[i + 1].startswith("-"):
-            out.append(f"{a}={argv[i + 1]}")
-            i += 2
-            continue
-        out.append(a)
-        i += 1
-    return out
 
 
 def _facts(net) -> dict:
@@ -188,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown or stopped before the gap (certify), 2 usage, input or output-path error). Usage errors of the
     argument parser itself exit 2 through ``SystemExit``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(_join_negative_values(argv))
+    parser = _parser()
+    args = parser.parse_args(join_option_values(parser, argv))
     try:
         if args.command == "certify":
             return _certify(args)

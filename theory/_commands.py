@@ -19,6 +19,7 @@ code   meaning
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -61,6 +62,37 @@ def parse_int_list(text: str, flag: str, example: str = "0,700,1023") -> list[in
             why = "empty" if not item else f"{item!r}, not an integer"
             raise TheoryError(f"argument {flag!r}: got {text!r}: item {i} is {why}; allowed: comma-separated "
                               f"integers such as {example}") from None
+    return out
+
+
+def join_option_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``--g -x0*x1`` -> ``--g=-x0*x1``, for every option of ``parser`` (and its subcommands) taking one value.
+
+    argparse reads a value that starts with ``-`` as an option (``--box -1,1``, ``--target "-x0*x1"``) and
+    fails with "expected one argument". The value is joined to its option unless it is itself an option of the
+    parser, so a forgotten value (``--out --force``) is still reported.
+    """
+    takes_value: set[str] = set()
+    options: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+                continue
+            options.update(action.option_strings)
+            if action.nargs is None and action.option_strings:
+                takes_value.update(action.option_strings)
+    out, i = [], 0
+    argv = list(argv)
+    while i < len(argv):
+        a = argv[i]
+        if a in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] not in options:
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
     return out
 
 

@@ -138,7 +138,8 @@ def _perturbed(net: theory.Network, layer: int, delta: Fraction) -> theory.Netwo
     weight = theory.SparseArray(lay.weight.shape, lay.weight.keys, values)
     layers = list(net.layers)
     layers[layer] = type(lay)(weight, lay.bias, relu=lay.relu)
-    return theory.Network(d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta))
+    return theory.Network(d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta),
+                          meta_covered=net.meta_covered)
 
 
 def _really_violates_routing(net: theory.Network, support: list[int], witness: dict[str, Fraction]) -> bool:

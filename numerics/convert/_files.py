@@ -10,15 +10,16 @@ Layout of a saved directory::
 
 Every write goes through :func:`theory.atomic_write_dir` (temporary sibling directory, then rename), so a
 failure leaves the old directory or nothing, never half a directory. Loading never unpickles: the weights
-are parsed with ``safetensors.torch.load`` and must be bit-identical to a fresh :func:`to_module` of the
-spec, so a file that loads is exactly the correctly rounded conversion of the exact weights it names.
+are parsed with ``safetensors.torch.load`` (after the header alone has been read and the memory budget
+checked) and must be bit-identical to a fresh :func:`to_module` of the spec, so a file that loads is exactly
+the correctly rounded conversion of the exact weights it names.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ import torch
 
 import theory
 
-from ._module import DTYPES, SpecModule, resolve_device, resolve_dtype, to_module
+from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
+from .._budget import MEMORY_BUDGET, check_budget, guard_memory
 from .._errors import NumericsError, bad
 
 SPEC_FILE = theory.SPEC_FILE  # one name for the exact spec file, defined by theory
@@ -48,9 +50,9 @@ def _as_path(value: Any, arg: str) -> Path:
     return Path(value)
 
 
-def _weights_bytes(net: theory.Network, dtype: torch.dtype) -> bytes:
+def _weights_bytes(net: theory.Network, dtype: torch.dtype, memory_budget: int = MEMORY_BUDGET) -> bytes:
     """The safetensors file of ``to_module(net, dtype)``: contiguous CPU tensors plus metadata."""
-    module = to_module(net, dtype, "cpu")
+    module = to_module(net, dtype, "cpu", memory_budget=memory_budget)
     tensors = {name: t.detach().contiguous() for name, t in module.state_dict().items()}
     metadata = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "content_hash": net.content_hash,
                 "dtype": _dtype_name(dtype)}
@@ -67,7 +69,7 @@ def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -
 
 
 def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
-         force: bool = False) -> Path:
+         force: bool = False, memory_budget: int = MEMORY_BUDGET) -> Path:
     """Write the exact spec and its float weights to one new directory, all or nothing.
 
     Writes ``out_dir/spec.json`` (``theory.spec_bytes(net)``) and ``out_dir/weights.safetensors`` (the
@@ -80,11 +82,12 @@ def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.flo
         dtype: float dtype of the weights (``torch.float64`` default, or a name such as ``"float32"``);
             every weight is correctly rounded from its exact value (see :func:`to_module`).
         force: replace an existing ``out_dir`` (atomically) instead of refusing.
+        memory_budget: bytes the conversion may allocate (:func:`to_module`), checked before it allocates.
     Returns:
         The directory path.
     Raises:
         NumericsError: ``net`` is not a Network, bad ``dtype``, a weight overflows ``dtype``, weights too
-            large for :func:`to_module`'s default ``memory_budget``, or ``out_dir`` exists and ``force`` is False.
+            large for ``memory_budget``, or ``out_dir`` exists and ``force`` is False.
         OSError: the file system refused the write (nothing is left behind).
     """
     out = _as_path(out_dir, "out_dir")
@@ -93,25 +96,35 @@ def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.flo
     dt = resolve_dtype(dtype)
     if out.exists() and not force:
         raise bad("out_dir", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
-    files = {SPEC_FILE: theory.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt)}
+    files = {SPEC_FILE: theory.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt, check_budget(memory_budget))}
     return _write_dir(out, files, force, tool="numerics.save")
 
 
-def _read_spec(spec_dir: Path) -> tuple[theory.Network, bytes]:
-    """The spec of a directory and the exact bytes it was parsed from."""
+def _read_spec(spec_dir: Path, note: Callable[[str], None] | None) -> theory.Network:
+    """The spec of a directory, read by :func:`theory.load` (``note`` as there)."""
     p = spec_dir / SPEC_FILE
     if not p.is_file():
         raise bad("path", str(spec_dir), f"a directory holding {SPEC_FILE} (write one with theory.save or "
                   "`python -m theory build`)")
+    try:
+        return theory.load(p, note=note)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
+
+
+def _spec_bytes_of(spec_dir: Path, net: theory.Network) -> bytes:
+    """The exact bytes of ``spec_dir``'s spec file, checked to be those ``net`` was loaded from (same weights and
+    meta), so that a rewrite carries them over unchanged."""
+    p = spec_dir / SPEC_FILE
     data = p.read_bytes()
     try:
-        obj = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise NumericsError(f"{p}: not valid JSON ({e}); the spec file is corrupted") from None
-    try:
-        return theory.from_json(obj), data
+        obj = theory.parse_json(data, p, "spec file")
     except theory.TheoryError as e:
-        raise NumericsError(f"{p}: {e}") from None
+        raise NumericsError(str(e)) from None
+    if not isinstance(obj, dict) or obj.get("content_hash") != net.content_hash \
+            or (obj.get("meta") or {}) != theory.to_json(net)["meta"]:
+        raise NumericsError(f"{p}: changed while it was being read; try again")
+    return data
 
 
 def _spec_dir(path: Any, arg: str) -> Path:
@@ -124,7 +137,8 @@ def _spec_dir(path: Any, arg: str) -> Path:
     return p
 
 
-def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bool = False) -> Path:
+def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bool = False,
+           memory_budget: int = MEMORY_BUDGET, note: Callable[[str], None] | None = None) -> Path:
     """Add ``weights.safetensors`` to a directory that holds a ``spec.json``, atomically.
 
     The spec is read and verified (content hash), then the directory is rewritten as a whole by
@@ -137,17 +151,22 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         spec_dir: a directory written by :func:`theory.save` or ``python -m theory build``.
         dtype: float dtype of the weights (default ``torch.float64``, or a name such as ``"float32"``).
         force: replace an existing ``weights.safetensors`` instead of refusing.
+        memory_budget: bytes the conversion may allocate (:func:`to_module`), checked before it allocates.
+        note: called with the message of a spec file whose meta no hash covers, instead of a
+            :class:`theory.MetaNotCoveredWarning` (:func:`theory.load`).
     Returns:
         The directory path.
     Raises:
         NumericsError: no such directory or no ``spec.json`` in it, a corrupted or edited spec, bad
-            ``dtype``, existing weights without ``force``, or a subdirectory / link in ``spec_dir`` (it could
+            ``dtype``, weights above ``memory_budget``, existing weights without ``force``, or a subdirectory / link in ``spec_dir`` (it could
             not be carried over by the atomic rewrite).
         OSError: the file system refused the write (the directory is left unchanged).
     """
     d = _spec_dir(spec_dir, "spec_dir")
     dt = resolve_dtype(dtype)
-    net, spec_data = _read_spec(d)
+    budget = check_budget(memory_budget)
+    net = _read_spec(d, note)
+    spec_data = _spec_bytes_of(d, net)
     if (d / WEIGHTS_FILE).exists() and not force:
         raise bad("spec_dir", str(d), f"a directory without {WEIGHTS_FILE} (pass force=True / --force to replace it)")
     files: dict[str, bytes] = {}
@@ -159,25 +178,30 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
                       "atomic rewrite cannot carry it over)")
         files[entry.name] = entry.read_bytes()
     files[SPEC_FILE] = spec_data
-    files[WEIGHTS_FILE] = _weights_bytes(net, dt)
+    files[WEIGHTS_FILE] = _weights_bytes(net, dt, budget)
     return _write_dir(d, files, force=True, tool="numerics.export", update=True, written=[WEIGHTS_FILE])
 
 
-def _read_metadata(data: bytes, where: Path) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file, parsed from its header (8-byte length + JSON)."""
-    if len(data) < 8:
-        raise NumericsError(f"{where}: truncated safetensors file ({len(data)} bytes, no header)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > min(len(data) - 8, _HEADER_LIMIT):
-        raise NumericsError(f"{where}: corrupted or truncated safetensors file (header length {n} exceeds the "
-                            f"{len(data) - 8} bytes that follow)")
+def _read_metadata(wpath: Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file, parsed from its header alone (8-byte length + JSON), without
+    reading the tensors; the header length is checked against the file size and safetensors' own limit first."""
+    size = wpath.stat().st_size
+    with open(wpath, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise NumericsError(f"{wpath}: truncated safetensors file ({len(head)} bytes, no header)")
+        (n,) = struct.unpack("<Q", head)
+        if n > min(size - 8, _HEADER_LIMIT):
+            raise NumericsError(f"{wpath}: corrupted or truncated safetensors file (header length {n} exceeds the "
+                                f"{size - 8} bytes that follow)")
+        raw = fh.read(n)
     try:
-        header = json.loads(data[8 : 8 + n])
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise NumericsError(f"{where}: corrupted safetensors header ({e})") from None
+        header = theory.parse_json(raw, wpath, "safetensors header")
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict):
-        raise NumericsError(f"{where}: no metadata in the safetensors header; not written by numerics.save/export")
+        raise NumericsError(f"{wpath}: no metadata in the safetensors header; not written by numerics.save/export")
     return meta
 
 
@@ -220,7 +244,8 @@ def _check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Te
                                 f"to_module(spec, {dtype}); corrupted or edited file)")
 
 
-def load(path: str | os.PathLike, device: Any = "cpu") -> tuple[theory.Network, SpecModule]:
+def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = MEMORY_BUDGET,
+         note: Callable[[str], None] | None = None) -> tuple[theory.Network, SpecModule]:
     """Load a directory written by :func:`save` / :func:`export`: the exact spec and its float module.
 
     Reads ``path/spec.json`` (verified by its content hash) and ``path/weights.safetensors`` (parsed by
@@ -230,29 +255,39 @@ def load(path: str | os.PathLike, device: Any = "cpu") -> tuple[theory.Network, 
     Args:
         path: the directory (or its ``spec.json`` / ``weights.safetensors``).
         device: ``'cpu'`` (default), ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+        memory_budget: bytes loading may fill: the weights file plus the module it is checked against
+            (:func:`module_bytes`), estimated from the spec and the file's header before any tensor is read.
+        note: called with the message of a spec file whose meta no hash covers, instead of a
+            :class:`theory.MetaNotCoveredWarning` (:func:`theory.load`).
     Returns:
         ``(net, module)``: the :class:`theory.Network` and a :class:`SpecModule` on ``device`` whose
         parameters are the loaded tensors. Module shape: ``(B, d)`` or ``(B, c_in, d)`` in, ``(B, n_D C_D)``
         out.
     Raises:
-        NumericsError: bad ``path`` or ``device``; missing, corrupted or truncated spec or weights; missing
-            or wrong metadata; weights of another spec; tensor names, shapes, dtype or values that do not
+        NumericsError: bad ``path``, ``device`` or ``memory_budget``; missing, corrupted or truncated spec or
+            weights; missing or wrong metadata; a weights file and module above ``memory_budget``; weights of another spec; tensor names, shapes, dtype or values that do not
             match the exact spec.
     """
     d = _spec_dir(path, "path")
     dev = resolve_device(device)
-    net, _ = _read_spec(d)
+    budget = check_budget(memory_budget)
+    net = _read_spec(d, note)
     wpath = d / WEIGHTS_FILE
     if not wpath.is_file():
         raise NumericsError(f"{d}: no {WEIGHTS_FILE}; write it with numerics.export or "
                             f"`python -m numerics export {d}`")
+    dtype = _check_metadata(_read_metadata(wpath), net, wpath)
+    size = wpath.stat().st_size
+    guard_memory("load", size + module_bytes(net, dtype), budget,
+                 f"the weights file ({size} bytes) and the module it is checked against "
+                 f"({str(dtype).replace('torch.', '')})", "use a CNN spec (LCN / FCN weights grow with d)")
     data = wpath.read_bytes()
-    dtype = _check_metadata(_read_metadata(data, wpath), net, wpath)
     try:
         loaded = safetensors.torch.load(data)
     except (safetensors.SafetensorError, KeyError, ValueError, RuntimeError, TypeError) as e:
         raise NumericsError(f"{wpath}: corrupted safetensors file ({type(e).__name__}: {e})") from None
-    module = to_module(net, dtype, "cpu")
+    del data
+    module = to_module(net, dtype, "cpu", memory_budget=budget)
     _check_tensors(loaded, module.state_dict(), dtype, wpath)
     module.load_state_dict({k: v.clone() for k, v in loaded.items()}, assign=True)
     for p in module.parameters():
@@ -262,9 +297,13 @@ def load(path: str | os.PathLike, device: Any = "cpu") -> tuple[theory.Network, 
     return net, module
 
 
-def weights_info(path: str | os.PathLike) -> dict[str, Any]:
+def weights_info(path: str | os.PathLike, *, memory_budget: int = MEMORY_BUDGET,
+                 note: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Facts about a directory's weights file for ``python -m numerics info`` (after :func:`load` checks).
 
+    Args:
+        path: the directory (or its ``spec.json`` / ``weights.safetensors``).
+        memory_budget, note: as :func:`load`.
     Returns:
         ``{"net": Network, "file": Path | None, "bytes": int, "dtype": str}``; ``file`` is None (and
         ``bytes`` / ``dtype`` absent) when the directory has no weights file; the weights, when present, passed
@@ -275,6 +314,6 @@ def weights_info(path: str | os.PathLike) -> dict[str, Any]:
     d = _spec_dir(path, "path")
     wpath = d / WEIGHTS_FILE
     if not wpath.is_file():
-        return {"net": _read_spec(d)[0], "file": None}
-    net, module = load(d)
+        return {"net": _read_spec(d, note), "file": None}
+    net, module = load(d, memory_budget=memory_budget, note=note)
     return {"net": net, "file": wpath, "bytes": wpath.stat().st_size, "dtype": _dtype_name(module.dtype)}

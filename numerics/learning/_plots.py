@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ._store import write_atomic
+from ._store import PLOT_FILES, write_atomic
 
 COLOURS = {"cnn": "tab:blue", "lcn": "tab:orange", "fcn": "tab:green"}
 
@@ -125,6 +125,7 @@ def _curves_plot(summary: dict, path: Path) -> Path:
 def write_plots(summary: dict, out: str | Path) -> list[str]:
     """Write the sweep's PNGs into the directory ``out``; returns the file names written."""
     out = Path(out)
-    paths = [_n_star_plot(summary, out / "n_star.png"), _log2_plot(summary, out / "cnn_log2.png"),
-             _curves_plot(summary, out / "error_curves.png")]
+    n_star, log2, curves = PLOT_FILES
+    paths = [_n_star_plot(summary, out / n_star), _log2_plot(summary, out / log2),
+             _curves_plot(summary, out / curves)]
     return [p.name for p in paths if p is not None]

@@ -7,7 +7,8 @@ Layout of an out directory::
         points.jsonl   one JSON object per evaluated (arch, d, n), appended, flushed and fsynced per line;
                        an evaluator failure is a line with an "error" key (retried on resume)
         summary.json   run_separation's summary, written atomically at the end of each run
-        *.png          plots (numerics.learning._plots), written atomically
+        n_star.png, cnn_log2.png, error_curves.png
+                       plots (numerics.learning._plots, PLOT_FILES), written atomically
         .cnnverify     the marker (theory.MARKER_FILE) of a store this tool created, listing the names above;
                        only a store with it may have its results discarded (force)
 
@@ -31,8 +32,11 @@ from .._errors import NumericsError, bad
 CONFIG_FILE = "config.json"
 POINTS_FILE = "points.jsonl"
 SUMMARY_FILE = "summary.json"
-STORE_FILES = (CONFIG_FILE, POINTS_FILE, SUMMARY_FILE, "*.png")
-"""What a store holds (names and patterns), as its marker lists them."""
+PLOT_FILES = ("n_star.png", "cnn_log2.png", "error_curves.png")
+"""The plots the sweep writes (numerics.learning._plots.write_plots), in that order."""
+STORE_FILES = (CONFIG_FILE, POINTS_FILE, SUMMARY_FILE, *PLOT_FILES)
+"""What a store holds, as its marker lists them: exact names, so a file of the user's own (a PNG too) is never
+taken for the tool's."""
 
 Key = tuple[str, int, int]
 """``(arch, d, n)``."""
@@ -82,10 +86,10 @@ class SweepStore:
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         if config_path.exists():
             try:
-                old = json.loads(config_path.read_text())
+                old = theory.read_json(config_path, "sweep configuration")
                 old = upgrade(old) if upgrade is not None else old
-            except (ValueError, TypeError, AttributeError):  # not JSON, or not a configuration the upgrade accepts
-                old = None
+            except (ValueError, TypeError, AttributeError):  # corrupted (TheoryError is a ValueError), or not a
+                old = None                                   # configuration the upgrade accepts: a different one
             if old != json.loads(text):
                 if not force:
                     raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
@@ -94,8 +98,9 @@ class SweepStore:
                     theory.check_replaceable(self.out, "out", in_place=True)
                 except theory.TheoryError as e:
                     raise NumericsError(str(e)) from None
-                self.points_path.unlink(missing_ok=True)
-                (self.out / SUMMARY_FILE).unlink(missing_ok=True)
+                for name in (POINTS_FILE, SUMMARY_FILE, *PLOT_FILES):  # the old configuration's results
+                    (self.out / name).unlink(missing_ok=True)
+                theory.write_marker(self.out, "numerics separation", STORE_FILES)
         write_atomic(config_path, text.encode())
         self.points: dict[Key, dict] = {}
         self.errors: list[dict] = []
@@ -115,9 +120,9 @@ class SweepStore:
                 os.fsync(fh.fileno())
         for i, line in enumerate(data[:end].splitlines(), 1):
             try:
-                rec = json.loads(line)
+                rec = theory.parse_json(line, f"{self.points_path}, line {i}", "point record")
                 key = (str(rec["arch"]), int(rec["d"]), int(rec["n"]))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError):  # corrupted (TheoryError is a ValueError) or not a record
                 raise NumericsError(f"{self.points_path}, line {i}: not a point record ({line[:80]!r}); "
                                     "the file was edited or corrupted: move it away to start afresh") from None
             if "error" in rec:

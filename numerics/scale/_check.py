@@ -124,6 +124,23 @@ def _full_point(net: theory.Network, units: np.ndarray, values: np.ndarray, fill
     return flat if net.c_in == 1 else flat.reshape(net.d, net.c_in).T.copy()
 
 
+def _applicable_a_priori(net: theory.Network, tg: Any) -> Fraction | None:
+    """The meta's a-priori bound when it speaks about this run: a hash covers the meta (``net.meta_covered``), the
+    targets are the meta's, and the box lies inside the meta's box; None otherwise (a bound on another function or
+    on a smaller box says nothing here, so comparing with it would report a false violation)."""
+    if not net.meta_covered or net.meta.get("a_priori_bound") is None:
+        return None
+    try:
+        own = make_target(net)
+    except NumericsError:
+        return None
+    if own.exprs != tg.exprs or own.units != tg.units:
+        return None
+    if not all(mlo <= lo and hi <= mhi for (lo, hi), (mlo, mhi) in zip(tg.box, own.box)):
+        return None
+    return _a_priori(net.meta.get("a_priori_bound"))
+
+
 def _a_priori(value: Any) -> Fraction | None:
     """The meta's a-priori bound as an exact rational, rounded up when it is irrational (e.g. has sqrt)."""
     if value is None:
@@ -159,13 +176,14 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
     (:func:`theory.evaluate_exact`, target enclosed at 128 bits): ``lower_bound``; (4) float32 and float64
     deviations from exact arithmetic at the witnesses against :func:`numerics.rounding_bound`; (5) the
     certified upper bound (``certificate``, or :func:`theory.certify_sup_error` when ``certify``) and the
-    a-priori bound in ``net.meta`` must not be below ``lower_bound``: a violation sets ``unsound`` and warns
+    a-priori bound in ``net.meta`` (only when a hash covers it, ``net.meta_covered``, and the run checks the meta's
+    own target on a box inside the meta's box; otherwise it is ignored) must not be below ``lower_bound``: a violation sets ``unsound`` and warns
     :class:`UnsoundCertificateWarning`; (6) the first ``full_rows`` samples through a second path (full inputs).
 
     Args:
         net: the spec. target: one formula per output in the input symbols (``"x5*x4000"``, ``"x0, x700"``);
             default ``net.meta["target"]``. box: ``(lo, hi)`` or ``{symbol: (lo, hi)}``; default
-            ``net.meta["box"]``. samples: >= 1. device: ``"auto"``/``"cpu"``/``"cuda"``. dtype: float dtype of the
+            ``net.meta["box"]`` (both required when ``net.meta_covered`` is False). samples: >= 1. device: ``"auto"``/``"cpu"``/``"cuda"``. dtype: float dtype of the
             sampled network. seed: every random choice derives from it. memory_budget: bytes.
         path: ``"auto"``, ``"structured"``, ``"dense"`` or ``"module"`` (see :func:`evaluate_at_scale`).
         certificate: a :class:`theory.Certificate` about this net (same ``spec_hash``).
@@ -174,7 +192,8 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
     Returns:
         :class:`ScaleReport`.
     Raises:
-        NumericsError: bad samples (an int in ``[1, 2**63)``)/budget/box/target/dtype/device/path, a certificate
+        NumericsError: bad samples (an int in ``[1, 2**63)``)/budget/box/target/dtype/device/path, target or box
+            missing for a net whose meta no hash covers, a certificate
             about another spec, or sampling estimated above ``max_seconds`` (``check_at_scale: 1e+12 samples would
             take at least 1e+03 s (...), more than max_seconds 600 s; pass force=True / --force-samples ...``).
     """
@@ -187,6 +206,10 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
     if certificate is not None and (not isinstance(certificate, theory.Certificate) or certificate.spec_hash != net.content_hash):
         raise bad("certificate", getattr(certificate, "spec_hash", certificate), f"a theory.Certificate about this net "
                   f"(spec_hash {net.content_hash[:16]}...)")
+    if not net.meta_covered and (target is None or box is None):
+        raise NumericsError("check_at_scale: the net's meta is not covered by a hash (a format-1 spec file), so its "
+                            "target and box are not used: pass target and box explicitly, or re-save the spec with "
+                            "theory.save to cover it")
     tg = make_target(net, target, box)
     fn = tg.torch_fn()
     extra = 8 * (_nodes(tg.exprs) + 4 * net.n_outputs)
@@ -242,9 +265,12 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
     float_error = _float_error(net, eng, tg, witnesses[:2], pts[:2], dt)
 
     # (5) bounds
-    cert = theory.certify_sup_error(net, target, box, time_limit_s=time_limit_s) if certify and certificate is None else certificate
+    # the box of exactly the certifier's variables (tg.units: the cone and the target's inputs, in the
+    # network's own names): coordinates a mapping gave beyond them would be refused there as typos
+    cert = (theory.certify_sup_error(net, target, dict(zip(tg.names, tg.box)), time_limit_s=time_limit_s)
+            if certify and certificate is None else certificate)
     upper = cert.upper if cert is not None and cert.status == "proved" else None
-    a_priori = _a_priori(net.meta.get("a_priori_bound"))
+    a_priori = _applicable_a_priori(net, tg)
     unsound = False
     for name, bound in (("certified upper bound", upper), ("a-priori bound", a_priori)):
         if bound is not None and lower > bound:

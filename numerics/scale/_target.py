@@ -1,16 +1,17 @@
 """Targets and boxes for checks at scale: parsing, float evaluation in torch, rigorous evaluation with mpmath.
 
 A target names input coordinates like :func:`theory.input_symbols`: ``x{p}`` for one input channel,
-``x{c}`` for a one-position network (a head), ``x{c}_{p}`` otherwise. Coordinate ``u = p * c_in + c`` is the
-input unit of :meth:`theory.Layer.edges`.
+``x{c}`` for a one-position network (a head), ``x{c}_{p}`` otherwise; names map to coordinates through
+:func:`theory.input_unit` (aliases such as ``x0_5`` for ``x5`` of a one-channel network are renamed to the
+network's own names). Coordinate ``u = p * c_in + c`` is the input unit of :meth:`theory.Layer.edges`.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import sympy as sp
 import torch
@@ -20,7 +21,6 @@ import theory
 from .._errors import NumericsError, bad
 from ._paths import cone
 
-_NAME = re.compile(r"x(\d+)(?:_(\d+))?\Z")
 _TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
           sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh, sp.atan: torch.atan}
 _TORCH_FOLD = {sp.Min: torch.minimum, sp.Max: torch.maximum}
@@ -29,20 +29,13 @@ RIGOROUS_BITS = 128  # mpmath interval precision for the target at witness point
 
 
 def coordinate_unit(net: theory.Network, name: str, arg: str) -> int:
-    """Input unit of a symbol name; NumericsError naming ``arg`` when the name is not an input of ``net``."""
-    m = _NAME.match(name)
-    allowed = (f"x0..x{net.c_in - 1}" if net.d == 1 else f"x0..x{net.d - 1}" if net.c_in == 1
-               else f"x{{c}}_{{p}} with c < {net.c_in}, p < {net.d}")
-    if m is None:
-        raise bad(arg, name, f"input symbols {allowed}")
-    a, b = int(m.group(1)), m.group(2)
-    if net.d == 1 and b is None and a < net.c_in:
-        return a
-    if net.c_in == 1 and net.d > 1 and b is None and a < net.d:
-        return a
-    if net.c_in > 1 and net.d > 1 and b is not None and a < net.c_in and int(b) < net.d:
-        return int(b) * net.c_in + a
-    raise bad(arg, name, f"input symbols {allowed}")
+    """Input unit of a symbol name by :func:`theory.input_unit` (the one mapping of names to inputs, aliases
+    such as ``x0_5`` for ``x5`` of a one-channel network included); NumericsError naming ``arg`` when the name
+    is not an input of ``net``."""
+    try:
+        return theory.input_unit(net, name, arg)
+    except theory.TheoryError as e:
+        raise NumericsError(str(e)) from None
 
 
 def _parse_target(expr: Any, arg: str) -> sp.Expr:
@@ -212,11 +205,12 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     exprs = [_parse_target(t, "target") for t in target]
     if len(exprs) != net.n_outputs:
         raise bad("target", target, f"{net.n_outputs} formula(s), one per output of the network")
-    units = set()
-    for e in exprs:
-        for s in e.free_symbols:
-            units.add(coordinate_unit(net, s.name, "target"))
-    exprs = [e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols}) for e in exprs]
+    units, renamed = set(), []
+    for e in exprs:  # every symbol in the network's own input name (an alias such as x0_5 becomes x5)
+        found = {s: coordinate_unit(net, s.name, "target") for s in e.free_symbols}
+        units.update(found.values())
+        renamed.append(e.xreplace({s: sp.Symbol(theory.input_name(net, u), real=True) for s, u in found.items()}))
+    exprs = renamed
     units.update(int(u) for u in cone(net)[0][0])
     units_t = tuple(sorted(units))
     per, default = make_box(net, box, units_t)
@@ -234,7 +228,12 @@ def make_box(net: theory.Network, box: Any, units: Sequence[int]
     if isinstance(box, Mapping):
         if not box:
             raise bad("box", box, "(lo, hi) or a non-empty {symbol: (lo, hi)} mapping")
-        given = {coordinate_unit(net, str(k), "box"): _pair(v, "box") for k, v in box.items()}
+        given = {}
+        for k, v in box.items():
+            u = coordinate_unit(net, str(k), "box")
+            if u in given:
+                raise bad("box", dict(box), f"each coordinate once ({k} names {theory.input_name(net, u)} again)")
+            given[u] = _pair(v, "box")
         missing = [theory.input_name(net, u) for u in units if u not in given]
         if missing:
             raise bad("box", dict(box), f"an interval for every coordinate the error depends on; missing {missing[:8]}")

@@ -7,6 +7,7 @@ so every kind of difference is one the comparison must find, and a timing-only d
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -86,3 +87,28 @@ def test_bad_ignore_is_a_clear_error(tmp_path, ignore):
 def test_not_testable_needs_a_reason(reason):
     with pytest.raises(ChecksError, match="reason"):
         checks.not_testable(reason)
+
+
+@pytest.mark.parametrize("kind", ["deep file", "deep observed", "claims not a list of objects"])
+def test_corrupted_report_is_a_clear_error(tmp_path, kind):
+    """A deeply nested or malformed report.json is 'not a report' (exit 2), never a RecursionError traceback."""
+    a = report(tmp_path, "a", [make_claim("t.a")])
+    bad = tmp_path / "bad.json"
+    if kind == "deep file":
+        bad.write_text("[" * 100_000)
+    else:
+        doc = json.loads(a.read_text())
+        if kind == "deep observed":
+            doc["claims"][0]["result"]["observed"] = "DEEP"
+            bad.write_text(json.dumps(doc).replace('"DEEP"', '{"a":' * 900 + "1" + "}" * 900))
+        else:
+            doc["claims"] = [1, 2]
+            bad.write_text(json.dumps(doc))
+    try:
+        with pytest.raises(ChecksError, match="argument 'path'"):
+            checks.compare_reports(a, bad)
+    except RecursionError:
+        pytest.fail("RecursionError escaped")
+    err = io.StringIO()
+    assert checks.main(["--compare", str(a), str(bad)], stdout=io.StringIO(), stderr=err) == 2
+    assert "Traceback" not in err.getvalue()

@@ -93,4 +93,4 @@ def test_shell_commands_with_the_slow_ones(path: Path, tmp_path):
 def test_manual_blocks_are_few_and_say_why():
     manual = [b for b in all_blocks() if b.mode == "manual"]
     assert all(b.reason for b in manual)
-    assert len(manual) <= 6, [b.name for b in manual]
+    assert len(manual) <= 8, [b.name for b in manual]

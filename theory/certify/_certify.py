@@ -30,42 +30,62 @@ rational arithmetic, ``g`` in ``mpmath.iv`` at 256 bits.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from .._errors import TheoryError, bad
 from ..formula import parse_formula
 from ..heads import as_box
+from ..heads._target import parse_global_target
 from ..prove import Certificate
-from ..spec import Network
-from ._cone import extract_cone
-from .._errors import TheoryError, bad
+from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
 from ._branch_and_bound import Search
-from ..heads._target import parse_global_target
+from ._cone import extract_cone
+
 
 # ------------------------------------------------------------------------------------------------- public
-def _variables(net: Network, expr: sp.Expr, cone_names: tuple[str, ...]) -> tuple[list[str], list[int]]:
-    def key(name: str):
-        m = re.match(r"^x(\d+)(?:_(\d+))?$", name)
-        return (int(m.group(2) or 0), int(m.group(1))) if m and m.group(2) else (0, int(m.group(1)))
+def _variables(net: Network, expr: sp.Expr, cone_units: np.ndarray) -> tuple[sp.Expr, list[str], list[int]]:
+    """``(expr in the network's own input names, search variables, index of each cone unit among them)``.
 
-    names = sorted(set(cone_names) | {str(s) for s in expr.free_symbols}, key=key)
-    pos = {n: i for i, n in enumerate(names)}
-    return names, [pos[n] for n in cone_names]
+    Each symbol of the target is mapped to its input unit by :func:`theory.input_unit` (aliases such as
+    ``x0_5`` for ``x5`` of a one-channel network become the network's name; a name that is not an input is a
+    TheoryError). Variables: the cone's units and the target's, sorted by unit.
+    """
+    renamed = {s: input_unit(net, str(s), "target") for s in expr.free_symbols}
+    expr = expr.xreplace({s: sp.Symbol(input_name(net, u), real=True) for s, u in renamed.items()})
+    units = sorted({int(u) for u in cone_units} | set(renamed.values()))
+    pos = {u: i for i, u in enumerate(units)}
+    return expr, [input_name(net, u) for u in units], [pos[int(u)] for u in cone_units]
 
 
-def _box_for(box: Any, names: list[str]):
-    if isinstance(box, dict):
-        missing = [n for n in names if n not in box]
+def _box_for(net: Network, box: Any, names: list[str]):
+    """Intervals of the search variables ``names``: a pair for all, pairs in order, or a per-name mapping.
+
+    A mapping's keys go through :func:`theory.input_unit` (aliases allowed); a key that is not an input, an
+    input named twice, or an input that is not a variable of the search (it cannot change the error: a typo)
+    is a TheoryError, as is a variable without an interval.
+    """
+    if isinstance(box, Mapping):
+        given: dict[str, Any] = {}
+        for key, value in box.items():
+            name = input_name(net, input_unit(net, str(key), "box"))
+            if name not in names:
+                shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+                raise bad("box", dict(box), f"intervals of the variables of this search only ({shown}): "
+                          f"{key} is an input the output and the target do not depend on")
+            if name in given:
+                raise bad("box", dict(box), f"each input once ({key} names {name} again)")
+            given[name] = value
+        missing = [n for n in names if n not in given]
         if missing:
-            raise bad("box", box, f"an interval for every variable; missing {missing}")
-        return as_box([box[n] for n in names], len(names))
+            raise bad("box", dict(box), f"an interval for every variable; missing {missing}")
+        return as_box([given[n] for n in names], len(names))
     return as_box(box, len(names))
 
 
@@ -90,9 +110,12 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         target: sympy expression or string in the global input names ``x{i}`` (``x{c}`` for one-position
             nets, ``x{c}_{p}`` for several channels and positions); default ``net.meta["target"]``. Floats in
             a string are read as decimals (``"0.1"`` is 1/10); sympy Floats count at their binary value.
-        box: ``(lo, hi)`` for every variable, ``k`` pairs in variable order (sorted by index), or a dict
-            name -> ``(lo, hi)``; default ``net.meta["box"]``. Variables: the inputs the output depends on
-            through nonzero weights (no other input can change it) and the target's symbols.
+            Every symbol must name an input of ``net`` (:func:`theory.input_unit`; an alias such as ``x0_5``
+            for ``x5`` of a one-channel net is renamed to the network's own name).
+        box: ``(lo, hi)`` for every variable, ``k`` pairs in variable order (sorted by index), or a mapping
+            name -> ``(lo, hi)`` with exactly the variables as keys; default ``net.meta["box"]``. Variables:
+            the inputs the output depends on through nonzero weights (no other input can change it) and the
+            target's symbols.
         eps: optional tolerance to decide: ``"proved"`` if ``upper <= eps``, ``"refuted"`` if
             ``lower > eps`` (the witness violates, rigorously), else ``"unknown"``.
         time_limit_s: wall-clock budget; the bound found when it runs out is still sound.
@@ -108,7 +131,8 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         ``witness`` (global names -> rationals); without ``eps`` the status is ``"proved"`` (claim
         ``sup_box |net - target| <= upper``) whenever the bound is finite.
     Raises:
-        TheoryError: more than one output, a bad target/box, or unsupported weights.
+        TheoryError: more than one output, a bad target/box (a symbol that is not an input of ``net``, a box
+            key that is not a variable of the search), or unsupported weights.
 
     Formula: ``upper = max over the final boxes B of min(relaxation, max_p pattern bound)`` (module docstring);
     ``lower = |net(w) - g(w)|`` at the witness ``w``, exactly for the network and from a 256-bit interval
@@ -127,7 +151,10 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         raise bad("net", type(net).__name__, "a theory.Network")
     if net.n_outputs != 1:
         raise bad("net", f"{net.n_outputs} outputs", "a network with exactly one output")
-    meta = thaw(net.meta)
+    meta = thaw(net.meta) if net.meta_covered else {}  # an uncovered meta (format-1 file) is never acted on
+    if not net.meta_covered and (target is None or box is None):
+        raise bad("target/box", (target, box), "both given explicitly: this network's meta is not covered by a "
+                  "hash (a format-1 spec file; re-save it with theory.save to cover it)")
     if target is None:
         if "target" not in meta:
             raise bad("target", None, "a target expression (the network's meta has no 'target')")
@@ -138,7 +165,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
             raise bad("box", None, "a box (the network's meta has no 'box')")
         box = meta["box"]
     for name, v in (("time_limit_s", time_limit_s), ("rel_gap", rel_gap)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or v != v or v == float("inf") and name == "rel_gap":
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or (v == float("inf") and name == "rel_gap"):
             raise bad(name, v, "a finite number >= 0")
     if isinstance(max_patterns, bool) or not isinstance(max_patterns, int) or max_patterns < 1:
         raise bad("max_patterns", max_patterns, "an int >= 1")
@@ -151,8 +178,8 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         if eps_q < 0:
             raise bad("eps", eps, "a nonnegative number")
     cone = extract_cone(net)
-    names, var_index = _variables(net, expr, cone.names)
-    boxq = _box_for(box, names) if names else ()
+    expr, names, var_index = _variables(net, expr, cone.input_units)
+    boxq = _box_for(net, box, names) if names else ()
     s = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q), float(time_limit_s),
                 float(rel_gap), max_patterns, seed, progress)
     s.run()

@@ -85,24 +85,49 @@ def iv_abs(x):
     return lo, np.maximum(np.abs(x[0]), np.abs(x[1]))
 
 
+def _pow_nonneg(a, n: int):
+    """``a ** n`` for a nonnegative interval ``a`` and an int ``n >= 1``, by square and multiply.
+
+    On nonnegative numbers the product is monotone in both factors, so each outward-rounded :func:`iv_mul`
+    of enclosures of ``lo^i`` and ``lo^j`` (``hi^i``, ``hi^j``) encloses ``lo^(i+j)`` (``hi^(i+j)``): the result
+    encloses ``[lo^n, hi^n]`` in ``O(log n)`` products (overflow goes to ``+inf``, underflow to 0).
+    """
+    result, square = None, a
+    while True:
+        if n & 1:
+            result = square if result is None else _nonneg(iv_mul(result, square))
+        n >>= 1
+        if not n:
+            return result
+        square = _nonneg(iv_mul(square, square))
+
+
+def _nonneg(x):
+    """A product of nonnegative intervals with its lower end clipped at 0 (``dn(0)`` is ``-2^-1074``)."""
+    return np.maximum(x[0], 0.0), x[1]
+
+
 def iv_pow_int(x, n: int):
-    """``x ** n`` for an int n (even powers through |x|, odd ones as x |x|^(n-1))."""
+    """``x ** n`` for an int n, in ``O(log |n|)`` outward-rounded products.
+
+    Even ``n``: ``x^n = |x|^n``, monotone in ``|x|``, so ``[min|x|^n, max|x|^n]``. Odd ``n``: ``x^n`` is
+    increasing, so ``[x_lo^n, x_hi^n]`` with ``t^n = sign(t) |t|^n`` at each endpoint (the lower end of
+    ``|t|^n``'s enclosure for a positive ``t``, minus its upper end for a negative one). Negative ``n``:
+    ``1 / x^|n|`` (an interval around 0 gives ``[-inf, inf]``).
+    """
+    n = int(n)
     if n == 0:
         return np.ones_like(x[0]), np.ones_like(x[1])
     if n < 0:
         return iv_div((np.ones_like(x[0]), np.ones_like(x[1])), iv_pow_int(x, -n))
-    a = iv_abs(x)
-    r = a
-    for _ in range(n - 1):
-        r = iv_mul(r, a)
-    if n % 2:
-        # odd power: monotone, x^n = sign(x) |x|^n at each endpoint
-        lo_end = iv_pow_int((x[0], x[0]), n - 1)
-        hi_end = iv_pow_int((x[1], x[1]), n - 1)
-        lo = iv_mul((x[0], x[0]), lo_end)[0]
-        hi = iv_mul((x[1], x[1]), hi_end)[1]
-        return lo, hi
-    return r
+    if n % 2 == 0:
+        return _pow_nonneg(iv_abs(x), n)
+    lo_abs, hi_abs = np.abs(x[0]), np.abs(x[1])
+    lo_pow = _pow_nonneg((lo_abs, lo_abs), n)
+    hi_pow = _pow_nonneg((hi_abs, hi_abs), n)
+    lo = np.where(x[0] >= 0, lo_pow[0], -lo_pow[1])
+    hi = np.where(x[1] >= 0, hi_pow[1], -hi_pow[0])
+    return lo, hi
 
 
 def iv_sqrt(x):
@@ -167,7 +192,7 @@ def _sincos_point(x: np.ndarray):
            np.select([q == 0, q == 1, q == 2], [s[1], c[1], -s[0]], -c[0]))
     cos = (np.select([q == 0, q == 1, q == 2], [c[0], -s[1], -c[1]], s[0]),
            np.select([q == 0, q == 1, q == 2], [c[1], -s[0], -c[0]], s[1]))
-    clip = lambda v: (np.where(big, -1.0, np.maximum(v[0], -1.0)), np.where(big, 1.0, np.minimum(v[1], 1.0)))  # noqa: E731
+    clip = lambda v: (np.where(big, -1.0, np.maximum(v[0], -1.0)), np.where(big, 1.0, np.minimum(v[1], 1.0)))
     return clip(sin), clip(cos)
 
 

@@ -77,7 +77,8 @@ def compose(routing: Any, head: Any) -> Network:
     else:
         layers = first.layers + second.layers
     meta = {"construction": "compose", "parts": [thaw(first.meta), thaw(second.meta)]}
-    return Network(d=first.d, c_in=first.c_in, layers=layers, meta=meta)
+    return Network(d=first.d, c_in=first.c_in, layers=layers, meta=meta,
+                   meta_covered=first.meta_covered and second.meta_covered)
 
 
 def _untie(layer: ConvLayer, n_out: int) -> LocalLayer:
@@ -107,7 +108,8 @@ def to_lcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     counts = [n * l.nonzeros if isinstance(l, ConvLayer) else l.nonzeros for l, n in zip(net.layers, net.positions[1:])]
     guard_memory("to_lcn", counts, budget, "use a smaller d")
     layers = tuple(_untie(l, n) if isinstance(l, ConvLayer) else l for l, n in zip(net.layers, net.positions[1:]))
-    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "lcn"})
+    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "lcn"},
+                   meta_covered=net.meta_covered)  # an uncovered meta stays uncovered
 
 
 def _densify(layer: Layer, n_in: int, n_out: int) -> DenseLayer:
@@ -150,4 +152,5 @@ def to_fcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
                 default=0)
     guard_memory("to_fcn", counts, budget, "use a smaller d", largest_units=units)
     layers = tuple(_densify(l, n_in, n_out) for l, n_in, n_out in zip(net.layers, net.positions[:-1], net.positions[1:]))
-    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "fcn"})
+    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "fcn"},
+                   meta_covered=net.meta_covered)  # an uncovered meta stays uncovered

@@ -8,8 +8,9 @@ parentheses and calls of :data:`~theory.formula.FUNCTIONS` with positional argum
 :class:`~theory.TheoryError` naming the offending piece of text.
 
 Guards (:data:`LIMITS`): the text's length, the nesting depth, the digits of a literal and its decimal
-exponent, exponents of ``**`` (constant rationals with ``|p| <=`` a limit, checked before sympy sees them),
-and the size of every exact number built, so ``x0**10**10`` or ``9**9**9`` are errors, not hangs.
+exponent, exponents of ``**`` (constant rationals with ``|p| <=`` a limit, checked before sympy sees them), the
+exponent of every power built (sympy merges nested powers: ``((x0**64)**64)**64`` is ``x0**262144``), and
+the size of every exact number built, so ``x0**10**10``, ``9**9**9`` or nested powers are errors, not hangs.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class Limits:
         depth: nesting of operations (sums and products of many terms count once).
         digits: digits of one numeric literal.
         decimal_exponent: ``|e|`` of a literal's ``e`` notation.
-        power: ``|p|`` of a constant exponent in ``a ** p``.
+        power: ``|p|`` of a constant exponent in ``a ** p`` as written, and the numerator and the denominator
+            of every rational exponent of a power the formula builds (sympy merges ``(x**a)**b``, ``x**a * x**b``
+            and ``sqrt(sqrt(x))`` into one power, whose exponent the written limit alone would not bound).
         number_bits: bits of the numerator and of the denominator of any exact number built.
         min_max_calls: calls of ``Min`` / ``Max`` (sympy simplifies nested ones in superlinear time).
     """
@@ -85,6 +88,20 @@ def _known(e: sp.Basic) -> bool:
     """A node every evaluator supports: symbol, rational, pi, E, sum, product, power or a table function."""
     return bool(e.is_Symbol or e.is_Rational or e is sp.pi or e is sp.E or e.is_Add or e.is_Mul or e.is_Pow
                 or type(e) in FUNCTION_CLASSES)
+
+
+def power_beyond_limit(expr: sp.Basic) -> sp.Pow | None:
+    """A power in ``expr`` whose rational exponent ``p/q`` has ``|p|`` or ``q`` above ``LIMITS.power``, or None.
+
+    Sympy merges ``(x**a)**b``, ``x**a * x**b`` and ``exp(n*log(x))`` into one power, so a formula whose every
+    written exponent is within the limit can still build ``x**(2**54)``; every evaluator loops or allocates in
+    the size of such an exponent.
+    """
+    for p in expr.atoms(sp.Pow):
+        q = p.exp
+        if q.is_Rational and max(abs(int(q.p)), int(q.q)) > LIMITS.power:
+            return p
+    return None
 
 
 class _Builder:
@@ -229,6 +246,10 @@ class _Builder:
         for q in out.atoms(sp.Rational):
             if max(int(q.p).bit_length(), int(q.q).bit_length()) > LIMITS.number_bits:
                 raise self.refuse(self.piece(node), f"a number beyond 2^{LIMITS.number_bits}")
+        big = power_beyond_limit(out)  # sympy merges powers: ((x**64)**64)**64 is x**262144, x**64*x is x**65
+        if big is not None:
+            raise self.refuse(self.piece(node), f"an exponent beyond +-{LIMITS.power} or a root beyond the "
+                              f"{LIMITS.power}th after sympy merges the powers: it builds {_clip(str(big))}")
         unknown = {type(e).__name__ for e in sp.preorder_traversal(out) if not _known(e)}
         if unknown:  # sympy rewrote a whitelisted call into something no evaluator supports
             raise self.refuse(self.piece(node), f"it simplifies to the unsupported functions {sorted(unknown)}")

@@ -18,7 +18,8 @@ import sympy as sp
 from mpmath import iv, libmp
 
 from .._errors import TheoryError, bad
-from ..formula import parse_formula
+from ..formula import LIMITS, parse_formula
+from ..formula._grammar import power_beyond_limit
 from ..spec import as_rational
 from ..spec._rational import ZERO
 from ._interval_functions import iv_atan, iv_max, iv_min
@@ -104,8 +105,8 @@ def parse_global_target(target: Any) -> sp.Expr:
     claim states it); sympy expressions are taken as they are, their Floats at their exact binary value.
 
     Raises:
-        TheoryError: text outside the formula grammar, complex or non-finite, or variables not named
-            ``x{i}`` / ``x{c}_{p}``.
+        TheoryError: text outside the formula grammar, complex or non-finite, variables not named
+            ``x{i}`` / ``x{c}_{p}``, or a power beyond the parser's ``LIMITS.power`` (sympy input too).
     """
     expr = _as_expr(target, "target", "inputs")
     if not isinstance(expr, sp.Expr) or expr.has(sp.I) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -116,6 +117,9 @@ def parse_global_target(target: Any) -> sp.Expr:
     for s in expr.free_symbols:
         if not _GLOBAL_NAME.match(str(s)):
             raise bad("target", target, f"variables named x0, x1, ... (global input indices); got {s}")
+    big = power_beyond_limit(expr)  # a sympy expression skips the parser's guard: x0**(2**42) would not end
+    if big is not None:
+        raise bad("target", target, f"powers with exponents p/q, |p|, q <= {LIMITS.power}; got {big}")
     return expr.xreplace({s: sp.Symbol(str(s), real=True) for s in expr.free_symbols})
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._errors import TheoryError, bad
-from ..spec import as_rational, atomic_write_file
+from ..spec import as_rational, atomic_write_file, read_json
 from ..spec._network import _freeze, thaw
 
 STATUSES = ("proved", "refuted", "unknown")
@@ -155,6 +155,8 @@ class Certificate:
                        details=obj["details"])
         except (KeyError, TypeError, AttributeError) as e:
             raise TheoryError(f"malformed certificate: {type(e).__name__}: {e}") from None
+        except RecursionError:
+            raise TheoryError("malformed certificate: nested too deeply (a corrupted file)") from None
 
     def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
         """Write the certificate as JSON to the file ``path``, atomically; an existing file needs ``force``."""
@@ -163,11 +165,11 @@ class Certificate:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Certificate":
         """Read a certificate written by :meth:`save`. Raises TheoryError on an unreadable or malformed file."""
+        obj = read_json(path, "certificate")
         try:
-            obj = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise TheoryError(f"{path}: cannot read certificate ({e})") from None
-        return cls.from_json(obj)
+            return cls.from_json(obj)
+        except TheoryError as e:
+            raise TheoryError(f"{path}: {e}") from None
 
     def summary(self) -> str:
         """A few human-readable lines: status, claim, method, time, bounds with their ratio (and, for a bound search

@@ -180,7 +180,8 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
 
     Args:
         net: the spec (e.g. ``theory.select(d, support, s)``).
-        support: the k routed indices; default ``net.meta["support"]``.
+        support: the k routed indices; default ``net.meta["support"]`` (only when a hash covers the meta,
+            ``net.meta_covered``).
         timeout_s: wall-clock budget for all lemmas; running out gives ``"unknown"``, never ``"proved"``.
     Returns:
         A :class:`theory.Certificate`, method ``"z3-induction"``; ``details`` holds premises, every lemma's
@@ -195,6 +196,9 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         raise bad("net", type(net).__name__, "a theory.Network")
     budget = check_timeout(timeout_s)
     deadline = t0 + budget
+    if support is None and not net.meta_covered and "support" in net.meta:
+        raise bad("support", None, "the support given explicitly: the net's meta is not covered by a hash (a "
+                  "format-1 spec file), so its 'support' is not used (re-save it with theory.save to cover it)")
     raw = support if support is not None else net.meta.get("support")
     if raw is None:
         raise bad("support", None, "a sequence of k distinct indices, or a net built by select (net.meta['support'])")

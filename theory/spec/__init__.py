@@ -8,9 +8,12 @@ weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximat
   flattened signal); sparse exact storage :class:`SparseArray`; :func:`as_rational` (the one parser of
   exact numbers);
 * exact evaluation: :func:`evaluate_exact`, :func:`trace_exact` (Fractions); :func:`symbolic` (sympy),
-  :func:`input_name`, :func:`input_symbols`; :func:`latex` (formula or layer by layer);
+  :func:`input_name`, :func:`input_symbols`, :func:`input_unit` (a name or an alias -> its input unit, the
+  one mapping of names to inputs); :func:`latex` (formula or layer by layer);
 * files: :func:`save`, :func:`load` (``spec.json``: weights and meta each covered by a hash;
-  :class:`MetaNotCoveredWarning` for old files whose meta is not), :func:`to_json`, :func:`from_json`,
+  :class:`MetaNotCoveredWarning` for old files whose meta is not: ``Network.meta_covered``, and
+  :func:`uncovered_meta_error`, the error of a command asked to act on such a meta), :func:`to_json`,
+  :func:`from_json`, :func:`read_json` / :func:`parse_json` (the one JSON reader: a corrupted file is a clear error),
   :func:`spec_bytes`, and the atomic writers :func:`atomic_write_file`, :func:`atomic_write_dir`;
 * output paths of the command lines: :func:`check_writable` (checked before any computation),
   :func:`check_replaceable` (``--force`` replaces only what cnnverify wrote: the :data:`MARKER_FILE` marker),
@@ -18,19 +21,19 @@ weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximat
 """
 
 from ._exact import evaluate_exact, trace_exact
-from ._files import (SPEC_FILE, MetaNotCoveredWarning, atomic_write_dir, atomic_write_file, from_json, load, save,
-                     spec_bytes, to_json)
+from ._files import (SPEC_FILE, MetaNotCoveredWarning, atomic_write_dir, atomic_write_file, from_json, load,
+                     parse_json, read_json, uncovered_meta_error, save, spec_bytes, to_json)
 from ._latex import latex
 from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
 from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker, write_marker
 from ._rational import as_rational
 from ._sparse import SparseArray
-from ._symbolic import input_name, input_symbols, symbolic
+from ._symbolic import input_name, input_symbols, input_unit, symbolic
 
 __all__ = [
     "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
-    "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "latex",
-    "SPEC_FILE", "MetaNotCoveredWarning", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
+    "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "input_unit", "latex",
+    "SPEC_FILE", "MetaNotCoveredWarning", "read_json", "parse_json", "uncovered_meta_error", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
     "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
 ]

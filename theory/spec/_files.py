@@ -15,7 +15,7 @@ import numpy as np
 from .._errors import TheoryError, bad
 from ._layers import LAYER_KINDS
 from ._network import Network, thaw
-from ._outputs import MARKER_FILE, check_replaceable, holds_cwd, marker_bytes, read_marker
+from ._outputs import MARKER_FILE, check_replaceable, foreign_entries, holds_cwd, marker_bytes, read_marker
 from ._rational import as_rational
 from ._sparse import SparseArray
 
@@ -28,7 +28,50 @@ READABLE_VERSIONS = (1, 2)
 
 class MetaNotCoveredWarning(UserWarning):
     """A spec file of format version 1: its ``meta`` (target, box, bounds) is not covered by a hash."""
+
+
 SPEC_FILE = "spec.json"
+
+
+def uncovered_meta_error(path: str | os.PathLike, flags: str = "--target and --box") -> TheoryError:
+    """The error of a command asked to act on the meta of a spec file that no hash covers (format version 1,
+    ``Network.meta_covered`` False): it names the file and the ``flags`` that replace the meta's fields."""
+    p = Path(path)
+    p = p / SPEC_FILE if p.is_dir() else p
+    return TheoryError(f"{p}: format version 1, its meta is not covered by a hash: pass {flags} explicitly, or "
+                       "re-save it with theory.save to cover it")
+
+
+def parse_json(data: bytes | str, where: str | os.PathLike, what: str = "file") -> Any:
+    """Parse JSON text read from ``where``; anything that is not valid JSON is a clear error, never a traceback.
+
+    Invalid syntax, invalid UTF-8 and nesting deeper than the parser's recursion allows (``[[[[...``) all say
+    that the file is corrupted.
+
+    Raises:
+        TheoryError: ``"{where}: corrupted {what}: not valid JSON (...)"``.
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        reason = "nested too deeply to parse"
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        reason = f"{type(e).__name__}: {e}"
+    raise TheoryError(f"{where}: corrupted {what}: not valid JSON ({reason})")
+
+
+def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+    """Read the JSON file ``path`` (the one reader of JSON files of all three packages).
+
+    Raises:
+        TheoryError: ``path`` cannot be read, or is not valid JSON (:func:`parse_json`: syntax, encoding, or
+            nesting too deep), naming the path and ``what`` (e.g. ``"certificate"``).
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise TheoryError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    return parse_json(data, path, what)
 
 
 def _array_json(a: SparseArray) -> dict[str, Any]:
@@ -72,8 +115,9 @@ def from_json(obj: Any) -> Network:
     """Rebuild a spec from :func:`to_json` output; the content hash must match the weights, the meta hash
     (format version 2) the ``meta``.
 
-    Version 1 documents (no meta hash) still load; when their ``meta`` is not empty a
-    :class:`MetaNotCoveredWarning` says so (re-save to cover it). Their formulas are parsed by the same
+    Version 1 documents (no meta hash) still load; when their ``meta`` is not empty the network has
+    ``meta_covered=False`` and a :class:`MetaNotCoveredWarning` says so (re-save to cover it): the tools then
+    act on none of its fields (target, box, support, bounds, eps) unless given them explicitly. Their formulas are parsed by the same
     whitelist parser as any other, so an edited ``meta`` cannot run code, only change what is checked.
 
     Raises:
@@ -94,18 +138,23 @@ def from_json(obj: Any) -> Network:
                 raise TheoryError(f"layers[{i}].kind: {lj.get('kind')!r} is not one of {sorted(LAYER_KINDS)}")
             layers.append(cls(_array_from_json(lj["weight"], f"layers[{i}].weight"),
                               _array_from_json(lj["bias"], f"layers[{i}].bias"), relu=lj["relu"]))
-        net = Network(d=obj["d"], c_in=obj["c_in"], layers=tuple(layers), meta=obj.get("meta") or {})
+        meta = obj.get("meta") or {}
+        net = Network(d=obj["d"], c_in=obj["c_in"], layers=tuple(layers), meta=meta,
+                      meta_covered=version >= 2 or not meta)
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as e:
         if isinstance(e, TheoryError):
             raise
         raise TheoryError(f"malformed spec document: {type(e).__name__}: {e}") from None
+    except RecursionError:
+        raise TheoryError("malformed spec document: nested too deeply (a corrupted file)") from None
     if net.content_hash != obj.get("content_hash"):
         raise TheoryError("content hash mismatch: the weights do not match the recorded hash (corrupted or edited file)")
     if version >= 2 and net.meta_hash != obj.get("meta_hash"):
         raise TheoryError("modified file: meta does not match its hash (meta_hash); the target, box or bounds "
                           "were edited or the file is corrupted (rebuild it, or load the weights and save again)")
-    if version == 1 and net.meta:
-        warnings.warn("meta not covered by a hash (format version 1); re-save to cover it (theory.save)",
+    if not net.meta_covered:
+        warnings.warn("meta not covered by a hash (format version 1): the tools use its target, box, support, "
+                      "bounds and eps only when given explicitly; re-save to cover it (theory.save)",
                       MetaNotCoveredWarning, stacklevel=2)
     return net
 
@@ -131,13 +180,18 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
     Returns:
         ``Path(out_dir)``.
     Raises:
-        TheoryError: ``out_dir`` exists (without ``force``), is a file, is not replaceable, is the current
-            directory or an ancestor of it; with ``update``: missing, or holding an entry ``files`` lacks.
+        TheoryError: ``out_dir`` exists (without ``force``), is a file or a symbolic link, is not replaceable,
+            is the current directory or an ancestor of it; with ``update``: missing, or holding an entry ``files``
+            lacks; entries it may not delete appeared in it during the swap (it is then put back untouched).
         OSError: the file system refused the write (nothing is left behind).
     """
     out = Path(out_dir)
     if MARKER_FILE in files:
         raise bad("files", sorted(files), f"file names other than the reserved marker {MARKER_FILE!r}")
+    if out.is_symlink():  # replacing it would replace the link by a directory and orphan the link's target
+        raise TheoryError(f"argument 'out': got {str(out)!r}: it is a symbolic link (to {os.readlink(out)!r}), "
+                          "which writing would replace by a real directory; allowed: a real directory path "
+                          "(the link's target itself, or another path)")
     if holds_cwd(out):
         check_replaceable(out, "out")  # raises: the current directory or an ancestor of it
     if update:
@@ -170,7 +224,8 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
         if out.exists():
             os.chmod(tmp, out.stat().st_mode & 0o7777)  # a replaced directory keeps its mode
             old = _fresh_dir(out.parent, f".{out.name}.old-")
-            os.rename(out, old / "x")
+            _swap_out(out, old / "x")
+            _check_nothing_appeared(out, old / "x", files if update else None)
         try:
             os.rename(tmp, out)
         except BaseException as swap_error:
@@ -182,6 +237,15 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
                         swap_error.add_note(f"restoring {out} failed too ({restore_error}); "
                                             f"its previous contents are in {old / 'x'}")
             raise
+    except _Appeared as e:  # put the previous directory back untouched, with what appeared in it
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.rename(old / "x", out)
+        except OSError as restore_error:
+            raise TheoryError(f"{e} (restoring {out} failed: {restore_error}; its contents are in "
+                              f"{old / 'x'})") from None
+        shutil.rmtree(old, ignore_errors=True)
+        raise TheoryError(str(e)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not (old / "x").exists():  # never delete the only copy of the old directory
@@ -191,6 +255,37 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
         shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(out.parent)
     return out
+
+
+class _Appeared(Exception):
+    """Entries the replacement may not delete appeared in the old directory after it was checked."""
+
+
+def _swap_out(out: Path, dest: Path) -> None:
+    """Rename the existing directory ``out`` to ``dest`` (one step, so that tests can interpose)."""
+    os.rename(out, dest)
+
+
+def _check_nothing_appeared(out: Path, old: Path, carried: Mapping[str, bytes] | None) -> None:
+    """Re-check the renamed-away directory ``old`` (formerly ``out``) before it is deleted.
+
+    Between the first check and the rename, someone may have added a file: it must not be deleted with the
+    rest. ``carried``: for an in-place rewrite, the entries copied into the new directory (anything else is new);
+    otherwise the old directory's marker decides, as in :func:`check_replaceable`.
+
+    Raises:
+        _Appeared: naming the entries.
+    """
+    if carried is not None:
+        foreign = sorted(e.name for e in old.iterdir() if e.name != MARKER_FILE and e.name not in carried)
+    else:
+        foreign = foreign_entries(old)
+        if foreign is None:
+            foreign = [f"{MARKER_FILE} (now missing or unreadable)"]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise _Appeared(f"argument 'out': got {str(out)!r}: entries cnnverify did not write appeared in it while it "
+                        f"was being replaced ({shown}); it was left as it is; allowed: move them away and retry")
 
 
 def atomic_write_file(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:
@@ -263,17 +358,15 @@ def load(path: str | os.PathLike, *, note: Callable[[str], None] | None = None) 
         note: called with the message instead of issuing a :class:`MetaNotCoveredWarning` (a command line
             prints it as ``warning: ...``).
     Raises:
-        TheoryError: no such file, invalid JSON, or any error of :func:`from_json` (prefixed with the path).
+        TheoryError: no such file, a corrupted file (:func:`read_json`), or any error of :func:`from_json`
+            (prefixed with the path).
     """
     p = Path(path)
     if p.is_dir():
         p = p / SPEC_FILE
     if not p.is_file():
         raise bad("path", str(path), f"a directory containing {SPEC_FILE} or a spec JSON file")
-    try:
-        obj = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise TheoryError(f"{p}: not valid JSON ({e}); the file is corrupted") from None
+    obj = read_json(p, "spec file")
     try:
         if note is None:
             return from_json(obj)

@@ -14,6 +14,28 @@ import numpy as np
 from .._errors import TheoryError, bad
 from ._layers import Layer
 
+MAX_META_DEPTH = 32
+"""How deep ``Network.meta`` may nest (dicts and lists inside one another): a construction needs a few levels; a
+deeper one is a corrupted or hostile file, refused before any recursive pass over it."""
+
+
+def _meta_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON-like value (a scalar: 0), computed without recursion; stops past ``limit``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, Mapping):
+            children = v.values()
+        elif isinstance(v, (list, tuple)):
+            children = v
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > limit:
+            return deepest
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
 
 def _freeze(value: Any) -> Any:
     """JSON-like value -> immutable (dict -> MappingProxy, list -> tuple)."""
@@ -53,6 +75,10 @@ class Network:
     layers: tuple[Layer, ...]
     c_in: int = 1
     meta: Mapping[str, Any] = field(default_factory=dict)
+    meta_covered: bool = True
+    """Whether a hash covers ``meta``: True for a network built in memory or loaded from a format-2 file (its
+    ``meta_hash`` checked); False for a format-1 file with a non-empty ``meta``, which anyone may have edited.
+    The tools act on an uncovered meta's target, box, support, bounds or eps only when told to explicitly."""
 
     def __post_init__(self) -> None:
         for name in ("d", "c_in"):
@@ -81,6 +107,11 @@ class Network:
         object.__setattr__(self, "layers", layers)
         if not isinstance(self.meta, Mapping):
             raise bad("meta", self.meta, "a mapping of JSON-able values")
+        if not isinstance(self.meta_covered, bool):
+            raise bad("meta_covered", self.meta_covered, "True or False")
+        if _meta_depth(self.meta, MAX_META_DEPTH) > MAX_META_DEPTH:
+            raise TheoryError(f"argument 'meta': nested more than {MAX_META_DEPTH} levels deep; allowed: JSON-able "
+                              f"values nested at most {MAX_META_DEPTH} deep (a corrupted or hostile file)")
         meta = _freeze(dict(self.meta))
         try:
             json.dumps(thaw(meta), allow_nan=False)

@@ -50,8 +50,8 @@ def read_marker(directory: str | os.PathLike) -> dict[str, Any] | None:
     """The marker of ``directory`` as ``{"format", "written_by", "files"}``, or None when it has none (or an
     unreadable one, which counts as none)."""
     try:
-        obj = json.loads((Path(directory) / MARKER_FILE).read_text())
-    except (OSError, ValueError):
+        obj = json.loads((Path(directory) / MARKER_FILE).read_bytes())
+    except (OSError, ValueError, RecursionError):  # ValueError: not JSON or not UTF-8
         return None
     if not isinstance(obj, dict) or obj.get("format") != MARKER_FORMAT or not isinstance(obj.get("files"), list) \
             or not all(isinstance(f, str) for f in obj["files"]):
@@ -145,8 +145,9 @@ def check_writable(path: Any, kind: str = "directory", *, force: bool = False, f
         ``Path(path)``.
     Raises:
         TheoryError: the parent is a file or not writable, the target is in the way (a file where a directory
-            goes or the reverse), exists without ``force``, is not replaceable, or is the current directory or
-            one of its ancestors; the message names ``flag``, the path and why.
+            goes or the reverse), exists without ``force``, is not replaceable, is a symbolic link (a directory
+            written as a whole), or is the current directory or one of its ancestors; the message names ``flag``,
+            the path and why.
     """
     if kind not in KINDS:
         raise bad("kind", kind, " | ".join(KINDS))
@@ -159,6 +160,9 @@ def check_writable(path: Any, kind: str = "directory", *, force: bool = False, f
     if kind == "directory" and existing != "append" and holds_cwd(p):
         raise _refuse(flag, path, "it is the current directory or contains it, and writing it replaces the "
                       "directory as a whole", "a directory outside the current one (cd elsewhere first)")
+    if kind == "directory" and existing != "append" and p.is_symlink():
+        raise _refuse(flag, path, "it is a symbolic link, which writing would replace by a real directory (leaving "
+                      "the link's target behind)", "a real directory path (the link's target itself, or another path)")
     if p.exists() or p.is_symlink():
         if kind == "file":
             if p.is_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -31,6 +32,46 @@ def input_name(net: Network, unit: int) -> str:
     if net.c_in == 1:
         return f"x{p}"
     return f"x{c}_{p}"
+
+
+_INPUT_NAME = re.compile(r"x(0|[1-9][0-9]*)(?:_(0|[1-9][0-9]*))?\Z")  # no leading zeros, as the parser
+
+
+def input_names_text(net: Network) -> str:
+    """The input names of ``net`` in words, for error messages: ``x0..x3`` or ``x{c}_{p}, c < 2, p < 8``."""
+    if net.d == 1:
+        return f"x0..x{net.c_in - 1}"
+    if net.c_in == 1:
+        return f"x0..x{net.d - 1}"
+    return f"x{{c}}_{{p}}, c < {net.c_in}, p < {net.d}"
+
+
+def input_unit(net: Network, name: str, arg: str = "target") -> int:
+    """Input unit ``p * c_in + c`` named by ``name``: the inverse of :func:`input_name`, with aliases.
+
+    Besides the network's own names (:func:`input_symbols`), the two-index form ``x{c}_{p}`` is read as
+    channel ``c`` at position ``p`` on every network: ``x0_5`` is ``x5`` of a one-channel network, ``x2_0`` is
+    ``x2`` of a one-position network (a head). ``input_name(net, input_unit(net, n))`` is the canonical name.
+    A one-index name ``x{i}`` on a network with several channels and positions is not an input (it would be
+    ambiguous).
+
+    Raises:
+        TheoryError: ``name`` is not an input of ``net`` (the message names ``arg``, ``d``, ``c_in`` and the
+            input names).
+    """
+    m = _INPUT_NAME.match(str(name))
+    if m is not None:
+        a, b = int(m.group(1)), m.group(2)
+        if b is None:
+            if net.d == 1 and a < net.c_in:
+                return a
+            if net.c_in == 1 and a < net.d:
+                return a
+        elif a < net.c_in and int(b) < net.d:
+            return int(b) * net.c_in + a
+    shown = str(name) if len(str(name)) <= 40 else str(name)[:37] + "..."
+    raise TheoryError(f"argument {arg!r}: {shown} is not an input of this network "
+                      f"(d={net.d}, c_in={net.c_in}: inputs {input_names_text(net)})")
 
 
 def _expr(v: object) -> sp.Expr:

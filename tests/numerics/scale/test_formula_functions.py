@@ -83,7 +83,7 @@ def test_meta_payload_in_an_old_spec_file_is_refused(tmp_path, monkeypatch, caps
     (tmp_path / "s" / "spec.json").write_text(json.dumps(doc))
     rc = cli_main(["evaluate", str(tmp_path / "s"), "--samples", "100", "--device", "cpu", "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2 and "meta not covered by a hash (format version 1)" in err and "is not allowed" in err
+    assert rc == 2 and "meta not covered by a hash (format version 1)" in err and "pass --target and --box" in err
     assert not (tmp_path / "F").exists() and not (tmp_path / "G").exists()
 
 

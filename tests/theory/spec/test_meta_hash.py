@@ -121,6 +121,10 @@ def test_version_1_meta_cannot_run_code(tmp_path, monkeypatch):
     (tmp_path / "s" / "spec.json").write_text(json.dumps(doc))
     with pytest.warns(theory.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "s")
-    with pytest.raises(theory.TheoryError, match="not allowed"):
+    with pytest.raises(theory.TheoryError, match="not covered by a hash"):  # its fields are never defaults
         theory.certify_sup_error(net, time_limit_s=1)
+    cert = theory.certify_sup_error(net, target="x0*x9", box=(-1, 1), time_limit_s=1)  # the uncovered bound is unread
+    assert cert.details["a_priori_bound"] is None
+    with pytest.raises(theory.TheoryError, match="not allowed"):  # and parsing it would refuse it anyway
+        theory.parse_formula(doc["meta"]["a_priori_bound"], variables="parameters")
     assert not (tmp_path / "F").exists() and not (tmp_path / "G").exists()
