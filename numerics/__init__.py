@@ -4,7 +4,8 @@ One subpackage per concept; everything public is re-exported here. Float compari
 :data:`TOLERANCES`; every bad input is a :class:`NumericsError` (a ``ValueError``).
 
 * :mod:`numerics.convert`: :func:`to_module`, the only exact-to-float conversion in the project; weight files
-  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled);
+  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled); ONNX files :func:`export_onnx`; torch modules in, losslessly:
+  :func:`from_torch`;
 * :mod:`numerics.scale`: :func:`check_at_scale` (sup-norm error: sampling, search, exact witness, certificates,
   float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the evaluation paths
   :class:`StructuredPath` (output cone only) and :class:`DensePath` (fused matrix products), the rounding-error
@@ -24,7 +25,8 @@ from ._errors import NumericsError
 from ._threads import torch_threads
 from ._tolerances import TOLERANCES, Tolerance
 from .convert import (DTYPES, SPEC_FILE, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
-                      float_bytes, load, resolve_device, resolve_dtype, round_rational, save, to_module)
+                      export_onnx, float_bytes, from_torch, load, resolve_device, resolve_dtype, round_rational,
+                      save, to_module)
 from .scale import (DensePath, RoundingBound, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
                     check_at_scale, claim_head_bound, claim_routing_at_scale, claim_sparse_approx, cone,
                     evaluate_at_scale, float_deviation, gamma, rounding_bound, unit_roundoff)
@@ -34,9 +36,9 @@ from .learning import (ARCHS, TASKS, TRANSFORMS, LineFit, SweepConfig, Task, Thr
 from . import convert, duat, learning, scale
 
 __all__ = [
-    "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save",
+    "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save", "export_onnx",
     "DTYPES", "DenseOnSignal", "LocallyConnected1d", "NumericsError", "SpecModule", "TOLERANCES", "Tolerance",
-    "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module",
+    "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module", "from_torch",
     "DensePath", "StructuredPath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport", "UnsoundCertificateWarning",
     "check_at_scale", "RoundingBound", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",

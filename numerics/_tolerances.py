@@ -49,4 +49,11 @@ TOLERANCES: dict[str, Tolerance] = {
         "a correctly rounded float32 weight is within half an ulp: relative error <= 2^-24"),
     "weight_rounding_float64": Tolerance(0.0, 2.0**-53,
         "a correctly rounded float64 weight is within half an ulp: relative error <= 2^-53"),
+    "onnx_reordering_float64": Tolerance(2.0**-48, 0.0,
+        "onnxruntime and torch compute the same float64 weights with the same operations but sum each dot product "
+        "in their own order, so outputs of O(1) (inputs in [-1, 1], small d) differ by a few roundings of O(1) "
+        "intermediates; measured <= 2^-52 on the exported test networks, 16x margin; absolute, since outputs near 0 "
+        "cancel and a relative bound would be meaningless there"),
+    "onnx_reordering_float32": Tolerance(2.0**-18, 0.0,
+        "as onnx_reordering_float64, in float32: measured <= 2^-22 on the exported test networks, 16x margin"),
 }

@@ -8,13 +8,19 @@ dtype, :func:`round_rational`); its modules are :class:`SpecModule` built from `
 
 Files: :func:`export` writes ``weights.safetensors`` beside a spec, :func:`save` / :func:`load` a spec directory
 with verified float weights (never unpickled; content hash and bit-identity to the exact spec checked);
-:func:`weights_info` verifies a weights file and summarises it.
+:func:`weights_info` verifies a weights file and summarises it. :func:`export_onnx` writes a spec's float
+module as an ONNX graph (the optional ``cnnverify[onnx]`` extra) for other verifiers and runtimes.
+
+Torch modules in: :func:`from_torch` reads a ``Conv1d`` / ``Linear`` / ``ReLU`` network (a ``Sequential``, a
+:class:`SpecModule`, or a traceable chain) into an exact spec, losslessly (every float is a dyadic rational).
 """
 
+from ._import import from_torch
 from ._files import SPEC_FILE, WEIGHTS_FILE, export, load, save, weights_info
 from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, module_bytes,
                       resolve_device, resolve_dtype, round_rational, to_module)
+from ._onnx import export_onnx
 
-__all__ = ["to_module", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
+__all__ = ["to_module", "from_torch", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
            "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
-           "weights_info"]
+           "weights_info", "export_onnx"]

@@ -12,7 +12,8 @@ Every fenced block must say what it is, by its language tag:
 
 A block preceded by ``<!-- snippet: slow -->`` is run only by the opt-in slow tests; one preceded by
 ``<!-- snippet: manual REASON -->`` is not run at all (it needs a cluster, hours, or is the test command
-itself), and must give the reason. A block without a tag is an error: nothing is skipped silently.
+itself), and must give the reason; one preceded by ``<!-- snippet: needs onnx onnxruntime -->`` is skipped
+where those optional modules are not installed. A block without a tag is an error: nothing is skipped silently.
 
 The shell blocks of one file run in order, in one fresh directory, so that a later command can read what an
 earlier one wrote (``build --out nets/sel``, then ``show nets/sel``).
@@ -30,7 +31,7 @@ DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 RUN = {"python", "console", "sh"}
 SHOWN = {"text", "markdown", "json", "toml", "make"}
 _FENCE = re.compile(r"^```(\S*)\s*$")
-_MARK = re.compile(r"^<!--\s*snippet:\s*(slow|manual)\b\s*(.*?)\s*-->\s*$")
+_MARK = re.compile(r"^<!--\s*snippet:\s*(slow|manual|needs)\b\s*(.*?)\s*-->\s*$")
 _EXIT = re.compile(r"^\[exit (\d+)\]$")
 
 
@@ -53,6 +54,7 @@ class Block:
     text: str
     mode: str  # "run", "slow" or "manual"
     reason: str = ""
+    needs: tuple[str, ...] = ()  # optional modules the block imports
 
     @property
     def name(self) -> str:
@@ -111,14 +113,16 @@ def blocks(path: Path) -> list[Block]:
         end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("```")), None)
         if end is None:
             raise ValueError(f"{where}: unclosed fence")
-        mode, reason = "run", ""
+        mode, reason, needs = "run", "", ()
         prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         if mk := _MARK.match(prev):
             mode, reason = mk.group(1), mk.group(2)
-            if mode == "manual" and not reason:
-                raise ValueError(f"{where}: '<!-- snippet: manual -->' needs a reason")
+            if mode in ("manual", "needs") and not reason:
+                raise ValueError(f"{where}: '<!-- snippet: {mode} -->' needs a reason or module names")
+            if mode == "needs":
+                mode, reason, needs = "run", "", tuple(reason.split())
         if lang in RUN:
-            found.append(Block(path, start + 1, lang, "\n".join(lines[start + 1:end]) + "\n", mode, reason))
+            found.append(Block(path, start + 1, lang, "\n".join(lines[start + 1:end]) + "\n", mode, reason, needs))
         i = end + 1
     return found
 

@@ -68,3 +68,13 @@ def test_a_trailing_backslash_continues_the_command(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text("```sh\npython -m x --a 1 \\\n    --b 2   # note\nls\n```\n")
     assert [c.line for c in blocks(doc)[0].commands()] == ["python -m x --a 1      --b 2", "ls"]
+
+
+def test_needs_names_optional_modules(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- snippet: needs onnx onnxruntime -->\n```python\nimport onnx\n```\n")
+    block = blocks(doc)[0]
+    assert (block.mode, block.needs) == ("run", ("onnx", "onnxruntime"))
+    doc.write_text("<!-- snippet: needs -->\n```python\nimport onnx\n```\n")
+    with pytest.raises(ValueError, match="needs a reason or module names"):
+        blocks(doc)

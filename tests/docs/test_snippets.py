@@ -35,6 +35,8 @@ SHELL_FILES = sorted({b.path for b in all_blocks() if b.lang != "python"})
 def _skip_manual(block: Block) -> None:
     if block.mode == "manual":
         pytest.skip(f"{block.name}: not run by the tests ({block.reason})")
+    for module in block.needs:
+        pytest.importorskip(module, reason=f"{block.name} needs the optional module {module}")
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
