@@ -22,8 +22,10 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .._errors import bad
+from ..convert import LocallyConnected1d
 
 ARCHS = ("cnn", "lcn", "fcn")
 
@@ -157,3 +159,52 @@ class TreeArch:
             if i < n_head - 1:
                 h = torch.relu(h)
         return h[..., 0]
+
+    def module(self, params: list[torch.Tensor], member: int = 0) -> nn.Sequential:
+        """Member ``member`` of a trained ensemble as a plain torch module, e.g. for :func:`numerics.from_torch`.
+
+        ``cnn``: ``Conv1d`` layers with kernel = stride = ``s``; ``lcn``: :class:`numerics.LocallyConnected1d`;
+        ``fcn``: ``Linear`` layers on the flat signal; then ``Flatten``, the head's ``Linear`` layers and the
+        readout. The weights are copies of the member's (detached), so it computes :meth:`forward` of that
+        member up to float summation order.
+
+        Shape: input ``(B, 1, d)`` (``cnn``, ``lcn``) or ``(B, d)`` (``fcn``); output ``(B, 1)``.
+        Raises:
+            NumericsError: ``member`` out of range or ``params`` not of this topology.
+        """
+        shapes = self.shapes()
+        E = params[0].shape[0] if params else 0
+        if len(params) != 2 * len(shapes) or any(tuple(w.shape[1:]) != ws or tuple(b.shape[1:]) != bs
+                                                 for (ws, bs), w, b in zip(shapes, params[::2], params[1::2])):
+            raise bad("params", [tuple(p.shape) for p in params], f"the parameters of {self} (TreeArch.init)")
+        if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < E:
+            raise bad("member", member, f"an int in [0, {E})")
+        w = [p[member].detach().clone() for p in params[::2]]
+        b = [p[member].detach().clone() for p in params[1::2]]
+        layers: list[nn.Module] = []
+        c_in = 1
+        for l in range(self.depth):
+            s, c = self.s, self.width
+            if self.arch == "fcn":
+                lin = nn.Linear(w[l].shape[0], w[l].shape[1], dtype=w[l].dtype)
+                lin.weight.data, lin.bias.data = w[l].T.contiguous(), b[l]
+                layers.append(lin)
+            elif self.arch == "cnn":  # row t C + c of the shared filter is Conv1d's weight[o, c, t]
+                conv = nn.Conv1d(c_in, c, s, s, dtype=w[l].dtype)
+                conv.weight.data = w[l].reshape(s, c_in, c).permute(2, 1, 0).contiguous()
+                conv.bias.data = b[l]
+                layers.append(conv)
+            else:  # (P, s C, C') -> LocallyConnected1d's (P, C', C, s)
+                p_out = w[l].shape[0]
+                layers.append(LocallyConnected1d(w[l].reshape(p_out, s, c_in, c).permute(0, 3, 2, 1).contiguous(),
+                                                 b[l]))
+            layers.append(nn.ReLU())
+            c_in = c
+        layers.append(nn.Flatten())
+        for i in range(self.depth, len(w)):
+            lin = nn.Linear(w[i].shape[0], w[i].shape[1], dtype=w[i].dtype)
+            lin.weight.data, lin.bias.data = w[i].T.contiguous(), b[i]
+            layers.append(lin)
+            if i < len(w) - 1:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers).eval()
