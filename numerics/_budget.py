@@ -24,7 +24,7 @@ import numpy as np
 import theory
 from theory import format_bytes, format_count  # noqa: F401 (the one wording of sizes, for numerics' modules)
 
-from ._errors import NumericsError, bad
+from ._errors import NumericsError, bad, theory_errors
 
 MEMORY_BUDGET = theory.MEMORY_BUDGET
 """Default ``memory_budget`` of the guards (the constructions' default too): refuse a call whose estimated peak
@@ -45,10 +45,8 @@ def check_budget(value: Any, name: str = "memory_budget") -> int:
     Raises:
         NumericsError: for bools, non-integers, values below 1 or at least 2**63.
     """
-    try:
+    with theory_errors():
         return theory.check_budget(value, name)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def parse_bytes(text: Any, name: str = "memory_budget") -> int:
@@ -57,10 +55,8 @@ def parse_bytes(text: Any, name: str = "memory_budget") -> int:
     Raises:
         NumericsError: for anything else, or a size below one byte or at least 2**63.
     """
-    try:
+    with theory_errors():
         return theory.parse_size(text, name)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def check_seconds(value: Any, name: str = "max_seconds") -> float:

@@ -1,18 +1,7 @@
 """What every command line of the project shares: the exit codes, the list parser, a closed pipe, a progress line.
 
 The three command lines (``python -m theory``, ``python -m numerics``, ``python -m checks``) follow one contract,
-written out for users in docs/cli.md:
-
-=====  ==============================================================================================
-code   meaning
-=====  ==============================================================================================
-0      ok: built, written, proved (within the asked gap or eps), every claim passed, every point computed
-1      a claim failed or is unknown, a sweep point failed, a certificate is refuted, unknown, or stopped
-       (budget or box width) before its target ratio ``--rel-gap``, a Jacobian check mismatched
-2      usage error, bad input, unwritable or refused output path, ``--device cuda`` without CUDA
-3      unsound: a claimed upper bound is below an exactly re-evaluated error (``numerics evaluate``)
-141    the reader of standard output went away (``| head``): stopped quietly, as a tool killed by SIGPIPE
-=====  ==============================================================================================
+written out for users in docs/cli.md; the codes and their meanings are :data:`EXIT_CODES`.
 
 ``numerics`` and ``checks`` take these names from ``theory``'s face (data flows one way).
 """
@@ -41,7 +30,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_UNSOUND: "unsound: a claimed upper bound is below an exactly re-evaluated error (numerics evaluate)",
     EXIT_PIPE: "standard output was closed by its reader (e.g. | head): stopped quietly",
 }
-"""Every exit code of the project's command lines and what it means (docs/cli.md renders this table)."""
+"""Every exit code of the project's command lines and what it means (docs/cli.md explains each, with examples)."""
 
 
 def parse_int_list(text: str, flag: str, example: str = "0,700,1023") -> list[int]:

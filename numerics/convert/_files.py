@@ -31,7 +31,7 @@ import theory
 
 from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
 from .._budget import MEMORY_BUDGET, check_budget, guard_memory
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 
 SPEC_FILE = theory.SPEC_FILE  # one name for the exact spec file, defined by theory
 WEIGHTS_FILE = "weights.safetensors"
@@ -62,10 +62,8 @@ def _weights_bytes(net: theory.Network, dtype: torch.dtype, memory_budget: int =
 def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -> Path:
     """``theory.atomic_write_dir`` (``kwargs``: tool, update, written) with its TheoryError turned into this
     package's NumericsError."""
-    try:
+    with theory_errors():
         return theory.atomic_write_dir(out, files, force=force, **kwargs)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
@@ -106,10 +104,8 @@ def _read_spec(spec_dir: Path, note: Callable[[str], None] | None) -> theory.Net
     if not p.is_file():
         raise bad("path", str(spec_dir), f"a directory holding {SPEC_FILE} (write one with theory.save or "
                   "`python -m theory build`)")
-    try:
+    with theory_errors():
         return theory.load(p, note=note)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def _spec_bytes_of(spec_dir: Path, net: theory.Network) -> bytes:
@@ -117,10 +113,8 @@ def _spec_bytes_of(spec_dir: Path, net: theory.Network) -> bytes:
     meta), so that a rewrite carries them over unchanged."""
     p = spec_dir / SPEC_FILE
     data = p.read_bytes()
-    try:
+    with theory_errors():
         obj = theory.parse_json(data, p, "spec file")
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
     if not isinstance(obj, dict) or obj.get("content_hash") != net.content_hash \
             or (obj.get("meta") or {}) != theory.to_json(net)["meta"]:
         raise NumericsError(f"{p}: changed while it was being read; try again")
@@ -195,10 +189,8 @@ def _read_metadata(wpath: Path) -> dict[str, str]:
             raise NumericsError(f"{wpath}: corrupted or truncated safetensors file (header length {n} exceeds the "
                                 f"{size - 8} bytes that follow)")
         raw = fh.read(n)
-    try:
+    with theory_errors():
         header = theory.parse_json(raw, wpath, "safetensors header")
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict):
         raise NumericsError(f"{wpath}: no metadata in the safetensors header; not written by numerics.save/export")

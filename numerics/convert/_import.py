@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 import theory
 
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
 _SKIP = (nn.Identity,)
@@ -258,8 +258,6 @@ def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
                 perm[0, c * b.n + p, p, c] = 1
         b.add(theory.DenseLayer(theory.SparseArray.from_dense(perm),
                                 theory.SparseArray.from_dense([[0] * (b.c * b.n)]), relu=False), b.c * b.n, 1)
-    try:
+    with theory_errors("from_torch: "):
         return theory.Network(d=b.d, c_in=b.c_in, layers=tuple(b.layers),
                               meta={"construction": "from_torch", "source": type(module).__name__})
-    except theory.TheoryError as e:
-        raise NumericsError(f"from_torch: {e}") from None

@@ -27,7 +27,7 @@ from torch import nn
 import theory
 
 from .._budget import MEMORY_BUDGET
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 from ._module import (
     DenseOnSignal,
     LocallyConnected1d,
@@ -217,10 +217,8 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
         raise bad("conv", conv, " | ".join(repr(c) for c in CONV_FORMS))
     if not isinstance(path, (str, os.PathLike)):
         raise bad("path", path, "a path (str or os.PathLike)")
-    try:
+    with theory_errors():
         out = theory.check_writable(path, "file", force=force, flag="path")
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
     module = spec_or_module if is_module else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget)
     _check_module(module)
     size = sum(p.numel() * p.element_size() for p in module.parameters())
@@ -229,7 +227,5 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
                             "protobuf; export a CNN spec (LCN / FCN weights grow with d)")
     use_conv = conv == "conv" or (conv == "auto" and dt == torch.float32)
     data = _model(onnx, module, opset, use_conv).SerializeToString()
-    try:
+    with theory_errors():
         return theory.atomic_write_file(out, data, force=force)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None

@@ -17,7 +17,7 @@ from typing import Any
 
 import theory
 
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 from ..convert import resolve_device
 from ._executors import EXECUTORS
 from ._sweep import ARCHS, PROFILES, run_separation, separation_config
@@ -53,10 +53,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _ints(text: str, arg: str) -> tuple[int, ...]:
     """``'8,16,32'`` -> ``(8, 16, 32)``, strictly (an empty item such as ``'8,,16'`` is an error)."""
-    try:
+    with theory_errors():
         return tuple(theory.parse_int_list(text, arg, "8,16,32"))
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def _names(text: str, arg: str) -> tuple[str, ...]:
@@ -74,10 +72,8 @@ def _check_up_front(args: argparse.Namespace) -> None:
             resolve_device(args.device)
         except NumericsError as e:
             raise NumericsError(str(e).replace("argument 'device'", "argument '--device'", 1)) from None
-    try:
+    with theory_errors():
         theory.check_writable(args.out, "directory", flag="--out", existing="append")
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def _ratios(summary: dict) -> list[str]:

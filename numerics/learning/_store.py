@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import theory
 
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 
 CONFIG_FILE = "config.json"
 POINTS_FILE = "points.jsonl"
@@ -44,10 +44,8 @@ Key = tuple[str, int, int]
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace the file ``path`` with ``data`` all or nothing (``theory.atomic_write_file``)."""
-    try:
+    with theory_errors():
         theory.atomic_write_file(path, data, force=True)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 class SweepStore:
@@ -94,10 +92,8 @@ class SweepStore:
                 if not force:
                     raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
                               f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)")
-                try:
+                with theory_errors():
                     theory.check_replaceable(self.out, "out", in_place=True)
-                except theory.TheoryError as e:
-                    raise NumericsError(str(e)) from None
                 for name in (POINTS_FILE, SUMMARY_FILE, *PLOT_FILES):  # the old configuration's results
                     (self.out / name).unlink(missing_ok=True)
                 theory.write_marker(self.out, "numerics separation", STORE_FILES)

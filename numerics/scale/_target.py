@@ -18,7 +18,7 @@ import torch
 
 import theory
 
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 from ._paths import cone
 
 _TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
@@ -32,10 +32,8 @@ def coordinate_unit(net: theory.Network, name: str, arg: str) -> int:
     """Input unit of a symbol name by :func:`theory.input_unit` (the one mapping of names to inputs, aliases
     such as ``x0_5`` for ``x5`` of a one-channel network included); NumericsError naming ``arg`` when the name
     is not an input of ``net``."""
-    try:
+    with theory_errors():
         return theory.input_unit(net, name, arg)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def _parse_target(expr: Any, arg: str) -> sp.Expr:
@@ -45,10 +43,8 @@ def _parse_target(expr: Any, arg: str) -> sp.Expr:
         return expr
     if not isinstance(expr, str):
         raise bad(arg, expr, "a formula string such as 'x5*x4000' or a sympy expression")
-    try:
+    with theory_errors():
         return theory.parse_formula(expr, variables="inputs", name=arg)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def exact_constant(value: Any, arg: str) -> sp.Expr:
@@ -64,10 +60,8 @@ def exact_constant(value: Any, arg: str) -> sp.Expr:
         return sp.Rational(value.numerator, value.denominator)
     if not isinstance(value, str):
         raise bad(arg, value, "a constant formula such as '1/4096' or a sympy number")
-    try:
+    with theory_errors():
         return theory.parse_formula(value, variables="none", name=arg)
-    except theory.TheoryError as e:
-        raise NumericsError(str(e)) from None
 
 
 def _split_outputs(text: str) -> list[str]:
@@ -114,10 +108,8 @@ class Target:
         point = {sp.Symbol(n, real=True): v for n, v in zip(self.names, values)}
         out = []
         for e in self.exprs:
-            try:
+            with theory_errors():
                 out.append(theory.enclose_target(e, point, RIGOROUS_BITS))
-            except theory.TheoryError as err:
-                raise NumericsError(str(err)) from None
         return out
 
 

@@ -19,24 +19,25 @@ def _endpoints(x: Any) -> tuple[Any, Any]:
     return x._mpi_
 
 
-def iv_min(*args: Any) -> Any:
-    """``min`` of intervals: ``[min of the lower ends, min of the upper ends]`` (exact, no rounding)."""
+def _extreme(args: tuple, first: Any) -> Any:
+    """The interval of the ends ``first`` picks (``libmp.mpf_lt``: min, ``mpf_gt``: max) among the lower ends and
+    among the upper ends (exact, no rounding)."""
     ends = [_endpoints(a) for a in args]
     lo, hi = ends[0]
     for a, b in ends[1:]:
-        lo = a if libmp.mpf_lt(a, lo) else lo
-        hi = b if libmp.mpf_lt(b, hi) else hi
+        lo = a if first(a, lo) else lo
+        hi = b if first(b, hi) else hi
     return iv.make_mpf((lo, hi))
+
+
+def iv_min(*args: Any) -> Any:
+    """``min`` of intervals: ``[min of the lower ends, min of the upper ends]`` (exact, no rounding)."""
+    return _extreme(args, libmp.mpf_lt)
 
 
 def iv_max(*args: Any) -> Any:
     """``max`` of intervals: ``[max of the lower ends, max of the upper ends]`` (exact, no rounding)."""
-    ends = [_endpoints(a) for a in args]
-    lo, hi = ends[0]
-    for a, b in ends[1:]:
-        lo = a if libmp.mpf_gt(a, lo) else lo
-        hi = b if libmp.mpf_gt(b, hi) else hi
-    return iv.make_mpf((lo, hi))
+    return _extreme(args, libmp.mpf_gt)
 
 
 def _atan_reduced(t: Any) -> Any:

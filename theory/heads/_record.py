@@ -9,21 +9,9 @@ from typing import Any, Mapping, Sequence
 import sympy as sp
 
 from .._errors import bad
-from ..formula import parse_formula
 from ..spec import Network, as_rational
 from ..spec._network import _freeze
-
-
-def _expr(value: Any, name: str, variables: str) -> sp.Expr:
-    """A field as a sympy expression: text through :func:`theory.parse_formula`, sympy objects as they are,
-    plain numbers exactly."""
-    if isinstance(value, str):
-        return parse_formula(value, variables=variables, name=name)
-    if isinstance(value, sp.Basic):
-        return value
-    if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
-        return sp.Rational(as_rational(value, name))
-    raise bad(name, type(value).__name__, "a sympy expression, a formula string or a number")
+from ._target import as_expr
 
 
 def head_symbols(k: int) -> list[sp.Symbol]:
@@ -74,16 +62,16 @@ class Head:
             raise bad("net", self.net, "a Network on 1 position with k input channels and 1 output")
         k = self.net.c_in
         object.__setattr__(self, "box", as_box(self.box, k))
-        target = _expr(self.target, "target", "head")
+        target = as_expr(self.target, "target", "head")
         extra = target.free_symbols - set(head_symbols(k))
         if extra:
             raise bad("target", target, f"an expression in x0..x{k - 1} (real symbols); unexpected {sorted(map(str, extra))}")
         object.__setattr__(self, "target", target)
-        bound = _expr(self.bound, "bound", "none")
+        bound = as_expr(self.bound, "bound", "none")
         if not bound.is_number or not bound.is_nonnegative:
             raise bad("bound", bound, "a nonnegative sympy number")
         object.__setattr__(self, "bound", bound)
-        object.__setattr__(self, "formula", _expr(self.formula, "formula", "parameters"))
+        object.__setattr__(self, "formula", as_expr(self.formula, "formula", "parameters"))
         object.__setattr__(self, "params", _freeze(dict(self.params)))
 
     @property

@@ -38,8 +38,9 @@ def box_arity(box: Any) -> int | None:
     return None
 
 
-def _as_expr(value: Any, name: str, variables: str) -> sp.Expr:
-    """A string through the safe parser; a sympy object as it is (trusted); a plain number exactly."""
+def as_expr(value: Any, name: str, variables: str) -> sp.Expr:
+    """A string through the safe parser (:func:`theory.parse_formula` with ``variables``); a sympy object as it
+    is (the Python caller is trusted); a plain number exactly."""
     if isinstance(value, str):
         return parse_formula(value, variables=variables, name=name)
     if isinstance(value, sp.Basic):
@@ -64,7 +65,7 @@ def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr
         TheoryError: text outside the formula grammar, symbols other than ``x0 .. x{k-1}``, non-finite or
             complex constants, undefined functions.
     """
-    expr = _as_expr(g, name, "head")
+    expr = as_expr(g, name, "head")
     if not isinstance(expr, sp.Expr):
         raise bad(name, g, "a scalar expression in x0, x1, ... (not a relation, tuple or function)")
     unknown, used, mapping = [], [], {}
@@ -108,7 +109,7 @@ def parse_global_target(target: Any) -> sp.Expr:
         TheoryError: text outside the formula grammar, complex or non-finite, variables not named
             ``x{i}`` / ``x{c}_{p}``, or a power beyond the parser's ``LIMITS.power`` (sympy input too).
     """
-    expr = _as_expr(target, "target", "inputs")
+    expr = as_expr(target, "target", "inputs")
     if not isinstance(expr, sp.Expr) or expr.has(sp.I) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise bad("target", target, "a finite real-valued sympy expression")
     floats = expr.atoms(sp.Float)

@@ -14,17 +14,8 @@ import numerics
 import numerics.convert
 import numerics.convert._files as files
 import theory
+from tests.helpers import downgrade_to_format_1
 from numerics._cli import main as cli_main
-
-
-def _downgrade(spec_dir: Path, **meta) -> None:
-    """Set a saved spec back to format version 1 (no meta hash) and edit its meta."""
-    path = spec_dir / theory.SPEC_FILE
-    doc = json.loads(path.read_text())
-    doc["version"] = 1
-    del doc["meta_hash"]
-    doc["meta"].update(meta)
-    path.write_text(json.dumps(doc))
 
 
 @pytest.fixture
@@ -34,7 +25,7 @@ def approx() -> theory.Network:
 
 def test_info_and_export_of_a_version_1_file_print_one_warning_line(tmp_path, approx, capsys, monkeypatch):
     theory.save(approx, tmp_path / "spec")
-    _downgrade(tmp_path / "spec")
+    downgrade_to_format_1(tmp_path / "spec")
     monkeypatch.chdir(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no Python warning reaches the user
@@ -102,7 +93,7 @@ def test_the_budget_is_checked_before_the_weights_are_read(tmp_path, approx, mon
 def test_evaluate_refuses_an_uncovered_target_and_ignores_an_uncovered_bound(tmp_path, approx, capsys):
     """The downgrade attack: version 1, an edited target and a raised a-priori bound."""
     theory.save(approx, tmp_path / "spec")
-    _downgrade(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
+    downgrade_to_format_1(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
     common = ["--samples", "200", "--device", "cpu", "--no-progress", "--search-steps", "5"]
     assert cli_main(["evaluate", str(tmp_path / "spec"), *common]) == 2
     err = capsys.readouterr().err

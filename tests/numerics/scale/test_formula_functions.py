@@ -13,6 +13,7 @@ import torch
 
 import numerics
 import theory
+from tests.helpers import format_1_document
 from numerics import NumericsError
 from numerics.scale._target import make_target
 from tests.numerics.helpers import F64_AFFINE
@@ -74,11 +75,8 @@ def test_meta_payload_in_an_old_spec_file_is_refused(tmp_path, monkeypatch, caps
     """A version-1 file (meta without a hash) whose meta target is a payload: evaluate warns, refuses, runs nothing."""
     from numerics._cli import main as cli_main
     monkeypatch.chdir(tmp_path)
-    doc = theory.to_json(_net())
-    doc["version"] = 1
-    del doc["meta_hash"]
-    doc["meta"]["target"] = _payload(tmp_path)
-    doc["meta"]["a_priori_bound"] = f"__import__('os').system('touch {tmp_path / 'G'}')"
+    doc = format_1_document(_net(), target=_payload(tmp_path),
+                            a_priori_bound=f"__import__('os').system('touch {tmp_path / 'G'}')")
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "spec.json").write_text(json.dumps(doc))
     rc = cli_main(["evaluate", str(tmp_path / "s"), "--samples", "100", "--device", "cpu", "--no-progress"])

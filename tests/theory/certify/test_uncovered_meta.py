@@ -8,15 +8,12 @@ from fractions import Fraction
 import pytest
 
 import theory
+from tests.helpers import format_1_document
 
 
 def _v1_with_edited_meta(tmp_path):
     net = theory.approximate_sparse(16, [0, 15], "x0*x1", (-1, 1), Fraction(1, 50))
-    doc = theory.to_json(net)
-    doc["version"] = 1
-    doc.pop("meta_hash", None)
-    doc["meta"]["target"] = "x0*x15 + 100"   # an edit the missing hash cannot reveal
-    doc["meta"]["a_priori_bound"] = "1000"
+    doc = format_1_document(net, target="x0*x15 + 100", a_priori_bound="1000")  # edits no hash can reveal
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(doc))
     with pytest.warns(theory.MetaNotCoveredWarning):

@@ -4,13 +4,12 @@ version 1 and editing its meta changes nothing that is checked."""
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import pytest
 
 import theory
+from tests.helpers import downgrade_to_format_1
 from theory import Network
 from theory._cli import main as cli_main
 
@@ -19,23 +18,13 @@ def _approx() -> Network:
     return theory.approximate_sparse(16, [0, 9], "x0*x1", (-1, 1), "1/100")
 
 
-def _downgrade(spec_dir: Path, **meta) -> None:
-    """Set a saved spec back to format version 1 (no meta hash) and edit its meta."""
-    path = spec_dir / theory.SPEC_FILE
-    doc = json.loads(path.read_text())
-    doc["version"] = 1
-    del doc["meta_hash"]
-    doc["meta"].update(meta)
-    path.write_text(json.dumps(doc))
-
-
 def test_loaded_networks_know_whether_a_hash_covers_their_meta(tmp_path):
     net = _approx()
     assert net.meta_covered  # built in memory
     theory.save(net, tmp_path / "v2")
     assert theory.load(tmp_path / "v2").meta_covered
     theory.save(net, tmp_path / "v1")
-    _downgrade(tmp_path / "v1")
+    downgrade_to_format_1(tmp_path / "v1")
     with pytest.warns(theory.MetaNotCoveredWarning):
         old = theory.load(tmp_path / "v1")
     assert not old.meta_covered and old == net
@@ -60,7 +49,7 @@ def test_meta_covered_is_validated():
 def test_certify_refuses_an_uncovered_target(tmp_path, capsys):
     """The downgrade attack: version 1, an edited target: certify must not prove the edited target."""
     theory.save(_approx(), tmp_path / "spec")
-    _downgrade(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
+    downgrade_to_format_1(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
     assert cli_main(["certify", str(tmp_path / "spec"), "--no-progress", "--time-limit", "2"]) == 2
     err = capsys.readouterr().err
     want = (f"error: {tmp_path / 'spec' / theory.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
@@ -73,7 +62,7 @@ def test_certify_refuses_an_uncovered_target(tmp_path, capsys):
 
 def test_certify_of_a_genuine_version_1_file_with_explicit_target_and_box(tmp_path, capsys):
     theory.save(_approx(), tmp_path / "spec")
-    _downgrade(tmp_path / "spec")
+    downgrade_to_format_1(tmp_path / "spec")
     rc = cli_main(["certify", str(tmp_path / "spec"), "--target", "x0*x9", "--box", "-1,1", "--eps", "1/50",
                    "--time-limit", "20", "--no-progress"])
     captured = capsys.readouterr()
@@ -83,7 +72,7 @@ def test_certify_of_a_genuine_version_1_file_with_explicit_target_and_box(tmp_pa
 
 def test_prove_routing_does_not_take_an_uncovered_support(tmp_path):
     theory.save(theory.select(16, [3, 12]), tmp_path / "spec")
-    _downgrade(tmp_path / "spec", support=[3, 11])
+    downgrade_to_format_1(tmp_path / "spec", support=[3, 11])
     with pytest.warns(theory.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "spec")
     with pytest.raises(theory.TheoryError, match="not covered by a hash"):
@@ -92,7 +81,7 @@ def test_prove_routing_does_not_take_an_uncovered_support(tmp_path):
 
 def test_derived_networks_keep_an_uncovered_meta_uncovered(tmp_path):
     theory.save(theory.select(8, [1, 6]), tmp_path / "spec")
-    _downgrade(tmp_path / "spec", support=[1, 5])
+    downgrade_to_format_1(tmp_path / "spec", support=[1, 5])
     with pytest.warns(theory.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "spec")
     assert not theory.to_lcn(net).meta_covered and not theory.to_fcn(net).meta_covered

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import theory
+from tests.helpers import format_1_document
 from theory import Network
 
 
@@ -21,14 +22,6 @@ def _edit(path: Path, fn) -> None:
     doc = json.loads(path.read_text())
     fn(doc)
     path.write_text(json.dumps(doc))
-
-
-def _version_1(net: Network) -> dict:
-    """The document version 1 wrote (built here from its definition, not copied from a file): no meta hash."""
-    doc = theory.to_json(net)
-    doc["version"] = 1
-    del doc["meta_hash"]
-    return doc
 
 
 def test_meta_hash_is_recorded_and_independent():
@@ -90,7 +83,7 @@ def test_meta_of_another_spec_does_not_fit():
 def test_version_1_files_load_and_say_meta_is_not_covered(tmp_path):
     net = _approx()
     path = tmp_path / "spec.json"
-    path.write_text(json.dumps(_version_1(net)))
+    path.write_text(json.dumps(format_1_document(net)))
     with pytest.warns(theory.MetaNotCoveredWarning, match="re-save to cover it"):
         back = theory.load(path)
     assert back == net and dict(back.meta) == dict(net.meta)
@@ -104,7 +97,7 @@ def test_version_1_files_load_and_say_meta_is_not_covered(tmp_path):
 
 
 def test_version_1_without_meta_loads_quietly():
-    doc = _version_1(theory.select(8, [1, 6]))
+    doc = format_1_document(theory.select(8, [1, 6]))
     doc["meta"] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -114,7 +107,7 @@ def test_version_1_without_meta_loads_quietly():
 def test_version_1_meta_cannot_run_code(tmp_path, monkeypatch):
     """An old file's meta is not covered, but its formulas go through the whitelist parser: no code runs."""
     monkeypatch.chdir(tmp_path)
-    doc = _version_1(_approx())
+    doc = format_1_document(_approx())
     doc["meta"]["target"] = "__import__('os').system('touch F') or x0*x9"
     doc["meta"]["a_priori_bound"] = "__import__('os').system('touch G')"
     (tmp_path / "s").mkdir()
