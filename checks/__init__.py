@@ -2,8 +2,10 @@
 
 A :class:`Claim` (id, statement, source, kind, cost per profile, ``check(ctx) -> Result``) lives in a
 :class:`Registry`; :func:`main` is the command line ``python -m checks`` (``--profile quick|full``,
-``--only PATTERN``, ``--list``, ``--out DIR``, ``--seed N``, ``--force``), which writes report.md,
-report.json and PNG plots atomically. The claims cover Wang & Wu (NeurIPS 2023) and Wang & Li (DUAT); the
+``--only PATTERN``, ``--list``, ``--out DIR``, ``--seed N``, ``--force``, ``--claims SOURCE``, ``-j N``,
+``--no-cache``, ``--compare``), which writes report.html, report.md, report.json and PNG plots atomically.
+Anyone's claims are first-class: declare one with :func:`claim` (docs/claims.md), run it with ``python -m checks
+--claims mymodule`` or inside pytest (``pytest -p checks.pytest_plugin --claims mymodule``). The claims cover Wang & Wu (NeurIPS 2023) and Wang & Li (DUAT); the
 constructions and experiments behind them are our reconstructions (``shared/papers/``).
 
 The claims live in one subpackage per source, each with its catalogue table ``CLAIMS``: :mod:`checks.ww` (Wang &
@@ -11,10 +13,15 @@ Wu constructions and learning), :mod:`checks.verify` (proofs, certificates, chec
 (the DUAT paper). Public API:
 
 * model: :class:`Claim`, :class:`Context`, :class:`Result`, :data:`STATUSES`, :data:`KINDS`, :data:`PROFILES`,
-  :func:`jsonable`, :func:`not_testable`;
-* registry: :class:`Registry`, :func:`default_registry`, :data:`REGISTRY` (every claim of the project);
+  :func:`jsonable`, :func:`not_testable`; declaring a claim: the decorator :func:`claim`;
+* one-line checks: :func:`expect_routing`, :func:`expect_sup_error`, :func:`expect_rate`, :func:`expect_equal`;
+* registry and discovery: :class:`Registry`, :func:`default_registry`, :data:`REGISTRY` (every claim of the
+  project), :func:`build_registry`, :func:`load_source`, :func:`claims_in`, :data:`BUILTIN`,
+  :data:`ENTRY_POINT_GROUP`;
+* running: :func:`run_claims` (worker processes, :class:`Outcome`), :class:`Cache` (content-addressed results);
 * command line: :func:`main`; reports: :func:`load_document`, :data:`SCHEMA`, :data:`SCHEMA_VERSION`;
-  two reports compared claim by claim: :func:`compare_reports` / :class:`ReportDiff` (``--compare OLD NEW``);
+  two reports compared claim by claim: :func:`compare_reports` / :class:`ReportDiff` (``--compare OLD NEW``),
+  :func:`moved` (observed values that moved by more than their tolerance);
 * rates: :func:`loglog_slope`, :data:`RATE_BANDS`;
 * the check functions, parametrized by the construction under test (tests plant violations):
   :func:`gather_exact`, :func:`universality_depth`, :func:`select_exact`, :func:`select_params`,
@@ -22,10 +29,14 @@ Wu constructions and learning), :mod:`checks.verify` (proofs, certificates, chec
 * errors: :class:`ChecksError` (a ``ValueError``) for every bad input.
 """
 
-from ._catalogue import default_registry
-from ._claim import KINDS, PROFILES, STATUSES, Claim, Context, Result, jsonable, not_testable
+from ._cache import Cache, default_cache_dir
+from ._claim import KINDS, PROFILES, STATUSES, Claim, Context, Result, claim, not_testable
 from ._cli import main
-from ._compare import ReportDiff, compare_reports
+from ._compare import ReportDiff, compare_reports, moved
+from ._discover import BUILTIN, ENTRY_POINT_GROUP, build_registry, claims_in, default_registry, load_source
+from ._expect import expect_equal, expect_rate, expect_routing, expect_sup_error
+from ._json import jsonable
+from ._run import Outcome, default_jobs, run_claims
 from ._errors import ChecksError
 from ._rates import RATE_BANDS, RateBand, loglog_slope
 from ._registry import Registry
@@ -41,5 +52,9 @@ __all__ = [
     "ChecksError", "Claim", "Context", "FORMULAS", "KINDS", "PROFILES", "RATE_BANDS", "REGISTRY", "RateBand",
     "Registry", "Result", "SCHEMA", "SCHEMA_VERSION", "STATUSES", "cnn_formula", "default_registry", "fcn_formula",
     "gather_exact", "jsonable", "lcn_formula", "load_document", "loglog_slope", "main", "receptive_stride1",
-    "select_exact", "select_params", "stride1_forward", "universality_depth", "not_testable", "ReportDiff", "compare_reports", "ww", "verify", "duat",
+    "select_exact", "select_params", "stride1_forward", "universality_depth", "not_testable", "ReportDiff",
+    "compare_reports", "moved", "ww", "verify", "duat",
+    "claim", "expect_routing", "expect_sup_error", "expect_rate", "expect_equal",
+    "BUILTIN", "ENTRY_POINT_GROUP", "build_registry", "claims_in", "load_source",
+    "Cache", "default_cache_dir", "Outcome", "default_jobs", "run_claims",
 ]

@@ -8,7 +8,6 @@ with the exception in the evidence, never ``"pass"`` (DESIGN.md, "Rules for bad 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 import re
@@ -16,7 +15,6 @@ import time
 import traceback
 import zlib
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -25,7 +23,8 @@ import numpy as np
 
 import numerics
 
-from ._errors import ChecksError, bad
+from ._errors import bad
+from ._json import normalise
 from ._rates import RATE_BANDS
 
 STATUSES = ("pass", "fail", "unknown", "not-testable")
@@ -33,48 +32,6 @@ KINDS = ("exact", "formal", "numerical", "empirical-rate", "not-testable")
 PROFILES = ("quick", "full")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 """Claim ids: dotted lower-case prefix then segments, e.g. ``ww.select.exact``, ``duat.E1``."""
-
-
-def jsonable(value: Any) -> Any:
-    """Convert ``value`` to plain JSON data (dict with str keys, list, str, int, finite float, bool, None).
-
-    Fractions become their exact string ``'p/q'``, numpy scalars and arrays become Python numbers and lists,
-    tuples and sets become lists, paths become strings, non-finite floats become ``'nan'``/``'inf'``/``'-inf'``
-    (strict JSON has no such numbers; they are reported, never silently dropped).
-
-    Raises:
-        ChecksError: for any other type (the report would not be machine-readable).
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else repr(v)
-    if isinstance(value, Fraction):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((jsonable(v) for v in value), key=repr)
-    raise bad("value", value, "JSON-able data: dict, list, str, int, float, bool, None, Fraction, numpy scalar/array")
-
-
-def _normalise(value: Any, name: str) -> Any:
-    """jsonable + a strict JSON round trip, so a Result equals its own reloaded copy."""
-    try:
-        return json.loads(json.dumps(jsonable(value), allow_nan=False))
-    except ChecksError as e:
-        raise ChecksError(f"Result.{name}: {e}") from None
 
 
 def valid_tolerance(tolerance: Any) -> bool:
@@ -129,7 +86,7 @@ class Result:
         if not isinstance(self.note, str):
             raise bad("note", self.note, "a string")
         for name in ("observed", "expected", "evidence"):
-            object.__setattr__(self, name, _normalise(getattr(self, name), name))
+            object.__setattr__(self, name, normalise(getattr(self, name), name))
         object.__setattr__(self, "seconds", float(self.seconds))
 
     def to_json(self) -> dict[str, Any]:
@@ -148,7 +105,7 @@ class Result:
 ProgressFn = Callable[[str], None]
 
 
-def _quiet(message: str) -> None:
+def quiet_progress(message: str) -> None:
     """The default progress callback: discard."""
 
 
@@ -169,7 +126,7 @@ class Context:
     profile: str = "quick"
     seed: int = 0
     out_dir: Path = Path(".")
-    progress: ProgressFn = _quiet
+    progress: ProgressFn = quiet_progress
     claim_id: str = ""
 
     def __post_init__(self) -> None:
@@ -223,8 +180,10 @@ class Claim:
         kind: ``'exact'``, ``'formal'``, ``'numerical'``, ``'empirical-rate'`` or ``'not-testable'``.
         cost: estimated seconds per profile, ``{'quick': s, 'full': s}``.
         check: ``check(ctx) -> Result``.
+        group: claims with the same non-empty group share work (e.g. one training sweep): they run one after
+            another in one process and one artifact directory, so the first computes and the others reuse.
     Raises:
-        ChecksError: on a bad id, empty text, unknown kind, bad cost table or a non-callable check.
+        ChecksError: on a bad id, empty text, unknown kind, bad cost table, a non-callable check or a bad group.
     """
 
     id: str
@@ -233,6 +192,7 @@ class Claim:
     kind: str
     cost: Mapping[str, float]
     check: Callable[[Context], Result] = field(compare=False, repr=False)
+    group: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
@@ -249,6 +209,8 @@ class Claim:
             raise bad("cost", self.cost, f"estimated seconds >= 0 for each profile {PROFILES}")
         if not callable(self.check):
             raise bad("check", self.check, "a callable check(ctx) -> Result")
+        if not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9_.-]*", self.group):
+            raise bad("group", self.group, "'' or a name of letters, digits, '_', '.', '-'")
         object.__setattr__(self, "cost", MappingProxyType({p: float(self.cost[p]) for p in PROFILES}))
 
     def run(self, ctx: Context) -> Result:
@@ -290,3 +252,26 @@ def not_testable(reason: str) -> Callable[[Context], Result]:
         return Result("not-testable", note=reason)
     check.__doc__ = f"Not testable: {reason}"
     return check
+
+
+def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str, float], group: str = ""
+          ) -> Callable[[Callable[[Context], Result]], Claim]:
+    """Declare a claim on its check function: ``@checks.claim(id=..., statement=..., ...)`` over ``def f(ctx)``.
+
+    The decorated name becomes the :class:`Claim` record (the same record the papers' catalogue tables hold), so a
+    module's claims are the :class:`Claim` objects at its top level (:func:`checks.claims_in`); ``python -m checks
+    --claims MODULE`` and the pytest plugin find them there. Arguments as :class:`Claim`.
+
+    Example::
+
+        @checks.claim(id="mylab.lemma3", statement="select(64, [3, 60]) routes exactly.",
+                      source="our lab notes, lemma 3", kind="formal", cost={"quick": 2, "full": 2})
+        def lemma3(ctx):
+            return checks.expect_routing(theory.select(64, [3, 60], 2))
+
+    Raises:
+        ChecksError: as :class:`Claim` (bad id, empty text, unknown kind, bad cost table, non-callable check).
+    """
+    def wrap(check: Callable[[Context], Result]) -> Claim:
+        return Claim(id, statement, source, kind, cost, check, group)
+    return wrap

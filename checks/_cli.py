@@ -3,9 +3,14 @@
 Exit status (the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 when every claim run is pass or
 not-testable, 1 when any is fail or unknown, 2 on a usage error (bad option, a pattern matching no claim, an
 ``--out`` that cannot be written, exists without ``--force``, or with ``--force`` was not written by cnnverify;
-all checked before any claim runs). ``python -m checks --compare OLD NEW`` compares two report.json files
-instead: 0 when every claim has the same status and observed value in both, 1 when any differs (each
-difference printed), 2 when a file is not a report.
+all checked before any claim runs). ``python -m checks --compare OLD NEW`` compares two reports (report.json files or
+their directories) instead: 0 when every claim has the same status and observed value in both, 1 when any differs
+(each difference printed), 2 when a file is not a report.
+
+A run writes report.json, report.md and report.html (self-contained, plots inline; with ``--compare REPORT`` it
+marks what changed since that report). Claims come from the project's catalogues, installed packages of the
+entry-point group ``cnnverify.claims`` and ``--claims`` sources; they run in ``--jobs`` worker processes and
+reuse cached results unless ``--no-cache`` (:mod:`checks._run`, :mod:`checks._cache`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ from typing import Sequence, TextIO
 
 import theory
 
-from ._claim import PROFILES, Context
-from ._compare import compare_reports
+from ._cache import Cache, default_cache_dir
+from ._claim import PROFILES, Context, quiet_progress
+from ._compare import compare_reports, report_json
+from ._discover import build_registry
 from ._errors import ChecksError
+from ._html import render_html
 from ._registry import Registry
-from ._report import build_document, check_out_dir, discard, environment, finish, staging_dir, table
+from ._report import (build_document, check_out_dir, discard, environment, finish, load_document, staging_dir,
+                      table)
+from ._run import default_jobs, run_claims
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,8 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out directory that cnnverify wrote (it has a .cnnverify marker)")
     p.add_argument("--verbose", action="store_true", help="also show the checks' own progress lines")
-    p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), type=Path, default=None,
-                   help="compare two report.json files (status and observed value per claim) and exit")
+    p.add_argument("--compare", nargs="+", metavar="REPORT", type=Path, default=None,
+                   help="OLD NEW: compare two reports (report.json or their directories) and exit; one REPORT: run, "
+                        "then compare this run with it in report.html/report.md")
+    p.add_argument("--claims", metavar="SOURCE", action="append", default=[],
+                   help="also run the claims of a module (mypkg.claims) or a .py file; repeatable. Installed "
+                        "packages declaring the entry-point group cnnverify.claims are always included")
+    p.add_argument("-j", "--jobs", metavar="N", type=int, default=None,
+                   help=f"worker processes (default: the number of cores, here {default_jobs()})")
+    p.add_argument("--no-cache", action="store_true", help="compute every claim, reusing nothing")
+    p.add_argument("--cache-dir", metavar="DIR", type=Path, default=None,
+                   help=f"where results are cached (default $CNNVERIFY_CACHE or {default_cache_dir()})")
     return p
 
 
@@ -78,7 +97,11 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse reports usage errors (code 2) and --help (code 0) by exiting
         return int(e.code or 0)
-    if args.compare is not None:
+    if args.compare is not None and len(args.compare) > 2:
+        print("python -m checks: error: argument --compare: got 3 or more paths; allowed: OLD NEW (compare two "
+              "reports) or one REPORT (the baseline of this run)", file=err)
+        return theory.EXIT_USAGE
+    if args.compare is not None and len(args.compare) == 2:
         try:
             diff = compare_reports(*args.compare)
         except ChecksError as e:
@@ -89,10 +112,17 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     if args.seed < 0:
         print(f"python -m checks: error: argument --seed: got {args.seed}; allowed: an int >= 0", file=err)
         return theory.EXIT_USAGE
-    if registry is None:
-        from ._catalogue import default_registry
-        registry = default_registry()
+    if args.jobs is not None and args.jobs < 1:
+        print(f"python -m checks: error: argument --jobs: got {args.jobs}; allowed: an int >= 1", file=err)
+        return theory.EXIT_USAGE
+    baseline = None
     try:
+        if args.compare:
+            baseline = load_document(report_json(args.compare[0]))[0]
+        if registry is None:
+            registry = build_registry(args.claims, entry_points=True)
+        elif args.claims:
+            raise ChecksError("argument '--claims': not available with a registry given by the caller")
         claims = registry.select(args.only)
     except ChecksError as e:
         print(f"python -m checks: error: {e}", file=err)
@@ -104,7 +134,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     if args.list:
         for c in claims:
             print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
-                  f"{c.statement}", file=out_stream)
+                  f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}", file=out_stream)
         return theory.EXIT_OK
     started = _utc_now()
     out = args.out if args.out is not None else default_out(started)
@@ -115,18 +145,21 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         return theory.EXIT_USAGE
     staging = staging_dir(out)
     try:
-        progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else (lambda msg: None)
+        progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else quiet_progress
         ctx = Context(profile=args.profile, seed=args.seed, out_dir=staging, progress=progress)
-        runs = []
-        for i, claim in enumerate(claims, 1):
-            tag = f"[{i}/{len(claims)}] {claim.id}"
-            print(f"{tag}: running ({args.profile}, about {claim.cost[args.profile]:g} s)", file=err, flush=True)
-            result = claim.run(ctx)
-            print(f"{tag}: {result.status} in {result.seconds:.2f} s", file=err, flush=True)
-            runs.append((claim, result))
+        jobs = args.jobs or default_jobs()
+        estimate = sum(c.cost[args.profile] for c in claims)
+        print(f"running {len(claims)} claims ({args.profile} profile, about {estimate:.0f} s of work estimated, "
+              f"{jobs} worker{'s' if jobs > 1 else ''})", file=err, flush=True)
+        outcomes = run_claims(registry, claims, ctx, jobs=jobs, verbose=args.verbose,
+                              cache=None if args.no_cache else Cache(args.cache_dir),
+                              report=lambda line: print(line, file=err, flush=True))
+        runs = [(o.claim, o.result) for o in outcomes]
         doc = build_document(runs, profile=args.profile, seed=args.seed, started=started.isoformat(),
-                             finished=_utc_now().isoformat(), env=environment())
-        finish(doc, staging, out, args.force)
+                             finished=_utc_now().isoformat(), env=environment(),
+                             cached={o.claim.id for o in outcomes if o.cached},
+                             origins={c.id: registry.origin(c.id) for c in claims})
+        finish(doc, staging, out, args.force, {"report.html": render_html(doc, staging, baseline)})
     except ChecksError as e:  # --out appeared while running
         discard(staging)
         print(f"python -m checks: error: {e}", file=err)
@@ -142,5 +175,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         raise
     print(table(runs), file=out_stream)
     summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
-    print(f"\n{summary}; report: {out / 'report.md'}", file=out_stream)
+    n_cached = sum(o.cached for o in outcomes)
+    print(f"\n{summary}{f' ({n_cached} cached)' if n_cached else ''}; report: {out / 'report.html'} "
+          f"(also report.md, report.json)", file=out_stream)
     return int(doc["exit_code"])

@@ -12,7 +12,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import math
+from pathlib import Path
+
+import numerics
+
 from ._errors import bad
+from ._json import leaves
+from ._rates import RATE_BANDS
 from ._report import load_document, summarize
 
 TIMING_KEYS = ("seconds",)
@@ -50,6 +57,45 @@ class ReportDiff:
         return "\n".join(lines)
 
 
+def report_json(path: str | os.PathLike) -> Path:
+    """``path`` itself, or ``path/report.json`` when ``path`` is a report directory."""
+    p = Path(path)
+    return p / "report.json" if p.is_dir() else p
+
+
+def moved(old: Any, new: Any, tolerance: str | None) -> list[tuple[str, Any, Any]]:
+    """The observed values that moved by more than the result's tolerance: ``(path, old, new)`` per JSON leaf.
+
+    Numbers compare with the named rule (``numerics.TOLERANCES``: ``|new - old| <= atol + rtol |old|``;
+    ``rate:<band>``: within the band's half width; ``'exact'`` or None: any change); other leaves compare with ==;
+    a leaf present on one side only counts as moved. Timings (:data:`TIMING_KEYS`) are ignored.
+    """
+    a = dict(leaves(_without(old, frozenset(TIMING_KEYS))))
+    b = dict(leaves(_without(new, frozenset(TIMING_KEYS))))
+    out = []
+    for path in list(a) + [p for p in b if p not in a]:
+        x, y = a.get(path), b.get(path)
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool) \
+                and not isinstance(y, bool):
+            if _within(float(x), float(y), tolerance):
+                continue
+        elif path in a and path in b and x == y:
+            continue
+        out.append((path, x, y))
+    return out
+
+
+def _within(x: float, y: float, tolerance: str | None) -> bool:
+    if x == y:
+        return True
+    if not (math.isfinite(x) and math.isfinite(y)) or tolerance in (None, "exact"):
+        return False
+    if tolerance.startswith("rate:"):
+        return abs(y - x) <= RATE_BANDS[tolerance[5:]].half_width
+    t = numerics.TOLERANCES[tolerance]
+    return abs(y - x) <= t.atol + t.rtol * abs(x)
+
+
 def _without(value: Any, ignore: frozenset[str]) -> Any:
     if isinstance(value, dict):
         return {k: _without(v, ignore) for k, v in value.items() if k not in ignore}
@@ -64,7 +110,7 @@ def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
     new report's order).
 
     Args:
-        old, new: paths of the two reports.
+        old, new: paths of the two reports (report.json files or report directories).
         ignore: keys dropped from observed values at any depth before comparing (default: timings).
 
     Raises:
@@ -77,8 +123,8 @@ def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
         skip = None
     if skip is None or not all(isinstance(k, str) for k in skip):
         raise bad("ignore", ignore, "a collection of key names, e.g. ('seconds',)")
-    runs_old = {info["id"]: result for info, result in load_document(old)[1]}
-    runs_new = {info["id"]: result for info, result in load_document(new)[1]}
+    runs_old = {info["id"]: result for info, result in load_document(report_json(old))[1]}
+    runs_new = {info["id"]: result for info, result in load_document(report_json(new))[1]}
     same, status, observed = [], {}, {}
     for cid, b in runs_new.items():
         a = runs_old.get(cid)

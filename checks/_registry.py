@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from ._claim import ID_PATTERN, Claim, Context, Result
 from ._errors import ChecksError, bad
@@ -16,33 +16,33 @@ class Registry:
     project (built by :func:`checks.default_registry`).
     """
 
-    def __init__(self, claims: Sequence[Claim] = ()) -> None:
+    def __init__(self, claims: Sequence[Claim] = (), origin: str = "") -> None:
         self._claims: dict[str, Claim] = {}
+        self._origins: dict[str, str] = {}
         for claim in claims:
-            self.register(claim)
+            self.register(claim, origin)
 
-    def register(self, claim: Claim) -> Claim:
-        """Add ``claim``; returns it.
+    def register(self, claim: Claim, origin: str = "") -> Claim:
+        """Add ``claim``, found in ``origin`` (a module name or file path, shown by ``--list``); returns it.
 
         Raises:
-            ChecksError: when ``claim`` is not a :class:`Claim`, its id is invalid, or it is already registered.
+            ChecksError: when ``claim`` is not a :class:`Claim`, its id is invalid, or its id is already registered
+                (the message names both origins).
         """
         if not isinstance(claim, Claim):
             raise bad("claim", type(claim).__name__, "a checks.Claim")
         if not ID_PATTERN.match(claim.id):  # Claim validates on creation; this guards hand-mutated records
             raise bad("claim.id", claim.id, "a dotted id such as 'ww.select.exact'")
         if claim.id in self._claims:
-            raise bad("claim.id", claim.id, f"an id not yet registered (it is: {self._claims[claim.id].statement[:60]!r})")
+            raise ChecksError(f"duplicate claim id {claim.id!r}: defined in {self._origins[claim.id] or '<unnamed>'} "
+                              f"and again in {origin or '<unnamed>'}; claim ids must be unique")
         self._claims[claim.id] = claim
+        self._origins[claim.id] = origin
         return claim
 
-    def claim(self, id: str, statement: str, source: str, kind: str, cost: dict[str, float]
-              ) -> Callable[[Callable[[Context], Result]], Callable[[Context], Result]]:
-        """Decorator form of :meth:`register`: ``@registry.claim('a.b', ...)`` on a ``check(ctx)`` function."""
-        def wrap(check: Callable[[Context], Result]) -> Callable[[Context], Result]:
-            self.register(Claim(id, statement, source, kind, cost, check))
-            return check
-        return wrap
+    def origin(self, id: str) -> str:
+        """Where the claim ``id`` was found (module name or file path; ``''`` when registered without one)."""
+        return self._origins[self[id].id]
 
     def __len__(self) -> int:
         return len(self._claims)

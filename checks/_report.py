@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numerics
 import theory
@@ -61,8 +61,10 @@ def exit_code(results: Sequence[Result]) -> int:
 
 
 def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: int, started: str,
-                   finished: str, env: Mapping[str, Any]) -> dict[str, Any]:
-    """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`."""
+                   finished: str, env: Mapping[str, Any], cached: Collection[str] = (),
+                   origins: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`;
+    ``cached``: ids whose results were reused from the cache; ``origins``: where each claim was found."""
     results = [r for _, r in runs]
     return {
         "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
@@ -72,7 +74,8 @@ def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: 
         "exit_code": exit_code(results),
         "seconds": round(sum(r.seconds for r in results), 3),
         "claims": [{"id": c.id, "statement": c.statement, "source": c.source, "kind": c.kind,
-                    "cost": dict(c.cost), "result": r.to_json()} for c, r in runs],
+                    "cost": dict(c.cost), "origin": (origins or {}).get(c.id, ""), "cached": c.id in cached,
+                    "result": r.to_json()} for c, r in runs],
     }
 
 
@@ -170,6 +173,8 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         lines += [f"## {entry['id']}: {r.status}", "", f"**Statement.** {entry['statement']}", "",
                   f"- source: {entry['source']}", f"- kind: {entry['kind']}",
                   f"- tolerance: {_tolerance_text(r.tolerance)}", f"- seconds: {r.seconds:.3f}"]
+        if entry.get("cached"):
+            lines.append("- cached: reused from an earlier run with the same code, profile, seed and libraries")
         if r.note:
             lines.append(f"- note: {r.note}")
         lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]
@@ -198,8 +203,9 @@ def staging_dir(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
 
-def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool) -> Path:
-    """Write report.json and report.md into ``staging`` (already holding the plots), then rename it to ``out``.
+def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool, pages: Mapping[str, str] = {}) -> Path:
+    """Write report.json, report.md and ``pages`` (file name -> text, e.g. report.html) into ``staging`` (already
+    holding the plots), then rename it to ``out``.
 
     An existing ``out`` is replaced only with ``force`` and only when cnnverify wrote it (:func:`check_out_dir`;
     moved aside first, then deleted), so a crash leaves either the old directory or the complete new one. The
@@ -207,6 +213,8 @@ def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool) -> Pat
     """
     (staging / "report.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
     (staging / "report.md").write_text(render_markdown(doc))
+    for name, text in pages.items():
+        (staging / name).write_text(text)
     theory.write_marker(staging, "python -m checks", [p.name for p in staging.iterdir()])
     check_out_dir(out, force)
     if out.exists():

@@ -26,3 +26,10 @@ def one_thread():
 
     with torch_threads(1):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _private_claim_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own result cache for ``python -m checks`` (also in subprocesses): no test reads
+    results another test (or the user's own runs in ~/.cache) computed."""
+    monkeypatch.setenv("CNNVERIFY_CACHE", str(tmp_path_factory.mktemp("claim-cache")))

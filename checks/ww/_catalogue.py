@@ -41,14 +41,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("ww.sample.cnn",
           "A deep CNN learns the patch-quadratic task with n*(d) = O~(log^2 d) samples: its fitted log-log slope is "
           "small (<= 0.75) and at most half the LCN's; n*_CNN < n*_LCN at the largest d.",
-          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_cnn),
+          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_cnn, group="ww.sample"),
     Claim("ww.sample.lcn",
           "An LCN (no weight sharing) needs n*(d) = Theta~(d): slope near 1; n*_CNN < n*_LCN < n*_FCN at the largest "
           "d.",
-          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_lcn),
+          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_lcn, group="ww.sample"),
     Claim("ww.sample.fcn",
           "An FCN needs n*(d) = Omega(d^2): slope near 2; n*_LCN < n*_FCN at the largest d.",
-          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_fcn),
+          WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_fcn, group="ww.sample"),
     Claim("ww.equivariance.fcn",
           "Gradient training of an FCN from Gaussian init is O(d)-equivariant: from U W_0 on (UX, y) it yields f_U "
           "with f_U(Ux) = f(x) to float64 precision.",

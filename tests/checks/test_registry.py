@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import checks
+
 from checks import ChecksError, Registry, Result
 
 from tests.checks.helpers import make_claim
@@ -15,8 +17,8 @@ def test_registry_rejects_duplicates_and_non_claims():
     object.__setattr__(mutated, "id", "Bad Id")
     with pytest.raises(ChecksError, match="argument 'claim.id'"):
         reg.register(mutated)
-    with pytest.raises(ChecksError, match="already registered|not yet registered"):
-        reg.register(make_claim("t.a"))
+    with pytest.raises(ChecksError, match=r"duplicate claim id 't.a': defined in <unnamed> and again in mine.py"):
+        reg.register(make_claim("t.a"), "mine.py")
     with pytest.raises(ChecksError, match="argument 'claim'"):
         reg.register("t.b")
     assert reg.ids() == ["t.a"] and len(reg) == 1 and "t.a" in reg
@@ -35,11 +37,14 @@ def test_registry_pattern_selection():
         reg["missing.id"]
 
 
-def test_registry_decorator():
-    reg = Registry()
-
-    @reg.claim("t.deco", "s", "src", "exact", {"quick": 0, "full": 0})
+def test_claim_decorator_makes_the_record():
     def check(ctx):
         return Result("pass")
 
-    assert reg.ids() == ["t.deco"] and reg["t.deco"].check is check
+    record = checks.claim("t.deco", statement="s", source="src", kind="exact", cost={"quick": 0, "full": 0})(check)
+    assert isinstance(record, checks.Claim) and record.check is check and record.id == "t.deco"
+    reg = Registry()
+    reg.register(record, "here.py")
+    assert reg.ids() == ["t.deco"] and reg.origin("t.deco") == "here.py"
+    with pytest.raises(ChecksError, match="argument 'kind'"):
+        checks.claim("t.bad", statement="s", source="src", kind="proof", cost={"quick": 0, "full": 0})(check)

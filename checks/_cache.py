@@ -1,0 +1,150 @@
+"""A content-addressed cache of claim results, so a run on an unchanged tree reuses what it computed before.
+
+Key (sha256 of a JSON record): claim id, profile, seed, the hash of the code the claim depends on, and the
+versions of the libraries that compute (python, numpy, scipy, sympy, torch, z3, cnnverify). "The code" is every
+``.py`` file of the toolkit's packages (theory, numerics, checks) plus the claim's own source: its file, or every
+``.py`` file of the top-level package its module belongs to. Code the claim imports from elsewhere is covered only
+through the library versions; after editing such code, run with ``--no-cache``.
+
+An entry holds the :class:`Result` as JSON and the claim's artifact files (plots); ``unknown`` results are never
+stored (a timeout or crash is retried on the next run). Entries are written to a temporary directory and
+renamed into place, so a reader sees a whole entry or none. Default location: ``$CNNVERIFY_CACHE``, else
+``$XDG_CACHE_HOME/cnnverify/checks``, else ``~/.cache/cnnverify/checks``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable
+
+from ._claim import Result
+
+_TOOLKIT = ("theory", "numerics", "checks")
+_LIBRARIES = ("numpy", "scipy", "sympy", "torch", "z3-solver", "cnnverify")
+
+
+def default_cache_dir() -> Path:
+    """``$CNNVERIFY_CACHE``, else ``$XDG_CACHE_HOME/cnnverify/checks``, else ``~/.cache/cnnverify/checks``."""
+    if os.environ.get("CNNVERIFY_CACHE"):
+        return Path(os.environ["CNNVERIFY_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cnnverify" / "checks"
+
+
+def _hash_files(paths: Iterable[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@lru_cache(maxsize=None)
+def _tree_hash(directory: Path) -> str:
+    return _hash_files((p for p in directory.rglob("*.py") if "__pycache__" not in p.parts), directory)
+
+
+@lru_cache(maxsize=None)
+def code_hash(origin: str) -> str:
+    """Hash of the toolkit's sources and of the claim source ``origin`` (a file path or a module name)."""
+    parts = [_tree_hash(d) for d in map(_package_dir, _TOOLKIT) if d is not None]
+    path = Path(origin)
+    if path.is_file():
+        parts.append(_hash_files([path], path.parent))
+    else:
+        top = origin.split(".")[0]
+        pkg = _package_dir(top)
+        if pkg is not None and top not in _TOOLKIT:
+            parts.append(_tree_hash(pkg))
+        elif pkg is None:
+            module = sys.modules.get(origin)
+            file = getattr(module, "__file__", None)
+            if file:
+                parts.append(_hash_files([Path(file)], Path(file).parent))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> tuple[tuple[str, str], ...]:
+    """``(name, version)`` of python and the computing libraries (part of every key)."""
+    out = [("python", sys.version.split()[0])]
+    for dist in _LIBRARIES:
+        try:
+            out.append((dist, metadata.version(dist)))
+        except metadata.PackageNotFoundError:
+            out.append((dist, "not installed"))
+    return tuple(out)
+
+
+class Cache:
+    """Claim results by content key under ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    @staticmethod
+    def key(claim_id: str, origin: str, profile: str, seed: int) -> str:
+        """The content key of one claim run."""
+        record = {"id": claim_id, "profile": profile, "seed": seed, "code": code_hash(origin),
+                  "versions": library_versions()}
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+    def _dir(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def get(self, key: str, into: Path) -> Result | None:
+        """The stored result of ``key`` with its artifacts copied into ``into``; None when absent or unreadable."""
+        entry = self._dir(key)
+        try:
+            result = Result.from_json(json.loads((entry / "result.json").read_text()))
+            for f in (entry / "files").iterdir():
+                into.mkdir(parents=True, exist_ok=True)
+                _copy(f, into / f.name)
+        except (OSError, ValueError):  # absent, or damaged by hand: recompute
+            return None
+        return result
+
+    def put(self, key: str, result: Result, files: Iterable[Path]) -> bool:
+        """Store ``result`` and ``files`` unless it is ``unknown``; returns whether it was stored. A cache that
+        cannot be written (read-only, full disk) is skipped silently: the run's own report is unaffected."""
+        if result.status == "unknown":
+            return False
+        entry, tmp = self._dir(key), None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}.tmp-", dir=entry.parent))
+            (tmp / "files").mkdir()
+            for f in files:
+                _copy(f, tmp / "files" / f.name)
+            (tmp / "result.json").write_text(json.dumps(result.to_json(), allow_nan=False))
+            if entry.exists():
+                shutil.rmtree(entry)
+            os.rename(tmp, entry)
+        except OSError:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return False
+        return True
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Copy a file, or a folder merged into ``dst``."""
+    if src.is_dir():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dst)

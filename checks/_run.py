@@ -1,0 +1,179 @@
+"""Running claims: in this process or in worker processes, reusing cached results, reporting progress and an ETA.
+
+Each unit of work (a claim, or the claims of one :attr:`Claim.group`) runs with a private artifact directory
+(``<staging>/.claims/<name>/``) whose files then move into the report directory, so a cached entry holds exactly
+the files its unit wrote. Workers are fresh processes (the
+``spawn`` start method: no state is shared with the parent) that import the claim's origin, a module name or a
+file path, and find it by id; claims registered without an origin (isolated registries in tests) run in this
+process. Work is handed out longest-estimate first; results come back in catalogue order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ._cache import Cache
+from ._claim import Claim, Context, Result, quiet_progress
+from ._registry import Registry
+
+_WORKER: dict[str, dict[str, Claim]] = {}
+"""In a worker process: origin -> {id: claim} of the sources it has loaded."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One claim's result in a run; ``cached`` when it was reused from the cache rather than computed."""
+
+    claim: Claim
+    result: Result
+    cached: bool = False
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _worker_run(origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool) -> list[dict]:
+    from ._discover import load_source
+    if origin not in _WORKER:
+        _WORKER[origin] = {c.id: c for c in load_source(origin)[1]}
+    if verbose:
+        ctx = dataclasses.replace(ctx, progress=lambda msg: print(f"      {msg}", file=sys.stderr, flush=True))
+    return [_WORKER[origin][i].run(ctx).to_json() for i in claim_ids]
+
+
+def _collect(private: Path, staging: Path) -> list[Path]:
+    """Move a unit's artifacts (files and folders) into the report directory; returns their new paths."""
+    moved = []
+    if private.is_dir():
+        for f in sorted(private.iterdir()):
+            target = staging / f.name
+            if f.is_dir():
+                shutil.copytree(f, target, dirs_exist_ok=True)
+                shutil.rmtree(f)
+            else:
+                os.replace(f, target)
+            moved.append(target)
+        private.rmdir()
+    return moved
+
+
+def _units(claims: Sequence[Claim]) -> list[list[Claim]]:
+    """Claims grouped into units of work: one per claim, or one per :attr:`Claim.group` (in order)."""
+    units: dict[str, list[Claim]] = {}
+    for c in claims:
+        units.setdefault(c.group or f"claim:{c.id}", []).append(c)
+    return list(units.values())
+
+
+def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, jobs: int = 1,
+               cache: Cache | None = None, verbose: bool = False,
+               report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+    """Run ``claims`` (from ``registry``) and return their outcomes in the given order.
+
+    Args:
+        ctx: profile, seed and the staging directory (``ctx.out_dir``) of the report.
+        jobs: worker processes (1: everything in this process).
+        cache: reuse and store results (claims with an origin only); None: compute everything.
+        verbose: pass the checks' own progress lines through; report: receives one line per finished claim
+            (``[done/total] id: status in s``, cached or not, and the estimated time left).
+    """
+    staging, profile = ctx.out_dir, ctx.profile
+    outcomes: dict[str, Outcome] = {}
+    keys: dict[str, str] = {}
+    for c in claims:
+        origin = registry.origin(c.id)
+        if cache is not None and origin:
+            keys[c.id] = cache.key(c.id, origin, profile, ctx.seed)
+            hit = cache.get(keys[c.id], staging)
+            if hit is not None:
+                outcomes[c.id] = Outcome(c, hit, cached=True)
+                report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {hit.status} (cached)")
+    units = _units([c for c in claims if c.id not in outcomes])
+    cost = {id(u): max(c.cost[profile] for c in u) for u in units}
+    left, start = sum(cost.values()), time.perf_counter()
+
+    def finished(unit: list[Claim], results: list[Result]) -> None:
+        nonlocal left
+        files = _collect(staging / ".claims" / _name(unit), staging)
+        left -= cost[id(unit)]
+        eta = left / max(1, min(jobs, len(units)))
+        for c, result in zip(unit, results):
+            if cache is not None and c.id in keys:
+                cache.put(keys[c.id], result, files)
+            outcomes[c.id] = Outcome(c, result)
+            report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {result.status} in {result.seconds:.2f} s"
+                   + (f"; about {eta:.0f} s left (estimates), {time.perf_counter() - start:.0f} s so far"
+                      if left > 0 else ""))
+
+    remote = [u for u in units if registry.origin(u[0].id) and len({registry.origin(c.id) for c in u}) == 1] \
+        if jobs > 1 else []
+    if remote:
+        _run_in_workers(registry, remote, ctx, jobs, verbose, finished, cost)
+    for unit in (u for u in units if not any(u is r for r in remote)):
+        private = dataclasses.replace(ctx, out_dir=staging / ".claims" / _name(unit))
+        results = []
+        for c in unit:
+            report(f"[{len(outcomes) + len(results) + 1}/{len(claims)}] {c.id}: running ({profile}, about "
+                   f"{c.cost[profile]:g} s)")
+            results.append(c.run(private))
+        finished(unit, results)
+    discard_private(staging)
+    return [outcomes[c.id] for c in claims]
+
+
+def _name(unit: list[Claim]) -> str:
+    return unit[0].group or unit[0].id
+
+
+def _run_in_workers(registry: Registry, units: Sequence[list[Claim]], ctx: Context, jobs: int, verbose: bool,
+                    finished: Callable[[list[Claim], list[Result]], None], cost: dict[int, float]) -> None:
+    order = sorted(units, key=lambda u: -cost[id(u)])
+    workers = min(jobs, len(order))
+    threads = max(1, default_jobs() // workers)
+    quiet = dataclasses.replace(ctx, progress=quiet_progress)  # the parent's callback need not pickle
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                             initargs=(threads,)) as pool:
+        pending: dict[Future, list[Claim]] = {
+            pool.submit(_worker_run, registry.origin(u[0].id), [c.id for c in u],
+                        dataclasses.replace(quiet, out_dir=ctx.out_dir / ".claims" / _name(u)), verbose): u
+            for u in order}
+        try:
+            while pending:
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    unit = pending.pop(fut)
+                    try:
+                        results = [Result.from_json(r) for r in fut.result()]
+                    except Exception as e:  # noqa: BLE001 -- a worker that died is an 'unknown', never a pass
+                        results = [Result("unknown", evidence={"exception": type(e).__name__, "message": str(e)},
+                                          note="the worker process running this check failed; nothing was decided")
+                                   for _ in unit]
+                    finished(unit, results)
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def discard_private(staging: Path) -> None:
+    """Remove the per-claim directories left by a failed run."""
+    shutil.rmtree(staging / ".claims", ignore_errors=True)
