@@ -1,6 +1,7 @@
 """``report.html``: one self-contained page per run (styles, script and plots inline; nothing is fetched).
 
-A summary table coloured by status and sortable by any column (click a header), then each claim with its
+A summary table coloured by status and sortable by any column (click a header; the page marks
+``<body data-sortable="ready">`` and, once loaded, ``data-images="decoded/total"`` for its plots), then each claim with its
 statement, source, origin, observed vs expected, tolerance, evidence and plots, and, when a baseline report is
 given (``--compare REPORT``), what changed status and what moved by more than its tolerance. Every text from a
 report is HTML-escaped; plots are embedded as base64 PNG data.
@@ -41,6 +42,12 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
     });
     rows.forEach(function (r) { body.appendChild(r); });
   });
+});
+document.body.dataset.sortable = 'ready';
+window.addEventListener('load', function () {
+  var images = Array.from(document.images), shown = images.filter(function (i) { return i.naturalWidth > 0; });
+  images.forEach(function (i) { if (i.naturalWidth === 0) { i.alt = 'this plot could not be decoded: ' + i.alt; } });
+  document.body.dataset.images = shown.length + '/' + images.length;
 });
 """
 
