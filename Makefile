@@ -2,7 +2,7 @@
 #   make check   run the claim checks (python -m checks; extra flags: make check ARGS="--only 'ww.*'")
 #   make test    run the tests (python -m pytest -n 2 -q; extra flags: make test ARGS="-m slow")
 # On first use each creates .venv with the CPU build of torch and installs the project with its test extras (and,
-# where they install, the optional peers and zoo extras);
+# where they install, the optional peers, zoo and cvc5 extras);
 # it reinstalls only when pyproject.toml is newer than the last install. On a CUDA machine, pass the torch
 # requirement of your CUDA build: make test TORCH="torch==2.13.0 --index-url <your CUDA wheel index>".
 
@@ -27,5 +27,5 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[test]"
-	$(PY) -m pip install -q -e ".[peers,zoo]" || echo "note: optional extras peers/zoo did not install; their tests skip"
+	$(PY) -m pip install -q -e ".[peers,zoo,cvc5]" || echo "note: optional extras peers/zoo/cvc5 did not install; their tests skip"
 	touch $(STAMP)

@@ -19,7 +19,8 @@ One subpackage per concept; everything public is re-exported here:
   :func:`to_lcn`, :func:`to_fcn`, :func:`approximate_head`, :func:`approximate_sparse`;
 * :mod:`theory.prove`: :class:`Certificate`; z3 proofs :func:`prove_routing` (induction over levels),
   :func:`prove_equivalent_monolithic` and :func:`encode` (one query over the output's cone),
-  :func:`prove_bound` (sup-norm bound vs a polynomial);
+  :func:`prove_bound` (sup-norm bound vs a polynomial); :func:`recheck` (every z3 query of a proof re-checked by
+  cvc5 from its SMT-LIB 2 text);
 * :mod:`theory.certify`: :func:`certify_sup_error` (sup-norm error vs any target, interval branch and bound);
 * command lines (shared by ``python -m theory``, ``numerics`` and ``checks``; docs/cli.md): the exit codes
   :data:`EXIT_OK`, :data:`EXIT_FAIL`, :data:`EXIT_USAGE`, :data:`EXIT_UNSOUND`, :data:`EXIT_PIPE`,
@@ -45,8 +46,8 @@ from .heads import (Head, TwoLayerHead, as_box, enclose_target, head_symbols, pl
                     product_head, square_head, symbols_for)
 from .constructions import (ARCHITECTURES, approximate_head, approximate_sparse, compose, gather, select, to_fcn,
                             to_lcn, tree_sum)
-from .prove import (METHODS, STATUSES, Certificate, encode, library_versions, prove_bound,
-                    prove_equivalent_monolithic, prove_routing, sympy_to_z3)
+from .prove import (METHODS, SOLVERS, STATUSES, Certificate, encode, library_versions, prove_bound,
+                    prove_equivalent_monolithic, prove_routing, recheck, sympy_to_z3)
 from .certify import certify_sup_error
 
 __all__ = [
@@ -62,6 +63,6 @@ __all__ = [
     "ARCHITECTURES", "gather", "select", "tree_sum", "compose", "to_lcn", "to_fcn", "approximate_head",
     "approximate_sparse",
     "Certificate", "STATUSES", "METHODS", "library_versions", "prove_routing", "encode",
-    "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3",
+    "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3", "recheck", "SOLVERS",
     "certify_sup_error",
 ]

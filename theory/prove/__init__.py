@@ -5,7 +5,9 @@
   :func:`library_versions`;
 * :func:`prove_routing`: a routing network outputs ``x[support]``, one lemma per level and induction;
 * :func:`encode`, :func:`prove_equivalent_monolithic`: one z3 query over the output's cone;
-* :func:`prove_bound`: a head's sup-norm error against a polynomial target; :func:`sympy_to_z3`.
+* :func:`prove_bound`: a head's sup-norm error against a polynomial target; :func:`sympy_to_z3`;
+* :func:`recheck`: every z3 query of a proved certificate (kept as SMT-LIB 2, :meth:`Certificate.smtlib`)
+  re-checked by a second solver (cvc5, the optional extra), agreements and disagreements recorded.
 
 "proved" only when z3 said so; a timeout or z3 "unknown" is ``unknown`` (DESIGN.md, soundness rules).
 """
@@ -13,7 +15,8 @@
 from ._bound import prove_bound, sympy_to_z3
 from ._certificate import METHODS, STATUSES, Certificate, library_versions
 from ._encode import encode, prove_equivalent_monolithic
+from ._recheck import SOLVERS, recheck
 from ._routing import prove_routing
 
 __all__ = ["Certificate", "STATUSES", "METHODS", "library_versions", "prove_routing", "encode",
-           "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3"]
+           "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3", "recheck", "SOLVERS"]

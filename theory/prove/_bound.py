@@ -279,9 +279,9 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
     target_named = target.xreplace({s: sp.Symbol(s.name, real=True) for s in target.free_symbols})
     counts = {"unsat": 0, "sat": 0, "unknown": 0}
     reasons: list[str] = []
-    tried, finished = 0, True
+    tried, finished, queries = 0, True, []
     for solver, sub, hints in _queries(net, poly, xs, box, eps, strategy, splits, details):
-        result, reason = solve(solver, deadline)
+        result, reason = solve(solver, deadline, queries)
         counts[result] += 1
         if result == "unknown":
             reasons.append(reason)
@@ -308,6 +308,7 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
         reasons.append("z3 found a violating model but no exact rational point near it violates (exact re-check)")
     details["queries"] = counts
     if finished and counts["sat"] == 0 and counts["unknown"] == 0:
+        details["smtlib"] = queries
         return Certificate(status="proved", upper=eps, seconds=time.perf_counter() - t0, details=details, **base)
     if not finished:
         reasons.append("time budget spent before every query ran")

@@ -130,6 +130,12 @@ class Certificate:
         return (f"upper bound {float(self.upper):.6g} ({why}; {ratio}{target}): the bound is proved, but the "
                 "true error may be far below it")
 
+    def smtlib(self) -> tuple[str, ...]:
+        """The SMT-LIB 2 scripts of the z3 queries behind a ``proved`` z3 certificate (each ends in ``(check-sat)``;
+        z3 answered ``unsat`` to every one), in the order they ran; empty for other methods. Re-check them with
+        another solver: :func:`theory.recheck`, or any SMT-LIB 2 solver."""
+        return tuple(self.details.get("smtlib", ()))
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; rationals as exact strings."""
         q = lambda v: None if v is None else str(v)  # noqa: E731

@@ -51,11 +51,13 @@ def check_timeout(timeout_s: Any) -> float:
     return float(timeout_s)
 
 
-def solve(solver: z3.Solver, deadline: float) -> tuple[str, str]:
+def solve(solver: z3.Solver, deadline: float, log: list[str] | None = None) -> tuple[str, str]:
     """Run ``solver.check()`` within the wall-clock ``deadline``; returns ``(result, reason)``.
 
     ``result`` is ``"unsat"``, ``"sat"`` or ``"unknown"`` (timeout, budget spent, or z3 gave up; ``reason``
-    says which).
+    says which). An ``unsat`` query is appended to ``log`` as SMT-LIB 2 text (``solver.to_smt2()``: the
+    assertions in force, exact rational constants), so a second solver can re-check every step of a proof
+    (:func:`theory.recheck`).
     """
     left = deadline - time.perf_counter()
     if left <= 0:
@@ -63,6 +65,8 @@ def solve(solver: z3.Solver, deadline: float) -> tuple[str, str]:
     solver.set("timeout", max(1, int(left * 1000)))
     r = solver.check()
     if r == z3.unsat:
+        if log is not None:
+            log.append(solver.to_smt2())
         return "unsat", ""
     if r == z3.sat:
         return "sat", ""
@@ -307,9 +311,11 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
     solver.add(z3.Or(*[o != w for o, w in zip(outs, wanted)]) if len(outs) > 1 else outs[0] != wanted[0])
     details: dict[str, Any] = {"encoding": "cone" if cone else "whole network", "inputs_encoded": len(variables),
                                "definitions": len(definitions)}
-    result, reason = solve(solver, deadline)
+    queries: list[str] = []
+    result, reason = solve(solver, deadline, queries)
     details["z3"] = result
     if result == "unsat":
+        details["smtlib"] = queries
         return Certificate(status="proved", seconds=time.perf_counter() - t0, details=details, **base)
     if result == "unknown":
         details["reason"] = reason

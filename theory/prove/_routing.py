@@ -216,13 +216,13 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
     details.update(s=s, L=L, k=k)
 
-    lemmas, identities, failures, unknowns = [], [], [], []
+    lemmas, identities, failures, unknowns, queries = [], [], [], [], []
     for level in range(L + 1):
         lemma = _lemma(net, idx, s, level, L)
         solver = z3.Solver()
         solver.add(lemma["query"])
         t = time.perf_counter()
-        result, reason = solve(solver, deadline)
+        result, reason = solve(solver, deadline, queries)
         rec = {"layer": level, "lemma": "readout" if level == L else f"level {level + 1}",
                "statement": lemma["statement"], "variables": len(lemma["vars"]), "z3": result,
                "seconds": round(time.perf_counter() - t, 6)}
@@ -237,7 +237,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
             isolver = z3.Solver()
             isolver.add(_index_identity(s, level))
             t = time.perf_counter()
-            iresult, ireason = solve(isolver, deadline)
+            iresult, ireason = solve(isolver, deadline, queries)
             identities.append({"l": level, "identity": f"(p*{s} + delta_{level}(i))*{s}^{level} + i mod {s}^{level} == "
                                f"p*{s}^{level + 1} + i mod {s}^{level + 1}", "z3": iresult,
                                "seconds": round(time.perf_counter() - t, 6), **({"reason": ireason} if ireason else {})})
@@ -264,4 +264,5 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
     if unknowns:
         details["reason"] = f"z3 did not decide {unknowns}"
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
+    details["smtlib"] = queries
     return Certificate(status="proved", seconds=time.perf_counter() - t0, details=details, **base)
