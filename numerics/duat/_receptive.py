@@ -21,7 +21,9 @@ from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import bad
 from .layers import ACTIVATIONS
 from .models import Residual
-from ._decompose import prepare, walk
+from ._accumulate import compose
+from ._decompose import prepare
+from ._graph import build_graph
 from ._estimate import estimate_memory
 
 _NEUTRAL = ACTIVATIONS + (nn.BatchNorm1d, nn.BatchNorm2d, nn.Identity, nn.Dropout)
@@ -139,7 +141,8 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int], *,
     est = estimate_memory(model, shape, structural=True, partial=True)
     guard_memory("receptive_field", est.peak_bytes, budget, f"the pattern (nnz ~ {format_count(est.nnz)}) and its "
                  "intermediates", "use a smaller input_shape")
-    state, _ = walk(model, x, structural=True)
-    p = state.W.tocsr()
-    return ReceptiveField(shape, tuple(state.h.shape), p, np.diff(p.indptr),
+    graph = build_graph(model, x, structural=True)
+    p, _, _ = compose(graph, order="forward", structural=True)
+    out_shape = tuple(graph.nodes[graph.output].out_shape)
+    return ReceptiveField(shape, out_shape, p, np.diff(p.indptr),
                           closed_form_rf(model, len(shape) - 1) if len(shape) >= 2 else None)

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 import torch
 
 _DENSE_FRACTION = 0.2
-"""Both factors at least this full (nnz / size) -> one dense BLAS product (attention, LayerNorm, Linear blocks)."""
+"""Both factors at least this full (nnz / size) -> one dense BLAS product (attention, LayerNorm, Linear blocks);
+a local matrix at least this full keeps a dense copy for products with dense blocks (numerics.duat._maps)."""
 _DENSE_LIMIT = 1 << 24
 """... and no dense operand or result above this many entries (128 MiB in float64)."""
 
@@ -58,19 +59,6 @@ def matmul(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
     return out
 
 
-def block_matmul(blocks: np.ndarray, tokens: int, b: sp.csr_matrix) -> sp.csr_matrix | None:
-    """``blockdiag(blocks) @ B`` by batched BLAS when ``B`` is dense-ish and small; ``None`` otherwise.
-
-    Shape:
-        blocks ``(tokens or 1, p, q)``; B ``(tokens q, m)``; result ``(tokens p, m)``.
-    """
-    if b.nnz < _DENSE_FRACTION * b.shape[0] * b.shape[1] or b.shape[0] * b.shape[1] > _DENSE_LIMIT \
-            or tokens * blocks.shape[1] * b.shape[1] > _DENSE_LIMIT:
-        return None
-    dense = np.matmul(blocks, b.toarray().reshape(tokens, blocks.shape[2], b.shape[1]))
-    return from_dense(dense.reshape(tokens * blocks.shape[1], b.shape[1]))
-
-
 def from_dense(d: np.ndarray) -> sp.csr_matrix:
     """CSR matrix of a dense 2-D array, skipping the nonzero search when no entry is zero (attention blocks)."""
     d = np.ascontiguousarray(d, dtype=np.float64)
@@ -91,12 +79,17 @@ def pattern(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def to_torch(m: sp.spmatrix) -> torch.Tensor:
-    """Coalesced torch sparse COO float64 tensor on the CPU holding the same matrix as ``m``."""
+    """Coalesced torch sparse COO float64 tensor on the CPU holding the same matrix as ``m``.
+
+    Memory: the int64 indices (16 bytes per nonzero) are the only new array; the values are shared with a
+    float64 CSR ``m`` (so the result must not be written to while ``m`` is used)."""
     m = sp.csr_matrix(m)
     m.sum_duplicates()                              # canonical: sorted column indices, no duplicates
-    c = m.tocoo()
-    idx = torch.from_numpy(np.vstack([c.row, c.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(idx, torch.from_numpy(c.data.astype(np.float64)), c.shape,
+    idx = np.empty((2, m.nnz), dtype=np.int64)
+    idx[0] = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    idx[1] = m.indices
+    data = m.data if m.data.dtype == np.float64 else m.data.astype(np.float64)
+    return torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(data), m.shape,
                                    dtype=torch.float64, check_invariants=False,
                                    is_coalesced=True)
 

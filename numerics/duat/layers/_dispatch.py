@@ -113,4 +113,4 @@ LEAVES: dict[type, Handler] = {
 """Exact module type -> handler ``(module, sample, path, structural) -> LeafMap``."""
 
 SUPPORTED_NAMES = ", ".join(sorted(f"nn.{c.__name__}" if c.__module__.startswith("torch") else c.__name__
-                                   for c in LEAVES)) + ", nn.Sequential, reference blocks (duat_graph)"
+                                   for c in LEAVES))

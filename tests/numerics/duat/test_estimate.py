@@ -2,8 +2,10 @@
 
 The nonzero counts must be upper bounds (step by step) within a small factor (the bound ignores the zero padding at
 the borders and the rows a ReLU mask zeroes, about 2x for post-activation blocks); the bytes must bound the
-measured peak of the numpy/scipy allocations (tracemalloc; torch's small activations are not traced) within a
-small factor, once the fixed allowance for libraries' workspaces is taken off.
+measured peak within a small factor, once the fixed allowance for libraries' workspaces is taken off. The measured
+peak is tracemalloc's (numpy/scipy allocations) plus the high-water mark of the dense torch blocks the composition
+holds at once (numerics.duat._accumulate.STATS: tracemalloc does not see torch's allocator; its small
+activations are left out).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 from numerics import NumericsError, duat
-from numerics.duat import _estimate
+from numerics.duat import _accumulate, _estimate
 from numerics.duat._cli import main as cli_main
 
 CASES = [("resnet-basic-block", (3, 24, 24)), ("resnet-preact-block", (3, 20, 20)), ("resnet-2-blocks", (3, 12, 12)),
@@ -23,7 +25,7 @@ CASES = [("resnet-basic-block", (3, 24, 24)), ("resnet-preact-block", (3, 20, 20
 NNZ_FACTOR = 3.0
 """The bound is at most 3x the measured nonzeros here (measured 1.0-2.2)."""
 BYTES_FACTOR = 3.0
-"""The byte estimate is at most 3x the traced peak here (measured 1.1-1.9)."""
+"""The byte estimate is at most 3x the measured peak here (measured 1.2-2.0)."""
 
 
 def _sample(shape):
@@ -53,7 +55,7 @@ def test_bytes_bound_the_traced_peak(name, shape, records):
     tracemalloc.start()
     try:
         duat.decompose_layers(model, x) if records else duat.decompose(model, x)
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1] + _accumulate.STATS["dense_peak"]
     finally:
         tracemalloc.stop()
     bound = est.peak_bytes - _estimate._OVERHEAD
