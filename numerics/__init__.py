@@ -4,8 +4,8 @@ One subpackage per concept; everything public is re-exported here. Float compari
 :data:`TOLERANCES`; every bad input is a :class:`NumericsError` (a ``ValueError``).
 
 * :mod:`numerics.convert`: :func:`to_module`, the only exact-to-float conversion in the project; weight files
-  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled); ONNX files :func:`export_onnx`; torch modules in, losslessly:
-  :func:`from_torch`;
+  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled); ONNX files :func:`export_onnx`;
+  torch modules and ONNX files in, losslessly: :func:`from_torch`, :func:`from_onnx`;
 * :mod:`numerics.scale`: :func:`check_at_scale` (sup-norm error: sampling, search, exact witness, certificates,
   float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the evaluation paths
   :class:`StructuredPath` (output cone only) and :class:`DensePath` (fused matrix products), the rounding-error
@@ -16,6 +16,9 @@ One subpackage per concept; everything public is re-exported here. Float compari
   point :func:`train_point`, the resumable sample-complexity sweep :func:`run_separation` (search
   :class:`ThresholdSearch`, fits :func:`bootstrap_fit`, executors :func:`make_executor`) and the equivariance
   experiment :func:`equivariance_run`;
+* :mod:`numerics.peers`: the routing claim (and linear sup-norm claims) as VNN-LIB files :func:`export_vnnlib`
+  (properties :func:`routing_property`, :func:`target_property`), and :func:`crosscheck` against a peer verifier
+  (Marabou), every counterexample replayed exactly (verdicts agree / disagree / spurious / unknown);
 * :mod:`numerics.duat`: the matrix-vector method of the DUAT paper (``f(x) = W(x) x + b(x)``), its reference
   models and its empirical experiments;
 * :func:`torch_threads`: a context manager that sets torch's thread count and restores it.
@@ -25,25 +28,27 @@ from ._errors import NumericsError
 from ._threads import torch_threads
 from ._tolerances import TOLERANCES, Tolerance
 from .convert import (DTYPES, SPEC_FILE, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
-                      export_onnx, float_bytes, from_torch, load, resolve_device, resolve_dtype, round_rational,
-                      save, to_module)
+                      export_onnx, float_bytes, from_onnx, from_torch, load, resolve_device, resolve_dtype,
+                      round_rational, save, to_module)
 from .scale import (DensePath, RoundingBound, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
                     check_at_scale, claim_head_bound, claim_routing_at_scale, claim_sparse_approx, cone,
                     evaluate_at_scale, float_deviation, gamma, rounding_bound, unit_roundoff)
 from .learning import (ARCHS, TASKS, TRANSFORMS, LineFit, SweepConfig, Task, ThresholdSearch, TrainSettings,
                        TreeArch, bootstrap_fit, equivariance_run, interpolate_n_star, log2_fit, loglog_fit,
                        make_executor, ratio_fit, run_separation, separation_config, train_ensemble, train_point)
-from . import convert, duat, learning, scale
+from .peers import Crosscheck, Property, crosscheck, export_vnnlib, routing_property, target_property
+from . import convert, duat, learning, peers, scale
 
 __all__ = [
     "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save", "export_onnx",
     "DTYPES", "DenseOnSignal", "LocallyConnected1d", "NumericsError", "SpecModule", "TOLERANCES", "Tolerance",
-    "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module", "from_torch",
+    "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module", "from_torch", "from_onnx",
     "DensePath", "StructuredPath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport", "UnsoundCertificateWarning",
     "check_at_scale", "RoundingBound", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
     "TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "TRANSFORMS",
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",
     "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config",
-    "torch_threads", "convert", "scale", "learning", "duat",
+    "Property", "routing_property", "target_property", "export_vnnlib", "Crosscheck", "crosscheck",
+    "torch_threads", "convert", "scale", "learning", "duat", "peers",
 ]

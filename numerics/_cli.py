@@ -2,7 +2,8 @@
 ``python -m numerics evaluate PATH --target "x0*x700" --samples 1e7 --device auto --dtype float32``;
 ``python -m numerics separation --task patch-quadratic --profile quick --out runs/sep`` (CNN / LCN / FCN sample
 complexity, :mod:`numerics.learning._cli`); ``python -m numerics duat --model resnet-basic-block --input 3x32x32`` (the
-matrix-vector decomposition, :mod:`numerics.duat._cli`).
+matrix-vector decomposition, :mod:`numerics.duat._cli`); ``python -m numerics crosscheck SPEC --with marabou`` (the
+routing claim against a peer verifier, :mod:`numerics.peers._cli`).
 
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
 ``info`` prints the spec's summary and verifies the weights file (dtype, size, content hash, bit-identical
@@ -28,6 +29,7 @@ from ._errors import NumericsError, bad
 from .convert import DTYPES, WEIGHTS_FILE, export, load, resolve_device, weights_info
 from .duat import _cli as duat_cli
 from .learning import _cli as separation
+from .peers import _cli as peers_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     separation.add_parser(sub)
     duat_cli.add_parser(sub)
+    peers_cli.add_parser(sub)
     return p
 
 
@@ -128,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return separation.run(args)
     if args.command == "duat":
         return duat_cli.run(args)
+    if args.command == "crosscheck":
+        return peers_cli.run(args)
     try:
         if args.command == "evaluate":
             return _evaluate(args)

@@ -12,10 +12,12 @@ with verified float weights (never unpickled; content hash and bit-identity to t
 module as an ONNX graph (the optional ``cnnverify[onnx]`` extra) for other verifiers and runtimes.
 
 Torch modules in: :func:`from_torch` reads a ``Conv1d`` / ``Linear`` / ``ReLU`` network (a ``Sequential``, a
-:class:`SpecModule`, or a traceable chain) into an exact spec, losslessly (every float is a dyadic rational).
+:class:`SpecModule`, or a traceable module, skips ``x + f(x)`` included) into an exact spec, losslessly (every
+float is a dyadic rational); :func:`from_onnx` reads an ONNX file the same way (size-capped, checked, its sha256 recorded; nothing in it is run).
 """
 
 from ._import import from_torch
+from ._onnx_import import from_onnx
 from ._files import SPEC_FILE, WEIGHTS_FILE, export, load, save, weights_info
 from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, module_bytes,
                       resolve_device, resolve_dtype, round_rational, to_module)
@@ -23,4 +25,4 @@ from ._onnx import export_onnx
 
 __all__ = ["to_module", "from_torch", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
            "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
-           "weights_info", "export_onnx"]
+           "weights_info", "export_onnx", "from_onnx"]

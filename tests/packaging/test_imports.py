@@ -17,7 +17,7 @@ PACKAGES = ("theory", "numerics", "checks")
 ALLOWED = {"theory": set(), "numerics": {"theory"}, "checks": {"theory", "numerics"}}
 ORDER = {
     "theory": ["formula", "spec", "heads", "constructions", "prove", "certify"],
-    "numerics": ["convert", "scale", "learning", "duat"],
+    "numerics": ["convert", "scale", "learning", "duat", "peers"],
     "checks": ["ww", "verify", "duat"],
 }
 """Subpackages in dependency order: one may import those before it, never those after it. The package root's

@@ -143,16 +143,17 @@ def test_unrepresentable_layers_are_named(make, shape, message):
         from_torch(make(), shape)
 
 
-def test_skips_and_nonfinite_weights_are_errors():
+def test_mismatched_skips_and_nonfinite_weights_are_errors():
+    """Skips are imported (tests/numerics/convert/test_import_skips.py); a sum of two shapes is not."""
     class Residual(nn.Module):
         def __init__(self):
             super().__init__()
-            self.c = nn.Conv1d(1, 1, 1)
+            self.c = nn.Conv1d(1, 1, 2, 2)
 
         def forward(self, x):
             return x + self.c(x)
 
-    with pytest.raises(NumericsError, match="skips are not supported"):
+    with pytest.raises(NumericsError, match=r"node 'add'.*same shape"):
         from_torch(Residual(), (1, 8))
     m = nn.Sequential(nn.Conv1d(1, 1, 2, 2))
     with torch.no_grad():
