@@ -27,7 +27,9 @@ EXIT_CODES: dict[int, str] = {
     EXIT_FAIL: "a claim failed or is unknown, a sweep point failed, a certificate is refuted, unknown or stopped "
                "before its target gap, a check mismatched",
     EXIT_USAGE: "usage error, bad input, unwritable or refused output path, --device cuda without CUDA",
-    EXIT_UNSOUND: "unsound: a claimed upper bound is below an exactly re-evaluated error (numerics evaluate)",
+    EXIT_UNSOUND: "unsound: a claimed upper bound is below an exactly re-evaluated error (numerics evaluate); two "
+                  "verifiers disagree (numerics crosscheck) or two solvers answer one query differently (theory "
+                  "recheck)",
     EXIT_PIPE: "standard output was closed by its reader (e.g. | head): stopped quietly",
 }
 """Every exit code of the project's command lines and what it means (docs/cli.md explains each, with examples)."""
