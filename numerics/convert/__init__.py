@@ -11,9 +11,11 @@ with verified float weights (never unpickled; content hash and bit-identity to t
 :func:`weights_info` verifies a weights file and summarises it. :func:`export_onnx` writes a spec's float
 module as an ONNX graph (the optional ``cnnverify[onnx]`` extra) for other verifiers and runtimes.
 
-Torch modules in: :func:`from_torch` reads a ``Conv1d`` / ``Linear`` / ``ReLU`` network (a ``Sequential``, a
-:class:`SpecModule`, or a traceable module, skips ``x + f(x)`` included) into an exact spec, losslessly (every
-float is a dyadic rational); :func:`from_onnx` reads an ONNX file the same way (size-capped, checked, its sha256 recorded; nothing in it is run).
+Torch modules in: :func:`from_torch` reads a ``Conv1d`` / ``Conv2d`` / ``AvgPool2d`` / ``Linear`` / ``ReLU`` network
+(a ``Sequential``, a :class:`SpecModule`, or a traceable module, skips ``x + f(x)`` included; 2-D layers become
+dense layers on the flattened ``H*W`` signal) into an exact spec, losslessly (every float is a dyadic rational);
+:func:`from_onnx` reads an ONNX file the same way (size-capped, checked, its sha256 recorded; nothing in it is
+run).
 """
 
 from ._import import from_torch

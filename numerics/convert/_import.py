@@ -10,12 +10,16 @@ padding becomes a tree layer: :class:`theory.ConvLayer`, or :class:`theory.Point
 stride, padding, dilation or groups is lowered to a :class:`theory.DenseLayer`, :func:`conv_layer`), ``Linear``
 (on the last axis, as torch applies it; on a flattened signal, a dense layer), ``ReLU`` (``nn.ReLU``, ``torch.relu``, ``F.relu``), ``Flatten`` / ``torch.flatten(x, 1)``,
 ``Identity``, ``Dropout`` in eval mode, and this project's ``LocallyConnected1d`` and ``DenseOnSignal``.
-Anything else is an error naming the layer.
+2-D: ``Conv2d`` / ``F.conv2d`` (any stride, zero padding including ``"same"``, dilation, groups) and
+``AvgPool2d`` / ``F.avg_pool2d`` (floor mode) are exact linear maps, always written as dense layers (no tree layer
+kind is 2-D). Max pooling is refused (a maximum is not linear). Anything else is an error naming the layer.
 
 Shapes: ``input_shape`` is one sample's shape as the module takes it: ``(c_in, d)`` for a module that starts
-with a convolution, ``(d,)`` for one that starts with ``Linear``. The spec's output is flattened position-major
-(:func:`theory.evaluate_exact`), which is the module's output when it ends flat (``(B, features)``) or with
-one position; a module ending in ``(B, C, n)`` with ``n > 1`` is compared as ``out.transpose(1, 2)``.
+with a 1-D convolution, ``(c_in, H, W)`` for one that starts with a 2-D one (the spec has ``d = H W`` positions
+``p = h W + w`` of ``c_in`` channels: unit ``p c_in + c`` is pixel ``[c, h, w]``), ``(d,)`` for one that starts
+with ``Linear``. The spec's output is flattened position-major (:func:`theory.evaluate_exact`), which is the
+module's output when it ends flat (``(B, features)``) or with one position; a module ending in ``(B, C, n)`` with
+``n > 1`` is compared as ``out.transpose(1, 2)``, one ending in ``(B, C, H, W)`` as ``out.permute(0, 2, 3, 1)``.
 
 Floats: ``to_module(from_torch(m))`` has the same ``Conv1d`` layers and weights as ``m``, so a convolutional
 network comes back bit for bit. A ``Linear`` after ``Flatten`` becomes a dense layer, which
@@ -44,14 +48,51 @@ import theory
 
 from .._errors import bad
 from ._lower import Lowering, Sym
-from ._lower_layers import conv_layer, exact_array, exact_dense
+from ._lower_layers import avg_pool2d, conv2d, conv_layer, exact_array, exact_dense
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
-_LEAVES = (nn.Conv1d, nn.Linear, nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout, LocallyConnected1d, DenseOnSignal,
-           SpecModule)
+_LEAVES = (nn.Conv1d, nn.Conv2d, nn.AvgPool2d, nn.Linear, nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout,
+           LocallyConnected1d, DenseOnSignal, SpecModule)
+_MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
+              nn.FractionalMaxPool2d)
 _SUMS = {operator.add: 1, torch.add: 1, "add": 1, operator.iadd: 1, operator.sub: -1, torch.sub: -1, "sub": -1}
-_OPERATIONS = "conv1d, linear, relu and flatten(x, 1) of one traced tensor, and sums x + f(x) of two"
-_SUPPORTED = ("Conv1d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or DenseOnSignal")
+_OPERATIONS = ("conv1d, conv2d and avg_pool2d (weights from the module), linear, relu and flatten(x, 1) of one "
+               "traced tensor, and sums x + f(x) of two")
+_SUPPORTED = ("Conv1d, Conv2d, AvgPool2d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or "
+              "DenseOnSignal")
+_MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
+
+
+def _pair(x: Any) -> tuple[int, int]:
+    return (x, x) if isinstance(x, int) else (int(x[0]), int(x[-1]))
+
+
+def _pads2d(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) zeros of torch's ``padding`` (an int, a pair, ``"valid"`` or ``"same"``: the
+    extra zero of an odd total goes to the bottom / right, as torch pads)."""
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        th, tw = (d * (k - 1) for k, d in zip(kernel, dilation))
+        return th // 2, tw // 2, th - th // 2, tw - tw // 2
+    ph, pw = _pair(padding)
+    return ph, pw, ph, pw
+
+
+def _conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int,
+            where: str) -> Sym:
+    dilation = _pair(dilation)
+    return conv2d(lo, v, weight, bias, stride=_pair(stride), pads=_pads2d(padding, tuple(weight.shape[2:]), dilation),
+                  dilation=dilation, groups=int(groups), where=where)
+
+
+def _avg_pool2d(lo: Lowering, v: Sym, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, count_pad: bool,
+                divisor: Any, where: str) -> Sym:
+    if ceil_mode:
+        raise bad(where, "AvgPool2d(ceil_mode=True)", "ceil_mode=False (windows inside the padded signal)")
+    ph, pw = _pair(padding)
+    return avg_pool2d(lo, v, _pair(kernel), stride=_pair(stride or kernel), pads=(ph, pw, ph, pw),
+                      count_pad=bool(count_pad), divisor=divisor, where=where)
 
 
 def _ops(module: nn.Module) -> list[tuple[str, Any]]:
@@ -74,9 +115,19 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
         return lo.flatten(v, 1, where)
     if isinstance(op, nn.Identity) or (isinstance(op, nn.Dropout) and not op.training):
         return v
+    if isinstance(op, nn.Conv2d):
+        if op.padding_mode != "zeros":
+            raise bad(where, f"Conv2d(padding_mode={op.padding_mode!r})", "padding_mode='zeros'")
+        return _conv2d(lo, v, op.weight, op.bias, op.stride, op.padding, op.dilation, op.groups, where)
+    if isinstance(op, nn.AvgPool2d):
+        return _avg_pool2d(lo, v, op.kernel_size, op.stride, op.padding, op.ceil_mode, op.count_include_pad,
+                           op.divisor_override, where)
+    if isinstance(op, _MAX_POOLS):
+        raise bad(where or "module", type(op).__name__, _MAX_POOL)
     if isinstance(op, nn.Conv1d):
         if v.index.ndim != 3:
-            raise bad(where, "Conv1d after Flatten/Linear", "convolutions on a (batch, channels, positions) signal")
+            raise bad(where, f"Conv1d on a signal of shape {v.shape} (after Flatten/Linear, or 2-D)",
+                      "convolutions on a (batch, channels, positions) signal")
         c = v.shape[0]
         if op.in_channels != c or op.padding_mode != "zeros" or isinstance(op.padding, str):
             raise bad(where, f"Conv1d(in_channels={op.in_channels}, padding={op.padding!r}, padding_mode="
@@ -114,10 +165,37 @@ def _is_flatten(node: torch.fx.Node) -> bool:
     return start == 1 and end == -1
 
 
-def _node(lo: Lowering, module: nn.Module, node: torch.fx.Node, env: dict) -> Sym:
-    """The tensor a traced node computes from the tensors in ``env``."""
+_CONV2D = ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), (None, None, 1, 0, 1, 1)
+_POOL2D = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"), (
+    None, None, 0, False, True, None)
+
+
+def _call(node: torch.fx.Node, env: dict, consts: dict, sig: tuple, name: str) -> list[Any]:
+    """The arguments of ``F.conv2d`` / ``F.avg_pool2d``: the traced input, then weights (module attributes) and
+    literal settings."""
+    names, defaults = sig
+    got = dict(zip(names[1:], defaults))
+    got.update(zip(names, node.args))
+    got.update(node.kwargs)
+    vals = [got.get(k) for k in names]
+    if not (isinstance(vals[0], torch.fx.Node) and vals[0] in env) or any(
+            isinstance(a, torch.fx.Node) and a not in consts for a in vals[1:]):
+        raise bad("module", name, "a traced input, weights that are module attributes, literal settings")
+    return [env[vals[0]], *(consts[a] if isinstance(a, torch.fx.Node) else a for a in vals[1:])]
+
+
+def _node(lo: Lowering, module: nn.Module, node: torch.fx.Node, env: dict, consts: dict) -> Sym:
+    """The tensor a traced node computes from the tensors in ``env`` (and module attributes in ``consts``)."""
     args = [a for a in node.args if isinstance(a, torch.fx.Node)]
     name = f"{type(module).__name__}: node {node.name!r} ({node.format_node()})"
+    if node.op == "call_function" and node.target is torch.conv2d:
+        return _conv2d(lo, *_call(node, env, consts, _CONV2D, name), where=f"node {node.name!r} (conv2d)")
+    if node.op == "call_function" and node.target is F.avg_pool2d:
+        return _avg_pool2d(lo, *_call(node, env, consts, _POOL2D, name), where=f"node {node.name!r} (avg_pool2d)")
+    if node.op != "call_module" and "max_pool" in getattr(node.target, "__name__", str(node.target)):
+        raise bad("module", name, _MAX_POOL)
+    if any(a not in env for a in args):
+        raise bad("module", name, _OPERATIONS)
     if node.op in ("call_function", "call_method") and node.target in _SUMS:
         if len(args) != 2 or len(node.args) != 2 or node.kwargs:
             raise bad("module", name, "a sum a + b or difference a - b of two traced tensors (no constants, no alpha)")
@@ -136,13 +214,19 @@ def _node(lo: Lowering, module: nn.Module, node: torch.fx.Node, env: dict) -> Sy
     raise bad("module", name, _OPERATIONS)
 
 
+def _attr(module: nn.Module, target: str) -> Any:
+    for part in target.split("."):
+        module = getattr(module, part)
+    return module
+
+
 def _run(lo: Lowering, module: nn.Module) -> Sym:
     """Trace ``module`` with ``torch.fx`` and lower its graph; each tensor still needed later is carried."""
     if isinstance(module, _LEAVES) or (type(module).__module__.startswith("torch.nn") and
                                         not isinstance(module, nn.Sequential)):  # one layer, or a SpecModule
         v = lo.input()
         for where, op in _ops(module):
-            v = _apply(lo, v, where, op)
+            v = _apply(lo, v, where or "module", op)
         return v
     try:
         graph = _Tracer().trace(module)
@@ -152,18 +236,21 @@ def _run(lo: Lowering, module: nn.Module) -> Sym:
     pos = {n: i for i, n in enumerate(nodes)}
     last = {n: max((pos[u] for u in n.users), default=-1) for n in nodes}
     env: dict[torch.fx.Node, Sym] = {}
+    consts: dict[torch.fx.Node, Any] = {}
     for i, node in enumerate(nodes):
         lo.keep = [v for n, v in env.items() if last[n] > i]
         if node.op == "placeholder":
             if env or last[node] < 0:
                 raise bad("module", f"{type(module).__name__}: input {node.name!r}", "one tensor input, used")
             env[node] = lo.input()
+        elif node.op == "get_attr":
+            consts[node] = _attr(module, str(node.target))
         elif node.op == "output":
             if not isinstance(node.args[0], torch.fx.Node):
                 raise bad("module", f"{type(module).__name__}: output {node.args[0]!r}", "one output tensor")
             return env[node.args[0]]
         else:
-            env[node] = _node(lo, module, node, env)
+            env[node] = _node(lo, module, node, env, consts)
         for n in [n for n in env if last[n] <= i]:
             del env[n]
     raise bad("module", type(module).__name__, "a forward that returns a tensor")
@@ -175,7 +262,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
     Args:
         module: a torch module (``nn.Sequential``, a :func:`numerics.to_module` module, or a traceable module:
             a chain of supported layers, with sums ``x + f(x)`` of two tensors for skips).
-        input_shape: one sample's shape: ``(c_in, d)`` or ``(d,)``.
+        input_shape: one sample's shape: ``(c_in, d)``, ``(c_in, H, W)`` or ``(d,)``.
     Returns:
         A :class:`theory.Network` with ``meta = {"construction": "from_torch", "source": <class name>}``.
     Raises:
@@ -191,4 +278,4 @@ def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
     out = _run(lo, module)
     return lo.finish(out, {"construction": "from_torch", "source": type(module).__name__}, "from_torch: ",
                      f"argument 'module': got {type(module).__name__!r}; allowed: a module with at least one "
-                     "Conv1d or Linear layer")
+                     "Conv1d or Linear layer (or Conv2d, AvgPool2d)")

@@ -16,9 +16,12 @@ chain, so a skip travels through the branch's layers as channels of dense layers
 
 Shapes: a tensor is kept as an int array of form ids of its torch shape with the batch axis of size 1.
 Convolutions read ``(batch, channels, positions)``; spec units are position-major, unit ``p C + c`` is element
-``[c, p]``. A torch module's convolutions on an untouched signal keep their tree layers (conv, pointwise, LCN,
-dense as written); carried skips, and everything when ``recover`` is set, go through dense layers, from which
-``recover`` finds pointwise / conv / locally connected structure again where the weights have it.
+``[c, p]``. A 2-D signal ``(batch, C, H, W)`` is a spec signal of ``H W`` positions, ``p = h W + w``: unit
+``(h W + w) C + c`` is element ``[c, h, w]``; 2-D convolutions and average pooling build forms
+(:meth:`Lowering.linear`), so they become dense layers (no tree layer kind is 2-D). A torch module's 1-D
+convolutions on an untouched signal keep their tree layers (conv, pointwise, LCN, dense as written); carried
+skips, and everything when ``recover`` is set, go through dense layers, from which ``recover`` finds pointwise /
+conv / locally connected structure again where the weights have it.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from .._errors import NumericsError, bad, theory_errors
 from ._lower_layers import recover
 
 MAX_TERMS = 5_000_000
-"""Most nonzero coefficients the affine forms of one layer may hold (about 1 GB of Python objects): a skip block
-or an ONNX graph lowered this way is written as dense layers, which grow as positions x positions."""
+"""Most nonzero coefficients the affine forms of one layer may hold (about 1 GB of Python objects): a skip block,
+a 2-D layer or an ONNX graph lowered this way is written as dense layers, which grow as positions x positions."""
 
 _ONE, _ZERO = Fraction(1), Fraction(0)
 
@@ -60,9 +63,12 @@ class Lowering:
 
     def __init__(self, input_shape: Sequence[int], *, recover: bool = False):
         shape = tuple(input_shape)
-        if len(shape) not in (1, 2) or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
-            raise bad("input_shape", input_shape, "(d,) or (c_in, d) with positive sizes: one sample's shape")
-        self.c_in, self.d = (1, int(shape[0])) if len(shape) == 1 else (int(shape[0]), int(shape[1]))
+        if len(shape) not in (1, 2, 3) or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
+            raise bad("input_shape", input_shape, "(d,), (c_in, d) or (c_in, H, W) with positive sizes: one "
+                      "sample's shape")
+        self.c_in = 1 if len(shape) == 1 else int(shape[0])
+        self.hw = tuple(int(s) for s in shape[1:]) if len(shape) == 3 else None  # a 2-D input: d = H W
+        self.d = int(np.prod(shape[1:] if len(shape) > 1 else shape))
         self.flat_input, self.recover = len(shape) == 1, recover
         self.layers: list[theory.Layer] = []
         self.keep: list[Sym] = []
@@ -79,6 +85,8 @@ class Lowering:
         ids = np.arange(self.units, dtype=np.int64)
         if self.flat_input:
             return Sym(ids.reshape(1, self.d), 0)
+        if self.hw:  # position p = h W + w
+            return Sym(ids.reshape(1, *self.hw, self.c_in).transpose(0, 3, 1, 2).copy(), 0)
         return Sym(ids.reshape(1, self.d, self.c_in).transpose(0, 2, 1).copy(), 0)
 
     # ---------------------------------------------------------------- forms
@@ -101,7 +109,7 @@ class Lowering:
         self.terms += len(acc) + 1
         if self.terms > MAX_TERMS:
             raise NumericsError(f"network import: the affine forms of one layer exceed {MAX_TERMS} coefficients; "
-                                "skip blocks and ONNX graphs are lowered through dense layers, which grow with "
+                                "skip blocks, 2-D layers, ONNX graphs are lowered through dense layers, growing with "
                                 "positions x positions; import a smaller network")
         self.forms.append((acc, const, weighted))
         return self.units + len(self.forms) - 1
@@ -117,6 +125,10 @@ class Lowering:
         if a.ndim == 2 and v.baxis == 0:
             c, n = a.shape
             return a.T.reshape(-1), (n, c), lambda ids: ids.reshape(1, n, c).transpose(0, 2, 1).copy()
+        if a.ndim == 3 and v.baxis == 0:  # (C, H, W): position h W + w, channel c
+            c, hh, ww = a.shape
+            return (a.transpose(1, 2, 0).reshape(-1), (hh * ww, c),
+                    lambda ids: ids.reshape(1, hh, ww, c).transpose(0, 3, 1, 2).copy())
         return a.reshape(-1), (1, a.size), lambda ids: np.expand_dims(ids.reshape(a.shape), v.baxis)
 
     def _settle(self, v: Sym, relu: bool = False) -> Sym:
@@ -218,6 +230,14 @@ class Lowering:
         out = np.array([self._combine(t, biases[u], True) for u, t in enumerate(terms)], np.int64)
         return Sym(out.reshape(1, n_out, layer.c_out).transpose(0, 2, 1).copy(), 0)
 
+    def linear(self, v: Sym, out_shape: tuple[int, ...], taps: list, biases: list, where: str) -> Sym:
+        """A weight operation given by its taps: output element ``e`` (C order of ``out_shape``, batch first) is
+        ``biases[e] + sum coef v[i]`` over ``(coef, i)`` in ``taps[e]``, ``i`` a flat index of ``v``'s shape."""
+        v = self._before_weights(v)
+        a = np.moveaxis(v.index, v.baxis, 0)[0].reshape(-1)
+        out = [self._combine([(c, int(a[i])) for c, i in t], b, True) for t, b in zip(taps, biases)]
+        return Sym(np.array(out, np.int64).reshape(1, *out_shape), 0)
+
     def matmul(self, v: Sym, m: np.ndarray, where: str) -> Sym:
         """``v @ m`` for an exact constant ``m`` of shape ``(K, N)`` or ``(..., K, N)`` (numpy broadcasting)."""
         v = self._before_weights(v)
@@ -312,12 +332,13 @@ class Lowering:
 
     # ---------------------------------------------------------------- the spec
     def finish(self, v: Sym, meta: dict[str, Any], prefix: str, empty: str) -> theory.Network:
-        """The network whose output is ``v`` flattened: ``(batch, F)`` in order, ``(batch, C, n)`` position-major."""
+        """The network whose output is ``v`` flattened: ``(batch, F)`` in order, ``(batch, C, n)`` and
+        ``(batch, C, H, W)`` position-major (position ``h W + w``)."""
         self.keep = []
         v = self._settle(v)
-        if v.baxis != 0 or v.index.ndim not in (2, 3):
+        if v.baxis != 0 or v.index.ndim not in (2, 3, 4):
             raise NumericsError(f"{prefix}the output has shape {v.shape} with the batch on axis {v.baxis}; allowed: "
-                                "(batch, features) or (batch, channels, positions)")
+                                "(batch, features), (batch, channels, positions) or (batch, channels, H, W)")
         if not self.weight_ops:
             raise NumericsError(f"{prefix}{empty}")
         ids, _, _ = self._canon(v)

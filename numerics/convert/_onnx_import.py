@@ -7,14 +7,17 @@ the graph is read node by node and each node is lowered by :mod:`numerics.conver
 are dyadic rationals).
 
 Accepted nodes (default ONNX domain): ``Conv`` (1-D: kernel = stride without padding is a tree layer; other
-strides, pads, dilations and groups are lowered to a dense layer), ``Gemm`` (``transA = 0``), ``MatMul`` with a
+strides, pads, dilations and groups are lowered to a dense layer; 2-D: always a dense layer on the signal of
+``H W`` positions ``h W + w``), ``AveragePool`` (2-D, floor mode: exact means; ``MaxPool`` is refused, a maximum
+is not linear), ``Gemm`` (``transA = 0``), ``MatMul`` with a
 constant right factor, ``Add`` / ``Sub`` with a constant or of two tensors of one shape (skips), ``Relu``,
 ``Reshape``, ``Transpose``, ``Flatten`` (axis 1), ``Identity``, ``Dropout`` (inference), ``Constant``: what
 :func:`numerics.export_onnx` writes and what ``torch.onnx.export`` writes for ``Conv1d`` / ``Linear`` / ``ReLU``
 / ``Flatten`` networks. Anything else is an error naming the node (name and op type).
 
-Shapes: the graph's one input is ``(batch, d)`` or ``(batch, c_in, d)``; its one output is ``(batch, features)``
-or ``(batch, channels, positions)``, compared position-major (as :func:`numerics.from_torch` does). Layers built
+Shapes: the graph's one input is ``(batch, d)``, ``(batch, c_in, d)`` or ``(batch, c_in, H, W)`` (a spec of
+``d = H W`` positions); its one output is ``(batch, features)``, ``(batch, channels, positions)`` or
+``(batch, channels, H, W)``, compared position-major (as :func:`numerics.from_torch` does). Layers built
 from matrix products are dense on the signal; :func:`recover` writes them as pointwise, conv or locally connected
 layers wherever their weights have that structure, so an exported tree network comes back as tree layers.
 """
@@ -33,13 +36,15 @@ import theory
 
 from .._errors import NumericsError, bad
 from ._lower import Lowering, Sym
-from ._lower_layers import conv_layer, exact_dense
+from ._lower_layers import avg_pool2d, conv2d, conv_layer, exact_dense
 
 DEFAULT_MAX_BYTES = 1 << 30
 """Largest ONNX file read by default (1 GiB; one protobuf holds < 2 GiB): checked before reading."""
 
-_SUPPORTED = ("Conv (1-D), Gemm, MatMul with a constant right factor, Add / Sub with a constant or of two tensors "
-              "of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, Dropout, Constant")
+_SUPPORTED = ("Conv (1-D, 2-D), AveragePool (2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
+              "constant or of two tensors of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, "
+              "Dropout, Constant")
+_AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}
 
 
@@ -124,8 +129,19 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
     v, w = g.sym(node.input[0], where), g.const(node.input[1], where)
     b = g.const(node.input[2], where) if len(node.input) > 2 and node.input[2] else None
     auto = a.get("auto_pad", b"NOTSET")
-    if w.ndim != 3 or auto not in (b"NOTSET", "NOTSET") or len(a.get("kernel_shape", [w.shape[-1]])) != 1:
-        raise bad(where, f"a Conv with weight {w.shape} and auto_pad {auto!r}", "a 1-D Conv with explicit pads")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if w.ndim == 4 and len(v.shape) == 3 and auto in _AUTO_PADS and len(a.get("kernel_shape", w.shape[2:])) == 2:
+        stride, dil = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
+        pads = list(a.get("pads", [0] * 4))
+        if auto != "NOTSET":  # ONNX: SAME_* keeps ceil(n / stride) positions, the odd zero at the end (UPPER)
+            for i, n in enumerate(v.shape[1:]):
+                total = max((-(-n // stride[i]) - 1) * stride[i] + dil[i] * (w.shape[2 + i] - 1) + 1 - n, 0)
+                first = total // 2 if auto == "SAME_UPPER" else total - total // 2
+                pads[i], pads[i + 2] = (first, total - first) if auto != "VALID" else (0, 0)
+        return conv2d(lo, v, w, b, stride=stride, pads=pads, dilation=dil, groups=a.get("group", 1), where=where)
+    if w.ndim != 3 or auto != "NOTSET" or len(a.get("kernel_shape", [w.shape[-1]])) != 1:
+        raise bad(where, f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
+                  "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal")
     (stride,), (dil,) = a.get("strides", [1]), a.get("dilations", [1])
     pads = tuple(a.get("pads", [0, 0]))
     return lo.tree(v, lambda c, n: conv_layer(w, b, c, n, stride=stride, pads=pads, dilation=dil,
@@ -171,6 +187,17 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
         return None
     if op == "Conv":
         return _conv(lo, g, node, a, where)
+    if op == "AveragePool":
+        k = list(a.get("kernel_shape", []))
+        if len(k) != 2 or a.get("ceil_mode", 0) or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise bad(where, f"kernel {k}, ceil_mode {a.get('ceil_mode', 0)}, auto_pad {a.get('auto_pad')!r}",
+                      "a 2-D AveragePool with explicit pads, ceil_mode = 0")
+        return avg_pool2d(lo, g.sym(node.input[0], where), k, stride=a.get("strides", [1, 1]),
+                          pads=a.get("pads", [0] * 4), count_pad=bool(a.get("count_include_pad", 0)), divisor=None,
+                          where=where)
+    if op in ("MaxPool", "GlobalMaxPool"):
+        raise NumericsError(f"from_onnx: {where} is not supported: a maximum is not a linear map; allowed: "
+                            f"{_SUPPORTED}")
     if op == "Gemm":
         return _gemm(lo, g, node, a, where)
     if op == "MatMul":
@@ -202,9 +229,9 @@ def _input_shape(g: _Graph) -> tuple[str, tuple[int, ...]]:
                             "allowed: one input (batch, d) or (batch, c_in, d) and one output")
     t = inputs[0].type.tensor_type
     dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-    if t.elem_type not in _FLOAT_TYPES or len(dims) not in (2, 3) or any(not d for d in dims[1:]):
+    if t.elem_type not in _FLOAT_TYPES or len(dims) not in (2, 3, 4) or any(not d for d in dims[1:]):
         raise NumericsError(f"from_onnx: input {inputs[0].name!r} has type {t.elem_type} and shape {dims}; allowed: "
-                            "float16/32/64, (batch, d) or (batch, c_in, d) with fixed d and c_in")
+                            "float16/32/64, (batch, d), (batch, c_in, d) or (batch, c_in, H, W) with fixed sizes")
     return inputs[0].name, tuple(dims[1:])
 
 

@@ -1,8 +1,10 @@
 """numerics.peers: the routing claim in the ecosystem's property format, and a cross-check against peer verifiers.
 
-Properties (exact, linear, on a box; :mod:`numerics.peers._property`): :class:`Property` with its
-:class:`LinearTarget` s, built by :func:`routing_property` (output j equals its routed input ``x[support[j]]``) or
-:func:`target_property` (``|Y_j - t_j(x)| <= eps`` for linear targets ``t_j``); :data:`DEFAULT_MARGIN`, the margin
+Properties (exact, on a box; :mod:`numerics.peers._property`): :class:`Property` with its targets, built by
+:func:`routing_property` (output j equals its routed input ``x[support[j]]``) or :func:`target_property`
+(``|Y_j - t_j(x)| <= eps`` for piecewise-linear targets ``t_j``: :class:`LinearTarget`, or a
+:class:`PiecewiseTarget` max/min tree from Min, Max, Abs, written as a disjunction of linear conjunctions, at most
+:data:`MAX_PIECES` pieces and :data:`MAX_CONJUNCTIONS` conjunctions per output); :data:`DEFAULT_MARGIN`, the margin
 ``tol`` of the negated query. Files: :func:`export_vnnlib` writes the negated claim as VNN-LIB 1.0 (VNN-COMP,
 Marabou) or 2.0 (the ``vnnlib`` Python package), numbers exact in decimal, atomically; :func:`render` gives its text.
 
@@ -28,6 +30,7 @@ from ._crosscheck import (
     replay_point,
 )
 from ._marabou import PeerAnswer, marabou_available
+from ._pieces import MAX_CONJUNCTIONS, MAX_PIECES, PiecewiseTarget
 from ._property import (
     DEFAULT_BOX,
     DEFAULT_MARGIN,
@@ -39,6 +42,9 @@ from ._property import (
 from ._vnnlib import VERSIONS, decimal, export_vnnlib, render
 
 __all__ = [
+                          "MAX_CONJUNCTIONS",
+                          "MAX_PIECES",
+                          "PiecewiseTarget",
                           "DEFAULT_BOX",
                           "DEFAULT_MARGIN",
                           "OUTCOMES",

@@ -16,6 +16,7 @@ both its own timeout and SIGTERM. A timeout is reported as ``"timeout"``, never 
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
 import subprocess
 import sys
@@ -67,12 +68,12 @@ class PeerAnswer:
 
 
 def marabou_available() -> bool:
-    """Whether maraboupy can be imported (the optional ``cnnverify[peers]`` extra)."""
-    try:
-        import maraboupy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether maraboupy is installed (the optional ``cnnverify[peers]`` extra).
+
+    Found, not imported: importing maraboupy sets ``CUDA_VISIBLE_DEVICES=-1`` and ``TF_CPP_MIN_LOG_LEVEL`` in
+    ``os.environ``, which would hide every GPU from this process and its children; only the child process that runs
+    Marabou imports it."""
+    return importlib.util.find_spec("maraboupy") is not None
 
 
 def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int) -> tuple[np.ndarray, ...]:

@@ -1,11 +1,13 @@
-"""Linear properties of a spec on a box, exactly: the claim a peer verifier is asked to check, and its exact checker.
+"""Properties of a spec on a box, exactly: the claim a peer verifier is asked to check, and its exact checker.
 
 A :class:`Property` says: for every ``x`` in the box ``[lo, hi]^n``, every output ``j`` of the network satisfies
-``|Y_j(x) - t_j(x)| <= eps``, where ``t_j(x) = c_j + sum_i a_ji x_i`` is a linear target with exact rational
-coefficients. The routing claim of :func:`theory.select` / :func:`theory.gather` is the case ``t_j = x_{i_j}``,
-``eps = 0``. A peer verifier is given the negation (the VNN-LIB query, :func:`numerics.peers.export_vnnlib`):
+``|Y_j(x) - t_j(x)| <= eps``, where ``t_j`` is a linear target ``c_j + sum_i a_ji x_i`` with exact rational
+coefficients, or a piecewise-linear one (``Min``, ``Max``, ``Abs`` of such; :mod:`numerics.peers._pieces`). The
+routing claim of :func:`theory.select` / :func:`theory.gather` is the case ``t_j = x_{i_j}``, ``eps = 0``. A peer
+verifier is given the negation (the VNN-LIB query, :func:`numerics.peers.export_vnnlib`):
 ``exists x in the box, j: Y_j - t_j(X) >= eps + tol or Y_j - t_j(X) <= -(eps + tol)``; its ``unsat`` proves the claim
-up to the margin ``tol``. The margin exists because a strict inequality (``|Y - t| > eps``) cannot be stated in
+up to the margin ``tol`` (for a piecewise-linear ``t_j`` each half is a disjunction of conjunctions of linear atoms,
+:meth:`Property.conjunctions`). The margin exists because a strict inequality (``|Y - t| > eps``) cannot be stated in
 VNN-LIB's ``<= / >=`` and a peer that computes in floats needs room for its own rounding: with ``tol = 0`` a
 correct routing network would already satisfy the query (``Y_j - X_i >= 0`` holds with equality everywhere).
 
@@ -29,6 +31,16 @@ import theory
 from .._errors import NumericsError, bad, theory_errors
 from .._tolerances import TOLERANCES
 from ..scale._target import _split_outputs
+from ._pieces import (
+    MAX_CONJUNCTIONS,
+    LinearTarget,
+    PiecewiseTarget,
+    Target,
+    conjunctions,
+    count,
+    normalise,
+    refuse_nonlinear,
+)
 
 CLAIMS = ("routing", "sup-norm")
 DEFAULT_BOX = (Fraction(-1), Fraction(1))
@@ -38,32 +50,13 @@ DEFAULT_MARGIN = Fraction(TOLERANCES["vnnlib_margin"].atol)
 
 
 @dataclass(frozen=True)
-class LinearTarget:
-    """One output's target ``t(x) = constant + sum_i coeff_i x_i``: ``terms`` are ``(input index, coefficient)``
-    pairs with distinct indices and nonzero exact coefficients, sorted by index."""
-
-    terms: tuple[tuple[int, Fraction], ...]
-    constant: Fraction = Fraction(0)
-
-    def __post_init__(self) -> None:
-        idx = [i for i, _ in self.terms]
-        if idx != sorted(set(idx)) or any(type(c) is not Fraction or c == 0 for _, c in self.terms):
-            raise bad("terms", self.terms, "(index, nonzero Fraction) pairs with distinct indices, sorted")
-        if type(self.constant) is not Fraction:
-            raise bad("constant", self.constant, "a Fraction")
-
-    def value(self, x: Sequence[Fraction]) -> Fraction:
-        """``t(x)`` exactly."""
-        return self.constant + sum((c * x[i] for i, c in self.terms), Fraction(0))
-
-
-@dataclass(frozen=True)
 class Property:
     """For every x in ``[lo, hi]^n_inputs``: ``|Y_j(x) - t_j(x)| <= eps`` for all outputs j; checked by peers up to
     the margin ``tol`` (module docstring).
 
     Fields: ``claim`` (``"routing"`` or ``"sup-norm"``); ``n_inputs = c_in d``; ``n_outputs``; ``box = (lo, hi)``
-    (exact, the same interval for every input); ``targets`` (one :class:`LinearTarget` per output); ``eps`` and
+    (exact, the same interval for every input); ``targets`` (one :class:`LinearTarget` or
+    :class:`~numerics.peers._pieces.PiecewiseTarget` per output); ``eps`` and
     ``tol`` (exact, ``>= 0`` and ``> 0``); ``spec_hash`` (the content hash of the spec the claim is about);
     ``c_in``, ``d`` (the input layout); ``support`` (the routed indices of a routing claim, else None).
     """
@@ -72,7 +65,7 @@ class Property:
     n_inputs: int
     n_outputs: int
     box: tuple[Fraction, Fraction]
-    targets: tuple[LinearTarget, ...]
+    targets: tuple[Target, ...]
     eps: Fraction
     tol: Fraction
     spec_hash: str
@@ -88,8 +81,16 @@ class Property:
             raise bad("box", self.box, "(lo, hi) Fractions with lo <= hi")
         if len(self.targets) != self.n_outputs:
             raise bad("targets", f"{len(self.targets)} targets", f"one per output ({self.n_outputs})")
-        if any(i >= self.n_inputs for t in self.targets for i, _ in t.terms):
+        if not all(isinstance(t, (LinearTarget, PiecewiseTarget)) for t in self.targets):
+            raise bad("targets", self.targets, "LinearTarget or PiecewiseTarget records")
+        if any(i >= self.n_inputs for t in self.targets for leaf in t.leaves() for i, _ in leaf.terms):
             raise bad("targets", "an input index", f"indices below n_inputs = {self.n_inputs}")
+        for j, t in enumerate(self.targets):
+            n = count(t, True) + count(t, False)
+            if n > MAX_CONJUNCTIONS:
+                raise bad("target", f"target {j}, whose negation has {n} conjunctions", f"at most MAX_CONJUNCTIONS "
+                          f"= {MAX_CONJUNCTIONS} per output (above and below together; a Min of Maxes multiplies "
+                          f"them)")
         if type(self.eps) is not Fraction or self.eps < 0:
             raise bad("eps", self.eps, "a Fraction >= 0")
         if type(self.tol) is not Fraction or self.tol <= 0:
@@ -107,6 +108,13 @@ class Property:
         """Disjuncts of the negated claim: output ``j`` above its target (case ``2j``) or below it (``2j + 1``)."""
         return 2 * self.n_outputs
 
+    def conjunctions(self, case: int) -> tuple[tuple[LinearTarget, ...], ...]:
+        """Case ``c`` as a disjunction of conjunctions of linear atoms (:func:`numerics.peers._pieces.conjunctions`):
+        each conjunction is a tuple of linear pieces ``l`` of ``t_j`` (``j = c // 2``) and stands for ``Y_j - l >= m``
+        for all of them (``c`` even, above) or ``l - Y_j >= m`` for all of them (``c`` odd, below), ``m = eps + tol``.
+        A linear target gives one conjunction of one atom."""
+        return conjunctions(self.targets[case // 2], case % 2 == 0)
+
     def statement(self) -> str:
         """The claim in one line."""
         lo, hi = self.box
@@ -117,7 +125,8 @@ class Property:
         return f"sup-norm: for every {box}: |Y_j - t_j(X)| <= {self.eps} for all j < {self.n_outputs}"
 
     def errors(self, x: Sequence[Fraction], y: Sequence[Fraction]) -> tuple[Fraction, ...]:
-        """``|y_j - t_j(x)|`` for every output, exactly (``x`` in the X order, ``y`` the spec's outputs)."""
+        """``|y_j - t_j(x)|`` for every output, exactly (``x`` in the X order, ``y`` the spec's outputs); a
+        piecewise-linear ``t_j`` is evaluated exactly too (max and min of its pieces' exact values)."""
         return tuple(abs(yj - t.value(x)) for yj, t in zip(y, self.targets))
 
     def in_box(self, x: Sequence[Fraction]) -> bool:
@@ -206,6 +215,7 @@ def routing_property(net: theory.Network, *, support: Any = None, box: Any = Non
 
 
 def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
+    """A formula without ``Min``, ``Max``, ``Abs`` as a :class:`LinearTarget` (refused unless linear)."""
     names = {str(s): s for s in expr.free_symbols}
     with theory_errors(f"target {j}: "):
         units = {s: theory.input_unit(net, n, "target") for n, s in names.items()}
@@ -213,8 +223,7 @@ def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
     linear = expr.is_polynomial(*syms) and (not syms or sp.Poly(expr, *syms).total_degree() <= 1)
     poly = sp.Poly(expr, *syms) if syms and linear else None
     if not linear:
-        raise bad("target", str(expr), "a linear formula (+, -, * by constants) of the inputs: VNN-LIB is linear, "
-                  "so piecewise-linear targets (Min, Max, Abs) and nonlinear ones are not encoded")
+        raise refuse_nonlinear(expr, "not a polynomial of degree 1 in the inputs")
     terms: dict[int, Fraction] = {}
     const = Fraction(0)
     for monom, coeff in (poly.terms() if poly is not None else [((), expr)]):
@@ -230,18 +239,24 @@ def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
 
 
 def target_property(net: theory.Network, target: Any, *, eps: Any, box: Any = None, tol: Any = None) -> Property:
-    """The sup-norm claim ``|Y_j - t_j(x)| <= eps`` on a box, for linear targets ``t_j``, as a :class:`Property`.
+    """The sup-norm claim ``|Y_j - t_j(x)| <= eps`` on a box, for linear or piecewise-linear targets ``t_j``, as a
+    :class:`Property`.
 
     Args:
         net: any spec.
         target: one formula per output: a comma-separated string, a sequence of strings (each parsed by
             :func:`theory.parse_formula`, never evaluated) or sympy expressions; each must be linear in the
-            inputs (``x0 + 2*x5 - 1/2``) with rational coefficients.
+            inputs (``x0 + 2*x5 - 1/2``) or piecewise-linear (``Max(x0, x5)``, ``Abs(x0 - x5)/2``,
+            ``Min(x0, 1/2) + 2*x5``: sums, rational multiples, ``Min``, ``Max``, ``Abs`` of linear parts), with
+            rational coefficients. A linear target becomes a :class:`LinearTarget`, a piecewise one a
+            :class:`~numerics.peers._pieces.PiecewiseTarget` (its Max / Min normal form).
         eps: the claimed bound, an exact number ``>= 0``.
         box: ``(lo, hi)``, the interval of every input; default ``[-1, 1]``.
         tol: the margin of the VNN-LIB query; default :data:`DEFAULT_MARGIN`.
     Raises:
-        NumericsError: bad target (unparsable, not one per output, not linear), eps, box or tol.
+        NumericsError: bad target (unparsable, not one per output, not piecewise-linear, more than
+            ``MAX_PIECES`` linear pieces, more than ``MAX_CONJUNCTIONS`` conjunctions for one output), eps, box
+            or tol.
     """
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
@@ -258,7 +273,7 @@ def target_property(net: theory.Network, target: Any, *, eps: Any, box: Any = No
     q = _fraction(eps, "eps")
     if q < 0:
         raise bad("eps", eps, "a number >= 0")
-    targets = tuple(_linear(net, e, j) for j, e in enumerate(exprs))
+    targets = tuple(normalise(e, lambda part, j=j: _linear(net, part, j)) for j, e in enumerate(exprs))
     return Property("sup-norm", net.c_in * net.d, net.n_outputs, _box(box), targets, q, _margin(tol),
                     net.content_hash, net.c_in, net.d)
 

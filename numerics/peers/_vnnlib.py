@@ -7,6 +7,14 @@ a disjunction of linear constraints. For a property ``|Y_j - t_j(X)| <= eps`` wi
     (and (>= (- Y_j t_j(X)) m))        ; Y_j above its target by at least m
     (and (<= (- Y_j t_j(X)) -m))       ; Y_j below its target by at least m
 
+A piecewise-linear target (``Min``, ``Max``, ``Abs``; :mod:`numerics.peers._pieces`) contributes, for each half, a
+disjunction of conjunctions of the same atoms over its linear pieces ``l`` (:meth:`Property.conjunctions`), all
+inside the one ``(assert (or (and ...) ...))`` that VNN-LIB 1.0 allows. For ``t = Max(X_3, X_9)``::
+
+    (and (>= (- Y_0 X_3) m) (>= (- Y_0 X_9) m))      ; above: Y_0 above both pieces
+    (and (<= (- Y_0 X_3) -m))                        ; below: under one piece or the other
+    (and (<= (- Y_0 X_9) -m))
+
 Two renderings of the same property:
 
 * ``version="1.0"`` (default): ``(declare-const X_i Real)`` / ``Y_j``, one ``assert`` per bound and one ``(assert
@@ -79,10 +87,23 @@ def _difference(y: str, target: LinearTarget, xs: list[str]) -> tuple[str, Fract
     return (f"(- {y} {' '.join(parts)})" if parts else y), target.constant
 
 
+def _conjunctions(prop: Property, case: int, y: str, xs: list[str]) -> list[str]:
+    """The conjunctions of case ``case`` (:meth:`Property.conjunctions`) as ``(and ...)`` S-expressions."""
+    m, out = prop.threshold, []
+    for conj in prop.conjunctions(case):
+        atoms = []
+        for leaf in conj:
+            diff, c = _difference(y, leaf, xs)
+            atoms.append(f"(>= {diff} {decimal(c + m)})" if case % 2 == 0 else f"(<= {diff} {decimal(c - m)})")
+        out.append(f"(and {' '.join(atoms)})")
+    return out
+
+
 def render(prop: Property, version: str = "1.0", case: int | None = None) -> str:
     """The VNN-LIB text of ``prop`` (module docstring); with ``case`` ``c`` only its disjunct ``c`` (output
     ``j = c // 2``, above its target when ``c`` is even, below when odd) as a single ``assert``: the whole query is
-    the disjunction of its ``2 n_outputs`` cases, and solving them one by one is how peers usually go about it."""
+    the disjunction of its ``2 n_outputs`` cases, and solving them one by one is how peers usually go about it.
+    A case of a piecewise-linear target that is itself a disjunction is written ``(assert (or (and ...) ...))``."""
     if not isinstance(prop, Property):
         raise bad("prop", type(prop).__name__, "a numerics.peers.Property (routing_property / target_property)")
     if version not in VERSIONS:
@@ -90,7 +111,6 @@ def render(prop: Property, version: str = "1.0", case: int | None = None) -> str
     if case is not None and (not isinstance(case, int) or isinstance(case, bool) or not 0 <= case < prop.cases):
         raise bad("case", case, f"None (the whole disjunction) or an int in [0, {prop.cases})")
     lo, hi = (decimal(v) for v in prop.box)
-    m = prop.threshold
     lines = [f"; cnnverify VNN-LIB {version} property: {prop.statement()}",
              f"; spec content hash {prop.spec_hash}",
              (f"; query (unsat proves the claim up to the margin): exists X in the box and j with "
@@ -107,15 +127,14 @@ def render(prop: Property, version: str = "1.0", case: int | None = None) -> str
             f"  (declare-output Y float64 [1, {prop.n_outputs}])", ")"]
     for x in xs:
         lines += [f"(assert (>= {x} {lo}))", f"(assert (<= {x} {hi}))"]
-    disjuncts = []
-    for y, target in zip(ys, prop.targets):
-        diff, c = _difference(y, target, xs)
-        disjuncts += [f"(and (>= {diff} {decimal(c + m)}))", f"(and (<= {diff} {decimal(c - m)}))"]
     if case is None:
+        disjuncts = [dj for c in range(prop.cases) for dj in _conjunctions(prop, c, ys[c // 2], xs)]
         lines += ["(assert (or"] + [f"    {dj}" for dj in disjuncts] + ["))"]
     else:
+        disjuncts = _conjunctions(prop, case, ys[case // 2], xs)
         lines += [f"; case {case} of {prop.cases}: output {case // 2} {'above' if case % 2 == 0 else 'below'} its target",
-                  f"(assert {disjuncts[case]})"]
+                  f"(assert {disjuncts[0]})" if len(disjuncts) == 1 else
+                  f"(assert (or {' '.join(disjuncts)}))"]
     return "\n".join(lines) + "\n"
 
 

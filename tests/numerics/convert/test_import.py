@@ -135,7 +135,7 @@ def test_an_imported_network_is_certified():
     (lambda: nn.Sequential(nn.Linear(7, 2)), (8,), "in_features = 8"),
     (lambda: nn.Sequential(nn.Conv1d(3, 2, 2, 2)), (1, 8), "in_channels 1"),
     (lambda: nn.Sequential(nn.Identity()), (1, 8), "at least one Conv1d or Linear"),
-    (lambda: nn.Sequential(nn.Conv1d(1, 1, 1)), (1, 2, 8), "input_shape"),
+    (lambda: nn.Sequential(nn.Conv1d(1, 1, 1)), (1, 2, 8, 8), "input_shape"),  # (1, 2, 8): 2-D now
     (lambda: nn.Sequential(nn.Dropout(0.5)), (1, 8), "Dropout"),
 ])
 def test_unrepresentable_layers_are_named(make, shape, message):

@@ -15,3 +15,13 @@ def planted(net: theory.Network) -> theory.Network:
     entries[(0, 2)], entries[(0, 3)] = Fraction(1, 2), Fraction(-1, 2)
     readout = theory.PointwiseLayer(theory.SparseArray.from_dict(last.weight.shape, entries), last.bias, relu=False)
     return theory.Network(d=net.d, layers=net.layers[:-1] + (readout,), meta=net.meta)
+
+
+def skip_without_marabou() -> None:
+    """Skip where maraboupy is not installed, without importing it here: its import sets CUDA_VISIBLE_DEVICES=-1
+    for the whole test process (and every subprocess it starts)."""
+    import pytest
+
+    from numerics.peers import marabou_available
+    if not marabou_available():
+        pytest.skip("needs maraboupy (the peers extra)")

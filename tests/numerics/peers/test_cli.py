@@ -14,7 +14,7 @@ import pytest
 import theory
 from numerics._cli import main
 from tests.helpers import REPO
-from tests.numerics.peers.helpers import planted
+from tests.numerics.peers.helpers import planted, skip_without_marabou
 
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -33,7 +33,7 @@ def specs(tmp_path_factory):
 
 
 def test_agree_on_a_proof_exits_0_and_writes_json(specs, tmp_path):
-    pytest.importorskip("maraboupy")
+    skip_without_marabou()
     r = _cli(str(specs / "good"), "--with", "marabou", "--timeout", "60", "--json", str(tmp_path / "r.json"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "AGREE (proved)" in r.stdout
@@ -43,7 +43,7 @@ def test_agree_on_a_proof_exits_0_and_writes_json(specs, tmp_path):
 
 
 def test_agree_on_a_refutation_exits_1(specs):
-    pytest.importorskip("maraboupy")
+    skip_without_marabou()
     r = _cli(str(specs / "bad"), "--with", "marabou", "--timeout", "60", "--box", "-2", "2")
     assert r.returncode == theory.EXIT_FAIL == 1, r.stdout + r.stderr
     assert "AGREE (refuted)" in r.stdout and "violates the claim" in r.stdout and "[-2, 2]" in r.stdout
@@ -57,7 +57,7 @@ def test_agree_on_a_refutation_exits_1(specs):
     (["{good}", "--with", "marabou", "--tol", "0"], "tol"),
 ])
 def test_bad_input_exits_2_with_one_error_line(specs, capsys, args, match):
-    pytest.importorskip("maraboupy")  # without it the first error is the missing peer, also exit 2
+    skip_without_marabou()  # without it the first error is the missing peer, also exit 2
     code = main(["crosscheck", *[a.format(good=specs / "good") for a in args]])
     err = capsys.readouterr().err
     assert code == theory.EXIT_USAGE == 2
@@ -71,7 +71,7 @@ def test_unknown_peer_is_a_usage_error(specs, capsys):
 
 
 def test_existing_json_is_refused_before_computing(specs, tmp_path, capsys):
-    pytest.importorskip("maraboupy")
+    skip_without_marabou()
     (tmp_path / "r.json").write_text("{}")
     code = main(["crosscheck", str(specs / "good"), "--with", "marabou", "--json", str(tmp_path / "r.json")])
     assert code == 2 and "--json" in capsys.readouterr().err and (tmp_path / "r.json").read_text() == "{}"

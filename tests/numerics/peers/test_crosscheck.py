@@ -19,7 +19,7 @@ from numerics.peers import (
     replay_point,
     routing_property,
 )
-from tests.numerics.peers.helpers import planted
+from tests.numerics.peers.helpers import planted, skip_without_marabou
 
 NET = theory.select(16, [0, 9], 2)
 BAD = planted(NET)
@@ -117,7 +117,7 @@ def test_crosscheck_rejects_bad_arguments(kwargs, match):
 
 # ------------------------------------------------------------------------------------------------ Marabou
 def test_correct_select_network_both_prove(tmp_path):
-    pytest.importorskip("maraboupy")
+    skip_without_marabou()
     r = crosscheck(NET, "marabou", timeout=60, workdir=tmp_path)
     assert r.ours.status == "proved" and r.peer_outcome == "proved", r.summary()
     assert r.verdict == "agree" and r.exit_code == 0
@@ -127,7 +127,7 @@ def test_correct_select_network_both_prove(tmp_path):
 
 
 def test_planted_wrong_network_both_refute_and_the_replay_confirms():
-    pytest.importorskip("maraboupy")
+    skip_without_marabou()
     r = crosscheck(BAD, "marabou", timeout=60)
     assert r.ours.status == "refuted" and r.ours_replay is not None and r.ours_replay.violates, r.summary()
     sat = [c for c in r.cases if c.answer.status == "sat"]
