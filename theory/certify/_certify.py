@@ -202,7 +202,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     tgt = str(expr)
     if eps_q is None:
         claim = f"sup over {{{dom}}} of |net(x) - ({tgt})| <= {upper_f:.6g}" if finite else \
-            f"sup over {{{dom}}} of |net(x) - ({tgt})| is bounded (no finite bound found in time)"
+            f"sup over {{{dom}}} of |net(x) - ({tgt})|: no finite upper bound found"
     else:
         claim = f"sup over {{{dom}}} of |net(x) - ({tgt})| <= {float(eps_q):.6g}"
         if status == "refuted":
@@ -220,6 +220,10 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         "upper_le_a_priori": None if (apriori is None or not finite) else bool(upper_f <= apriori),
         "max_patterns": max_patterns,
     }
+    if not finite:
+        details["reason"] = ("no finite upper bound: the target's interval enclosure stayed unbounded on part of the "
+                             "box (the target is unbounded there, e.g. log near 0 or 1/x, or undefined, e.g. log or a "
+                             "fractional power below 0); the lower bound and any witness are still rigorous")
     assumptions = {
         "domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)],
         "target": tgt,

@@ -269,9 +269,12 @@ def _log_point(x: np.ndarray):
 
 
 def iv_log(x):
+    """``log`` of intervals. A lower end of exactly 0 gives ``-inf`` (the limit: log is defined on ``(0, hi]`` and
+    unbounded below there); a box reaching below 0 (or NaN) is outside the domain: ``[-inf, inf]``, sound and
+    useless. (Treating 0 as outside the domain made ``x**(1/3)`` on ``[0, 1]`` unbounded.)"""
     lo = _log_point(x[0])[0]
     hi = _log_point(x[1])[1]
-    neg = ~(x[0] > 0)
+    neg = ~(x[0] >= 0)
     return _fix(np.where(neg, -np.inf, lo), np.where(neg, np.inf, hi))
 
 
