@@ -5,7 +5,7 @@ Models (float64, eval mode): the reference models of ``numerics.duat.reference_m
 inputs (``resnet-basic-block`` 3 -> 16 planes at 3x32x32, ``vit-block`` 16 tokens of width 64, ``resnet-2-blocks``,
 ``patch-vit``, ...), and ``resnet18``: torchvision's ``resnet18(num_classes=1000)`` (random init, seed 0, eval) when
 torchvision imports, else the hand-written resnet18 of tests/numerics/duat/resnets.py (the table says which), at
-``--resnet18-input`` (default 3x64x64, as in the issue).
+``--resnet18-input`` (default 3x64x64, the size of the published resnet18 measurement in docs/duat.md).
 
 Each model runs in a child process, so that its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, the
 process's resident high-water mark) belongs to it alone: the table reports the RSS after the model and ``x`` are
