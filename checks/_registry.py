@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Iterator, Sequence
 
-from ._claim import ID_PATTERN, Claim, Context, Result
+from ._claim import ID_PATTERN, Claim
 from ._errors import ChecksError, bad
 
 
@@ -77,10 +77,3 @@ class Registry:
         if not isinstance(pattern, str) or not pattern:
             raise bad("pattern", pattern, "a non-empty fnmatch pattern such as 'ww.select.*'")
         return [c for c in self._claims.values() if fnmatch.fnmatchcase(c.id, pattern)]
-
-    def run(self, ctx: Context, pattern: str | None = None) -> list[tuple[Claim, Result]]:
-        """Run the selected claims in order (see :meth:`Claim.run`: never raises for a crashing check)."""
-        claims = self.select(pattern)
-        if not claims:
-            raise ChecksError(f"argument 'pattern': got {pattern!r}; allowed: a pattern matching one of {self.ids()}")
-        return [(c, c.run(ctx)) for c in claims]
