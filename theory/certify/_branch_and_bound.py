@@ -326,8 +326,11 @@ class Search:
             return None
         k = self.k
         a = self._rows_F[row, :k]
-        g1 = np.array([0.5 * (gd.g1[i][0][b] + gd.g1[i][1][b]) for i in range(k)])
-        H = np.array([[0.5 * (gd.g2[i][j][0][b] + gd.g2[i][j][1][b]) for j in range(k)] for i in range(k)])
+        with np.errstate(invalid="ignore", over="ignore"):  # a midpoint of (-inf, inf) near a singularity is nan
+            g1 = np.array([0.5 * (gd.g1[i][0][b] + gd.g1[i][1][b]) for i in range(k)])
+            H = np.array([[0.5 * (gd.g2[i][j][0][b] + gd.g2[i][j][1][b]) for j in range(k)] for i in range(k)])
+        if not (np.all(np.isfinite(g1)) and np.all(np.isfinite(H))):
+            return None                                     # only a search heuristic: no candidate from this box
         try:
             y = np.linalg.solve(H, a - g1)
         except np.linalg.LinAlgError:
