@@ -36,7 +36,7 @@ from ._compare import ReportDiff, compare_reports, moved
 from ._discover import BUILTIN, ENTRY_POINT_GROUP, build_registry, claims_in, default_registry, load_source
 from ._expect import expect_equal, expect_rate, expect_routing, expect_sup_error
 from ._json import jsonable
-from ._run import Outcome, default_jobs, run_claims
+from ._run import Outcome, run_claims
 from ._errors import ChecksError
 from ._rates import RATE_BANDS, RateBand, loglog_slope
 from ._registry import Registry
@@ -56,5 +56,5 @@ __all__ = [
     "compare_reports", "moved", "ww", "verify", "duat",
     "claim", "expect_routing", "expect_sup_error", "expect_rate", "expect_equal",
     "BUILTIN", "ENTRY_POINT_GROUP", "build_registry", "claims_in", "load_source",
-    "Cache", "default_cache_dir", "Outcome", "default_jobs", "run_claims",
+    "Cache", "default_cache_dir", "Outcome", "run_claims",
 ]

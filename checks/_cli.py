@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence, TextIO
 
+import numerics
 import theory
 
 from ._cache import Cache, default_cache_dir
@@ -32,7 +33,7 @@ from ._html import render_html
 from ._registry import Registry
 from ._report import (build_document, check_out_dir, discard, environment, finish, load_document, staging_dir,
                       table)
-from ._run import default_jobs, run_claims
+from ._run import run_claims
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="also run the claims of a module (mypkg.claims) or a .py file; repeatable. Installed "
                         "packages declaring the entry-point group cnnverify.claims are always included")
     p.add_argument("-j", "--jobs", metavar="N", type=int, default=None,
-                   help=f"worker processes (default: the number of cores, here {default_jobs()})")
+                   help=f"worker processes (default: the number of cores, here {numerics.usable_cores()})")
     p.add_argument("--no-cache", action="store_true", help="compute every claim, reusing nothing")
     p.add_argument("--cache-dir", metavar="DIR", type=Path, default=None,
                    help=f"where results are cached (default $CNNVERIFY_CACHE or {default_cache_dir()})")
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     try:
         progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else quiet_progress
         ctx = Context(profile=args.profile, seed=args.seed, out_dir=staging, progress=progress)
-        jobs = args.jobs or default_jobs()
+        jobs = args.jobs or numerics.usable_cores()
         estimate = sum(c.cost[args.profile] for c in claims)
         print(f"running {len(claims)} claims ({args.profile} profile, about {estimate:.0f} s of work estimated, "
               f"{jobs} worker{'s' if jobs > 1 else ''})", file=err, flush=True)

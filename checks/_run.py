@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numerics
+
 from ._cache import Cache
 from ._claim import Claim, Context, Result, quiet_progress
 from ._registry import Registry
@@ -36,19 +38,6 @@ class Outcome:
     claim: Claim
     result: Result
     cached: bool = False
-
-
-def default_jobs() -> int:
-    """The number of cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _worker_init(threads: int) -> None:
-    import torch
-    torch.set_num_threads(threads)
 
 
 def _worker_run(origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool) -> list[dict]:
@@ -148,9 +137,10 @@ def _run_in_workers(registry: Registry, units: Sequence[list[Claim]], ctx: Conte
                     finished: Callable[[list[Claim], list[Result]], None], cost: dict[int, float]) -> None:
     order = sorted(units, key=lambda u: -cost[id(u)])
     workers = min(jobs, len(order))
-    threads = max(1, default_jobs() // workers)
+    threads = max(1, numerics.usable_cores() // workers)
     quiet = dataclasses.replace(ctx, progress=quiet_progress)  # the parent's callback need not pickle
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=numerics.set_worker_threads,
                              initargs=(threads,)) as pool:
         pending: dict[Future, list[Claim]] = {
             pool.submit(_worker_run, registry.origin(u[0].id), [c.id for c in u],

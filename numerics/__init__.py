@@ -21,11 +21,12 @@ One subpackage per concept; everything public is re-exported here. Float compari
   (Marabou), every counterexample replayed exactly (verdicts agree / disagree / spurious / unknown);
 * :mod:`numerics.duat`: the matrix-vector method of the DUAT paper (``f(x) = W(x) x + b(x)``), its reference
   models and its empirical experiments;
-* :func:`torch_threads`: a context manager that sets torch's thread count and restores it.
+* :func:`torch_threads`: a context manager that sets torch's thread count and restores it; :func:`usable_cores`
+  (the cores this process may use) and :func:`set_worker_threads` (a worker process's initializer).
 """
 
 from ._errors import NumericsError
-from ._threads import torch_threads
+from ._threads import set_worker_threads, torch_threads, usable_cores
 from ._tolerances import TOLERANCES, Tolerance
 from .convert import (DTYPES, SPEC_FILE, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
                       export_onnx, float_bytes, from_onnx, from_torch, load, resolve_device, resolve_dtype,
@@ -50,5 +51,5 @@ __all__ = [
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",
     "ratio_fit", "make_executor", "SweepConfig", "run_separation", "separation_config",
     "Property", "routing_property", "target_property", "export_vnnlib", "Crosscheck", "crosscheck",
-    "torch_threads", "convert", "scale", "learning", "duat", "peers",
+    "torch_threads", "usable_cores", "set_worker_threads", "convert", "scale", "learning", "duat", "peers",
 ]

@@ -1,13 +1,29 @@
-"""Temporary torch intra-op thread counts for loops of tiny tensor operations."""
+"""Cores and torch intra-op threads: the cores this process may use, the thread count of a worker process, and
+temporary thread counts for loops of tiny tensor operations."""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
 import torch
 
 from ._errors import bad
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_worker_threads(threads: int) -> None:
+    """Initializer of a worker process: ``threads`` torch intra-op threads (a module-level function, so it
+    pickles for ``spawn`` pools)."""
+    torch.set_num_threads(threads)
 
 
 @contextmanager

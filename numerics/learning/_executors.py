@@ -20,26 +20,12 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 from typing import Any, Callable, Iterable
 
 from .._errors import bad
+from .._threads import set_worker_threads, usable_cores
 
 EXECUTORS = ("local", "serial", "dask")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask where the platform has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 class PointExecutor:
@@ -95,7 +81,7 @@ def _serial() -> PointExecutor:
 def _local(workers: int) -> PointExecutor:
     threads = max(1, usable_cores() // workers)
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(threads,))
+                                  initializer=set_worker_threads, initargs=(threads,))
     return PointExecutor("local", pool.submit, lambda fs: cf.wait(fs, return_when=cf.FIRST_COMPLETED)[0],
                          lambda: pool.shutdown(wait=True, cancel_futures=True), workers)
 

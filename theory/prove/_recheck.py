@@ -87,7 +87,7 @@ def recheck(cert: Certificate, with_: str = "cvc5", *, timeout_s: float = 60) ->
     record = {"version": getattr(cvc5, "__version__", "unknown"), "queries": len(answers),
               "agreed": answers.count("unsat"), "unknown": [i for i, a in enumerate(answers) if a == "unknown"],
               "disagreed": [i for i, a in enumerate(answers) if a == "sat"], "seconds": round(time.perf_counter() - t0, 3)}
-    details = {k: v for k, v in cert.details.items()}
+    details = dict(cert.details)
     details["rechecks"] = {**dict(cert.details.get("rechecks", {})), with_: record}
     status = cert.status
     if record["disagreed"]:
