@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ._claim import Result
+from ._errors import bad
 
 _TOOLKIT = ("theory", "numerics", "checks")
 _LIBRARIES = ("numpy", "scipy", "sympy", "torch", "z3-solver", "cnnverify")
@@ -95,6 +96,8 @@ class Cache:
     """Claim results by content key under ``root`` (see the module docstring)."""
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
+        if root is not None and not isinstance(root, (str, os.PathLike)):
+            raise bad("root", root, "None (the default cache directory) or a path")
         self.root = Path(root) if root is not None else default_cache_dir()
 
     @staticmethod

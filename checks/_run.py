@@ -25,6 +25,7 @@ import numerics
 
 from ._cache import Cache
 from ._claim import Claim, Context, Result, quiet_progress
+from ._errors import bad
 from ._registry import Registry
 
 _WORKER: dict[str, dict[str, Claim]] = {}
@@ -85,6 +86,10 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
         verbose: pass the checks' own progress lines through; report: receives one line per finished claim
             (``[done/total] id: status in s``, cached or not, and the estimated time left).
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise bad("jobs", jobs, "an int >= 1 (worker processes)")
+    if cache is not None and not isinstance(cache, Cache):
+        raise bad("cache", type(cache).__name__, "None or a checks.Cache")
     staging, profile = ctx.out_dir, ctx.profile
     outcomes: dict[str, Outcome] = {}
     keys: dict[str, str] = {}

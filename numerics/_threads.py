@@ -22,7 +22,13 @@ def usable_cores() -> int:
 
 def set_worker_threads(threads: int) -> None:
     """Initializer of a worker process: ``threads`` torch intra-op threads (a module-level function, so it
-    pickles for ``spawn`` pools)."""
+    pickles for ``spawn`` pools).
+
+    Raises:
+        NumericsError: unless ``threads`` is an int >= 1.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise bad("threads", threads, "an int >= 1")
     torch.set_num_threads(threads)
 
 

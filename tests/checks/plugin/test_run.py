@@ -176,3 +176,13 @@ def test_context_artifacts_are_private_per_unit(tmp_path):
     out = checks.run_claims(reg, list(reg), Context(out_dir=tmp_path / "stage"))
     assert [o.result.status for o in out] == ["pass"] * 3 and seen == {"reader": True, "outsider": False}
     assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["g.w.shared.txt"]
+
+
+def test_runner_and_cache_arguments_are_checked(tmp_path):
+    reg = checks.Registry()
+    with pytest.raises(checks.ChecksError, match="argument 'jobs'"):
+        checks.run_claims(reg, [], Context(out_dir=tmp_path), jobs=0)
+    with pytest.raises(checks.ChecksError, match="argument 'cache'"):
+        checks.run_claims(reg, [], Context(out_dir=tmp_path), cache="dir")
+    with pytest.raises(checks.ChecksError, match="argument 'root'"):
+        Cache(5)
