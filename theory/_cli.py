@@ -22,6 +22,8 @@ from ._budget import MEMORY_BUDGET, format_bytes, parse_size
 from ._commands import EXIT_FAIL, EXIT_OK, EXIT_UNSOUND, EXIT_USAGE, ProgressLine, join_option_values, parse_int_list
 from ._errors import TheoryError, bad
 from .certify import certify_sup_error
+from .certify._certify import METHODS
+from .certify._semantics import SEMANTICS
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
 from .prove import SOLVERS, Certificate, recheck
 from .spec import check_writable, load, save, uncovered_meta_error
@@ -67,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30); the bound is sound at any "
                    "time, but a search stopped by the limit before --rel-gap exits 1")
     c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
+    c.add_argument("--semantics", choices=SEMANTICS, default="exact", help="what the claim covers: the exact "
+                   "network (default) or its float32 / float64 module (numerics.to_module): upper + rounding bound")
+    c.add_argument("--method", choices=METHODS, default="auto", help="auto (default): the piecewise certificate "
+                   "when the construction names its grid (Kuhn interpolation, Yarotsky product heads), else the general "
+                   "branch and bound; pieces: piecewise only (unknown where it does not apply); branch-and-bound: general only")
     c.add_argument("--out", help="write the certificate JSON here (atomically; checked before computing)")
     c.add_argument("--force", action="store_true", help="replace an existing --out file")
     c.add_argument("--no-progress", action="store_true", help="no status line (boxes, upper, lower, elapsed)")
@@ -139,7 +146,8 @@ def _certify(args) -> int:
     progress = None if line is None else (lambda state: line.update(_progress_text(state, args.time_limit)))
     try:
         cert = certify_sup_error(net, args.target, box, eps=eps, time_limit_s=args.time_limit,
-                                 rel_gap=args.rel_gap, progress=progress)
+                                 rel_gap=args.rel_gap, progress=progress, semantics=args.semantics,
+                                 method=args.method)
     finally:
         if line is not None:
             line.close()

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import theory
+from theory.spec import cone_levels
 
 from ..convert import SpecModule, to_module
 from .._errors import bad
@@ -34,23 +35,8 @@ MATRIX_LIMIT = 1 << 22  # a cone layer with m x n <= this is evaluated as one sm
 SMALL_MATMUL = 1 << 15  # batch x m x n up to this: broadcast-multiply-sum (ATen runs it serially)
 
 
-def cone(net: theory.Network) -> list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]]:
-    """The output's cone: per level the units the outputs depend on, and the edges into them.
-
-    Returns:
-        ``D + 1`` entries ``(units, edges)``; ``units`` sorted int64 unit ids of level ``l`` (level 0: input
-        units ``p * c_in + c``); ``edges`` of level ``l >= 1`` is ``(which, src, nz)`` from
-        :meth:`theory.Layer.edges` with ``src`` re-indexed into the units of level ``l - 1``.
-    """
-    needed = np.arange(net.n_outputs, dtype=np.int64)
-    out: list[Any] = [None] * (net.depth + 1)
-    for i in range(net.depth - 1, -1, -1):
-        which, in_units, nz = net.layers[i].edges(needed)
-        below = np.unique(in_units)
-        out[i + 1] = (needed, (which, np.searchsorted(below, in_units), nz))
-        needed = below
-    out[0] = (needed, None)
-    return out
+# The output's cone, per level ``(units, (which, src, nz))``: one implementation, in theory (torch-free).
+cone = cone_levels
 
 
 class serial:

@@ -1,38 +1,18 @@
-"""Floating point error of a network's float evaluation: an a-priori bound and measurements against exact arithmetic.
+"""Floating point error of a network's float evaluation: the a-priori bound for a torch dtype, and measurements
+against exact arithmetic.
 
-Model (standard; Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., Lemma 3.1, 3.3 and
-section 3.1): ``fl(a op b) = (a op b)(1 + delta)``, ``|delta| <= u`` with unit roundoff ``u = 2^-p`` (float32
-``2^-24``, float64 ``2^-53``), plus an absolute error of at most the smallest subnormal per operation when a
-result underflows; ``gamma_n = n u / (1 - n u)``.
-
-Bound. A unit ``y = act(b + sum_i w_i x_i)`` with ``m`` nonzero weights, evaluated in float with correctly
-rounded weights ``w^ = w (1 + delta)`` on inputs ``x^`` with ``|x^_i - x_i| <= e_i`` and ``|x_i| <= a_i``:
-any summation order of the ``m`` products, the bias and exact zeros (``0 * v = +-0`` and ``v + (+-0) = v`` for
-finite ``v``) gives
-
-    |y^ - y| <= (1 + u) sum_i |w_i| e_i + gamma_{m+2} (sum_i |w_i| (a_i + e_i) + |b|)  [+ (m + 2) eta],
-
-``gamma_{m+2}`` covering the ``m`` product roundings, at most ``m`` additions and the weight rounding
-(``(1 + u)(1 + gamma_{m+1}) <= 1 + gamma_{m+2}``), ``eta`` the smallest subnormal (underflow). ReLU is exact and
-1-Lipschitz, so the bound passes through it. Magnitudes propagate as ``a_y = sum_i |w_i| a_i + |b|``.
-
-Routing is exact. A unit with one nonzero weight ``+-1`` and bias 0 (every tree unit of ``gather``/``select``):
-``fl(+-1 * v) = +-v`` and the remaining terms are exact zeros, so its float value equals the exact value of
-its (float) input. The sign-split readout ``relu(x) - relu(-x)`` adds two numbers of which one is 0, which
-is exact too (units are tracked as ``+-x_t`` or ``relu(+-x_t)`` to recognise such pairs). By induction over
-the levels a routing network has no rounding error at all for finite inputs: its bound is 0 for every depth
-and dtype; :attr:`RoundingBound.exact_layers` lists the layers where every cone unit is exact. For a depth-``D`` stack of general layers
-the recursion unrolls to the a-priori form
-
-    e_D <= sum_l gamma_{n_l + 2} prod_{j > l} ||W_j||_inf (||W_l||_inf (a_{l-1} + e_{l-1}) + ||b_l||_inf),
-
-``n_l`` the largest fan-in of level ``l``: linear in depth for unit-norm layers, ``O(D n u)`` overall.
+The bound (model, formula and sources) is implemented once, torch-free, in :func:`theory.spec.rounding_bound`
+(keyed by the format's name, so that :func:`theory.certify_sup_error` can use it for its float semantics);
+:func:`rounding_bound`, :func:`unit_roundoff` and :func:`gamma` here resolve a torch dtype (or its name) to
+that name and call it. Summary: per unit ``|y^ - y| <= (1 + u) sum_i |w_i| e_i + gamma_{m+2} (sum_i |w_i|
+(a_i + e_i) + |b|) + (m + 2) eta`` (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., Lemma
+3.1, 3.3 and section 3.1), 0 for routing units, propagated through the output's cone.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -40,30 +20,30 @@ import numpy as np
 import torch
 
 import theory
+from theory import spec as core
 
 from ..convert import resolve_dtype
-from .._errors import bad
+from .._errors import theory_errors
 from ._paths import cone
 
-_BITS = {torch.float64: 53, torch.float32: 24, torch.float16: 11, torch.bfloat16: 8}
-_SAFETY = 1 + 2.0**-30  # covers the float64 rounding of the bound's own arithmetic (relative, tiny)
+
+def _name(dtype: Any) -> str:
+    """``'float32'`` for torch.float32 or 'float32' (NumericsError for anything else)."""
+    return str(resolve_dtype(dtype)).replace("torch.", "")
 
 
 def unit_roundoff(dtype: Any) -> float:
     """``u = 2^-p`` of ``dtype`` (float32: ``2^-24``, float64: ``2^-53``)."""
-    return 2.0 ** -_BITS[resolve_dtype(dtype)]
+    return core.unit_roundoff(_name(dtype))
 
 
 def gamma(n: Any, dtype: Any) -> np.ndarray:
     """``gamma_n = n u / (1 - n u)`` elementwise (``inf`` when ``n u >= 1``). Source: Higham (2002), (3.8)."""
-    u = unit_roundoff(dtype)
-    n = np.asarray(n, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.where(n * u < 1, n * u / np.maximum(1 - n * u, 0), np.inf)
+    return core.gamma(n, _name(dtype))
 
 
 @dataclass(frozen=True)
-class RoundingBound:
+class RoundingBound(core.RoundingBound):
     """A-priori bound on ``|float output - exact output|`` per output of a network.
 
     Attributes:
@@ -72,123 +52,36 @@ class RoundingBound:
         exact_layers: indices of the layers where every cone unit is a routing unit (no rounding at all).
         layer_new: largest new rounding error any cone unit of each layer introduces (0 for routing layers).
         dtype: the float dtype.
+        peak, weight_range: the bound's validity range (no overflow, relative weight rounding), see
+            :class:`theory.spec.RoundingBound`.
     """
 
-    per_output: np.ndarray
-    magnitude: np.ndarray
-    exact_layers: tuple[int, ...]
-    layer_new: tuple[float, ...]
     dtype: torch.dtype
-
-    @property
-    def total(self) -> float:
-        return float(self.per_output.max()) if self.per_output.size else 0.0
-
-
-def _abs_floats(values: np.ndarray) -> np.ndarray:
-    """|q| as float64, rounded up by one ulp where float64 cannot hold it exactly (the bound stays a bound)."""
-    out = np.empty(len(values), dtype=np.float64)
-    for i, v in enumerate(values):
-        f = abs(float(v))
-        out[i] = f if Fraction(f) == abs(Fraction(v)) else math.nextafter(f, math.inf)
-    return out
-
-
-def _signatures(layer_relu: bool, units: int, which: np.ndarray, src: np.ndarray, w_signed: np.ndarray,
-                zero_bias: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact routing units of one level and their signatures.
-
-    ``sig[u] = (t, sigma, r)``: unit ``u`` equals ``sigma x_t`` (``r = 0``) or ``relu(sigma x_t)`` (``r = 1``)
-    exactly, ``t`` an input unit; ``t = -1`` when unknown. A unit is exact when it has no edges and bias 0,
-    one edge of weight ``+-1`` and bias 0, or two edges of weight ``+-1`` from ``relu(sigma x_t)`` and
-    ``relu(-sigma x_t)`` with bias 0 (one of the two is 0, so the float sum is exact: the sign-split readout).
-    """
-    fan = np.bincount(which, minlength=units)
-    unit_w = np.abs(w_signed) == 1
-    all_unit = np.bincount(which, weights=(~unit_w).astype(np.float64), minlength=units) == 0
-    exact = zero_bias & all_unit & (fan <= 1)
-    out = np.full((units, 3), -1, dtype=np.int64)
-    first = np.searchsorted(which, np.arange(units))  # edges are grouped by unit (which is sorted)
-    one = np.flatnonzero(exact & (fan == 1))
-    e = first[one]
-    s_t, s_sig, s_r = sig[src[e], 0], sig[src[e], 1] * np.sign(w_signed[e]).astype(np.int64), sig[src[e], 2]
-    ok = (s_t >= 0) & ~((s_r == 1) & (np.sign(w_signed[e]) < 0))  # -relu(.) has no signature
-    out[one[ok]] = np.stack([s_t[ok], s_sig[ok], np.where(layer_relu, 1, s_r[ok])], 1)
-    two = np.flatnonzero(zero_bias & all_unit & (fan == 2))
-    if two.size:
-        a, b = src[first[two]], src[first[two] + 1]
-        pair = (sig[a, 0] >= 0) & (sig[a, 0] == sig[b, 0]) & (sig[a, 1] == -sig[b, 1]) & (sig[a, 2] == 1) & (sig[b, 2] == 1)
-        exact[two[pair]] = True
-        wa, wb = w_signed[first[two]], w_signed[first[two] + 1]
-        lin = pair & (wa == -wb)  # w (relu(sx) - relu(-sx)) = w s x
-        out[two[lin]] = np.stack([sig[a[lin], 0], sig[a[lin], 1] * np.sign(wa[lin]).astype(np.int64),
-                                  np.full(int(lin.sum()), 1 if layer_relu else 0)], 1)
-    return exact, out
-
-
-def _exact_levels(net: theory.Network, levels: list, x: Sequence[Fraction]) -> list[np.ndarray]:
-    """Exact values of every cone unit at the point ``x`` (values of the cone's input units), level by level."""
-    vals = np.empty(len(x), dtype=object)
-    vals[:] = [Fraction(v) for v in x]
-    out = [vals]
-    for i, layer in enumerate(net.layers):
-        units, (which, src, nz) = levels[i + 1]
-        acc = layer.bias_of(units)
-        np.add.at(acc, which, layer.weight.values[nz] * vals[src])
-        vals = np.where(acc > 0, acc, Fraction(0)) if layer.relu else acc
-        out.append(vals)
-    return out
 
 
 def rounding_bound(net: theory.Network, magnitudes: Any, dtype: Any, *, point: Sequence[Any] | None = None
                    ) -> RoundingBound:
-    """The bound of the module docstring, propagated unit by unit through the output's cone.
+    """The bound of :func:`theory.spec.rounding_bound` (model in :mod:`theory.spec._rounding`), propagated unit
+    by unit through the output's cone.
 
     Args:
         net: the spec.
         magnitudes: bounds ``a_i >= |x_i|`` on the input units the output reads (the cone's level 0, in
             sorted unit order): a box's ``max(|lo|, |hi|)`` for an a-priori bound, ``|x|`` at a point.
             A scalar applies to all of them.
-        dtype: the float dtype of the evaluation.
+        dtype: the float dtype of the evaluation (or its name).
         point: optional exact input values (same units as ``magnitudes``): then ``a`` at every level is the
             exact ``|h|`` of the unit at this point (running error analysis: much tighter than propagating
             ``sum |w| a + |b|``, which grows like ``||W||^depth``).
     Returns:
-        :class:`RoundingBound`.
+        :class:`RoundingBound` (``dtype`` the torch dtype).
     Raises:
         NumericsError: non-finite or negative magnitudes, wrong length, unknown dtype.
     """
-    dtype = resolve_dtype(dtype)
-    levels = cone(net)
-    n0 = levels[0][0].size
-    a = np.broadcast_to(np.asarray(magnitudes, dtype=np.float64), (n0,)).copy() if np.ndim(magnitudes) == 0 \
-        else np.asarray(magnitudes, dtype=np.float64)
-    if a.shape != (n0,) or not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise bad("magnitudes", f"array of shape {a.shape}", f"{n0} finite nonnegative bounds (one per live input unit)")
-    u, eta = unit_roundoff(dtype), float(torch.finfo(dtype).smallest_normal) * unit_roundoff(dtype) * 2
-    e = np.zeros(n0)
-    sig = np.stack([np.arange(n0), np.ones(n0, dtype=np.int64), np.zeros(n0, dtype=np.int64)], 1)
-    exact_layers, layer_new = [], []
-    at = None if point is None else _exact_levels(net, levels, point)
-    for i, layer in enumerate(net.layers):
-        units, (which, src, nz) = levels[i + 1]
-        m = units.size
-        order = np.argsort(which, kind="stable")
-        which, src, nz = which[order], src[order], nz[order]
-        w_signed = np.array([float(v) for v in layer.weight.values[nz]], dtype=np.float64)
-        w = _abs_floats(layer.weight.values[nz])
-        b = _abs_floats(layer.bias_of(units))
-        fan = np.bincount(which, minlength=m)
-        sum_a = np.bincount(which, weights=w * a[src], minlength=m)
-        sum_e = np.bincount(which, weights=w * e[src], minlength=m)
-        exact, sig = _signatures(layer.relu, m, which, src, w_signed, b == 0, sig)
-        new = np.where(exact, 0.0, gamma(fan + 2, dtype) * (sum_a + sum_e + b) + (fan + 2) * eta)
-        e = np.where(exact, sum_e, (1 + u) * sum_e + new)
-        a = sum_a + b if at is None else _abs_floats(at[i + 1])
-        if bool(exact.all()):
-            exact_layers.append(i)
-        layer_new.append(float(new.max()) if m else 0.0)
-    return RoundingBound(e * _SAFETY, a * _SAFETY, tuple(exact_layers), tuple(layer_new), dtype)
+    dt = resolve_dtype(dtype)
+    with theory_errors():
+        got = core.rounding_bound(net, magnitudes, _name(dt), point=point)
+    return RoundingBound(**{f.name: getattr(got, f.name) for f in fields(got)} | {"dtype": dt})
 
 
 def float_deviation(net: theory.Network, points: Sequence[np.ndarray], outputs: dict[str, torch.Tensor]

@@ -47,6 +47,8 @@ from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
 from ._branch_and_bound import Search
 from ._cone import extract_cone
+from .pieces import certify_pieces, witness_fractions
+from ._semantics import apply_semantics, check_semantics
 
 
 # ------------------------------------------------------------------------------------------------- public
@@ -100,9 +102,25 @@ def _a_priori(meta) -> float | None:
         return None
 
 
+METHODS = ("auto", "pieces", "branch-and-bound")
+
+
+def _no_pieces(net: Network, expr: sp.Expr, names: list[str], boxq: tuple, eps_q: Fraction | None, why: str,
+               seconds: float) -> Certificate:
+    """The certificate of ``method="pieces"`` when the piecewise certificate does not apply: unknown, with why."""
+    dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
+    bound = "" if eps_q is None else f" <= {float(eps_q):.6g}"
+    return Certificate(claim=f"sup over {{{dom}}} of |net(x) - ({expr})|{bound}", status="unknown",
+                       method="kuhn-pieces", spec_hash=net.content_hash,
+                       assumptions={"domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)], "target": str(expr)},
+                       eps=eps_q, seconds=seconds, details={"reason": f"piecewise certificate not applicable: {why}",
+                                                           "structure": {"piecewise": why}})
+
+
 def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps: Any = None,
                       time_limit_s: float = 30.0, rel_gap: float = 0.01, seed: int = 0,
-                      max_patterns: int = 64, progress: Callable[[dict], None] | None = None) -> Certificate:
+                      max_patterns: int = 64, progress: Callable[[dict], None] | None = None,
+                      semantics: str = "exact", method: str = "auto") -> Certificate:
     """Certified ``sup_{x in box} |net(x) - target(x)|``: a sound upper bound and a rigorous lower bound.
 
     Args:
@@ -126,8 +144,19 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         progress: called after every batch of boxes with ``{"boxes", "open_boxes", "upper", "lower",
             "elapsed_s"}`` (floats; ``lower`` None until a witness is found); it observes only (the command line
             draws a status line from it). None: no calls.
+        semantics: what the claim is about: ``"exact"`` (default) the exact rational network; ``"float32"`` /
+            ``"float64"`` the float module ``numerics.to_module(net, dtype=...)`` on the box's points of that
+            format: ``upper = exact upper + R`` with ``R`` the a-priori rounding bound of
+            :mod:`theory.spec._rounding`, ``lower`` exact ``|net - g|`` at the witness rounded to the format
+            minus the rounding bound there, ``eps`` decided on these; ``details["semantics"]``,
+            ``details["rounding_bound"]``, ``details["exact_upper"]`` record it (:mod:`theory.certify._semantics`).
+        method: ``"auto"`` (default): the piecewise certificate of :mod:`theory.certify.pieces` when the
+            construction record names a Kuhn grid and the network is proved affine on its simplices, else the
+            general branch and bound; ``"pieces"``: the piecewise certificate or ``"unknown"`` with the reason;
+            ``"branch-and-bound"``: the general search only.
     Returns:
-        A :class:`Certificate` (method ``"interval-bnb"``): ``upper`` (exact rational), ``lower`` with its
+        A :class:`Certificate` (method ``"kuhn-pieces"`` or ``"interval-bnb"``; ``details["structure"]`` says
+        what was tried): ``upper`` (exact rational), ``lower`` with its
         ``witness`` (global names -> rationals); without ``eps`` the status is ``"proved"`` (claim
         ``sup_box |net - target| <= upper``) whenever the bound is finite.
     Raises:
@@ -171,6 +200,9 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         raise bad("max_patterns", max_patterns, "an int >= 1")
     if progress is not None and not callable(progress):
         raise bad("progress", progress, "None or a callable taking one dict")
+    check_semantics(semantics)
+    if method not in METHODS:
+        raise bad("method", method, f"one of {', '.join(repr(m) for m in METHODS)}")
     eps_q = None
     if eps is not None:
         from ..spec._rational import as_rational
@@ -180,9 +212,16 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     cone = extract_cone(net)
     expr, names, var_index = _variables(net, expr, cone.input_units)
     boxq = _box_for(net, box, names) if names else ()
-    s = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q), float(time_limit_s),
-                float(rel_gap), max_patterns, seed, progress)
-    s.run()
+    s, why = None, "not tried (method 'branch-and-bound')"
+    if method != "branch-and-bound":
+        s, why = certify_pieces(meta, cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
+                                float(time_limit_s), float(rel_gap), seed, progress)
+    if s is None and method == "pieces":
+        return apply_semantics(_no_pieces(net, expr, names, boxq, eps_q, why, time.perf_counter() - t0), semantics, net, expr)
+    if s is None:
+        s = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
+                   max(0.0, float(time_limit_s) - (time.perf_counter() - t0)), float(rel_gap), max_patterns, seed, progress)
+        s.run()
     upper_f = s.upper()
     finite = np.isfinite(upper_f)
     upper = Fraction(float(upper_f)) if finite else None
@@ -197,7 +236,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         status = "refuted"
     else:
         status = "unknown"
-    witness = None if s.witness is None else {n: Fraction(float(v)) for n, v in zip(names, s.witness)}
+    witness = witness_fractions(s.witness, names)
     dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
     tgt = str(expr)
     if eps_q is None:
@@ -219,6 +258,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         "a_priori_bound": apriori,
         "upper_le_a_priori": None if (apriori is None or not finite) else bool(upper_f <= apriori),
         "max_patterns": max_patterns,
+        "structure": getattr(s, "details", {}).get("structure") or {"piecewise": why},
     }
     if not finite:
         details["reason"] = ("no finite upper bound: the target's interval enclosure stayed unbounded on part of the "
@@ -231,6 +271,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
                      "enclosed by interval arithmetic (numpy with own sin/cos/exp/log, mpmath.iv otherwise)",
         "independent_inputs": "inputs outside the output's cone (nonzero weights) cannot change the output",
     }
-    return Certificate(claim=claim, status=status, method="interval-bnb", spec_hash=net.content_hash,
+    cert = Certificate(claim=claim, status=status, method=getattr(s, "method", "interval-bnb"), spec_hash=net.content_hash,
                        assumptions=assumptions, upper=upper, lower=lower, eps=eps_q, witness=witness,
                        seconds=elapsed, details=details)
+    return apply_semantics(cert, semantics, net, expr)

@@ -15,7 +15,7 @@ from ..spec import as_rational, atomic_write_file, read_json
 from ..spec._network import _freeze, thaw
 
 STATUSES = ("proved", "refuted", "unknown")
-METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "symbolic", "exact")
+METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "kuhn-pieces", "symbolic", "exact")
 CERT_FORMAT, CERT_VERSION = "cnnverify.certificate", 1
 
 

@@ -10,6 +10,10 @@ weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximat
 * exact evaluation: :func:`evaluate_exact`, :func:`trace_exact` (Fractions); :func:`symbolic` (sympy),
   :func:`input_name`, :func:`input_symbols`, :func:`input_unit` (a name or an alias -> its input unit, the
   one mapping of names to inputs); :func:`latex` (formula or layer by layer);
+* float evaluation: :func:`rounding_bound` (:class:`RoundingBound`), the a-priori bound on ``|float output -
+  exact output|`` of a float evaluation keyed by the format's name (``"float32"``, ...), with
+  :func:`unit_roundoff`, :func:`gamma` and the output's cone level by level :func:`cone_levels` (torch-free;
+  ``numerics.rounding_bound`` wraps it for torch dtypes);
 * files: :func:`save`, :func:`load` (``spec.json``: weights and meta each covered by a hash;
   :class:`MetaNotCoveredWarning` for old files whose meta is not: ``Network.meta_covered``, and
   :func:`uncovered_meta_error`, the error of a command asked to act on such a meta), :func:`to_json`,
@@ -28,6 +32,7 @@ from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
 from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker, write_marker
 from ._rational import as_rational
+from ._rounding import RoundingBound, cone_levels, gamma, rounding_bound, unit_roundoff
 from ._sparse import SparseArray
 from ._symbolic import input_name, input_symbols, input_unit, symbolic
 
@@ -36,4 +41,5 @@ __all__ = [
     "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "input_unit", "latex",
     "SPEC_FILE", "MetaNotCoveredWarning", "read_json", "parse_json", "uncovered_meta_error", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
     "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
+    "RoundingBound", "rounding_bound", "unit_roundoff", "gamma", "cone_levels",
 ]

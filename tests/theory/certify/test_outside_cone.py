@@ -14,6 +14,11 @@ import sympy as sp
 import theory
 from theory import certify_sup_error
 
+# Tightness (not soundness) of an upper bound that meets the ideal value sup + a-priori bound exactly: the
+# certifier's bounds are float64 enclosures rounded outward after every operation, so they may exceed an exact
+# ideal by a few units in the 14th digit (relative 2^-40 covers that with room; soundness is checked exactly).
+TOLERANCES = {"outward_rounding": Fraction(1, 2**40)}
+
 
 @pytest.fixture(scope="module")
 def product_net() -> theory.Network:
@@ -75,7 +80,7 @@ def test_target_ignoring_routed_inputs(product_net, text, sup):
     target = theory.parse_formula(text)
     cert = certify_sup_error(product_net, text, (-1, 1), time_limit_s=20)
     low, apriori = _check(product_net, cert, target, ["x0", "x700"], [Fraction(i, 4) for i in range(-4, 5)])
-    assert low == sup and cert.upper <= sup + apriori
+    assert low == sup and cert.upper <= (sup + apriori) * (1 + TOLERANCES["outward_rounding"])
 
 
 def test_many_variables_outside_the_cone(product_net):
