@@ -249,7 +249,6 @@ class PieceSearch:
         return (1.0 + self.rel_gap) * self.lower_f if self.lower_f > 0 else 0.0
 
     def run(self) -> None:
-        k = self.k
         pid = np.flatnonzero(self.inside)
         lo = self.cell[pid].astype(np.float64)
         hi = lo + 1.0
@@ -294,7 +293,6 @@ class PieceSearch:
         self.open = int(pid.size)
         self.upper_f = self.upper(bound)
         self.timed_out = bool(pid.size) and not (self.eps is not None and self.lower_f > self.eps)
-        del k
 
     def upper(self, bound: np.ndarray) -> float:
         return float(max(self.settled, bound.max() if bound.size else -np.inf, 0.0))
