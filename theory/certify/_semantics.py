@@ -36,7 +36,7 @@ from .._errors import TheoryError, bad
 from ..prove import Certificate
 from ..spec import Network, evaluate_exact, input_name, input_unit
 from ..spec._network import thaw
-from ..spec._rounding import cone_levels, largest_finite, rounding_bound, smallest_normal
+from ..spec._rounding import cone_levels, largest_finite, point_bound, rounding_bound, smallest_normal
 from ._enclosure import Target
 
 SEMANTICS = ("exact", "float32", "float64")
@@ -90,7 +90,9 @@ def _lower_at(net: Network, target: Target, names: list[str], point: dict[str, F
     rb = rounding_bound(net, [abs(float(v)) for v in live], fmt, point=live)
     if not _valid(rb, fmt):
         return None
-    return max(err - Fraction(rb.total), Fraction(0))
+    at, peak = point_bound(net, live, fmt)          # exact zeros at the point: tighter, equally valid
+    r = min(rb.total, at) if peak <= largest_finite(fmt) else rb.total
+    return max(err - Fraction(r), Fraction(0))
 
 
 def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.Expr) -> Certificate:
@@ -121,6 +123,14 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
     rb = rounding_bound(net, [math.nextafter(float(m), math.inf) if Fraction(float(m)) < m else float(m)
                               for m in mags], semantics)
     rounding = Fraction(rb.total) if _valid(rb, semantics) else None
+    how = "a-priori (Higham's model with the box's magnitudes)"
+    if cert.method == "kuhn-pieces" and rounding is not None:
+        from .pieces import pieces_rounding
+        names = [n for n, _, _ in assumptions["domain"]]
+        structured = pieces_rounding(net, names, tuple(box[n] for n in names), semantics)
+        if structured is not None and structured[1] <= largest_finite(semantics) and structured[0] < rb.total:
+            rounding = Fraction(structured[0])
+            how = "per cell of the certificate's grid (running-error model with the exact magnitudes of step one)"
     upper = None if cert.upper is None or rounding is None else cert.upper + rounding
     witness = lower = None
     if cert.witness is not None:
@@ -150,7 +160,8 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
     elif eps is not None:
         claim = claim.removesuffix(_REFUTED) + (_REFUTED if status == "refuted" else "")
     ratio = float(upper) / float(lower) if upper is not None and lower else None
-    details.update(rounding_bound=rb.total if rounding is not None else math.inf, ratio_upper_lower=ratio,
+    details.update(rounding_bound=float(rounding) if rounding is not None else math.inf, rounding_bound_from=how,
+                   ratio_upper_lower=ratio,
                    gap_reached=bool(ratio is not None and ratio <= 1 + details.get("rel_gap", 0.0)))
     if rounding is None:
         details["reason"] = (f"no {semantics} rounding bound: a value of the evaluation may overflow {semantics} "
@@ -160,7 +171,7 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
         f"the {semantics} module numerics.to_module(net, dtype=torch.{semantics}) (net_{semantics} in the claim): "
         f"weights and biases correctly rounded to {semantics}, IEEE {semantics} arithmetic with round to nearest "
         "in any summation order (on CUDA with TF32 off), inputs the points of the domain that "
-        f"{semantics} represents; upper = exact upper + a-priori rounding bound (Higham's model, "
+        f"{semantics} represents; upper = exact upper + rounding bound ({how}; Higham's model, "
         "theory.spec._rounding); lower = exact |net - target| at the witness rounded to "
         f"{semantics} minus the rounding bound there; target enclosed by interval arithmetic")
     return dataclasses.replace(cert, claim=claim, status=status, upper=upper, lower=lower, witness=witness,

@@ -186,6 +186,117 @@ def _exact_levels(net: Network, levels: list, x: Sequence[Fraction]) -> list[np.
     return out
 
 
+class _Level:
+    """The fixed data of one level of the bound: sorted edges, float weights, fan-in, exact units (signatures)."""
+
+    def __init__(self, layer: Any, level: tuple, n_below: int, sig: np.ndarray):
+        import scipy.sparse as sps
+        units, (which, src, nz) = level
+        self.m = m = units.size
+        order = np.argsort(which, kind="stable")
+        which, src, nz = which[order], src[order], nz[order]
+        w_signed = np.array([float(v) for v in layer.weight.values[nz]], dtype=np.float64)
+        w = _abs_floats(layer.weight.values[nz])
+        self.b = b = _abs_floats(layer.bias_of(units))
+        self.nonzero = np.concatenate([w[w > 0], b[b > 0]])
+        self.fan = np.bincount(which, minlength=m)
+        self.W = sps.csr_matrix((w, (which, src)), shape=(m, n_below))
+        self.P = sps.csr_matrix((np.ones(w.size), (which, src)), shape=(m, n_below))   # the edge pattern
+        self.relu = bool(layer.relu)
+        self.exact, self.sig = _signatures(layer.relu, m, which, src, w_signed, b == 0, sig)
+
+
+def _levels(net: Network, levels: list) -> list[_Level]:
+    out = []
+    n0 = levels[0][0].size
+    sig = np.stack([np.arange(n0), np.ones(n0, dtype=np.int64), np.zeros(n0, dtype=np.int64)], 1)
+    for i, layer in enumerate(net.layers):
+        lv = _Level(layer, levels[i + 1], levels[i][0].size, sig)
+        out.append(lv)
+        sig = lv.sig
+    return out
+
+
+def _step(lv: _Level, a: np.ndarray, e: np.ndarray, dtype: str, live: np.ndarray | None = None):
+    """One level for magnitudes ``a`` and errors ``e`` of the level below, ``(n,)`` or ``(n, B)``.
+
+    ``sum_a = |W| a``, ``sum_e = |W| e``, the new rounding ``gamma_{fan+2} (sum_a + sum_e + |b|) + (fan + 2) eta``
+    (0 on exact units), ``e' = (1 + u) sum_e + new`` (``sum_e`` on exact units); columns are independent regions.
+    ``live`` (bool, like ``a``): inputs whose float value may be nonzero; the others are exact float zeros, whose
+    products and additions are exact, so ``fan`` counts only live inputs. Returns ``(sum_a, e', new, peak)`` with
+    ``peak = (1 + gamma) (sum_a + sum_e + |b|)`` the largest float magnitude.
+    """
+    p, emin, _ = _format(dtype)
+    u, eta = unit_roundoff(dtype), math.ldexp(1.0, emin - p + 1)  # eta: the smallest subnormal
+    col = (slice(None),) + (None,) * (a.ndim - 1)       # broadcast per-unit vectors over regions
+    fan = lv.fan[col] if live is None else np.asarray(lv.P @ live.astype(np.float64)).astype(np.int64)
+    sum_a, sum_e = lv.W @ a, lv.W @ e
+    g = gamma(np.arange(int(lv.fan.max(initial=0)) + 3), dtype)[fan + 2]      # gamma of the integer fan-ins
+    total = sum_a + sum_e + lv.b[col]
+    new = np.where(lv.exact[col], 0.0, g * total + (fan + 2) * eta)
+    return sum_a, np.where(lv.exact[col], sum_e, (1 + u) * sum_e + new), new, (1 + g) * total
+
+
+def region_bounds(net: Network, magnitudes: Sequence[np.ndarray], dtype: str,
+                  pre_max: Sequence[np.ndarray | None] | None = None, plan: list | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The bound of :func:`rounding_bound` on many regions at once, from exact magnitudes of every cone unit.
+
+    Args:
+        net: the spec (one output).
+        magnitudes: per level ``l = 0 .. D`` of :func:`cone_levels` an array ``(units_l, B)`` with
+            ``a[u, r] >= |h_u(x)|`` for every ``x`` of region ``r`` (exact values; level 0 the inputs): e.g. the
+            largest ``|h_u|`` over the vertices of a simplex on which ``h_u`` is affine.
+        dtype: the float format's name.
+        pre_max: optional, per level ``1 .. D`` (None for linear levels): ``(units_l, B)`` upper bounds of the exact
+            pre-activation on each region. A ReLU unit with ``pre_max + e <= 0`` has float output exactly 0 there
+            (the float pre-activation is ``<= 0``): its error is 0 and it does not count in the next level's fan-in.
+        plan: the result of ``_levels(net, cone_levels(net))``, to reuse across calls (computed when None).
+    Returns:
+        ``(e, peak)``, each ``(B,)``: the bound on ``|float output - exact output|`` on each region, and the
+        largest magnitude a float value may reach there (the model needs ``peak`` below the format's maximum).
+    """
+    levels = cone_levels(net)
+    plan = plan or _levels(net, levels)
+    if len(magnitudes) != len(levels) or any(np.shape(m)[0] != lv[0].size for m, lv in zip(magnitudes, levels)):
+        raise bad("magnitudes", [np.shape(m) for m in magnitudes], "one (units, regions) array per cone level")
+    a = np.asarray(magnitudes[0], dtype=np.float64)
+    e = np.zeros_like(a)
+    live = None
+    peak = a.max(axis=0) if a.shape[0] else np.zeros(a.shape[1])
+    for i, lv in enumerate(plan):
+        _, e, _, pk = _step(lv, a, e, dtype, live)
+        if lv.m:
+            peak = np.maximum(peak, pk.max(axis=0))
+        a = np.asarray(magnitudes[i + 1], dtype=np.float64)
+        live = None
+        if pre_max is not None and lv.relu and pre_max[i] is not None:
+            dead = pre_max[i] + e <= 0
+            e = np.where(dead, 0.0, e)
+            live = ~dead
+    return e[0] * _SAFETY, peak * _SAFETY
+
+
+def point_bound(net: Network, point: Sequence[Any], dtype: str) -> tuple[float, float]:
+    """:func:`region_bounds` at one point: exact magnitudes and pre-activations there (ReLU units the point
+    leaves below minus their error bound are exact float zeros). ``point``: values of the cone's input units.
+    Returns ``(e, peak)``."""
+    levels = cone_levels(net)
+    vals = np.empty(len(point), dtype=object)
+    vals[:] = [Fraction(v) for v in point]
+    mags, pres = [_abs_floats(vals)[:, None]], []
+    for i, layer in enumerate(net.layers):
+        units, (which, src, nz) = levels[i + 1]
+        acc = layer.bias_of(units)
+        np.add.at(acc, which, layer.weight.values[nz] * vals[src])
+        up_ = np.array([float(v) for v in acc]) if acc.size else np.zeros(0)
+        pres.append((up_ + np.abs(up_) * 2.0**-50)[:, None] if layer.relu else None)   # rounded up
+        vals = np.where(acc > 0, acc, Fraction(0)) if layer.relu else acc
+        mags.append(_abs_floats(vals)[:, None])
+    e, peak = region_bounds(net, mags, dtype, pres)
+    return float(e[0]), float(peak[0])
+
+
 def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence[Any] | None = None
                    ) -> RoundingBound:
     """The bound of the module docstring, propagated unit by unit through the output's cone.
@@ -204,42 +315,26 @@ def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence
     Raises:
         TheoryError: non-finite or negative magnitudes, wrong length, unknown format name.
     """
-    p, emin, _ = _format(dtype)
+    _format(dtype)                                   # a clear error for an unknown name
     levels = cone_levels(net)
     n0 = levels[0][0].size
     a = np.broadcast_to(np.asarray(magnitudes, dtype=np.float64), (n0,)).copy() if np.ndim(magnitudes) == 0 \
         else np.asarray(magnitudes, dtype=np.float64)
     if a.shape != (n0,) or not np.all(np.isfinite(a)) or np.any(a < 0):
         raise bad("magnitudes", f"array of shape {a.shape}", f"{n0} finite nonnegative bounds (one per live input unit)")
-    u, eta = unit_roundoff(dtype), math.ldexp(1.0, emin - p + 1)  # eta: the smallest subnormal
     e = np.zeros(n0)
-    sig = np.stack([np.arange(n0), np.ones(n0, dtype=np.int64), np.zeros(n0, dtype=np.int64)], 1)
     exact_layers, layer_new = [], []
     peak, w_min, w_max = float(a.max()) if n0 else 0.0, math.inf, 0.0
     at = None if point is None else _exact_levels(net, levels, point)
-    for i, layer in enumerate(net.layers):
-        units, (which, src, nz) = levels[i + 1]
-        m = units.size
-        order = np.argsort(which, kind="stable")
-        which, src, nz = which[order], src[order], nz[order]
-        w_signed = np.array([float(v) for v in layer.weight.values[nz]], dtype=np.float64)
-        w = _abs_floats(layer.weight.values[nz])
-        b = _abs_floats(layer.bias_of(units))
-        nonzero = np.concatenate([w[w > 0], b[b > 0]])
-        if nonzero.size:
-            w_min, w_max = min(w_min, float(nonzero.min())), max(w_max, float(nonzero.max()))
-        fan = np.bincount(which, minlength=m)
-        sum_a = np.bincount(which, weights=w * a[src], minlength=m)
-        sum_e = np.bincount(which, weights=w * e[src], minlength=m)
-        exact, sig = _signatures(layer.relu, m, which, src, w_signed, b == 0, sig)
-        g = gamma(fan + 2, dtype)
-        new = np.where(exact, 0.0, g * (sum_a + sum_e + b) + (fan + 2) * eta)
-        if m:
-            peak = max(peak, float(((1 + g) * (sum_a + sum_e + b)).max()))
-        e = np.where(exact, sum_e, (1 + u) * sum_e + new)
-        a = sum_a + b if at is None else _abs_floats(at[i + 1])
-        if bool(exact.all()):
+    for i, lv in enumerate(_levels(net, levels)):
+        if lv.nonzero.size:
+            w_min, w_max = min(w_min, float(lv.nonzero.min())), max(w_max, float(lv.nonzero.max()))
+        sum_a, e, new, pk = _step(lv, a, e, dtype)
+        if lv.m:
+            peak = max(peak, float(pk.max()))
+        a = sum_a + lv.b if at is None else _abs_floats(at[i + 1])
+        if bool(lv.exact.all()):
             exact_layers.append(i)
-        layer_new.append(float(new.max()) if m else 0.0)
+        layer_new.append(float(new.max()) if lv.m else 0.0)
     return RoundingBound(e * _SAFETY, a * _SAFETY, tuple(exact_layers), tuple(layer_new), dtype, peak * _SAFETY,
                          (w_min, w_max))

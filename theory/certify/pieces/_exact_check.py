@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
@@ -143,12 +144,31 @@ def _edge_slices(k: int):
             yield e, tuple(slice(0, -1) if s else slice(None) for s in e), tuple(slice(1, None) if s else slice(None) for s in e)
 
 
-def check_grid(cone: Cone, var_index: list[int], grid: Grid) -> GridCheck:
+def _cell_max(num: np.ndarray, D: int, sub: tuple[int, ...], signed: bool = False) -> np.ndarray:
+    """``(units, cells)`` floats ``>= max (num / D)`` (of ``|num / D|`` unless ``signed``) over the ``2^k``
+    vertices of each cell of the slab."""
+    m = (num if signed else np.abs(num)).astype(np.float64).reshape((-1,) + sub)
+    for ax in range(1, m.ndim):
+        lo = [slice(None)] * m.ndim
+        hi = [slice(None)] * m.ndim
+        lo[ax], hi[ax] = slice(0, -1), slice(1, None)
+        m = np.maximum(m[tuple(lo)], m[tuple(hi)])
+    m = m.reshape(m.shape[0], -1) / float(D)
+    return m + np.abs(m) * 2.0**-48             # int -> float and / D rounded: rounded up with room
+
+
+def check_grid(cone: Cone, var_index: list[int], grid: Grid,
+               on_slab: Callable[[list, list], None] | None = None) -> GridCheck:
     """Prove ``net = A_S`` on every simplex ``S`` of ``grid`` (module docstring), or say where it fails.
 
     Args:
         cone: the output's exact cone; ``var_index[j]``: the search variable of cone input ``j``.
         grid: the grid to check.
+        on_slab: optional; called once per slab of cells with ``(magnitudes, pre_max)``: per level (inputs
+            first) ``(units, cells)`` upper bounds of ``|h_u|`` over each cell's vertices, and per level ``1 .. D``
+            (None for linear levels) of the pre-activation's maximum there. Both hold on the whole cell once the
+            check passes (``h_u`` and the pre-activation are affine, or for sign-split carries convex, on each of
+            its simplices, so their maxima are at vertices). Cells of consecutive slabs do not repeat.
     Returns:
         :class:`GridCheck`; its ``values`` are exact (never rounded).
     """
@@ -185,6 +205,8 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid) -> GridCheck:
         X = [sum((np.int64(coef[a][b]) * idx[b] for b in range(k)), np.int64(const[a])) for a in range(k)]
         num = np.stack([X[v] for v in var]) if var.size else np.zeros((0, idx.shape[1]), np.int64)
         D = D0
+        mags = [] if on_slab is None else [_cell_max(num, D, sub)]
+        pre_max: list = []
         for l, (W, absW, Dw, bn, Db, check) in enumerate(levels):
             L = math.lcm(Dw * D, Db)
             m1, m2 = L // (Dw * D), L // Db
@@ -197,6 +219,8 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid) -> GridCheck:
             if g > 1:
                 pre //= g
             D = L // g
+            if on_slab is not None:
+                pre_max.append(_cell_max(pre, D, sub, signed=True) if check is not None else None)
             if check is not None:
                 pos, neg = pre > 0, pre < 0
                 both = np.flatnonzero(check & pos.any(axis=1) & neg.any(axis=1))   # only these can change sign
@@ -215,6 +239,10 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid) -> GridCheck:
                 num = np.maximum(pre, 0)
             else:
                 num = pre
+            if on_slab is not None:
+                mags.append(_cell_max(num, D, sub))
+        if on_slab is not None:
+            on_slab(mags, pre_max)
         out = num[0].reshape(sub)
         view = values[r0:r1]
         for i, v in np.ndenumerate(out):
