@@ -157,6 +157,95 @@ def _cell_max(num: np.ndarray, D: int, sub: tuple[int, ...], signed: bool = Fals
     return m + np.abs(m) * 2.0**-48             # int -> float and / D rounded: rounded up with room
 
 
+_TILE = 12                        # cells per axis of a tile whose live units are evaluated together
+_PRUNE_ABOVE = 20_000_000         # units x vertices above which tiles with their live units beat whole slabs
+
+
+def _tiles(cells: tuple[int, ...], size: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Tiles of cells as ``(first vertex, last vertex)`` per axis; tiles share their boundary vertices, so every
+    grid edge (inside one cell) lies in exactly one tile."""
+    ranges = [[(s_, min(s_ + z, n)) for s_ in range(0, n, z)] for n, z in zip(cells, size)]
+    return [tuple(zip(*combo)) for combo in product(*ranges)]
+
+
+class _Need(list):
+    """Per level the units evaluated on a tile (level 0: cone inputs), and per level the units proved active."""
+
+    active: list
+
+
+def _ibp(cone: Cone, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rigorous interval bounds ``(zlo, zhi)`` of every pre-activation over B boxes of the cone's inputs.
+
+    Midpoint-radius interval arithmetic in float64 (``lo, hi``: ``(n_inputs, B)``): ``z_c = W c + b``,
+    ``z_r = |W| r + err`` with ``err`` covering the weights' and biases' rounding to float (relative
+    ``2^-53``) and the dot products' rounding (``slack(fan) (|W| (|c| + r) + |b|)``, Higham's ``gamma``);
+    bounds rounded outward. Source: standard interval bound propagation (e.g. Gowal et al. 2018) with the
+    rounding terms of :mod:`theory.certify._intervals`.
+    """
+    from .._intervals import TINY, dn, slack, up
+    c = 0.5 * (lo + hi)
+    r = up(np.maximum(hi - c, c - lo))
+    out = []
+    for l, (src, dst, w, bias, relu) in enumerate(cone.levels):
+        m, n = cone.sizes[l + 1], cone.sizes[l]
+        wf = np.array([float(v) for v in w], dtype=np.float64)
+        bf = np.array([float(v) for v in bias], dtype=np.float64)
+        W = sps.csr_matrix((wf, (dst, src)), shape=(m, n))
+        A = abs(W)
+        fan = np.bincount(dst, minlength=m).astype(np.float64)[:, None]
+        mag = A @ (np.abs(c) + r) + np.abs(bf)[:, None]
+        zc = W @ c + bf[:, None]
+        zr = up(up(A @ r) * (1 + slack(fan)) + up(mag * (slack(fan + 2) + 2.0**-52)) + TINY)
+        zlo, zhi = dn(zc - zr), up(zc + zr)
+        out.append((zlo, zhi))
+        hlo, hhi = (np.maximum(zlo, 0.0), np.maximum(zhi, 0.0)) if relu else (zlo, zhi)
+        c = 0.5 * (hlo + hhi)
+        r = up(np.maximum(hhi - c, c - hlo))
+    return out
+
+
+def _live_units(cone: Cone, var_index: list[int], grid: Grid, tiles: list) -> Callable[[int], _Need]:
+    """For each tile, the units that can be nonzero on it and those proved active there.
+
+    Rigorous interval bounds (:func:`_ibp`) over each tile's bounding box in the variables: a unit proved dead
+    there (pre-activation ``<= 0`` on the whole box) is exactly 0 on the tile (affine, no check), so it and
+    every unit only it feeds are skipped; a unit proved active (``>= 0``) needs no sign check.
+    """
+    k = grid.k
+
+    def box(lo_y: list[int], hi_y: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        pts = [grid.to_x([Fraction(v) for v in corner]) for corner in product(*zip(lo_y, hi_y))]
+        lo = [min(p[a] for p in pts) for a in range(k)]
+        hi = [max(p[a] for p in pts) for a in range(k)]
+        down = lambda q: float(q) if Fraction(float(q)) <= q else float(np.nextafter(float(q), -np.inf))  # noqa: E731
+        upw = lambda q: float(q) if Fraction(float(q)) >= q else float(np.nextafter(float(q), np.inf))  # noqa: E731
+        return np.array([down(q) for q in lo]), np.array([upw(q) for q in hi])
+
+    bounds = [box(list(s_), list(e)) for s_, e in tiles]
+    var = np.asarray(var_index, dtype=np.int64)
+    lo = np.stack([b_[0][var] for b_ in bounds], axis=1)
+    hi = np.stack([b_[1][var] for b_ in bounds], axis=1)
+    z = _ibp(cone, lo, hi)
+    rows = [sps.csr_matrix((np.ones(src.size), (dst, src)), shape=(cone.sizes[l + 1], cone.sizes[l]))
+            for l, (src, dst, *_) in enumerate(cone.levels)]
+    L = len(cone.levels)
+
+    def live(t: int) -> _Need:
+        need = _Need([None] * (L + 1))
+        need[L] = np.arange(cone.sizes[L])
+        for l in range(L - 1, -1, -1):
+            cols = np.unique(rows[l][need[l + 1]].indices)
+            if l and cone.levels[l - 1][4]:
+                cols = cols[z[l - 1][1][cols, t] > 0]          # a ReLU unit with zhi <= 0 is exactly 0 here
+            need[l] = cols
+        need.active = [(z[l][0][:, t] >= 0) if cone.levels[l][4] else np.zeros(cone.sizes[l + 1], bool)
+                       for l in range(L)]
+        return need
+
+    return live
+
+
 def check_grid(cone: Cone, var_index: list[int], grid: Grid,
                on_slab: Callable[[list, list], None] | None = None) -> GridCheck:
     """Prove ``net = A_S`` on every simplex ``S`` of ``grid`` (module docstring), or say where it fails.
@@ -192,22 +281,29 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
         return GridCheck(False, None, "grid coordinates too large for exact int64 evaluation", 0, time.perf_counter() - t0)
     var = np.asarray(var_index, dtype=np.int64)
     values = np.empty(shape, dtype=object)
-    width = max(cone.sizes)
-    rest = int(np.prod(shape[1:], dtype=np.int64))
-    rows = max(2, min(shape[0], _SLAB_ELEMENTS // max(1, width * rest)))
     n_relu = sum(int(lev[5].sum()) for lev in levels if lev[5] is not None)
-    r0 = 0
-    while True:
-        r1 = min(shape[0], r0 + rows)
-        sub = (r1 - r0,) + shape[1:]
-        idx = np.indices(sub).reshape(k, -1)
-        idx[0] += r0
+    if on_slab is None and max(cone.sizes) * grid.vertices > _PRUNE_ABOVE:   # tiles, each with its live units
+        tiles = _tiles(grid.cells, [_TILE] * k)
+        live = _live_units(cone, var_index, grid, tiles)
+    else:                                     # slabs of whole rows: every unit, for the per-cell magnitudes
+        width, rest = max(cone.sizes), int(np.prod(shape[1:], dtype=np.int64))
+        rows = max(1, min(grid.cells[0], _SLAB_ELEMENTS // max(1, width * rest) - 1))
+        tiles, live = _tiles(grid.cells, [rows] + list(grid.cells[1:])), None
+    for t, (start, stop) in enumerate(tiles):
+        sub = tuple(int(e - s_ + 1) for s_, e in zip(start, stop))
+        idx = np.indices(sub).reshape(k, -1) + np.asarray(start, dtype=np.int64)[:, None]
         X = [sum((np.int64(coef[a][b]) * idx[b] for b in range(k)), np.int64(const[a])) for a in range(k)]
-        num = np.stack([X[v] for v in var]) if var.size else np.zeros((0, idx.shape[1]), np.int64)
+        need = None if live is None else live(t)
+        num = np.stack([X[v] for v in (var if need is None else var[need[0]])]) if var.size else \
+            np.zeros((0, idx.shape[1]), np.int64)
         D = D0
         mags = [] if on_slab is None else [_cell_max(num, D, sub)]
         pre_max: list = []
         for l, (W, absW, Dw, bn, Db, check) in enumerate(levels):
+            if need is not None:
+                rows_, cols_ = need[l + 1], need[l]
+                W, absW, bn = W[rows_][:, cols_], absW[rows_][:, cols_], bn[rows_]
+                check = None if check is None else check[rows_] & ~need.active[l][rows_]
             L = math.lcm(Dw * D, Db)
             m1, m2 = L // (Dw * D), L // Db
             mag = np.abs(num).max(axis=1).astype(np.float64) if num.size else np.zeros(num.shape[0])
@@ -230,8 +326,8 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
                     bad_ = (P[a] & N[b]) | (N[a] & P[b])
                     if bad_.any():
                         u, *p = (int(v[0]) for v in np.nonzero(bad_))
-                        u = int(both[u])
-                        p[0] += r0
+                        u = int(both[u]) if need is None else int(need[l + 1][both[u]])
+                        p = [pi + s_ for pi, s_ in zip(p, start)]
                         q = [pi + ei for pi, ei in zip(p, e)]
                         return GridCheck(False, None, f"level {l} unit {u} changes sign on the grid edge {tuple(p)} - "
                                          f"{tuple(q)}: the network is not affine on a simplex of this grid",
@@ -243,11 +339,8 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
                 mags.append(_cell_max(num, D, sub))
         if on_slab is not None:
             on_slab(mags, pre_max)
-        out = num[0].reshape(sub)
-        view = values[r0:r1]
+        out = num[0].reshape(sub) if num.shape[0] else np.zeros(sub, dtype=np.int64)
+        view = values[tuple(slice(s_, e + 1) for s_, e in zip(start, stop))]
         for i, v in np.ndenumerate(out):
             view[i] = Fraction(int(v), D)
-        if r1 == shape[0]:
-            break
-        r0 = r1 - 1
     return GridCheck(True, values, "", n_relu, time.perf_counter() - t0)
