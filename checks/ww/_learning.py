@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 
-from numerics.learning import TrainSettings, equivariance_run, run_separation, separation_config
+from numerics.learning import TrainSettings, equivariance_run, require_equivariant, run_separation, separation_config
 
 from .._claim import Context, Result
 from .._rates import RATE_BANDS
@@ -41,6 +41,9 @@ def sweep(ctx: Context) -> dict:
         # The report's quick profile is the CLI's quick sweep with one learning rate (half the cost).
         config = separation_config(TASK, ctx.profile, seed=ctx.seed,
                                    **({} if ctx.full else {"lrs": QUICK_REPORT_LRS}))
+        # The rate windows are the equivariance lower bounds' (Omega(d), Omega(d^2)): an optimizer outside them
+        # (per-coordinate Adam) would measure another algorithm's n*, so it is refused before any point is run.
+        require_equivariant(TrainSettings.from_config(config.train), "the ww.sample claims")
         ctx.progress(f"separation sweep ({ctx.profile}): task {TASK}, d in {config.ds}, {len(config.seeds)} seeds, "
                      f"into {out}")
         _SWEEPS[key] = run_separation(config, out, executor="local", device="auto" if ctx.full else "cpu",
@@ -164,7 +167,10 @@ def sample_fcn(ctx: Context) -> Result:
 def _equivariance(ctx: Context, arch: str, transform: str, control: tuple[str, str] | None) -> Result:
     """Train from W_0 on X and from T(W_0) on UX with the sweep's optimizer; compare f(x) with f_U(Ux)."""
     tr = separation_config(TASK, ctx.profile).train
-    settings = TrainSettings(optimizer=tr.get("optimizer", "adam-tensor"), momentum=float(tr["momentum"]))
+    settings = require_equivariant(TrainSettings(optimizer=tr.get("optimizer", "adam-tensor"),
+                                                 momentum=float(tr["momentum"]),
+                                                 weight_decay=float(tr.get("weight_decay", 0.0)),
+                                                 batch_size=tr.get("batch_size")), f"ww.equivariance.{arch}")
     d, n, steps = (32, 128, 300) if ctx.full else (16, 48, 100)
     seeds = range(3) if ctx.full else range(2)
     runs = [equivariance_run(arch, transform, d=d, n=n, steps=steps, lr=0.03, settings=settings,

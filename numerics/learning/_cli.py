@@ -12,7 +12,9 @@ checked before any point is computed; one ``error: ...`` line), or when the file
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import theory
@@ -20,8 +22,10 @@ import theory
 from .._errors import NumericsError, bad, theory_errors
 from ..convert import resolve_device
 from ._executors import EXECUTORS
+from ._optim import OPTIMIZERS
 from ._sweep import ARCHS, PROFILES, run_separation, separation_config
 from ._tasks import TASKS
+from ._tree import READOUT_INITS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -40,15 +44,46 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://HOST:8786 (default: a LocalCluster)")
     p.add_argument("--workers", type=int, help="worker processes (default: the usable cores)")
     p.add_argument("--seeds", type=int, help="number of seeds (labels 0 .. N-1; default: the profile's)")
-    p.add_argument("--ds", help="input sizes, comma-separated powers of 2, e.g. 8,16,32")
+    p.add_argument("--ds", help="input sizes, comma-separated powers of the kernel s (default 2), e.g. 8,16,32")
     p.add_argument("--archs", help=f"architectures, comma-separated from {','.join(ARCHS)}")
     p.add_argument("--tau", type=float, help="pass threshold on the median relative test error (default 0.1)")
+    p.add_argument("--lrs", help="learning-rate grid, comma-separated, e.g. 0.03,0.1 (validation picks one per seed)")
+    g = p.add_argument_group("training protocol (default: the profile's; recorded in config.json)")
+    g.add_argument("--s", type=int, help="kernel = stride of the trees: 2, 3 or 4 (--ds must be powers of it)")
+    g.add_argument("--width", type=int, help="channels of every tree layer")
+    g.add_argument("--head-width", type=int, help="units of each head layer; 0: no head layer")
+    g.add_argument("--head-layers", type=int, help="head ReLU layers before the readout")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam-tensor (the profiles'; O(d)-equivariant), adam "
+                   "(per-coordinate, not equivariant), sgd, gd (full batch)")
+    g.add_argument("--momentum", type=float, help="heavy-ball momentum (gd, sgd) or Adam's beta1, in [0, 1)")
+    g.add_argument("--weight-decay", type=float, help="L2 (gd, sgd) or decoupled (adam, adam-tensor); default 0")
+    g.add_argument("--batch-size", type=int_or_full, default=argparse.SUPPRESS, help="minibatch size, or 'full' (the profiles' default)")
+    g.add_argument("--init-scale", type=float, help="multiplier of the N(0, 2/fan_in) initialisation (default 1)")
+    g.add_argument("--readout-init", choices=READOUT_INITS, help="zero (default) or gaussian N(0, 1/fan_in)")
     p.add_argument("--evaluator", help="'module:function' evaluating one point (default "
                                        "numerics.learning:train_point; the tests plug in a fake)")
     p.add_argument("--force", action="store_true", help="discard results in --out made with another configuration "
                    "(only in a store this tool created: its .cnnverify marker)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+_TRAIN_FLAGS = ("s", "width", "head_width", "head_layers", "optimizer", "momentum", "weight_decay", "init_scale",
+                "readout_init")
+"""Flags that override one key of the profile's ``train`` dict (same name); ``--batch-size`` is handled apart."""
+
+
+def int_or_full(text: str) -> int | None:
+    """``--batch-size``: ``'full'`` -> None (full batch), else an int (validated with the config)."""
+    return None if text.strip() == "full" else int(text)
+
+
+def _floats(text: str, arg: str) -> tuple[float, ...]:
+    """``'0.03,0.1'`` -> ``(0.03, 0.1)``; an empty or non-numeric item is an error."""
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise bad(arg, text, "comma-separated numbers without empty items, e.g. 0.03,0.1") from None
 
 
 def _ints(text: str, arg: str) -> tuple[int, ...]:
@@ -105,15 +140,39 @@ def _ci(fit: dict) -> str:
     return f"{fit['slope']:.2f}  {int(fit['level'] * 100)}% CI {band}  on d = {fit['ds']}{excluded}"
 
 
+def _bracket(b: list | None) -> str:
+    """The search's final bracket ``(last failing n, first passing n]``; ``-`` for an end it has not got."""
+    return "-" if not b else f"({_fmt(b[0], 'd')}, {_fmt(b[1], 'd')}]"
+
+
+def _fitted(e: dict) -> str:
+    """The fitted n* and its seed-bootstrap interval (``inf``: open above)."""
+    ci = e.get("n_star_ci")
+    band = "" if not ci else f" [{_fmt(ci[0], '.1f')}, {'inf' if ci[1] is None else format(ci[1], '.1f')}]"
+    return _fmt(e.get("n_star_fit"), ".1f") + band
+
+
+def _stored_before_stop_ratio(out: str) -> bool:
+    """Whether ``out`` holds a store whose config.json predates the ``stop_ratio`` setting (unreadable: False,
+    the store itself then reports it)."""
+    try:
+        with open(Path(out) / "config.json", encoding="utf-8") as fh:
+            stored = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(stored, dict) and "stop_ratio" not in stored
+
+
 def report(summary: dict) -> str:
     """The text table of a sweep summary."""
-    lines = [f"{'arch':5} {'d':>6} {'n*':>8} {'interp n*':>10} {'test@n*':>9} {'train@n*':>9}  note"]
+    lines = [f"{'arch':5} {'d':>6} {'n*':>8} {'interp n*':>10} {'test@n*':>9} {'train@n*':>9} {'bracket':>15} "
+             f"{'fitted n* [95% interval]':>28}  note"]
     for arch, res in summary["archs"].items():
         for e in res["per_d"]:
             note = e["error"] if e["status"] == "error" else (f"censored {e['censored']}" if e["censored"] else "")
             lines.append(f"{arch:5} {e['d']:>6} {_fmt(e['n_star'], 'd'):>8} {_fmt(e['n_star_interp'], '.1f'):>10} "
                          f"{_fmt(e['median_test_at_n_star'], '.4f'):>9} {_fmt(e['median_train_at_n_star'], '.4f'):>9}"
-                         f"  {note}")
+                         f" {_bracket(e.get('bracket')):>15} {_fitted(e):>28}  {note}")
     lines.append("log-log slope of n* against d:")
     lines += [f"  {arch}: {_ci(res['fit'])}" for arch, res in summary["archs"].items()]
     if "cnn_log2" in summary:
@@ -127,6 +186,8 @@ def report(summary: dict) -> str:
     for name, fit in summary.get("ratios", {}).items():
         num, den = name.split("/")
         lines.append(f"  log-log slope of n*_{num} / n*_{den} against d: {_ci(fit)}")
+    if summary.get("protocol"):
+        lines.append(f"training protocol: {summary['protocol']}")
     t = summary["timings"]
     lines.append(f"{t['evaluated']} points evaluated, {t['reused']} reused from the store, "
                  f"{len(summary['errors'])} failed; {t['wall_s']:.1f} s wall")
@@ -149,6 +210,15 @@ def run(args: argparse.Namespace) -> int:
         for name in ("tau", "evaluator"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
+        if args.lrs is not None:
+            overrides["lrs"] = _floats(args.lrs, "lrs")
+        train = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+        if "batch_size" in args:  # given (default: absent, so the profile's)
+            train["batch_size"] = args.batch_size
+        if train:
+            overrides["train"] = train
+        if _stored_before_stop_ratio(args.out):  # resume it with its own stop: hi / lo <= 1 + resolution
+            overrides["stop_ratio"] = None
         config = separation_config(args.task, args.profile, **overrides)
         _check_up_front(args)
         summary = run_separation(config, args.out, executor=args.executor, workers=args.workers,

@@ -14,11 +14,18 @@ transforms as ``W_1 -> U W_1`` per input block:
 Gaussian initialisation is invariant in law under these maps, so the algorithm (random init included) is
 equivariant in distribution; here the transformed initialisation is used so the identity can be checked to float64
 precision on one run.
+
+Which protocols keep the identity (numerics.learning._optim): optimizers ``gd``, ``sgd``, ``adam-tensor``, with any
+momentum and weight decay (L2 or decoupled: both linear in the weights), full batch or minibatches (both runs take
+the same batches: exact here; with random batch seeds, in distribution), any ``init_scale`` and readout
+initialisation (only ``W_1`` is transformed). Per-coordinate ``adam`` breaks it: its step divides each coordinate
+of ``W_1`` by that coordinate's own gradient scale, which a rotation mixes (reported as ``equivariant_protocol``).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -86,15 +93,16 @@ def _transform_first_layer(arch: TreeArch, w1: torch.Tensor, blocks: list[torch.
 def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, steps: int = 200,
                      lr: float = 0.01, settings: TrainSettings | None = None, width: int = 4, head_width: int = 8,
                      task: str = "patch-quadratic", n_eval: int = 256, seed: int = 0,
-                     init: str = "transformed") -> dict[str, Any]:
+                     init: str = "transformed", s: int = 2) -> dict[str, Any]:
     """Train twice, from ``W_0`` on ``(X, y)`` and from ``T(W_0)`` on ``(U X, y)``, and compare ``f(x)`` with ``f_U(U x)``.
 
     Args:
         arch: ``'cnn'``, ``'lcn'`` or ``'fcn'``.
         transform: one of :data:`TRANSFORMS`.
         d, n, steps, lr: input size, training-set size, optimizer steps (no early stopping), learning rate.
-        settings: optimizer settings (the sweep's; ``max_steps``/``patience`` are replaced by ``steps``/None).
-        width, head_width: tree channels and head units.
+        settings: optimizer settings (the sweep's; ``max_steps``/``patience`` are replaced by ``steps``/None;
+            optimizer, momentum, weight decay and batch size are used as given, both runs with the same batches).
+        width, head_width: tree channels and head units (0: no head layer); s: kernel = stride (d a power of s).
         task: data of :class:`numerics.learning._tasks.Task` (its labels; any labels would do).
         n_eval: evaluation points ``x`` (fresh Gaussians).
         init: ``'transformed'`` (``T(W_0)``, the identity's premise), ``'identity'`` (``W_0`` unchanged: a control
@@ -102,7 +110,8 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
             (one per patch) is tried and the smallest disagreement is reported.
     Returns:
         ``max_abs_diff`` (max over eval points of ``|f(x) - f_U(U x)|``), ``output_scale`` (max ``|f(x)|``),
-        ``rel_diff``, ``agree`` (within ``TOLERANCES['equivariance_float64']``), ``train_loss`` of both runs, sizes.
+        ``rel_diff``, ``agree`` (within ``TOLERANCES['equivariance_float64']``), ``train_loss`` of both runs, sizes,
+        ``equivariant_protocol`` (whether the settings are among those that keep the identity).
     Shape: all computations in float64 on the CPU.
     """
     if init not in ("transformed", "identity", "best-shared"):
@@ -113,8 +122,8 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
     if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not math.isfinite(lr) or lr <= 0:
         raise bad("lr", lr, "a finite number > 0")
     base = settings or TrainSettings()
-    opt = TrainSettings(steps, base.eval_every, None, base.momentum, base.optimizer)
-    shape = TreeArch(arch, d, 2, width, head_width, 1)
+    opt = replace(base, max_steps=steps, patience=None)
+    shape = TreeArch(arch, d, s, width, head_width, 1)
     g = torch.Generator().manual_seed(seed)
     blocks = transform_blocks(transform, d, shape.s, g)
     x, y, _ = Task(task, d).sample((n,), g, dtype=torch.float64)
@@ -151,7 +160,7 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
     diff, loss_u, fu = best  # type: ignore[misc]
     scale = float(f.abs().max())
     return {"arch": arch, "transform": transform, "init": init, "d": d, "n": n, "steps": steps, "lr": lr,
-            "optimizer": opt.optimizer, "max_abs_diff": diff, "output_scale": scale,
+            "optimizer": opt.optimizer, "equivariant_protocol": opt.equivariant, "max_abs_diff": diff, "output_scale": scale,
             "rel_diff": diff / scale if scale > 0 else math.inf,
             "agree": TOLERANCES["equivariance_float64"].ok(fu, f), "train_loss": [loss, loss_u],
             "candidates": len(firsts)}

@@ -45,8 +45,9 @@ def _n_star_plot(summary: dict, path: Path) -> Path:
     for arch, res in summary["archs"].items():
         colour, fit = COLOURS.get(arch, "black"), res["fit"]
         if "error" not in fit:
-            err = [[max(0.0, n - ci[0]) if ci else 0.0 for n, ci in zip(fit["n_stars"], fit["n_star_ci"])],
-                   [max(0.0, ci[1] - n) if ci else 0.0 for n, ci in zip(fit["n_stars"], fit["n_star_ci"])]]
+            err = [[max(0.0, n - ci[0]) if ci and ci[0] is not None else 0.0 for n, ci in zip(fit["n_stars"], fit["n_star_ci"])],
+                   [max(0.0, ci[1] - n) if ci and ci[1] is not None else 0.0  # None: open above
+                    for n, ci in zip(fit["n_stars"], fit["n_star_ci"])]]
             ci = fit["ci"]
             label = f"{arch}: slope {fit['slope']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
             ax.errorbar(fit["ds"], fit["n_stars"], yerr=err, fmt="o", color=colour, markersize=4, capsize=3,

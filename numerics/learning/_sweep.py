@@ -18,13 +18,17 @@ from typing import Any, Callable, Mapping
 from .._errors import NumericsError, bad
 from ._executors import make_executor
 from ._fit import bootstrap_fit, interpolate_n_star, log2_fit, median_error, ratio_fit
+from ._nstar import fit_n_star
 from ._threshold import ThresholdSearch
 from ._plots import write_plots
 from ._store import SweepStore
+from ._optim import PROTOCOL_DEFAULTS, check_protocol, describe_protocol
 from ._tasks import TASKS
 from ._tree import ARCHS
 
 PROFILES = ("quick", "full")
+STRIDES = (2, 3, 4)
+"""Kernel = stride values of the sweep's trees (``train['s']``): d must be a power of it."""
 DEFAULT_EVALUATOR = "numerics.learning:train_point"
 MOVED_EVALUATORS = {"numerics._train:train_point": DEFAULT_EVALUATOR}
 """Evaluator names stored by earlier versions (private module paths) -> their public names, so an old sweep's
@@ -53,17 +57,24 @@ class SweepConfig:
     Attributes:
         task: one of ``sparse``, ``patch-quadratic``, ``halves`` (numerics.learning._tasks).
         archs: architectures, a subset of ``cnn``, ``lcn``, ``fcn`` in any order.
-        ds: input sizes, powers of 2 (>= 4), increasing.
+        ds: input sizes, powers of the kernel ``s = train['s']`` (default 2), >= s^2, increasing (and sizes the
+            task takes: numerics.learning._tasks.Task).
         seeds: seed labels (distinct ints >= 0); each is one training set and initialisation.
         lrs: learning-rate grid (positive); the evaluator picks the best per seed on validation.
         tau: pass threshold on the median relative test error, in (0, 1).
         n_min, n_max: the search range of n; resolution: relative stopping width (0: exact bisection).
-        train: training settings for the evaluator (plain values: width, max_steps, patience, ...).
+        train: training settings for the evaluator (plain values: width, max_steps, patience, ...). For the
+            default evaluator this is the training protocol: absent keys of :data:`PROTOCOL_DEFAULTS` are filled
+            in (so the store records them) and every value is validated (``s`` in :data:`STRIDES`, the
+            optimizer, weight decay, batch size, initialisation: :func:`check_protocol`).
         task_options: task settings for the evaluator (plain values: g, support, noise).
         bootstrap_reps: seed-bootstrap replicates for the confidence intervals (>= 1).
         seed: the sweep's seed (data, initialisation, bootstrap).
         evaluator: ``'module:function'`` called as ``f(config_dict, arch, d, n, device=, dtype=)``.
         fit_d_min: fits use only d >= fit_d_min (the declared window; 0: all d).
+        stop_ratio: the bisection stops once its bracket has ``hi / lo <= stop_ratio`` (> 1; 2.0: right after
+            the geometric phase), n* then fitted on the error curve (numerics.learning._nstar); None: stop at
+            ``1 + resolution``, the rule of stores written before this field (:func:`upgrade_config`).
     Raises:
         NumericsError: naming the first bad field.
     """
@@ -83,13 +94,17 @@ class SweepConfig:
     seed: int = 0
     evaluator: str = DEFAULT_EVALUATOR
     fit_d_min: int = 0
+    stop_ratio: float | None = 2.0
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise bad("task", self.task, " | ".join(TASKS))
-        ds = _ints(self.ds, "ds", 4, "a non-empty sequence of powers of 2 >= 4")
-        if any(d & (d - 1) for d in ds) or list(ds) != sorted(set(ds)):
-            raise bad("ds", self.ds, "distinct powers of 2 >= 4 in increasing order")
+        s = self.train.get("s", 2) if isinstance(self.train, Mapping) else 2
+        if s not in STRIDES or isinstance(s, bool):
+            raise bad("train['s']", s, f"a kernel = stride in {STRIDES}")
+        ds = _ints(self.ds, "ds", s * s, f"a non-empty sequence of powers of s = {s}, >= {s * s}")
+        if any(s ** round(math.log(d, s)) != d for d in ds) or list(ds) != sorted(set(ds)):
+            raise bad("ds", self.ds, f"distinct powers of s = {s}, >= {s * s}, in increasing order")
         if not isinstance(self.archs, (list, tuple)) or not self.archs or not set(self.archs) <= set(ARCHS) \
                 or len(set(self.archs)) != len(self.archs):
             raise bad("archs", self.archs, f"distinct names from {ARCHS}")
@@ -121,9 +136,22 @@ class SweepConfig:
         object.__setattr__(self, "lrs", tuple(float(v) for v in self.lrs))
         object.__setattr__(self, "tau", float(self.tau))
         object.__setattr__(self, "resolution", float(self.resolution))
+        if self.stop_ratio is not None:
+            if isinstance(self.stop_ratio, bool) or not isinstance(self.stop_ratio, (int, float)) or not (
+                    math.isfinite(self.stop_ratio) and self.stop_ratio > 1):
+                raise bad("stop_ratio", self.stop_ratio, "a finite number > 1, or None (stop at 1 + resolution)")
+            object.__setattr__(self, "stop_ratio", float(self.stop_ratio))
         for name in ("train", "task_options"):
             object.__setattr__(self, name, {k: list(v) if isinstance(v, tuple) else v
                                             for k, v in getattr(self, name).items()})
+        if self.evaluator == DEFAULT_EVALUATOR:
+            object.__setattr__(self, "train", {**PROTOCOL_DEFAULTS, **self.train})
+            check_protocol(self.train, self.task, self.ds)
+
+    @property
+    def search_resolution(self) -> float:
+        """The :class:`ThresholdSearch` resolution: ``stop_ratio - 1``, or ``resolution`` when stop_ratio is None."""
+        return self.resolution if self.stop_ratio is None else self.stop_ratio - 1
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able plain dict (tuples as lists) the evaluator receives and ``config.json`` holds."""
@@ -136,10 +164,12 @@ class SweepConfig:
         return cls(**{k: tuple(v) if k in ("ds", "archs", "seeds", "lrs") else v for k, v in data.items()})
 
 
-_TRAIN = {"quick": dict(width=8, head_width=16, head_layers=1, max_steps=400, eval_every=20, patience=6,
-                        momentum=0.9, optimizer="adam-tensor", n_val=256, n_test=1024),
-          "full": dict(width=8, head_width=16, head_layers=1, max_steps=2000, eval_every=20, patience=10,
-                       momentum=0.9, optimizer="adam-tensor", n_val=1024, n_test=4096)}
+_TRAIN = {"quick": dict(s=2, width=8, head_width=16, head_layers=1, max_steps=400, eval_every=20, patience=6,
+                        momentum=0.9, optimizer="adam-tensor", weight_decay=0.0, batch_size=None, init_scale=1.0,
+                        readout_init="zero", n_val=256, n_test=1024),
+          "full": dict(s=2, width=8, head_width=16, head_layers=1, max_steps=2000, eval_every=20, patience=10,
+                       momentum=0.9, optimizer="adam-tensor", weight_decay=0.0, batch_size=None, init_scale=1.0,
+                       readout_init="zero", n_val=1024, n_test=4096)}
 """Training per profile: the same tree (8 channels, a 16-unit head) in both, so quick is a cut-down full run.
 Chosen on a pilot of the patch-quadratic task (d in 8..32, n in 64..4096): 8 channels is the narrowest whose
 training error falls below 0.02 Var(y) at every d; the per-tensor Adam of numerics.learning._train trains the deep narrow
@@ -170,12 +200,14 @@ def separation_config(task: str, profile: str = "quick", **overrides: Any) -> Sw
 
 def upgrade_config(stored: Mapping[str, Any]) -> dict[str, Any]:
     """A ``config.json`` written by an earlier version in today's form (moved evaluator paths renamed, fields
-    added since then at their defaults), so its sweep resumes.
+    added since then at their defaults, protocol keys of ``train`` absent then at :data:`PROTOCOL_DEFAULTS`, the
+    values those stores ran with, ``stop_ratio`` None: their bisection stopped at ``1 + resolution``), so its sweep
+    resumes with identical results.
 
     Raises:
         NumericsError, TypeError: when ``stored`` is not a sweep configuration.
     """
-    return SweepConfig.from_dict(stored).to_dict()
+    return SweepConfig.from_dict({"stop_ratio": None, **stored}).to_dict()  # before stop_ratio: 1 + resolution
 
 
 def resolve_evaluator(name: str) -> Callable[..., dict]:
@@ -247,7 +279,10 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
             interp, grid = interpolate_n_star([t["n"] for t in table], [t["median_test"] for t in table], config.tau)
             at = next((t for t in table if t["n"] == grid), None)
             st = status[(arch, d)]
-            per_d.append({"d": d, "n_star": grid, "n_star_interp": interp, "censored": st["censored"],
+            star = fit_n_star([t["n"] for t in table], [t["test_rel"] for t in table], config.tau,
+                              reps=config.bootstrap_reps, seed=config.seed + 1000 * a_idx, d=d).to_dict() \
+                if table else {"n_star_fit": None, "n_star_ci": None, "bracket": None}
+            per_d.append({"d": d, "n_star": grid, "n_star_interp": interp, **star, "censored": st["censored"],
                           "status": st["status"], "error": st.get("error"),
                           "median_test_at_n_star": at and at["median_test"],
                           "median_train_at_n_star": at and at["median_train"], "points": table})
@@ -266,7 +301,8 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
         if num in curves and den in curves:
             extra.setdefault("ratios", {})[f"{num}/{den}"] = _fit_or_error(
                 ratio_fit, curves[num], curves[den], config.tau, config.bootstrap_reps, config.seed + 7)
-    return _finite({"config": config.to_dict(), "archs": archs, **extra})
+    return _finite({"config": config.to_dict(), "protocol": describe_protocol(config.train), "archs": archs,
+                    **extra})
 
 
 def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", workers: int | None = None,
@@ -304,7 +340,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     t0 = time.perf_counter()
     cfg = config.to_dict()
     store = SweepStore(out, cfg, force=force, upgrade=upgrade_config)
-    searches = {(a, d): ThresholdSearch(config.n_min, config.n_max, config.resolution)
+    searches = {(a, d): ThresholdSearch(config.n_min, config.n_max, config.search_resolution)
                 for a in config.archs for d in config.ds}
     status: dict[tuple[str, int], dict] = {k: {"status": "running", "censored": None} for k in searches}
     counts = {"evaluated": 0, "reused": 0}

@@ -38,7 +38,8 @@ class Task:
 
     Attributes:
         name: one of :data:`TASKS`.
-        d: input dimension, a power of 2 (>= 4): the tree models use kernel = stride = 2.
+        d: input dimension, a power of 2 (>= 4), the sizes of trees with kernel = stride 2 or 4; ``sparse`` also
+            takes a power of 3 (>= 9), for kernel 3 (the quadratic tasks pair coordinates, so need even d).
         support: ``sparse`` only: the relevant coordinates (default ``(0, d - 1)``, the longest range).
         g: ``sparse`` only: one of :data:`SPARSE_G`.
         noise: label-noise variance as a fraction of ``Var(f*)`` (>= 0).
@@ -55,8 +56,9 @@ class Task:
     def __post_init__(self) -> None:
         if self.name not in TASKS:
             raise bad("task", self.name, f"one of {TASKS}")
-        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 4 or self.d & (self.d - 1):
-            raise bad("d", self.d, "a power of 2, >= 4")
+        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 4 or (
+                self.d & (self.d - 1) and not (self.name == "sparse" and 3 ** round(math.log(self.d, 3)) == self.d)):
+            raise bad("d", self.d, "a power of 2, >= 4" + (" or of 3, >= 9" if self.name == "sparse" else ""))
         if not isinstance(self.noise, (int, float)) or not math.isfinite(self.noise) or self.noise < 0:
             raise bad("noise", self.noise, "a finite number >= 0 (a fraction of Var(f*))")
         if self.name == "sparse":

@@ -20,7 +20,8 @@ class ThresholdSearch:
     the bisection is on the integers (``mid = (lo + hi) // 2``) and stops when ``hi - lo == 1``, so ``hi`` is
     the exact threshold; with ``resolution > 0`` it bisects in log space (``mid = round(sqrt(lo hi))``) and stops
     when ``hi / lo <= 1 + resolution`` (or ``hi - lo == 1``), so the threshold ``t`` satisfies
-    ``lo < t <= hi < (1 + resolution) t``.
+    ``lo < t <= hi < (1 + resolution) t``. The sweep passes ``resolution = stop_ratio - 1`` (SweepConfig; 1.0:
+    stop on the geometric phase's ratio-2 bracket) and then fits n* on all evaluations (numerics.learning._nstar).
 
     The search is driven from outside: :meth:`next_n` says which n to evaluate (``None`` when finished), and
     :meth:`record` feeds the outcome of exactly that n back. Replaying recorded outcomes in order

@@ -1,18 +1,7 @@
-"""Full-batch gradient descent with momentum for a vectorised ensemble, and one grid point of the separation sweep.
+"""Training of a vectorised ensemble, and one grid point of the separation sweep.
 
-Two full-batch optimizers, no weight decay:
-
-* ``gd``: heavy-ball gradient descent, ``v <- mu v + g``, ``theta <- theta - lr v``;
-* ``adam-tensor`` (the default of the experiments): Adam with ONE second moment per parameter tensor and member,
-  ``m <- mu m + (1 - mu) g``, ``q <- 0.999 q + 0.001 mean(g^2)``, ``theta <- theta - lr c m_hat / (sqrt(q_hat) +
-  1e-12)`` with ``c`` the tensor's initial scale (:meth:`TreeArch.scales`), so every layer of a deep narrow tree moves
-  by the same fraction of its scale (plain GD stalls on those trees).
-
-Both updates are linear in the gradient up to factors that depend on gradient norms only, so they commute with
-``W_1 -> U W_1`` for orthogonal ``U``: training is O(d)-equivariant for the FCN, block-equivariant for the LCN and
-diagonal-block equivariant for the CNN (papers/wang_wu_2023.md, section 5.3). Adam with per-coordinate moments
-would not be (it is only permutation-equivariant, section 7), so the sample-complexity experiments and the
-equivariance claims use these optimizers.
+The optimizers (``gd``, ``sgd``, ``adam-tensor``, ``adam``), weight decay, minibatches, and which of them keep the
+O(d)- / block-equivariance the lower-bound claims need, are described in :mod:`numerics.learning._optim`.
 
 Early stopping: every ``eval_every`` steps each member's validation error is measured on a fixed validation set
 (not counted in ``n``); each member keeps its best checkpoint and stops counting after ``patience`` evaluations
@@ -25,58 +14,17 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 import torch
 
 from ..convert import resolve_device, resolve_dtype
+from ._optim import PROTOCOL_DEFAULTS, MinibatchOrder, TrainSettings, apply_update, init_state
 from ._tree import TreeArch
 from .._errors import bad
 from ._tasks import Task
 from .._threads import torch_threads
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimisation settings shared by every member of an ensemble.
-
-    Attributes:
-        max_steps: gradient steps at most.
-        eval_every: steps between validation evaluations.
-        patience: evaluations without improvement before a member stops (None: never stop early).
-        momentum: heavy-ball coefficient ``mu`` in ``[0, 1)``.
-    """
-
-    max_steps: int = 2000
-    eval_every: int = 25
-    patience: int | None = 8
-    momentum: float = 0.9
-    optimizer: str = "adam-tensor"
-
-    @classmethod
-    def from_config(cls, train: Mapping[str, Any]) -> "TrainSettings":
-        """The settings in a sweep config's ``train`` dict (``max_steps``, ``eval_every``, ``momentum``; optional
-        ``patience``, default None, and ``optimizer``, default ``'gd'``); validated as usual."""
-        missing = [k for k in ("max_steps", "eval_every", "momentum") if k not in train]
-        if missing:
-            raise bad("train", sorted(train), f"a dict with max_steps, eval_every, momentum; missing {missing}")
-        return cls(int(train["max_steps"]), int(train["eval_every"]), train.get("patience"),
-                   float(train["momentum"]), train.get("optimizer", "gd"))
-
-    def __post_init__(self) -> None:
-        for name in ("max_steps", "eval_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise bad(name, v, "an int >= 1")
-        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
-                                          or self.patience < 1):
-            raise bad("patience", self.patience, "None or an int >= 1")
-        if not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
-            raise bad("momentum", self.momentum, "a number in [0, 1)")
-        if self.optimizer not in ("gd", "adam-tensor"):
-            raise bad("optimizer", self.optimizer, "'gd' or 'adam-tensor'")
 
 
 SMALL_PROBLEM = 2**20
@@ -92,7 +40,7 @@ def _threads_for(x: torch.Tensor) -> int:
 
 def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
                    lrs: torch.Tensor, settings: TrainSettings, *, x_val: torch.Tensor | None = None,
-                   y_val: torch.Tensor | None = None) -> dict[str, Any]:
+                   y_val: torch.Tensor | None = None, batch_seeds: list[int] | None = None) -> dict[str, Any]:
     """Train every member of the ensemble on its own data with its own learning rate.
 
     Args:
@@ -102,6 +50,8 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
         x, y: training data per member. Shape: ``x (E, n, d)``, ``y (E, n)``.
         lrs: learning rate per member. Shape: ``(E,)``.
         x_val, y_val: a validation set shared by all members. Shape: ``(n_val, d)``, ``(n_val,)``.
+        batch_seeds: with ``settings.batch_size``, the seed of each member's minibatch order (E ints; default
+            ``0 .. E-1``); unused for full-batch training.
     Returns:
         ``val`` (E,) best validation MSE (NaN without a validation set), ``steps`` (E,) steps at the best
         checkpoint (the last iterate without a validation set), ``diverged`` (E,) bool (a non-finite loss appeared),
@@ -110,12 +60,19 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
     E = params[0].shape[0]
     if x.shape[0] != E or y.shape != x.shape[:2] or lrs.shape != (E,):
         raise bad("x, y, lrs", (tuple(x.shape), tuple(y.shape), tuple(lrs.shape)), f"(E={E}, n, d), (E, n), (E,)")
+    seeds = list(range(E)) if batch_seeds is None else list(batch_seeds)
+    if len(seeds) != E or not all(isinstance(v, int) and not isinstance(v, bool) for v in seeds):
+        raise bad("batch_seeds", batch_seeds, f"None or {E} ints (one per member)")
+    batches = None
+    if settings.batch_size is not None and settings.batch_size < x.shape[1]:
+        batches = MinibatchOrder(seeds, x.shape[1], settings.batch_size, x.device)
     with torch_threads(_threads_for(x)):
-        return _train(arch, params, x, y, lrs, settings, x_val, y_val)
+        return _train(arch, params, x, y, lrs, settings, x_val, y_val, batches)
 
 
 def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor,
-           settings: TrainSettings, x_val: torch.Tensor | None, y_val: torch.Tensor | None) -> dict[str, Any]:
+           settings: TrainSettings, x_val: torch.Tensor | None, y_val: torch.Tensor | None,
+           batches: MinibatchOrder | None) -> dict[str, Any]:
     E, dev, dt = params[0].shape[0], x.device, x.dtype
     validate = x_val is not None
     # Per-member results, indexed by the full ensemble.
@@ -128,34 +85,24 @@ def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch
     # stops is compacted out at the next evaluation, so stopped members cost no further compute.
     idx = torch.arange(E, device=dev)
     work = [p.detach().clone().requires_grad_(True) for p in params]
-    vel = [torch.zeros_like(p) for p in work]
-    sq = [torch.zeros(E, dtype=dt, device=dev) for _ in work]
+    vel, sq = init_state(settings, work)
     lr, xs, ys = lrs.to(dtype=dt, device=dev), x, y
     alive = torch.ones(E, dtype=torch.bool, device=dev)
     stale = torch.zeros(E, dtype=torch.long, device=dev)
     scales = arch.scales()
     step = 0
     for step in range(1, settings.max_steps + 1):
-        loss = ((arch.forward(work, xs) - ys) ** 2).mean(1)
+        if batches is None:
+            loss = ((arch.forward(work, xs) - ys) ** 2).mean(1)
+        else:
+            rows, cols = torch.arange(len(idx), device=dev)[:, None], batches.indices(step)
+            loss = ((arch.forward(work, xs[rows, cols]) - ys[rows, cols]) ** 2).mean(1)
         finite = torch.isfinite(loss)
         diverged[idx] |= ~finite
         alive &= finite
         trained[idx] += 1
         grads = torch.autograd.grad(torch.where(finite, loss, 0).sum(), work)
-        with torch.no_grad():
-            rate = torch.where(alive, lr, 0)
-            for p, v, q, c, g in zip(work, vel, sq, scales, grads):
-                g = torch.nan_to_num(g)
-                shape = (-1, *[1] * (p.ndim - 1))
-                if settings.optimizer == "gd":
-                    v.mul_(settings.momentum).add_(g)
-                    p.sub_(rate.view(shape) * v)
-                else:
-                    v.mul_(settings.momentum).add_((1 - settings.momentum) * g)
-                    q.mul_(0.999).add_(0.001 * g.pow(2).flatten(1).mean(1))
-                    mhat = v / (1 - settings.momentum ** step)
-                    vhat = q / (1 - 0.999 ** step)
-                    p.sub_((c * rate / (vhat.sqrt() + 1e-12)).view(shape) * mhat)
+        apply_update(settings, work, grads, vel, sq, scales, torch.where(alive, lr, 0), step)
         if step % settings.eval_every and step != settings.max_steps:
             continue
         with torch.no_grad():
@@ -182,6 +129,8 @@ def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch
                 xs, ys = xs[keep], ys[keep]
                 work = [p[keep].clone().requires_grad_(True) for p in work]
                 vel, sq = [v[keep] for v in vel], [q[keep] for q in sq]
+                if batches is not None:
+                    batches.keep(keep)
     with torch.no_grad():
         if not validate:
             for b, p in zip(best, work):
@@ -220,6 +169,19 @@ def _data(task: Task, seed: int, n: int, dtype: torch.dtype, device: torch.devic
 _TRAIN_KEYS = ("width", "head_width", "head_layers", "max_steps", "eval_every", "momentum", "n_val", "n_test")
 
 
+def _int(v: Any) -> Any:
+    """An integral float as an int (JSON round trips); anything else unchanged, for the validation to judge."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def tree_of(train: Mapping[str, Any], arch: str, d: int) -> TreeArch:
+    """The :class:`TreeArch` a sweep config's ``train`` dict describes at input size ``d`` (``width``,
+    ``head_width``, ``head_layers``; ``s``, ``init_scale``, ``readout_init`` default to :data:`PROTOCOL_DEFAULTS`)."""
+    tr = {**PROTOCOL_DEFAULTS, **train}
+    return TreeArch(arch, d, _int(tr["s"]), _int(tr["width"]), _int(tr["head_width"]), _int(tr["head_layers"]),
+                    tr["init_scale"], tr["readout_init"])
+
+
 def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device: str = "cpu",
                 dtype: str = "float32") -> dict[str, Any]:
     """Train ``seeds x lrs`` models of one architecture on ``n`` samples at input size ``d``, as one ensemble.
@@ -231,9 +193,11 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     Args:
         config: plain dict with ``task``, ``task_options`` (``g``, ``support``, ``noise``), ``seeds`` (ints),
             ``lrs`` (floats), ``seed`` (int), ``train`` (``width``, ``head_width``, ``head_layers``, ``max_steps``,
-            ``eval_every``, ``patience``, ``momentum``, ``n_val``, ``n_test``).
+            ``eval_every``, ``patience``, ``momentum``, ``n_val``, ``n_test``; optional, at
+            :data:`PROTOCOL_DEFAULTS` when absent: ``s``, ``optimizer``, ``weight_decay``, ``batch_size``,
+            ``init_scale``, ``readout_init``). Seed ``i`` also fixes the minibatch order (with ``batch_size``).
         arch: ``'cnn'``, ``'lcn'`` or ``'fcn'``.
-        d: input dimension (a power of 2); n: training-set size (>= 1).
+        d: input dimension (a power of ``s``); n: training-set size (>= 1).
         device: ``'cpu'``, ``'cuda'``, ``'auto'``; dtype: ``'float32'`` or ``'float64'``.
     Returns:
         JSON-able dict: ``n``, ``d``, ``arch``, per seed ``test_rel`` (test MSE against the noiseless target over
@@ -251,7 +215,7 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
         raise bad("config", sorted(config), f"a sweep config dict (SweepConfig.to_dict()); missing {missing}")
     tr = dict(config["train"])
     task = task_of(config, d)
-    shape = TreeArch(arch, d, 2, int(tr["width"]), int(tr["head_width"]), int(tr["head_layers"]))
+    shape = tree_of(tr, arch, d)
     settings = TrainSettings.from_config(tr)
     seeds, lrs = [int(s) for s in config["seeds"]], [float(v) for v in config["lrs"]]
     if not seeds or not lrs:
@@ -266,7 +230,9 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     y = rep(torch.stack([t[1] for t in train]))
     gens = [torch.Generator().manual_seed(_seed(*base, arch, "init", s)) for s in seeds for _ in lrs]
     params = shape.init(gens, dtype=dt, device=dev)
-    out = train_ensemble(shape, params, x, y, torch.tensor(lrs * S, dtype=dt), settings, x_val=x_val, y_val=y_val)
+    batch_seeds = [_seed(*base, arch, "batch", s) for s in seeds for _ in lrs]
+    out = train_ensemble(shape, params, x, y, torch.tensor(lrs * S, dtype=dt), settings, x_val=x_val, y_val=y_val,
+                         batch_seeds=batch_seeds)
     var = task.variance
     with torch.no_grad():
         test = ((shape.forward(params, x_test[None]) - f_test) ** 2).mean(1) / var

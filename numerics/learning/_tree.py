@@ -2,7 +2,8 @@
 
 All three architectures share the tree of the constructions (papers/wang_wu_2023.md, section 2, reconstruction):
 ``L = log_s d`` layers with kernel = stride = ``s`` and ``width`` channels, ReLU, then ``head_layers`` 1x1 ReLU
-layers of ``head_width`` units at the single remaining position, then a linear readout.
+layers of ``head_width`` units at the single remaining position, then a linear readout. ``head_width = 0`` is the
+no-head convention: the tree's ``width`` outputs feed the readout directly (``head_layers`` is then not used).
 
 * ``cnn``: layer ``l`` has one filter ``W_l (s C_{l-1}, C_l)`` shared by every position (weight sharing);
 * ``lcn``: the same with untied filters ``W_l[p]`` per position ``p`` (locality, no sharing);
@@ -11,9 +12,10 @@ layers of ``head_width`` units at the single remaining position, then a linear r
 Every parameter tensor has a leading ensemble dimension ``E``: member ``e`` is an independent network with its own
 initialisation, data and learning rate, and one batched forward pass (``torch.matmul`` over the leading dims)
 evaluates all of them; the sum of the members' losses has each member's own gradient in that member's slice.
-Initialisation is Gaussian, ``N(0, 2 / fan_in)`` for ReLU layers, zero biases and a zero readout (every member
-starts at the predictor 0, whose relative test error is exactly 1): an i.i.d. Gaussian first layer is invariant
-in law under ``W -> U W`` for orthogonal ``U``, the premise of the equivariance arguments (section 5.3).
+Initialisation is Gaussian, ``init_scale * N(0, 2 / fan_in)`` for ReLU layers (``init_scale = 1``: He), zero
+biases and, by default, a zero readout (every member starts at the predictor 0, whose relative test error is
+exactly 1; ``readout_init='gaussian'``: ``init_scale * N(0, 1 / fan_in)``): an i.i.d. Gaussian first layer is
+invariant in law under ``W -> U W`` for orthogonal ``U``, the premise of the equivariance arguments (section 5.3).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .._errors import bad
 from ..convert import LocallyConnected1d
 
 ARCHS = ("cnn", "lcn", "fcn")
+READOUT_INITS = ("zero", "gaussian")
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,10 @@ class TreeArch:
         d: input dimension, a power of ``s``.
         s: kernel = stride (>= 2).
         width: channels of every tree layer.
-        head_width: units of each 1x1 head layer.
-        head_layers: number of head ReLU layers (>= 0) before the linear readout.
+        head_width: units of each 1x1 head layer; 0: no head layer (the tree feeds the readout).
+        head_layers: number of head ReLU layers (>= 0) before the linear readout (when ``head_width > 0``).
+        init_scale: multiplier (finite, > 0) of every initial weight (1: ``N(0, 2 / fan_in)``).
+        readout_init: ``'zero'`` (the predictor 0 at the start) or ``'gaussian'`` (``N(0, 1 / fan_in)``).
     Raises:
         NumericsError: on an unknown arch or a size out of range.
     """
@@ -51,14 +56,21 @@ class TreeArch:
     width: int = 8
     head_width: int = 16
     head_layers: int = 1
+    init_scale: float = 1.0
+    readout_init: str = "zero"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise bad("arch", self.arch, f"one of {ARCHS}")
-        for name, lo in (("s", 2), ("d", 2), ("width", 1), ("head_width", 1), ("head_layers", 0)):
+        for name, lo in (("s", 2), ("d", 2), ("width", 1), ("head_width", 0), ("head_layers", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise bad(name, v, f"an int >= {lo}")
+                raise bad(name, v, f"an int >= {lo}" + (" (0: no head layer)" if name == "head_width" else ""))
+        c = self.init_scale
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c <= 0:
+            raise bad("init_scale", c, "a finite number > 0 (1: the N(0, 2/fan_in) initialisation)")
+        if self.readout_init not in READOUT_INITS:
+            raise bad("readout_init", self.readout_init, " | ".join(READOUT_INITS))
         if self.s ** self.depth != self.d:
             raise bad("d", self.d, f"a power of s = {self.s}")
 
@@ -66,6 +78,11 @@ class TreeArch:
     def depth(self) -> int:
         """Tree layers ``L = log_s d``."""
         return max(1, round(math.log(self.d, self.s)))
+
+    @property
+    def n_head(self) -> int:
+        """Head ReLU layers actually built: ``head_layers``, or 0 when ``head_width = 0``."""
+        return 0 if self.head_width == 0 else self.head_layers
 
     def shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
         """Per-member ``(weight shape, bias shape)`` of every layer, tree layers first, readout last."""
@@ -79,7 +96,7 @@ class TreeArch:
             else:
                 out.append(((p_in * c_in, p_out * self.width), (p_out * self.width,)))
             c_in = self.width
-        for _ in range(self.head_layers):
+        for _ in range(self.n_head):
             out.append(((c_in, self.head_width), (self.head_width,)))
             c_in = self.head_width
         out.append(((c_in, 1), (1,)))
@@ -99,7 +116,8 @@ class TreeArch:
 
     def init(self, generators: list[torch.Generator], *, dtype: torch.dtype,
              device: torch.device | str) -> list[torch.Tensor]:
-        """Gaussian initial parameters for ``E = len(generators)`` members (member ``e`` drawn from ``generators[e]``).
+        """Gaussian initial parameters for ``E = len(generators)`` members (member ``e`` drawn from ``generators[e]``):
+        ``init_scale * N(0, 2 / fan_in)`` weights, zero biases, the readout per ``readout_init`` (module docstring).
 
         Returns:
             ``[W_1, b_1, ..., W_out, b_out]``, each ``(E, *shape)``, leaf tensors with ``requires_grad``.
@@ -110,9 +128,12 @@ class TreeArch:
         params: list[list[torch.Tensor]] = [[] for _ in shapes for _ in range(2)]
         for g in generators:
             for i, (ws, bs) in enumerate(shapes):
-                w = torch.randn(*ws, generator=g, dtype=torch.float64) * math.sqrt(2.0 / ws[-2])
-                if i == len(shapes) - 1:
+                readout = i == len(shapes) - 1  # drawn even when zeroed: the same stream for every readout_init
+                w = torch.randn(*ws, generator=g, dtype=torch.float64) * math.sqrt((1.0 if readout else 2.0) / ws[-2])
+                if readout and self.readout_init == "zero":
                     w.zero_()
+                if self.init_scale != 1:
+                    w = w * self.init_scale
                 params[2 * i].append(w)
                 params[2 * i + 1].append(torch.zeros(bs, dtype=torch.float64))
         return [torch.stack(p).to(dtype=dtype, device=device).requires_grad_(True) for p in params]

@@ -68,3 +68,18 @@ def test_equivariance_claim_passes(tmp_path):
     assert r.status == "pass"
     assert r.observed["max_rel_diff"] < 1e-9 < 1e-2 < r.observed["cnn_independent_blocks_min_rel_diff"]
     assert r.observed["planted_untransformed_init_rel_diff"] > 1e-2
+
+
+def test_sample_claims_refuse_a_non_equivariant_optimizer(tmp_path, monkeypatch):
+    """The rate windows are the equivariance lower bounds': a sweep with per-coordinate Adam is refused before
+    any point is run (nothing is written)."""
+    import checks.ww._learning as learning
+    from numerics import NumericsError, separation_config
+
+    monkeypatch.setattr(learning, "separation_config",
+                        lambda task, profile, **kw: separation_config(task, profile, train={"optimizer": "adam"}, **kw))
+    with pytest.raises(NumericsError, match="'optimizer'.*ww.sample"):
+        learning.sweep(Context(profile="quick", out_dir=tmp_path / "r"))
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(NumericsError, match="'optimizer'.*ww.equivariance.cnn"):
+        equivariance_cnn(Context(profile="quick", out_dir=tmp_path))

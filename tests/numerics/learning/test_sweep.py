@@ -33,7 +33,8 @@ FAIL = _fake_sep.FAILING
 
 
 def _config(**kw) -> SweepConfig:
-    base = dict(ds=(4, 8, 16), evaluator=FAKE, bootstrap_reps=200, resolution=0.0, n_min=4, n_max=2048)
+    base = dict(ds=(4, 8, 16), evaluator=FAKE, bootstrap_reps=200, resolution=0.0, n_min=4, n_max=2048,
+                stop_ratio=None)  # exact integer bisection: n* is checked against a brute-force scan
     return separation_config("patch-quadratic", "quick", **{**base, **kw})
 
 

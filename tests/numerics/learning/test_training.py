@@ -146,7 +146,7 @@ def test_tree_arch_rejects_bad_input(kwargs, match):
 
 # ---------------------------------------------------------------- optimizer
 
-@pytest.mark.parametrize("optimizer", ["gd", "adam-tensor"])
+@pytest.mark.parametrize("optimizer", ["gd", "adam-tensor", "adam", "sgd-minibatch"])
 @pytest.mark.parametrize("arch", ["cnn", "lcn", "fcn"])
 def test_ensemble_equals_sequential_training(arch, optimizer):
     """Members trained together equal the same members trained one at a time (float64; rounding only)."""
@@ -156,13 +156,15 @@ def test_ensemble_equals_sequential_training(arch, optimizer):
     x, y, _ = task.sample((4, 32), g, dtype=F64)
     xv, yv, _ = task.sample((64,), g, dtype=F64)
     lrs = torch.tensor([0.003, 0.01, 0.03, 0.1], dtype=F64)
-    st_ = TrainSettings(max_steps=120, eval_every=10, patience=3, optimizer=optimizer)
+    st_ = TrainSettings(max_steps=120, eval_every=10, patience=3, optimizer=optimizer) if optimizer != "sgd-minibatch" \
+        else TrainSettings(max_steps=120, eval_every=10, patience=3, optimizer="sgd", weight_decay=0.01, batch_size=10)
     gens = lambda: [torch.Generator().manual_seed(100 + e) for e in range(4)]  # noqa: E731
     together = shape.init(gens(), dtype=F64, device="cpu")
-    out = train_ensemble(shape, together, x, y, lrs, st_, x_val=xv, y_val=yv)
+    out = train_ensemble(shape, together, x, y, lrs, st_, x_val=xv, y_val=yv, batch_seeds=[20, 21, 22, 23])
     for e in range(4):
         alone = [p[e:e + 1].detach().clone().requires_grad_(True) for p in shape.init(gens(), dtype=F64, device="cpu")]
-        o1 = train_ensemble(shape, alone, x[e:e + 1], y[e:e + 1], lrs[e:e + 1], st_, x_val=xv, y_val=yv)
+        o1 = train_ensemble(shape, alone, x[e:e + 1], y[e:e + 1], lrs[e:e + 1], st_, x_val=xv, y_val=yv,
+                            batch_seeds=[20 + e])
         assert int(o1["steps"][0]) == int(out["steps"][e])
         assert int(o1["trained_steps"][0]) == int(out["trained_steps"][e])  # a stopped member costs no more steps
         for a, b in zip(alone, together):
@@ -204,7 +206,7 @@ def test_divergent_member_does_not_spoil_the_others():
 
 
 @pytest.mark.parametrize("kwargs,match", [(dict(max_steps=0), "max_steps"), (dict(patience=0), "patience"),
-                                          (dict(momentum=1.0), "momentum"), (dict(optimizer="adam"), "optimizer")])
+                                          (dict(momentum=1.0), "momentum"), (dict(optimizer="adamw"), "optimizer")])
 def test_train_settings_reject_bad_input(kwargs, match):
     with pytest.raises(NumericsError, match=match):
         TrainSettings(**kwargs)
