@@ -1,16 +1,19 @@
 """theory.certify.pieces: certificates that use the construction's own pieces.
 
-For a network built as a Kuhn interpolation head (``pl_head``, or ``approximate_sparse`` with such a head), the
-sup-norm certificate is split in two exact steps instead of one general search:
+For a network built as a Kuhn interpolation head (``pl_head``, or ``approximate_sparse`` with such a head) or a
+Yarotsky product ``x0 * x1`` (a grid in the rotated coordinates ``x0 + x1``, ``x0 - x1``), the sup-norm
+certificate is split in two exact steps instead of one general search:
 
 1. the network equals the piecewise-linear interpolant of its own vertex values on the Kuhn triangulation of
    the grid named by its construction record (:mod:`._exact_check`: exact integer arithmetic, every ReLU's sign
-   on every grid edge); the record only says which grid to check, nothing is taken from it;
+   on every grid edge, wide cones tile by tile with their live units, :mod:`._live`); the record only says
+   which grid to check, nothing is taken from it;
 2. ``sup |A_S - g|`` over every simplex ``S``, with interval Taylor / mean-value forms of ``g`` vectorised over
    all simplices and only the pieces near the maximum refined (:mod:`._simplex_bound`).
 
 A network for which step 1 fails (or that names no grid) goes to the general branch and bound; the
-certificate records which method ran and why.
+certificate records which method ran and why. :func:`pieces_rounding` turns step 1's exact values into a
+per-cell float rounding bound (float semantics of :func:`theory.certify_sup_error`).
 """
 
 from __future__ import annotations
