@@ -14,6 +14,7 @@ WW_RECEPTIVE = ("Wang & Wu 2023, depth O(log d) vs Omega(d) for stride-1 CNNs, r
                 "(reconstruction)")
 WW_SAMPLE = ("Wang & Wu 2023, sample complexity O~(log^2 d) (CNN), Omega(d) (LCN), Omega(d^2) (FCN) on a simple "
              "regression task; task, architectures and protocol are our reconstruction (notes sections 5-6)")
+WW_FIG2 = "Wang & Wu 2023, Fig. 2 (as described in public summaries; reconstruction of the protocol)"
 WW_EQUIVARIANCE = ("Wang & Wu 2023, lower bounds from the symmetries of training (FCN: O(d); LCN: local rotations); "
                    "Li, Zhang & Arora 2021 (notes section 5.3, reconstruction)")
 YAROTSKY = "Yarotsky 2017, Error bounds for approximations with deep ReLU networks, Proposition 2 (standard)"

@@ -10,9 +10,12 @@ Source: Wang & Wu 2023 (notes, sections 5, 6 and 8; the experiment design is our
   plots), the threshold search :class:`ThresholdSearch`, fits :func:`bootstrap_fit`, :func:`loglog_fit`,
   :func:`log2_fit`, :func:`ratio_fit`, :func:`interpolate_n_star`, :func:`fit_n_star` (:class:`LineFit`), executors
   :func:`make_executor`; the command line is ``python -m numerics separation``;
+* baselines outside the tree family on the same data: :func:`baseline_point` (:data:`BASELINES`: a two-layer
+  FCN, min-norm least squares);
 * equivariance of gradient training: :func:`equivariance_run` (:data:`TRANSFORMS`).
 """
 
+from ._baselines import BASELINES, baseline_point
 from ._equivariance import TRANSFORMS, equivariance_run
 from ._executors import make_executor
 from ._fit import LineFit, bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
@@ -27,4 +30,4 @@ from ._tree import ARCHS, TreeArch
 __all__ = ["TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "PROFILES",
            "SweepConfig", "run_separation", "separation_config", "ThresholdSearch", "LineFit", "bootstrap_fit",
            "interpolate_n_star", "fit_n_star", "log2_fit", "loglog_fit", "ratio_fit", "make_executor", "TRANSFORMS",
-           "equivariance_run", "OPTIMIZERS", "require_equivariant"]
+           "equivariance_run", "OPTIMIZERS", "require_equivariant", "BASELINES", "baseline_point"]
