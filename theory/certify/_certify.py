@@ -43,6 +43,7 @@ from ..formula import parse_formula
 from ..heads import as_box
 from ..heads._target import parse_global_target
 from ..prove import Certificate
+from ..prove._certificate import decide_status
 from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
 from ._branch_and_bound import Search
@@ -228,14 +229,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     lower = s.lower
     if upper is not None and lower is not None and lower > upper:
         raise TheoryError(f"internal: lower bound {float(lower)} exceeds the certified upper bound {upper_f}")
-    if eps_q is None:
-        status = "proved" if finite else "unknown"
-    elif upper is not None and upper <= eps_q:
-        status = "proved"
-    elif lower is not None and lower > eps_q:
-        status = "refuted"
-    else:
-        status = "unknown"
+    status = decide_status(upper, lower, eps_q)
     witness = witness_fractions(s.witness, names)
     dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
     tgt = str(expr)

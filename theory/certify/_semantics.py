@@ -34,6 +34,7 @@ import sympy as sp
 
 from .._errors import TheoryError, bad
 from ..prove import Certificate
+from ..prove._certificate import decide_status
 from ..spec import Network, evaluate_exact, input_name, input_unit
 from ..spec._network import thaw
 from ..spec._rounding import cone_levels, largest_finite, point_bound, rounding_bound, smallest_normal
@@ -140,14 +141,7 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
             lower = _lower_at(net, Target(target, names), names, rounded, semantics)
             witness = rounded if lower is not None else None
     eps = cert.eps
-    if eps is None:
-        status = "proved" if upper is not None else "unknown"
-    elif upper is not None and upper <= eps:
-        status = "proved"
-    elif lower is not None and lower > eps:
-        status = "refuted"
-    else:
-        status = "unknown"
+    status = decide_status(upper, lower, eps)
     claim = cert.claim.replace(" of |net(x) - (", f" of |net_{semantics}(x) - (", 1)
     if claim == cert.claim:
         raise TheoryError(f"internal: certificate claim {cert.claim!r} is not in the form '... of |net(x) - (g)| ...'")

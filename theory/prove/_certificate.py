@@ -33,6 +33,19 @@ def _opt_rational(value: Any, name: str) -> Fraction | None:
     return None if value is None else as_rational(value, name)
 
 
+def decide_status(upper: Fraction | None, lower: Fraction | None, eps: Fraction | None) -> str:
+    """The status of a bound certificate: without ``eps`` ``"proved"`` when ``upper`` is finite (not None);
+    with ``eps`` ``"proved"`` if ``upper <= eps``, ``"refuted"`` if ``lower > eps`` (a rigorous witness), else
+    ``"unknown"``."""
+    if eps is None:
+        return "proved" if upper is not None else "unknown"
+    if upper is not None and upper <= eps:
+        return "proved"
+    if lower is not None and lower > eps:
+        return "refuted"
+    return "unknown"
+
+
 @dataclass(frozen=True, eq=False)
 class Certificate:
     """The outcome of a proof attempt about exactly one network spec.

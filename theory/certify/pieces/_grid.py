@@ -107,45 +107,44 @@ class Grid:
         return np.array(list(permutations(range(self.k))), dtype=np.int64).reshape(-1, self.k)
 
 
-def _pl_cells(meta: Any) -> int | None:
-    """The cell count ``n`` of a Kuhn interpolation head recorded anywhere in a construction record."""
-    if isinstance(meta, Mapping):
-        if meta.get("construction") == "pl_head" and isinstance(meta.get("n"), int):
-            return meta["n"]
-        head = meta.get("head")
-        if isinstance(head, Mapping) and head.get("name") == "pl":
-            n = (head.get("params") or {}).get("n")
-            if isinstance(n, int):
-                return n
-        for part in meta.get("parts", ()) or ():
-            n = _pl_cells(part)
-            if n is not None:
-                return n
-    return None
+def _find(meta: Any, match: Any) -> int | None:
+    """The first non-None ``match(record)`` over a construction record and, depth first, its ``parts``."""
+    if not isinstance(meta, Mapping):
+        return None
+    found = match(meta)
+    for part in (meta.get("parts", ()) or ()) if found is None else ():
+        found = _find(part, match)
+        if found is not None:
+            break
+    return found
 
 
-def _product_m(meta: Any) -> int | None:
-    """The depth ``m`` of a Yarotsky product ``x0 * x1`` by polarisation recorded anywhere in a construction record."""
-    if isinstance(meta, Mapping):
-        if meta.get("construction") == "product_head" and isinstance(meta.get("m"), int):
-            return meta["m"]
-        head = meta.get("head")
-        if isinstance(head, Mapping) and head.get("name") in ("product", "polynomial"):
-            m = (head.get("params") or {}).get("m")
-            target = meta.get("head_target")
-            if isinstance(m, int) and isinstance(target, str):
-                from ...formula import parse_formula
-                x0, x1 = sp.Symbol("x0", real=True), sp.Symbol("x1", real=True)
-                try:
-                    if sp.expand(parse_formula(target, variables="head", name="head_target") - x0 * x1) == 0:
-                        return m
-                except Exception:  # noqa: BLE001 - an unreadable record names no grid
-                    return None
-        for part in meta.get("parts", ()) or ():
-            m = _product_m(part)
-            if m is not None:
-                return m
-    return None
+def _pl_cells(rec: Mapping) -> int | None:
+    """The cell count ``n`` of a Kuhn interpolation head (``pl_head``, or a "pl" head of ``approximate_sparse``)."""
+    if rec.get("construction") == "pl_head" and isinstance(rec.get("n"), int):
+        return rec["n"]
+    head = rec.get("head")
+    n = (head.get("params") or {}).get("n") if isinstance(head, Mapping) and head.get("name") == "pl" else None
+    return n if isinstance(n, int) else None
+
+
+def _product_m(rec: Mapping) -> int | None:
+    """The depth ``m`` of a Yarotsky product ``x0 * x1`` by polarisation (``product_head``, or a product or
+    polynomial head of ``approximate_sparse`` whose target is ``x0*x1``)."""
+    if rec.get("construction") == "product_head" and isinstance(rec.get("m"), int):
+        return rec["m"]
+    head = rec.get("head")
+    if not (isinstance(head, Mapping) and head.get("name") in ("product", "polynomial")):
+        return None
+    m, target = (head.get("params") or {}).get("m"), rec.get("head_target")
+    if not (isinstance(m, int) and isinstance(target, str)):
+        return None
+    from ...formula import parse_formula
+    x0, x1 = sp.Symbol("x0", real=True), sp.Symbol("x1", real=True)
+    try:
+        return m if sp.expand(parse_formula(target, variables="head", name="head_target") - x0 * x1) == 0 else None
+    except Exception:  # noqa: BLE001 - an unreadable record names no grid
+        return None
 
 
 def _polarisation_grid(m: int, box: tuple[tuple[Fraction, Fraction], ...]) -> Grid | None:
@@ -183,10 +182,10 @@ def grid_hypothesis(meta: Any, box: tuple[tuple[Fraction, Fraction], ...], read:
     """
     if not any(read):
         return None
-    m = _product_m(meta)
+    m = _find(meta, _product_m)
     if m is not None:
         return _polarisation_grid(m, box) if len(box) == 2 and all(read) else None
-    n = _pl_cells(meta)
+    n = _find(meta, _pl_cells)
     if n is None:
         return None
     cells = tuple(n if r else 1 for r in read)
