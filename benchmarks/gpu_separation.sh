@@ -2,6 +2,7 @@
 # The full separation profile (CNN, LCN, FCN; d = 8 .. 256; 5 seeds) on one GPU, in one command.
 #
 # Usage: bash benchmarks/gpu_separation.sh [OUT_DIR] [TASK]      (defaults: runs/separation-gpu, patch-quadratic)
+# with the project's environment active (or PYTHON=.venv/bin/python).
 #
 # Runs `python -m numerics separation --profile full` on CUDA in float32 with the in-process executor (one GPU,
 # one process: the ensemble of seeds x learning rates is already one batched computation per point), prints the
@@ -13,7 +14,8 @@
 set -euo pipefail
 out="${1:-runs/separation-gpu}"
 task="${2:-patch-quadratic}"
-python - <<'PY'
+py="${PYTHON:-python}"
+"$py" - <<'PY'
 import sys, torch
 if not torch.cuda.is_available():
     sys.exit("gpu_separation.sh: no CUDA device (torch.cuda.is_available() is False); run the CPU profile instead: "
@@ -21,5 +23,5 @@ if not torch.cuda.is_available():
 print("device:", torch.cuda.get_device_name(0), "| torch", torch.__version__)
 PY
 start=$(date +%s)
-python -m numerics separation --task "$task" --profile full --device cuda --dtype float32 --executor serial --out "$out"
+"$py" -m numerics separation --task "$task" --profile full --device cuda --dtype float32 --executor serial --out "$out"
 echo "wall time: $(( $(date +%s) - start )) s (task $task, full profile, store $out)"
