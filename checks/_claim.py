@@ -182,8 +182,14 @@ class Claim:
         check: ``check(ctx) -> Result``.
         group: claims with the same non-empty group share work (e.g. one training sweep): they run one after
             another in one process and one artifact directory, so the first computes and the others reuse.
+        findings: recorded findings, ``{profile: text}``: in that profile the claim is known to fail (a paper's
+            claim that our reconstruction does not reproduce), and the text says what was measured and where it is
+            documented. The check still runs and still reports ``fail``; the run's exit status does not count
+            that fail, but counts a *pass* (the finding no longer reproduces: the docs are out of date), as
+            pytest's strict xfail does (:func:`finding_state`).
     Raises:
-        ChecksError: on a bad id, empty text, unknown kind, bad cost table, a non-callable check or a bad group.
+        ChecksError: on a bad id, empty text, unknown kind, bad cost table, a non-callable check, a bad group or a
+            bad findings table.
     """
 
     id: str
@@ -193,6 +199,7 @@ class Claim:
     cost: Mapping[str, float]
     check: Callable[[Context], Result] = field(compare=False, repr=False)
     group: str = ""
+    findings: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
@@ -211,7 +218,14 @@ class Claim:
             raise bad("check", self.check, "a callable check(ctx) -> Result")
         if not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9_.-]*", self.group):
             raise bad("group", self.group, "'' or a name of letters, digits, '_', '.', '-'")
+        if not isinstance(self.findings, Mapping) or not set(self.findings) <= set(PROFILES) or any(
+                not isinstance(v, str) or not v.strip() for v in self.findings.values()):
+            raise bad("findings", self.findings, f"a dict from profiles {PROFILES} to a non-empty text saying what "
+                      "was measured and where it is documented")
+        if self.findings and self.kind == "not-testable":
+            raise bad("findings", dict(self.findings), "none on a not-testable claim (it cannot fail)")
         object.__setattr__(self, "cost", MappingProxyType({p: float(self.cost[p]) for p in PROFILES}))
+        object.__setattr__(self, "findings", MappingProxyType(dict(self.findings)))
 
     def run(self, ctx: Context) -> Result:
         """Run the check; never raises for a failing or crashing check.
@@ -239,6 +253,30 @@ class Claim:
         return dataclasses.replace(result, seconds=seconds)
 
 
+def finding_state(finding: str, status: str) -> str:
+    """How a result stands to the claim's recorded finding for the profile (``finding``, '' when none).
+
+    Returns ``''`` (no finding recorded, or the check could not decide), ``'known'`` (it failed, as recorded) or
+    ``'stale'`` (it passed: the recorded finding no longer reproduces).
+    """
+    if not finding or status not in ("pass", "fail"):
+        return ""
+    return "known" if status == "fail" else "stale"
+
+
+def counts_as_failure(finding: str, status: str) -> bool:
+    """Whether a result makes the run exit 1: ``fail`` or ``unknown``, except a fail its recorded ``finding``
+    foresees; and a pass that a recorded finding says should fail (the finding is stale)."""
+    state = finding_state(finding, status)
+    return state == "stale" or (state == "" and status not in ("pass", "not-testable"))
+
+
+def status_label(status: str, finding: str) -> str:
+    """The status as the tables show it: ``'fail (recorded finding)'``, ``'pass (finding stale)'`` or the status."""
+    return {"known": f"{status} (recorded finding)", "stale": f"{status} (finding stale)"}.get(
+        finding_state(finding, status), status)
+
+
 def not_testable(reason: str) -> Callable[[Context], Result]:
     """A check that reports status ``not-testable`` with ``reason`` (why no computation can confirm or refute it).
 
@@ -254,8 +292,8 @@ def not_testable(reason: str) -> Callable[[Context], Result]:
     return check
 
 
-def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str, float], group: str = ""
-          ) -> Callable[[Callable[[Context], Result]], Claim]:
+def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str, float], group: str = "",
+          findings: Mapping[str, str] | None = None) -> Callable[[Callable[[Context], Result]], Claim]:
     """Declare a claim on its check function: ``@checks.claim(id=..., statement=..., ...)`` over ``def f(ctx)``.
 
     The decorated name becomes the :class:`Claim` record (the same record the papers' catalogue tables hold), so a
@@ -273,5 +311,5 @@ def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str,
         ChecksError: as :class:`Claim` (bad id, empty text, unknown kind, bad cost table, non-callable check).
     """
     def wrap(check: Callable[[Context], Result]) -> Claim:
-        return Claim(id, statement, source, kind, cost, check, group)
+        return Claim(id, statement, source, kind, cost, check, group, dict(findings or {}))
     return wrap

@@ -32,7 +32,7 @@ from ._errors import ChecksError
 from ._html import render_html
 from ._registry import Registry
 from ._report import (build_document, check_out_dir, discard, environment, finish, load_document, staging_dir,
-                      table)
+                      summary_text, table)
 from ._run import run_claims
 
 
@@ -135,7 +135,8 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     if args.list:
         for c in claims:
             print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
-                  f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}", file=out_stream)
+                  f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}"
+                  + (f"  (recorded finding: fails in {', '.join(c.findings)})" if c.findings else ""), file=out_stream)
         return theory.EXIT_OK
     started = _utc_now()
     out = args.out if args.out is not None else default_out(started)
@@ -174,8 +175,8 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     except BaseException:
         discard(staging)
         raise
-    print(table(runs), file=out_stream)
-    summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    print(table([(e, r) for e, (_, r) in zip(doc["claims"], runs)]), file=out_stream)
+    summary = summary_text(doc)
     n_cached = sum(o.cached for o in outcomes)
     print(f"\n{summary}{f' ({n_cached} cached)' if n_cached else ''}; report: {out / 'report.html'} "
           f"(also report.md, report.json)", file=out_stream)

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 from ._claim import Result
 from ._compare import moved
-from ._report import summarize
+from ._claim import status_label
+from ._report import summarize, summary_text
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700", "not-testable": "#57606a"}
 
@@ -52,8 +53,11 @@ window.addEventListener('load', function () {
 """
 
 
-def _badge(status: str) -> str:
-    return f'<span class="status" style="background:{_COLOURS.get(status, "#57606a")}">{escape(status)}</span>'
+def _badge(status: str, finding: str = "") -> str:
+    """The status badge; a fail that a recorded finding foresees, or a pass that makes it stale, says so."""
+    label = status_label(status, finding)
+    title = f' title="recorded finding: {escape(finding)}"' if finding else ""
+    return f'<span class="status" style="background:{_COLOURS.get(status, "#57606a")}"{title}>{escape(label)}</span>'
 
 
 def _json_block(value: Any) -> str:
@@ -91,7 +95,7 @@ def _changes(doc: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> dict
 def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, Any] | None = None) -> str:
     """The report page of ``doc`` (a report.json document) with the plots found in ``directory``."""
     changes = _changes(doc, baseline)
-    summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    summary = summary_text(doc)
     git = doc.get("git", {})
     head = [f"<h1>cnnverify claim checks ({escape(doc['profile'])} profile)</h1>",
             f"<p>{escape(summary)} (exit code {doc['exit_code']}); seed {doc['seed']}; "
@@ -107,7 +111,8 @@ def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, 
     for e in doc["claims"]:
         r = Result.from_json(e["result"])
         cells = [f'<td><a href="#{escape(e["id"])}">{escape(e["id"])}</a></td>',
-                 f'<td data-key="{escape(r.status)}">{_badge(r.status)}</td>', f"<td>{escape(e['kind'])}</td>",
+                 f'<td data-key="{escape(r.status)}">{_badge(r.status, e.get("finding", ""))}</td>',
+                 f"<td>{escape(e['kind'])}</td>",
                  f"<td>{escape(summarize(r.observed))}</td>", f'<td data-key="{r.seconds}">{r.seconds:.2f}</td>',
                  f"<td>{'yes' if e.get('cached') else ''}</td>"]
         if baseline is not None:
@@ -120,11 +125,13 @@ def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, 
     for e in doc["claims"]:
         r = Result.from_json(e["result"])
         evidence = {k: v for k, v in r.evidence.items() if k != "plots"}
-        parts = [f'<section class="claim" id="{escape(e["id"])}"><h2>{escape(e["id"])} {_badge(r.status)}</h2>',
+        badge = _badge(r.status, e.get("finding", ""))
+        parts = [f'<section class="claim" id="{escape(e["id"])}"><h2>{escape(e["id"])} {badge}</h2>',
                  f"<p>{escape(e['statement'])}</p><ul><li>source: {escape(e['source'])}</li>",
                  f"<li>origin: {escape(e.get('origin') or '')}</li><li>kind: {escape(e['kind'])}</li>",
                  f"<li>tolerance: {escape(str(r.tolerance))}</li><li>seconds: {r.seconds:.3f}"
                  f"{' (cached)' if e.get('cached') else ''}</li>",
+                 f"<li>recorded finding: {escape(e['finding'])}</li>" if e.get("finding") else "",
                  f"<li>note: {escape(r.note)}</li></ul>" if r.note else "</ul>",
                  f"<h3>observed</h3>{_json_block(r.observed)}<h3>expected</h3>{_json_block(r.expected)}"]
         if changes.get(e["id"]):

@@ -15,7 +15,7 @@ from typing import Any, Collection, Mapping, Sequence
 import numerics
 import theory
 
-from ._claim import STATUSES, Claim, Result
+from ._claim import STATUSES, Claim, Result, counts_as_failure, finding_state, status_label
 from ._errors import ChecksError, bad
 from ._rates import RATE_BANDS
 
@@ -55,28 +55,45 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "platform": platform.platform(), "git": git_state()}
 
 
-def exit_code(results: Sequence[Result]) -> int:
-    """0 when every result is pass or not-testable, else 1."""
-    return 0 if all(r.status in ("pass", "not-testable") for r in results) else 1
+def exit_code(outcomes: Sequence[tuple[str, Result]]) -> int:
+    """0 when no ``(recorded finding, result)`` pair :func:`counts_as_failure <checks._claim.counts_as_failure>`:
+    every result is pass or not-testable, or a fail its recorded finding foresees; else 1."""
+    return 1 if any(counts_as_failure(finding, r.status) for finding, r in outcomes) else 0
 
 
 def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: int, started: str,
                    finished: str, env: Mapping[str, Any], cached: Collection[str] = (),
                    origins: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`;
-    ``cached``: ids whose results were reused from the cache; ``origins``: where each claim was found."""
+    ``cached``: ids whose results were reused from the cache; ``origins``: where each claim was found. Each claim
+    entry carries its recorded ``finding`` for the profile ('' when none); ``findings`` lists the ids whose
+    recorded finding reproduced (``known``) and those whose finding no longer does (``stale``)."""
     results = [r for _, r in runs]
+    found = [(c.findings.get(profile, ""), r) for c, r in runs]
+    states = {c.id: finding_state(f, r.status) for (c, _), (f, r) in zip(runs, found)}
     return {
         "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
         "profile": profile, "seed": seed, "started_utc": started, "finished_utc": finished,
         **dict(env),
         "summary": {s: sum(r.status == s for r in results) for s in STATUSES},
-        "exit_code": exit_code(results),
+        "findings": {k: [cid for cid, v in states.items() if v == k] for k in ("known", "stale")},
+        "exit_code": exit_code(found),
         "seconds": round(sum(r.seconds for r in results), 3),
         "claims": [{"id": c.id, "statement": c.statement, "source": c.source, "kind": c.kind,
                     "cost": dict(c.cost), "origin": (origins or {}).get(c.id, ""), "cached": c.id in cached,
-                    "result": r.to_json()} for c, r in runs],
+                    "finding": f, "result": r.to_json()} for (c, r), (f, _) in zip(runs, found)],
     }
+
+
+def summary_text(doc: Mapping[str, Any]) -> str:
+    """One line: the status counts, then the recorded findings that reproduced or went stale."""
+    text = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    findings = doc.get("findings", {})  # absent in reports written before recorded findings existed
+    if findings.get("known"):
+        text += f"; {len(findings['known'])} fail as recorded (known findings, not counted in the exit status)"
+    if findings.get("stale"):
+        text += f"; {len(findings['stale'])} recorded finding(s) no longer reproduce ({', '.join(findings['stale'])})"
+    return text
 
 
 def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[dict[str, Any], Result]]]:
@@ -123,11 +140,17 @@ def _short(v: Any) -> str:
 
 def table(runs: Sequence[tuple[Any, Result]]) -> str:
     """Fixed-width text table: id, status, observed summary, seconds."""
-    rows = [(getattr(c, "id", None) or c["id"], r.status, summarize(r.observed), f"{r.seconds:.2f}") for c, r in runs]
+    rows = [(getattr(c, "id", None) or c["id"], status_label(r.status, _finding(c)), summarize(r.observed),
+             f"{r.seconds:.2f}") for c, r in runs]
     head = ("claim", "status", "observed", "seconds")
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _finding(entry: Any) -> str:
+    """The recorded finding of a report entry (a dict; '' for anything else, which has no profile chosen)."""
+    return entry.get("finding", "") if isinstance(entry, Mapping) else ""
 
 
 def _tolerance_text(tol: str | None) -> str:
@@ -162,7 +185,7 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
     if git.get("dirty"):
         commit += " (with uncommitted changes)"
     versions = ", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())
-    summary = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
+    summary = summary_text(doc)
     lines = [f"# cnnverify claim checks ({doc['profile']} profile)", "",
              f"- profile: {doc['profile']}", f"- seed: {doc['seed']}",
              f"- date (UTC): {doc['started_utc']} to {doc['finished_utc']}", f"- git commit: {commit}",
@@ -170,11 +193,13 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
              f"- summary: {summary} (exit code {doc['exit_code']}); {doc['seconds']} s in checks", "",
              "```", table(runs), "```", ""]
     for entry, r in runs:
-        lines += [f"## {entry['id']}: {r.status}", "", f"**Statement.** {entry['statement']}", "",
-                  f"- source: {entry['source']}", f"- kind: {entry['kind']}",
+        lines += [f"## {entry['id']}: {status_label(r.status, _finding(entry))}", "",
+                  f"**Statement.** {entry['statement']}", "", f"- source: {entry['source']}", f"- kind: {entry['kind']}",
                   f"- tolerance: {_tolerance_text(r.tolerance)}", f"- seconds: {r.seconds:.3f}"]
         if entry.get("cached"):
             lines.append("- cached: reused from an earlier run with the same code, profile, seed and libraries")
+        if _finding(entry):
+            lines.append(f"- recorded finding: {_finding(entry)}")
         if r.note:
             lines.append(f"- note: {r.note}")
         lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]

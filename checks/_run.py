@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numerics
 
 from ._cache import Cache
-from ._claim import Claim, Context, Result, quiet_progress
+from ._claim import Claim, Context, Result, quiet_progress, status_label
 from ._errors import bad
 from ._registry import Registry
 
@@ -100,7 +100,8 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
             hit = cache.get(keys[c.id], staging)
             if hit is not None:
                 outcomes[c.id] = Outcome(c, hit, cached=True)
-                report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {hit.status} (cached)")
+                report(f"[{len(outcomes)}/{len(claims)}] {c.id}: "
+                       f"{status_label(hit.status, c.findings.get(profile, ''))} (cached)")
     units = _units([c for c in claims if c.id not in outcomes])
     cost = {id(u): max(c.cost[profile] for c in u) for u in units}
     left, start = sum(cost.values()), time.perf_counter()
@@ -114,7 +115,8 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
             if cache is not None and c.id in keys:
                 cache.put(keys[c.id], result, files)
             outcomes[c.id] = Outcome(c, result)
-            report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {result.status} in {result.seconds:.2f} s"
+            report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {status_label(result.status, c.findings.get(profile, ''))} "
+                   f"in {result.seconds:.2f} s"
                    + (f"; about {eta:.0f} s left (estimates), {time.perf_counter() - start:.0f} s so far"
                       if left > 0 else ""))
 

@@ -10,7 +10,9 @@ Options: ``--claims SOURCE`` (a module name or a .py file; repeatable), ``--clai
 the test by default; ``xfail`` reports it as an expected failure instead), ``--claims-entry-points`` (also the
 installed packages of the entry-point group ``cnnverify.claims``). Each claim is one item named ``claims/<id>``;
 ``pass`` passes, ``fail`` fails with the observed and expected values and the evidence (a witness), and
-``not-testable`` is skipped with its reason. Artifacts (plots) go to pytest's temporary directory.
+``not-testable`` is skipped with its reason. A claim with a recorded finding for the profile (``Claim.findings``) is
+an expected failure: its ``fail`` is reported as xfail with the finding, and a ``pass`` fails the item (the finding
+no longer reproduces), as a strict xfail does. Artifacts (plots) go to pytest's temporary directory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 
 import pytest
 
-from ._claim import PROFILES, Claim, Context
+from ._claim import PROFILES, Claim, Context, finding_state
 from ._discover import build_registry
 from ._errors import ChecksError
 
@@ -55,8 +57,14 @@ class ClaimItem(pytest.Item):
         ctx = Context(profile=config.getoption("claims_profile"), seed=config.getoption("claims_seed"), out_dir=out)
         result = self.claim.run(ctx)
         self.user_properties.append(("claim_result", json.dumps(result.to_json())))
+        finding = self.claim.findings.get(ctx.profile, "")
         if result.status == "not-testable":
             pytest.skip(f"not testable: {result.note}")
+        if finding_state(finding, result.status) == "known":
+            pytest.xfail(f"fails as recorded: {finding}")
+        if finding_state(finding, result.status) == "stale":
+            pytest.fail(f"claim {self.claim.id} passed, but a recorded finding says it fails in the {ctx.profile} "
+                        f"profile ({finding}): the finding no longer reproduces; update it and the docs", pytrace=False)
         if result.status == "unknown" and config.getoption("claims_unknown") == "xfail":
             pytest.xfail(f"unknown: {result.note or result.evidence}")
         if result.status != "pass":

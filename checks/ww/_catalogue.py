@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .._claim import Claim
 from .._sources import WW_EQUIVARIANCE, WW_PARAMS, WW_RECEPTIVE, WW_SAMPLE, WW_SPARSE, WW_UNIVERSALITY
+from ._fig2 import CNN_LEARNS_SPARSE
 from ._gather import gather_exact, universality_depth
 from ._learning import equivariance_cnn, equivariance_fcn, equivariance_lcn, sample_cnn, sample_fcn, sample_lcn
 from ._params import select_params
@@ -49,6 +50,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("ww.sample.fcn",
           "An FCN needs n*(d) = Omega(d^2): slope near 2; n*_LCN < n*_FCN at the largest d.",
           WW_SAMPLE, "empirical-rate", {"quick": 90.0, "full": 1800.0}, sample_fcn, group="ww.sample"),
+    CNN_LEARNS_SPARSE,
     Claim("ww.equivariance.fcn",
           "Gradient training of an FCN from Gaussian init is O(d)-equivariant: from U W_0 on (UX, y) it yields f_U "
           "with f_U(Ux) = f(x) to float64 precision.",
