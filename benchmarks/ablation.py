@@ -4,8 +4,10 @@
   at lr 1e-3, at most 2000 steps, early stopping every 25 steps with patience 8 on 100 validation samples, 2000
   test samples (the protocol of the ``ww.fig2.cnn_learns_sparse`` check); short-range support (0, 1) and
   long-range support (0, d-1), each with every cell;
-* ``B``: the full profile's CNN point that overfits: long-range support, d = 256, n = 1024, the full profile's
-  protocol (kernel = stride 2, width 8, a 16-unit head, ``adam-tensor``, lrs 0.01 / 0.03 / 0.1 picked on validation).
+* ``B``: the sparse product at long range under the full profile's protocol: d = 256, n = 1024 (kernel = stride 2,
+  width 8, a 16-unit head, ``adam-tensor``, lrs 0.01 / 0.03 / 0.1 picked on validation);
+* ``C``: the full profile's CNN point that overfits: the ``patch-quadratic`` task (the sweep behind the
+  sample-complexity claims) at d = 256, n = 1024, the same protocol as B.
 
 Around each baseline ONE factor changes at a time: init scale, optimizer (each with its own learning rates),
 learning rate, early stopping / step limit, width, readout init, weight decay. Every cell is one
@@ -20,7 +22,7 @@ A cell is marked ``*`` when its [min, max] over seeds does not overlap the basel
 The results go to a JSON file (``--out``, written after every cell, so an interrupted run keeps what it did) and a
 plot next to it (same name, ``.png``): one panel per setting, cells grouped by factor, median with min-max bars.
 
-    python benchmarks/ablation.py [--setting A|B|both] [--seeds 3] [--quick] [--out docs/img/ablation.json]
+    python benchmarks/ablation.py [--setting A|B|C|both|all] [--seeds 3] [--quick] [--out docs/img/ablation.json]
     python benchmarks/ablation.py --replot --out docs/img/ablation.json   # table and plot of a stored run
 """
 
@@ -95,13 +97,36 @@ SETTINGS: dict[str, dict[str, Any]] = {
             ("weight_decay", "1e-2", dict(weight_decay=1e-2), None, None),
         ],
     },
+    "C": {
+        "title": "C: full profile, patch-quadratic, overfitting point (d = 256, n = 1024, s = 2, width 8, head 16)",
+        "d": 256, "n": 1024, "supports": {"patch-quadratic": "patch"},
+        "train": {}, "lrs": [0.01, 0.03, 0.1],
+        "base_label": {"init_scale": "1", "optimizer": "adam-t", "lr": "picked", "stopping": "p10",
+                       "width": "8", "readout": "zero", "weight_decay": "0"},
+        "cells": [
+            ("init_scale", "0.1", dict(init_scale=0.1), None, None),
+            ("init_scale", "3", dict(init_scale=3.0), None, None),
+            ("optimizer", "sgd", dict(optimizer="sgd"), [0.003, 0.03], None),
+            ("lr", "0.01", {}, None, 0.01),
+            ("lr", "0.03", {}, None, 0.03),
+            ("lr", "0.1", {}, None, 0.1),
+            ("stopping", "none", dict(patience=None), None, None),
+            ("width", "16", dict(width=16), None, None),
+            ("readout", "gaussian", dict(readout_init="gaussian"), None, None),
+            ("weight_decay", "1e-3", dict(weight_decay=1e-3), None, None),
+            ("weight_decay", "1e-2", dict(weight_decay=1e-2), None, None),
+        ],
+    },
 }
 QUICK = dict(d=64, n=64, train=dict(max_steps=40, eval_every=10, patience=2, n_val=64, n_test=256))
 """--quick: every cell at d = 64 (a power of 2 and of 4), n = 64, 40 steps: the script's smoke run."""
 
 
-def _support(kind: str, d: int) -> list[int]:
-    return [0, 1] if kind == "short" else [0, d - 1]
+def _task(kind: str, d: int) -> tuple[str, dict[str, Any]]:
+    """The task and its options: the sparse product on the short- or long-range support, or patch-quadratic."""
+    if kind == "patch":
+        return "patch-quadratic", {}
+    return "sparse", {"g": "product", "support": [0, 1] if kind == "short" else [0, d - 1]}
 
 
 def _config(setting: dict, kind: str, seeds: int, quick: bool, train: dict, lrs: list[float]) -> dict:
@@ -113,8 +138,9 @@ def _config(setting: dict, kind: str, seeds: int, quick: bool, train: dict, lrs:
             tr["max_steps"] = QUICK["train"]["max_steps"] // 4
         if "patience" in train:
             tr["patience"] = train["patience"]
-    return separation_config("sparse", "full", ds=(d,), seeds=tuple(range(seeds)), lrs=tuple(lrs), train=tr,
-                             task_options={"g": "product", "support": _support(kind, d)}).to_dict()
+    task, options = _task(kind, d)
+    return separation_config(task, "full", ds=(d,), seeds=tuple(range(seeds)), lrs=tuple(lrs), train=tr,
+                             task_options=options).to_dict()
 
 
 def _summary(test: list[float], train: list[float] | None, steps: list[int] | None, lrs: list[float] | None,
@@ -262,7 +288,8 @@ def plot(results: dict, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--setting", choices=("A", "B", "both"), default="both")
+    ap.add_argument("--setting", choices=("A", "B", "C", "both", "all"), default="both",
+                    help="both: A and B; all: A, B and C")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per cell (0 .. N-1)")
     ap.add_argument("--quick", action="store_true", help="smoke run: d = 64, n = 64, 40 steps (seconds)")
     ap.add_argument("--out", type=Path, help="results JSON (the plot goes next to it, .png); default "
@@ -276,7 +303,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = args.out or (Path(tempfile.gettempdir()) / "ablation-quick.json" if args.quick else DEFAULT_OUT)
-    names = ["A", "B"] if args.setting == "both" else [args.setting]
+    names = {"both": ["A", "B"], "all": ["A", "B", "C"]}.get(args.setting, [args.setting])
     if args.replot or args.resume:
         results = json.loads(out.read_text())
     else:
