@@ -9,6 +9,7 @@ written out for users in docs/cli.md; the codes and their meanings are :data:`EX
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -123,7 +124,7 @@ class ProgressLine:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval = 1.0 / rate
-        self.last = 0.0
+        self.last = -math.inf     # the first update draws (monotonic time can start near 0 after boot)
         self.text = ""
         self.width = 0
 

@@ -33,12 +33,17 @@ PYTHON = [_param(b) for b in all_blocks() if b.lang == "python"]
 SHELL_FILES = sorted({b.path for b in all_blocks() if b.lang != "python"})
 
 
+def _missing(block: Block) -> list[str]:
+    """The optional modules ``block`` needs that are not installed (found, not imported: an import may change the
+    process, as maraboupy hides GPUs)."""
+    return [m for m in block.needs if importlib.util.find_spec(m) is None]
+
+
 def _skip_manual(block: Block) -> None:
     if block.mode == "manual":
         pytest.skip(f"{block.name}: not run by the tests ({block.reason})")
-    for module in block.needs:  # found, not imported: an import may change the process (maraboupy hides GPUs)
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{block.name} needs the optional module {module}")
+    if _missing(block):
+        pytest.skip(f"{block.name} needs the optional modules {_missing(block)}")
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -67,7 +72,8 @@ def _run_shell_file(path: Path, tmp_path: Path, *, include_slow: bool) -> None:
                COLUMNS="120")
     checker, ran = doctest.OutputChecker(), 0
     for block in blocks(path):
-        if block.lang == "python" or block.mode == "manual" or (block.mode == "slow" and not include_slow):
+        if (block.lang == "python" or block.mode == "manual" or (block.mode == "slow" and not include_slow)
+                or _missing(block)):
             continue
         for cmd in block.commands():
             proc = subprocess.run(["bash", "-c", cmd.line], cwd=tmp_path, env=env, capture_output=True,

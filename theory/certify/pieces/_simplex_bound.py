@@ -206,7 +206,7 @@ class PieceSearch:
         return y
 
     def _candidates(self, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray, bound: np.ndarray) -> None:
-        top = np.argsort(-bound)[:_TOP]
+        top = np.argsort(-bound, kind="stable")[:_TOP]
         p, l_, h_ = pid[top], lo[top], hi[top]
         pts = [self._into_simplex(p, 0.5 * (l_ + h_)),
                self._into_simplex(p, l_ + self.rng.random(l_.shape) * (h_ - l_))]
@@ -224,7 +224,7 @@ class PieceSearch:
         if not self.grid.aligned:           # only points of the certified box can be witnesses
             x = P @ self.Minv.T + self.c
             sc = np.where(((x >= self.box_f[:, 0]) & (x <= self.box_f[:, 1])).all(axis=1), sc, -1.0)
-        for j in np.argsort(-sc)[:3]:
+        for j in np.argsort(-sc, kind="stable")[:3]:
             if sc[j] >= 0 and (sc[j] > self.lower_f or self.lower is None):
                 self._exact(int(Pid[j]), P[j])
 
@@ -268,7 +268,7 @@ class PieceSearch:
                 break
             if self.eps is not None and self.lower is not None and self.lower_f > self.eps:
                 break
-            order = np.argsort(-bound)
+            order = np.argsort(-bound, kind="stable")
             sel, keep = order[:_BATCH // 2], order[_BATCH // 2:]
             p, l_, h_ = pid[sel], lo[sel], hi[sel]
             w = h_ - l_
