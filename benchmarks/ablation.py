@@ -1,4 +1,4 @@
-"""One-factor-at-a-time ablation of the training protocol around two CNN points of the sparse product task.
+"""One-factor-at-a-time ablation of the training protocol around three CNN points (settings A, B, C).
 
 * ``A``: the paper's Fig. 2 setting: d = 4096, n = 400, kernel = stride 4, width 4, no head, per-coordinate Adam
   at lr 1e-3, at most 2000 steps, early stopping every 25 steps with patience 8 on 100 validation samples, 2000
@@ -76,7 +76,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         ],
     },
     "B": {
-        "title": "B: full profile, overfitting point (d = 256, n = 1024, s = 2, width 8, head 16, adam-tensor)",
+        "title": "B: full-profile protocol, long-range product (d = 256, n = 1024, s = 2, width 8, head 16, adam-tensor)",
         "d": 256, "n": 1024, "supports": {"long (0, d-1)": "long"},
         "train": {}, "lrs": [0.01, 0.03, 0.1],
         "base_label": {"init_scale": "1", "optimizer": "adam-t", "lr": "picked", "stopping": "p10",
@@ -105,6 +105,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
                        "width": "8", "readout": "zero", "weight_decay": "0"},
         "cells": [
             ("init_scale", "0.1", dict(init_scale=0.1), None, None),
+            ("init_scale", "0.03", dict(init_scale=0.03), None, None),
+            ("init_scale", "0.01", dict(init_scale=0.01), None, None),
             ("init_scale", "3", dict(init_scale=3.0), None, None),
             ("optimizer", "sgd", dict(optimizer="sgd"), [0.003, 0.03], None),
             ("lr", "0.01", {}, None, 0.01),
@@ -233,7 +235,7 @@ def plot(results: dict, path: Path) -> None:
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     names = [n for n in SETTINGS if any(k.split()[0] == n for k in results["cells"])]
-    fig = Figure(figsize=(9, 5), dpi=100)
+    fig = Figure(figsize=(9, 1.2 + 1.9 * len(names)), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     colours = ["tab:blue", "tab:orange"]
@@ -261,8 +263,8 @@ def plot(results: dict, path: Path) -> None:
                 for cid in cids:
                     c = cells.get(cid)
                     if c is not None and math.isfinite(c["median"]):
-                        hi = c["max"] if math.isfinite(c["max"]) else c["median"]
-                        ax.errorbar(ticks[i] + off, c["median"], yerr=[[c["median"] - c["min"]], [hi - c["median"]]],
+                        top = c["max"] if math.isfinite(c["max"]) else c["median"]
+                        ax.errorbar(ticks[i] + off, c["median"], yerr=[[c["median"] - c["min"]], [top - c["median"]]],
                                     fmt="o", ms=4, color=colours[j % 2], capsize=2, lw=1,
                                     label=key.split(" ", 1)[1] if i == 0 else None)
                     i += 1
