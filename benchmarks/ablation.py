@@ -235,7 +235,7 @@ def plot(results: dict, path: Path) -> None:
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     names = [n for n in SETTINGS if any(k.split()[0] == n for k in results["cells"])]
-    fig = Figure(figsize=(9, 1.2 + 1.9 * len(names)), dpi=100)
+    fig = Figure(figsize=(9, 1.0 + 2.6 * len(names)), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     colours = ["tab:blue", "tab:orange"]
@@ -281,7 +281,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_ylabel("rel. test error", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(setting["title"] + "  (* = baseline)", fontsize=8.5)
-        ax.legend(fontsize=7, loc="upper left", framealpha=0.6)
+        ax.legend(fontsize=7, loc="best", framealpha=0.6)
     fig.tight_layout(h_pad=0.8)
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=100)
