@@ -308,7 +308,8 @@ def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str,
             return checks.expect_routing(theory.select(64, [3, 60], 2))
 
     Raises:
-        ChecksError: as :class:`Claim` (bad id, empty text, unknown kind, bad cost table, non-callable check).
+        ChecksError: as :class:`Claim` (bad id, empty text, unknown kind, bad cost table, non-callable check, bad
+            group or findings).
     """
     def wrap(check: Callable[[Context], Result]) -> Claim:
         return Claim(id, statement, source, kind, cost, check, group, dict(findings or {}))

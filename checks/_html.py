@@ -15,9 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._claim import Result
+from ._claim import Result, status_label
 from ._compare import moved
-from ._claim import status_label
 from ._report import summarize, summary_text
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700", "not-testable": "#57606a"}
