@@ -42,8 +42,9 @@ def _missing(block: Block) -> list[str]:
 def _skip_manual(block: Block) -> None:
     if block.mode == "manual":
         pytest.skip(f"{block.name}: not run by the tests ({block.reason})")
-    if _missing(block):
-        pytest.skip(f"{block.name} needs the optional modules {_missing(block)}")
+    missing = _missing(block)
+    if missing:
+        pytest.skip(f"{block.name} needs the optional modules {missing}")
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))

@@ -113,7 +113,7 @@ def poly_lambda(d, V, ids, cnt, v, off, beta, r, n_active: int = 4):
         scl = (np.abs(v) * np.abs(y[:, None, :])).sum(axis=2) + np.abs(off) + 1e-300
         act = np.where((np.abs(v).sum(axis=2) > 0) & (cnt > 0)[:, None], act / scl, np.inf)
         A = min(n_active, J)
-        cand_j = np.argsort(act, axis=1, kind="stable")[:, :A]                                # (N, A)
+        cand_j = np.argsort(act, axis=1, kind="stable")[:, :A]                 # (N, A)
         ok_j = np.take_along_axis(act, cand_j, axis=1) <= 1e-7
         vA = np.take_along_axis(v, cand_j[:, :, None], axis=1)                 # (N, A, 2)
         bA = np.take_along_axis(beta, cand_j, axis=1)
