@@ -17,8 +17,8 @@ Every case runs in a fresh subprocess, twice:
 ``select`` uses k = 8 indices spread over [0, d-1], 0 and d-1 included, s = 2. ``gather`` uses s = 2 and
 stops growing once a case exceeds the time or memory cap (``--cap-seconds``, ``--cap-mb``).
 
-Target (DESIGN.md): build ``select`` at d = 2^20, k = 8 in under 2 s and 200 MB. This script prints measured
-figures and whether the target was met; it never asserts.
+Target (README.md, "Benchmarks"): build ``select`` at d = 2^20, k = 8 in under 2 s and 200 MB. This script
+prints measured figures and whether the target was met; it never asserts.
 """
 
 from __future__ import annotations

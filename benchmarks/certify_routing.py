@@ -16,7 +16,7 @@ subprocess (z3 and the imports warm, the clock around the prover call only; best
   defining equation (the naive whole-network encoding). It grows with d and stops once a case exceeds
   ``--cap-seconds`` (killed subprocess); larger d are not tried.
 
-Support: k indices spread over [0, d-1], both ends included. Target (DESIGN.md): routing certificate by
+Support: k indices spread over [0, d-1], both ends included. The project's target: routing certificate by
 induction at d = 2^20 in under 5 s. This script prints measured figures; it never asserts.
 """
 

@@ -7,8 +7,9 @@ A :class:`Claim` (id, statement, source, kind, cost per profile, ``check(ctx) ->
 Anyone's claims are first-class: declare one with :func:`claim` (docs/claims.md), run it with ``python -m checks
 --claims mymodule`` or inside pytest (``pytest -p checks.pytest_plugin --claims mymodule``). The claims cover Wang
 & Wu (NeurIPS 2023) and Wang & Li (DUAT); the constructions and experiments behind them are our reconstructions
-(``shared/papers/``). A claim measured to fail carries a recorded finding per profile (``Claim.findings``): it
-still runs and reports ``fail``, and the exit status counts it only if it stops failing (docs/claims.md).
+(docs/catalogue.md lists every claim with its source). A claim measured to fail carries a recorded finding per
+profile (``Claim.findings``): it still runs and reports ``fail``, and the exit status counts it only if it stops
+failing (docs/claims.md).
 
 The claims live in one subpackage per source, each with its catalogue table ``CLAIMS``: :mod:`checks.ww` (Wang &
 Wu constructions and learning), :mod:`checks.verify` (proofs, certificates, checks at scale), :mod:`checks.duat`

@@ -1,5 +1,5 @@
 """``python -m checks``: see :func:`checks.main`; a closed standard output (``--list | head``) ends it quietly
-(:func:`theory.run_cli`)."""
+(:func:`theory.cli.run_cli`)."""
 
 import sys
 
@@ -7,4 +7,4 @@ import theory
 
 from . import main
 
-sys.exit(theory.run_cli(main, sys.argv[1:]))
+sys.exit(theory.cli.run_cli(main, sys.argv[1:]))

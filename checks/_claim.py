@@ -2,7 +2,7 @@
 
 A claim is a statement of a paper (or of our reconstruction of its construction) with an executable check.
 Running a claim never raises for a failing or crashing check: an exception becomes status ``"unknown"``
-with the exception in the evidence, never ``"pass"`` (DESIGN.md, "Rules for bad input and soundness").
+with the exception in the evidence, never ``"pass"`` (docs/soundness.md).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class Claim:
     """A claim and its executable check.
 
     Attributes:
-        id: dotted id from the DESIGN catalogue, e.g. ``'ww.select.exact'``.
+        id: dotted id, e.g. ``'ww.select.exact'`` (the project's ids: docs/catalogue.md).
         statement: the claim in one or two sentences, with its formula.
         source: where it comes from, e.g. ``'Wang & Wu 2023, universality (reconstruction)'``.
         kind: ``'exact'``, ``'formal'``, ``'numerical'``, ``'empirical-rate'`` or ``'not-testable'``.

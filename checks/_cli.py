@@ -1,6 +1,6 @@
 """``python -m checks``: run the claim checks and write a report.
 
-Exit status (the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 when every claim run is pass or
+Exit status (the project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 when every claim run is pass or
 not-testable, 1 when any is fail or unknown, 2 on a usage error (bad option, a pattern matching no claim, an
 ``--out`` that cannot be written, exists without ``--force``, or with ``--force`` was not written by cnnverify;
 all checked before any claim runs). ``python -m checks --compare OLD NEW`` compares two reports (report.json files or
@@ -101,21 +101,21 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     if args.compare is not None and len(args.compare) > 2:
         print("python -m checks: error: argument --compare: got 3 or more paths; allowed: OLD NEW (compare two "
               "reports) or one REPORT (the baseline of this run)", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     if args.compare is not None and len(args.compare) == 2:
         try:
             diff = compare_reports(*args.compare)
         except ChecksError as e:
             print(f"python -m checks: error: {e}", file=err)
-            return theory.EXIT_USAGE
+            return theory.cli.EXIT_USAGE
         print(diff.render(), file=out_stream)
-        return theory.EXIT_OK if diff.identical else theory.EXIT_FAIL
+        return theory.cli.EXIT_OK if diff.identical else theory.cli.EXIT_FAIL
     if args.seed < 0:
         print(f"python -m checks: error: argument --seed: got {args.seed}; allowed: an int >= 0", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     if args.jobs is not None and args.jobs < 1:
         print(f"python -m checks: error: argument --jobs: got {args.jobs}; allowed: an int >= 1", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     baseline = None
     try:
         if args.compare:
@@ -127,24 +127,24 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         claims = registry.select(args.only)
     except ChecksError as e:
         print(f"python -m checks: error: {e}", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     if not claims:
         print(f"python -m checks: error: argument --only: got {args.only!r}; allowed: a pattern matching one of "
               f"{registry.ids()}", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     if args.list:
         for c in claims:
             print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
                   f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}"
                   + (f"  (recorded finding: fails in {', '.join(c.findings)})" if c.findings else ""), file=out_stream)
-        return theory.EXIT_OK
+        return theory.cli.EXIT_OK
     started = _utc_now()
     out = args.out if args.out is not None else default_out(started)
     try:
         check_out_dir(out, args.force)  # before any claim runs: a run never ends in an unwritable --out
     except ChecksError as e:
         print(f"python -m checks: error: {e}", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     staging = staging_dir(out)
     try:
         progress = (lambda msg: print(f"      {msg}", file=err, flush=True)) if args.verbose else quiet_progress
@@ -165,13 +165,13 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     except ChecksError as e:  # --out appeared while running
         discard(staging)
         print(f"python -m checks: error: {e}", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     except OSError as e:  # the file system refused a write the up-front check could not foresee
         discard(staging)
-        if isinstance(e, BrokenPipeError):  # a reader went away: theory.run_cli ends quietly
+        if isinstance(e, BrokenPipeError):  # a reader went away: theory.cli.run_cli ends quietly
             raise
         print(f"python -m checks: error: {e}", file=err)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     except BaseException:
         discard(staging)
         raise

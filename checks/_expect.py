@@ -83,7 +83,7 @@ def expect_sup_error(net: theory.Network, target: Any, box: Any, eps: Any, *, ti
 def expect_rate(measure: Callable[[int], float], ds: Sequence[int], window: tuple[float, float], *,
                 ctx: Context | None = None, label: str = "measure") -> Result:
     """A quantity grows like ``d^a`` with ``a`` in ``window``: the least-squares log-log slope of
-    ``measure(d)`` over ``ds`` (DESIGN.md: rates are checked by slopes over a declared window, not one point).
+    ``measure(d)`` over ``ds`` (docs/soundness.md: rates are checked by slopes over a declared window, not one point).
 
     Args:
         measure: ``d -> positive number`` (a parameter count, a measured error, a sample complexity).

@@ -1,7 +1,8 @@
 """Growth-rate checks: least-squares log-log slopes over a declared window, and their named bands.
 
-DESIGN.md, Style 6: "Rate claims are checked by a log-log slope fit with a declared window, not by one
-point." Every band here states why it has its width (Style 2: a float comparison names its tolerance).
+Rate claims are checked by a log-log slope fit over a declared window, not by one point (docs/soundness.md,
+"Numbers: tolerances and rates"). Every band here states why it has its width: a float comparison names its
+tolerance.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[d
         ChecksError: unreadable file, wrong schema or version, malformed results.
     """
     try:
-        doc = theory.read_json(path, "report")
+        doc = theory.io.read_json(path, "report")
     except theory.TheoryError as e:
         raise bad("path", str(path), f"a readable report.json ({e})") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
@@ -213,11 +213,11 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    """Raise ChecksError unless the report directory ``out`` can be written (``theory.check_writable``): its
+    """Raise ChecksError unless the report directory ``out`` can be written (``theory.io.check_writable``): its
     parent is or can be made a writable directory, and ``out`` does not exist, or ``force`` is set and ``out`` is
     a report directory cnnverify wrote (its ``.cnnverify`` marker, nothing foreign in it)."""
     try:
-        theory.check_writable(out, "directory", force=force, flag="--out")
+        theory.io.check_writable(out, "directory", force=force, flag="--out")
     except theory.TheoryError as e:
         raise ChecksError(str(e)) from None
 
@@ -240,13 +240,13 @@ def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool, pages:
     (staging / "report.md").write_text(render_markdown(doc))
     for name, text in pages.items():
         (staging / name).write_text(text)
-    theory.write_marker(staging, "python -m checks", [p.name for p in staging.iterdir()])
+    theory.io.write_marker(staging, "python -m checks", [p.name for p in staging.iterdir()])
     check_out_dir(out, force)
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         os.rename(out, old / "previous")
         try:  # checked again once moved aside: a file added since the first check must not be deleted
-            theory.check_replaceable(old / "previous", "--out", in_place=True)
+            theory.io.check_replaceable(old / "previous", "--out", in_place=True)
         except theory.TheoryError as e:
             os.rename(old / "previous", out)
             shutil.rmtree(old, ignore_errors=True)

@@ -4,7 +4,7 @@ One subpackage per concept; everything public is re-exported here. Float compari
 :data:`TOLERANCES`; every bad input is a :class:`NumericsError` (a ``ValueError``).
 
 * :mod:`numerics.convert`: :func:`to_module`, the only exact-to-float conversion in the project; weight files
-  :func:`export`, :func:`save`, :func:`load` (safetensors, never unpickled); ONNX files :func:`export_onnx`;
+  :func:`export`, :func:`save_module`, :func:`load_module` (safetensors, never unpickled; ``theory.save`` / ``theory.load`` are the spec alone); ONNX files :func:`export_onnx`;
   torch modules and ONNX files in, losslessly: :func:`from_torch`, :func:`from_onnx`;
 * :mod:`numerics.scale`: :func:`check_at_scale` (sup-norm error: sampling, search, exact witness, certificates,
   float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the evaluation paths
@@ -28,10 +28,10 @@ One subpackage per concept; everything public is re-exported here. Float compari
 from ._errors import NumericsError
 from ._threads import set_worker_threads, torch_threads, usable_cores
 from ._tolerances import TOLERANCES, Tolerance
-from .convert import (DTYPES, SPEC_FILE, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
-                      export_onnx, float_bytes, from_onnx, from_torch, load, resolve_device, resolve_dtype,
-                      round_rational, save, to_module)
-from .scale import (DensePath, RoundingBound, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
+from .convert import (DTYPES, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
+                      export_onnx, float_bytes, from_onnx, from_torch, load_module, resolve_device, resolve_dtype,
+                      round_rational, save_module, to_module)
+from .scale import (DensePath, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
                     check_at_scale, claim_head_bound, claim_routing_at_scale, claim_sparse_approx, cone,
                     evaluate_at_scale, float_deviation, gamma, rounding_bound, unit_roundoff)
 from .learning import (ARCHS, TASKS, TRANSFORMS, LineFit, SweepConfig, Task, ThresholdSearch, TrainSettings,
@@ -41,11 +41,11 @@ from .peers import Crosscheck, Property, crosscheck, export_vnnlib, routing_prop
 from . import convert, duat, learning, peers, scale
 
 __all__ = [
-    "SPEC_FILE", "WEIGHTS_FILE", "export", "load", "save", "export_onnx",
+    "WEIGHTS_FILE", "export", "load_module", "save_module", "export_onnx",
     "DTYPES", "DenseOnSignal", "LocallyConnected1d", "NumericsError", "SpecModule", "TOLERANCES", "Tolerance",
     "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module", "from_torch", "from_onnx",
     "DensePath", "StructuredPath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport", "UnsoundCertificateWarning",
-    "check_at_scale", "RoundingBound", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
+    "check_at_scale", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
     "TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "TRANSFORMS",
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",

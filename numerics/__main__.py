@@ -1,5 +1,5 @@
 """``python -m numerics``: see :mod:`numerics._cli`; a closed standard output ends it quietly
-(:func:`theory.run_cli`)."""
+(:func:`theory.cli.run_cli`)."""
 
 import sys
 
@@ -7,4 +7,4 @@ import theory
 
 from ._cli import main
 
-sys.exit(theory.run_cli(main))
+sys.exit(theory.cli.run_cli(main))

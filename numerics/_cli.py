@@ -8,7 +8,7 @@ routing claim against a peer verifier, :mod:`numerics.peers._cli`).
 ``export`` adds ``weights.safetensors`` to a spec directory (as written by ``python -m theory build``);
 ``info`` prints the spec's summary and verifies the weights file (dtype, size, content hash, bit-identical
 to the exact spec); ``evaluate`` runs :func:`numerics.check_at_scale` and prints its report. Exit codes (the
-project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 ok; 1 a check failed (``duat``: Jacobian mismatch;
+project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 ok; 1 a check failed (``duat``: Jacobian mismatch;
 ``separation``: a point failed); 2 usage error, bad input, ``--device cuda`` without CUDA, or an output path that
 cannot be written (all checked before any computation; one ``error: ...`` line on stderr, no traceback); 3 when
 ``evaluate`` finds an unsound bound (an exactly re-evaluated error above a certified or a-priori upper bound).
@@ -24,9 +24,9 @@ from typing import Sequence
 
 import theory
 
-from ._budget import MAX_SECONDS, SCALE_MEMORY_BUDGET, format_bytes, parse_bytes
+from theory.cli import MAX_SECONDS, SCALE_MEMORY_BUDGET, format_bytes, parse_size
 from ._errors import NumericsError, bad
-from .convert import DTYPES, WEIGHTS_FILE, export, load, resolve_device, weights_info
+from .convert import DTYPES, WEIGHTS_FILE, export, load_module, resolve_device, weights_info
 from .duat import _cli as duat_cli
 from .learning import _cli as separation
 from .peers import _cli as peers_cli
@@ -98,35 +98,35 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     check_device(args.device)
     if args.json:
-        theory.check_writable(args.json, "file", force=args.force, flag="--json")
+        theory.io.check_writable(args.json, "file", force=args.force, flag="--json")
     net = theory.load(args.path, note=_warning_line)
     if not net.meta_covered:
         if args.target is None or args.box is None:
-            raise theory.uncovered_meta_error(args.path)
+            raise theory.spec.uncovered_meta_error(args.path)
         if "a_priori_bound" in net.meta:
             _warning_line(f"{args.path}: its a_priori_bound is ignored (the meta is not covered by a hash)")
     cert = theory.Certificate.load(args.certificate) if args.certificate else None
     report = check_at_scale(net, args.target, tuple(args.box) if args.box else None, samples=parse_samples(args.samples),
                             device=args.device, dtype=args.dtype, seed=args.seed,
-                            memory_budget=parse_bytes(args.memory_budget), path=args.eval_path, certificate=cert,
+                            memory_budget=parse_size(args.memory_budget, error=NumericsError), path=args.eval_path, certificate=cert,
                             certify=args.certify, time_limit_s=args.time_limit, search_steps=args.search_steps,
                             progress=False if args.no_progress else None, max_seconds=args.max_seconds,
                             force=args.force_samples)
     print(report.summary())
     if args.json:
-        theory.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=args.force)
+        theory.io.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=args.force)
         print(f"wrote {args.json}")
     if report.unsound:
         print("error: UNSOUND BOUND: an exactly re-evaluated error exceeds a claimed upper bound", file=sys.stderr)
-        return theory.EXIT_UNSOUND
-    return theory.EXIT_OK
+        return theory.cli.EXIT_UNSOUND
+    return theory.cli.EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (:data:`theory.EXIT_CODES`: 0 ok, 1 a check failed, 2 usage, input,
+    """Entry point; returns the exit code (:data:`theory.cli.EXIT_CODES`: 0 ok, 1 a check failed, 2 usage, input,
     device or output-path error, 3 unsound bound). Usage errors of the argument parser exit 2 by ``SystemExit``."""
     parser = _parser()
-    args = parser.parse_args(theory.join_option_values(parser, sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(theory.cli.join_option_values(parser, sys.argv[1:] if argv is None else argv))
     if args.command == "separation":      # these subcommands report their own errors and exit codes
         return separation.run(args)
     if args.command == "duat":
@@ -138,9 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "export":
             spec_dir = Path(args.path).parent if Path(args.path).is_file() else Path(args.path)  # DIR/spec.json
-            theory.check_writable(spec_dir, "directory", flag="path", existing="rewrite")
+            theory.io.check_writable(spec_dir, "directory", flag="path", existing="rewrite")
             out = export(args.path, args.dtype, force=args.force, note=_warning_line)
-            net, _ = load(out, note=lambda message: None)  # the warning was printed once, by export
+            net, _ = load_module(out, note=lambda message: None)  # the warning was printed once, by export
             print(f"wrote {out / WEIGHTS_FILE}  ({args.dtype}, {(out / WEIGHTS_FILE).stat().st_size} bytes, "
                   f"spec hash {net.content_hash[:16]}, verified bit-identical to the exact spec)")
         else:
@@ -155,10 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"bit-identical to to_module(spec, {info['dtype']})")
     except (NumericsError, theory.TheoryError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
-    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+        return theory.cli.EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away: theory.cli.run_cli ends quietly
         raise
     except OSError as e:  # the file system refused a read or write that the checks could not foresee
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
-    return theory.EXIT_OK
+        return theory.cli.EXIT_USAGE
+    return theory.cli.EXIT_OK

@@ -1,24 +1,19 @@
-"""The one error type of the ``numerics`` package."""
+"""The error type of the ``numerics`` package (a thin subclass of the project's ``CnnverifyError``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import theory
+from theory.cli import CnnverifyError
 
 
-class NumericsError(ValueError):
+class NumericsError(CnnverifyError):
     """Bad input to a ``numerics`` function: names the argument, the value given and what is allowed."""
 
 
-def bad(arg: str, value: Any, allowed: str) -> NumericsError:
-    """Build a :class:`NumericsError` saying ``arg`` got ``value`` where ``allowed`` was expected."""
-    text = repr(value)
-    if len(text) > 120:
-        text = text[:117] + "..."
-    return NumericsError(f"argument {arg!r}: got {text}; allowed: {allowed}")
+bad = NumericsError.bad
 
 
 @contextmanager

@@ -29,5 +29,5 @@ def downgrade_to_format_1(spec_dir: Path, **meta: Any) -> None:
     """Rewrite a saved spec as format 1 (no meta hash), with ``meta`` fields edited."""
     import theory
 
-    path = spec_dir / theory.SPEC_FILE
+    path = spec_dir / theory.spec.SPEC_FILE
     path.write_text(json.dumps(_as_format_1(json.loads(path.read_text()), meta)))

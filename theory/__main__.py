@@ -1,8 +1,8 @@
-"""``python -m theory``: see :mod:`theory._cli`; a closed standard output ends it quietly (:func:`theory.run_cli`)."""
+"""``python -m theory``: see :mod:`theory._main`; a closed standard output ends it quietly (:func:`theory.cli.run_cli`)."""
 
 import sys
 
-from ._cli import main
-from ._commands import run_cli
+from ._main import main
+from .cli import run_cli
 
 sys.exit(run_cli(main))

@@ -1,6 +1,6 @@
 """checks.duat: the claims of "Dynamic Universal Approximation Theory" (Wang & Li), ``duat.E1`` ... ``duat.E22``.
 
-:data:`CLAIMS` is the catalogue table (papers/duat.md, section 6). Exact-form claims compare
+:data:`CLAIMS` is the catalogue table (docs/catalogue.md, "checks.duat"). Exact-form claims compare
 :func:`numerics.duat.decompose` with an independent second computation (:mod:`numerics.duat.references`,
 autograd Jacobians, sympy); each has a ``verify_*`` function that takes the object under test, so tests can plant
 a violation. Empirical claims (E16-E19) train small seeded ensembles (:mod:`numerics.duat.experiments`) and apply

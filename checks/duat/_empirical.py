@@ -3,11 +3,11 @@
 Each empirical claim trains small seeded CNN ensembles on the bar-relation task (``numerics.duat.experiments._task``: our
 reconstruction of a task that needs global information) and applies a criterion declared in ``expected``
 before anything runs; it passes only when that criterion is met and fails with the numbers otherwise. The
-paper's statements are informal ("the paper's apparent claim", papers/duat.md, section 4), so each is tested as
+paper's statements are informal ("the paper's apparent claim", docs/catalogue.md), so each is tested as
 an empirical trend, not a law.
 
 Kind: ``'numerical'``. ``'empirical-rate'`` is reserved for rate claims checked by a log-log slope over a
-declared window with a ``'rate:<band>'`` tolerance (DESIGN.md, style 6); these claims compare seeded
+declared window with a ``'rate:<band>'`` tolerance (docs/soundness.md); these claims compare seeded
 measurements (means and seed spreads) under a declared decision rule, with tolerance ``None``.
 
 Profiles: ``full`` uses 16 x 16 images and 5 seeds (more steps); ``quick`` is a reduced version (12 x 12 images,
@@ -86,7 +86,7 @@ def _beats(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- E16: depth
 E16_EXPECTED = {
-    "paper": "deeper CNNs generalise better (section 4.2): an empirical trend on one task, not a law",
+    "paper": "deeper CNNs generalise better (why CNNs need depth): an empirical trend on one task, not a law",
     "criterion": f"at parameter counts within {MAX_PARAM_MISMATCH:.0%} of the target, the mean test accuracy of the "
                  f"deepest depth and of the middle depth depths[len // 2] each exceed depth 1's by more than "
                  f"max({SIGMAS:g} pooled seed sd, {MIN_EFFECT})",
@@ -129,7 +129,7 @@ def depth_trend(ctx: Context) -> Result:
 
 # ----------------------------------------------------------------------------------------------- E17: residual
 E17_EXPECTED = {
-    "paper": "residual networks generalise better than plain (VGG-style) ones (section 4.3): an empirical trend",
+    "paper": "residual networks generalise better than plain (VGG-style) ones: an empirical trend",
     "criterion": f"plain and residual CNNs of equal depth, width and initial weights (skip ablated only), each "
                  f"evaluated at its first full-training-loss <= loss_target: residual mean test accuracy exceeds plain "
                  f"by more than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}); every model must reach the target "
@@ -178,7 +178,7 @@ LORA_FRACTION = 0.9
 """A rank "suffices" when it recovers this fraction of the full fine-tune's gain over no adaptation."""
 LORA_MAX_RANK = 4
 E18_EXPECTED = {
-    "paper": "low-rank (LoRA) updates of a trained CNN's fixed weights suffice to adapt it (section 4.5)",
+    "paper": "low-rank (LoRA) updates of a trained CNN's fixed weights suffice to adapt it",
     "criterion": f"on the shifted task (images rotated by 90 degrees) the full fine-tune beats no adaptation by more "
                  f"than max({SIGMAS:g} pooled seed sd, {MIN_EFFECT}) (adaptation is needed), and some LoRA rank "
                  f"r <= {LORA_MAX_RANK} recovers >= {LORA_FRACTION:.0%} of that gain in mean test accuracy",
@@ -225,7 +225,7 @@ def lora_adaptation(ctx: Context) -> Result:
 PRUNE_RATIO = 0.5
 MAX_PRUNE_DROP = 0.05
 E19_EXPECTED = {
-    "paper": "CNNs tolerate pruning because their UAT terms are redundant (section 4.5)",
+    "paper": "CNNs tolerate pruning because their UAT terms are redundant",
     "criterion": f"the unpruned models beat chance (0.5) by more than {MIN_EFFECT} in mean test accuracy (otherwise "
                  f"tolerance to pruning is vacuous), and after global magnitude pruning of {PRUNE_RATIO:.0%} of the "
                  f"conv weights, without retraining, the mean test accuracy drops by at most {MAX_PRUNE_DROP} "

@@ -1,6 +1,6 @@
 """DUAT exact claims about single layers, duat.E1-E9: each matrix-vector form against an independent computation.
 
-Source: notes papers/duat.md, sections 2.1 and 3 (M1-M9; forms: our reconstruction). The ``verify_*`` functions
+Source: Wang & Li, DUAT (arXiv 2407.17480); forms M1-M9 of docs/duat.md (our reconstruction). The ``verify_*`` functions
 take the object under test as an argument, so tests can plant a violation and require that it be caught.
 """
 

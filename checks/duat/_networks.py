@@ -7,7 +7,8 @@ comparisons use ``TOLERANCES['float64_affine']`` (atol = rtol = 1e-12: float64 r
 thousand O(1) products stays near 1e-14; a wrong index or factor gives O(1) errors); structural statements are
 compared exactly. The ``verify_*`` functions take the object under test as an argument, so tests can plant a
 violation (a wrong conv index, a perturbed W, a flipped mask, a wrong rank) and require that it be caught.
-Source: notes papers/duat.md, sections 3, 4 and 6 (forms: our reconstruction).
+Source: Wang & Li, DUAT (arXiv 2407.17480); forms M1-M11 of docs/duat.md (our reconstruction), claims as listed
+in docs/catalogue.md.
 """
 
 from __future__ import annotations

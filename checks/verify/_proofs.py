@@ -79,7 +79,7 @@ def routing_proof(ctx: Context, *, build: Callable[..., theory.Network] = theory
 
     One position-independent lemma per level (the filter is shared) plus an index identity; the structural
     premises (kernel = stride, shared filters, d = s^L) are checked on the spec. Up to d = 2^20.
-    Source: Wang & Wu (2023) section 4.2 (reconstruction).
+    Source: Wang & Wu (2023), the sparse construction (reconstruction, docs/catalogue.md).
     """
     if cases is None:
         cases = [(2**10, [0, 700, 1023], 2), (3**6, [0, 1, 728], 3), (4**5, [5, 6, 1000, 1023], 4)]
@@ -121,7 +121,7 @@ def sparse_approx(ctx: Context, *, build: Callable[..., theory.Network] = theory
     For each case, :func:`theory.approximate_sparse` picks the head size from its a-priori bound, and
     :func:`theory.certify_sup_error` proves ``sup_box |net - g| <= upper`` by interval branch and bound over the
     routed coordinates; the claim needs ``upper <= eps`` (status "proved" at that eps) for every case.
-    Source: Wang & Wu (2023) section 4.2 (routing) with standard interpolation heads (reconstruction).
+    Source: Wang & Wu (2023), sparse routing with standard interpolation heads (reconstruction, docs/catalogue.md).
     """
     certify = certify if certify is not None else theory.certify_sup_error
     cases = list(cases) if cases is not None else _sparse_cases(ctx.full)
@@ -176,7 +176,8 @@ def planted_violations(ctx: Context) -> Result:
     asked at 0.99 of its true value -> prove_bound refutes; (3) a sparse approximant certified at an eps just
     below its best found sup error -> certify_sup_error refutes. Each witness is re-checked here, exactly,
     independently of the prover that produced it.
-    Source: DESIGN.md "Rules for bad input and soundness" (tests plant violations and require a counterexample).
+    Source: docs/soundness.md, "Planted violations must be caught" (tests plant violations and require a
+    counterexample).
     """
     rng = random.Random(ctx.seed)
     rows = []

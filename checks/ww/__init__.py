@@ -5,7 +5,8 @@ take the construction under test as a keyword argument, so tests can plant a vio
 caught: :func:`gather_exact`, :func:`universality_depth`, :func:`select_exact`, :func:`select_params` (with the
 closed forms :data:`FORMULAS`, :func:`cnn_formula`, :func:`lcn_formula`, :func:`fcn_formula`),
 :func:`receptive_stride1` (:func:`stride1_forward`); learning: :func:`sample_result` applies the declared
-windows to a sweep summary. Constructions and experiments are our reconstruction (papers/wang_wu_2023.md).
+windows to a sweep summary. Constructions and experiments are our reconstruction (docs/catalogue.md,
+docs/separation.md).
 """
 
 from ._catalogue import CLAIMS

@@ -1,4 +1,4 @@
-"""The Wang & Wu (2023) construction and learning claims (ids from DESIGN.md, "Claim catalogue").
+"""The Wang & Wu (2023) construction and learning claims (ids as listed in docs/catalogue.md).
 
 Exact claims about the constructions (gather, universality, select, parameter counts, receptive fields), then the
 learning claims (sample complexity by training, equivariance of training). Their z3 proofs, certificates and

@@ -1,7 +1,7 @@
 """Claims ``ww.gather.exact`` and ``ww.universality.depth``: the gather network and gather + two-layer head.
 
-Source: Wang & Wu (2023), universality with depth O(log d), construction section 4.1 (reconstruction, see
-``shared/papers/wang_wu_2023.md`` section 4.1 and section 8 items 1-4).
+Source: Wang & Wu (2023, arXiv 2305.08404), universality with depth O(log d); the gather construction is our
+reconstruction (docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def gather_exact(ctx: Context, *, build: Callable[[int, int], theory.Network] = 
         cases: ``(d, s)`` pairs; default :func:`gather_cases` of the profile.
     Returns:
         ``pass`` when every invariant, size and output holds exactly and every float64 run is bit-exact.
-    Source: Wang & Wu (2023) section 4.1 (reconstruction).
+    Source: Wang & Wu (2023), the universality construction (reconstruction, docs/catalogue.md).
     """
     cases = list(cases) if cases is not None else gather_cases(ctx.profile)
     rng, np_rng = ctx.rng("x"), ctx.np_rng("float")
@@ -163,7 +163,7 @@ def universality_depth(ctx: Context, *, build: Callable[[int, int], theory.Netwo
 
     Args:
         ctx: run context. build, compose: the constructions under test. cases: ``(d, s)`` pairs.
-    Source: Wang & Wu (2023) section 4.1, universality with depth O(log d) (reconstruction).
+    Source: Wang & Wu (2023), universality with depth O(log d) (reconstruction, docs/catalogue.md).
     """
     cases = list(cases) if cases is not None else universality_cases(ctx.profile)
     rng = ctx.rng("head")

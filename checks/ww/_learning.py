@@ -11,7 +11,7 @@ Declared windows (full profile, fit over d >= 16):
   most half the LCN's;
 * ordering n*_CNN < n*_LCN < n*_FCN at the largest d (a search censored above n_max counts as larger than n_max).
 The quick profile is a reduced sweep (the CLI's quick sweep, d in 8, 16, 32, with one learning rate) where the
-asymptotic slopes are not yet reached (papers/wang_wu_2023.md, "Experiment design notes"): there only the orderings
+asymptotic slopes are not yet reached (docs/separation.md, "What the fits mean"): there only the orderings
 are checked (of n* at the largest d, and of the fitted slopes where both exist), and the report says so.
 """
 

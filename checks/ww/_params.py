@@ -1,7 +1,7 @@
 """Claim ``ww.select.params``: tree-layer parameter counts of select as CNN, LCN and FCN, and their growth.
 
-Source: Wang & Wu (2023) section 2 (architectures, parameter counts) and section 4.2 counts
-(reconstruction, see ``shared/papers/wang_wu_2023.md`` section 8 item 6).
+Source: Wang & Wu (2023, arXiv 2305.08404), the CNN / LCN / FCN architectures and the sparse construction's
+parameter counts (reconstruction, see docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def select_params(ctx: Context, *, build: Callable[..., theory.Network] = theory
     Args:
         ctx: run context. build: the select builder. formulas: expected count per architecture (tests plant
             a wrong one). k, s: support size and kernel.
-    Source: Wang & Wu (2023) sections 2 and 4.2 (reconstruction).
+    Source: Wang & Wu (2023), architectures and the sparse construction's counts (reconstruction, docs/catalogue.md).
     """
     p = plan(ctx.profile)
     band = RATE_BANDS["param_count_slope"]

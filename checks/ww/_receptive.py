@@ -1,8 +1,7 @@
 """Claim ``ww.receptive.stride1``: stride-1 CNNs need depth ceil((d-1)/(s-1)); stride-s trees need log_s d.
 
-Source: Wang & Wu (2023), comparison with Omega(d)-depth stride-1 universality (receptive-field argument,
-reconstruction, see ``shared/papers/wang_wu_2023.md`` section 2 "Why downsampling is needed", section 8
-item 11).
+Source: Wang & Wu (2023, arXiv 2305.08404), comparison with Omega(d)-depth stride-1 universality
+(receptive-field argument, reconstruction, see docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Claim ``ww.select.exact``: the sparse long-range routing invariant at every level and position.
 
-Source: Wang & Wu (2023), sparse long-range functions, construction section 4.2 (reconstruction, see
-``shared/papers/wang_wu_2023.md`` section 4.2 and section 8 item 5).
+Source: Wang & Wu (2023, arXiv 2305.08404), sparse long-range functions; the select construction is our
+reconstruction (docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def select_exact(ctx: Context, *, build: SelectBuilder = theory.select,
 
     Args:
         ctx: run context. build: the construction under test. sizes: ``(d, s)`` pairs.
-    Source: Wang & Wu (2023) section 4.2 (reconstruction).
+    Source: Wang & Wu (2023), the sparse construction (reconstruction, docs/catalogue.md).
     """
     sizes = list(sizes) if sizes is not None else select_sizes(ctx.profile)
     rng, np_rng = ctx.rng("support"), ctx.np_rng("float")

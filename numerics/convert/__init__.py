@@ -6,7 +6,7 @@ dtype, :func:`round_rational`); its modules are :class:`SpecModule` built from `
 (``"auto"`` finds CUDA), :data:`DTYPES`, :func:`float_bytes`, :func:`module_bytes` (the estimated peak of
 :func:`to_module`, checked against its ``memory_budget``).
 
-Files: :func:`export` writes ``weights.safetensors`` beside a spec, :func:`save` / :func:`load` a spec directory
+Files: :func:`export` writes ``weights.safetensors`` beside a spec, :func:`save_module` / :func:`load_module` a spec directory
 with verified float weights (never unpickled; content hash and bit-identity to the exact spec checked);
 :func:`weights_info` verifies a weights file and summarises it. :func:`export_onnx` writes a spec's float
 module as an ONNX graph (the optional ``cnnverify[onnx]`` extra) for other verifiers and runtimes.
@@ -20,11 +20,11 @@ run).
 
 from ._import import from_torch
 from ._onnx_import import from_onnx
-from ._files import SPEC_FILE, WEIGHTS_FILE, export, load, save, weights_info
+from ._files import WEIGHTS_FILE, export, load_module, save_module, weights_info
 from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, module_bytes,
                       resolve_device, resolve_dtype, round_rational, to_module)
 from ._onnx import export_onnx
 
 __all__ = ["to_module", "from_torch", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
-           "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "SPEC_FILE", "WEIGHTS_FILE", "export", "save", "load",
+           "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "WEIGHTS_FILE", "export", "save_module", "load_module",
            "weights_info", "export_onnx", "from_onnx"]

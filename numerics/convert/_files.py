@@ -3,12 +3,12 @@
 Layout of a saved directory::
 
     out_dir/
-        spec.json            exact spec, bytes of theory.spec_bytes(net) (rationals as strings, content hash)
+        spec.json            exact spec, bytes of theory.spec.spec_bytes(net) (rationals as strings, content hash)
         weights.safetensors  state_dict of to_module(net, dtype), safetensors format, with metadata
                              {"format": "cnnverify.weights", "version": "1", "content_hash": net.content_hash,
                               "dtype": "float64" | "float32" | "float16" | "bfloat16"}
 
-Every write goes through :func:`theory.atomic_write_dir` (temporary sibling directory, then rename), so a
+Every write goes through :func:`theory.io.atomic_write_dir` (temporary sibling directory, then rename), so a
 failure leaves the old directory or nothing, never half a directory. Loading never unpickles: the weights
 are parsed with ``safetensors.torch.load`` (after the header alone has been read and the memory budget
 checked) and must be bit-identical to a fresh :func:`to_module` of the spec, so a file that loads is exactly
@@ -30,10 +30,10 @@ import torch
 import theory
 
 from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
-from .._budget import MEMORY_BUDGET, check_budget, guard_memory
+from theory.cli import MEMORY_BUDGET, check_budget, guard_memory
+from theory.spec import SPEC_FILE
 from .._errors import NumericsError, bad, theory_errors
 
-SPEC_FILE = theory.SPEC_FILE  # one name for the exact spec file, defined by theory
 WEIGHTS_FILE = "weights.safetensors"
 WEIGHTS_FORMAT = "cnnverify.weights"
 WEIGHTS_VERSION = "1"
@@ -60,19 +60,19 @@ def _weights_bytes(net: theory.Network, dtype: torch.dtype, memory_budget: int =
 
 
 def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -> Path:
-    """``theory.atomic_write_dir`` (``kwargs``: tool, update, written) with its TheoryError turned into this
+    """``theory.io.atomic_write_dir`` (``kwargs``: tool, update, written) with its TheoryError turned into this
     package's NumericsError."""
     with theory_errors():
-        return theory.atomic_write_dir(out, files, force=force, **kwargs)
+        return theory.io.atomic_write_dir(out, files, force=force, **kwargs)
 
 
-def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
+def save_module(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
          force: bool = False, memory_budget: int = MEMORY_BUDGET) -> Path:
     """Write the exact spec and its float weights to one new directory, all or nothing.
 
-    Writes ``out_dir/spec.json`` (``theory.spec_bytes(net)``) and ``out_dir/weights.safetensors`` (the
+    Writes ``out_dir/spec.json`` (``theory.spec.spec_bytes(net)``) and ``out_dir/weights.safetensors`` (the
     ``state_dict`` of ``to_module(net, dtype)``, contiguous on CPU, with metadata format / version /
-    content_hash / dtype), through :func:`theory.atomic_write_dir`.
+    content_hash / dtype), through :func:`theory.io.atomic_write_dir`.
 
     Args:
         net: a :class:`theory.Network`.
@@ -94,8 +94,8 @@ def save(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.flo
     dt = resolve_dtype(dtype)
     if out.exists() and not force:
         raise bad("out_dir", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
-    files = {SPEC_FILE: theory.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt, check_budget(memory_budget))}
-    return _write_dir(out, files, force, tool="numerics.save")
+    files = {SPEC_FILE: theory.spec.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt, check_budget(memory_budget, error=NumericsError))}
+    return _write_dir(out, files, force, tool="numerics.save_module")
 
 
 def _read_spec(spec_dir: Path, note: Callable[[str], None] | None) -> theory.Network:
@@ -114,7 +114,7 @@ def _spec_bytes_of(spec_dir: Path, net: theory.Network) -> bytes:
     p = spec_dir / SPEC_FILE
     data = p.read_bytes()
     with theory_errors():
-        obj = theory.parse_json(data, p, "spec file")
+        obj = theory.io.parse_json(data, p, "spec file")
     if not isinstance(obj, dict) or obj.get("content_hash") != net.content_hash \
             or (obj.get("meta") or {}) != theory.to_json(net)["meta"]:
         raise NumericsError(f"{p}: changed while it was being read; try again")
@@ -136,8 +136,8 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
     """Add ``weights.safetensors`` to a directory that holds a ``spec.json``, atomically.
 
     The spec is read and verified (content hash), then the directory is rewritten as a whole by
-    :func:`theory.atomic_write_dir` (``update=True``) with its ``spec.json`` bytes unchanged, any other plain
-    files it holds copied unchanged, and the new ``weights.safetensors`` (as in :func:`save`). A failure leaves
+    :func:`theory.io.atomic_write_dir` (``update=True``) with its ``spec.json`` bytes unchanged, any other plain
+    files it holds copied unchanged, and the new ``weights.safetensors`` (as in :func:`save_module`). A failure leaves
     the directory as it was. Its ``.cnnverify`` marker, when it has one, then lists the weights file too; a
     directory without a marker (not written by cnnverify) gets none.
 
@@ -147,7 +147,7 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         force: replace an existing ``weights.safetensors`` instead of refusing.
         memory_budget: bytes the conversion may allocate (:func:`to_module`), checked before it allocates.
         note: called with the message of a spec file whose meta no hash covers, instead of a
-            :class:`theory.MetaNotCoveredWarning` (:func:`theory.load`).
+            :class:`theory.spec.MetaNotCoveredWarning` (:func:`theory.load`).
     Returns:
         The directory path.
     Raises:
@@ -158,14 +158,14 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
     """
     d = _spec_dir(spec_dir, "spec_dir")
     dt = resolve_dtype(dtype)
-    budget = check_budget(memory_budget)
+    budget = check_budget(memory_budget, error=NumericsError)
     net = _read_spec(d, note)
     spec_data = _spec_bytes_of(d, net)
     if (d / WEIGHTS_FILE).exists() and not force:
         raise bad("spec_dir", str(d), f"a directory without {WEIGHTS_FILE} (pass force=True / --force to replace it)")
     files: dict[str, bytes] = {}
     for entry in sorted(d.iterdir()):
-        if entry.name in (SPEC_FILE, WEIGHTS_FILE, theory.MARKER_FILE):  # the marker is rewritten by theory
+        if entry.name in (SPEC_FILE, WEIGHTS_FILE, theory.io.MARKER_FILE):  # the marker is rewritten by theory
             continue
         if entry.is_symlink() or not entry.is_file():
             raise bad("spec_dir", str(d), f"a directory of plain files only ({entry.name!r} is not one; the "
@@ -190,10 +190,10 @@ def _read_metadata(wpath: Path) -> dict[str, str]:
                                 f"{size - 8} bytes that follow)")
         raw = fh.read(n)
     with theory_errors():
-        header = theory.parse_json(raw, wpath, "safetensors header")
+        header = theory.io.parse_json(raw, wpath, "safetensors header")
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict):
-        raise NumericsError(f"{wpath}: no metadata in the safetensors header; not written by numerics.save/export")
+        raise NumericsError(f"{wpath}: no metadata in the safetensors header; not written by numerics.save_module/export")
     return meta
 
 
@@ -236,9 +236,9 @@ def _check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Te
                                 f"to_module(spec, {dtype}); corrupted or edited file)")
 
 
-def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = MEMORY_BUDGET,
+def load_module(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = MEMORY_BUDGET,
          note: Callable[[str], None] | None = None) -> tuple[theory.Network, SpecModule]:
-    """Load a directory written by :func:`save` / :func:`export`: the exact spec and its float module.
+    """Load a directory written by :func:`save_module` / :func:`export`: the exact spec and its float module.
 
     Reads ``path/spec.json`` (verified by its content hash) and ``path/weights.safetensors`` (parsed by
     ``safetensors.torch.load``, never unpickled). The weights must carry this package's metadata, name the
@@ -250,7 +250,7 @@ def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = M
         memory_budget: bytes loading may fill: the weights file plus the module it is checked against
             (:func:`module_bytes`), estimated from the spec and the file's header before any tensor is read.
         note: called with the message of a spec file whose meta no hash covers, instead of a
-            :class:`theory.MetaNotCoveredWarning` (:func:`theory.load`).
+            :class:`theory.spec.MetaNotCoveredWarning` (:func:`theory.load`).
     Returns:
         ``(net, module)``: the :class:`theory.Network` and a :class:`SpecModule` on ``device`` whose
         parameters are the loaded tensors. Module shape: ``(B, d)`` or ``(B, c_in, d)`` in, ``(B, n_D C_D)``
@@ -262,7 +262,7 @@ def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = M
     """
     d = _spec_dir(path, "path")
     dev = resolve_device(device)
-    budget = check_budget(memory_budget)
+    budget = check_budget(memory_budget, error=NumericsError)
     net = _read_spec(d, note)
     wpath = d / WEIGHTS_FILE
     if not wpath.is_file():
@@ -272,7 +272,7 @@ def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = M
     size = wpath.stat().st_size
     guard_memory("load", size + module_bytes(net, dtype), budget,
                  f"the weights file ({size} bytes) and the module it is checked against "
-                 f"({str(dtype).replace('torch.', '')})", "use a CNN spec (LCN / FCN weights grow with d)")
+                 f"({str(dtype).replace('torch.', '')})", "use a CNN spec (LCN / FCN weights grow with d)", error=NumericsError)
     data = wpath.read_bytes()
     try:
         loaded = safetensors.torch.load(data)
@@ -291,21 +291,21 @@ def load(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = M
 
 def weights_info(path: str | os.PathLike, *, memory_budget: int = MEMORY_BUDGET,
                  note: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Facts about a directory's weights file for ``python -m numerics info`` (after :func:`load` checks).
+    """Facts about a directory's weights file for ``python -m numerics info`` (after :func:`load_module` checks).
 
     Args:
         path: the directory (or its ``spec.json`` / ``weights.safetensors``).
-        memory_budget, note: as :func:`load`.
+        memory_budget, note: as :func:`load_module`.
     Returns:
         ``{"net": Network, "file": Path | None, "bytes": int, "dtype": str}``; ``file`` is None (and
         ``bytes`` / ``dtype`` absent) when the directory has no weights file; the weights, when present, passed
-        every check of :func:`load`.
+        every check of :func:`load_module`.
     Raises:
-        NumericsError: as :func:`load`.
+        NumericsError: as :func:`load_module`.
     """
     d = _spec_dir(path, "path")
     wpath = d / WEIGHTS_FILE
     if not wpath.is_file():
         return {"net": _read_spec(d, note), "file": None}
-    net, module = load(d, memory_budget=memory_budget, note=note)
+    net, module = load_module(d, memory_budget=memory_budget, note=note)
     return {"net": net, "file": wpath, "bytes": wpath.stat().st_size, "dtype": _dtype_name(module.dtype)}

@@ -14,7 +14,7 @@ from torch import nn
 
 import theory
 
-from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
+from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import NumericsError, bad
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -215,9 +215,9 @@ def to_module(net: theory.Network, dtype: Any = torch.float64, device: Any = "cp
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    budget = check_budget(memory_budget)
+    budget = check_budget(memory_budget, error=NumericsError)
     entries = sum(layer.weight.size + layer.bias.size for layer in net.layers)
     guard_memory("to_module", module_bytes(net, dt), budget,
                  f"the dense float weights ({str(dt).replace('torch.', '')}, {format_count(entries)} entries)",
-                 "use a CNN spec (LCN / FCN weights grow with d)")
+                 "use a CNN spec (LCN / FCN weights grow with d)", error=NumericsError)
     return SpecModule(net, dt, dev)

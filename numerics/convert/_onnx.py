@@ -26,7 +26,7 @@ from torch import nn
 
 import theory
 
-from .._budget import MEMORY_BUDGET
+from theory.cli import MEMORY_BUDGET
 from .._errors import NumericsError, bad, theory_errors
 from ._module import (
     DenseOnSignal,
@@ -177,7 +177,7 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
 
     Args:
         spec_or_module: a :class:`theory.Network` (converted by :func:`to_module`, the one exact-to-float
-            conversion) or a :class:`SpecModule` from :func:`to_module` / :func:`load`, exported with the weights
+            conversion) or a :class:`SpecModule` from :func:`to_module` / :func:`load_module`, exported with the weights
             it holds (edits made to them after conversion are not detected; its ``content_hash`` names the spec it
             was built from).
         path: the ``.onnx`` file to write; its parent is created if needed.
@@ -218,7 +218,7 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
     if not isinstance(path, (str, os.PathLike)):
         raise bad("path", path, "a path (str or os.PathLike)")
     with theory_errors():
-        out = theory.check_writable(path, "file", force=force, flag="path")
+        out = theory.io.check_writable(path, "file", force=force, flag="path")
     module = spec_or_module if is_module else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget)
     _check_module(module)
     size = sum(p.numel() * p.element_size() for p in module.parameters())
@@ -228,4 +228,4 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
     use_conv = conv == "conv" or (conv == "auto" and dt == torch.float32)
     data = _model(onnx, module, opset, use_conv).SerializeToString()
     with theory_errors():
-        return theory.atomic_write_file(out, data, force=force)
+        return theory.io.atomic_write_file(out, data, force=force)

@@ -1,7 +1,7 @@
 """numerics.duat: the matrix-vector method of "Dynamic Universal Approximation Theory" (Wang & Li, arXiv
 2407.17480): a network at an input ``x`` as ``f(x) = W(x) x + b(x)``.
 
-The per-layer matrices are our reconstruction (papers/duat.md, section 3), built from index formulas and
+The per-layer matrices are our reconstruction (docs/duat.md, forms M1-M11), built from index formulas and
 stored sparse: :func:`conv_matrix` (M1), :func:`decompose` / :func:`decompose_layers` (any module whose forward
 torch.fx traces to supported layers and ops, in module or functional form: the traced graph of local maps is
 composed from the output side when ``n_out < n_in``, else from the input side, in sparse blocks while they are

@@ -4,7 +4,7 @@ Prints per layer its type, whether its weight/bias are static or input-dependent
 ``W``'s shape and nonzeros, the reconstruction error ``max|f(x) - (W x + b)|``, the time, and for piecewise-linear
 models (ReLU/max-pool/conv/BN/linear) the check ``W == autograd Jacobian`` (full Jacobian when it has at most
 ``_FULL_JACOBIAN`` entries, otherwise Jacobian-vector products along seeded random directions). Exit codes (the
-project's table, :data:`theory.EXIT_CODES`): 0 ok; 1 the Jacobian check mismatched; 2 bad input (one
+project's table, :data:`theory.cli.EXIT_CODES`): 0 ok; 1 the Jacobian check mismatched; 2 bad input (one
 ``error: ...`` line on stderr), including a decomposition whose estimated memory exceeds ``--memory-budget``
 (default 4GiB; refused before anything large is built). The Jacobian check runs in the budget the decomposition
 leaves: the full Jacobian only when it fits, else Jacobian-vector products, else it is skipped and says so.
@@ -23,7 +23,7 @@ import torch
 
 import theory
 
-from .._budget import MEMORY_BUDGET, format_bytes, format_count, guard_memory, parse_bytes
+from theory.cli import MEMORY_BUDGET, format_bytes, format_count, guard_memory, parse_size
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
 from .models import MODEL_NAMES, reference_model
@@ -102,18 +102,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         model, default = reference_model(args.model, seed=args.seed, dtype=getattr(torch, args.dtype))
         shape = parse_shape(args.input) if args.input else default
-        budget = parse_bytes(args.memory_budget)
+        budget = parse_size(args.memory_budget, error=NumericsError)
         est = estimate_memory(model, shape, records=True)  # before x exists: the input alone may not fit
         guard_memory("decompose_layers", est.peak_bytes + 8 * math.prod(shape), budget,
                      f"W (nnz ~ {format_count(est.nnz)}) and its intermediates, with x",
-                     "use a smaller input x (--input on the command line)")
+                     "use a smaller input x (--input on the command line)", error=NumericsError)
         x = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
         t0 = time.perf_counter()
         d = decompose_layers(model, x, memory_budget=budget)
         seconds = time.perf_counter() - t0
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     print(f"duat decomposition of {args.model} (seed {args.seed}, model {args.dtype}, W in float64) at x of shape "
           f"{'x'.join(map(str, shape))}")
     print(f"  {'step':>4}  {'path':<22} {'layer':<20} {'weight':<8} {'bias':<8} {'in -> out':<28} {'nnz':>9}")
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     work = model.to(torch.float64) if args.dtype != "float64" else model
     line, ok = _jacobian_check(work, x, d, args.seed, est, budget - est.kept_bytes)
     print(line)
-    return theory.EXIT_OK if ok else theory.EXIT_FAIL
+    return theory.cli.EXIT_OK if ok else theory.cli.EXIT_FAIL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

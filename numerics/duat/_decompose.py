@@ -1,7 +1,7 @@
 """The public decomposition: trace the model into a graph of local maps (:mod:`numerics.duat._graph`), compose it
 (:mod:`numerics.duat._accumulate`), check ``f(x) = W x + b`` against ``forward()``, and keep per-node records.
 
-Composition (our reconstruction of the DUAT matrix-vector method, papers/duat.md, sections 2.2 and 3):
+Composition (our reconstruction of the DUAT matrix-vector method, docs/duat.md):
 a layer ``y = L h + c`` after ``h = W x + b`` gives ``(L W, L b + c)``; a residual node adds its branches'
 ``(W, b)``. ``W(x)`` equals the Jacobian for piecewise-linear nets (off the measure-zero boundaries) and is the
 gating decomposition otherwise. Source: Wang & Li, "Dynamic Universal Approximation Theory", arXiv 2407.17480.
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
+from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
 from .._errors import NumericsError, bad
 from ._accumulate import compose
 from ._estimate import estimate
@@ -169,7 +169,7 @@ def decompose(model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_
     forward pass at ``x``. The model is traced with torch.fx (batch of one) into a graph of local maps, composed
     from the output side when ``n_out < n_in`` and from the input side otherwise, in sparse blocks while they are
     sparse and dense blocks (torch's own kernels) after. Our reconstruction of the DUAT matrix-vector method
-    (Wang & Li, arXiv 2407.17480; papers/duat.md, section 3).
+    (Wang & Li, arXiv 2407.17480; docs/duat.md).
 
     Args:
         model: any module whose ``forward`` torch.fx traces to: the leaves Conv1d/2d, AvgPool/MaxPool/
@@ -202,7 +202,7 @@ def decompose(model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_
 
 def _decompose(model, x, *, records: bool, cumulative: bool, memory_budget: int, what: str,
                order: str = "auto") -> Decomposition:
-    budget = check_budget(memory_budget)
+    budget = check_budget(memory_budget, error=NumericsError)
     model, x = prepare(model, x)
     try:
         traced = trace(model)
@@ -210,7 +210,7 @@ def _decompose(model, x, *, records: bool, cumulative: bool, memory_budget: int,
         traced = None                   # the estimate stops (partial) and the build raises the tracing error
     est = estimate(model, tuple(x.shape), records=records, cumulative=cumulative, partial=True, traced=traced)
     guard_memory(what, est.peak_bytes, budget, f"W (nnz ~ {format_count(est.nnz)}) and its intermediates",
-                 "use a smaller input x (--input on the command line)")
+                 "use a smaller input x (--input on the command line)", error=NumericsError)
     graph = build_graph(model, x, records=records, traced=traced)
     prefixes = {} if cumulative else None
     W, b, used = compose(graph, order=order, prefixes=prefixes)

@@ -4,7 +4,7 @@ The pattern is structural: conv and linear matrices with every tap present, acti
 max-pool as its full window, attention all-to-all. Closed form for chains of convs and pools, per spatial axis:
 ``r_L = 1 + sum_l (k_l - 1) prod_{m<l} s_m`` with the dilated kernel ``k_l = d_l (k_l - 1) + 1``; a residual block
 takes the larger branch (equal strides required). Source: standard receptive-field arithmetic; its use for the
-DUAT depth argument is our reading of Wang & Li (arXiv 2407.17480), papers/duat.md, E15.
+DUAT depth argument is our reading of Wang & Li (arXiv 2407.17480), claim duat.E15 (docs/catalogue.md).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from .._budget import MEMORY_BUDGET, check_budget, format_count, guard_memory
-from .._errors import bad
+from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
+from .._errors import NumericsError, bad
 from .layers import ACTIVATIONS
 from .models import Residual
 from ._accumulate import compose
@@ -133,14 +133,14 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int], *,
     Raises:
         NumericsError: bad shape, unsupported layer, or an estimated peak above ``memory_budget``.
     """
-    budget = check_budget(memory_budget)
+    budget = check_budget(memory_budget, error=NumericsError)
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
     if not shape or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in shape):
         raise bad("input_shape", input_shape, "a tuple of positive ints: one sample's shape, no batch dimension")
     model, x = prepare(model, torch.zeros(shape, dtype=torch.float64), "input_shape")
     est = estimate_memory(model, shape, structural=True, partial=True)
     guard_memory("receptive_field", est.peak_bytes, budget, f"the pattern (nnz ~ {format_count(est.nnz)}) and its "
-                 "intermediates", "use a smaller input_shape")
+                 "intermediates", "use a smaller input_shape", error=NumericsError)
     graph = build_graph(model, x, structural=True)
     p, _, _ = compose(graph, order="forward", structural=True)
     out_shape = tuple(graph.nodes[graph.output].out_shape)

@@ -1,6 +1,6 @@
 """Independent reference forms for the DUAT exact claims (checks/duat/_networks.py), written apart from the walker.
 
-Each function rebuilds one matrix-vector form of papers/duat.md, section 3 (M1-M11, our reconstruction) as a
+Each function rebuilds one matrix-vector form of docs/duat.md (M1-M11, our reconstruction) as a
 dense float64 matrix straight from the module's parameters and the torch forward pass, so a claim can compare
 :func:`numerics.duat.decompose` against a second computation instead of against itself. Also: margins to the
 nearest ReLU / max-pool boundary (E12) and the sigma-free paths of a block graph (E13).

@@ -1,6 +1,6 @@
 """numerics.learning: CNN / LCN / FCN sample complexity measured by training, and equivariance.
 
-Source: Wang & Wu 2023 (notes, sections 5, 6 and 8; the experiment design is ours).
+Source: Wang & Wu 2023 (arXiv 2305.08404); the experiment design is ours (docs/separation.md).
 
 * data: regression :class:`Task` s (:data:`TASKS`);
 * models and training: the tree ensemble :class:`TreeArch` (:data:`ARCHS`: cnn, lcn, fcn), trained by

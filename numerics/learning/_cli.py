@@ -2,7 +2,7 @@
 
 Prints a table (arch, d, n*, interpolated n*, median test / train error at n*), the fitted slopes with their
 bootstrap intervals, and the n* ratios between architectures per d with the slope of their log-log fit. Exit codes
-(the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 when every search finished (whatever the
+(the project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 when every search finished (whatever the
 slopes); 1 when a point failed (its search stops; reported in the table and in summary.json; the next run of the
 same command retries it); 2 on a usage error, bad input, ``--device cuda`` without CUDA (unless ``--scheduler``
 names a cluster, whose workers may have it), or an ``--out`` that cannot be written or is not a store (all
@@ -89,7 +89,7 @@ def _floats(text: str, arg: str) -> tuple[float, ...]:
 def _ints(text: str, arg: str) -> tuple[int, ...]:
     """``'8,16,32'`` -> ``(8, 16, 32)``, strictly (an empty item such as ``'8,,16'`` is an error)."""
     with theory_errors():
-        return tuple(theory.parse_int_list(text, arg, "8,16,32"))
+        return tuple(theory.cli.parse_int_list(text, arg, "8,16,32"))
 
 
 def _names(text: str, arg: str) -> tuple[str, ...]:
@@ -108,7 +108,7 @@ def _check_up_front(args: argparse.Namespace) -> None:
         except NumericsError as e:
             raise NumericsError(str(e).replace("argument 'device'", "argument '--device'", 1)) from None
     with theory_errors():
-        theory.check_writable(args.out, "directory", flag="--out", existing="append")
+        theory.io.check_writable(args.out, "directory", flag="--out", existing="append")
 
 
 def _ratios(summary: dict) -> list[str]:
@@ -226,17 +226,17 @@ def run(args: argparse.Namespace) -> int:
                                  progress=not args.no_progress, force=args.force)
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
-    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+        return theory.cli.EXIT_USAGE
+    except BrokenPipeError:  # the reader of standard output went away: theory.cli.run_cli ends quietly
         raise
     except OSError as e:  # the file system refused a write
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     print(report(summary))
     print(f"wrote {args.out}/summary.json, points.jsonl, " + ", ".join(summary["plots"]))
     failed = [f"{a} d={e['d']}" for a, res in summary["archs"].items() for e in res["per_d"] if e["status"] == "error"]
     if failed:
         print(f"error: {len(failed)} of {sum(len(r['per_d']) for r in summary['archs'].values())} searches stopped at "
               f"a failed point ({', '.join(failed)}); rerun the same command to retry them", file=sys.stderr)
-        return theory.EXIT_FAIL
-    return theory.EXIT_OK
+        return theory.cli.EXIT_FAIL
+    return theory.cli.EXIT_OK

@@ -2,9 +2,9 @@
 
 If a training algorithm started from ``W_0`` on data ``(X, y)`` yields the predictor ``f``, and started from the
 transformed initialisation on ``(U X, y)`` yields ``f_U``, equivariance means ``f_U(U x) = f(x)`` for all ``x``
-(papers/wang_wu_2023.md, section 5.3, reconstruction). For the optimizer of :mod:`numerics.learning._train` (its update is
-linear in the gradient, its step size depends on gradient norms only) this holds exactly when the first layer
-transforms as ``W_1 -> U W_1`` per input block:
+(after Li, Zhang & Arora 2021; reconstruction, docs/catalogue.md). For the optimizer of
+:mod:`numerics.learning._train` (its update is linear in the gradient, its step size depends on gradient norms only)
+this holds exactly when the first layer transforms as ``W_1 -> U W_1`` per input block:
 
 * FCN: any ``U`` in ``O(d)`` (``W_1 (d, N_1) -> U W_1``);
 * LCN: ``U = diag(U_1, ..., U_{d/s})`` with independent ``U_p`` in ``O(s)`` (``W_1[p] -> U_p W_1[p]``);

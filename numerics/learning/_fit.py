@@ -1,6 +1,6 @@
 """Rate fits of measured sample complexities n*(d): log-log slopes, seed bootstrap, log^2 d law, ratios.
 
-Source: Wang & Wu 2023 (notes, sections 6 and 8, claim 7, and the experiment design notes): slopes of
+Source: Wang & Wu 2023 (arXiv 2305.08404), sample-complexity rates (claims ww.sample.*, docs/separation.md): slopes of
 log n* against log d (CNN polylog, LCN about 1, FCN about 2), n*_CNN against log^2 d, the ratios
 n*_LCN / n*_CNN and n*_FCN / n*_LCN; fitting n* on the error curve (numerics.learning._nstar) and the seed
 bootstrap are ours (reconstruction).

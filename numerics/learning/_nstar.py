@@ -6,9 +6,9 @@ the bracket (the last failing and first passing n), and n* is where that line re
 ``window = 1`` only the bracket's two ends are used, which is the two-point interpolation
 (:func:`interpolate_n_star`). The interval is the seed-bootstrap percentile interval of the same estimate.
 
-Source: Wang & Wu 2023 (notes, section 6: n* as a threshold of the test-error curve); the local log-log fit,
-the window and the seed bootstrap are ours (reconstruction), the bootstrap percentile interval after Efron &
-Tibshirani, An Introduction to the Bootstrap (1993), chapter 13.
+Source: Wang & Wu 2023 (arXiv 2305.08404; n* as a threshold of the test-error curve, docs/separation.md); the local
+log-log fit, the window and the seed bootstrap are ours (reconstruction), the bootstrap percentile interval after
+Efron & Tibshirani, An Introduction to the Bootstrap (1993), chapter 13.
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ Weight decay ``lambda`` (default 0): an L2 term ``g <- g + lambda theta`` for ``
 decoupled, ``theta <- (1 - lr lambda) theta`` before the step, for ``adam`` (``torch.optim.AdamW``) and
 ``adam-tensor``. It applies to every tensor, biases included.
 
-Equivariance (papers/wang_wu_2023.md, section 5.3; checked by numerics.learning._equivariance): ``gd``, ``sgd`` and
+Equivariance (docs/catalogue.md; checked by numerics.learning._equivariance): ``gd``, ``sgd`` and
 ``adam-tensor`` are linear in the gradient up to factors that depend on gradient norms only, so they commute with
 ``W_1 -> U W_1`` for orthogonal ``U``; weight decay (both forms) is linear in ``theta`` and keeps this; minibatches
 keep it too (the rotated run selects the same samples, so the identity holds exactly for a shared batch seed, and
 in distribution for random ones). Per-coordinate ``adam`` does NOT (its second moment is taken per coordinate of
-``W_1``, which a rotation mixes; it is only permutation-equivariant, section 7): claims that rest on the
-equivariance refuse it (:func:`require_equivariant`).
+``W_1``, which a rotation mixes; it is only permutation-equivariant, as Li, Zhang & Arora 2021 note): claims that
+rest on the equivariance refuse it (:func:`require_equivariant`).
 """
 
 from __future__ import annotations

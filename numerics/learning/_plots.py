@@ -7,7 +7,7 @@
 - ``error_curves.png``: per architecture, the median relative test error against n for every d (per-seed
   errors as small dots), with the pass threshold tau.
 
-Source: the learning experiments' figures (Wang & Wu 2023 notes, section 6; reconstruction).
+Source: the learning experiments' figures (Wang & Wu 2023; reconstruction, docs/separation.md).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Layout of an out directory::
         summary.json   run_separation's summary, written atomically at the end of each run
         n_star.png, cnn_log2.png, error_curves.png
                        plots (numerics.learning._plots, PLOT_FILES), written atomically
-        .cnnverify     the marker (theory.MARKER_FILE) of a store this tool created, listing the names above;
+        .cnnverify     the marker (theory.io.MARKER_FILE) of a store this tool created, listing the names above;
                        only a store with it may have its results discarded (force)
 
 A crash can leave at most the last line of ``points.jsonl`` half written: opening the store cuts it off with
@@ -43,9 +43,9 @@ Key = tuple[str, int, int]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace the file ``path`` with ``data`` all or nothing (``theory.atomic_write_file``)."""
+    """Replace the file ``path`` with ``data`` all or nothing (``theory.io.atomic_write_file``)."""
     with theory_errors():
-        theory.atomic_write_file(path, data, force=True)
+        theory.io.atomic_write_file(path, data, force=True)
 
 
 class SweepStore:
@@ -56,7 +56,7 @@ class SweepStore:
             adopted and marked) or a store (it holds ``config.json``).
         config: the plain-dict configuration (``SweepConfig.to_dict()``).
         force: start afresh when ``out`` holds a different configuration (its points and summary are removed),
-            only in a store this tool created (``theory.check_replaceable``: its marker, nothing foreign).
+            only in a store this tool created (``theory.io.check_replaceable``: its marker, nothing foreign).
         upgrade: maps a stored configuration written by an earlier version to today's form before comparing
             (e.g. a renamed evaluator path); a configuration it rejects counts as different.
 
@@ -74,17 +74,17 @@ class SweepStore:
             raise bad("out", str(self.out), "a directory (a file is in the way)")
         config_path = self.out / CONFIG_FILE
         if self.out.is_dir() and not config_path.exists() and any(
-                e.name != theory.MARKER_FILE for e in self.out.iterdir()):
+                e.name != theory.io.MARKER_FILE for e in self.out.iterdir()):
             raise bad("out", str(self.out), f"a new or empty directory, or a sweep store (holding {CONFIG_FILE}); "
                       "this one holds other files")
         if not self.out.is_dir() or not any(self.out.iterdir()):
             self.out.mkdir(parents=True, exist_ok=True)
-            theory.write_marker(self.out, "numerics separation", STORE_FILES)
+            theory.io.write_marker(self.out, "numerics separation", STORE_FILES)
         self.points_path = self.out / POINTS_FILE
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         if config_path.exists():
             try:
-                old = theory.read_json(config_path, "sweep configuration")
+                old = theory.io.read_json(config_path, "sweep configuration")
                 old = upgrade(old) if upgrade is not None else old
             except (ValueError, TypeError, AttributeError):  # corrupted (TheoryError is a ValueError), or not a
                 old = None                                   # configuration the upgrade accepts: a different one
@@ -93,10 +93,10 @@ class SweepStore:
                     raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
                               f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)")
                 with theory_errors():
-                    theory.check_replaceable(self.out, "out", in_place=True)
+                    theory.io.check_replaceable(self.out, "out", in_place=True)
                 for name in (POINTS_FILE, SUMMARY_FILE, *PLOT_FILES):  # the old configuration's results
                     (self.out / name).unlink(missing_ok=True)
-                theory.write_marker(self.out, "numerics separation", STORE_FILES)
+                theory.io.write_marker(self.out, "numerics separation", STORE_FILES)
         write_atomic(config_path, text.encode())
         self.points: dict[Key, dict] = {}
         self.errors: list[dict] = []
@@ -116,7 +116,7 @@ class SweepStore:
                 os.fsync(fh.fileno())
         for i, line in enumerate(data[:end].splitlines(), 1):
             try:
-                rec = theory.parse_json(line, f"{self.points_path}, line {i}", "point record")
+                rec = theory.io.parse_json(line, f"{self.points_path}, line {i}", "point record")
                 key = (str(rec["arch"]), int(rec["d"]), int(rec["n"]))
             except (ValueError, KeyError, TypeError):  # corrupted (TheoryError is a ValueError) or not a record
                 raise NumericsError(f"{self.points_path}, line {i}: not a point record ({line[:80]!r}); "

@@ -2,8 +2,8 @@
 
 n*(d) is the smallest training-set size whose trained model reaches a median-over-seeds relative test error
 ``test MSE / Var(y) <= tau``; it is found per (arch, d) by :class:`ThresholdSearch` and fitted by
-:mod:`numerics.learning._fit`. Source: Wang & Wu 2023 (notes, sections 5, 6, 8 claim 7, and the experiment design
-notes); the protocol is our reconstruction after Lahoti et al. (notes, section 6).
+:mod:`numerics.learning._fit`. Source: Wang & Wu 2023 (arXiv 2305.08404), sample-complexity
+rates; the protocol is our reconstruction after Lahoti et al. (ICLR 2024), described in docs/separation.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Regression tasks of the separation experiments: Gaussian inputs, seeded, generated on the fly.
 
-The paper's "simple regression task" could not be read (papers/wang_wu_2023.md, section 5.2); each task here is our
-reconstruction, chosen for the symmetry it probes:
+The paper's "simple regression task" could not be read (Wang & Wu 2023, arXiv 2305.08404); each task here is our
+reconstruction, chosen for the symmetry it probes (docs/separation.md, "Models, tasks and training"):
 
 * ``sparse``: ``y = g(x_{i_1}, ..., x_{i_k})`` on a long-range support (default ``(0, d-1)``): the CNN's routing
-  construction (section 4.2) learns it with O(log d) parameters; LCNs and FCNs pay for every position.
-* ``patch-quadratic``: ``y = d^(-1/2) sum_p (x_{2p}^2 - x_{2p+1}^2)`` (candidate B): swapping the two coordinates
+  construction (``theory.select``) learns it with O(log d) parameters; LCNs and FCNs pay for every position.
+* ``patch-quadratic``: ``y = d^(-1/2) sum_p (x_{2p}^2 - x_{2p+1}^2)``: swapping the two coordinates
   of one patch changes the target, so the LCN's local permutation symmetry gives an Omega(d) packing, the FCN's
-  rotation symmetry an Omega(d^2) one, while a CNN only needs one patch function and a sum (section 4.3).
-* ``halves``: ``y = d^(-1/2) (sum_{i<d/2} x_i^2 - sum_{i>=d/2} x_i^2)`` (candidate A, Li-Zhang-Arora): the same
+  rotation symmetry an Omega(d^2) one, while a CNN only needs one patch function and a sum (``theory.tree_sum``).
+* ``halves``: ``y = d^(-1/2) (sum_{i<d/2} x_i^2 - sum_{i>=d/2} x_i^2)`` (after Li, Zhang & Arora 2021): the same
   quadratic form with the coordinates permuted; interactions between the input halves.
 
 Labels carry Gaussian noise of variance ``noise * Var(f*)``; test errors are measured against the noiseless

@@ -1,8 +1,8 @@
 """The threshold search over training-set sizes: geometric steps, then bisection, as a resumable state machine.
 
-Source: Wang & Wu 2023 (notes, section 6: "binary search over n", after Lahoti et al.), with a geometric
-phase and a relative resolution added (reconstruction; the pilot run's design notes ask for a grid finer than
-doubling).
+Source: a binary search over n, after the protocol of Lahoti et al. (ICLR 2024), with a geometric phase and a
+relative resolution added (reconstruction, docs/separation.md, "How n* is searched": a doubling grid alone
+knows n* only to a factor 2).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Trainable CNN / LCN / FCN on one tree topology, as a vectorised ensemble (batched parameters).
 
-All three architectures share the tree of the constructions (papers/wang_wu_2023.md, section 2, reconstruction):
+All three architectures share the tree of the constructions (reconstruction; docs/catalogue.md, "Wang & Wu:
+what is reconstructed"):
 ``L = log_s d`` layers with kernel = stride = ``s`` and ``width`` channels, ReLU, then ``head_layers`` 1x1 ReLU
 layers of ``head_width`` units at the single remaining position, then a linear readout. ``head_width = 0`` is the
 no-head convention: the tree's ``width`` outputs feed the readout directly (``head_layers`` is then not used).
@@ -15,7 +16,8 @@ evaluates all of them; the sum of the members' losses has each member's own grad
 Initialisation is Gaussian, ``init_scale * N(0, 2 / fan_in)`` for ReLU layers (``init_scale = 1``: He), zero
 biases and, by default, a zero readout (every member starts at the predictor 0, whose relative test error is
 exactly 1; ``readout_init='gaussian'``: ``init_scale * N(0, 1 / fan_in)``): an i.i.d. Gaussian first layer is
-invariant in law under ``W -> U W`` for orthogonal ``U``, the premise of the equivariance arguments (section 5.3).
+invariant in law under ``W -> U W`` for orthogonal ``U``, the premise of the equivariance arguments
+(numerics.learning._equivariance).
 """
 
 from __future__ import annotations

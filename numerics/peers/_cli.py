@@ -2,7 +2,7 @@
 checked by :func:`theory.prove_routing` and by a peer verifier, every counterexample replayed exactly.
 
 The command lives in ``numerics``, not in ``theory``'s command line, because the peer is fed the spec's float
-weights (:func:`numerics.to_module`) and theory never imports torch or onnx. Exit codes (:data:`theory.EXIT_CODES`,
+weights (:func:`numerics.to_module`) and theory never imports torch or onnx. Exit codes (:data:`theory.cli.EXIT_CODES`,
 docs/cli.md): 0 agree, both proved; 1 agree on a refutation, spurious, or unknown; 2 usage error or bad input
 (missing spec, unknown peer, maraboupy not installed, an unwritable ``--json``: all checked before computing; one
 ``error: ...`` line); 3 disagree (one tool proves what the other refutes with an exact counterexample).
@@ -64,22 +64,22 @@ def run(args: argparse.Namespace) -> int:
         if not 0 < args.timeout < 1e6:
             raise bad("--timeout", args.timeout, "seconds, a number in (0, 1e6)")
         if args.json:
-            theory.check_writable(args.json, "file", force=args.force, flag="--json")
+            theory.io.check_writable(args.json, "file", force=args.force, flag="--json")
         if args.keep:
-            theory.check_writable(args.keep, "directory", flag="--keep", existing="append")
+            theory.io.check_writable(args.keep, "directory", flag="--keep", existing="append")
         net = theory.load(args.path, note=lambda m: print(f"warning: {m}", file=sys.stderr))
-        support = theory.parse_int_list(args.support, "--support") if args.support else None
+        support = theory.cli.parse_int_list(args.support, "--support") if args.support else None
         r = crosscheck(net, args.peer, timeout=args.timeout, box=tuple(args.box) if args.box else None,
                        support=support, tol=args.tol, workdir=args.keep, all_cases=args.all_cases)
     except (NumericsError, theory.TheoryError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
-        return theory.EXIT_USAGE
+        return theory.cli.EXIT_USAGE
     print(r.summary())
     if args.json:
-        theory.atomic_write_file(args.json, json.dumps(_json(r), indent=2).encode(), force=args.force)
+        theory.io.atomic_write_file(args.json, json.dumps(_json(r), indent=2).encode(), force=args.force)
         print(f"wrote {args.json}")
     if r.verdict == "disagree":
         print(f"error: DISAGREE: {r.reason}", file=sys.stderr)

@@ -139,10 +139,10 @@ class Crosscheck:
 
     @property
     def exit_code(self) -> int:
-        """:data:`theory.EXIT_CODES`: 0 agree (proved); 1 agree (refuted), spurious or unknown; 3 disagree."""
+        """:data:`theory.cli.EXIT_CODES`: 0 agree (proved); 1 agree (refuted), spurious or unknown; 3 disagree."""
         if self.verdict == "disagree":
-            return theory.EXIT_UNSOUND
-        return theory.EXIT_OK if self.verdict == "agree" and self.ours_outcome == "proved" else theory.EXIT_FAIL
+            return theory.cli.EXIT_UNSOUND
+        return theory.cli.EXIT_OK if self.verdict == "agree" and self.ours_outcome == "proved" else theory.cli.EXIT_FAIL
 
     def summary(self) -> str:
         """A few lines for the command line."""

@@ -140,7 +140,7 @@ def render(prop: Property, version: str = "1.0", case: int | None = None) -> str
 
 def export_vnnlib(prop: Property, path: str | os.PathLike, *, version: str = "1.0", case: int | None = None,
                   force: bool = False) -> Path:
-    """Write ``prop`` as a VNN-LIB file, atomically (temp file + rename, :func:`theory.atomic_write_file`).
+    """Write ``prop`` as a VNN-LIB file, atomically (temp file + rename, :func:`theory.io.atomic_write_file`).
 
     Args:
         prop: from :func:`routing_property` or :func:`target_property`.
@@ -159,6 +159,6 @@ def export_vnnlib(prop: Property, path: str | os.PathLike, *, version: str = "1.
     if not isinstance(path, (str, os.PathLike)):
         raise bad("path", path, "a path (str or os.PathLike)")
     with theory_errors():
-        out = theory.check_writable(path, "file", force=force, flag="path")
-        return theory.atomic_write_file(out, text.encode(), force=force)
+        out = theory.io.check_writable(path, "file", force=force, flag="path")
+        return theory.io.atomic_write_file(out, text.encode(), force=force)
 

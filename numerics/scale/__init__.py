@@ -4,7 +4,7 @@
   (fused matrix products); :func:`evaluate_at_scale` / :class:`ScaleRun` (batched, in a memory budget);
 * :func:`check_at_scale` / :class:`ScaleReport`: sampling, gradient ascent, exact re-evaluation of the worst
   point (a rigorous lower bound), certificates and float error; :class:`UnsoundCertificateWarning`;
-* float error: :func:`rounding_bound` / :class:`RoundingBound` (a-priori, gamma_n), :func:`float_deviation`,
+* float error: :func:`rounding_bound` (a :class:`theory.spec.RoundingBound`: a-priori, gamma_n), :func:`float_deviation`,
   :func:`gamma`, :func:`unit_roundoff`;
 * claims at scale, as plain result dicts: :func:`claim_routing_at_scale`, :func:`claim_head_bound`,
   :func:`claim_sparse_approx`.
@@ -15,8 +15,8 @@ from ._claims import claim_head_bound, claim_routing_at_scale, claim_sparse_appr
 from ._dense import DensePath
 from ._engine import ScaleRun, evaluate_at_scale
 from ._paths import StructuredPath, cone
-from ._rounding import RoundingBound, float_deviation, gamma, rounding_bound, unit_roundoff
+from ._rounding import float_deviation, gamma, rounding_bound, unit_roundoff
 
 __all__ = ["StructuredPath", "DensePath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport",
-           "UnsoundCertificateWarning", "check_at_scale", "RoundingBound", "rounding_bound", "float_deviation",
+           "UnsoundCertificateWarning", "check_at_scale", "rounding_bound", "float_deviation",
            "gamma", "unit_roundoff", "claim_routing_at_scale", "claim_head_bound", "claim_sparse_approx"]

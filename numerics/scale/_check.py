@@ -21,7 +21,7 @@ import torch
 import theory
 
 from ..convert import to_module
-from .._budget import MAX_SECONDS, plan_samples
+from theory.cli import MAX_SECONDS, plan_samples
 from .._errors import NumericsError, bad
 from ._rounding import float_deviation, rounding_bound
 from ._dense import DensePath
@@ -197,7 +197,7 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *, 
             about another spec, or sampling estimated above ``max_seconds`` (``check_at_scale: 1e+12 samples would
             take at least 1e+03 s (...), more than max_seconds 600 s; pass force=True / --force-samples ...``).
     """
-    samples, limit = plan_samples("check_at_scale", samples, max_seconds, force)
+    samples, limit = plan_samples("check_at_scale", samples, max_seconds, force, error=NumericsError)
     for name, v, lo in (("search_steps", search_steps, 1), ("restarts", restarts, 0), ("candidates", candidates, 1),
                         ("full_rows", full_rows, 0)):
         check_count(name, v, lo)

@@ -46,8 +46,8 @@ def claim_routing_at_scale(construction: str = "select", *, d: int = 2**20, k: i
     ``d - 1``; ``gather``: all ``d`` outputs, at most ``max(16, 2^24 / d)`` samples), evaluates the cone path, compares
     each output with the routed input exactly, re-runs the first rows through the dense path on full inputs
     (bitwise), and requires the a-priori rounding bound :func:`numerics.rounding_bound` to be exactly 0.
-    Source: Wang & Wu (2023) section 4.2 (routing invariant; reconstruction), IEEE 754 exactness of ``+-1``
-    products and of adding zeros.
+    Source: Wang & Wu (2023), the sparse construction's routing invariant (reconstruction), IEEE 754 exactness
+    of ``+-1`` products and of adding zeros.
     """
     if construction not in ("select", "gather"):
         raise theory.TheoryError(f"argument 'construction': got {construction!r}; allowed: 'select' or 'gather'")
@@ -120,7 +120,7 @@ def claim_sparse_approx(d: int = 2**20, support: Sequence[int] = (5, 4000), g: A
     """``approximate_sparse(d, support, g, box, eps)`` meets eps at scale: lower <= a-priori <= eps (and <= the
     certified upper bound when ``certify``), routing and head paths agree, float deviations within bound.
 
-    Source: Wang & Wu (2023) section 4.2 (sparse long-range approximation; reconstruction) with Yarotsky /
+    Source: Wang & Wu (2023), sparse long-range approximation (reconstruction, docs/catalogue.md) with Yarotsky /
     Kuhn heads (standard).
     """
     net = theory.approximate_sparse(d, list(support), g, box, eps, s)

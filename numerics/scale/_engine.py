@@ -23,8 +23,8 @@ import torch
 import theory
 
 from ..convert import float_bytes, module_bytes, resolve_device, resolve_dtype, to_module
-from .._budget import MAX_SECONDS, SCALE_MEMORY_BUDGET, guard_time, plan_samples
-from .._errors import bad
+from theory.cli import MAX_SECONDS, SCALE_MEMORY_BUDGET, guard_time, plan_samples
+from .._errors import NumericsError, bad
 from ._dense import DensePath
 from ._paths import StructuredPath, cone, dense_flops_per_row
 from ._target import make_box
@@ -235,7 +235,7 @@ class Engine:
                         torch.cuda.synchronize(self.device)
                     rate = count / max(time.perf_counter() - t0, 1e-9)
                     guard_time(what, samples, samples / rate, max_seconds,
-                               f"measured {rate:.3g} samples/s on {count} samples")
+                               f"measured {rate:.3g} samples/s on {count} samples", error=NumericsError)
         finally:
             bar.close()
 
@@ -315,7 +315,7 @@ def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), 
             box/path/device/dtype/seed, or a run estimated above ``max_seconds`` (unless ``force``).
     Shape: a sample is a full input ``(c_in, d)``; outputs ``(n_D C_D,)`` per sample.
     """
-    samples, limit = plan_samples("evaluate_at_scale", samples, max_seconds, force)
+    samples, limit = plan_samples("evaluate_at_scale", samples, max_seconds, force, error=NumericsError)
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     units = cone(net)[0][0]

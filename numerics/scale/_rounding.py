@@ -12,7 +12,7 @@ that name and call it. Summary: per unit ``|y^ - y| <= (1 + u) sum_i |w_i| e_i +
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -42,25 +42,8 @@ def gamma(n: Any, dtype: Any) -> np.ndarray:
     return core.gamma(n, _name(dtype))
 
 
-@dataclass(frozen=True)
-class RoundingBound(core.RoundingBound):
-    """A-priori bound on ``|float output - exact output|`` per output of a network.
-
-    Attributes:
-        per_output: float64 array ``(n_outputs,)`` of bounds (already rounded up).
-        magnitude: float64 array ``(n_outputs,)``: bounds on ``|output|`` used on the way.
-        exact_layers: indices of the layers where every cone unit is a routing unit (no rounding at all).
-        layer_new: largest new rounding error any cone unit of each layer introduces (0 for routing layers).
-        dtype: the float dtype.
-        peak, weight_range: the bound's validity range (no overflow, relative weight rounding), see
-            :class:`theory.spec.RoundingBound`.
-    """
-
-    dtype: torch.dtype
-
-
 def rounding_bound(net: theory.Network, magnitudes: Any, dtype: Any, *, point: Sequence[Any] | None = None
-                   ) -> RoundingBound:
+                   ) -> core.RoundingBound:
     """The bound of :func:`theory.spec.rounding_bound` (model in :mod:`theory.spec._rounding`), propagated unit
     by unit through the output's cone.
 
@@ -74,14 +57,14 @@ def rounding_bound(net: theory.Network, magnitudes: Any, dtype: Any, *, point: S
             exact ``|h|`` of the unit at this point (running error analysis: much tighter than propagating
             ``sum |w| a + |b|``, which grows like ``||W||^depth``).
     Returns:
-        :class:`RoundingBound` (``dtype`` the torch dtype).
+        :class:`theory.spec.RoundingBound` with ``dtype`` the torch dtype.
     Raises:
         NumericsError: non-finite or negative magnitudes, wrong length, unknown dtype.
     """
     dt = resolve_dtype(dtype)
     with theory_errors():
         got = core.rounding_bound(net, magnitudes, _name(dt), point=point)
-    return RoundingBound(**{f.name: getattr(got, f.name) for f in fields(got)} | {"dtype": dt})
+    return replace(got, dtype=dt)
 
 
 def float_deviation(net: theory.Network, points: Sequence[np.ndarray], outputs: dict[str, torch.Tensor]

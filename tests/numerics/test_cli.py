@@ -34,7 +34,7 @@ def test_cli_export_then_info(tmp_path, nets):
     r = _cli("export", "spec", "--dtype", "float32", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "weights.safetensors" in r.stdout and "float32" in r.stdout
-    assert numerics.load(tmp_path / "spec")[1].dtype == torch.float32
+    assert numerics.load_module(tmp_path / "spec")[1].dtype == torch.float32
     r = _cli("info", "spec", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "Network tree_sum" in r.stdout and "dtype float32" in r.stdout and "matches spec.json" in r.stdout

@@ -23,7 +23,7 @@ import torch
 import checks
 import numerics._cli
 import theory
-import theory._cli
+import theory._main
 from checks import Registry
 from tests.checks.helpers import fail_check, make_claim
 from tests.helpers import REPO
@@ -150,7 +150,7 @@ def _call(row: Row, argv: list[str], capsys) -> tuple[int, str, str]:
     if row.package == "checks":
         code = checks.main(argv, registry=REGISTRIES[row.registry]())
     else:
-        main = theory._cli.main if row.package == "theory" else numerics._cli.main
+        main = theory._main.main if row.package == "theory" else numerics._cli.main
         try:
             code = main(argv)
         except SystemExit as e:  # the argument parser's own usage errors
@@ -171,7 +171,7 @@ def test_contract(row, tmp_path, capsys, monkeypatch):
         monkeypatch.chdir(tmp_path / row.extra["cwd"])
     argv = [a.replace("{T}", str(tmp_path)) for a in row.argv]
     if row.no_search:
-        monkeypatch.setattr(theory._cli, "certify_sup_error", _no_search)
+        monkeypatch.setattr(theory._main, "certify_sup_error", _no_search)
     try:
         code, out, err = _call(row, argv, capsys)
     finally:
@@ -236,4 +236,4 @@ def test_subprocess_closed_stdout_is_quiet(tmp_path, module, args):
         res = _run(module, *[a.replace("{T}", str(tmp_path)) for a in args], stdout=w)
     finally:
         os.close(w)
-    assert res.returncode == theory.EXIT_PIPE and res.stderr == "", res.stderr
+    assert res.returncode == theory.cli.EXIT_PIPE and res.stderr == "", res.stderr

@@ -1,9 +1,9 @@
 """A naive dense evaluator and random networks, for cross-checking ``theory``'s exact evaluation.
 
-``naive_forward`` loops over ``layer.weight.to_dense()`` with the layer formulas of Wang & Wu (2023)
-section 2 (conv: shared kernel = stride; local: untied; pointwise: 1x1; dense: flattened signal). It
-shares nothing with ``theory``'s cone/edge machinery. ``random_network`` draws random sparse networks of all
-four kinds (mixed ReLU flags, several input channels).
+``naive_forward`` loops over ``layer.weight.to_dense()`` with the layer formulas of the Wang & Wu (2023)
+architectures (reconstruction, docs/catalogue.md; conv: shared kernel = stride; local: untied; pointwise: 1x1;
+dense: flattened signal). It shares nothing with ``theory``'s cone/edge machinery. ``random_network`` draws random
+sparse networks of all four kinds (mixed ReLU flags, several input channels).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line ``python -m theory`` (theory._cli): certify a saved spec, write and refuse certificates."""
+"""The command line ``python -m theory`` (theory._main): certify a saved spec, write and refuse certificates."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 from fractions import Fraction
 
 import theory
-import theory._cli
+import theory._main
 from theory import Certificate
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 
 
 def _no_search(*args, **kwargs):
@@ -41,7 +41,7 @@ def test_cli_round_trip(tmp_path, capsys):
 def test_cli_checks_outputs_before_computing(tmp_path, capsys, monkeypatch):
     net = theory.approximate_sparse(256, [3, 200], "x0*x1", (-1, 1), Fraction(1, 50))
     spec = theory.save(net, tmp_path / "spec")
-    monkeypatch.setattr(theory._cli, "certify_sup_error", _no_search)  # refused before the search
+    monkeypatch.setattr(theory._main, "certify_sup_error", _no_search)  # refused before the search
     assert cli_main(["certify", str(spec), "--box", "-1,1", "--time-limit", "30", "--out", "/proc/x/c.json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: argument '--out'") and "/proc/x/c.json" in err

@@ -1,6 +1,6 @@
 """Bad input at the public boundary: every case raises theory.TheoryError (a ValueError) naming the argument.
 
-DESIGN.md, "Rules for bad input": one error type per package, raised at the boundary, naming the argument,
+docs/soundness.md, "Bad input": one error type per package, raised at the boundary, naming the argument,
 its value and what is allowed; never a traceback from deep inside numpy.
 """
 
@@ -167,11 +167,11 @@ CASES = [
     ("to_json-type", lambda: theory.to_json({"d": 8}), "'net'"),
     ("as_rational-bool", lambda: theory.as_rational(True, "w"), "'w'"),
     ("as_rational-nan", lambda: theory.as_rational(float("nan"), "w"), "'w'"),
-    ("parse_size-unit", lambda: theory.parse_size("4 gigs", "--memory-budget"), "'--memory-budget'"),
-    ("parse_size-zero", lambda: theory.parse_size("0", "--memory-budget"), "'--memory-budget'"),
-    ("parse_size-fraction", lambda: theory.parse_size("1.5", "--memory-budget"), "'--memory-budget'"),
-    ("parse_size-huge", lambda: theory.parse_size("1e19", "--memory-budget"), "'--memory-budget'"),
-    ("parse_size-type", lambda: theory.parse_size(4096, "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-unit", lambda: theory.cli.parse_size("4 gigs", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-zero", lambda: theory.cli.parse_size("0", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-fraction", lambda: theory.cli.parse_size("1.5", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-huge", lambda: theory.cli.parse_size("1e19", "--memory-budget"), "'--memory-budget'"),
+    ("parse_size-type", lambda: theory.cli.parse_size(4096, "--memory-budget"), "'--memory-budget'"),
     ("as_rational-sympy-nan", lambda: theory.as_rational(sp.nan, "w"), "'w'"),
     ("as_rational-sympy-inf", lambda: theory.as_rational(sp.Float("inf"), "w"), "'w'"),
 ]
@@ -224,4 +224,4 @@ def test_sympy_floats_are_read_at_their_exact_binary_value():
 @pytest.mark.parametrize("text, size", [("4GiB", 4 << 30), ("512 MiB", 512 << 20), ("2GB", 2 * 10**9), ("1e9", 10**9),
                                         ("1000000000", 10**9), ("1KiB", 1024), ("3 b", 3), ("1.5KiB", 1536)])
 def test_sizes_parse_to_bytes(text, size):
-    assert theory.parse_size(text) == size
+    assert theory.cli.parse_size(text) == size

@@ -8,6 +8,6 @@ It returns a :class:`theory.prove.Certificate`: the upper bound is always sound,
 witness.
 """
 
-from ._certify import certify_sup_error
+from ._certify import SEARCH_METHODS, certify_sup_error
 
-__all__ = ["certify_sup_error"]
+__all__ = ["certify_sup_error", "SEARCH_METHODS"]

@@ -103,7 +103,7 @@ def _a_priori(meta) -> float | None:
         return None
 
 
-METHODS = ("auto", "pieces", "branch-and-bound")
+SEARCH_METHODS = ("auto", "pieces", "branch-and-bound")
 
 
 def _no_pieces(net: Network, expr: sp.Expr, names: list[str], boxq: tuple, eps_q: Fraction | None, why: str,
@@ -202,8 +202,8 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     if progress is not None and not callable(progress):
         raise bad("progress", progress, "None or a callable taking one dict")
     check_semantics(semantics)
-    if method not in METHODS:
-        raise bad("method", method, f"one of {', '.join(repr(m) for m in METHODS)}")
+    if method not in SEARCH_METHODS:
+        raise bad("method", method, f"one of {', '.join(repr(m) for m in SEARCH_METHODS)}")
     eps_q = None
     if eps is not None:
         from ..spec._rational import as_rational

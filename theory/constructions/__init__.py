@@ -1,7 +1,7 @@
 """theory.constructions: the depth-log d CNNs of the papers, built as exact specs (reconstructions).
 
-Wang & Wu (NeurIPS 2023), section 4 (``shared/papers/wang_wu_2023.md``); every construction is our
-reconstruction, checked by the toolkit.
+Wang & Wu (NeurIPS 2023, arXiv 2305.08404); every construction is our reconstruction, checked by the toolkit
+(docs/catalogue.md, "Wang & Wu: what is reconstructed").
 
 * routing: :func:`gather` (all d inputs to the root: universality), :func:`select` (any k far-apart inputs);
   :data:`ARCHITECTURES` (``cnn``, ``lcn``, ``fcn``);

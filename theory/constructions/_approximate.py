@@ -19,7 +19,7 @@ from ._routing import select, validate_support
 from ..heads._target import box_arity, parse_target
 from ..heads._yarotsky import DELTA, MAX_M, polynomial_error, polynomial_terms
 
-METHODS = ("auto", "polynomial", "pl")
+HEAD_METHODS = ("auto", "polynomial", "pl")
 AUTO_POLYNOMIAL_DEGREE = 3  # "auto" uses Yarotsky squares/products for polynomials up to this degree
 _SLACK = Fraction(101, 100)  # pl: interpolation bound <= eps / 1.01, leaving >= 1% of eps for vertex rounding
 
@@ -88,8 +88,8 @@ def approximate_head(g: Any, box: Any, eps: Any, *, k: int | None = None, method
         TheoryError: bad arguments; eps not reachable (m > 1000 or too many grid vertices).
     Source: Yarotsky (2017) and Freudenthal/Kuhn interpolation (standard); the selection rule is ours.
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise bad("method", method, f"one of {METHODS}")
+    if not isinstance(method, str) or method not in HEAD_METHODS:
+        raise bad("method", method, f"one of {HEAD_METHODS}")
     expr, k = parse_target(g, k if k is not None else box_arity(box))
     box = as_box(box, k)
     eps = _positive_eps(eps)
@@ -137,7 +137,7 @@ def approximate_sparse(d: int, support: Sequence[int], g: Any, box: Any, eps: An
         params), ``head_depth``.
     Raises:
         TheoryError: bad d/s/support/g/box/eps/method; eps not reachable.
-    Source: Wang & Wu (2023) section 4.2 (sparse long-range routing, reconstruction) + Yarotsky (2017) /
+    Source: Wang & Wu (2023), sparse long-range routing (reconstruction) + Yarotsky (2017) /
     Kuhn interpolation heads (standard).
     """
     tree_levels(d, s)

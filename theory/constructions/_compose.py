@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._budget import MEMORY_BUDGET, check_budget, guard_memory
+from ..cli import MEMORY_BUDGET, check_budget
+from ._memory import guard_spec
 from .._errors import TheoryError, bad
 from ..spec import ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer, SparseArray
 from ..spec._network import thaw
@@ -62,7 +63,7 @@ def compose(routing: Any, head: Any) -> Network:
             ``network()`` method (:class:`TwoLayerHead`).
     Raises:
         TheoryError: when the head's input size does not match the routing's output.
-    Source: Wang & Wu (2023) section 4.1 (universality: gather + two-layer head; reconstruction).
+    Source: Wang & Wu (2023), universality: gather + two-layer head (reconstruction, docs/catalogue.md).
     """
     first = _as_network(routing, "routing")
     second = _as_network(head, "head")
@@ -93,7 +94,7 @@ def _untie(layer: ConvLayer, n_out: int) -> LocalLayer:
 def to_lcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     """The same function with every shared conv untied: ``W_lcn[p, o, c, t] = W[o, c, t]`` at every position.
 
-    Parameters grow from ``s C_{l-1} C_l`` to ``n_l s C_{l-1} C_l`` per layer (Wang & Wu 2023 section 2), and so
+    Parameters grow from ``s C_{l-1} C_l`` to ``n_l s C_{l-1} C_l`` per layer (Wang & Wu 2023 architectures), and so
     do the stored nonzeros: ``n_l`` copies of each conv's filter and bias.
 
     Args:
@@ -106,7 +107,7 @@ def to_lcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
         raise bad("net", type(net).__name__, "a theory.Network")
     budget = check_budget(memory_budget)
     counts = [n * l.nonzeros if isinstance(l, ConvLayer) else l.nonzeros for l, n in zip(net.layers, net.positions[1:])]
-    guard_memory("to_lcn", counts, budget, "use a smaller d")
+    guard_spec("to_lcn", counts, budget, "use a smaller d")
     layers = tuple(_untie(l, n) if isinstance(l, ConvLayer) else l for l, n in zip(net.layers, net.positions[1:]))
     return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "lcn"},
                    meta_covered=net.meta_covered)  # an uncovered meta stays uncovered
@@ -130,7 +131,7 @@ def _densify(layer: Layer, n_in: int, n_out: int) -> DenseLayer:
 def to_fcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     """The same function with every layer dense on the flattened signal (fully connected network).
 
-    The dense parameter count is ``sum_l N_{l-1} N_l`` with ``N_l = n_l C_l`` (Wang & Wu 2023 section 2); the
+    The dense parameter count is ``sum_l N_{l-1} N_l`` with ``N_l = n_l C_l`` (Wang & Wu 2023 architectures); the
     stored nonzeros are those of the function: a shared conv or 1x1 layer stores one copy of its filter per
     position (as :func:`to_lcn`).
 
@@ -150,7 +151,7 @@ def to_fcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     counts = [n * l.nonzeros if sh else l.nonzeros for l, n, sh in zip(net.layers, net.positions[1:], shared)]
     units = max((n * l.c_out for l, n in zip(net.layers, net.positions[1:]) if not isinstance(l, DenseLayer)),
                 default=0)
-    guard_memory("to_fcn", counts, budget, "use a smaller d", largest_units=units)
+    guard_spec("to_fcn", counts, budget, "use a smaller d", largest_units=units)
     layers = tuple(_densify(l, n_in, n_out) for l, n_in, n_out in zip(net.layers, net.positions[:-1], net.positions[1:]))
     return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "fcn"},
                    meta_covered=net.meta_covered)  # an uncovered meta stays uncovered

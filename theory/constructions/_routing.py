@@ -1,7 +1,8 @@
 """Routing constructions: gather all d inputs (universality) or select k of them (sparse long-range).
 
-Reconstruction of Wang & Wu (2023) section 4.1 and 4.2 (``shared/papers/wang_wu_2023.md``): the
-sign-split identity ``z = relu(z) - relu(-z)`` lets every later ReLU copy nonnegative values unchanged, so
+Reconstruction of the universality and sparse constructions of Wang & Wu (2023, arXiv 2305.08404; see
+docs/catalogue.md, "Wang & Wu: what is reconstructed"): the sign-split identity ``z = relu(z) - relu(-z)``
+lets every later ReLU copy nonnegative values unchanged, so
 the routing is exact; kernel = stride = s downsampling with multichanneling moves coordinates to the root
 in ``L = log_s d`` layers.
 """
@@ -13,7 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._compose import to_fcn, to_lcn
-from .._budget import MEMORY_BUDGET, check_budget, guard_memory
+from ..cli import MEMORY_BUDGET, check_budget
+from ._memory import guard_spec
 from .._errors import bad
 from ..spec import ConvLayer, Network, PointwiseLayer, SparseArray
 from ..spec._network import positions_sequence, tree_levels
@@ -80,11 +82,11 @@ def gather(d: int, s: int = 2, *, memory_budget: int = MEMORY_BUDGET) -> Network
     Raises:
         TheoryError: ``d`` not a power of ``s``, or the estimated size above ``memory_budget`` (refused before
             allocating: ``gather: estimated 96 GiB for the spec (nnz ~ 6.4e9) exceeds memory_budget 4 GiB; ...``).
-    Source: Wang & Wu (2023), universality with depth O(log d), construction section 4.1 (reconstruction).
+    Source: Wang & Wu (2023), universality with depth O(log d) (reconstruction, docs/catalogue.md).
     """
     budget = check_budget(memory_budget)
     L = tree_levels(d, s)
-    guard_memory("gather", gather_nonzeros(d, s), budget, "use a smaller d")
+    guard_spec("gather", gather_nonzeros(d, s), budget, "use a smaller d")
     t = np.arange(s, dtype=np.int64)
     first_keys = np.repeat(t, 2) + np.repeat(2 * t, 2) * s + np.tile([0, s], s)  # o = 2t+e, key = o*s + t
     layers = [ConvLayer(SparseArray((2 * s, 1, s), first_keys, _signs(2 * s)), SparseArray.zeros((2 * s,)))]
@@ -142,7 +144,7 @@ def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn"
     Raises:
         TheoryError: bad ``d``, ``support``, ``s`` or ``architecture``, or an LCN / FCN counterpart whose
             estimated size exceeds ``memory_budget``.
-    Source: Wang & Wu (2023), sparse long-range functions, construction section 4.2 (reconstruction).
+    Source: Wang & Wu (2023), sparse long-range functions (reconstruction, docs/catalogue.md).
     """
     budget = check_budget(memory_budget)
     L = tree_levels(d, s)

@@ -1,6 +1,7 @@
 """The tree sum of a per-patch two-layer head: ``sum_p sign(p) h(x_p)`` by a depth-log d CNN.
 
-Reconstruction of Wang & Wu (2023) section 4.3 (``shared/papers/wang_wu_2023.md``).
+Our reconstruction, after Wang & Wu (2023, arXiv 2305.08404), of the per-patch sums used for the separation
+upper bounds (docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
         s: kernel = stride.
         patch_head: a :class:`TwoLayerHead` with ``k = s`` inputs and one output.
         signs: optional sequence of ``s`` values in {+1, -1}, e.g. ``(1, -1)`` for first half minus second.
-    Source: Wang & Wu (2023) section 4.3 (reconstruction); the signed version gives Li-Zhang-Arora-type
+    Source: Wang & Wu (2023), sums of per-patch functions (reconstruction); the signed version gives Li-Zhang-Arora-type
     "first half minus second half" targets.
     """
     L = tree_levels(d, s)

@@ -1,6 +1,7 @@
 """The exact two-layer ReLU head on routed coordinates (any two-layer net, no approximation).
 
-Reconstruction of Wang & Wu (2023) sections 4.1-4.3 (``shared/papers/wang_wu_2023.md``).
+Reconstruction, after Wang & Wu (2023, arXiv 2305.08404), of the two-layer head on routed coordinates
+(docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class TwoLayerHead:
 
     Shapes: ``w1 (m, k)``, ``b1 (m,)``, ``w2 (n_out, m)``, ``b2 (n_out,)``; entries exact rationals
     (anything :func:`theory.as_rational` accepts; converted on creation).
-    Source: the UAT form used by both papers' heads (Wang & Wu 2023 section 4.1; standard).
+    Source: the UAT form used by both papers' heads (Wang & Wu 2023, universality; standard).
     """
 
     w1: Any

@@ -1,7 +1,7 @@
 """theory.prove: z3 proofs about exactly these weights, and the certificate record they produce.
 
 * the record: :class:`Certificate` (what, about which spec hash, under which assumptions, by which method, the
-  bound, a witness, timings, library versions; JSON round trip), :data:`STATUSES`, :data:`METHODS`,
+  bound, a witness, timings, library versions; JSON round trip), :data:`CERTIFICATE_STATUSES`, :data:`CERTIFICATE_METHODS`,
   :func:`library_versions`;
 * :func:`prove_routing`: a routing network outputs ``x[support]``, one lemma per level and induction;
 * :func:`encode`, :func:`prove_equivalent_monolithic`: one z3 query over the output's cone;
@@ -9,14 +9,14 @@
 * :func:`recheck`: every z3 query of a proved certificate (kept as SMT-LIB 2, :meth:`Certificate.smtlib`)
   re-checked by a second solver (cvc5, the optional extra), agreements and disagreements recorded.
 
-"proved" only when z3 said so; a timeout or z3 "unknown" is ``unknown`` (DESIGN.md, soundness rules).
+"proved" only when z3 said so; a timeout or z3 "unknown" is ``unknown`` (docs/soundness.md).
 """
 
 from ._bound import prove_bound, sympy_to_z3
-from ._certificate import METHODS, STATUSES, Certificate, library_versions
+from ._certificate import CERTIFICATE_METHODS, CERTIFICATE_STATUSES, Certificate, library_versions
 from ._encode import encode, prove_equivalent_monolithic
 from ._recheck import SOLVERS, recheck
 from ._routing import prove_routing
 
-__all__ = ["Certificate", "STATUSES", "METHODS", "library_versions", "prove_routing", "encode",
+__all__ = ["Certificate", "CERTIFICATE_STATUSES", "CERTIFICATE_METHODS", "library_versions", "prove_routing", "encode",
            "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3", "recheck", "SOLVERS"]

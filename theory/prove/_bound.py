@@ -253,7 +253,7 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
         TheoryError: bad head/network, a non-polynomial target (named), bad box, eps, timeout, strategy
             (``"pieces"`` with more than one input) or splits.
     Source: exact SMT check of an a-priori bound, e.g. Yarotsky (2017) Prop. 2, ``|f_m(x) - x^2| <= 2^(-2m-2)``
-    on [0, 1]; heads for Wang & Wu (2023) section 4.2 (reconstruction).
+    on [0, 1]; heads for the Wang & Wu (2023) sparse construction (reconstruction).
     """
     t0 = time.perf_counter()
     net, target, box, eps = _inputs(head, target, box, eps)

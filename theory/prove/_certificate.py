@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._errors import TheoryError, bad
-from ..spec import as_rational, atomic_write_file, read_json
+from ..spec import as_rational
+from ..io import atomic_write_file, read_json
 from ..spec._network import _freeze, thaw
 
-STATUSES = ("proved", "refuted", "unknown")
-METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "kuhn-pieces", "symbolic", "exact")
+CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
+CERTIFICATE_METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "kuhn-pieces", "symbolic", "exact")
 CERT_FORMAT, CERT_VERSION = "cnnverify.certificate", 1
 
 
@@ -55,7 +56,7 @@ class Certificate:
         status: ``"proved"`` (the prover established the claim about these weights), ``"refuted"`` (a
             counterexample is in ``witness`` and was re-checked exactly), or ``"unknown"`` (timeout, solver
             unknown, budget exhausted). A timeout is never ``"proved"``.
-        method: one of :data:`METHODS`.
+        method: one of :data:`CERTIFICATE_METHODS`.
         spec_hash: :attr:`theory.Network.content_hash` of the spec the claim is about.
         assumptions: JSON-able facts the proof relies on, e.g. ``{"domain": [["-1", "1"], ...],
             "semantics": "exact rational arithmetic"}``.
@@ -82,10 +83,10 @@ class Certificate:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise bad("status", self.status, f"one of {STATUSES}")
-        if self.method not in METHODS:
-            raise bad("method", self.method, f"one of {METHODS}")
+        if self.status not in CERTIFICATE_STATUSES:
+            raise bad("status", self.status, f"one of {CERTIFICATE_STATUSES}")
+        if self.method not in CERTIFICATE_METHODS:
+            raise bad("method", self.method, f"one of {CERTIFICATE_METHODS}")
         if not isinstance(self.claim, str) or not self.claim:
             raise bad("claim", self.claim, "a non-empty statement")
         if not isinstance(self.spec_hash, str):

@@ -261,7 +261,7 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
         TheoryError: bad ``net``, ``expected`` (wrong length, units out of range, non-numeric values) or
             ``timeout_s``.
     Source: standard SMT encoding of ReLU networks (exact rationals); the cross-check of the level-by-level
-    proof of :func:`theory.prove_routing` (Wang & Wu 2023 section 4.2, reconstruction).
+    proof of :func:`theory.prove_routing` (Wang & Wu 2023, sparse construction, reconstruction).
     """
     t0 = time.perf_counter()
     if not isinstance(net, Network):

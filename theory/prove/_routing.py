@@ -1,8 +1,8 @@
 """Proof of the select routing claim by induction over tree levels: one small z3 lemma per level.
 
-Reconstruction of Wang & Wu (2023) section 4.2 (``shared/papers/wang_wu_2023.md``): weight sharing makes the
-selection rule of every level independent of the position, so one position-free lemma per level, plus an
-integer index identity, proves the claim for all ``d = s^L`` positions at once. Cost: ``O(L)`` lemmas of
+Reconstruction of the sparse construction of Wang & Wu (2023, arXiv 2305.08404; docs/catalogue.md): weight
+sharing makes the selection rule of every level independent of the position, so one position-free lemma per
+level, plus an integer index identity, proves the claim for all ``d = s^L`` positions at once. Cost: ``O(L)`` lemmas of
 ``O(k s)`` variables each, whatever ``d``.
 """
 
@@ -188,7 +188,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         statement/result/time, the index identities and the argument.
     Raises:
         TheoryError: ``net`` not a Network, no support (argument or meta), an invalid support, bad timeout.
-    Source: Wang & Wu (2023) section 4.2, sparse long-range routing with shared filters (reconstruction);
+    Source: Wang & Wu (2023), sparse long-range routing with shared filters (reconstruction);
     proof by induction over levels is ours.
     """
     t0 = time.perf_counter()

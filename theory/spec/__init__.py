@@ -1,7 +1,7 @@
 """theory.spec: the exact network spec, its storage, files and exact evaluation.
 
 A :class:`Network` is a frozen, self-validating feed-forward ReLU network on a 1-D signal of length ``d`` whose
-weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximates or imports torch.
+weights are exact rationals (docs/architecture.md). Nothing here approximates or imports torch.
 
 * the record: :class:`Network`; layer kinds :class:`Layer`, :class:`ConvLayer` (shared, kernel = stride),
   :class:`LocalLayer` (untied per position), :class:`PointwiseLayer` (1x1), :class:`DenseLayer` (on the
@@ -16,21 +16,15 @@ weights are exact rationals (DESIGN.md, "Core objects"). Nothing here approximat
   ``numerics.rounding_bound`` wraps it for torch dtypes);
 * files: :func:`save`, :func:`load` (``spec.json``: weights and meta each covered by a hash;
   :class:`MetaNotCoveredWarning` for old files whose meta is not: ``Network.meta_covered``, and
-  :func:`uncovered_meta_error`, the error of a command asked to act on such a meta), :func:`to_json`,
-  :func:`from_json`, :func:`read_json` / :func:`parse_json` (the one JSON reader: a corrupted file is a clear error),
-  :func:`spec_bytes`, and the atomic writers :func:`atomic_write_file`, :func:`atomic_write_dir`;
-* output paths of the command lines: :func:`check_writable` (checked before any computation),
-  :func:`check_replaceable` (``--force`` replaces only what cnnverify wrote: the :data:`MARKER_FILE` marker),
-  :func:`read_marker`, :func:`write_marker`.
+  :func:`uncovered_meta_error`, the error of a command asked to act on such a meta), :data:`SPEC_FILE`,
+  :func:`to_json`, :func:`from_json`, :func:`spec_bytes` (reading and writing go through :mod:`theory.io`).
 """
 
 from ._exact import evaluate_exact, trace_exact
-from ._files import (SPEC_FILE, MetaNotCoveredWarning, atomic_write_dir, atomic_write_file, from_json, load,
-                     parse_json, read_json, uncovered_meta_error, save, spec_bytes, to_json)
+from ._files import SPEC_FILE, MetaNotCoveredWarning, from_json, load, save, spec_bytes, to_json, uncovered_meta_error
 from ._latex import latex
 from ._layers import ConvLayer, DenseLayer, Layer, LocalLayer, PointwiseLayer
 from ._network import Network
-from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker, write_marker
 from ._rational import as_rational
 from ._rounding import RoundingBound, cone_levels, gamma, rounding_bound, unit_roundoff
 from ._sparse import SparseArray
@@ -39,7 +33,7 @@ from ._symbolic import input_name, input_symbols, input_unit, symbolic
 __all__ = [
     "Network", "Layer", "ConvLayer", "LocalLayer", "PointwiseLayer", "DenseLayer", "SparseArray", "as_rational",
     "evaluate_exact", "trace_exact", "symbolic", "input_name", "input_symbols", "input_unit", "latex",
-    "SPEC_FILE", "MetaNotCoveredWarning", "read_json", "parse_json", "uncovered_meta_error", "save", "load", "to_json", "from_json", "spec_bytes", "atomic_write_file", "atomic_write_dir",
-    "MARKER_FILE", "check_writable", "check_replaceable", "read_marker", "write_marker",
+    "SPEC_FILE", "MetaNotCoveredWarning", "uncovered_meta_error", "save", "load", "to_json", "from_json",
+    "spec_bytes",
     "RoundingBound", "rounding_bound", "unit_roundoff", "gamma", "cone_levels",
 ]

@@ -109,7 +109,7 @@ def latex(net: Network, *, mode: str = "auto", max_units: int = 64, max_chars: i
         LaTeX source (math mode content; wrap in ``\\[ ... \\]`` or an equation environment).
     Raises:
         TheoryError: not a Network, unknown mode.
-    Source: notation of Wang & Wu (2023) section 2 (reconstruction).
+    Source: notation of the Wang & Wu (2023) architectures (reconstruction, docs/catalogue.md).
     """
     if not isinstance(net, Network):
         raise bad("net", type(net).__name__, "a theory.Network")

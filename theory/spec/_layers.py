@@ -10,8 +10,8 @@ Every layer maps a signal ``h`` of shape ``(n_in, c_in)`` (positions, channels) 
 * :class:`DenseLayer` (FCN): ``out[p, o] = act(b[p, o] + sum_{n, c} W[p, o, n, c] h[n, c])``.
 
 ``act`` is ReLU when ``relu`` is true, else the identity. Units are numbered position-major:
-unit ``u = p * channels + c``. Source: Wang & Wu (2023) section 2 architectures (reconstruction,
-see ``shared/papers/wang_wu_2023.md``).
+unit ``u = p * channels + c``. Source: Wang & Wu (2023, arXiv 2305.08404), the CNN / LCN / FCN
+architectures (reconstruction, see docs/catalogue.md, "Wang & Wu: what is reconstructed").
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class RoundingBound:
         magnitude: float64 array ``(n_outputs,)``: bounds on ``|output|`` used on the way.
         exact_layers: indices of the layers where every cone unit is a routing unit (no rounding at all).
         layer_new: largest new rounding error any cone unit of each layer introduces (0 for routing layers).
-        dtype: the float format (its name here; ``numerics.RoundingBound`` holds the torch dtype).
+        dtype: the float format: its name, or the torch dtype when ``numerics.rounding_bound`` computed it.
         peak: bound on the magnitude of every float value of the evaluation (products, partial sums, unit
             values): ``max (1 + gamma_{m+2}) (sum |w| (a + e) + |b|)`` over the cone's units. The model needs
             ``peak <= largest_finite`` (no overflow).

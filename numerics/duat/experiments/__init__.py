@@ -1,4 +1,4 @@
-"""numerics.duat.experiments: the DUAT empirical experiments (papers/duat.md, section 6, rows E16-E19).
+"""numerics.duat.experiments: the DUAT empirical experiments (claims duat.E16-E19, docs/catalogue.md).
 
 Seed-stacked small 2-D CNN ensembles (:class:`ConvArch`, one grouped convolution per layer) trained on the
 bar-relation task (:func:`bars_task`, a task that needs global information) with :class:`TrainSpec`:

@@ -3,7 +3,7 @@
 Both experiments start from the same pretrained ensembles (cached in-process by configuration). The shifted task of
 the LoRA experiment is the same task on images rotated by 90 degrees: the horizontal bar becomes vertical and
 "left" becomes "bottom", so the relation the pretrained filters detect no longer predicts the label and the conv
-kernels, not only the readout, must change. Source: papers/duat.md, sections 4.5 and 6 (rows E18, E19); the
+kernels, not only the readout, must change. Source: claims duat.E18 and duat.E19 (docs/catalogue.md); the
 experiments are ours.
 """
 

@@ -1,14 +1,14 @@
 """Small 2-D CNNs for the DUAT empirical claims, as seed-stacked ensembles (one grouped convolution per layer).
 
 A :class:`ConvArch` is a stack of 3 x 3 convolutions (zero padding 1, ReLU), optional 2 x 2 max-pools after chosen
-layers, optional identity skips, global average pooling and a linear readout (papers/duat.md, section 6, rows
-E16-E19; the architectures are ours). ``M`` independent models (one per seed) are trained at once: every
+layers, optional identity skips, global average pooling and a linear readout (claims duat.E16-E19,
+docs/catalogue.md; the architectures are ours). ``M`` independent models (one per seed) are trained at once: every
 parameter has a leading model dimension, model ``m`` reads input channel ``m`` and layer ``l`` is one
 ``conv2d(groups=M)``, so the sum of the models' losses has each model's own gradient in its own slice.
 
 Optional per-layer extras, both applied to the kernel before the convolution:
 
-* LoRA (Hu et al. 2021, applied to conv kernels as papers/duat.md, section 4.5 describes):
+* LoRA (Hu et al. 2021, applied to conv kernels as claim duat.E18 states, docs/catalogue.md):
   ``K_eff = K + reshape(B A)`` with ``B (C_out, r)``, ``A (r, C_in k^2)``: a rank-``r`` update of the kernel
   reshaped to ``(C_out, C_in k^2)``;
 * pruning masks: ``K_eff = K * mask`` (0/1).
@@ -86,7 +86,7 @@ class ConvArch:
 
     def receptive_field(self) -> int:
         """Receptive-field side of one output unit before pooling to a vector: ``1 + sum_l (K-1) prod_{m<l} s_m``
-        over convs, a 2 x 2 pool adding ``prod_{m<l} s_m`` (papers/duat.md, section 4.2, closed form)."""
+        over convs, a 2 x 2 pool adding ``prod_{m<l} s_m`` (the closed form of claim duat.E15)."""
         r, jump = 1, 1
         for l in range(self.depth):
             r += (K - 1) * jump

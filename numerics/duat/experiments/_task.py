@@ -1,10 +1,10 @@
 """A synthetic image task that needs global information: "is the horizontal bar left of the vertical one?".
 
-Our reconstruction of a task for the DUAT empirical claims (papers/duat.md, section 6, rows E16-E19): the
-paper's experiments could not be read, and the notes ask for a generated task whose label depends on the whole
-image. Each image is ``1 x side x side`` Gaussian noise plus two bars of amplitude 1: a horizontal one (1 x 3)
-and a vertical one (3 x 1), one in the left part and one in the right part of the image. The label is 1 when
-the horizontal bar is the left one, 0 when it is the right one; each class is exactly half of a sample.
+Our reconstruction of a task for the DUAT empirical claims (duat.E16-E19, docs/catalogue.md): the paper's
+experiments could not be read, so the task is generated, with a label that depends on the whole image. Each image is
+``1 x side x side`` Gaussian noise plus two bars of amplitude 1: a horizontal one (1 x 3) and a vertical one
+(3 x 1), one in the left part and one in the right part of the image. The label is 1 when the horizontal bar is the
+left one, 0 when it is the right one; each class is exactly half of a sample.
 
 Why it needs global information. Every image contains one horizontal and one vertical bar, so the *counts* of
 local patterns carry no information; only their relative position does. Bars keep a margin of 2 pixels to the
@@ -55,7 +55,7 @@ def bars_task(n: int, *, side: int = 16, noise: float = 0.5, seed: int, dtype: t
     Raises:
         NumericsError: on a bad ``n``, ``side``, ``noise``, ``seed`` or ``dtype``.
     Source:
-        our reconstruction of a task needing global information (papers/duat.md, sections 4.2 and 6).
+        our reconstruction of a task needing global information (claims duat.E16-E19, docs/catalogue.md).
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise bad("n", n, "an int >= 2")

@@ -3,7 +3,7 @@
 Model ``m`` of an ensemble has its own initialisation, its own training set and its own test set, each drawn from
 its seed; one Adam step on the sum of the models' mean cross-entropies updates every model by its own gradient
 (Adam is elementwise, so the models do not interact). float32 on the CPU by default: these are training-trend
-measurements, not identities (papers/duat.md, section 6, rows E16-E19).
+measurements, not identities (claims duat.E16-E19, docs/catalogue.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""numerics.duat.layers: one matrix-vector form per supported leaf module type (papers/duat.md, section 3).
+"""numerics.duat.layers: one matrix-vector form per supported leaf module type (docs/duat.md).
 
 Each handler maps a leaf module at a sample ``h`` to a :class:`LeafMap` (``W``, ``b``, static part and dynamic
 factor); :data:`LEAVES` dispatches on the exact module type (a subclass may override ``forward``, which the

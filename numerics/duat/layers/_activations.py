@@ -5,7 +5,7 @@
 * Sigmoid, Tanh: ``sigma(z) = D((sigma(z) - sigma(0)) / z) z + sigma(0) 1``; the removable singularity at z = 0
   takes the limit ``sigma'(0)`` exactly (1/4 for sigmoid, 1 for tanh).
 For the smooth ones ``D`` is a gating decomposition, not the Jacobian. Source: Wang & Li, DUAT (arXiv
-2407.17480); the forms are our reconstruction (papers/duat.md, section 3).
+2407.17480); the forms are our reconstruction (docs/duat.md, M4, M4a and M4b).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The attention matrices ``A_h(X) = softmax((X W_Q^h + b_Q^h)(X W_K^h + b_K^h)^T /
 weight; the value bias passes through as a constant because every row of ``A_h`` sums to 1. PyTorch slicing:
 ``W_V^h = in_proj_weight[2d + h d_h : 2d + (h+1) d_h].T``, ``W_O^h = out_proj.weight[:, h d_h:(h+1) d_h].T``.
 Source: Wang & Li, DUAT (arXiv 2407.17480), "MHA" in the matrix-vector method; our reconstruction
-(papers/duat.md, section 3, M9).
+(docs/duat.md, M9).
 """
 
 from __future__ import annotations

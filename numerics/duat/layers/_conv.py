@@ -1,7 +1,7 @@
 """Convolution as a sparse matrix (M1): ``y = M_K x + b (x) 1_{HoWo}``, built from the index formula.
 
 Source: Wang & Li, "Dynamic Universal Approximation Theory" (arXiv 2407.17480), the matrix-vector method; the
-explicit matrices are our reconstruction (notes papers/duat.md, section 3, M1 and M1a).
+explicit matrices are our reconstruction (docs/duat.md, M1 and M1a).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Fixed linear layers: Linear on tokens ``(I_N (x) W) vec_r X + 1_N (x) b`` (M7), shape-only layers (Flatten,
 Unflatten, Identity, Dropout in eval: the identity on the row-major vector) and the channels-to-tokens
 permutation of patch embedding (M8). Source: Wang & Li, DUAT (arXiv 2407.17480); our reconstruction
-(papers/duat.md, section 3).
+(docs/duat.md, M7 and M8).
 """
 
 from __future__ import annotations

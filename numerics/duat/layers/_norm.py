@@ -4,7 +4,7 @@ dimension is an input-dependent scalar per token times a fixed centring matrix (
 * BN(eval): ``D(s (x) 1_HW) x + t (x) 1_HW`` with ``s = gamma / sqrt(var + eps)``, ``t = beta - s mu``.
 * LN (per token of width n): ``D(gamma) sigma(x)^-1 (I - 11^T/n) x + beta`` with
   ``sigma(x) = sqrt(mean((x - mean x)^2) + eps)``; block-diagonal over tokens.
-Source: Wang & Li, DUAT (arXiv 2407.17480); our reconstruction (papers/duat.md, section 3, M5 and M6).
+Source: Wang & Li, DUAT (arXiv 2407.17480); our reconstruction (docs/duat.md, M5 and M6).
 """
 
 from __future__ import annotations

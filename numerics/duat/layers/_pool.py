@@ -2,7 +2,7 @@
 ``S(x)`` read from the indices PyTorch returns (M3).
 
 Source: Wang & Li, DUAT (arXiv 2407.17480), "pooling" in the matrix-vector method; the matrices are our
-reconstruction (papers/duat.md, section 3, M2 and M3).
+reconstruction (docs/duat.md, M2 and M3).
 """
 
 from __future__ import annotations

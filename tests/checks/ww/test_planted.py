@@ -134,7 +134,7 @@ def test_params_planted_growth_fails(tmp_path):
 
 
 def test_params_formulas_match_paper_examples():
-    # shared/papers/wang_wu_2023.md section 4.2: s=2, L=10, k=3 -> 660; s=3, L=6, k=4 -> 984; s=5, L=4, k=2 -> 260
+    # 2ks + (L-1) 4k^2 s (docs/catalogue.md): s=2, L=10, k=3 -> 660; s=3, L=6, k=4 -> 984; s=5, L=4, k=2 -> 260
     assert checks.cnn_formula(2**10, 3, 2) == 660
     assert checks.cnn_formula(3**6, 4, 3) == 984
     assert checks.cnn_formula(5**4, 2, 5) == 260

@@ -289,17 +289,17 @@ def test_module_weights_are_round_rational_of_exact_weights(dtype):
 # ----------------------------------------------------------------------------------------- save / load
 def _listing(path: Path) -> list[str]:
     """The entries of ``path`` other than the ``.cnnverify`` marker (its own tests are below)."""
-    return sorted(n for n in os.listdir(path) if n != theory.MARKER_FILE)
+    return sorted(n for n in os.listdir(path) if n != theory.io.MARKER_FILE)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
 @pytest.mark.parametrize("which", ["select", "rational"])
 def test_save_load_round_trip(tmp_path, nets, which, dtype):
     net = nets[which]
-    out = numerics.save(net, tmp_path / "w", dtype)
+    out = numerics.save_module(net, tmp_path / "w", dtype)
     assert _listing(out) == ["spec.json", "weights.safetensors"]
-    assert (out / "spec.json").read_bytes() == theory.spec_bytes(net)
-    loaded_net, module = numerics.load(out)
+    assert (out / "spec.json").read_bytes() == theory.spec.spec_bytes(net)
+    loaded_net, module = numerics.load_module(out)
     assert loaded_net == net and loaded_net.content_hash == net.content_hash
     ref = numerics.to_module(net, dtype)
     assert module.dtype == dtype and module.device == torch.device("cpu")
@@ -311,9 +311,9 @@ def test_save_load_round_trip(tmp_path, nets, which, dtype):
 
 
 def test_load_accepts_files_inside_the_directory(tmp_path, nets):
-    out = numerics.save(nets["select"], tmp_path / "w")
+    out = numerics.save_module(nets["select"], tmp_path / "w")
     for p in (out / "spec.json", out / "weights.safetensors"):
-        assert numerics.load(p)[0] == nets["select"]
+        assert numerics.load_module(p)[0] == nets["select"]
 
 
 def test_export_adds_weights_to_a_theory_spec_dir(tmp_path, nets):
@@ -325,14 +325,14 @@ def test_export_adds_weights_to_a_theory_spec_dir(tmp_path, nets):
     assert _listing(d) == ["notes.txt", "spec.json", "weights.safetensors"]
     assert (d / "spec.json").read_bytes() == spec_before and (d / "notes.txt").read_text() == "kept"
     # the marker now lists the weights too, but not the user's notes: a later --force would refuse the directory
-    assert theory.read_marker(d)["files"] == ["spec.json", "weights.safetensors"]
+    assert theory.io.read_marker(d)["files"] == ["spec.json", "weights.safetensors"]
     with pytest.raises(theory.TheoryError, match="notes.txt"):
         theory.save(net, d, force=True)
-    assert numerics.load(d)[1].dtype == torch.float32
+    assert numerics.load_module(d)[1].dtype == torch.float32
     with pytest.raises(NumericsError, match="spec_dir.*force"):
         numerics.export(d)
     numerics.export(d, torch.float64, force=True)
-    assert numerics.load(d)[1].dtype == torch.float64
+    assert numerics.load_module(d)[1].dtype == torch.float64
     assert _listing(tmp_path) == ["spec"]
 
 
@@ -340,7 +340,7 @@ def test_export_into_a_spec_dir_without_marker_adds_none(tmp_path, nets):
     """A spec directory cnnverify did not create (no marker) gets its weights, but no marker claiming it."""
     d = tmp_path / "hand"
     d.mkdir()
-    (d / "spec.json").write_bytes(theory.spec_bytes(nets["select"]))
+    (d / "spec.json").write_bytes(theory.spec.spec_bytes(nets["select"]))
     numerics.export(d)
     assert sorted(os.listdir(d)) == ["spec.json", "weights.safetensors"]
 
@@ -354,18 +354,18 @@ def test_export_refuses_dir_without_spec(tmp_path):
 
 
 def test_existing_out_dir_refused_unless_force(tmp_path, nets):
-    out = numerics.save(nets["select"], tmp_path / "w")
+    out = numerics.save_module(nets["select"], tmp_path / "w")
     with pytest.raises(NumericsError, match="out_dir.*force"):
-        numerics.save(nets["other"], out)
-    assert numerics.load(out)[0] == nets["select"]
-    numerics.save(nets["other"], out, force=True)
-    assert numerics.load(out)[0] == nets["other"]
+        numerics.save_module(nets["other"], out)
+    assert numerics.load_module(out)[0] == nets["select"]
+    numerics.save_module(nets["other"], out, force=True)
+    assert numerics.load_module(out)[0] == nets["other"]
     assert _listing(tmp_path) == ["w"]
 
 
 @pytest.fixture
 def saved(tmp_path, nets) -> Path:
-    return numerics.save(nets["select"], tmp_path / "w")
+    return numerics.save_module(nets["select"], tmp_path / "w")
 
 
 def _header_len(data: bytes) -> int:
@@ -380,7 +380,7 @@ def test_truncated_weights_rejected(saved, cut):
          "minus_1": len(data) - 1, "half": len(data) // 2}[cut]
     w.write_bytes(data[:n])
     with pytest.raises(NumericsError, match="weights.safetensors"):
-        numerics.load(saved)
+        numerics.load_module(saved)
 
 
 @pytest.mark.parametrize("where", ["length", "header", "data_first", "data_last"])
@@ -392,7 +392,7 @@ def test_flipped_bytes_rejected(saved, where):
     data[i] ^= 0xFF
     w.write_bytes(bytes(data))
     with pytest.raises(NumericsError, match="weights.safetensors"):
-        numerics.load(saved)
+        numerics.load_module(saved)
 
 
 def test_every_single_data_byte_flip_is_caught(saved):
@@ -404,14 +404,14 @@ def test_every_single_data_byte_flip_is_caught(saved):
         bad[i] ^= 0x01
         w.write_bytes(bytes(bad))
         with pytest.raises(NumericsError, match="weights do not match the exact spec"):
-            numerics.load(saved)
+            numerics.load_module(saved)
 
 
 def test_weights_of_another_spec_rejected(tmp_path, saved, nets):
-    other = numerics.save(nets["other"], tmp_path / "other")
+    other = numerics.save_module(nets["other"], tmp_path / "other")
     (saved / "weights.safetensors").write_bytes((other / "weights.safetensors").read_bytes())
     with pytest.raises(NumericsError, match="another spec"):
-        numerics.load(saved)
+        numerics.load_module(saved)
 
 
 def test_edited_spec_rejected(saved):
@@ -420,16 +420,16 @@ def test_edited_spec_rejected(saved):
     obj["layers"][0]["weight"]["values"][0] = "2"
     spec.write_text(json.dumps(obj))
     with pytest.raises(NumericsError, match="spec.json.*hash"):
-        numerics.load(saved)
+        numerics.load_module(saved)
     spec.write_text("{not json")
     with pytest.raises(NumericsError, match="spec.json.*JSON"):
-        numerics.load(saved)
+        numerics.load_module(saved)
 
 
 def test_missing_weights_rejected(tmp_path, nets):
     d = theory.save(nets["select"], tmp_path / "spec")
     with pytest.raises(NumericsError, match="no weights.safetensors.*export"):
-        numerics.load(d)
+        numerics.load_module(d)
 
 
 def _rewrite(saved: Path, tensors: dict, metadata: dict | None) -> None:
@@ -478,7 +478,7 @@ def test_bad_weights_content_rejected(saved, nets, case, match):
         tensors[name] = t.reshape(tensors[name].shape)
     _rewrite(saved, tensors, meta)
     with pytest.raises(NumericsError, match=match):
-        numerics.load(saved)
+        numerics.load_module(saved)
 
 
 def _fail_on_call(monkeypatch, n: int) -> None:
@@ -500,17 +500,17 @@ def test_failed_save_leaves_nothing(tmp_path, nets, monkeypatch, n):
     parent.mkdir()
     _fail_on_call(monkeypatch, n)
     with pytest.raises(OSError, match="simulated"):
-        numerics.save(nets["select"], parent / "w")
+        numerics.save_module(nets["select"], parent / "w")
     assert _listing(parent) == []
 
 
 def test_failed_forced_save_and_export_keep_the_old_directory(tmp_path, nets, monkeypatch):
-    old = numerics.save(nets["select"], tmp_path / "w")
+    old = numerics.save_module(nets["select"], tmp_path / "w")
     before = {p: (old / p).read_bytes() for p in _listing(old)}
     spec_only = theory.save(nets["other"], tmp_path / "s")
     _fail_on_call(monkeypatch, 2)
     with pytest.raises(OSError, match="simulated"):
-        numerics.save(nets["other"], old, force=True)
+        numerics.save_module(nets["other"], old, force=True)
     _fail_on_call(monkeypatch, 2)
     with pytest.raises(OSError, match="simulated"):
         numerics.export(spec_only)
@@ -540,12 +540,12 @@ BAD_INPUTS = [
     ("x inf", lambda tmp: _select_module()(torch.tensor([[0.0] * 7 + [float("-inf")]], dtype=torch.float64)), "x"),
     ("memory_budget", lambda tmp: numerics.to_module(theory.select(64, [0, 63], 2, "fcn"), memory_budget=1000),
      "memory_budget"),
-    ("save dtype", lambda tmp: numerics.save(theory.gather(4, 2), tmp / "w", dtype="float8"), "dtype"),
-    ("save net", lambda tmp: numerics.save({"d": 4}, tmp / "w"), "net"),
-    ("save out_dir", lambda tmp: numerics.save(theory.gather(4, 2), 42), "out_dir"),
+    ("save dtype", lambda tmp: numerics.save_module(theory.gather(4, 2), tmp / "w", dtype="float8"), "dtype"),
+    ("save net", lambda tmp: numerics.save_module({"d": 4}, tmp / "w"), "net"),
+    ("save out_dir", lambda tmp: numerics.save_module(theory.gather(4, 2), 42), "out_dir"),
     ("export dtype", lambda tmp: numerics.export(theory.save(theory.gather(4, 2), tmp / "s"), "int8"), "dtype"),
-    ("load device", lambda tmp: numerics.load(numerics.save(theory.gather(4, 2), tmp / "w"), device="tpu"), "device"),
-    ("load path", lambda tmp: numerics.load(tmp / "missing"), "path"),
+    ("load device", lambda tmp: numerics.load_module(numerics.save_module(theory.gather(4, 2), tmp / "w"), device="tpu"), "device"),
+    ("load path", lambda tmp: numerics.load_module(tmp / "missing"), "path"),
 ]
 
 
@@ -566,6 +566,6 @@ def test_cuda_routing_and_load(tmp_path, nets):
     x = random_inputs(1, 4, net.d)
     module = numerics.to_module(net, device="cuda")
     assert torch.equal(module(x.cuda()).cpu(), x[:, [0, 7, 8, 15]])
-    loaded_net, m = numerics.load(numerics.save(net, tmp_path / "w"), device="cuda")
+    loaded_net, m = numerics.load_module(numerics.save_module(net, tmp_path / "w"), device="cuda")
     assert all(p.device.type == "cuda" for p in m.parameters())
     assert torch.equal(m(x.cuda()).cpu(), x[:, [0, 7, 8, 15]])

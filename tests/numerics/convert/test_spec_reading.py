@@ -38,34 +38,34 @@ def test_info_and_export_of_a_version_1_file_print_one_warning_line(tmp_path, ap
         assert cli_main(["info", "spec"]) == 0
         assert len(capsys.readouterr().err.splitlines()) == 1
     # the library without a note: theory's warning
-    with pytest.warns(theory.MetaNotCoveredWarning):
-        net, _ = numerics.load(tmp_path / "spec")
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
+        net, _ = numerics.load_module(tmp_path / "spec")
     assert not net.meta_covered
     # the exact bytes of a version 1 spec are kept by export (it is not silently re-saved as covered)
-    assert json.loads((tmp_path / "spec" / theory.SPEC_FILE).read_text())["version"] == 1
+    assert json.loads((tmp_path / "spec" / theory.spec.SPEC_FILE).read_text())["version"] == 1
 
 
 def test_a_deeply_nested_spec_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "spec").mkdir()
-    (tmp_path / "spec" / theory.SPEC_FILE).write_text("[" * 100_000)
+    (tmp_path / "spec" / theory.spec.SPEC_FILE).write_text("[" * 100_000)
     for argv in (["info", str(tmp_path / "spec")], ["export", str(tmp_path / "spec")]):
         assert cli_main(argv) == 2
         err = capsys.readouterr().err
         assert "corrupted spec file" in err and "Traceback" not in err
     with pytest.raises(numerics.NumericsError, match="corrupted spec file"):
-        numerics.load(tmp_path / "spec")
+        numerics.load_module(tmp_path / "spec")
 
 
 def test_a_deeply_nested_safetensors_header_is_a_clear_error(tmp_path, approx):
-    numerics.save(approx, tmp_path / "spec")
+    numerics.save_module(approx, tmp_path / "spec")
     header = b"[" * 100_000
     (tmp_path / "spec" / numerics.WEIGHTS_FILE).write_bytes(struct.pack("<Q", len(header)) + header)
     with pytest.raises(numerics.NumericsError, match="corrupted safetensors header"):
-        numerics.load(tmp_path / "spec")
+        numerics.load_module(tmp_path / "spec")
 
 
 def test_the_budget_is_checked_before_the_weights_are_read(tmp_path, approx, monkeypatch):
-    numerics.save(approx, tmp_path / "spec")
+    numerics.save_module(approx, tmp_path / "spec")
     read = []
     real_read_bytes = Path.read_bytes
 
@@ -77,7 +77,7 @@ def test_the_budget_is_checked_before_the_weights_are_read(tmp_path, approx, mon
     monkeypatch.setattr(files.safetensors.torch, "load", lambda data: pytest.fail("tensors loaded before the check"))
     size = (tmp_path / "spec" / numerics.WEIGHTS_FILE).stat().st_size
     with pytest.raises(numerics.NumericsError, match=r"load: estimated .* exceeds memory_budget"):
-        numerics.load(tmp_path / "spec", memory_budget=size)
+        numerics.load_module(tmp_path / "spec", memory_budget=size)
     assert numerics.WEIGHTS_FILE not in read
     with pytest.raises(numerics.NumericsError, match="exceeds memory_budget"):
         numerics.convert.weights_info(tmp_path / "spec", memory_budget=size)
@@ -85,9 +85,9 @@ def test_the_budget_is_checked_before_the_weights_are_read(tmp_path, approx, mon
     with pytest.raises(numerics.NumericsError, match="exceeds memory_budget"):
         numerics.export(tmp_path / "spec", force=True, memory_budget=1000)
     need = size + numerics.convert.module_bytes(approx, "float64")
-    assert numerics.load(tmp_path / "spec", memory_budget=need)[0] == approx
+    assert numerics.load_module(tmp_path / "spec", memory_budget=need)[0] == approx
     with pytest.raises(numerics.NumericsError, match="memory_budget"):
-        numerics.load(tmp_path / "spec", memory_budget=0)
+        numerics.load_module(tmp_path / "spec", memory_budget=0)
 
 
 def test_evaluate_refuses_an_uncovered_target_and_ignores_an_uncovered_bound(tmp_path, approx, capsys):
@@ -97,7 +97,7 @@ def test_evaluate_refuses_an_uncovered_target_and_ignores_an_uncovered_bound(tmp
     common = ["--samples", "200", "--device", "cpu", "--no-progress", "--search-steps", "5"]
     assert cli_main(["evaluate", str(tmp_path / "spec"), *common]) == 2
     err = capsys.readouterr().err
-    assert (f"error: {tmp_path / 'spec' / theory.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
+    assert (f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
             "pass --target and --box explicitly") in err
     # explicit target and box: runs, and the uncovered a-priori bound is not used (and the command says so)
     out_json = tmp_path / "report.json"
@@ -108,7 +108,7 @@ def test_evaluate_refuses_an_uncovered_target_and_ignores_an_uncovered_bound(tmp
     assert "a_priori_bound is ignored" in captured.err
     assert json.loads(out_json.read_text())["a_priori_bound"] is None
     # the library refuses the defaults too
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "spec")
     with pytest.raises(numerics.NumericsError, match="not covered by a hash"):
         numerics.check_at_scale(net, samples=10, device="cpu")

@@ -20,7 +20,7 @@ from numerics.learning._store import (
 
 def test_the_marker_lists_exact_names(tmp_path):
     SweepStore(tmp_path / "s", {"a": 1})
-    marker = theory.read_marker(tmp_path / "s")
+    marker = theory.io.read_marker(tmp_path / "s")
     assert sorted(marker["files"]) == sorted(STORE_FILES)
     assert not any(ch in name for name in marker["files"] for ch in "*?[")
     assert set(PLOT_FILES) == {"n_star.png", "cnn_log2.png", "error_curves.png"}
@@ -44,12 +44,12 @@ def test_a_store_with_the_old_pattern_marker_keeps_a_users_png(tmp_path):
     """Stores written when the marker listed ``*.png``: --force still deletes only the sweep's own plots."""
     out = tmp_path / "s"
     SweepStore(out, {"a": 1})
-    theory.write_marker(out, "numerics separation", ["config.json", "points.jsonl", "summary.json", "*.png"])
+    theory.io.write_marker(out, "numerics separation", ["config.json", "points.jsonl", "summary.json", "*.png"])
     (out / "n_star.png").write_bytes(b"old plot")
     (out / "mine.png").write_bytes(b"the user's own")
     SweepStore(out, {"a": 2}, force=True)
     assert (out / "mine.png").read_bytes() == b"the user's own" and not (out / "n_star.png").exists()
-    assert "*.png" not in theory.read_marker(out)["files"]  # the marker now lists the exact names
+    assert "*.png" not in theory.io.read_marker(out)["files"]  # the marker now lists the exact names
 
 
 def test_a_deeply_nested_config_counts_as_another_configuration(tmp_path):

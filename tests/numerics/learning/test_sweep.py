@@ -240,12 +240,12 @@ def test_resume_after_interruption(serial_run, tmp_path):
         _fake_sep.BUDGET = None
     lines = (out / POINTS_FILE).read_text().splitlines()
     assert len(lines) == 17 and all(json.loads(line)["n"] for line in lines)  # nothing half written
-    assert sorted(p.name for p in out.iterdir()) == [theory.MARKER_FILE, "config.json", POINTS_FILE]
+    assert sorted(p.name for p in out.iterdir()) == [theory.io.MARKER_FILE, "config.json", POINTS_FILE]
     summary = run_separation(config, out, executor="serial", progress=False)  # with plots, as serial_run
     assert len(_fake_sep.CALLS) == len(set(_fake_sep.CALLS)) == len(calls)  # no point evaluated twice
     assert summary["timings"]["reused"] >= 17 and _strip(summary) == _strip(expected)
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [theory.MARKER_FILE]  # no temporary files
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [theory.io.MARKER_FILE]  # no temporary files
 
 
 def test_progress_shows_done_of_total_and_an_eta(tmp_path, capsys):

@@ -45,7 +45,7 @@ def test_agree_on_a_proof_exits_0_and_writes_json(specs, tmp_path):
 def test_agree_on_a_refutation_exits_1(specs):
     skip_without_marabou()
     r = _cli(str(specs / "bad"), "--with", "marabou", "--timeout", "60", "--box", "-2", "2")
-    assert r.returncode == theory.EXIT_FAIL == 1, r.stdout + r.stderr
+    assert r.returncode == theory.cli.EXIT_FAIL == 1, r.stdout + r.stderr
     assert "AGREE (refuted)" in r.stdout and "violates the claim" in r.stdout and "[-2, 2]" in r.stdout
 
 
@@ -60,7 +60,7 @@ def test_bad_input_exits_2_with_one_error_line(specs, capsys, args, match):
     skip_without_marabou()  # without it the first error is the missing peer, also exit 2
     code = main(["crosscheck", *[a.format(good=specs / "good") for a in args]])
     err = capsys.readouterr().err
-    assert code == theory.EXIT_USAGE == 2
+    assert code == theory.cli.EXIT_USAGE == 2
     assert err.startswith("error: ") and match in err and "Traceback" not in err
 
 

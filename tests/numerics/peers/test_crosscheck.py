@@ -60,7 +60,7 @@ def test_a_genuine_violation_while_ours_proves_is_a_disagreement():
     verdict, reason = classify("proved", "refuted")
     assert verdict == "disagree" and "UNSOUND" in reason
     record = Crosscheck(verdict, reason, prop, theory.prove_routing(NET), "proved", "fake", "refuted", cases)
-    assert record.exit_code == theory.EXIT_UNSOUND == 3 and "DISAGREE" in record.summary()
+    assert record.exit_code == theory.cli.EXIT_UNSOUND == 3 and "DISAGREE" in record.summary()
 
 
 def test_a_peer_unsat_against_our_counterexample_in_the_box_is_a_disagreement():
@@ -135,4 +135,4 @@ def test_planted_wrong_network_both_refute_and_the_replay_confirms():
     # the peer's point, re-evaluated independently: output 0 is x0 + x9 / 2, so the error is |x9| / 2
     x = sat[-1].replay.point
     assert theory.evaluate_exact(BAD, list(x))[0] == x[0] + x[9] / 2 and abs(x[9]) / 2 >= r.prop.threshold
-    assert r.verdict == "agree" and r.peer_outcome == "refuted" and r.exit_code == theory.EXIT_FAIL
+    assert r.verdict == "agree" and r.peer_outcome == "refuted" and r.exit_code == theory.cli.EXIT_FAIL

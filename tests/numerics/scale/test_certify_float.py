@@ -76,7 +76,7 @@ def test_numerics_rounding_bound_wraps_the_theory_bound(net):
     for dt in (torch.float32, torch.float64, torch.float16):
         rb = numerics.rounding_bound(net, 1.0, dt)
         ref = core.rounding_bound(net, 1.0, str(dt).replace("torch.", ""))
-        assert isinstance(rb, numerics.RoundingBound) and rb.dtype is dt
+        assert isinstance(rb, theory.spec.RoundingBound) and rb.dtype is dt
         assert np.array_equal(rb.per_output, ref.per_output) and rb.layer_new == ref.layer_new
         assert rb.total == ref.total > 0 and rb.exact_layers == ref.exact_layers
     assert numerics.unit_roundoff(torch.float32) == core.unit_roundoff("float32") == 2.0**-24

@@ -2,8 +2,8 @@
 
 Every certified upper bound is compared with sampled errors computed independently (the network by
 ``theory.evaluate_exact`` in rational arithmetic, the target by mpmath at 100 digits, or exactly for polynomials);
-every refutation's witness is re-checked the same way. Planted violations follow DESIGN.md ("a weight changed by
-1e-9, an epsilon just below the true error").
+every refutation's witness is re-checked the same way. Planted violations follow docs/soundness.md: a weight changed
+by 1e-9, an epsilon just below the true error.
 """
 
 from __future__ import annotations

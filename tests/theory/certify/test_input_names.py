@@ -14,7 +14,7 @@ import pytest
 
 import theory
 from theory import certify_sup_error
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 from theory.certify._intervals import iv_pow_int
 
 REL_ULPS = 8  # tightness: n products, each one ulp outward; a power multiplies relative errors: <= 8 n 2^-53

@@ -120,7 +120,7 @@ def test_bad_semantics_is_a_clear_error(value):
 
 
 def test_cli_semantics(tmp_path, capsys):
-    from theory._cli import main as cli_main
+    from theory._main import main as cli_main
     net = theory.approximate_sparse(16, [3, 12], "x0*x1", (-1, 1), Fraction(1, 100))
     spec = theory.save(net, tmp_path / "spec")
     out = tmp_path / "cert.json"

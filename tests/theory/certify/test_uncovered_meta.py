@@ -16,7 +16,7 @@ def _v1_with_edited_meta(tmp_path):
     doc = format_1_document(net, target="x0*x15 + 100", a_priori_bound="1000")  # edits no hash can reveal
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(doc))
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         return theory.load(path)
 
 

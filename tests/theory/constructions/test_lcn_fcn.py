@@ -1,6 +1,6 @@
 """to_lcn and to_fcn: the same function without weight sharing or without locality, checked against the naive
-dense evaluator of ``tests/theory/naive.py`` on random networks, with the parameter counts of Wang & Wu (2023)
-section 2.
+dense evaluator of ``tests/theory/naive.py`` on random networks, with the parameter counts of the Wang & Wu (2023)
+architectures (reconstruction, docs/catalogue.md).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_to_lcn_and_to_fcn_preserve_the_function(net, seed):
     assert theory.evaluate_exact(fcn, as_arg(net, x)) == want
     assert flat(naive_forward(lcn, x)[-1]) == want
     assert flat(naive_forward(fcn, x)[-1]) == want
-    # Parameter counts the architectures imply (section 2): CNN filters once, LCN per output position,
+    # Parameter counts the architectures imply (docs/catalogue.md): CNN filters once, LCN per output position,
     # FCN N_{l-1} N_l with N_l = n_l C_l.
     n, C = net.positions, net.channels
     for biases in (False, True):

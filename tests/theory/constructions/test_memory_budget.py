@@ -9,7 +9,7 @@ import pytest
 
 import theory
 from theory import TheoryError
-from theory._budget import spec_peak
+from theory.constructions._memory import spec_peak
 from theory.constructions._routing import gather_nonzeros
 
 BYTES_FACTOR = 3.0

@@ -1,8 +1,8 @@
-"""Routing constructions (select, gather) against the closed forms of Wang & Wu (2023) section 4.
+"""Routing constructions (select, gather) against the closed forms of our Wang & Wu (2023) reconstruction.
 
 Every expected value here is computed independently in the test: the routing invariants from the index
-formula ``x[p s^l + (i mod s^l)]``, the parameter counts from the architecture formulas of section 2 and
-the paper's worked examples, receptive fields from the support itself.
+formula ``x[p s^l + (i mod s^l)]``, the parameter counts from the architecture formulas (docs/catalogue.md,
+"Wang & Wu: what is reconstructed") and worked examples, receptive fields from the support itself.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_select_structure_and_counts(case):
     assert net.kinds == ("conv",) * L + ("pointwise",)
     assert [layer.relu for layer in net.layers] == [True] * L + [False]
     assert net.n_outputs == k
-    # Dense filter parameters of the L tree layers, biases excluded (section 4.2): 2ks + (L-1) 4k^2 s.
+    # Dense filter parameters of the L tree layers, biases excluded (docs/catalogue.md): 2ks + (L-1) 4k^2 s.
     tree = net.layers[:L]
     assert sum(layer.param_count(biases=False) for layer in tree) == 2 * k * s + (L - 1) * 4 * k**2 * s
     # The whole network, biases included: tree filters + 2k biases per level + the (k, 2k) readout + k.
@@ -145,7 +145,7 @@ def test_select_lcn_fcn_counts_and_outputs(case, seed):
     fcn = theory.select(d, support, s, architecture="fcn")
     C = [1] + [2 * k] * L  # channels at levels 0..L
     n = [d // s**lvl for lvl in range(L + 1)]  # positions at levels 0..L
-    # LCN: the CNN count with layer l's term multiplied by its position count d_l (section 2).
+    # LCN: the CNN count with layer l's term multiplied by its position count d_l (docs/catalogue.md).
     assert lcn.kinds == ("local",) * L + ("pointwise",)
     assert sum(layer.param_count(biases=False) for layer in lcn.layers[:L]) == sum(
         n[lvl] * s * C[lvl - 1] * C[lvl] for lvl in range(1, L + 1)

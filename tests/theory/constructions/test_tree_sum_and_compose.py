@@ -1,7 +1,7 @@
 """tree_sum and compose against direct per-patch / dense evaluation (plain loops in ``tests/theory/random_heads.py``).
 
-Source of the formulas: Wang & Wu (2023) sections 4.1 (gather + two-layer head, depth log_s d + 2) and 4.3
-(sums of per-patch functions, signed root for "first half minus second half"); reconstructions.
+Source of the formulas: Wang & Wu (2023), universality (gather + two-layer head, depth log_s d + 2) and the
+sums of per-patch functions (signed root for "first half minus second half"); reconstructions, docs/catalogue.md.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ABS_DIFF = ([[1, 0], [-1, 0], [0, 1], [0, -1]], [0] * 4, [[1, 1, -1, -1]], [0])
 
 
 def test_tree_sum_abs_difference_d256():
-    """sum_p |x_2p| - |x_2p+1| exactly at d = 256, s = 2 (the paper notes' check)."""
+    """sum_p |x_2p| - |x_2p+1| exactly at d = 256, s = 2 (an exact check of the tree-sum reconstruction)."""
     d = 256
     net = theory.tree_sum(d, 2, theory.TwoLayerHead(*ABS_DIFF))
     assert net.depth == 8 + 2
@@ -94,7 +94,7 @@ def gather_head_case(draw):
 
 @given(case=gather_head_case())
 def test_compose_gather_reproduces_any_two_layer_net(case):
-    """Universality (section 4.1): gather + head == the head on x, depth log_s d + 2."""
+    """Universality (Wang & Wu 2023, reconstruction): gather + head == the head on x, depth log_s d + 2."""
     s, L, m, n_out, seed = case
     d = s**L
     rng = random.Random(seed)

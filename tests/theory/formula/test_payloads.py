@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 import theory
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Independent computations used here: the routing claim ``output j == x[i_j]`` and
 behaviour are re-checked with :func:`theory.evaluate_exact`; the encoding is compared with exact evaluation at
 random rational points; the Yarotsky network is built in this file from the tent-map recursion and its value is
 compared with the closed form (the piecewise-linear interpolant of x^2 on the dyadic grid of step 2^-m).
-Sources: Wang & Wu (2023) section 4.2 (routing, reconstruction); Yarotsky (2017) Prop. 2 (square).
+Sources: Wang & Wu (2023), sparse routing (reconstruction); Yarotsky (2017) Prop. 2 (square).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ one of three independent sources, recorded in ``Case.truth``:
   ``"proved"`` (eps below the grid maximum), never judge a ``"refuted"`` other than by its witness.
 
 Routing cases carry ``routes``: True for an unperturbed ``select`` / ``gather`` (true by construction, Wang & Wu
-2023 section 4), False for a perturbed one, with an input point where the exact output differs from
+2023, reconstruction), False for a perturbed one, with an input point where the exact output differs from
 ``x[support]`` (found by exact evaluation at probe points, independent of the prover).
 """
 

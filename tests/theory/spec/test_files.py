@@ -71,7 +71,7 @@ def test_json_round_trip(name):
     assert back.kinds == net.kinds and back.positions == net.positions and back.channels == net.channels
     assert [layer.relu for layer in back.layers] == [layer.relu for layer in net.layers]
     assert json.loads(json.dumps(theory.to_json(back))) == json.loads(text)
-    assert theory.spec_bytes(net) == theory.spec_bytes(back)
+    assert theory.spec.spec_bytes(net) == theory.spec.spec_bytes(back)
     x = [[Fraction(i - 3 * c, 5) for i in range(net.d)] for c in range(net.c_in)]
     arg = x[0] if net.c_in == 1 else x
     assert theory.evaluate_exact(back, arg) == theory.evaluate_exact(net, arg)
@@ -83,8 +83,8 @@ def test_save_load_round_trip(tmp_path, name):
     out = theory.save(net, tmp_path / "spec")
     assert Path(out) == tmp_path / "spec"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec"]
-    assert sorted(p.name for p in (tmp_path / "spec").iterdir()) == [theory.MARKER_FILE, "spec.json"]
-    assert theory.read_marker(out)["files"] == ["spec.json"]
+    assert sorted(p.name for p in (tmp_path / "spec").iterdir()) == [theory.io.MARKER_FILE, "spec.json"]
+    assert theory.io.read_marker(out)["files"] == ["spec.json"]
     for path in (out, out / "spec.json", str(out)):
         back = theory.load(path)
         assert back == net and back.content_hash == net.content_hash
@@ -271,11 +271,11 @@ def test_failed_write_of_several_files_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", fsync_then_fail)
     with pytest.raises(OSError, match="injected"):
-        theory.atomic_write_dir(tmp_path / "out", {"a.txt": b"a", "b.txt": b"b", "c.txt": b"c"})
+        theory.io.atomic_write_dir(tmp_path / "out", {"a.txt": b"a", "b.txt": b"b", "c.txt": b"c"})
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
-    theory.atomic_write_dir(tmp_path / "out", {"a.txt": b"a", "b.txt": b"b"})
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [theory.MARKER_FILE, "a.txt", "b.txt"]
+    theory.io.atomic_write_dir(tmp_path / "out", {"a.txt": b"a", "b.txt": b"b"})
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [theory.io.MARKER_FILE, "a.txt", "b.txt"]
 
 
 def test_failed_forced_write_keeps_the_old_directory(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 import theory
 from tests.helpers import downgrade_to_format_1
 from theory import Network
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 
 
 def _approx() -> Network:
@@ -25,7 +25,7 @@ def test_loaded_networks_know_whether_a_hash_covers_their_meta(tmp_path):
     assert theory.load(tmp_path / "v2").meta_covered
     theory.save(net, tmp_path / "v1")
     downgrade_to_format_1(tmp_path / "v1")
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         old = theory.load(tmp_path / "v1")
     assert not old.meta_covered and old == net
     # re-saving covers it
@@ -52,7 +52,7 @@ def test_certify_refuses_an_uncovered_target(tmp_path, capsys):
     downgrade_to_format_1(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
     assert cli_main(["certify", str(tmp_path / "spec"), "--no-progress", "--time-limit", "2"]) == 2
     err = capsys.readouterr().err
-    want = (f"error: {tmp_path / 'spec' / theory.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
+    want = (f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
             "pass --target and --box explicitly, or re-save it with theory.save to cover it")
     assert want in err and "Traceback" not in err
     # only one of the two is not enough either
@@ -73,7 +73,7 @@ def test_certify_of_a_genuine_version_1_file_with_explicit_target_and_box(tmp_pa
 def test_prove_routing_does_not_take_an_uncovered_support(tmp_path):
     theory.save(theory.select(16, [3, 12]), tmp_path / "spec")
     downgrade_to_format_1(tmp_path / "spec", support=[3, 11])
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "spec")
     with pytest.raises(theory.TheoryError, match="not covered by a hash"):
         theory.prove_routing(net)
@@ -82,7 +82,7 @@ def test_prove_routing_does_not_take_an_uncovered_support(tmp_path):
 def test_derived_networks_keep_an_uncovered_meta_uncovered(tmp_path):
     theory.save(theory.select(8, [1, 6]), tmp_path / "spec")
     downgrade_to_format_1(tmp_path / "spec", support=[1, 5])
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "spec")
     assert not theory.to_lcn(net).meta_covered and not theory.to_fcn(net).meta_covered
     assert theory.to_lcn(theory.select(8, [1, 6])).meta_covered

@@ -43,7 +43,7 @@ def test_round_trip_keeps_both_hashes(tmp_path):
         back = theory.load(out)
     assert back == net and back.content_hash == net.content_hash and back.meta_hash == net.meta_hash
     assert dict(back.meta) == dict(net.meta)
-    assert theory.spec_bytes(back) == theory.spec_bytes(net)
+    assert theory.spec.spec_bytes(back) == theory.spec.spec_bytes(net)
 
 
 @pytest.mark.parametrize("field, value", [
@@ -84,7 +84,7 @@ def test_version_1_files_load_and_say_meta_is_not_covered(tmp_path):
     net = _approx()
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(format_1_document(net)))
-    with pytest.warns(theory.MetaNotCoveredWarning, match="re-save to cover it"):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning, match="re-save to cover it"):
         back = theory.load(path)
     assert back == net and dict(back.meta) == dict(net.meta)
     notes = []
@@ -112,7 +112,7 @@ def test_version_1_meta_cannot_run_code(tmp_path, monkeypatch):
     doc["meta"]["a_priori_bound"] = "__import__('os').system('touch G')"
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "spec.json").write_text(json.dumps(doc))
-    with pytest.warns(theory.MetaNotCoveredWarning):
+    with pytest.warns(theory.spec.MetaNotCoveredWarning):
         net = theory.load(tmp_path / "s")
     with pytest.raises(theory.TheoryError, match="not covered by a hash"):  # its fields are never defaults
         theory.certify_sup_error(net, time_limit_s=1)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 import theory
-from theory.spec import _files
+from theory.io import _atomic as _files
 
 
 def _adding_swap(name: str):
@@ -28,10 +28,10 @@ def _leftovers(parent):
 
 def test_force_keeps_a_file_added_during_the_replacement(tmp_path, monkeypatch):
     out = tmp_path / "out"
-    theory.atomic_write_dir(out, {"a.txt": b"old"})
+    theory.io.atomic_write_dir(out, {"a.txt": b"old"})
     monkeypatch.setattr(_files, "_swap_out", _adding_swap("mine.txt"))
     with pytest.raises(theory.TheoryError, match=r"appeared in it while it was being replaced \(mine.txt\)"):
-        theory.atomic_write_dir(out, {"a.txt": b"new"}, force=True)
+        theory.io.atomic_write_dir(out, {"a.txt": b"new"}, force=True)
     assert (out / "mine.txt").read_text() == "the user's own"
     assert (out / "a.txt").read_bytes() == b"old"  # left as it was
     assert _leftovers(tmp_path) == []
@@ -39,44 +39,44 @@ def test_force_keeps_a_file_added_during_the_replacement(tmp_path, monkeypatch):
 
 def test_update_keeps_a_file_added_during_the_rewrite(tmp_path, monkeypatch):
     out = tmp_path / "out"
-    theory.atomic_write_dir(out, {"a.txt": b"old"})
+    theory.io.atomic_write_dir(out, {"a.txt": b"old"})
     monkeypatch.setattr(_files, "_swap_out", _adding_swap("mine.txt"))
     with pytest.raises(theory.TheoryError, match="mine.txt"):
-        theory.atomic_write_dir(out, {"a.txt": b"old", "b.txt": b"new"}, update=True, written=["b.txt"])
+        theory.io.atomic_write_dir(out, {"a.txt": b"old", "b.txt": b"new"}, update=True, written=["b.txt"])
     assert (out / "mine.txt").read_text() == "the user's own" and not (out / "b.txt").exists()
     assert _leftovers(tmp_path) == []
 
 
 def test_without_a_race_the_replacement_goes_through(tmp_path):
     out = tmp_path / "out"
-    theory.atomic_write_dir(out, {"a.txt": b"old"})
-    theory.atomic_write_dir(out, {"a.txt": b"new"}, force=True)
-    theory.atomic_write_dir(out, {"a.txt": b"new", "b.txt": b"b"}, update=True, written=["b.txt"])
+    theory.io.atomic_write_dir(out, {"a.txt": b"old"})
+    theory.io.atomic_write_dir(out, {"a.txt": b"new"}, force=True)
+    theory.io.atomic_write_dir(out, {"a.txt": b"new", "b.txt": b"b"}, update=True, written=["b.txt"])
     assert (out / "a.txt").read_bytes() == b"new" and (out / "b.txt").read_bytes() == b"b"
     assert _leftovers(tmp_path) == []
 
 
 def test_a_symlinked_out_is_refused(tmp_path):
     target = tmp_path / "real"
-    theory.atomic_write_dir(target, {"a.txt": b"old"})
+    theory.io.atomic_write_dir(target, {"a.txt": b"old"})
     link = tmp_path / "link"
     os.symlink(target, link)
     for kwargs in ({"force": True}, {"update": True}):
         with pytest.raises(theory.TheoryError, match="symbolic link"):
-            theory.atomic_write_dir(link, {"a.txt": b"new"}, **kwargs)
+            theory.io.atomic_write_dir(link, {"a.txt": b"new"}, **kwargs)
     assert link.is_symlink() and (target / "a.txt").read_bytes() == b"old"
     with pytest.raises(theory.TheoryError, match=r"argument '--out': got .*link.*symbolic link"):
-        theory.check_writable(link, "directory", force=True, flag="--out")
+        theory.io.check_writable(link, "directory", force=True, flag="--out")
     with pytest.raises(theory.TheoryError, match="symbolic link"):
-        theory.check_writable(link, "directory", flag="path", existing="rewrite")
+        theory.io.check_writable(link, "directory", flag="path", existing="rewrite")
     # a dangling link too
     os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
     with pytest.raises(theory.TheoryError, match="symbolic link"):
-        theory.atomic_write_dir(tmp_path / "dangling", {"a.txt": b"x"}, force=True)
+        theory.io.atomic_write_dir(tmp_path / "dangling", {"a.txt": b"x"}, force=True)
 
 
 def test_save_and_the_build_command_refuse_a_symlinked_out(tmp_path, capsys):
-    from theory._cli import main as cli_main
+    from theory._main import main as cli_main
 
     net = theory.select(8, [1, 6])
     theory.save(net, tmp_path / "real")

@@ -59,13 +59,6 @@ def read_marker(directory: str | os.PathLike) -> dict[str, Any] | None:
     return obj
 
 
-def write_marker(directory: str | os.PathLike, tool: str, files: Iterable[str]) -> Path:
-    """Write (atomically) the marker of ``directory``, listing ``files`` (names or fnmatch patterns)."""
-    from ._files import atomic_write_file  # imported late: _files imports this module
-
-    return atomic_write_file(Path(directory) / MARKER_FILE, marker_bytes(tool, files), force=True)
-
-
 def holds_cwd(path: str | os.PathLike) -> bool:
     """Whether ``path`` is the current directory or one of its ancestors."""
     try:
@@ -136,8 +129,8 @@ def check_writable(path: Any, kind: str = "directory", *, force: bool = False, f
 
     Args:
         path: the output path (str or os.PathLike).
-        kind: ``"directory"`` (written as a whole by :func:`theory.atomic_write_dir` or a staging rename) or
-            ``"file"`` (written by :func:`theory.atomic_write_file`).
+        kind: ``"directory"`` (written as a whole by :func:`theory.io.atomic_write_dir` or a staging rename) or
+            ``"file"`` (written by :func:`theory.io.atomic_write_file`).
         force: an existing target may be replaced (a directory only when :func:`check_replaceable`).
         flag: the command-line flag or argument name used in messages, e.g. ``"--out"``.
         existing: for a directory, what an existing one means (:data:`EXISTING`).

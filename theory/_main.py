@@ -2,7 +2,7 @@
 ``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target;
 ``python -m theory recheck CERT.json --with cvc5`` re-checks every z3 query of a proved certificate.
 
-Exit codes (the project's table, :data:`theory.EXIT_CODES`, docs/cli.md): 0 built / shown / proved (within
+Exit codes (the project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 built / shown / proved (within
 ``--rel-gap``, or ``upper <= --eps``); 1 refuted, unknown, or a bound whose search stopped before ``--rel-gap``
 (the bound itself is still proved), or (recheck) a query the second solver left undecided; 3 (recheck) the two
 solvers disagree; 2 usage error, bad input, or an output path that cannot be written (checked
@@ -18,21 +18,22 @@ import sys
 from collections.abc import Sequence
 from fractions import Fraction
 
-from ._budget import MEMORY_BUDGET, format_bytes, parse_size
-from ._commands import EXIT_FAIL, EXIT_OK, EXIT_UNSOUND, EXIT_USAGE, ProgressLine, join_option_values, parse_int_list
+from .cli import (EXIT_FAIL, EXIT_OK, EXIT_UNSOUND, EXIT_USAGE, MEMORY_BUDGET, ProgressLine, format_bytes,
+                  join_option_values, parse_int_list, parse_size)
 from ._errors import TheoryError, bad
 from .certify import certify_sup_error
-from .certify._certify import METHODS
+from .certify import SEARCH_METHODS
 from .certify._semantics import SEMANTICS
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
 from .prove import SOLVERS, Certificate, recheck
-from .spec import check_writable, load, save, uncovered_meta_error
+from .spec import load, save, uncovered_meta_error
+from .io import check_writable
 from .spec._network import thaw
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m theory", description="Build and inspect exact CNN constructions "
-                                "(reconstructions of Wang & Wu 2023, section 4).")
+                                "(reconstructions of Wang & Wu 2023, arXiv 2305.08404).")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a construction and save its exact spec (DIR/spec.json)")
     bsub = b.add_subparsers(dest="construction", required=True)
@@ -71,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
     c.add_argument("--semantics", choices=SEMANTICS, default="exact", help="what the claim covers: the exact "
                    "network (default) or its float32 / float64 module (numerics.to_module): upper + rounding bound")
-    c.add_argument("--method", choices=METHODS, default="auto", help="auto (default): the piecewise certificate "
+    c.add_argument("--method", choices=SEARCH_METHODS, default="auto", help="auto (default): the piecewise certificate "
                    "when the construction names its grid (Kuhn interpolation, Yarotsky product heads), else the general "
                    "branch and bound; pieces: piecewise only (unknown where it does not apply); branch-and-bound: general only")
     c.add_argument("--out", help="write the certificate JSON here (atomically; checked before computing)")
@@ -210,7 +211,7 @@ def _build(args) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (:data:`theory.EXIT_CODES`: 0 ok or proved within the gap, 1 refuted,
+    """Entry point; returns the exit code (:data:`theory.cli.EXIT_CODES`: 0 ok or proved within the gap, 1 refuted,
     unknown or stopped before the gap (certify), 2 usage, input or output-path error). Usage errors of the
     argument parser itself exit 2 through ``SystemExit``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TheoryError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # the reader of standard output went away: theory.run_cli ends quietly
+    except BrokenPipeError:  # the reader of standard output went away: theory.cli.run_cli ends quietly
         raise
     except OSError as e:  # the file system refused a read or write that the checks could not foresee
         print(f"error: {e.filename}: {e.strerror}" if e.filename else f"error: {e}", file=sys.stderr)

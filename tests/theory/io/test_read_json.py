@@ -8,7 +8,7 @@ import json
 import pytest
 
 import theory
-from theory._cli import main as cli_main
+from theory._main import main as cli_main
 from theory.spec._network import MAX_META_DEPTH
 
 DEEP_ARRAY = "[" * 100_000
@@ -32,19 +32,19 @@ def test_read_json_says_corrupted(tmp_path, text):
     else:
         path.write_text(text)
     with pytest.raises(theory.TheoryError, match=r"f\.json: corrupted thing: not valid JSON"):
-        theory.read_json(path, "thing")
+        theory.io.read_json(path, "thing")
 
 
 def test_read_json_reads_and_names_unreadable_files(tmp_path):
     (tmp_path / "ok.json").write_text('{"a": [1, 2]}')
-    assert theory.read_json(tmp_path / "ok.json") == {"a": [1, 2]}
+    assert theory.io.read_json(tmp_path / "ok.json") == {"a": [1, 2]}
     with pytest.raises(theory.TheoryError, match="missing.json: cannot read report"):
-        theory.read_json(tmp_path / "missing.json", "report")
+        theory.io.read_json(tmp_path / "missing.json", "report")
 
 
 def test_show_of_a_deeply_nested_spec_file(tmp_path, capsys):
     (tmp_path / "spec").mkdir()
-    (tmp_path / "spec" / theory.SPEC_FILE).write_text(DEEP_ARRAY)
+    (tmp_path / "spec" / theory.spec.SPEC_FILE).write_text(DEEP_ARRAY)
     assert cli_main(["show", str(tmp_path / "spec")]) == 2
     err = capsys.readouterr().err
     assert "corrupted spec file" in err and "Traceback" not in err
@@ -63,7 +63,7 @@ def test_meta_depth_limit(tmp_path, capsys):
     doc = theory.to_json(net)
     doc["meta"] = "DEEP"
     theory.save(net, tmp_path / "spec")
-    (tmp_path / "spec" / theory.SPEC_FILE).write_text(json.dumps(doc).replace('"DEEP"', '{"a":' * 900 + "1" + "}" * 900))
+    (tmp_path / "spec" / theory.spec.SPEC_FILE).write_text(json.dumps(doc).replace('"DEEP"', '{"a":' * 900 + "1" + "}" * 900))
     assert cli_main(["show", str(tmp_path / "spec")]) == 2
     err = capsys.readouterr().err
     assert "nested more than 32 levels" in err and "Traceback" not in err

@@ -1,22 +1,19 @@
-"""What every command line of the project shares: the exit codes, the list parser, a closed pipe, a progress line.
+"""What every command line of the project shares: the exit codes, the list parser, option values, a closed pipe.
 
 The three command lines (``python -m theory``, ``python -m numerics``, ``python -m checks``) follow one contract,
 written out for users in docs/cli.md; the codes and their meanings are :data:`EXIT_CODES`.
 
-``numerics`` and ``checks`` take these names from ``theory``'s face (data flows one way).
+``numerics`` and ``checks`` take these names from :mod:`theory.cli` (data flows one way).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
 
-from ._errors import TheoryError
+from .._errors import TheoryError
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -107,44 +104,3 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         except (OSError, ValueError):
             pass
         return EXIT_PIPE
-
-
-class ProgressLine:
-    """One status line on a terminal, rewritten in place (carriage return) at most ``rate`` times a second.
-
-    On a stream that is not a terminal nothing is shown while running; :meth:`close` prints the last state as a
-    final line there (so logs get one line, terminals a live one).
-
-    Args:
-        stream: where to write (default ``sys.stderr``).
-        rate: most updates per second on a terminal.
-    """
-
-    def __init__(self, stream: TextIO | None = None, rate: float = 4.0):
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval = 1.0 / rate
-        self.last = -math.inf     # the first update draws (monotonic time can start near 0 after boot)
-        self.text = ""
-        self.width = 0
-
-    def update(self, text: str) -> None:
-        """Record the current state; draw it when on a terminal and the last draw is old enough."""
-        self.text = text
-        now = time.monotonic()
-        if self.tty and now - self.last >= self.interval:
-            self.last = now
-            pad = max(0, self.width - len(text))
-            self.stream.write("\r" + text + " " * pad)
-            self.stream.flush()
-            self.width = len(text)
-
-    def close(self) -> None:
-        """End the line: on a terminal, redraw the last state and a newline; elsewhere print it once."""
-        if not self.text:
-            return
-        if self.tty:
-            self.stream.write("\r" + self.text + " " * max(0, self.width - len(self.text)) + "\n")
-        else:
-            self.stream.write(self.text + "\n")
-        self.stream.flush()

@@ -1,4 +1,4 @@
-"""Output paths (theory.spec._outputs): check_writable before any computation, the .cnnverify marker, and --force
+"""Output paths (theory.io._outputs): check_writable before any computation, the .cnnverify marker, and --force
 replacing only what cnnverify wrote (never a foreign directory, the current directory or an ancestor of it)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import theory
-from theory import MARKER_FILE, TheoryError, check_replaceable, check_writable
+from theory import TheoryError
+from theory.io import MARKER_FILE, check_replaceable, check_writable
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
@@ -19,7 +20,7 @@ def _tree(path: Path) -> list[str]:
 
 
 def _ours(path: Path) -> Path:
-    return theory.atomic_write_dir(path, {"a.txt": b"a"}, tool="test")
+    return theory.io.atomic_write_dir(path, {"a.txt": b"a"}, tool="test")
 
 
 def _file(path: Path, below: str = "") -> Path:
@@ -85,7 +86,7 @@ def test_current_directory_and_ancestors_are_refused(tmp_path, monkeypatch):
         with pytest.raises(TheoryError, match="current directory"):
             check_writable(target, "directory", force=True, flag="--out")
         with pytest.raises(TheoryError, match="current directory"):
-            theory.atomic_write_dir(target, {"a.txt": b"b"}, force=True)
+            theory.io.atomic_write_dir(target, {"a.txt": b"b"}, force=True)
     assert (here / "a.txt").read_bytes() == b"a"
     # appending inside the current directory replaces nothing: allowed
     assert check_writable(".", "directory", flag="--out", existing="append") == Path(".")
@@ -98,7 +99,7 @@ def test_force_replaces_only_marked_directories_without_foreign_entries(tmp_path
         theory.save(theory.select(8, [1]), foreign, force=True)
     assert _tree(foreign) == ["keep", "notes.txt"]
     ours = theory.save(theory.select(8, [1]), tmp_path / "s")
-    assert theory.read_marker(ours)["written_by"] == "theory.save"
+    assert theory.io.read_marker(ours)["written_by"] == "theory.save"
     (ours / "mine.txt").write_text("x")
     with pytest.raises(TheoryError, match="mine.txt"):
         theory.save(theory.gather(8), ours, force=True)
@@ -115,14 +116,14 @@ def test_force_replaces_only_marked_directories_without_foreign_entries(tmp_path
 def test_update_carries_every_entry_and_keeps_a_missing_marker_missing(tmp_path):
     ours = _ours(tmp_path / "o")
     with pytest.raises(TheoryError, match="carried over"):
-        theory.atomic_write_dir(ours, {"b.txt": b"b"}, update=True)  # would lose a.txt
-    theory.atomic_write_dir(ours, {"a.txt": b"a", "b.txt": b"b"}, update=True, written=["b.txt"])
-    assert theory.read_marker(ours)["files"] == ["a.txt", "b.txt"]
+        theory.io.atomic_write_dir(ours, {"b.txt": b"b"}, update=True)  # would lose a.txt
+    theory.io.atomic_write_dir(ours, {"a.txt": b"a", "b.txt": b"b"}, update=True, written=["b.txt"])
+    assert theory.io.read_marker(ours)["files"] == ["a.txt", "b.txt"]
     hand = _foreign(tmp_path / "h")
-    theory.atomic_write_dir(hand, {"notes.txt": b"hi", "b.txt": b"b"}, update=True, written=["b.txt"])
+    theory.io.atomic_write_dir(hand, {"notes.txt": b"hi", "b.txt": b"b"}, update=True, written=["b.txt"])
     assert _tree(hand) == ["b.txt", "notes.txt"]
     with pytest.raises(TheoryError, match="reserved marker"):
-        theory.atomic_write_dir(tmp_path / "n", {MARKER_FILE: b""})
+        theory.io.atomic_write_dir(tmp_path / "n", {MARKER_FILE: b""})
 
 
 def test_bad_arguments():

@@ -8,11 +8,12 @@ import io
 import pytest
 
 import theory
-from theory import EXIT_CODES, TheoryError, parse_int_list
+from theory import TheoryError
+from theory.cli import EXIT_CODES, parse_int_list
 
 
 def test_exit_code_table():
-    assert (theory.EXIT_OK, theory.EXIT_FAIL, theory.EXIT_USAGE, theory.EXIT_UNSOUND, theory.EXIT_PIPE) == \
+    assert (theory.cli.EXIT_OK, theory.cli.EXIT_FAIL, theory.cli.EXIT_USAGE, theory.cli.EXIT_UNSOUND, theory.cli.EXIT_PIPE) == \
         (0, 1, 2, 3, 141)
     assert sorted(EXIT_CODES) == [0, 1, 2, 3, 141] and all(EXIT_CODES.values())
 
@@ -32,11 +33,11 @@ def test_parse_int_list_rejects_malformed_lists(text, why):
 
 def test_run_cli_passes_codes_and_ends_quietly_on_a_closed_pipe(capsys):
     """In process (capsys: standard output is no file descriptor); the real pipe is in the contract test."""
-    assert theory.run_cli(lambda argv: 7 if argv == ["a"] else 0, ["a"]) == 7
+    assert theory.cli.run_cli(lambda argv: 7 if argv == ["a"] else 0, ["a"]) == 7
 
     def main(argv):
         raise BrokenPipeError(32, "Broken pipe")
-    assert theory.run_cli(main) == theory.EXIT_PIPE
+    assert theory.cli.run_cli(main) == theory.cli.EXIT_PIPE
 
 
 class _Tty(io.StringIO):
@@ -46,19 +47,19 @@ class _Tty(io.StringIO):
 
 def test_progress_line_on_a_terminal_and_elsewhere():
     tty = _Tty()
-    line = theory.ProgressLine(tty, rate=1e9)
+    line = theory.cli.ProgressLine(tty, rate=1e9)
     line.update("long status text")
     line.update("short")
     line.close()
     assert tty.getvalue() == "\rlong status text\rshort           \rshort\n"  # shorter text blanks the rest
     log = io.StringIO()
-    line = theory.ProgressLine(log, rate=4)
+    line = theory.cli.ProgressLine(log, rate=4)
     for i in range(100):
         line.update(f"step {i}")
     line.close()
     assert log.getvalue() == "step 99\n"  # not a terminal: one final line only
     slow = _Tty()
-    line = theory.ProgressLine(slow, rate=0.001)
+    line = theory.cli.ProgressLine(slow, rate=0.001)
     for i in range(100):
         line.update(f"step {i}")
     assert slow.getvalue() == "\rstep 0"  # at most `rate` updates per second

@@ -1,0 +1,18 @@
+"""theory.io: what every package writes and reads on disk, as data, never as commands (torch-free).
+
+* JSON: :func:`read_json`, :func:`parse_json`, the one reader of JSON files (a corrupted file is a clear error);
+* atomic writes: :func:`atomic_write_file`, :func:`atomic_write_dir` (all or nothing, with the marker);
+* output paths of the command lines: :func:`check_writable` (checked before any computation),
+  :func:`check_replaceable` (``--force`` replaces only what cnnverify wrote: the :data:`MARKER_FILE` marker),
+  :func:`read_marker`, :func:`write_marker`.
+
+Used by ``theory``, ``numerics`` and ``checks`` alike; errors are :class:`theory.TheoryError` (the other packages
+re-raise them as their own). docs/cli.md describes the rules for output paths.
+"""
+
+from ._atomic import atomic_write_dir, atomic_write_file, write_marker
+from ._json import parse_json, read_json
+from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker
+
+__all__ = ["read_json", "parse_json", "atomic_write_file", "atomic_write_dir", "MARKER_FILE", "check_writable",
+           "check_replaceable", "read_marker", "write_marker"]
