@@ -196,9 +196,9 @@ def _facts(net) -> dict:
 
 def _build(args) -> None:
     """Build a construction and save it; the output directory is checked before the construction is built."""
-    support = parse_int_list(args.support, "--support") if args.construction in ("select", "approx") else None
+    support = parse_int_list(args.support, "--support") if args.construction in ("select", "approx") else []
     box = _box_arg(args.box, per_name=False) if args.construction == "approx" else None
-    budget = parse_size(args.memory_budget, "--memory-budget") if args.construction != "approx" else None
+    budget = parse_size(args.memory_budget, "--memory-budget") if args.construction != "approx" else MEMORY_BUDGET
     check_writable(args.out, "directory", force=args.force, flag="--out")
     if args.construction == "select":
         net = select(args.d, support, args.s, args.architecture, memory_budget=budget)

@@ -18,7 +18,7 @@ ALLOWED = {"theory": set(), "numerics": {"theory"}, "checks": {"theory", "numeri
 ORDER = {
     "theory": ["cli", "io", "formula", "spec", "heads", "constructions", "prove", "certify"],
     "numerics": ["convert", "scale", "learning", "duat", "peers"],
-    "checks": ["ww", "verify", "duat"],
+    "checks": ["claims", "expect", "running", "reporting", "ww", "verify", "duat"],
 }
 """Subpackages in dependency order: one may import those before it, never those after it. The package root's
 own modules (errors, tolerances, command line) are outside the order."""
@@ -128,3 +128,82 @@ def test_rules_catch_planted_violations(tmp_path):
     assert flow_violations(tmp_path, "checks") == ["checks/_x.py:1 imports the private module numerics.learning._train"]
     assert order_violations(tmp_path, "theory") == [
         "theory/spec/_network.py:2 (spec) imports theory.certify (certify comes later)"]
+
+
+def module_graph(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+    """Module -> the project modules it imports, from every import statement (inside functions and under
+    ``TYPE_CHECKING`` too: a late import hides a cycle, it does not remove it). ``from pkg import name`` is an
+    edge to ``pkg.name`` when that is a module, else to ``pkg`` (its ``__init__``)."""
+    files = [p for package in packages for p in modules(root, package)]
+    known = {dotted(root, p) for p in files}
+    graph: dict[str, set[str]] = {}
+    for path in files:
+        source = dotted(root, path)
+        tree = ast.parse(path.read_text(), filename=str(path))
+        package = source if path.name == "__init__.py" else source.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                for alias in node.names:
+                    edges.add(f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module)
+        graph[source] = {e for e in edges if e in known and e != source}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted; sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_no_module_imports_in_a_circle():
+    found = cycles(module_graph(ROOT))
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_cycle_check_catches_planted_cycles(tmp_path):
+    """A cycle hidden behind a late import or ``TYPE_CHECKING`` is still a cycle; a one-way chain is not."""
+    pkg = tmp_path / "theory" / "spec"
+    pkg.mkdir(parents=True)
+    (tmp_path / "theory" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("from ._a import f\n")
+    (pkg / "_a.py").write_text("from ._b import g\n\ndef f():\n    return g()\n")
+    (pkg / "_b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._c import C\n"
+                               "def g():\n    from . import _a\n    return _a\n")
+    (pkg / "_c.py").write_text("X = 1\n")
+    assert cycles(module_graph(tmp_path, ("theory",))) == [["theory.spec._a", "theory.spec._b"]]
+    (pkg / "_b.py").write_text("from ._c import X\n\ndef g():\n    return X\n")
+    assert cycles(module_graph(tmp_path, ("theory",))) == []

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._errors import bad
 from ..heads import TwoLayerHead
-from ..spec import ConvLayer, Network, PointwiseLayer, SparseArray
+from ..spec import ConvLayer, Layer, Network, PointwiseLayer, SparseArray
 from ..spec._network import positions_sequence, tree_levels
 
 
@@ -52,15 +52,15 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
             raise bad("signs", signs, f"None when d = s (one patch, no subtrees); d = {d}")
     m = patch_head.m
     w1 = SparseArray.from_coo((m, 1, s), [(r, 0, t) for (r, t), _ in patch_head.w1.items()], list(patch_head.w1.values), arg="weight")
-    layers = [ConvLayer(w1, patch_head.b1)]
+    layers: list[Layer] = [ConvLayer(w1, patch_head.b1)]
     a = {(0, r): v for (_, r), v in patch_head.w2.items()} | {(1, r): -v for (_, r), v in patch_head.w2.items()}
     a0 = patch_head.b2[(0,)]
     layers.append(PointwiseLayer(SparseArray.from_dict((2, m), a), SparseArray.from_dict((2,), {(0,): a0, (1,): -a0})))
     for lvl in range(2, L + 1):
         root = lvl == L and sign_list is not None
-        w = {}
+        w: dict[tuple[int, int, int], int] = {}
         for t in range(s):
-            flip = root and sign_list[t] == -1
+            flip = root and sign_list is not None and sign_list[t] == -1
             for e in (0, 1):
                 w[(1 - e if flip else e, e, t)] = 1
         layers.append(ConvLayer(SparseArray.from_dict((2, 2, s), w), SparseArray.zeros((2,))))

@@ -10,7 +10,8 @@ where an evaluator has no interval extension of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import cast, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -46,7 +47,7 @@ MAX_MIN_MAX_ARGS = 8
 
 
 def _row(name: str, fn: Callable[..., sp.Expr], lo: int = 1, hi: int = 1, kind: type | None = None) -> FormulaFunction:
-    return FormulaFunction(name, fn, lo, hi, fn if kind is None else kind)
+    return FormulaFunction(name, fn, lo, hi, cast(type, fn) if kind is None else kind)
 
 
 FUNCTIONS: Mapping[str, FormulaFunction] = MappingProxyType({f.name: f for f in (

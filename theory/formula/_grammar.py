@@ -183,7 +183,7 @@ class _Builder:
             return sp.Symbol(n, real=True)
         raise self.refuse(self.piece(node), f"the unknown name {n!r}")
 
-    def _chain(self, node: ast.BinOp, ops: tuple, depth: int) -> sp.Expr:
+    def _chain(self, node: ast.expr, ops: tuple, depth: int) -> sp.Expr:
         """A left-associated run of ``+ -`` (or ``* /``) as one sum (product): its length adds no depth."""
         parts = []
         while isinstance(node, ast.BinOp) and isinstance(node.op, ops):

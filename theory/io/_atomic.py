@@ -91,6 +91,7 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
                                             f"its previous contents are in {old / 'x'}")
             raise
     except _Appeared as e:  # put the previous directory back untouched, with what appeared in it
+        assert old is not None  # raised only after the swap-out set it
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             os.rename(old / "x", out)
@@ -129,6 +130,7 @@ def _check_nothing_appeared(out: Path, old: Path, carried: Mapping[str, bytes] |
     Raises:
         _Appeared: naming the entries.
     """
+    foreign: list[str] | None
     if carried is not None:
         foreign = sorted(e.name for e in old.iterdir() if e.name != MARKER_FILE and e.name not in carried)
     else:

@@ -279,7 +279,8 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
     target_named = target.xreplace({s: sp.Symbol(s.name, real=True) for s in target.free_symbols})
     counts = {"unsat": 0, "sat": 0, "unknown": 0}
     reasons: list[str] = []
-    tried, finished, queries = 0, True, []
+    tried, finished = 0, True
+    queries: list[Any] = []
     for solver, sub, hints in _queries(net, poly, xs, box, eps, strategy, splits, details):
         result, reason = solve(solver, deadline, queries)
         counts[result] += 1

@@ -133,7 +133,7 @@ class Certificate:
         """``upper bound 6.05 (budget exhausted; upper/lower = 6000, target <= 1.01)`` for an incomplete bound
         search (:attr:`incomplete`), else None."""
         why = self.incomplete
-        if why is None:
+        if why is None or self.upper is None:
             return None
         if self.lower:
             ratio = f"upper/lower = {float(self.upper / self.lower):.4g}"

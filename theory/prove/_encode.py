@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 
 import numpy as np
 import z3
@@ -162,7 +162,7 @@ def encode(net: Network, inputs: Any = None, *, cone: bool = True,
     counts = [p * c for p, c in zip(net.positions, net.channels)]
     needed: list[np.ndarray] = [None] * (net.depth + 1)  # type: ignore[list-item]
     needed[-1] = np.arange(counts[-1], dtype=np.int64)
-    edges = [None] * net.depth
+    edges: list[Any] = [None] * net.depth
     for i in range(net.depth - 1, -1, -1):
         units = needed[i + 1] if cone else np.arange(counts[i + 1], dtype=np.int64)
         needed[i + 1] = units
@@ -289,7 +289,7 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
         claim = claim or f"for every x in R^{net.d}: output j == x[support[j]] for all j < {len(support)} (support = {support})"
     else:
         try:
-            raw = list(expected(variables))
+            raw = list(cast(Callable[..., Sequence[Any]], expected)(variables))
         except TheoryError:
             raise
         except Exception as e:  # the user's function failed on z3 variables
@@ -303,7 +303,7 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
             else:
                 wanted.append(z3_rational(as_rational(v, "expected")))
         claim = claim or f"for every x in R^{n_in}: net(x) == expected(x) (a given function, {len(outs)} outputs)"
-    base = dict(claim=claim, method="z3-monolithic", spec_hash=net.content_hash,
+    base: dict[str, Any] = dict(claim=claim, method="z3-monolithic", spec_hash=net.content_hash,
                 assumptions={"domain": f"R^{n_in}", "semantics": "exact rational arithmetic (z3 reals, ReLU as If)",
                              **({"support": support} if support is not None else {})})
     solver = z3.Solver()
@@ -327,6 +327,7 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
         if len(point) != len(value_lists):
             break
         got = evaluate_exact(net, point_array(net, point))
+        want: list[Any]
         if support is not None:
             want = [point.get(i, ZERO) for i in support]
         else:

@@ -95,4 +95,4 @@ def recheck(cert: Certificate, with_: str = "cvc5", *, timeout_s: float = 60) ->
         details["reason"] = (f"solvers disagree: z3 answered unsat and {with_} sat on queries {record['disagreed']}; "
                              "at least one solver is wrong about the same formula")
     return dataclasses.replace(cert, status=status, details=details,
-                               versions={**dict(cert.versions), with_: record["version"]})
+                               versions={**dict(cert.versions), with_: str(record["version"])})

@@ -94,7 +94,7 @@ def _lemma(net: Network, idx: list[int], s: int, level: int, L: int) -> dict[str
     elif level < L:
         span = s**level
         residues = sorted({i % span for i in idx})
-        y = {(t, r): z3.Real(f"y_t{t}_r{r}") for t in range(s) for r in residues}
+        y: dict[Any, z3.ArithRef] = {(t, r): z3.Real(f"y_t{t}_r{r}") for t in range(s) for r in residues}
         h = [[relu(sign(e, y[(t, idx[j] % span)])) for j in range(k) for e in (0, 1)] for t in range(s)]
         outs = _layer_out(layer, h, tree=True)
         expected = [relu(sign(e, y[((idx[j] // span) % s, idx[j] % span)])) for j in range(k) for e in (0, 1)]
@@ -205,7 +205,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
     idx = validate_support(raw, net.d)
     k = len(idx)
     claim = f"for every x in R^{net.d}: output j == x[support[j]] for all j < {k} (support = {idx})"
-    base = dict(claim=claim, method="z3-induction", spec_hash=net.content_hash,
+    base: dict[str, Any] = dict(claim=claim, method="z3-induction", spec_hash=net.content_hash,
                 assumptions={"domain": f"R^{net.d}", "support": idx,
                              "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))"})
     premises, s, L = _premises(net, k)
@@ -216,7 +216,11 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
     details.update(s=s, L=L, k=k)
 
-    lemmas, identities, failures, unknowns, queries = [], [], [], [], []
+    lemmas: list[Any] = []
+    identities: list[Any] = []
+    failures: list[Any] = []
+    unknowns: list[Any] = []
+    queries: list[Any] = []
     for level in range(L + 1):
         lemma = _lemma(net, idx, s, level, L)
         solver = z3.Solver()

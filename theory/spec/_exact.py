@@ -62,9 +62,9 @@ def _forward(net: Network, inputs: np.ndarray, outputs: np.ndarray | None,
     """
     unit_counts = [p * c for p, c in zip(net.positions, net.channels)]
     # Backward: which units of each level the requested outputs depend on, and the edges between them.
-    needed = [None] * (net.depth + 1)
+    needed: list[Any] = [None] * (net.depth + 1)
     needed[-1] = np.arange(unit_counts[-1], dtype=np.int64) if outputs is None else outputs
-    edges = [None] * net.depth
+    edges: list[Any] = [None] * net.depth
     for i in range(net.depth - 1, -1, -1):
         units = needed[i + 1]
         which, in_units, nz = net.layers[i].edges(units)

@@ -55,9 +55,9 @@ def _layers(net: Network) -> str:
     groups: list[list[int]] = []
     for i, layer in enumerate(net.layers):
         key = (layer.kind, layer.kernel, layer.relu, layer.c_in, layer.c_out)
-        prev = groups[-1][0] if groups else None
-        same = prev is not None and (net.layers[prev].kind, net.layers[prev].kernel, net.layers[prev].relu,
-                                     net.layers[prev].c_in, net.layers[prev].c_out) == key
+        start = groups[-1][0] if groups else None
+        same = start is not None and (net.layers[start].kind, net.layers[start].kernel, net.layers[start].relu,
+                                      net.layers[start].c_in, net.layers[start].c_out) == key
         if same and i < net.depth - 1:
             groups[-1].append(i)
         else:

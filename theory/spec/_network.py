@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ def _meta_depth(value: Any, limit: int) -> int:
     deepest, stack = 0, [(value, 0)]
     while stack:
         v, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(v, Mapping):
             children = v.values()
         elif isinstance(v, (list, tuple)):

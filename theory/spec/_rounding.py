@@ -51,6 +51,9 @@ FORMATS = {"float64": (53, -1022, 1023), "float32": (24, -126, 127), "float16": 
            "bfloat16": (8, -126, 127)}
 _SAFETY = 1 + 2.0**-30  # covers the float64 rounding of the bound's own arithmetic (relative, tiny)
 
+_ZERO: Any = Fraction(0)
+"""Exact 0 as a numpy object scalar (ReLU of exact values)."""
+
 
 def _format(name: Any) -> tuple[int, int, int]:
     if not isinstance(name, str) or name not in FORMATS:
@@ -181,7 +184,7 @@ def _exact_levels(net: Network, levels: list, x: Sequence[Fraction]) -> list[np.
         units, (which, src, nz) = levels[i + 1]
         acc = layer.bias_of(units)
         np.add.at(acc, which, layer.weight.values[nz] * vals[src])
-        vals = np.where(acc > 0, acc, Fraction(0)) if layer.relu else acc
+        vals = np.where(acc > 0, acc, _ZERO) if layer.relu else acc
         out.append(vals)
     return out
 
@@ -286,12 +289,14 @@ def point_bound(net: Network, point: Sequence[Any], dtype: str) -> tuple[float, 
     vals[:] = [Fraction(v) for v in point]
     mags, pres = [_abs_floats(vals)[:, None]], []
     for i, layer in enumerate(net.layers):
-        units, (which, src, nz) = levels[i + 1]
+        units, level_edges = levels[i + 1]
+        assert level_edges is not None  # every level above the input carries its edges
+        which, src, nz = level_edges
         acc = layer.bias_of(units)
         np.add.at(acc, which, layer.weight.values[nz] * vals[src])
         up_ = np.array([float(v) for v in acc]) if acc.size else np.zeros(0)
         pres.append((up_ + np.abs(up_) * 2.0**-50)[:, None] if layer.relu else None)   # rounded up
-        vals = np.where(acc > 0, acc, Fraction(0)) if layer.relu else acc
+        vals = np.where(acc > 0, acc, _ZERO) if layer.relu else acc
         mags.append(_abs_floats(vals)[:, None])
     e, peak = region_bounds(net, mags, dtype, pres)
     return float(e[0]), float(peak[0])

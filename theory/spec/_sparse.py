@@ -118,7 +118,7 @@ class SparseArray:
         return cls._canonical(shape, keys.astype(np.int64), vals)
 
     @classmethod
-    def from_dict(cls, shape: Sequence[int], entries: Mapping[tuple[int, ...], Any], *, arg: str = "values") -> "SparseArray":
+    def from_dict(cls, shape: Sequence[int], entries: Mapping[Any, Any], *, arg: str = "values") -> "SparseArray":
         """Build from ``{(i, j, ...): value}``; zero values are dropped."""
         if not isinstance(entries, Mapping):
             raise bad(arg, entries, "a mapping {(i, j, ...): value}")
