@@ -7,10 +7,10 @@ One subpackage per concept; everything public is re-exported here. Float compari
   :func:`export`, :func:`save_module`, :func:`load_module` (safetensors, never unpickled; ``theory.save`` / ``theory.load`` are the spec alone); ONNX files :func:`export_onnx`;
   torch modules and ONNX files in, losslessly: :func:`from_torch`, :func:`from_onnx`;
 * :mod:`numerics.scale`: :func:`check_at_scale` (sup-norm error: sampling, search, exact witness, certificates,
-  float error), :func:`evaluate_at_scale` (batched evaluation in a memory budget), the evaluation paths
-  :class:`StructuredPath` (output cone only) and :class:`DensePath` (fused matrix products), the rounding-error
-  bound :func:`rounding_bound`, and the claims at scale :func:`claim_routing_at_scale`,
-  :func:`claim_head_bound`, :func:`claim_sparse_approx`;
+  float error; its options as keywords or one :class:`ScaleOptions` record), :func:`evaluate_at_scale` (batched
+  evaluation in a memory budget), the evaluation paths :class:`StructuredPath` (output cone only) and
+  :class:`DensePath` (fused matrix products), the rounding-error bound :func:`rounding_bound`, and the claims at
+  scale :func:`claim_routing_at_scale`, :func:`claim_head_bound`, :func:`claim_sparse_approx`;
 * :mod:`numerics.learning`: the learning experiments: regression :class:`Task` s, the CNN / LCN / FCN tree
   ensemble :class:`TreeArch` trained by :func:`train_ensemble` (seeds and learning rates vectorised), one sweep
   point :func:`train_point`, the resumable sample-complexity sweep :func:`run_separation` (search
@@ -31,7 +31,7 @@ from ._tolerances import TOLERANCES, Tolerance
 from .convert import (DTYPES, WEIGHTS_FILE, DenseOnSignal, LocallyConnected1d, SpecModule, export,
                       export_onnx, float_bytes, from_onnx, from_torch, load_module, resolve_device, resolve_dtype,
                       round_rational, save_module, to_module)
-from .scale import (DensePath, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
+from .scale import (DensePath, ScaleOptions, ScaleReport, ScaleRun, StructuredPath, UnsoundCertificateWarning,
                     check_at_scale, claim_head_bound, claim_routing_at_scale, claim_sparse_approx, cone,
                     evaluate_at_scale, float_deviation, gamma, rounding_bound, unit_roundoff)
 from .learning import (ARCHS, TASKS, TRANSFORMS, LineFit, SweepConfig, Task, ThresholdSearch, TrainSettings,
@@ -45,7 +45,7 @@ __all__ = [
     "DTYPES", "DenseOnSignal", "LocallyConnected1d", "NumericsError", "SpecModule", "TOLERANCES", "Tolerance",
     "float_bytes", "resolve_device", "resolve_dtype", "round_rational", "to_module", "from_torch", "from_onnx",
     "DensePath", "StructuredPath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport", "UnsoundCertificateWarning",
-    "check_at_scale", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
+    "check_at_scale", "ScaleOptions", "float_deviation", "gamma", "rounding_bound", "unit_roundoff",
     "claim_head_bound", "claim_routing_at_scale", "claim_sparse_approx",
     "TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "TRANSFORMS",
     "equivariance_run", "ThresholdSearch", "LineFit", "bootstrap_fit", "interpolate_n_star", "log2_fit", "loglog_fit",

@@ -48,7 +48,8 @@ import theory
 
 from .._errors import bad
 from ._lower import Lowering, Sym
-from ._lower_layers import avg_pool2d, conv2d, conv_layer, exact_array, exact_dense
+from ._lower_2d import avg_pool2d, conv2d
+from ._lower_layers import conv_layer, exact_array, exact_dense
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
 _LEAVES = (nn.Conv1d, nn.Conv2d, nn.AvgPool2d, nn.Linear, nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout,

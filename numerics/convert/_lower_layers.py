@@ -7,9 +7,8 @@ grouping is written out as a :class:`theory.DenseLayer` on the signal:
 ``out[p, o] = b[o] + sum_{t, ci} w[o, ci, t] h[p stride - pad_left + t dilation, g(o) c_g + ci]`` with
 ``g(o) = o // (c_out / groups)`` and ``c_g = c_in / groups`` (positions outside the signal read zero padding).
 :func:`recover` finds the tree structure of a dense layer again (pointwise, conv, locally connected), exactly.
-
-:func:`conv2d` and :func:`avg_pool2d` lower 2-D operations on a ``(batch, C, H, W)`` signal (spec position
-``h W + w``) to exact taps, written by the lowering as dense layers: no tree layer kind is 2-D.
+The 2-D operations, which build affine forms on a :class:`numerics.convert._lower.Lowering` rather than layers,
+are in :mod:`numerics.convert._lower_2d`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,9 +24,6 @@ import torch
 import theory
 
 from .._errors import NumericsError, bad
-
-if TYPE_CHECKING:
-    from ._lower import Lowering, Sym
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -156,67 +152,3 @@ def recover(weight: theory.SparseArray, bias: theory.SparseArray, relu: bool) ->
     if s == 1:
         return dense
     return theory.LocalLayer(w_local, bias, relu=relu)
-
-
-def _two_d(v: Sym, what: str, where: str) -> None:
-    if len(v.shape) != 3:
-        raise bad(where, f"a {what} on a signal of shape {v.shape}",
-                  "a (batch, channels, H, W) signal: input_shape (c_in, H, W), before any Flatten")
-
-
-def _taps2d(lo: Lowering, v: Sym, w: np.ndarray, b: np.ndarray, *, stride: Sequence[int], pads: Sequence[int],
-            dilation: Sequence[int], groups: int, where: str, mean_of_valid: bool = False) -> Sym:
-    """The exact 2-D convolution of ``v`` with Fraction weights ``w`` ``(c_out, c_in / groups, kh, kw)`` and bias
-    ``b`` ``(c_out,)``; ``pads`` = (top, left, bottom, right) zeros; ``mean_of_valid`` divides each output by
-    its number of taps inside the signal (average pooling without the padding)."""
-    (c_in, hh, ww), (c_out, cg, kh, kw) = v.shape, w.shape
-    ok = len(stride) == len(dilation) == 2 and len(pads) == 4 and min(*stride, *dilation) >= 1 and min(pads) >= 0
-    (sh, sw), (dh, dw), (top, left, bottom, right) = (stride, dilation, pads) if ok else ((1, 1), (1, 1), (0,) * 4)
-    ho, wo = (hh + top + bottom - dh * (kh - 1) - 1) // sh + 1, (ww + left + right - dw * (kw - 1) - 1) // sw + 1
-    if not ok or groups < 1 or cg * groups != c_in or c_out % groups or b.shape != (c_out,) or ho < 1 or wo < 1:
-        raise bad(where, f"weight {w.shape}, {groups} groups, stride {tuple(stride)}, pads {tuple(pads)}, dilation "
-                  f"{tuple(dilation)} on a signal of shape {v.shape}", f"weight (c_out, c_in / groups, kh, kw) "
-                  f"with c_in = {c_in}, c_out divisible by groups, 2 strides and dilations >= 1, 4 pads >= 0, at least "
-                  "one output position")
-    taps, biases = [], []
-    for o in range(c_out):
-        first = (o // (c_out // groups)) * cg
-        for i in range(ho):
-            for j in range(wo):
-                t = []
-                for a in range(kh):
-                    for e in range(kw):
-                        y, x = i * sh - top + a * dh, j * sw - left + e * dw
-                        if 0 <= y < hh and 0 <= x < ww:
-                            t += [(w[o, ci, a, e], ((first + ci) * hh + y) * ww + x) for ci in range(cg)]
-                if mean_of_valid:
-                    t = [(c / (len(t) // cg), k) for c, k in t]
-                taps.append(t)
-                biases.append(b[o])
-    return lo.linear(v, (c_out, ho, wo), taps, biases, where)
-
-
-def conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, *, stride: Sequence[int], pads: Sequence[int],
-           dilation: Sequence[int], groups: int, where: str) -> Sym:
-    """``Conv2d`` / ``F.conv2d`` / ONNX 2-D ``Conv`` (zero padding, (top, left, bottom, right)) on ``v``:
-    ``out[o, i, j] = b[o] + sum w[o, ci, a, e] in[g(o) c_g + ci, i sh - top + a dh, j sw - left + e dw]``."""
-    _two_d(v, "2-D convolution (Conv2d)", where)
-    w = exact_dense(weight, where)
-    if w.ndim != 4:
-        raise bad(where, f"a convolution weight of shape {w.shape}", "(c_out, c_in / groups, kh, kw)")
-    b = np.full(w.shape[0], Fraction(0), object) if bias is None else exact_dense(bias, where).reshape(-1)
-    return _taps2d(lo, v, w, b, stride=stride, pads=pads, dilation=dilation, groups=groups, where=where)
-
-
-def avg_pool2d(lo: Lowering, v: Sym, kernel: Sequence[int], *, stride: Sequence[int], pads: Sequence[int],
-               count_pad: bool, divisor: int | None, where: str) -> Sym:
-    """``AvgPool2d`` / ONNX ``AveragePool`` (floor mode): the mean of each window, per channel; the divisor is
-    ``divisor``, else ``kh kw`` with ``count_pad``, else the window's taps inside the signal. Exact."""
-    _two_d(v, "2-D average pooling (AvgPool2d)", where)
-    if len(kernel) != 2 or min(kernel) < 1 or divisor is not None and divisor < 1:
-        raise bad(where, f"average pooling with kernel {tuple(kernel)}, divisor {divisor}",
-                  "a 2-D kernel of positive sizes, a positive divisor")
-    c, (kh, kw) = v.shape[0], kernel
-    one = Fraction(1, divisor if divisor else kh * kw) if divisor or count_pad else Fraction(1)
-    return _taps2d(lo, v, np.full((c, 1, kh, kw), one, object), np.full(c, Fraction(0), object), stride=stride,
-                   pads=pads, dilation=(1, 1), groups=c, where=where, mean_of_valid=not (divisor or count_pad))

@@ -36,7 +36,8 @@ import theory
 
 from .._errors import NumericsError, bad
 from ._lower import Lowering, Sym
-from ._lower_layers import avg_pool2d, conv2d, conv_layer, exact_dense
+from ._lower_2d import avg_pool2d, conv2d
+from ._lower_layers import conv_layer, exact_dense
 
 DEFAULT_MAX_BYTES = 1 << 30
 """Largest ONNX file read by default (1 GiB; one protobuf holds < 2 GiB): checked before reading."""

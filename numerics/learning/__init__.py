@@ -20,7 +20,8 @@ from ._equivariance import TRANSFORMS, equivariance_run
 from ._executors import make_executor
 from ._fit import LineFit, bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
 from ._nstar import fit_n_star
-from ._sweep import PROFILES, SweepConfig, run_separation, separation_config
+from ._config import PROFILES, SweepConfig, separation_config
+from ._sweep import run_separation
 from ._tasks import TASKS, Task
 from ._threshold import ThresholdSearch
 from ._optim import OPTIMIZERS, require_equivariant

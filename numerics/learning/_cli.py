@@ -23,9 +23,10 @@ from .._errors import NumericsError, bad, theory_errors
 from ..convert import resolve_device
 from ._executors import EXECUTORS
 from ._optim import OPTIMIZERS
-from ._sweep import ARCHS, PROFILES, run_separation, separation_config
+from ._config import PROFILES, separation_config
+from ._sweep import run_separation
 from ._tasks import TASKS
-from ._tree import READOUT_INITS
+from ._tree import ARCHS, READOUT_INITS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

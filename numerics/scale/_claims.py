@@ -20,7 +20,8 @@ import theory
 
 from ._check import check_at_scale
 from ._rounding import rounding_bound
-from ._engine import DEFAULT_BUDGET, Engine, PeakMemory, check_count
+from ._engine import DEFAULT_BUDGET, Engine, check_count
+from ._meters import PeakMemory
 from ._target import exact_constant, make_box
 
 

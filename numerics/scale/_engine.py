@@ -10,12 +10,10 @@ budget holds for the whole evaluation.
 
 from __future__ import annotations
 
-import resource
-import sys
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -23,13 +21,13 @@ import torch
 import theory
 
 from ..convert import float_bytes, module_bytes, resolve_device, resolve_dtype, to_module
-from theory.cli import MAX_SECONDS, SCALE_MEMORY_BUDGET, guard_time, plan_samples
+from theory.cli import SCALE_MEMORY_BUDGET, guard_time
 from .._errors import NumericsError, bad
 from ._dense import DensePath
-from ._paths import StructuredPath, cone, dense_flops_per_row
-from ._target import make_box
+from ._meters import Progress, ProgressMeter
+from ._paths import StructuredPath, dense_flops_per_row
 
-DEFAULT_BUDGET = SCALE_MEMORY_BUDGET  # batches are sized to fill the budget (numerics._budget holds the defaults)
+DEFAULT_BUDGET = SCALE_MEMORY_BUDGET  # batches are sized to fill the budget (theory.cli holds the defaults)
 PATHS = ("auto", "structured", "dense", "module")
 BLOCK_ELEMS = 1 << 16  # random numbers per generator block
 MAX_ROWS = 1 << 20  # largest batch (beyond this, batches only cost memory)
@@ -197,22 +195,21 @@ class Engine:
         x = self.full(start, cols)
         return self.dense(x, check_finite=False) if path == "dense" else self.module(x)
 
-    def batches(self, samples: int, progress: bool | None = None, *, max_seconds: float | None = None,
+    def batches(self, samples: int, progress: Progress = None, *, max_seconds: float | None = None,
                 what: str = "evaluate_at_scale") -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-        """``(start, cols, outputs)`` per batch, ``samples`` rows in all; tqdm bar on stderr when ``progress``
-        (default: when stderr is a terminal).
+        """``(start, cols, outputs)`` per batch, ``samples`` rows in all; ``progress`` as in
+        :mod:`numerics.scale._meters` (a tqdm bar on stderr, by default when stderr is a terminal, or a callable
+        receiving ``{"samples_done", "samples", "seconds"}`` after each batch).
 
         With ``max_seconds``, the first batch is a warm-up of ``WARMUP_ROWS`` rows and the second, full-size one is
         timed with the caller's work on it; when ``samples`` at that rate would take more than ``max_seconds``,
         the run stops there. The samples are the same whatever the batches.
 
         Raises:
-            NumericsError: the measured rate puts the run above ``max_seconds`` (:func:`numerics._budget.guard_time`).
+            NumericsError: the measured rate puts the run above ``max_seconds`` (:func:`theory.cli.guard_time`),
+                or a ``progress`` outside its vocabulary.
         """
-        from tqdm import tqdm
-
-        bar = tqdm(total=samples, unit="sample", unit_scale=True, file=sys.stderr, leave=False,
-                   disable=None if progress is None else not progress, desc=f"{self.path} {self.device.type}")
+        meter = ProgressMeter(progress, samples, f"{self.path} {self.device.type}")
         probes = [WARMUP_ROWS, self.batch_size] if max_seconds is not None else []
         start, t0 = 0, 0.0
         try:
@@ -226,7 +223,7 @@ class Engine:
                 with torch.no_grad():
                     y = self.evaluate(start, cols)
                 yield start, cols, y
-                bar.update(count)
+                meter.update(count)
                 start += count
                 if probes:
                     probes.pop(0)
@@ -237,103 +234,4 @@ class Engine:
                     guard_time(what, samples, samples / rate, max_seconds,
                                f"measured {rate:.3g} samples/s on {count} samples", error=NumericsError)
         finally:
-            bar.close()
-
-
-class PeakMemory:
-    """Measured peak of a block: CUDA allocator peak above the start, or the growth of the process's peak RSS."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def __enter__(self) -> "PeakMemory":
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.base = torch.cuda.memory_allocated(self.device)
-        else:
-            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            self.bytes = torch.cuda.max_memory_allocated(self.device) - self.base
-            self.kind = "cuda max_memory_allocated above the start"
-        else:
-            self.bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base
-            self.kind = "growth of the process's peak RSS (0 when below an earlier peak)"
-        self.seconds = time.perf_counter() - self.t0
-
-
-@dataclass(frozen=True)
-class ScaleRun:
-    """Outcome of :func:`evaluate_at_scale`: output statistics, throughput and memory."""
-
-    samples: int
-    batch_size: int
-    path: str
-    device: str
-    dtype: str
-    seconds: float
-    samples_per_s: float
-    memory_budget: int
-    planned_peak_bytes: int
-    measured_peak_bytes: int
-    measured_peak_kind: str
-    output_min: tuple[float, ...]
-    output_max: tuple[float, ...]
-    output_mean: tuple[float, ...]
-    nonfinite: int
-
-
-def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), path: str = "auto",
-                      device: Any = "auto", dtype: Any = torch.float32, seed: int = 0,
-                      memory_budget: int = DEFAULT_BUDGET, progress: bool | None = None,
-                      reduce: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
-                      max_seconds: float = MAX_SECONDS, force: bool = False) -> ScaleRun:
-    """Evaluate ``net`` on ``samples`` uniform random inputs from ``box``, batch by batch, within ``memory_budget``.
-
-    Args:
-        net: any :class:`theory.Network` (converted once by :func:`numerics.to_module`).
-        samples: number of random inputs (>= 1).
-        box: ``(lo, hi)`` for every coordinate or ``{symbol: (lo, hi)}`` covering the cone's inputs.
-        path: ``"structured"`` (cone only; draws only the coordinates the output depends on),
-            ``"dense"`` (fused matrix products on full inputs), ``"module"`` (the plain ``Conv1d`` module on
-            full inputs) or ``"auto"`` (structured when the cone is much cheaper than the dense network).
-        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``; dtype: the float dtype.
-        seed: the samples are a function of ``seed`` alone. memory_budget: bytes the run may allocate.
-        progress: tqdm bar on stderr (default: when stderr is a terminal).
-        reduce: optional ``reduce(start, cols, outputs)`` per batch (``cols (B, n_live)`` on the cone's inputs).
-        max_seconds: refuse a run estimated to take longer (default 600): first ``samples / 1e9`` before anything
-            is built, then from the rate measured on the first batches. force: run whatever the estimate.
-    Returns:
-        :class:`ScaleRun` (min/max/mean of each output, throughput, planned and measured peak memory).
-    Raises:
-        NumericsError: ``samples`` not an int in ``[1, 2**63)``, a budget too small for one row, bad
-            box/path/device/dtype/seed, or a run estimated above ``max_seconds`` (unless ``force``).
-    Shape: a sample is a full input ``(c_in, d)``; outputs ``(n_D C_D,)`` per sample.
-    """
-    samples, limit = plan_samples("evaluate_at_scale", samples, max_seconds, force, error=NumericsError)
-    if not isinstance(net, theory.Network):
-        raise bad("net", type(net).__name__, "a theory.Network")
-    units = cone(net)[0][0]
-    per, default = make_box(net, box, units)
-    eng = Engine(net, units, per, default, path=path, device=device, dtype=dtype, seed=seed, memory_budget=memory_budget)
-    n_out = net.n_outputs
-    lo = torch.full((n_out,), float("inf"), dtype=torch.float64, device=eng.device)
-    hi, total = -lo.clone(), torch.zeros(n_out, dtype=torch.float64, device=eng.device)
-    bad_count = torch.zeros((), dtype=torch.int64, device=eng.device)
-    with PeakMemory(eng.device) as peak:
-        for start, cols, y in eng.batches(samples, progress, max_seconds=limit):
-            y64 = y.double()
-            bad_count += (~torch.isfinite(y64)).sum()
-            lo, hi = torch.minimum(lo, y64.amin(0)), torch.maximum(hi, y64.amax(0))
-            total += y64.sum(0)
-            if reduce is not None:
-                reduce(start, cols, y)
-    return ScaleRun(samples, eng.batch_size, eng.path, str(eng.device), str(eng.dtype).replace("torch.", ""),
-                    peak.seconds, samples / max(peak.seconds, 1e-12), eng.memory_budget,
-                    eng.planned_bytes(min(eng.batch_size, samples)), int(peak.bytes), peak.kind, tuple(lo.tolist()),
-                    tuple(hi.tolist()), tuple((total / samples).tolist()), int(bad_count))
+            meter.close()

@@ -15,7 +15,8 @@ import pytest
 
 from numerics._errors import NumericsError
 from numerics.learning._nstar import fit_n_star, interpolate_n_star, local_n_star
-from numerics.learning._sweep import SweepConfig, run_separation, separation_config, upgrade_config
+from numerics.learning._config import SweepConfig, separation_config, upgrade_config
+from numerics.learning._sweep import run_separation
 from numerics.learning._threshold import ThresholdSearch
 
 from tests.numerics.learning import fake_evaluator as _fake

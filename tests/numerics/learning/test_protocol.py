@@ -14,7 +14,7 @@ from numerics.learning import require_equivariant
 from numerics.learning._equivariance import equivariance_run
 from numerics.learning._optim import PROTOCOL_DEFAULTS, TrainSettings
 from numerics.learning._store import SweepStore
-from numerics.learning._sweep import SweepConfig, separation_config, upgrade_config
+from numerics.learning._config import SweepConfig, separation_config, upgrade_config
 from numerics.learning._tasks import Task
 from numerics.learning._train import train_ensemble, train_point
 from numerics.learning._tree import TreeArch

@@ -22,7 +22,8 @@ from numerics.learning._executors import make_executor
 from numerics.learning._fit import bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
 from numerics.learning._threshold import ThresholdSearch
 from numerics.learning._cli import add_parser, run
-from numerics.learning._sweep import SweepConfig, run_separation, separation_config
+from numerics.learning._config import SweepConfig, separation_config
+from numerics.learning._sweep import run_separation
 from numerics.learning._store import POINTS_FILE, SweepStore
 
 from tests.numerics.learning import fake_evaluator as _fake_sep
@@ -386,7 +387,8 @@ def test_extrapolation_of_a_nearly_flat_curve_is_infinite_not_an_overflow():
 def test_a_sweep_stored_with_the_old_private_evaluator_path_resumes(tmp_path):
     """Stores written before the evaluator was named by its public path hold "numerics._train:train_point"."""
     import numerics.learning
-    from numerics.learning._sweep import DEFAULT_EVALUATOR, resolve_evaluator, upgrade_config
+    from numerics.learning._config import DEFAULT_EVALUATOR, upgrade_config
+    from numerics.learning._sweep import resolve_evaluator
     new = separation_config("sparse", "quick")
     assert new.evaluator == DEFAULT_EVALUATOR == "numerics.learning:train_point"
     assert resolve_evaluator(DEFAULT_EVALUATOR) is numerics.learning.train_point
