@@ -1,7 +1,11 @@
 """Certified sup-norm error of a network against a target function: interval branch and bound.
 
 :func:`certify_sup_error` proves ``sup_{x in box} |net(x) - g(x)| <= upper`` for a single-output ReLU network
-with exact weights and a sympy target ``g``, and finds a point where ``|net - g| >= lower`` rigorously.
+with exact weights and a sympy target ``g``, and finds a point where ``|net - g| >= lower`` rigorously. Two
+searches implement the interface :class:`theory.certify.SupSearch` (:mod:`theory.certify._sup_search`), and the
+certificate is assembled from that interface only: the piecewise certificate of :mod:`theory.certify.pieces`
+(``"kuhn-pieces"``) where the construction record names a grid that its exact check proves, else the branch and
+bound below (``"interval-bnb"``).
 
 Method (reconstruction; standard ingredients): best-first branch and bound over sub-boxes of the variables
 the output and the target depend on, processed in vectorised batches (:mod:`theory.certify._branch_and_bound`). On each box
@@ -48,8 +52,9 @@ from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
 from ._branch_and_bound import Search
 from ._cone import extract_cone
-from .pieces import certify_pieces, witness_fractions
 from ._semantics import apply_semantics, check_semantics
+from ._sup_search import SupSearch, witness_fractions
+from .pieces import certify_pieces
 
 
 # ------------------------------------------------------------------------------------------------- public
@@ -169,8 +174,9 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     enclosure of ``g(w)``. The certificate's ``details`` record boxes, the largest unstable-unit count, open
     boxes, time, ``upper / lower``, whether the gap was reached and the a-priori bound of ``net.meta``.
 
-    Soundness: see :mod:`theory.certify._propagate` (float rounding, relaxations, substitutions), :mod:`theory.certify._intervals`
-    (interval functions) and :func:`theory.certify._patterns.enumerate_patterns` (patterns, Farkas-checked pruning); ``g`` is only ever
+    Soundness: see :mod:`theory.certify._propagate` (float rounding, relaxations), :mod:`theory.certify._simplify`
+    (substitutions), :mod:`theory.certify._intervals` and :mod:`theory.certify._elementary` (interval functions)
+    and :func:`theory.certify._patterns.enumerate_patterns` (patterns, Farkas-checked pruning); ``g`` is only ever
     enclosed by outward-rounded interval arithmetic; a computed lower bound above the upper bound raises
     (self-check). Source: interval branch and bound (e.g. Hansen & Walster, *Global Optimization Using
     Interval Analysis*, 2004) with symbolic-interval / CROWN-style ReLU relaxations and Taylor forms
@@ -213,16 +219,19 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     cone = extract_cone(net)
     expr, names, var_index = _variables(net, expr, cone.input_units)
     boxq = _box_for(net, box, names) if names else ()
-    s, why = None, "not tried (method 'branch-and-bound')"
+    s: SupSearch | None = None
+    why = "not tried (method 'branch-and-bound')"
     if method != "branch-and-bound":
         s, why = certify_pieces(meta, cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
                                 float(time_limit_s), float(rel_gap), seed, progress)
     if s is None and method == "pieces":
         return apply_semantics(_no_pieces(net, expr, names, boxq, eps_q, why, time.perf_counter() - t0), semantics, net, expr)
     if s is None:
-        s = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
-                   max(0.0, float(time_limit_s) - (time.perf_counter() - t0)), float(rel_gap), max_patterns, seed, progress)
-        s.run()
+        search = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
+                        max(0.0, float(time_limit_s) - (time.perf_counter() - t0)), float(rel_gap), max_patterns, seed,
+                        progress)
+        search.run()
+        s = search
     upper_f = s.upper()
     finite = np.isfinite(upper_f)
     upper = Fraction(float(upper_f)) if finite else None
@@ -243,16 +252,16 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     apriori = _a_priori(meta)
     elapsed = time.perf_counter() - t0
     ratio = (upper_f / float(lower)) if (lower and finite) else None
-    details = {
-        "boxes": s.boxes, "max_unstable_units": s.max_unstable, "open_boxes": len(s.heap),
+    details: dict[str, Any] = {
+        "boxes": s.boxes, "max_unstable_units": s.max_unstable, "open_boxes": s.open_boxes,
         "exact_evaluations": s.exact_evals, "seconds": elapsed, "ratio_upper_lower": ratio,
         "rel_gap": rel_gap, "gap_reached": bool(ratio is not None and ratio <= 1 + rel_gap),
-        "time_limit_s": time_limit_s, "timed_out": bool(time.perf_counter() >= s.deadline and not s.done()),
+        "time_limit_s": time_limit_s, "timed_out": s.timed_out(),
         "min_width_reached": s.min_width_hit, "cone_units": cone.n_units, "variables": names,
         "a_priori_bound": apriori,
         "upper_le_a_priori": None if (apriori is None or not finite) else bool(upper_f <= apriori),
         "max_patterns": max_patterns,
-        "structure": getattr(s, "details", {}).get("structure") or {"piecewise": why},
+        "structure": s.structure or {"piecewise": why},
     }
     if not finite:
         details["reason"] = ("no finite upper bound: the target's interval enclosure stayed unbounded on part of the "
@@ -265,7 +274,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
                      "enclosed by interval arithmetic (numpy with own sin/cos/exp/log, mpmath.iv otherwise)",
         "independent_inputs": "inputs outside the output's cone (nonzero weights) cannot change the output",
     }
-    cert = Certificate(claim=claim, status=status, method=getattr(s, "method", "interval-bnb"), spec_hash=net.content_hash,
+    cert = Certificate(claim=claim, status=status, method=s.method, spec_hash=net.content_hash,
                        assumptions=assumptions, upper=upper, lower=lower, eps=eps_q, witness=witness,
                        seconds=elapsed, details=details)
     return apply_semantics(cert, semantics, net, expr)

@@ -6,7 +6,7 @@
   pre-activation ``z_j(x) = a_j . x + c_j + sum_e w_e h_src(e)(x) + p_j(x)`` with an unknown perturbation
   ``|p_j(x)| <= E_j`` on the box the rep was built for (so on every sub-box), and ``h_j = relu(z_j)`` (or
   ``z_j`` for linear units). The root rep (:func:`root_rep`) is the cone itself (exact weights rounded to
-  float; the rounding goes into per-edge radii ``rw`` and into ``E``); :func:`theory.certify._propagate.simplify`
+  float; the rounding goes into per-edge radii ``rw`` and into ``E``); :func:`theory.certify._simplify.simplify`
   substitutes the units that a box proves dead or active and keeps only the unstable ReLUs, so reps shrink
   as boxes shrink.
 

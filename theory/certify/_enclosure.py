@@ -1,6 +1,6 @@
 """The certifier's target ``g`` and its derivatives (up to order 3) as vectorised rigorous interval functions.
 
-:class:`Target` compiles ``g`` with the numpy interval evaluator (:func:`theory.certify._intervals.compile_interval`)
+:class:`Target` compiles ``g`` with the numpy interval evaluator (:func:`theory.certify._interval_eval.compile_interval`)
 where it applies, with ``mpmath.iv`` (one box at a time) otherwise, and encloses ``g``, its gradient, Hessian
 and third derivatives on batches of boxes (:class:`GData`); :meth:`Target.point_hp` encloses ``g`` at one
 rational point at 256 bits (for the rigorous lower bound).
@@ -26,7 +26,8 @@ from mpmath.libmp import to_float
 from sympy.printing.pycode import MpmathPrinter
 
 from .._errors import bad
-from ._intervals import Unsupported, compile_interval, dn, up
+from ._interval_eval import Unsupported, compile_interval
+from ._intervals import dn, up
 from ..heads._interval_functions import iv_atan, iv_max, iv_min
 from ..heads._target import NonFinite, Prec, iv_bounds, iv_interval, rewrite_hyperbolic
 
@@ -88,7 +89,7 @@ class GData:
 class Target:
     """``g`` and its derivatives up to order 3 as vectorised rigorous interval functions.
 
-    The numpy interval evaluator (:func:`theory.certify._intervals.compile_interval`) is used where it applies, mpmath
+    The numpy interval evaluator (:func:`theory.certify._interval_eval.compile_interval`) is used where it applies, mpmath
     interval arithmetic otherwise; a numpy float version gives the (non-rigorous) estimates of the search.
     """
 

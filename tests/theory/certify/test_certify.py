@@ -19,7 +19,7 @@ import sympy as sp
 import theory
 from theory import Certificate, TheoryError, certify_sup_error
 from theory.certify._cone import extract_cone, root_rep
-from theory.certify._intervals import compile_interval
+from theory.certify._interval_eval import compile_interval
 from theory.certify._propagate import exact_output
 
 # Tolerances (one table): the certified bound is a float rounded up; a-priori bounds are exact and can be tight

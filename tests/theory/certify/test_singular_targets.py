@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import theory
-from theory.certify._intervals import iv_log
+from theory.certify._elementary import iv_log
 
 NET = theory.select(4, [1], 2)          # output = x1 exactly
 

@@ -148,7 +148,7 @@ def _product_m(rec: Mapping) -> int | None:
 
 
 def _polarisation_grid(m: int, box: tuple[tuple[Fraction, Fraction], ...]) -> Grid | None:
-    """The grid of ``((x0 + x1)^2 - (x0 - x1)^2) / 4`` with m-step sawtooth squares (:mod:`theory.heads._yarotsky`).
+    """The grid of ``((x0 + x1)^2 - (x0 - x1)^2) / 4`` with m-step sawtooth squares (:mod:`theory.heads._sawtooth`).
 
     Each square of a form ``w`` in ``[a, b]`` has its kinks at ``w = +-R j / 2^m`` when folded (``a < 0 < b``,
     ``R = max(-a, b)``), else at ``w = a + R j / 2^m`` (``R = b - a``): a uniform grid in ``w``. The network is
