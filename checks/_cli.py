@@ -10,7 +10,7 @@ their directories) instead: 0 when every claim has the same status and observed 
 A run writes report.json, report.md and report.html (self-contained, plots inline; with ``--compare REPORT`` it
 marks what changed since that report). Claims come from the project's catalogues, installed packages of the
 entry-point group ``cnnverify.claims`` and ``--claims`` sources; they run in ``--jobs`` worker processes and
-reuse cached results unless ``--no-cache`` (:mod:`checks._run`, :mod:`checks._cache`).
+reuse cached results unless ``--no-cache`` (:mod:`checks.running`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from typing import Sequence, TextIO
 import numerics
 import theory
 
-from ._cache import Cache, default_cache_dir
-from ._claim import PROFILES, Context, quiet_progress
-from ._compare import compare_reports, report_json
-from ._discover import build_registry
 from ._errors import ChecksError
-from ._html import render_html
-from ._registry import Registry
-from ._report import (build_document, check_out_dir, discard, environment, finish, load_document, staging_dir,
-                      summary_text, table)
-from ._run import run_claims
+from .claims import PROFILES, Context, Registry, build_registry
+from .claims._claim import quiet_progress
+from .reporting import (build_document, check_out_dir, compare_reports, discard, environment, finish, load_document,
+                        render_html, report_json, staging_dir, summary_text, table)
+from .running import Cache, default_cache_dir, run_claims
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,9 +21,8 @@ import json
 
 import pytest
 
-from ._claim import PROFILES, Claim, Context, finding_state
-from ._discover import build_registry
 from ._errors import ChecksError
+from .claims import PROFILES, Claim, Context, build_registry, finding_state
 
 UNKNOWN_POLICIES = ("fail", "xfail")
 

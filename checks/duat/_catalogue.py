@@ -7,13 +7,15 @@ reason). The exact-form checks run with one torch thread (:func:`one_thread`).
 
 from __future__ import annotations
 
-from .._claim import Claim, not_testable
-from .._sources import DUAT_CLAIM, DUAT_EXPERIMENT, DUAT_FORMS
+from ..claims import Claim, not_testable
+from ..claims._sources import DUAT_CLAIM, DUAT_EXPERIMENT, DUAT_FORMS
+from ._adaptation import e18_lora, e19_pruning
+from ._definition import e20_duat_functions, e21_universal
 from ._empirical import depth_trend, residual_trend
 from ._layers import e1_uat, e2_conv, e3_structure, e4_pooling, e5_activations, e6_norms, e7_linear, e8_patch, e9_mha
-from ._networks import (e10_resnet, e11_vit, e12_constancy, e13_residual, e14_cnn_vs_vit, e15_receptive, e18_lora,
-                        e19_pruning, e20_duat_functions, e21_universal)
+from ._networks import e10_resnet, e11_vit, e12_constancy, e14_cnn_vs_vit, e15_receptive
 from ._parts import one_thread
+from ._residual import e13_residual
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("duat.E1",

@@ -25,9 +25,9 @@ import numpy as np
 from numerics.duat.experiments import (ConvArch, TrainSpec, depth_experiment, lora_experiment, pruning_experiment,
                                        residual_experiment, spread)
 
-from .._claim import Context, Result
+from ..claims import Context, Result
 from .._errors import bad
-from .._plots import errorbar_plot
+from ..expect import errorbar_plot
 
 QUICK_NOTE = "quick profile: a reduced run (12x12 images, 3 seeds, fewer steps); --profile full: 16x16, 5 seeds"
 MAX_PARAM_MISMATCH = 0.10

@@ -19,7 +19,7 @@ from torch import nn
 from numerics import duat
 from numerics.duat import references as ref
 
-from .._claim import Context, Result
+from ..claims import Context, Result
 from ._parts import Part, TOL, _flat, _gen, _model, _out, _randn, _result, affine_part, matrix_part
 
 # ------------------------------------------------------------------------------------------------ E1

@@ -17,7 +17,7 @@ from torch import nn
 from numerics import duat, torch_threads
 from numerics.duat import references as ref
 
-from .._claim import Context, Result
+from ..claims import Context, Result
 
 TOL = "float64_affine"
 Part = dict[str, Any]

@@ -15,7 +15,7 @@ import torch
 import numerics
 import theory
 
-from .._claim import Context, Result
+from ..claims import Context, Result
 
 
 def _merge(parts: Mapping[str, Mapping[str, Any]], note: str) -> Result:

@@ -4,8 +4,8 @@ evaluation at scale against the a-priori and certified bounds, and the planted v
 
 from __future__ import annotations
 
-from .._claim import Claim
-from .._sources import PROJECT, WW_SPARSE, WW_SPARSE_HEADS, YAROTSKY, YAROTSKY_FLOAT
+from ..claims import Claim
+from ..claims._sources import PROJECT, WW_SPARSE, WW_SPARSE_HEADS, YAROTSKY, YAROTSKY_FLOAT
 from ._at_scale import heads_at_scale, routing_at_scale, sparse_at_scale
 from ._proofs import planted_violations, routing_proof, sparse_approx, yarotsky_square
 

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import theory
 
-from .._claim import Context, Result
-from .._exact import keep
+from ..claims import Context, Result
+from ..expect._exact import keep
 
 
 def _status(proved: bool, refuted_somewhere: bool) -> str:

@@ -7,8 +7,8 @@ checks at scale are in ``checks.verify``.
 
 from __future__ import annotations
 
-from .._claim import Claim
-from .._sources import WW_EQUIVARIANCE, WW_PARAMS, WW_RECEPTIVE, WW_SAMPLE, WW_SPARSE, WW_UNIVERSALITY
+from ..claims import Claim
+from ..claims._sources import WW_EQUIVARIANCE, WW_PARAMS, WW_RECEPTIVE, WW_SAMPLE, WW_SPARSE, WW_UNIVERSALITY
 from ._fig2 import CNN_LEARNS_SPARSE
 from ._gather import gather_exact, universality_depth
 from ._learning import equivariance_cnn, equivariance_fcn, equivariance_lcn, sample_cnn, sample_fcn, sample_lcn

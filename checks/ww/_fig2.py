@@ -34,8 +34,8 @@ from typing import Any, Mapping, Sequence
 
 from numerics.learning import baseline_point, train_point
 
-from .._claim import Claim, Context, Result
-from .._sources import WW_FIG2
+from ..claims import Claim, Context, Result
+from ..claims._sources import WW_FIG2
 
 CNN_MAX = 0.1
 """The CNN's mean relative test error must be at most this on both targets."""

@@ -15,8 +15,9 @@ import torch
 import numerics
 import theory
 
-from .._claim import Context, Result
-from .._exact import (exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth, verdict)
+from ..claims import Context, Result
+from ..expect._exact import (exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth,
+                             verdict)
 
 TORCH_MAX_D = 1024
 """Largest d whose gather net is also run in torch: its dense float64 filters grow as d^2 (~58 MiB here)."""

@@ -24,8 +24,7 @@ from typing import Any
 
 from numerics.learning import TrainSettings, equivariance_run, require_equivariant, run_separation, separation_config
 
-from .._claim import Context, Result
-from .._rates import RATE_BANDS
+from ..claims import RATE_BANDS, Context, Result
 
 TASK = "patch-quadratic"
 QUICK_REPORT_LRS = (0.1,)

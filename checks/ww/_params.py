@@ -10,10 +10,10 @@ from typing import Any, Callable, Mapping
 
 import theory
 
-from .._claim import Context, Result
-from .._exact import keep, tree_depth
-from .._plots import line_plot
-from .._rates import RATE_BANDS, in_window, loglog_slope
+from ..claims import RATE_BANDS, Context, Result, loglog_slope
+from ..claims._rates import in_window
+from ..expect import line_plot
+from ..expect._exact import keep, tree_depth
 
 Formula = Callable[[int, int, int], int]
 

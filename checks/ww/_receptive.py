@@ -14,11 +14,11 @@ import torch.nn.functional as F
 
 import theory
 
-from .._claim import Context, Result
+from ..claims import Context, Result
 from numerics import torch_threads
 
-from .._exact import exact_equal, keep, random_rationals, tree_depth
-from .._plots import line_plot
+from ..expect import line_plot
+from ..expect._exact import exact_equal, keep, random_rationals, tree_depth
 
 CHANNELS = 2
 """Channels of the stride-1 chain (the receptive field does not depend on it)."""

@@ -16,8 +16,9 @@ import torch
 import numerics
 import theory
 
-from .._claim import Context, Result
-from .._exact import exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth, verdict
+from ..claims import Context, Result
+from ..expect._exact import (exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth,
+                             verdict)
 
 SelectBuilder = Callable[..., theory.Network]
 """``build(d, support, s, architecture)`` -> network, like :func:`theory.select`."""

@@ -15,7 +15,7 @@ import pytest
 
 import checks
 from checks import Claim, ChecksError, Registry
-from checks._claim import counts_as_failure, finding_state, status_label
+from checks.claims import counts_as_failure, finding_state, status_label
 from tests.checks.helpers import fail_check, make_claim, ok_check, raising_check
 from tests.helpers import REPO
 

@@ -1,4 +1,5 @@
-"""The DUAT exact claims (checks/duat/_networks.py): hypothesis over shapes and seeds, and planted violations.
+"""The DUAT exact claims (checks/duat/_layers.py, _networks.py, _residual.py, _adaptation.py, _definition.py):
+hypothesis over shapes and seeds, and planted violations.
 
 Each planted violation (a wrong conv index, a perturbed W, a flipped mask, a wrong rank, a wrong pruning set)
 must make the corresponding ``verify_*`` function fail. Tolerance: TOLERANCES["float64_affine"] inside the checks.
@@ -13,11 +14,11 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 
 import checks
-from checks._claim import Context, Result
-from checks.duat._networks import (
-    e18_exact, merge, plain_net, postact_parts, preact_parts, prune, residual_net,
-    sigma_free_after_first, verify_constancy, verify_jacobian, verify_lora_rank, verify_postact_form,
-    verify_preact_form, verify_pruning)
+from checks import Context, Result
+from checks.duat._adaptation import e18_exact, merge, prune, verify_lora_rank, verify_pruning
+from checks.duat._networks import plain_net, residual_net, verify_constancy, verify_jacobian
+from checks.duat._residual import (postact_parts, preact_parts, sigma_free_after_first, verify_postact_form,
+                                   verify_preact_form)
 from checks.duat._layers import (conv_configs, verify_activation, verify_conv, verify_maxpool, verify_mha,
                                  verify_toeplitz, verify_uat)
 from numerics import duat
@@ -196,6 +197,6 @@ def test_duat_claims_table_order_and_exact_claims_pass(tmp_path):
 
 
 def test_e18_exact_part_fails_for_a_wrong_bound(monkeypatch):
-    import checks.duat._networks as mod
+    import checks.duat._adaptation as mod
     monkeypatch.setattr(mod, "verify_lora_rank", lambda M, r, hw, dims: verify_lora_rank(M, r - 1 or 0, hw, dims))
     assert e18_exact(Context(profile="quick")).status == "fail"

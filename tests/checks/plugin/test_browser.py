@@ -22,8 +22,7 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=st
 
 
 def page(tmp_path, png: bytes) -> str:
-    from checks._html import render_html
-    from checks._report import build_document, environment
+    from checks.reporting import build_document, environment, render_html
     (tmp_path / "t.a.plot.png").write_bytes(png)
     mk = lambda i: checks.claim(i, statement="s", source="t", kind="exact",
                                 cost={"quick": 0, "full": 0})(lambda ctx: Result("pass"))

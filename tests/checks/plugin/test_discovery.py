@@ -66,7 +66,7 @@ def test_duplicate_ids_name_both_sources(tmp_path):
 def test_entry_points_are_discovered(monkeypatch, tmp_path):
     write(tmp_path, "ep_claims.py")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(checks._discover, "entry_point_sources", lambda: ["ep_claims"])
+    monkeypatch.setattr(checks.claims._discover, "entry_point_sources", lambda: ["ep_claims"])
     reg = checks.build_registry(entry_points=True)
     assert reg.ids()[-1] == "lab.one" and reg.origin("lab.one") == "ep_claims"
     assert "lab.one" not in checks.build_registry()          # entry points only when asked

@@ -99,8 +99,7 @@ def test_cache_ignores_damaged_entries(tmp_path):
 
 
 def test_html_report_is_self_contained_and_compares(tmp_path):
-    from checks._html import render_html
-    from checks._report import build_document, environment
+    from checks.reporting import build_document, environment, render_html
     claim = checks.claim("t.h", statement="<b>x</b> & y", source="s", kind="exact",
                          cost={"quick": 0, "full": 0})(lambda ctx: Result("pass"))
     (tmp_path / "t.h.p.png").write_bytes((REPO / "docs" / "img").glob("*.png").__next__().read_bytes())

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import checks
-from checks._claim import Context
+from checks import Context
 from checks.ww._fig2 import BASELINE_MIN, CNN_LEARNS_SPARSE, CNN_MAX, MODELS, verdict
 
 SHORT, LONG = "short x0*x1", "long x0*x4095"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from checks._claim import Context
+from checks import Context
 from checks.ww._learning import _less, equivariance_cnn, sample_result
 from numerics import SweepConfig, run_separation
 

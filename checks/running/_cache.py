@@ -26,8 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
-from ._claim import Result
-from ._errors import bad
+from .._errors import bad
+from ..claims import Result
 
 _TOOLKIT = ("theory", "numerics", "checks")
 _LIBRARIES = ("numpy", "scipy", "sympy", "torch", "z3-solver", "cnnverify")

@@ -1,4 +1,4 @@
-"""The claim model of checks (checks._claim): Claim, Result and Context validation, JSON round trips, running a
+"""The claim model of checks (checks.claims): Claim, Result and Context validation, JSON round trips, running a
 check (exceptions and inconsistent results become "unknown")."""
 
 from __future__ import annotations

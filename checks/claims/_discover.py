@@ -19,8 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable
 
+from .._errors import ChecksError
 from ._claim import Claim
-from ._errors import ChecksError
 from ._registry import Registry
 
 BUILTIN = ("checks.ww", "checks.verify", "checks.duat")

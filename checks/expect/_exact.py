@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._errors import bad
+from .._errors import bad
 
 MAX_COUNTEREXAMPLES = 5
 """Counterexamples kept in a Result's evidence (the count of all violations is reported separately)."""

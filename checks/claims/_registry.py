@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 from typing import Iterator, Sequence
 
+from .._errors import ChecksError, bad
 from ._claim import ID_PATTERN, Claim
-from ._errors import ChecksError, bad
 
 
 class Registry:

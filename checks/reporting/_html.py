@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._claim import Result, status_label
+from ..claims import Result, status_label
 from ._compare import moved
 from ._report import summarize, summary_text
 

@@ -18,10 +18,9 @@ import z3
 
 import theory
 
-from ._claim import Context, Result
-from ._errors import bad
+from .._errors import bad
+from ..claims import Context, Result, loglog_slope
 from ._plots import line_plot
-from ._rates import loglog_slope
 
 _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
 """Certificate status -> Result status."""

@@ -23,10 +23,10 @@ from typing import Callable, Sequence
 
 import numerics
 
+from .._errors import bad
+from ..claims import Claim, Context, Registry, Result, status_label
+from ..claims._claim import quiet_progress
 from ._cache import Cache
-from ._claim import Claim, Context, Result, quiet_progress, status_label
-from ._errors import bad
-from ._registry import Registry
 
 _WORKER: dict[str, dict[str, Claim]] = {}
 """In a worker process: origin -> {id: claim} of the sources it has loaded."""
@@ -42,7 +42,7 @@ class Outcome:
 
 
 def _worker_run(origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool) -> list[dict]:
-    from ._discover import load_source
+    from ..claims import load_source
     if origin not in _WORKER:
         _WORKER[origin] = {c.id: c for c in load_source(origin)[1]}
     if verbose:

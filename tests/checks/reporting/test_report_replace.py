@@ -6,7 +6,7 @@ import io
 import os
 
 import checks
-import checks._report as report_module
+import checks.reporting._report as report_module
 from checks import Registry
 from tests.checks.helpers import make_claim
 

@@ -15,13 +15,13 @@ from typing import Any, Collection, Mapping, Sequence
 import numerics
 import theory
 
-from ._claim import STATUSES, Claim, Result, counts_as_failure, finding_state, status_label
-from ._errors import ChecksError, bad
-from ._rates import RATE_BANDS
+from .._errors import ChecksError, bad
+from ..claims import (RATE_BANDS, STATUSES, Claim, Result, counts_as_failure, finding_state,
+                      status_label)
 
 SCHEMA = "cnnverify.checks.report"
 SCHEMA_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MD_FIELD_LIMIT = 1500
 """Characters of one field shown in report.md (report.json always has everything)."""
 
@@ -56,7 +56,7 @@ def environment() -> dict[str, Any]:
 
 
 def exit_code(outcomes: Sequence[tuple[str, Result]]) -> int:
-    """0 when no ``(recorded finding, result)`` pair :func:`counts_as_failure <checks._claim.counts_as_failure>`:
+    """0 when no ``(recorded finding, result)`` pair :func:`counts_as_failure <checks.claims.counts_as_failure>`:
     every result is pass or not-testable, or a fail its recorded finding foresees; else 1."""
     return 1 if any(counts_as_failure(finding, r.status) for finding, r in outcomes) else 0
 

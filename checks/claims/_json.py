@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._errors import ChecksError, bad
+from .._errors import ChecksError, bad
 
 
 def jsonable(value: Any) -> Any:

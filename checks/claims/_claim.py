@@ -23,7 +23,7 @@ import numpy as np
 
 import numerics
 
-from ._errors import bad
+from .._errors import bad
 from ._json import normalise
 from ._rates import RATE_BANDS
 

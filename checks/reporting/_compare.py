@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numerics
 
-from ._errors import bad
-from ._json import leaves
-from ._rates import RATE_BANDS
+from .._errors import bad
+from ..claims import RATE_BANDS
+from ..claims._json import leaves
 from ._report import load_document, summarize
 
 TIMING_KEYS = ("seconds",)

@@ -1,4 +1,4 @@
-"""Rates (checks._rates): the log-log slope and the declared rate bands."""
+"""Rates (checks.claims): the log-log slope and the declared rate bands."""
 
 from __future__ import annotations
 

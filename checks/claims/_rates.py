@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._errors import bad
+from .._errors import bad
 
 
 @dataclass(frozen=True)
