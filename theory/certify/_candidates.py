@@ -36,6 +36,7 @@ def stationary_point(rows_F: np.ndarray | None, row: int, b: int, gd: GData, k: 
     """Stationary point of the quadratic model ``F(x) - g(c) - dg(c).(x - c) - (x - c)^T H (x - c) / 2``."""
     if gd.g2 is None or rows_F is None:
         return None
+    assert gd.g1 is not None  # Target.data sets g1 whenever it sets g2
     a = rows_F[row, :k]
     with np.errstate(invalid="ignore", over="ignore"):  # a midpoint of (-inf, inf) near a singularity is nan
         g1 = np.array([0.5 * (gd.g1[i][0][b] + gd.g1[i][1][b]) for i in range(k)])

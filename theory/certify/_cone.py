@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -62,9 +62,9 @@ def extract_cone(net: Network) -> Cone:
         raise bad("net", type(net).__name__, "a theory.Network")
     if net.n_outputs != 1:
         raise bad("net", f"{net.n_outputs} outputs", "a network with exactly one output (e.g. compose(select(...), head))")
-    needed = [None] * (net.depth + 1)
+    needed: list[Any] = [None] * (net.depth + 1)      # per level the unit ids (int64 arrays), filled backwards
     needed[-1] = np.zeros(1, dtype=np.int64)
-    raw = [None] * net.depth
+    raw: list[Any] = [None] * net.depth                # per layer (which, in_units, nz)
     for i in range(net.depth - 1, -1, -1):
         which, in_units, nz = net.layers[i].edges(needed[i + 1])
         raw[i] = (which, in_units, nz)
@@ -182,7 +182,7 @@ def root_rep(cone: Cone, var_index: Sequence[int], k: int, lo: np.ndarray, hi: n
     computed exactly (Fractions) and rounded once; rounding of its weights contributes ``|w - fl(w)| R`` to E
     (``R >= max |x - o|`` on the box ``[lo, hi]``); later layers keep per-edge weight radii.
     """
-    var_index = np.asarray(var_index, dtype=np.int64)
+    vidx = np.asarray(var_index, dtype=np.int64)
     o = np.minimum(np.maximum(0.5 * (lo + hi), lo), hi) if k else np.zeros(0)
     R = up(np.maximum(hi - o, o - lo)) if k else np.zeros(0)
     oq = [Fraction(float(v)) for v in o]
@@ -204,15 +204,15 @@ def root_rep(cone: Cone, var_index: Sequence[int], k: int, lo: np.ndarray, hi: n
             const = np.empty(m, dtype=object)
             const[:] = [Fraction(bq) for bq in bias]
             for e in range(src.size):
-                const[dst[e]] += w[e] * oq[var_index[src[e]]]
+                const[dst[e]] += w[e] * oq[vidx[src[e]]]
             cb, crad = _to_float(const, "bias")
             c[off:off + m], E[off:off + m] = cb, crad
-            np.add.at(a, (off + dst, var_index[src]), wf)
+            np.add.at(a, (off + dst, vidx[src]), wf)
             # rounding of the first layer's weights and of their sums: folded into E on the box
-            np.add.at(E, off + dst, wr * R[var_index[src]])
+            np.add.at(E, off + dst, wr * R[vidx[src]])
             dup = np.bincount(dst, minlength=m).astype(np.float64)
             absa = np.zeros(m)
-            np.add.at(absa, dst, np.abs(wf) * R[var_index[src]])
+            np.add.at(absa, dst, np.abs(wf) * R[vidx[src]])
             E[off:off + m] += slack(dup) * absa
         else:
             cb, crad = _to_float(bias, "bias")

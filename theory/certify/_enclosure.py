@@ -139,6 +139,7 @@ class Target:
         gd.g1 = [f(pt) for f in self.grad]
         if self.hess is None:
             return gd
+        assert self.d3 is not None  # set together with hess (__init__)
         g2 = [[None] * k for _ in range(k)]
         for (a, b), f in self.hess.items():
             g2[a][b] = g2[b][a] = f(pt)

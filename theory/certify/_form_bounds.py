@@ -61,13 +61,13 @@ def _quad_max(alpha: np.ndarray, beta: list, Q: list, r: np.ndarray) -> np.ndarr
                     aF = iv_add(aF, iv_mul(beta[a], y[a]))
                     for b in fixed:
                         aF = iv_add(aF, iv_mul(half, iv_mul(Q[a][b], iv_mul(y[a], y[b]))))
-                b = []
+                bF = []
                 for i in F:
                     bi = beta[i]
                     for a in fixed:
                         bi = iv_add(bi, iv_mul(Q[i][a], y[a]))
-                    b.append(bi)
-                best = np.maximum(best, _face_max(aF, b, [[Q[i][j] for j in F] for i in F], r[:, list(F)]))
+                    bF.append(bi)
+                best = np.maximum(best, _face_max(aF, bF, [[Q[i][j] for j in F] for i in F], r[:, list(F)]))
     return best
 
 
@@ -189,6 +189,7 @@ def form_bounds(F, E, CF, CE, CS, use_up, use_lo, bi, gd: GData, O):
             s_lo = np.fmin(s_lo, _usum(g0[1], -Fc, errc, phi_lo, base))
             direction = np.where((s_up >= s_lo)[:, None], q_up, q_lo)
             if gd.g2 is not None:
+                assert gd.g1 is not None and gd.rho is not None  # Target.data sets g1 and rho whenever it sets g2
                 g1 = [(gd.g1[i][0][bi], gd.g1[i][1][bi]) for i in range(k)]
                 H = [[(gd.g2[i][j][0][bi], gd.g2[i][j][1][bi]) for j in range(k)] for i in range(k)]
                 rho = gd.rho[bi]

@@ -41,7 +41,7 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
     lo, hi = to_local(rep, lo, hi)
     X = np.maximum(np.abs(lo), np.abs(hi))
     cen = np.minimum(np.maximum(0.5 * (lo + hi), lo), hi)
-    claims = [] if (deferred and k == 2) else None
+    claims: list[tuple[np.ndarray, ...]] | None = [] if (deferred and k == 2) else None
     rad = up(np.maximum(hi - cen, cen - lo))
     H = np.zeros((1, n, K1))
     Eh = np.zeros((1, n))
@@ -110,6 +110,7 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
                 tj = np.maximum(tau, 1e-12 * (np.abs(zt[:, k]) + np.abs(zt[:, :k]) @ X))
                 if claims is not None:
                     # deferred mode: decide from the float polygon now, prove every decision at the end
+                    assert poly is not None  # claims are kept only for k == 2, where poly is built
                     on_t = np.where(branch & (zvmax < -tj), -1.0, np.where(branch & (zvmax <= 0.5 * tj), tj, np.inf))
                     off_t = np.where(branch & (zvmin > tj), -1.0, np.where(branch & (zvmin >= -0.5 * tj), tj, np.inf))
                     for sign, tt in ((1.0, on_t), (-1.0, off_t)):

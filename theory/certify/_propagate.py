@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -197,7 +197,7 @@ def exact_output(cone: Cone, root: Rep, x: np.ndarray, var_index: Sequence[int])
     dead = prop.cls[:, 0] == DEAD
     offs = np.cumsum((0,) + cone.sizes[1:])
     L = len(cone.levels)
-    need = [None] * (L + 1)
+    need: list[Any] = [None] * (L + 1)          # per level the units needed (int64 arrays), filled backwards
     need[L] = np.zeros(1, dtype=np.int64)
     for l in range(L - 1, -1, -1):
         src, dst, *_ = cone.levels[l]

@@ -41,7 +41,7 @@ from ..spec._rounding import cone_levels, largest_finite, point_bound, rounding_
 from ._enclosure import Target
 
 SEMANTICS = ("exact", "float32", "float64")
-_NP = {"float32": np.float32, "float64": np.float64}
+_NP: dict[str, type[np.floating[Any]]] = {"float32": np.float32, "float64": np.float64}
 _REFUTED = " (refuted: see witness)"
 
 
@@ -137,9 +137,10 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
     if cert.witness is not None:
         rounded = {n: _round_in(v, *box[n], semantics) for n, v in cert.witness.items()}
         if all(v is not None for v in rounded.values()):
+            point = {n: v for n, v in rounded.items() if v is not None}   # == rounded, narrowed for the checker
             names = [n for n, _, _ in assumptions["domain"]]
-            lower = _lower_at(net, Target(target, names), names, rounded, semantics)
-            witness = rounded if lower is not None else None
+            lower = _lower_at(net, Target(target, names), names, point, semantics)
+            witness = point if lower is not None else None
     eps = cert.eps
     status = decide_status(upper, lower, eps)
     claim = cert.claim.replace(" of |net(x) - (", f" of |net_{semantics}(x) - (", 1)

@@ -60,7 +60,7 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
         src, dst, seg, own = rep.src[l], rep.dst[l], rep.seg[l], rep.own[l]
         srow = np.zeros(0, dtype=np.int64)
         scol = np.zeros(0, dtype=np.int64)
-        sval = np.zeros(0)
+        sval: np.ndarray = np.zeros(0)                 # float64 (np.bincount with weights; stubs say intp)
         if src.size:
             w = rep.w[l]
             aw = np.abs(w)
@@ -134,8 +134,8 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
     reach[nnew - 1] = True
     if S.size:
         by_dst_level = level_new[D]
-        for lev in range(int(level_new.max()), 0, -1):
-            sel = (by_dst_level == lev) & reach[D]
+        for lv in range(int(level_new.max()), 0, -1):
+            sel = (by_dst_level == lv) & reach[D]
             reach[S[sel]] = True
     idx = np.flatnonzero(reach)
     remap = np.full(nnew, -1, dtype=np.int64)

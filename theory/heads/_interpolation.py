@@ -158,7 +158,7 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
         codes.append(code)
         uniq.append(u)
         inverse.append(inv.reshape(-1))
-    layers = []
+    layers: list[PointwiseLayer] = []
     prev_y: dict[int, int] = {}  # axis -> unit of Y_a in the previous layer
     prev_r = prev_s = 0  # first unit of R_{j-1}, S_{j-1} in the previous layer
     for j in range(1, k):  # layer j: Y_a (a >= j), R_j, S_j over the unique difference prefixes of length j
@@ -167,7 +167,11 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
         r0 = len(ys)
         s0 = r0 + nu
         width = s0 + nu
-        rows, cols, vals, brows, bvals = [], [], [], [], []
+        rows: list[list[int] | np.ndarray] = []          # index parts (lists or int arrays), joined by _cat_int
+        cols: list[list[int] | np.ndarray] = []
+        brows: list[list[int] | np.ndarray] = []
+        vals: list[list[Fraction] | np.ndarray] = []     # value parts (lists or object arrays), joined by _concat
+        bvals: list[list[Fraction] | np.ndarray] = []
         for i, a in enumerate(ys):
             rows.append([i])
             cols.append([a if j == 1 else prev_y[a]])
@@ -197,12 +201,12 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
         prev_y = {a: i for i, a in enumerate(ys)}
         prev_r, prev_s = r0, s0
     # layer k: P_v, Q_v
-    chain = inverse[k - 2]
+    chain_k = inverse[k - 2]
     vlast = verts[:, k - 1]
     pu, qu = np.arange(nv), nv + np.arange(nv)
     yk = prev_y[k - 1]
     rows = [pu, pu, qu, qu]
-    cols = [np.full(nv, yk), prev_r + chain, np.full(nv, yk), prev_s + chain]
+    cols = [np.full(nv, yk), prev_r + chain_k, np.full(nv, yk), prev_s + chain_k]
     vals = [_objs([_ONE] * nv), _objs([_ONE] * nv), _objs([_MINUS_ONE] * nv), _objs([_ONE] * nv)]
     layers.append(_pointwise(2 * nv, layers[-1].c_out, _cat_int(rows), _cat_int(cols), _concat(*vals),
                              np.concatenate([pu, qu]), _concat(ints[-vlast + n + 1], ints[vlast + n + 1])))

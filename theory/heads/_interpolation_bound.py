@@ -86,7 +86,7 @@ class InterpolationBound:
             rows = [list(r) if isinstance(r, (list, tuple, np.ndarray)) else None for r in hessian]
             if len(rows) != k or any(r is None or len(r) != k for r in rows):
                 raise bad("hessian", hessian, f"a number or a {k} x {k} matrix of bounds on |d2g/dxa dxb|")
-            m = [[as_rational(v, "hessian") for v in r] for r in rows]
+            m = [[as_rational(v, "hessian") for v in r] for r in rows if r is not None]  # (none is None: checked)
         else:
             m = [[as_rational(hessian, "hessian")] * k for _ in range(k)]
         if any(v < 0 for r in m for v in r):

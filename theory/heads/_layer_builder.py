@@ -39,13 +39,21 @@ class LayerBuilder:
 
     def relu(self, form: Aff) -> Aff:
         """A new unit ``relu(form)`` (form over the previous layer); returns it as a form over the new layer."""
-        self.rows.append(form)
-        return Aff({len(self.rows) - 1: _ONE})
+        rows = self._open_rows()
+        rows.append(form)
+        return Aff({len(rows) - 1: _ONE})
 
     def close(self) -> None:
-        self.layers.append(self._layer(self.rows, relu=True))
-        self.width = len(self.rows)
+        rows = self._open_rows()
+        self.layers.append(self._layer(rows, relu=True))
+        self.width = len(rows)
         self.rows = None
+
+    def _open_rows(self) -> list[Aff]:
+        """The rows of the open layer; a RuntimeError outside ``open()`` ... ``close()`` (a bug of the caller)."""
+        if self.rows is None:
+            raise RuntimeError("LayerBuilder: relu() or close() without open()")
+        return self.rows
 
     def _layer(self, rows: list[Aff], relu: bool) -> PointwiseLayer:
         shape = (max(len(rows), 1), self.width)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 import sympy as sp
@@ -281,7 +281,8 @@ def enclose_target(expr: sp.Expr, point: Mapping[sp.Symbol, Fraction], bits: int
     env = {sym: _obj(v) for sym, v in point.items()}
     try:
         try:
-            v = evaluate_on(expr, env, exact=True)[()]
+            # [()] of a 0-d object array is its element (a Fraction); the stubs type it as an array
+            v = cast(Fraction, evaluate_on(expr, env, exact=True)[()])
             return v, v
         except NotExact:
             pass

@@ -111,7 +111,7 @@ def _pairs(cone: Cone) -> list[np.ndarray]:
         part = {u: v for u, v in part.items() if part.get(v) == u}      # duplicate rows: keep mutual pairs only
         cand.append(part)
         parent.append({u: p for u, p in par.items() if u in part})
-    valid = [set() for _ in range(L)]
+    valid: list[set[int]] = [set() for _ in range(L)]
     for l in range(L - 2, -1, -1):
         readers: dict[int, dict[int, Fraction]] = {}
         for x, row in rows[l + 1][0].items():

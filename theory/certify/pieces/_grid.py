@@ -53,6 +53,7 @@ class Grid:
         if (self.matrix is None) != (self.offset is None):
             raise bad("matrix", self.matrix, "given together with offset")
         if self.matrix is not None:
+            assert self.offset is not None  # given together with matrix (checked just above)
             M = sp.Matrix(self.matrix)
             if M.shape != (self.k, self.k) or M.det() == 0 or len(self.offset) != self.k:
                 raise bad("matrix", self.matrix, f"an invertible {self.k} x {self.k} matrix and {self.k} offsets")
@@ -100,7 +101,9 @@ class Grid:
         """The variables to index coordinates, exactly."""
         if self.matrix is None:
             return [(v - lo) * n / (hi - lo) for v, (lo, hi), n in zip(x, self.box, self.cells)]
-        return [sum((self.matrix[a][b] * x[b] for b in range(self.k)), self.offset[a]) for a in range(self.k)]
+        offset = self.offset
+        assert offset is not None  # given together with matrix (__post_init__)
+        return [sum((self.matrix[a][b] * x[b] for b in range(self.k)), offset[a]) for a in range(self.k)]
 
     def permutations(self) -> np.ndarray:
         """The ``k!`` permutations (rows), each the axis order of one Kuhn simplex."""

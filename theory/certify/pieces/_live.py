@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 from itertools import product
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sps
@@ -26,7 +27,8 @@ def _tiles(cells: tuple[int, ...], size: list[int]) -> list[tuple[tuple[int, ...
     """Tiles of cells as ``(first vertex, last vertex)`` per axis; tiles share their boundary vertices, so every
     grid edge (inside one cell) lies in exactly one tile."""
     ranges = [[(s_, min(s_ + z, n)) for s_ in range(0, n, z)] for n, z in zip(cells, size)]
-    return [tuple(zip(*combo)) for combo in product(*ranges)]
+    # zip(*combo) of the (first, last) pairs: (firsts, lasts); the stubs type a star-zip as tuple[Any, ...]
+    return [cast(tuple[tuple[int, ...], tuple[int, ...]], tuple(zip(*combo))) for combo in product(*ranges)]
 
 
 class _Need(list):

@@ -111,6 +111,7 @@ def certify_pieces(meta: Any, cone: Cone, expr: sp.Expr, names: list[str], var_i
     check = check_grid(cone, var_index, grid)
     if not check.ok:
         return None, f"exact check on the grid {list(grid.cells)} failed: {check.reason}"
+    assert check.values is not None  # a passed check carries its vertex values (GridCheck)
     t0 = time.perf_counter()
     search = PieceSearch(grid, check.values, expr, names, eps, max(0.0, time_limit_s - check.seconds), rel_gap,
                          seed, progress)
