@@ -81,14 +81,14 @@ def _pads2d(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int]) ->
 
 
 def _conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int,
-            where: str) -> Sym:
+            *, where: str) -> Sym:
     dilation = _pair(dilation)
     return conv2d(lo, v, weight, bias, stride=_pair(stride), pads=_pads2d(padding, tuple(weight.shape[2:]), dilation),
                   dilation=dilation, groups=int(groups), where=where)
 
 
 def _avg_pool2d(lo: Lowering, v: Sym, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, count_pad: bool,
-                divisor: Any, where: str) -> Sym:
+                divisor: Any, *, where: str) -> Sym:
     if ceil_mode:
         raise bad(where, "AvgPool2d(ceil_mode=True)", "ceil_mode=False (windows inside the padded signal)")
     ph, pw = _pair(padding)
@@ -119,10 +119,10 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
     if isinstance(op, nn.Conv2d):
         if op.padding_mode != "zeros":
             raise bad(where, f"Conv2d(padding_mode={op.padding_mode!r})", "padding_mode='zeros'")
-        return _conv2d(lo, v, op.weight, op.bias, op.stride, op.padding, op.dilation, op.groups, where)
+        return _conv2d(lo, v, op.weight, op.bias, op.stride, op.padding, op.dilation, op.groups, where=where)
     if isinstance(op, nn.AvgPool2d):
         return _avg_pool2d(lo, v, op.kernel_size, op.stride, op.padding, op.ceil_mode, op.count_include_pad,
-                           op.divisor_override, where)
+                           op.divisor_override, where=where)
     if isinstance(op, _MAX_POOLS):
         raise bad(where or "module", type(op).__name__, _MAX_POOL)
     if isinstance(op, nn.Conv1d):
@@ -163,7 +163,7 @@ def _is_flatten(node: torch.fx.Node) -> bool:
         return False
     start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
     end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
-    return start == 1 and end == -1
+    return bool(start == 1 and end == -1)  # fx types args as Argument, whose Tensor member's == is a Tensor
 
 
 _CONV2D = ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), (None, None, 1, 0, 1, 1)

@@ -180,9 +180,9 @@ class Lowering:
         for j, i in enumerate(carry):
             a = base + per * j
             remap[i] = self._combine([(_ONE, a), (-_ONE, a + 1)], _ZERO, False) if relu else a
-        for k in keep:
-            if k.index.size:
-                k.index = np.vectorize(remap.__getitem__, otypes=[np.int64])(k.index)
+        for kept in keep:
+            if kept.index.size:
+                kept.index = np.vectorize(remap.__getitem__, otypes=[np.int64])(kept.index)
         return Sym(back(np.arange(base, dtype=np.int64)), v.baxis)
 
     def relu(self, v: Sym) -> Sym:

@@ -60,7 +60,9 @@ class _Graph:
     """Nodes and initializers of one graph, with fresh tensor names."""
 
     def __init__(self, onnx: Any) -> None:
-        self.onnx, self.nodes, self.inits, self.count = onnx, [], [], 0
+        self.onnx, self.count = onnx, 0
+        self.nodes: list[Any] = []  # onnx NodeProto
+        self.inits: list[Any] = []  # onnx TensorProto
 
     def name(self, stem: str) -> str:
         self.count += 1
@@ -100,6 +102,7 @@ def _per_position(g: _Graph, h: str, w: torch.Tensor, b: torch.Tensor, c_in: int
 def _layer(g: _Graph, h: str, module: nn.Module, use_conv: bool) -> str:
     """Append one layer's nodes. Shape: ``(B, c_in, n_in) -> (B, c_out, n_out)``."""
     if isinstance(module, nn.Conv1d):
+        assert module.bias is not None  # _check_module admits only Conv1d layers with a bias
         k = module.kernel_size[0]
         if use_conv:
             return g.op("Conv", [h, g.init("weight", module.weight), g.init("bias", module.bias)],
@@ -114,6 +117,7 @@ def _layer(g: _Graph, h: str, module: nn.Module, use_conv: bool) -> str:
         h = g.op("MatMul", [h, g.init("weight", w)])  # (n_out, B, c_out)
         h = g.op("Add", [h, g.init("bias", module.bias.reshape(n_out, 1, c_out))])
         return g.op("Transpose", [h], perm=[1, 2, 0])  # (B, c_out, n_out)
+    assert isinstance(module, DenseOnSignal)  # _check_module admits only Conv1d, LocallyConnected1d, DenseOnSignal
     n_out, c_out, n_in, c_in = module.shape
     h = g.op("Transpose", [h], perm=[0, 2, 1])  # (B, n_in, c_in)
     h = g.reshape(h, [0, n_in * c_in])  # position-major, as DenseOnSignal
@@ -202,12 +206,12 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
         raise bad("spec_or_module", type(spec_or_module).__name__,
                   "a theory.Network or a SpecModule from numerics.to_module")
     onnx = _import_onnx()
-    is_module = isinstance(spec_or_module, SpecModule)
-    dt = resolve_dtype((spec_or_module.dtype if is_module else torch.float32) if dtype is None else dtype)
+    dt = resolve_dtype((spec_or_module.dtype if isinstance(spec_or_module, SpecModule) else torch.float32)
+                       if dtype is None else dtype)
     if dt not in _DTYPE_NAMES:
         raise bad("dtype", dtype if dtype is not None else f"None (the module's {dt})",
                   "torch.float32 or torch.float64 (or their names)")
-    if is_module and dt != spec_or_module.dtype:
+    if isinstance(spec_or_module, SpecModule) and dt != spec_or_module.dtype:
         raise bad("dtype", dtype, f"the module's own dtype {spec_or_module.dtype} (or None); convert the spec "
                   "instead of the module to export another dtype")
     newest = onnx.defs.onnx_opset_version()
@@ -219,7 +223,8 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
         raise bad("path", path, "a path (str or os.PathLike)")
     with theory_errors():
         out = theory.io.check_writable(path, "file", force=force, flag="path")
-    module = spec_or_module if is_module else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget)
+    module = (spec_or_module if isinstance(spec_or_module, SpecModule)
+              else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget))
     _check_module(module)
     size = sum(p.numel() * p.element_size() for p in module.parameters())
     if size > _PROTOBUF_LIMIT:

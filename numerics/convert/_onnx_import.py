@@ -144,8 +144,8 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
         raise bad(where, f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
                   "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal")
     (stride,), (dil,) = a.get("strides", [1]), a.get("dilations", [1])
-    pads = tuple(a.get("pads", [0, 0]))
-    return lo.tree(v, lambda c, n: conv_layer(w, b, c, n, stride=stride, pads=pads, dilation=dil,
+    pads_1d = tuple(a.get("pads", [0, 0]))
+    return lo.tree(v, lambda c, n: conv_layer(w, b, c, n, stride=stride, pads=pads_1d, dilation=dil,
                                               groups=a.get("group", 1), where=where)[0], where)
 
 
@@ -233,7 +233,7 @@ def _input_shape(g: _Graph) -> tuple[str, tuple[int, ...]]:
     if t.elem_type not in _FLOAT_TYPES or len(dims) not in (2, 3, 4) or any(not d for d in dims[1:]):
         raise NumericsError(f"from_onnx: input {inputs[0].name!r} has type {t.elem_type} and shape {dims}; allowed: "
                             "float16/32/64, (batch, d), (batch, c_in, d) or (batch, c_in, H, W) with fixed sizes")
-    return inputs[0].name, tuple(dims[1:])
+    return inputs[0].name, tuple(d for d in dims[1:] if d is not None)  # all are: checked just above
 
 
 def from_onnx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> theory.Network:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -212,7 +212,7 @@ def _decompose(model, x, *, records: bool, cumulative: bool, memory_budget: int,
     guard_memory(what, est.peak_bytes, budget, f"W (nnz ~ {format_count(est.nnz)}) and its intermediates",
                  "use a smaller input x (--input on the command line)", error=NumericsError)
     graph = build_graph(model, x, records=records, traced=traced)
-    prefixes = {} if cumulative else None
+    prefixes: dict[int, tuple[Any, np.ndarray | None]] | None = {} if cumulative else None  # index -> (W_v, b_v)
     W, b, used = compose(graph, order=order, prefixes=prefixes)
     recs = tuple(_record(g, k, prefixes.get(g.index) if prefixes is not None else None)
                  for k, g in enumerate(graph.nodes[1:])) if records else ()

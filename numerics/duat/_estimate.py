@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import chain
+from typing import NoReturn
 
 import torch
 import torch.fx as fx
@@ -33,7 +34,7 @@ from ._estimate_rules import (_BUILD, _BUILD_LAYER_NORM, _FLOAT, _GATHER, _KEPT_
 from ._ops import as_module, kind_of, var_occurrences
 from ._sparse import _DENSE_FRACTION, _DENSE_LIMIT
 from ._graph import NAMES, supported
-from ._trace import Namer, base_name, call_error, module_path, op_name, qualname, trace, where
+from ._trace import Namer, base_name, call_error, module_path, op_name, qualname, target_name, trace, where
 from .layers import LEAVES, SUPPORTED_NAMES
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def _meta(v):
 
 
 class _Walk:
-    def __init__(self, model: nn.Module, shape: tuple, structural: bool, records: bool, partial: bool, traced=None):
+    def __init__(self, model: nn.Module, shape: tuple, structural: bool, records: bool, partial: bool,
+                 traced: tuple[fx.GraphModule, str] | None = None):
         self.shape, self.n_in, self.structural, self.records, self.partial = shape, math.prod(shape), \
             structural, records, partial
         self.gm, self.strip = traced if traced is not None else trace(model)
@@ -106,7 +108,7 @@ class _Walk:
         box = Box(1, tuple((1, 0, 1) for _ in shape[1:])) if len(shape) >= 2 else None
         self.nodes = [_Node("", "Input", State(shape, 1, box), (), 0, 0, 0, False)]
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         raise (_Stop(message) if self.partial else NumericsError(message))
 
     def run(self) -> int:
@@ -138,7 +140,7 @@ class _Walk:
             if n.args[1] == 0:
                 self.idx[n] = self.idx[ins[0]]
             return
-        mod = self.gm.get_submodule(n.target) if n.op == "call_module" else None
+        mod = self.gm.get_submodule(target_name(n)) if n.op == "call_module" else None
         if ins and mod is not None:
             return self.leaf(n, mod, ins[0])
         args, kwargs = fx.node.map_arg((n.args, n.kwargs), lambda a: self.env[a])
@@ -148,12 +150,13 @@ class _Walk:
                     tensors = {k: _meta(v) for k, v in chain(mod.named_parameters(), mod.named_buffers())}
                     value = functional_call(mod, tensors, tuple(args), kwargs, strict=False)
                 elif n.op == "call_method":
-                    value = getattr(args[0], n.target)(*args[1:], **kwargs)
+                    value = getattr(args[0], target_name(n))(*args[1:], **kwargs)
                 else:
+                    assert callable(n.target)  # fx: the remaining op, call_function, has the function as its target
                     value = n.target(*args, **kwargs)
         except Exception as e:                                  # noqa: BLE001 - any op may reject the shapes
-            return self.fail(str(call_error(self.gm, n, self.strip, supported(self.gm, n) or not ins,
-                                            _per_sample(self.env[ins[0]]) if ins else (), e, NAMES)))
+            self.fail(str(call_error(self.gm, n, self.strip, supported(self.gm, n) or not ins,
+                                     _per_sample(self.env[ins[0]]) if ins else (), e, NAMES)))
         self.env[n] = value
         if not ins or not isinstance(value, torch.Tensor):
             return
@@ -163,10 +166,10 @@ class _Walk:
             try:
                 m, src = as_module(n, args, kwargs)
             except NumericsError as e:
-                return self.fail(f"{where(n, self.strip)}: {op_name(n)} is not supported here: {e}")
+                self.fail(f"{where(n, self.strip)}: {op_name(n)} is not supported here: {e}")
             return self.add(n, self.namer(n, base_name(n)), type(m).__name__, m, [self.idx[n.args[0]]], value)
         if kind is None:
-            return self.fail(f"{where(n, self.strip)}: {op_name(n)} is not supported; supported: {NAMES}")
+            self.fail(f"{where(n, self.strip)}: {op_name(n)} is not supported; supported: {NAMES}")
         occ = {self.idx[a] for a in var_occurrences(n, lambda a: a in self.idx)}
         is_add = kind == "routing" and base_name(n) == "add" and len(occ) == 2
         base = "add" if is_add else base_name(n)
@@ -185,8 +188,8 @@ class _Walk:
     def leaf(self, n: fx.Node, mod: nn.Module, src: fx.Node) -> None:
         path = module_path(n, self.strip)
         if type(mod) not in LEAVES:
-            return self.fail(f"{path or '<model>'}: {qualname(type(mod))} is not supported; supported: "
-                             f"{SUPPORTED_NAMES}")
+            self.fail(f"{path or '<model>'}: {qualname(type(mod))} is not supported; supported: "
+                      f"{SUPPORTED_NAMES}")
         st = self.nodes[self.idx[src]].st
         t = self.env[src]
         if type(mod) is nn.MultiheadAttention and not mod.batch_first and t.dim() == 3:
@@ -195,10 +198,11 @@ class _Walk:
             out = st.shape if isinstance(mod, ELEMENTWISE + (nn.LayerNorm,)) else out_shape(mod, st.shape,
                                                                                            path or "<model>")
         except NumericsError as e:
-            return self.fail(str(e))
-        value = torch.empty((1,) + tuple(out), dtype=torch.float64, device="meta")
+            self.fail(str(e))
+        empty = torch.empty((1,) + tuple(out), dtype=torch.float64, device="meta")
+        value: torch.Tensor | tuple[torch.Tensor, None] = empty
         if type(mod) is nn.MultiheadAttention:
-            value = (value if mod.batch_first else value.transpose(0, 1), None)
+            value = (empty if mod.batch_first else empty.transpose(0, 1), None)
         self.add(n, self.namer(n, ""), type(mod).__name__, mod, [self.idx[src]], value, tuple(out))
 
     def add(self, n, path, kind, m, inputs, value, out=None) -> None:

@@ -19,7 +19,7 @@ from torch import nn
 from .._errors import NumericsError
 from ._maps import Conv, Map, as_map
 from ._ops import as_module, kind_of, routing, scale
-from ._trace import Namer, base_name, call_error, module_path, op_name, qualname, trace, where
+from ._trace import Namer, base_name, call_error, module_path, op_name, qualname, target_name, trace, where
 from .layers import ACTIVATIONS, LEAVES, SUPPORTED_NAMES, LeafMap
 from .layers._conv import resolve_padding
 from .layers._dispatch import _check_dims
@@ -63,7 +63,7 @@ NAMES = (f"functional and module forms of the leaves ({SUPPORTED_NAMES}), reshap
 def supported(gm: fx.GraphModule, n: fx.Node) -> bool:
     """Whether a call node is of a supported kind (a leaf module or a known function / method)."""
     if n.op == "call_module":
-        return type(gm.get_submodule(n.target)) in LEAVES
+        return type(gm.get_submodule(target_name(n))) in LEAVES
     return kind_of(n) is not None
 
 
@@ -72,7 +72,7 @@ def _per_sample(t: torch.Tensor) -> tuple:
 
 
 def leaf_local(mod: nn.Module, t: torch.Tensor, path: str, structural: bool, records: bool
-               ) -> tuple[Map, np.ndarray, LeafMap | None, torch.Tensor]:
+               ) -> tuple[Map, np.ndarray, LeafMap | None, torch.Tensor, torch.Tensor]:
     """``(map, bias, leaf form, per-sample input, per-sample output)`` of a supported leaf on the batch-of-one
     input ``t``; the leaf form is None for a convolution unless ``records`` (its matrix is built lazily)."""
     where_ = path or "<model>"
@@ -85,9 +85,8 @@ def leaf_local(mod: nn.Module, t: torch.Tensor, path: str, structural: bool, rec
     else:
         raise NumericsError(f"{where_}: {type(mod).__name__} got a tensor of shape {tuple(t.shape)} whose first "
                             f"dimension is not the batch (of one); allowed: batch-first inputs")
-    is_conv = isinstance(mod, (nn.Conv1d, nn.Conv2d))
     try:
-        if is_conv and not structural:
+        if isinstance(mod, (nn.Conv1d, nn.Conv2d)) and not structural:
             nd = 2 if isinstance(mod, nn.Conv2d) else 1
             _check_dims(mod, h, nd, where_)
             if mod.padding_mode != "zeros":
@@ -117,14 +116,16 @@ def _execute(gm: fx.GraphModule, n: fx.Node, env: dict, var: dict):
     args, kwargs = fx.node.map_arg((n.args, n.kwargs), get)
     with torch.no_grad():
         if n.op == "call_module":
-            return gm.get_submodule(n.target)(*args, **kwargs)
+            return gm.get_submodule(target_name(n))(*args, **kwargs)
         if n.op == "call_method":
-            return getattr(args[0], n.target)(*args[1:], **kwargs)
+            return getattr(args[0], target_name(n))(*args[1:], **kwargs)
+        assert callable(n.target)  # fx: the remaining op, call_function, has the function as its target
         return n.target(*args, **kwargs)
 
 
 class _Builder:
-    def __init__(self, model: nn.Module, structural: bool, records: bool, traced=None):
+    def __init__(self, model: nn.Module, structural: bool, records: bool,
+                 traced: tuple[fx.GraphModule, str] | None = None):
         self.gm, self.strip = traced if traced is not None else trace(model)
         self.structural, self.records = structural, records
         self.env: dict = {}
@@ -159,7 +160,7 @@ class _Builder:
 
     def call(self, n: fx.Node) -> None:
         ins = [a for a in n.all_input_nodes if a in self.var]
-        if ins and n.op == "call_module" and type(self.gm.get_submodule(n.target)) in LEAVES:
+        if ins and n.op == "call_module" and type(self.gm.get_submodule(target_name(n))) in LEAVES:
             return self.node(n, None)                               # the leaf's own form runs it
         try:
             value = _execute(self.gm, n, self.env, self.var)
@@ -179,7 +180,7 @@ class _Builder:
                 raise self.fail(n, "of the attention weights is not supported; allowed: need_weights=False")
             return
         if not isinstance(value, torch.Tensor):
-            is_mha = n.op == "call_module" and type(self.gm.get_submodule(n.target)) is nn.MultiheadAttention
+            is_mha = n.op == "call_module" and type(self.gm.get_submodule(target_name(n))) is nn.MultiheadAttention
             if isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value) and not is_mha:
                 raise self.fail(n, "is not supported (it returns several input-dependent tensors)")
             if not is_mha:
@@ -190,9 +191,11 @@ class _Builder:
 
     def node(self, n: fx.Node, value) -> None:
         env, var = self.env, self.var
-        leaf, in_shape = None, ()
+        leaf = None
+        in_shape: tuple[int, ...] = ()
+        out_shape: tuple[int, ...] | None
         if n.op == "call_module":
-            mod = self.gm.get_submodule(n.target)
+            mod = self.gm.get_submodule(target_name(n))
             if type(mod) not in LEAVES:
                 path = module_path(n, self.strip) or "<model>"
                 raise NumericsError(f"{path}: {qualname(type(mod))} is not supported; supported: {SUPPORTED_NAMES}")
@@ -206,22 +209,22 @@ class _Builder:
             value = out[None] if type(mod) is not nn.MultiheadAttention or mod.batch_first else out[:, None]
             env[n] = (value, None) if type(mod) is nn.MultiheadAttention else value
         else:
-            kind, out_shape = kind_of(n), None
+            op_kind, out_shape = kind_of(n), None
             base = base_name(n)
-            fn = getattr(torch.Tensor, n.target) if n.op == "call_method" else n.target
+            fn = getattr(torch.Tensor, target_name(n)) if n.op == "call_method" else n.target
             out = value
-            if kind in ("layer", "activation"):
+            if op_kind in ("layer", "activation"):
                 args, kwargs = fx.node.map_arg((n.args, n.kwargs), lambda a: env[a])
                 mod, _ = self._guard(n, as_module, n, args, kwargs)
                 src = n.args[0] if n.args else n.kwargs.get("input")
                 path = self.path_of(n, base)
                 m, bias, leaf, h, lout = leaf_local(mod, env[src], path, self.structural, self.records)
                 maps, in_shape, kind, out_shape = [(src, m)], tuple(h.shape), type(mod).__name__, tuple(lout.shape)
-            elif kind == "routing":
+            elif op_kind == "routing":
                 maps, bias = self._guard(n, routing, fn, n, env, lambda a: a in var, value)
                 kind = "Add" if base in ("add", "iadd") and len({a for a, _ in maps}) == 2 else base
                 path = self.path_of(n, "add" if kind == "Add" else base)
-            elif kind == "scale":
+            elif op_kind == "scale":
                 maps, bias = self._guard(n, scale, fn, n, env, lambda a: a in var, value, self.structural)
                 path = self.path_of(n, base)
                 kind = base

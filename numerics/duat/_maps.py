@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+import torch.nn.grad  # conv1d_input/conv2d_input; torch.nn does not re-export the submodule
 
 from ._sparse import _DENSE_FRACTION, _DENSE_LIMIT, coo
 from .layers._conv import conv_from_args

@@ -224,10 +224,10 @@ def scale(fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: torch
 
 
 def _verify(maps, bias, env, value, node) -> None:
-    y = torch.from_numpy(bias).clone()
+    acc = torch.from_numpy(bias).clone()
     for n, g in maps:
-        y += g.fwd(env[n].reshape(1, -1).to(torch.float64))[0]
+        acc += g.fwd(env[n].reshape(1, -1).to(torch.float64))[0]
     ref = value.reshape(-1).to(torch.float64).numpy()
-    y = y.numpy()
+    y = acc.numpy()
     if y.shape != ref.shape or np.max(np.abs(y - ref), initial=0.0) > 1e-12 * (1.0 + np.max(np.abs(ref), initial=0.0)):
         raise NumericsError("it is not a pure data movement (its map does not reproduce its output)")

@@ -94,8 +94,9 @@ def _rf(m: nn.Module, state):
         for child in m.children():
             state = _rf(child, state)
         return state
-    if callable(getattr(m, "duat_graph", None)):
-        return _rf_nodes(m, m.duat_graph(), state)
+    graph = getattr(m, "duat_graph", None)
+    if callable(graph):
+        return _rf_nodes(m, graph(), state)
     return None
 
 
@@ -109,7 +110,8 @@ def _rf_nodes(owner: nn.Module, nodes: tuple, state):
                 return None
             state = (tuple(max(x, y) for x, y in zip(a[0], b[0])), a[1])
         else:
-            state = _rf(owner._modules[node], state)
+            child = owner._modules[node]
+            state = _rf(child, state) if child is not None else None  # a child registered as None: unknown
     return state
 
 

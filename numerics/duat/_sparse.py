@@ -99,5 +99,6 @@ def from_torch(t: torch.Tensor) -> sp.csr_matrix:
     if t.is_sparse:
         t = t.coalesce()
         i = t.indices().numpy()
-        return coo(i[0], i[1], t.values().double().numpy(), tuple(t.shape))
+        n_rows, n_cols = t.shape
+        return coo(i[0], i[1], t.values().double().numpy(), (n_rows, n_cols))
     return sp.csr_matrix(t.detach().double().numpy())

@@ -67,6 +67,12 @@ def trace(model: nn.Module) -> tuple[fx.GraphModule, str]:
     return fx.GraphModule(root, graph), strip
 
 
+def target_name(node: fx.Node) -> str:
+    """A call_module / call_method node's target, which fx makes a str (module path / method name)."""
+    assert isinstance(node.target, str), f"{node.op} node {node.name!r} has target {node.target!r}"
+    return node.target
+
+
 def qualname(t: type) -> str:
     """``nn.Conv3d`` for torch layers, ``module.Class`` otherwise (the words of the unsupported-layer error)."""
     return f"nn.{t.__name__}" if t.__module__.startswith("torch.nn") else f"{t.__module__}.{t.__qualname__}"
@@ -89,7 +95,8 @@ class Namer:
     ``_1``, ``_2`` for later calls in the same block (``layer1.0.add``)."""
 
     def __init__(self, strip: str):
-        self.strip, self.seen = strip, {}
+        self.strip = strip
+        self.seen: dict[tuple[str, str], int] = {}
 
     def __call__(self, node: fx.Node, base: str) -> str:
         mp = module_path(node, self.strip)
@@ -144,7 +151,7 @@ def call_error(gm: fx.GraphModule, node: fx.Node, strip: str, supported: bool, i
     supported leaf that rejected its per-sample input, or the op's own first line."""
     first = str(e).splitlines()[0] if str(e) else type(e).__name__
     if node.op == "call_module":
-        mod = gm.get_submodule(node.target)
+        mod = gm.get_submodule(target_name(node))
         path = module_path(node, strip) or "<model>"
         if not supported:
             return NumericsError(f"{path}: {qualname(type(mod))} is not supported; supported: {names}")

@@ -23,7 +23,7 @@ from typing import Union
 import torch
 from torch import nn
 
-from .._errors import bad
+from .._errors import NumericsError, bad
 from .layers import ChannelsToTokens
 
 Node = Union[str, "Residual"]
@@ -158,6 +158,9 @@ def init_(model: nn.Module, seed: int) -> nn.Module:
         for mod in model.modules():
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 n = mod.num_features
+                if mod.running_mean is None or mod.running_var is None:
+                    raise NumericsError(f"init_: {type(mod).__name__}(track_running_stats=False) has no running "
+                                        "statistics to draw")
                 mod.weight.copy_(0.5 + torch.rand(n, generator=g, dtype=torch.float64))
                 mod.bias.copy_(0.1 * torch.randn(n, generator=g, dtype=torch.float64))
                 mod.running_mean.copy_(0.1 * torch.randn(n, generator=g, dtype=torch.float64))

@@ -30,7 +30,9 @@ def dense(m: torch.Tensor | sp.spmatrix | np.ndarray) -> np.ndarray:
     """A dense float64 numpy copy of a torch sparse/dense tensor or a scipy matrix."""
     if isinstance(m, torch.Tensor):
         return (m.to_dense() if m.is_sparse else m).detach().double().numpy()
-    return m.toarray() if sp.issparse(m) else np.asarray(m, dtype=np.float64)
+    if isinstance(m, np.ndarray) or not sp.issparse(m):
+        return np.asarray(m, dtype=np.float64)
+    return m.toarray()
 
 
 def max_err(actual, expected) -> float:
@@ -242,8 +244,9 @@ def linear_reach(model: nn.Module) -> list[tuple[str, bool]]:
             for name, child in m.named_children():
                 linear = walk(child, f"{path}.{name}" if path else name, linear)
             return linear
-        if callable(getattr(m, "duat_graph", None)):
-            return nodes(m, m.duat_graph(), path, linear)
+        graph = getattr(m, "duat_graph", None)
+        if callable(graph):
+            return nodes(m, graph(), path, linear)
         return linear                                   # reshapes, pools with fixed matrices, identity
 
     def nodes(owner: nn.Module, seq: tuple, path: str, linear: bool) -> bool:
@@ -252,7 +255,9 @@ def linear_reach(model: nn.Module) -> list[tuple[str, bool]]:
                 a, b = nodes(owner, node.main, path, linear), nodes(owner, node.shortcut, path, linear)
                 linear = a or b
             else:
-                linear = walk(owner._modules[node], f"{path}.{node}" if path else node, linear)
+                child = owner._modules[node]
+                if child is not None:  # a child registered as None computes nothing: the path stays as it is
+                    linear = walk(child, f"{path}.{node}" if path else node, linear)
         return linear
 
     walk(model, "", True)

@@ -154,7 +154,8 @@ class SweepConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SweepConfig":
         """Inverse of :meth:`to_dict`."""
-        return cls(**{k: tuple(v) if k in ("ds", "archs", "seeds", "lrs") else v for k, v in data.items()})
+        kwargs: dict[str, Any] = {k: tuple(v) if k in ("ds", "archs", "seeds", "lrs") else v for k, v in data.items()}
+        return cls(**kwargs)
 
 
 _TRAIN = {"quick": dict(s=2, width=8, head_width=16, head_layers=1, max_steps=400, eval_every=20, patience=6,

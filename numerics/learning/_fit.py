@@ -141,17 +141,18 @@ def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float
     if not (isinstance(level, float) and 0 < level < 1):
         raise bad("level", level, "a float in (0, 1)")
     stars = n_stars(points, tau)
-    used = [d for d in sorted(stars) if stars[d] is not None]
+    found = {d: star for d, star in stars.items() if star is not None}
+    used = sorted(found)
     censored = [d for d in sorted(stars) if stars[d] is None]
     if len(used) < 2:
         raise NumericsError(f"no slope: n* found at d = {used}, need two (no n <= n_max reached tau = {tau} at "
                             f"d = {censored})")
-    fit = loglog_fit(used, [stars[d] for d in used])
+    fit = loglog_fit(used, [found[d] for d in used])
     ds, boot = bootstrap_n_stars({d: points[d] for d in used}, tau, reps, seed)
     fits = _row_fits(ds, boot)
     lines = np.exp(fits[:, 1:2] + fits[:, 0:1] * np.log(np.asarray(ds, dtype=np.float64)))  # (reps, len(ds))
     return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(fits[:, 0], level),
-            "level": level, "ds": used, "n_stars": [stars[d] for d in used], "censored_ds": censored,
+            "level": level, "ds": used, "n_stars": [found[d] for d in used], "censored_ds": censored,
             "reps": reps, "reps_used": int(np.isfinite(fits[:, 0]).sum()),
             "n_star_ci": [list(interval(boot[:, j], level)) for j in range(len(ds))],
             "band": [_ci(lines[:, j], level) for j in range(len(ds))]}
@@ -169,10 +170,12 @@ def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level:
         NumericsError: fewer than two common d with an n*.
     """
     sn, sd = n_stars(num, tau), n_stars(den, tau)
-    used = [d for d in sorted(set(sn) & set(sd)) if sn[d] is not None and sd[d] is not None]
+    found_n = {d: star for d, star in sn.items() if star is not None}
+    found_d = {d: star for d, star in sd.items() if star is not None}
+    used = sorted(set(found_n) & set(found_d))
     if len(used) < 2:
         raise NumericsError(f"no ratio slope: both architectures have an n* at only {used} (need two d)")
-    ratios = [sn[d] / sd[d] for d in used]
+    ratios = [found_n[d] / found_d[d] for d in used]
     fit = loglog_fit(used, ratios)
     _, bn = bootstrap_n_stars({d: num[d] for d in used}, tau, reps, seed)
     _, bd = bootstrap_n_stars({d: den[d] for d in used}, tau, reps, seed + 1)

@@ -200,6 +200,8 @@ def fit_n_star(ns: Sequence[int], errs: Any, tau: float, *, reps: int, seed: int
     n, med = _sorted(ns, np.median(errs, axis=1))
     passed = med <= tau
     i = int(np.argmax(passed)) if passed.any() else None
+    bracket: tuple[int | None, int | None]
+    censored: str | None
     if i is None:
         bracket, censored = (int(n[-1]), None), "above"
     else:

@@ -75,6 +75,7 @@ class ThresholdSearch:
     def _advance(self) -> int | None:
         lo, hi = self._lo, self._hi
         if hi is None:  # geometric phase: every n so far failed
+            assert lo is not None  # _advance runs after record(); with no pass yet, that n failed and set _lo
             return None if lo >= self.n_max else min(2 * lo, self.n_max)
         if lo is None or hi - lo <= 1:  # first n passed (censored below), or bracket closed
             return None
@@ -106,6 +107,7 @@ class ThresholdSearch:
         if self._next is None:
             return 0
         if self._hi is not None:  # bisecting (lo, hi); the pending mid is one of the steps counted
+            assert self._lo is not None  # a pass with no failure below ends the search (_next is None)
             return self._bisections(self._lo, self._hi)
         worst, lo, n, steps = 0, self._lo, self._next, 0
         while True:

@@ -63,6 +63,8 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
     seeds = list(range(E)) if batch_seeds is None else list(batch_seeds)
     if len(seeds) != E or not all(isinstance(v, int) and not isinstance(v, bool) for v in seeds):
         raise bad("batch_seeds", batch_seeds, f"None or {E} ints (one per member)")
+    if x_val is not None and y_val is None:  # (the first validation step would fail on it)
+        raise bad("y_val", None, "a tensor (n_val,) when x_val is given")
     batches = None
     if settings.batch_size is not None and settings.batch_size < x.shape[1]:
         batches = MinibatchOrder(seeds, x.shape[1], settings.batch_size, x.device)
@@ -107,6 +109,7 @@ def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch
             continue
         with torch.no_grad():
             if validate:
+                assert x_val is not None and y_val is not None  # validate: x_val given, so train_ensemble had y_val
                 val = ((arch.forward(work, x_val[None]) - y_val) ** 2).mean(1)
                 val = torch.where(torch.isfinite(val) & alive, val, math.inf)
                 better = val < best_val[idx]

@@ -88,7 +88,8 @@ class TreeArch:
 
     def shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
         """Per-member ``(weight shape, bias shape)`` of every layer, tree layers first, readout last."""
-        out, c_in = [], 1
+        out: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        c_in = 1
         for l in range(1, self.depth + 1):
             p_in, p_out = self.d // self.s ** (l - 1), self.d // self.s ** l
             if self.arch == "cnn":
@@ -215,6 +216,7 @@ class TreeArch:
             elif self.arch == "cnn":  # row t C + c of the shared filter is Conv1d's weight[o, c, t]
                 conv = nn.Conv1d(c_in, c, s, s, dtype=w[l].dtype)
                 conv.weight.data = w[l].reshape(s, c_in, c).permute(2, 1, 0).contiguous()
+                assert conv.bias is not None  # built with bias=True (the default)
                 conv.bias.data = b[l]
                 layers.append(conv)
             else:  # (P, s C, C') -> LocallyConnected1d's (P, C', C, s)

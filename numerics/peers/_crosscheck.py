@@ -175,6 +175,7 @@ def _ours(net: theory.Network, prop: Property, timeout: float) -> tuple[theory.C
     if cert.status != "refuted":
         return cert, ("proved" if cert.status == "proved" else "unknown"), None
     point = [Fraction(0)] * prop.n_inputs
+    assert cert.witness is not None  # theory.Certificate refuses status 'refuted' without a witness
     with theory_errors():
         for name, v in cert.witness.items():
             point[theory.input_unit(net, name)] = Fraction(v)

@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -76,10 +77,12 @@ def marabou_available() -> bool:
     return importlib.util.find_spec("maraboupy") is not None
 
 
-def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int) -> tuple[np.ndarray, ...]:
+def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Rows, columns, values, bias of one layer on flat units (``p C + c``; the first layer's inputs in X order
     ``c d + p``), plus ``(n_out, c_out)``."""
     if isinstance(layer, nn.Conv1d):
+        assert layer.bias is not None  # to_module builds every Conv1d with a bias
         w, k = layer.weight.detach().numpy(), layer.kernel_size[0]
         c_out, n_out = w.shape[0], n_in // k
         o, c, t = np.nonzero(w)
@@ -101,15 +104,16 @@ def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int) -> tuple[n
     else:  # to_module builds only these three
         raise NumericsError(f"crosscheck: layer {layer!r} has no Marabou encoding")
     cols = ch * d + pos if first else pos * c_in + ch
-    flat = [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a, dt in
-            ((rows, np.int64), (cols, np.int64), (vals, np.float64))]
-    return (*flat, np.asarray(bias, dtype=np.float64), n_out, c_out)
+    flat_rows, flat_cols, flat_vals = [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a, dt in
+                                       ((rows, np.int64), (cols, np.int64), (vals, np.float64))]
+    return flat_rows, flat_cols, flat_vals, np.asarray(bias, dtype=np.float64), n_out, c_out
 
 
 def write_layers(net: theory.Network, path: Path) -> Path:
     """The float64 layers of ``to_module(net)`` as the ``.npz`` file ``_marabou_worker.py`` reads."""
     module = to_module(net, "float64", "cpu")
-    arrays: dict[str, np.ndarray] = {"depth": np.array(len(module.layers)), "n_in_0": np.array(net.c_in * net.d)}
+    # values are arrays; Any because np.savez's stub checks **kwds against its allow_pickle: bool as well
+    arrays: dict[str, Any] = {"depth": np.array(len(module.layers)), "n_in_0": np.array(net.c_in * net.d)}
     n, c = net.d, net.c_in
     for lv, (layer, relu) in enumerate(zip(module.layers, module.relu)):
         rows, cols, vals, bias, n_out, c_out = _coo(layer, n, c, lv == 0, net.d)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -273,7 +274,7 @@ def target_property(net: theory.Network, target: Any, *, eps: Any, box: Any = No
     q = _fraction(eps, "eps")
     if q < 0:
         raise bad("eps", eps, "a number >= 0")
-    targets = tuple(normalise(e, lambda part, j=j: _linear(net, part, j)) for j, e in enumerate(exprs))
+    targets = tuple(normalise(e, partial(_linear, net, j=j)) for j, e in enumerate(exprs))
     return Property("sup-norm", net.c_in * net.d, net.n_outputs, _box(box), targets, q, _margin(tol),
                     net.content_hash, net.c_in, net.d)
 

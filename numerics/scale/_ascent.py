@@ -31,6 +31,7 @@ class TopK:
         v, i = torch.topk(values, take)
         r = rows[i]
         if self.values is not None:
+            assert self.rows is not None  # values and rows are only ever set together
             v, r = torch.cat([self.values, v]), torch.cat([self.rows, r])
             v, i = torch.topk(v, min(self.k, v.shape[0]))
             r = r[i]

@@ -33,12 +33,12 @@ _WITNESSES = ("searched, rounded to dtype", "best sample", "searched, float64")
 
 
 class Witness(NamedTuple):
-    """The best witness, re-evaluated exactly: ``lower`` (rigorous lower bound), its row ``index`` among the
+    """The best witness, re-evaluated exactly: ``lower`` (rigorous lower bound), its ``row`` among the
     witnesses, ``argmax`` (coordinate name -> float), ``points`` (every witness as a full input) and ``fill`` (the
     value of the inputs outside the target's units)."""
 
     lower: Fraction
-    index: int
+    row: int  # not ``index``, which would shadow tuple.index
     argmax: dict[str, float]
     points: list[np.ndarray]
     fill: float
@@ -46,7 +46,7 @@ class Witness(NamedTuple):
     @property
     def source(self) -> str:
         """Where the best witness comes from (``ScaleReport.search["witness"]``)."""
-        return _WITNESSES[self.index]
+        return _WITNESSES[self.row]
 
 
 class Bounds(NamedTuple):
@@ -77,7 +77,7 @@ def exact_witness(net: theory.Network, tg: Target, eng: Engine, witnesses: torch
     fill = float(eng.dlo[0])
     lower, arg_i, pts = Fraction(-1), 0, []
     for i, w in enumerate(witnesses.cpu().numpy()):
-        pts.append(full_point(net, eng.units, w, fill))
+        pts.append(full_point(net, np.asarray(eng.units), w, fill))  # Engine made units an int64 array
         e = exact_error(net, tg, pts[-1], [Fraction(float(v)) for v in w])
         if e > lower:
             lower, arg_i = e, i

@@ -102,6 +102,7 @@ def _search(net: theory.Network, eng: Engine, tg: Target, fn: Any, top: TopK, op
 
     gen = torch.Generator(device=dev)
     gen.manual_seed(_mix(eng.seed, 2, 0))
+    assert top.rows is not None and top.values is not None  # ScaleOptions: samples >= 1, so _sample merged a batch
     starts = top.rows.double()
     with serial() if dev.type == "cpu" else contextlib.nullcontext():  # a few rows: serial is faster
         best_x, best_v = ascend(error64, starts, lo64, hi64, steps=opts.search_steps, restarts=opts.restarts,

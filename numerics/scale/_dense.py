@@ -55,6 +55,8 @@ class DensePath:
         for i, (layer, mod, relu) in enumerate(zip(net.layers, module.layers, module.relu)):
             shared = layer.kind in ("conv", "pointwise")
             if shared:
+                # a conv / pointwise layer of a SpecModule is a Conv1d with a bias
+                assert isinstance(mod.weight, torch.Tensor) and isinstance(mod.bias, torch.Tensor)
                 w = mod.weight.detach()  # (c_out, c_in, s)
                 c_out, c_in, s = w.shape
                 mat = w.permute(2, 1, 0).reshape(s * c_in, c_out).contiguous()

@@ -77,7 +77,7 @@ class Engine:
     """
 
     net: theory.Network
-    units: Sequence[int]
+    units: Sequence[int] | np.ndarray  # an int64 array once __post_init__ has run
     box: Sequence[tuple[Fraction, Fraction]]
     default: tuple[Fraction, Fraction]
     path: str = "auto"
@@ -231,6 +231,7 @@ class Engine:
                     if self.device.type == "cuda":
                         torch.cuda.synchronize(self.device)
                     rate = count / max(time.perf_counter() - t0, 1e-9)
+                    assert max_seconds is not None  # a batch is timed only when max_seconds set the probes
                     guard_time(what, samples, samples / rate, max_seconds,
                                f"measured {rate:.3g} samples/s on {count} samples", error=NumericsError)
         finally:

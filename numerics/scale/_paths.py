@@ -114,8 +114,12 @@ class StructuredPath:
         n_in = self.live_units.size
         self.widths = [n_in]
         for i, layer in enumerate(net.layers):
-            units, (which, src, nz) = levels[i + 1]
+            units, edges = levels[i + 1]
+            assert edges is not None  # cone_levels: only level 0 (the input) has no edges
+            which, src, nz = edges
             mod = module.layers[i]
+            # SpecModule layers (Conv1d, LocallyConnected1d, DenseOnSignal) all have a weight and a bias
+            assert isinstance(mod.weight, torch.Tensor) and isinstance(mod.bias, torch.Tensor)
             w = mod.weight.detach().reshape(-1)[torch.as_tensor(layer.weight.keys[nz], device=dev)]
             rows = units % layer.c_out if layer.kind in ("conv", "pointwise") else units
             b = mod.bias.detach().reshape(-1)[torch.as_tensor(rows, device=dev)]

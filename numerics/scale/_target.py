@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy as sp
 import torch
 
@@ -197,7 +198,8 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     exprs = [_parse_target(t, "target") for t in target]
     if len(exprs) != net.n_outputs:
         raise bad("target", target, f"{net.n_outputs} formula(s), one per output of the network")
-    units, renamed = set(), []
+    units: set[int] = set()
+    renamed = []
     for e in exprs:  # every symbol in the network's own input name (an alias such as x0_5 becomes x5)
         found = {s: coordinate_unit(net, s.name, "target") for s in e.free_symbols}
         units.update(found.values())
@@ -209,7 +211,7 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     return Target(tuple(exprs), units_t, per, default, tuple(theory.input_name(net, u) for u in units_t))
 
 
-def make_box(net: theory.Network, box: Any, units: Sequence[int]
+def make_box(net: theory.Network, box: Any, units: Sequence[int] | np.ndarray
              ) -> tuple[tuple[tuple[Fraction, Fraction], ...], tuple[Fraction, Fraction]]:
     """``(per-unit intervals for units, interval for all other units)`` from ``(lo, hi)`` or ``{symbol: (lo, hi)}``.
 

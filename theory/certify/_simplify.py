@@ -99,10 +99,15 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
         new_of = np.full(m, -1, dtype=np.int64)
         new_of[cidx] = nnew + np.arange(cidx.size)
         if cidx.size:
-            NA.append(Dz[cidx, :k]); NC.append(Dz[cidx, k]); NE.append(Ez[cidx]); NR.append(unst[cidx])
+            NA.append(Dz[cidx, :k])
+            NC.append(Dz[cidx, k])
+            NE.append(Ez[cidx])
+            NR.append(unst[cidx])
             sel = create[srow]
             e_src, e_dst, e_w = scol[sel], new_of[srow[sel]], sval[sel]
-            ES.append(e_src); ED.append(e_dst); EW.append(e_w)
+            ES.append(e_src)
+            ED.append(e_dst)
+            EW.append(e_w)
             lev = np.zeros(cidx.size, dtype=np.int64)
             if e_src.size:
                 np.maximum.at(lev, e_dst - nnew, level_new[e_src] + 1)

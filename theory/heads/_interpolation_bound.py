@@ -73,7 +73,7 @@ class InterpolationBound:
             self.source = "interval Hessian"
             syms = head_symbols(k)
             entries = {(a, b): rewrite_hyperbolic(sp.diff(expr, syms[a], syms[b])) for a in range(k) for b in range(a, k)}
-            for (a, b), d2 in entries.items():
+            for d2 in entries.values():
                 if d2.has(sp.Derivative, sp.sign, sp.DiracDelta, sp.Piecewise, sp.Heaviside):
                     raise bad("g", str(expr), "twice differentiable on the box (its second derivatives involve "
                               f"{d2}); give hessian= or lipschitz= instead")

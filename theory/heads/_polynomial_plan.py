@@ -138,7 +138,7 @@ def build_polynomial(terms: list[tuple[Fraction, Exponents]], const: Fraction, b
     ops = plan_monomials([e for _, e in terms])
     depth = max((op.level for op in ops.values()), default=0)
     last_use: dict[Exponents, int] = {e: depth + 1 for _, e in terms}
-    for e, op in ops.items():
+    for op in ops.values():
         if op.kind != "input":
             for a in op.args:
                 last_use[a] = max(last_use.get(a, 0), op.level)

@@ -130,7 +130,7 @@ def trace_exact(net: Network, x: Any) -> list[np.ndarray]:
         raise bad("net", type(net).__name__, "a theory.Network")
     levels = _forward(net, _input_units(net, x), None, _relu)
     out = []
-    for (units, vals), n, c in zip(levels, net.positions, net.channels):
+    for (_units, vals), n, c in zip(levels, net.positions, net.channels):
         arr = np.empty(n * c, dtype=object)
         arr[:] = [_as_fraction(v) for v in vals]
         out.append(arr.reshape(n, c))

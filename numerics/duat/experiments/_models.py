@@ -184,6 +184,7 @@ def forward(arch: ConvArch, params: Params, x: torch.Tensor,
         w = kernel(params, l, masks)
         z = F.conv2d(h, w.reshape(-1, *w.shape[2:]), params[f"b{l}"].reshape(-1), padding=K // 2, groups=m)
         if l in arch.skips:
+            assert skip_in is not None  # ConvArch allows skips only at l >= 1, so layer l - 1 set skip_in
             z = z + skip_in
         h = torch.relu(z)
         if l in arch.pools:

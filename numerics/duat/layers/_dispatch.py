@@ -5,7 +5,7 @@ Only exact types are dispatched (a subclass may override ``forward``, which the 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -99,7 +99,9 @@ def max_pool(module: nn.MaxPool1d | nn.MaxPool2d, h: torch.Tensor, path: str, st
     return LeafMap(m, np.zeros(out.numel()), out, None, {"selection": idx}, weight_dynamic=True)
 
 
-Handler = Callable[[nn.Module, torch.Tensor, str, bool], LeafMap]
+# The module argument is Any: each handler takes the exact type it is keyed under (conv takes Conv1d | Conv2d, ...),
+# a per-key relation that a Callable type over nn.Module cannot express (parameters are contravariant).
+Handler = Callable[[Any, torch.Tensor, str, bool], LeafMap]
 LEAVES: dict[type, Handler] = {
     nn.Conv1d: conv, nn.Conv2d: conv,
     nn.AvgPool1d: avg_pool, nn.AvgPool2d: avg_pool,

@@ -24,7 +24,7 @@ def batch_norm(module: nn.modules.batchnorm._BatchNorm, h: torch.Tensor, path: s
     Raises:
         NumericsError: in train mode, or without running statistics (batch statistics are not per-sample maps).
     """
-    if module.training or module.running_mean is None:
+    if module.training or module.running_mean is None or module.running_var is None:
         raise NumericsError(f"{path}: {type(module).__name__} in train mode (or without running statistics) "
                             f"normalises by batch statistics, which is not a per-sample map; allowed: eval mode "
                             f"with track_running_stats=True (call model.eval())")
