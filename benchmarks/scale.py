@@ -135,7 +135,7 @@ def main(argv=None) -> int:
             if dev.type == "cuda":
                 row += f"  {x.numel() * x.element_size() / t_d / 1e9 / bw * 100:>6.1f}%"
             print(row, flush=True)
-            del x, mod, sp, dp, ys, yd, yp
+            x = mod = sp = dp = ys = yd = yp = None  # free this size's tensors before the next one
     end, end_cpu = gemm_peak(dev, dt)
     print(f"large-GEMM peak at the end: {end:.1f} GFLOP/s wall, {end_cpu:.1f} per CPU-second; "
           f"load average {os.getloadavg()[0]:.2f}")

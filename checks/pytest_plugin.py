@@ -52,7 +52,9 @@ class ClaimItem(pytest.Item):
 
     def runtest(self) -> None:
         config = self.config
-        out = config._tmp_path_factory.mktemp("claims")  # noqa: SLF001 -- pytest's own session temp factory
+        # pytest's own session temp factory, which its tmpdir plugin sets on the config at run time and its stubs do
+        # not declare (pytest reads it with the same ignore)
+        out = config._tmp_path_factory.mktemp("claims")  # type: ignore[attr-defined]  # noqa: SLF001
         ctx = Context(profile=config.getoption("claims_profile"), seed=config.getoption("claims_seed"), out_dir=out)
         result = self.claim.run(ctx)
         self.user_properties.append(("claim_result", json.dumps(result.to_json())))

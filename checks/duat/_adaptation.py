@@ -21,11 +21,11 @@ from numerics.duat import references as ref
 
 from ..claims import Context, Result
 from ._empirical import lora_adaptation, pruning_curve
-from ._parts import Part, _gen, _model, _randn, _result, matrix_part
+from ._parts import Part, _gen, _model, _randn, _result, _uat_layers, matrix_part
 
 
 # ------------------------------------------------------------------------------------------------ E18, E19
-def verify_lora_rank(M_dK, rank: int, out_hw: int, full_dims: tuple[int, int]) -> Part:
+def verify_lora_rank(M_dK, rank: int, out_hw: int, full_dims: tuple[int, ...]) -> Part:
     """``rank M(dK) <= r Ho Wo``, attained when ``r Ho Wo <= min(dims)`` (numpy matrix_rank, SVD threshold)."""
     got = int(np.linalg.matrix_rank(ref.dense(M_dK)))
     bound = rank * out_hw
@@ -54,7 +54,7 @@ def e18_exact(ctx: Context) -> Result:
 def verify_pruning(model: nn.Sequential, pruned: nn.Sequential, removed: np.ndarray, x: torch.Tensor) -> Part:
     """``G(x) - G_P(x) == sum_{j in P} alpha_j sigma(w_j . x + b_j)`` within float64_affine, and the bound
     ``|G - G_P| <= sum_{j in P} |alpha_j| |sigma_j|``."""
-    l1, act, l2 = model
+    l1, act, l2 = _uat_layers(model)
     with torch.no_grad():
         delta = (model(x) - pruned(x)).numpy()
         s = act(x @ l1.weight.T + l1.bias)[:, removed].numpy()
@@ -67,7 +67,7 @@ def verify_pruning(model: nn.Sequential, pruned: nn.Sequential, removed: np.ndar
 
 def prune(model: nn.Sequential, keep: np.ndarray) -> nn.Sequential:
     """The UAT-form net without the hidden units outside ``keep``."""
-    l1, act, l2 = model
+    l1, act, l2 = _uat_layers(model)
     a, b = nn.Linear(l1.in_features, len(keep)).double(), nn.Linear(len(keep), l2.out_features).double()
     with torch.no_grad():
         a.weight.copy_(l1.weight[keep]), a.bias.copy_(l1.bias[keep])

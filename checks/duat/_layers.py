@@ -20,15 +20,15 @@ from numerics import duat
 from numerics.duat import references as ref
 
 from ..claims import Context, Result
-from ._parts import Part, TOL, _flat, _gen, _model, _out, _randn, _result, affine_part, matrix_part
+from ._parts import Part, TOL, _flat, _gen, _model, _out, _randn, _result, _uat_layers, affine_part, matrix_part
 
 # ------------------------------------------------------------------------------------------------ E1
 def verify_uat(model: nn.Sequential, x: torch.Tensor) -> Part:
     """A two-layer net ``W2 s(W1 x + b1) + b2`` equals the explicit UAT sum ``sum_j W2[:, j] s(w_j.x + b_j) + b2``."""
-    l1, act, l2 = model
-    p = [t.detach().double().numpy() for t in (l1.weight, l1.bias, l2.weight, l2.bias)]
+    l1, act, l2 = _uat_layers(model)
+    w1, b1, w2, b2 = [t.detach().double().numpy() for t in (l1.weight, l1.bias, l2.weight, l2.bias)]
     sig = lambda z: act(torch.from_numpy(np.atleast_1d(z))).numpy()
-    want = np.stack([ref.uat_sum(*p, sig, _flat(xi)) for xi in x])
+    want = np.stack([ref.uat_sum(w1, b1, w2, b2, sig, _flat(xi)) for xi in x])
     with torch.no_grad():
         got = model(x).numpy()
     return {"ok": ref.close(got, want), "max_err": ref.max_err(got, want)}
@@ -59,13 +59,14 @@ def e1_uat(ctx: Context) -> Result:
 # ------------------------------------------------------------------------------------------------ E2, E3
 def conv_configs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
     """Random Conv2d settings (groups, kernel, stride, padding, dilation, input size) whose output is non-empty."""
-    out = []
+    out: list[dict[str, Any]] = []
     while len(out) < count:
         groups = int(rng.integers(1, 4))
-        cfg = dict(cin=groups * int(rng.integers(1, 3)), cout=groups * int(rng.integers(1, 3)), groups=groups,
-                   k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))), s=(int(rng.integers(1, 4)),) * 2,
-                   p=(int(rng.integers(0, 3)), int(rng.integers(0, 3))), d=(int(rng.integers(1, 3)),) * 2,
-                   hw=(int(rng.integers(4, 11)), int(rng.integers(4, 11))))
+        cfg: dict[str, Any] = dict(
+            cin=groups * int(rng.integers(1, 3)), cout=groups * int(rng.integers(1, 3)), groups=groups,
+            k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))), s=(int(rng.integers(1, 4)),) * 2,
+            p=(int(rng.integers(0, 3)), int(rng.integers(0, 3))), d=(int(rng.integers(1, 3)),) * 2,
+            hw=(int(rng.integers(4, 11)), int(rng.integers(4, 11))))
         if all(n + 2 * p - d * (k - 1) - 1 >= 0 for n, p, d, k in zip(cfg["hw"], cfg["p"], cfg["d"], cfg["k"])):
             out.append(cfg)
     return out
@@ -198,6 +199,7 @@ def e5_activations(ctx: Context) -> Result:
 def e6_norms(ctx: Context) -> Result:
     g = _gen(ctx, "norm")
     bn = _model(nn.BatchNorm2d(3), g)
+    assert bn.running_var is not None and bn.running_mean is not None  # BatchNorm2d tracks running stats by default
     x, x2 = _randn((3, 5, 5), g), _randn((3, 5, 5), g)
     s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
     t = (bn.bias - s * bn.running_mean).detach()
@@ -245,6 +247,7 @@ def e8_patch(ctx: Context) -> Result:
     w, b = duat.decompose(pe, x)
     perm = ref.patch_permutation(2, 8, 8, 4)
     block = pe.proj.weight.detach().reshape(5, -1).numpy()
+    assert pe.proj.bias is not None  # PatchEmbed's projection is an nn.Conv2d with the default bias=True
     want = np.kron(np.eye(4), block) @ perm
     parts = {"Pi is a permutation": {"ok": bool(np.array_equal(perm @ perm.T, np.eye(128)))},
              "W == (I_N (x) W_pe) Pi": matrix_part(w, want),

@@ -132,7 +132,7 @@ def e14_cnn_vs_vit(ctx: Context) -> Result:
     cnn, vit = _model(plain_net(), g), _model(duat.ViTBlock(8, 2, 2), g)
     x, x2 = _randn((3, 8, 8), g), _randn((3, 8, 8), g)
     split = layer_changes(cnn, x, x2)
-    parts = {"CNN: conv matrices fixed, all change is 0/1 gating": {
+    parts: dict[str, Part] = {"CNN: conv matrices fixed, all change is 0/1 gating": {
         **split, "ok": split["static"] == 0.0 and split["continuous"] == 0.0 and split["gating"] > 0}}
     X, dX = _randn((5, 8), g), _randn((5, 8), g)
     attn = lambda Y: next(ref.dense(r.matrix) for r in duat.decompose_layers(vit, Y).layers
@@ -162,11 +162,12 @@ def rf_closed_form(layers: list[tuple[int, int]]) -> int:
 
 
 def e15_receptive(ctx: Context) -> Result:
-    parts = {}
+    parts: dict[str, Part] = {}
     conv = lambda: nn.Conv2d(1, 1, 3, padding=1)
-    stacks = {"3x3 stride-1": ([conv() for _ in range(6 if ctx.full else 4)], 32),
-              "3x3, 2x2/2 pool after every second conv": (
-                  [m for _ in range(3 if ctx.full else 2) for m in (conv(), conv(), nn.MaxPool2d(2))], 64)}
+    stacks: dict[str, tuple[list[nn.Module], int]] = {
+        "3x3 stride-1": ([conv() for _ in range(6 if ctx.full else 4)], 32),
+        "3x3, 2x2/2 pool after every second conv": (
+            [m for _ in range(3 if ctx.full else 2) for m in (conv(), conv(), nn.MaxPool2d(2))], 64)}
     for name, (layers, side) in stacks.items():
         counts, want = [], []
         for i, m in enumerate(layers):

@@ -8,7 +8,7 @@ products stays near 1e-14; a wrong index or factor gives O(1) errors).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import numpy as np
 import torch
@@ -17,10 +17,12 @@ from torch import nn
 from numerics import duat, torch_threads
 from numerics.duat import references as ref
 
+from .._errors import bad
 from ..claims import Context, Result
 
 TOL = "float64_affine"
 Part = dict[str, Any]
+M = TypeVar("M", bound=nn.Module)
 
 
 def _gen(ctx: Context, name: str) -> torch.Generator:
@@ -32,9 +34,20 @@ def _randn(shape, g: torch.Generator) -> torch.Tensor:
     return torch.randn(shape, generator=g, dtype=torch.float64)
 
 
-def _model(m: nn.Module, g: torch.Generator) -> nn.Module:
-    """``m`` in float64 eval mode with weights from ``g`` (via :func:`numerics.duat.init_`)."""
-    return duat.init_(m.double(), int(torch.randint(2**62, (1,), generator=g))).eval()
+def _model(m: M, g: torch.Generator) -> M:
+    """``m`` in float64 eval mode with weights from ``g`` (via :func:`numerics.duat.init_`), in place: returns ``m``
+    itself, with its type (``Module.double``/``eval`` and ``init_`` all work in place and return their argument)."""
+    m = m.double()
+    duat.init_(m, int(torch.randint(2**62, (1,), generator=g)))
+    return m.eval()
+
+
+def _uat_layers(model: nn.Sequential) -> tuple[nn.Linear, nn.Module, nn.Linear]:
+    """The ``(Linear, activation, Linear)`` layers of a two-layer UAT-form net ``W2 s(W1 x + b1) + b2``."""
+    l1, act, l2 = model
+    if not isinstance(l1, nn.Linear) or not isinstance(l2, nn.Linear):
+        raise bad("model", model, "a two-layer net nn.Sequential(nn.Linear, activation, nn.Linear)")
+    return l1, act, l2
 
 
 def _out(model: nn.Module, x: torch.Tensor) -> np.ndarray:

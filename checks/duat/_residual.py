@@ -54,7 +54,7 @@ def verify_preact_form(x0: torch.Tensor, pre: list, residuals: list, bns: list) 
 
 def preact_parts(model: nn.Sequential, x: torch.Tensor) -> tuple[list, list, list]:
     """Per block: the first pre-activation ``bn1(x_l)``, the residual ``r_l = block(x_l) - x_l``, the ``bn1``."""
-    got = _hooked(model, x, {"bn1": [b.bn1 for b in model], "block": list(model)})
+    got = _hooked(model, x, {"bn1": [b.get_submodule("bn1") for b in model], "block": list(model)})
     return [o for _, o in got["bn1"]], [o - i for i, o in got["block"]], [b.bn1 for b in model]
 
 
@@ -71,7 +71,7 @@ def verify_postact_form(x0: torch.Tensor, branches: list, masks: list, xL: torch
 
 def postact_parts(model: nn.Sequential, x: torch.Tensor) -> tuple[list, list, torch.Tensor]:
     """Per block: the branch ``F_l = bn2(...)`` and the output mask ``D_l = 1[x_l + F_l > 0]``; and ``x_L``."""
-    got = _hooked(model, x, {"bn2": [b.bn2 for b in model], "block": list(model)})
+    got = _hooked(model, x, {"bn2": [b.get_submodule("bn2") for b in model], "block": list(model)})
     branches = [o for _, o in got["bn2"]]
     masks = [((i + f) > 0).double() for (i, _), f in zip(got["block"], branches)]
     return branches, masks, got["block"][-1][1]

@@ -34,7 +34,7 @@ def _network(net: Any, name: str = "net") -> theory.Network:
 
 
 def _from_certificate(cert: theory.Certificate, observed: dict, expected: Any, tolerance: str | None) -> Result:
-    evidence = {"method": cert.method, "claim": cert.claim, "spec_hash": cert.spec_hash}
+    evidence: dict[str, Any] = {"method": cert.method, "claim": cert.claim, "spec_hash": cert.spec_hash}
     if cert.witness:
         evidence["witness"] = dict(cert.witness)
     if cert.status == "unknown":

@@ -126,7 +126,7 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
         _run_in_workers(registry, remote, ctx, jobs, verbose, finished, cost)
     for unit in (u for u in units if not any(u is r for r in remote)):
         private = dataclasses.replace(ctx, out_dir=staging / ".claims" / _name(unit))
-        results = []
+        results: list[Result] = []
         for c in unit:
             report(f"[{len(outcomes) + len(results) + 1}/{len(claims)}] {c.id}: running ({profile}, about "
                    f"{c.cost[profile]:g} s)")

@@ -10,16 +10,24 @@ from __future__ import annotations
 import importlib.util
 import random
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import theory
 
+from .._errors import ChecksError
 from ..claims import Context, Result
 from ..expect._exact import keep
 
 
 def _status(proved: bool, refuted_somewhere: bool) -> str:
     return "pass" if proved else ("fail" if refuted_somewhere else "unknown")
+
+
+def _witness(cert: theory.Certificate) -> Mapping[str, Fraction]:
+    """The counterexample of a refuted certificate (``theory.Certificate`` refuses ``'refuted'`` without one)."""
+    if cert.witness is None:
+        raise ChecksError(f"internal: a {cert.status!r} certificate ({cert.method}) has no witness")
+    return cert.witness
 
 
 def second_opinion(cert: theory.Certificate, row: dict) -> theory.Certificate:
@@ -84,7 +92,7 @@ def routing_proof(ctx: Context, *, build: Callable[..., theory.Network] = theory
     if cases is None:
         cases = [(2**10, [0, 700, 1023], 2), (3**6, [0, 1, 728], 3), (4**5, [5, 6, 1000, 1023], 4)]
         cases.append((2**20, [0, 123456, 2**20 - 1], 2) if ctx.full else (2**16, [0, 12345, 2**16 - 1], 2))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d, support, s in cases:
         ctx.say(f"d={d} s={s} support={support}")
         cert = prove(build(d, support, s))
@@ -134,10 +142,19 @@ def sparse_approx(ctx: Context, *, build: Callable[..., theory.Network] = theory
         upper, lower = cert.upper, cert.lower
         status = ("proved" if cert.proved and upper is not None and upper <= case["eps"]
                   else "refuted" if lower is not None and lower > case["eps"] else "unknown")
+        ratio: float | None = None
+        if lower:
+            if upper is None:
+                # certify_sup_error reports no finite upper bound (an unbounded target) with a rigorous lower
+                # bound: upper/lower is undefined, and the check stops here as it always has (it used to fail on
+                # None / lower), now with the reason.
+                raise ChecksError(f"sparse case d={case['d']} g={case['g']}: no finite upper bound (lower bound "
+                                  f"{float(lower)}), so upper/lower is undefined")
+            ratio = round(float(upper / lower), 4)
         row = {"d": case["d"], "support": case["support"], "g": case["g"], "eps": str(case["eps"]),
                "a_priori": net.meta.get("a_priori_bound"), "status": status,
                "upper": None if upper is None else float(upper), "lower": None if lower is None else float(lower),
-               "upper/lower": None if not lower else round(float(upper / lower), 4),
+               "upper/lower": ratio,
                "nonzeros": net.nonzeros, "seconds": round(cert.seconds, 2)}
         rows.append(row)
         if status == "refuted":
@@ -185,14 +202,15 @@ def planted_violations(ctx: Context) -> Result:
     bad = _perturbed(theory.select(d, support, 2), 3, Fraction(1, 10**9))
     cert = theory.prove_routing(bad, support)
     rows.append({"plant": "select weight +1e-9", "status": cert.status,
-                 "witness_violates": cert.status == "refuted" and _really_violates_routing(bad, support, dict(cert.witness))})
+                 "witness_violates": cert.status == "refuted"
+                 and _really_violates_routing(bad, support, dict(_witness(cert)))})
     m = 4
     head = theory.square_head(m)
     eps = Fraction(99, 100) / 2 ** (2 * m + 2)
     cert = theory.prove_bound(head, eps=eps)
     ok = False
     if cert.status == "refuted":
-        x0 = cert.witness["x0"]
+        x0 = _witness(cert)["x0"]
         ok = abs(theory.evaluate_exact(head.net, [x0])[0] - x0 * x0) > eps
     rows.append({"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok})
     net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
@@ -203,7 +221,7 @@ def planted_violations(ctx: Context) -> Result:
         ok = False
         if cert.status == "refuted":
             x = [Fraction(0)] * 64
-            for name, v in cert.witness.items():
+            for name, v in _witness(cert).items():
                 x[int(name[1:])] = v
             ok = abs(theory.evaluate_exact(net, x)[0] - x[1] * x[62]) > eps
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": cert.status, "witness_violates": ok})

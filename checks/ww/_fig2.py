@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 from numerics.learning import baseline_point, train_point
 
@@ -43,8 +43,18 @@ BASELINE_MIN = 0.5
 """The FCN's and OLS's mean relative test errors must be at least this on both targets."""
 CRITERION_MODELS = ("cnn", "fcn2", "ols")
 MODELS = ("cnn", "lcn", "fcn2", "ols")
-PROFILE_SIZES = {"full": {"d": 4096, "seeds": (0, 1, 2, 3, 4), "n_test": 2000},
-                 "quick": {"d": 256, "seeds": (0, 1), "n_test": 1000}}
+
+
+class ProfileSize(TypedDict):
+    """The problem size of one profile: dimension ``d``, the training seeds, and the test-set size."""
+
+    d: int
+    seeds: tuple[int, ...]
+    n_test: int
+
+
+PROFILE_SIZES: dict[str, ProfileSize] = {"full": {"d": 4096, "seeds": (0, 1, 2, 3, 4), "n_test": 2000},
+                                         "quick": {"d": 256, "seeds": (0, 1), "n_test": 1000}}
 N_TRAIN = 400
 TRAIN = {"s": 4, "width": 4, "head_width": 0, "head_layers": 0, "optimizer": "adam", "momentum": 0.9,
          "weight_decay": 0.0, "batch_size": None, "init_scale": 1.0, "readout_init": "zero", "max_steps": 2000,

@@ -25,6 +25,7 @@ TORCH_MAX_D = 1024
 
 def gather_cases(profile: str) -> list[tuple[int, int]]:
     """``(d, s)`` pairs: quick covers s = 2, 3, 4 at three depths; full goes to d = 4096."""
+    depths: dict[int, Sequence[int]]
     if profile == "full":
         depths = {2: range(1, 13), 3: range(1, 8), 4: range(1, 7)}
     else:

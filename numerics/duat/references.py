@@ -204,9 +204,7 @@ def boundary_margin(records, x: torch.Tensor) -> float:
             continue
         (c, h, w), (_, ho, wo) = rec.in_shape, rec.out_shape
         k = h // ho
-        win = lambda a: a.reshape(c, h, w)[:, :ho * k, :wo * k].reshape(c, ho, k, wo, k).transpose(0, 1, 3, 2, 4) \
-            .reshape(c, ho, wo, k * k)
-        zw, lw = win(z), win(l1)
+        zw, lw = _windows(z, (c, h, w), (ho, wo), k), _windows(l1, (c, h, w), (ho, wo), k)
         top = np.argmax(zw, axis=-1)[..., None]
         if not np.array_equal(np.take_along_axis(zw, top, -1)[..., 0].reshape(-1), dense(rec.matrix) @ z):
             raise NumericsError(f"{rec.path}: selection differs from the previous step's map (not a chain)")
@@ -214,6 +212,13 @@ def boundary_margin(records, x: torch.Tensor) -> float:
         np.put_along_axis(gap, top, np.inf, -1)
         margin = min(margin, float(gap.min()))
     return margin
+
+
+def _windows(a: np.ndarray, chw: tuple[int, int, int], out_hw: tuple[int, int], k: int) -> np.ndarray:
+    """The ``k x k`` pooling windows of the flat ``(c*h*w,)`` map ``a`` as ``(c, ho, wo, k*k)``."""
+    (c, h, w), (ho, wo) = chw, out_hw
+    return a.reshape(c, h, w)[:, :ho * k, :wo * k].reshape(c, ho, k, wo, k).transpose(0, 1, 3, 2, 4) \
+        .reshape(c, ho, wo, k * k)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import theory
 from numerics import NumericsError, from_onnx, from_torch, to_module
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402 (after the skip: onnx is an optional extra)
 
 D = 16
 DYADIC = {
