@@ -54,11 +54,30 @@ least this much (relative error): a narrow seed spread alone does not make a dif
 SETTINGS: dict[str, dict[str, Any]] = {
     "A": {
         "title": "A: Fig. 2 setting (d = 4096, n = 400, s = 4, width 4, no head, adam 1e-3)",
-        "d": 4096, "n": 400, "supports": {"short (0, 1)": "short", "long (0, d-1)": "long"},
-        "train": dict(s=4, width=4, head_width=0, head_layers=0, optimizer="adam", eval_every=25, patience=8,
-                      n_val=100, n_test=2000), "lrs": [1e-3],
-        "base_label": {"init_scale": "1", "optimizer": "adam", "lr": "1e-3", "stopping": "p8",
-                       "width": "4", "readout": "zero", "weight_decay": "0"},
+        "d": 4096,
+        "n": 400,
+        "supports": {"short (0, 1)": "short", "long (0, d-1)": "long"},
+        "train": dict(
+            s=4,
+            width=4,
+            head_width=0,
+            head_layers=0,
+            optimizer="adam",
+            eval_every=25,
+            patience=8,
+            n_val=100,
+            n_test=2000,
+        ),
+        "lrs": [1e-3],
+        "base_label": {
+            "init_scale": "1",
+            "optimizer": "adam",
+            "lr": "1e-3",
+            "stopping": "p8",
+            "width": "4",
+            "readout": "zero",
+            "weight_decay": "0",
+        },
         "cells": [
             ("init_scale", "0.1", dict(init_scale=0.1), None, None),
             ("init_scale", "3", dict(init_scale=3.0), None, None),
@@ -77,10 +96,20 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
     "B": {
         "title": "B: full-profile protocol, long-range product (d = 256, n = 1024, s = 2, width 8, head 16, adam-tensor)",
-        "d": 256, "n": 1024, "supports": {"long (0, d-1)": "long"},
-        "train": {}, "lrs": [0.01, 0.03, 0.1],
-        "base_label": {"init_scale": "1", "optimizer": "adam-t", "lr": "picked", "stopping": "p10",
-                       "width": "8", "readout": "zero", "weight_decay": "0"},
+        "d": 256,
+        "n": 1024,
+        "supports": {"long (0, d-1)": "long"},
+        "train": {},
+        "lrs": [0.01, 0.03, 0.1],
+        "base_label": {
+            "init_scale": "1",
+            "optimizer": "adam-t",
+            "lr": "picked",
+            "stopping": "p10",
+            "width": "8",
+            "readout": "zero",
+            "weight_decay": "0",
+        },
         "cells": [
             ("init_scale", "0.1", dict(init_scale=0.1), None, None),
             ("init_scale", "3", dict(init_scale=3.0), None, None),
@@ -99,10 +128,20 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
     "C": {
         "title": "C: full profile, patch-quadratic, overfitting point (d = 256, n = 1024, s = 2, width 8, head 16)",
-        "d": 256, "n": 1024, "supports": {"patch-quadratic": "patch"},
-        "train": {}, "lrs": [0.01, 0.03, 0.1],
-        "base_label": {"init_scale": "1", "optimizer": "adam-t", "lr": "picked", "stopping": "p10",
-                       "width": "8", "readout": "zero", "weight_decay": "0"},
+        "d": 256,
+        "n": 1024,
+        "supports": {"patch-quadratic": "patch"},
+        "train": {},
+        "lrs": [0.01, 0.03, 0.1],
+        "base_label": {
+            "init_scale": "1",
+            "optimizer": "adam-t",
+            "lr": "picked",
+            "stopping": "p10",
+            "width": "8",
+            "readout": "zero",
+            "weight_decay": "0",
+        },
         "cells": [
             ("init_scale", "0.1", dict(init_scale=0.1), None, None),
             ("init_scale", "0.03", dict(init_scale=0.03), None, None),
@@ -141,17 +180,27 @@ def _config(setting: dict, kind: str, seeds: int, quick: bool, train: dict, lrs:
         if "patience" in train:
             tr["patience"] = train["patience"]
     task, options = _task(kind, d)
-    return separation_config(task, "full", ds=(d,), seeds=tuple(range(seeds)), lrs=tuple(lrs), train=tr,
-                             task_options=options).to_dict()
+    return separation_config(
+        task, "full", ds=(d,), seeds=tuple(range(seeds)), lrs=tuple(lrs), train=tr, task_options=options
+    ).to_dict()
 
 
-def _summary(test: list[float], train: list[float] | None, steps: list[int] | None, lrs: list[float] | None,
-             seconds: float) -> dict[str, Any]:
+def _summary(
+    test: list[float], train: list[float] | None, steps: list[int] | None, lrs: list[float] | None, seconds: float
+) -> dict[str, Any]:
     finite = [v if math.isfinite(v) else math.inf for v in test]
-    return {"test_rel": test, "train_rel": train, "steps": steps, "lr": lrs, "seconds": seconds,
-            "median": statistics.median(finite), "min": min(finite), "max": max(finite),
-            "train_median": None if train is None else statistics.median(train),
-            "steps_median": None if steps is None else statistics.median(steps)}
+    return {
+        "test_rel": test,
+        "train_rel": train,
+        "steps": steps,
+        "lr": lrs,
+        "seconds": seconds,
+        "median": statistics.median(finite),
+        "min": min(finite),
+        "max": max(finite),
+        "train_median": None if train is None else statistics.median(train),
+        "steps_median": None if steps is None else statistics.median(steps),
+    }
 
 
 def _run_cell(setting: dict, kind: str, seeds: int, quick: bool, train: dict, lrs: list[float]) -> dict:
@@ -180,8 +229,11 @@ def run(names: list[str], seeds: int, quick: bool, out: Path, results: dict) -> 
                 else:
                     cells[cid] = _run_cell(setting, kind, seeds, quick, train, lrs or setting["lrs"])
                 c = cells[cid]
-                print(f"  {key:20s} {cid:28s} test {c['median']:.3f} [{c['min']:.3f}, {c['max']:.3f}]  "
-                      f"{c['seconds']:6.1f} s", flush=True)
+                print(
+                    f"  {key:20s} {cid:28s} test {c['median']:.3f} [{c['min']:.3f}, {c['max']:.3f}]  "
+                    f"{c['seconds']:6.1f} s",
+                    flush=True,
+                )
                 results["wall_s"] = time.perf_counter() - results["_t0"] + results.get("_prior_s", 0.0)
                 _save(results, out)
     return results
@@ -190,8 +242,9 @@ def run(names: list[str], seeds: int, quick: bool, out: Path, results: dict) -> 
 def _save(results: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=1,
-                              default=lambda v: None))
+    tmp.write_text(
+        json.dumps({k: v for k, v in results.items() if not k.startswith("_")}, indent=1, default=lambda v: None)
+    )
     os.replace(tmp, out)
 
 
@@ -213,19 +266,24 @@ def _rows(results: dict) -> list[tuple]:
         for factor, label, *_ in setting["cells"]:
             c = cells.get(f"{factor}={label}")
             if c is not None:
-                moved = (c["min"] > base["max"] or c["max"] < base["min"]) and \
-                    abs(c["median"] - base["median"]) >= MOVED_MIN
+                moved = (c["min"] > base["max"] or c["max"] < base["min"]) and abs(
+                    c["median"] - base["median"]
+                ) >= MOVED_MIN
                 rows.append((key, factor, label, c, base, moved))
     return rows
 
 
 def table(results: dict) -> str:
-    lines = ["| setting, support | factor | value | test median | test min–max | train median | steps | moved |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| setting, support | factor | value | test median | test min–max | train median | steps | moved |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key, factor, label, c, _, moved in _rows(results):
         steps = "—" if c["steps_median"] is None else f"{c['steps_median']:.0f}"
-        lines.append(f"| {key} | {factor} | {label} | {_fmt(c['median'])} | {_fmt(c['min'])}–{_fmt(c['max'])} | "
-                     f"{_fmt(c['train_median'])} | {steps} | {'*' if moved else ''} |")
+        lines.append(
+            f"| {key} | {factor} | {label} | {_fmt(c['median'])} | {_fmt(c['min'])}–{_fmt(c['max'])} | "
+            f"{_fmt(c['train_median'])} | {steps} | {'*' if moved else ''} |"
+        )
     return "\n".join(lines)
 
 
@@ -252,8 +310,13 @@ def plot(results: dict, path: Path) -> None:
             groups.append(((start + x - 1) / 2, factor))
             x += 0.8
         keys = [k for k in results["cells"] if k.split()[0] == name]
-        vals = [v for k in keys for c in results["cells"][k].values() for v in (c["min"], c["max"])
-                if math.isfinite(v) and v > 0] + [1.0]
+        vals = [
+            v
+            for k in keys
+            for c in results["cells"][k].values()
+            for v in (c["min"], c["max"])
+            if math.isfinite(v) and v > 0
+        ] + [1.0]
         lo, hi = min(vals), max(vals)
         for j, key in enumerate(keys):
             cells, off = results["cells"][key], (j - (len(keys) - 1) / 2) * 0.22
@@ -264,9 +327,17 @@ def plot(results: dict, path: Path) -> None:
                     c = cells.get(cid)
                     if c is not None and math.isfinite(c["median"]):
                         top = c["max"] if math.isfinite(c["max"]) else c["median"]
-                        ax.errorbar(ticks[i] + off, c["median"], yerr=[[c["median"] - c["min"]], [top - c["median"]]],
-                                    fmt="o", ms=4, color=colours[j % 2], capsize=2, lw=1,
-                                    label=key.split(" ", 1)[1] if i == 0 else None)
+                        ax.errorbar(
+                            ticks[i] + off,
+                            c["median"],
+                            yerr=[[c["median"] - c["min"]], [top - c["median"]]],
+                            fmt="o",
+                            ms=4,
+                            color=colours[j % 2],
+                            capsize=2,
+                            lw=1,
+                            label=key.split(" ", 1)[1] if i == 0 else None,
+                        )
                     i += 1
         ax.axhline(1.0, ls="--", color="grey", lw=1)
         if lo < 0.5 or hi > 3:  # errors over decades: log axis; near 1 (every cell failing): linear
@@ -290,12 +361,17 @@ def plot(results: dict, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--setting", choices=("A", "B", "C", "both", "all"), default="both",
-                    help="both: A and B; all: A, B and C")
+    ap.add_argument(
+        "--setting", choices=("A", "B", "C", "both", "all"), default="both", help="both: A and B; all: A, B and C"
+    )
     ap.add_argument("--seeds", type=int, default=3, help="seeds per cell (0 .. N-1)")
     ap.add_argument("--quick", action="store_true", help="smoke run: d = 64, n = 64, 40 steps (seconds)")
-    ap.add_argument("--out", type=Path, help="results JSON (the plot goes next to it, .png); default "
-                    "docs/img/ablation.json, or a temporary file with --quick")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="results JSON (the plot goes next to it, .png); default "
+        "docs/img/ablation.json, or a temporary file with --quick",
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     ap.add_argument("--replot", action="store_true", help="print the table and redraw the plot of --out, no training")
     ap.add_argument("--resume", action="store_true", help="keep the cells already in --out, run the rest")
@@ -315,13 +391,18 @@ def main() -> None:
             ap.error(f"{out} holds a run with other --seeds / --quick")
         results["_t0"], results["_prior_s"] = time.perf_counter(), results.get("wall_s", 0.0)
         results["threads"] = torch.get_num_threads()
-        print(f"ablation: settings {names}, {args.seeds} seeds, {'quick' if args.quick else 'full'}, "
-              f"{torch.get_num_threads()} thread(s); results -> {out}", flush=True)
+        print(
+            f"ablation: settings {names}, {args.seeds} seeds, {'quick' if args.quick else 'full'}, "
+            f"{torch.get_num_threads()} thread(s); results -> {out}",
+            flush=True,
+        )
         run(names, args.seeds, args.quick, out, results)
     png = out.with_suffix(".png")
     plot(results, png)
-    print(f"\n{table(results)}\n\nwall time {results.get('wall_s', 0.0):.0f} s; seeds {results['seeds']}; "
-          f"JSON {out}; plot {png}")
+    print(
+        f"\n{table(results)}\n\nwall time {results.get('wall_s', 0.0):.0f} s; seeds {results['seeds']}; "
+        f"JSON {out}; plot {png}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,12 @@ def _child(construction: str, log2d: int, k: int, mode: str, repeat: int) -> dic
 
     gc.collect()
     base_kb = _rss_kb()
-    row: dict = {"construction": construction, "log2d": log2d, "d": d, "k": len(support) if construction == "select" else None}
+    row: dict = {
+        "construction": construction,
+        "log2d": log2d,
+        "d": d,
+        "k": len(support) if construction == "select" else None,
+    }
     if mode == "trace":
         import tracemalloc
 
@@ -101,15 +106,32 @@ def _child(construction: str, log2d: int, k: int, mode: str, repeat: int) -> dic
         t0 = time.perf_counter()
         net = build()
         times.append(time.perf_counter() - t0)
-    row.update(first_s=first, best_s=min(times), nonzeros=net.nonzeros, param_count=net.param_count(),
-               param_count_no_bias=net.param_count(biases=False), depth=net.depth)
+    row.update(
+        first_s=first,
+        best_s=min(times),
+        nonzeros=net.nonzeros,
+        param_count=net.param_count(),
+        param_count_no_bias=net.param_count(biases=False),
+        depth=net.depth,
+    )
     return row
 
 
 # --------------------------------------------------------------------------------------------- parent side
 def _run_child(construction: str, log2d: int, k: int, mode: str, repeat: int, timeout: float) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", construction, str(log2d), "--k", str(k),
-           "--mode", mode, "--repeat", str(repeat)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        construction,
+        str(log2d),
+        "--k",
+        str(k),
+        "--mode",
+        mode,
+        "--repeat",
+        str(repeat),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
@@ -125,8 +147,10 @@ def _fmt_count(n: int) -> str:
 
 
 def _table(rows: list[dict]) -> str:
-    head = (f"{'construction':<12} {'d':>9} {'k':>3} {'first s':>9} {'best s':>9} {'peak RSS MB':>12} "
-            f"{'tracemalloc MB':>15} {'nonzeros':>12} {'param_count':>22}")
+    head = (
+        f"{'construction':<12} {'d':>9} {'k':>3} {'first s':>9} {'best s':>9} {'peak RSS MB':>12} "
+        f"{'tracemalloc MB':>15} {'nonzeros':>12} {'param_count':>22}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         d = f"2^{r['log2d']}"
@@ -160,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.child[0], int(args.child[1]), args.k, args.mode, args.repeat)))
         return 0
 
-    print(f"# build benchmark: python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{platform.platform()}")
+    print(
+        f"# build benchmark: python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{platform.platform()}"
+    )
     print(f"# each case in a fresh subprocess; peak RSS = ru_maxrss - RSS after imports; best of {args.repeat} builds")
     rows: list[dict] = []
     timeout = 2 * args.cap_seconds * max(1, args.repeat) + 60
@@ -186,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         r = target[0]
         tm_text = "n/a" if r.get("tracemalloc_mb") is None else f"{r['tracemalloc_mb']:.2f}"
         ok = r["best_s"] < TARGET_SECONDS and r["first_s"] < TARGET_SECONDS and r["peak_rss_mb"] < TARGET_MB
-        print(f"\ntarget: select at d = 2^20, k = {r['k']}: under {TARGET_SECONDS:g} s and {TARGET_MB:g} MB -> "
-              f"first {r['first_s']:.4f} s, best {r['best_s']:.4f} s, peak RSS {r['peak_rss_mb']:.1f} MB, "
-              f"tracemalloc {tm_text} MB: {'MET' if ok else 'NOT MET'}")
+        print(
+            f"\ntarget: select at d = 2^20, k = {r['k']}: under {TARGET_SECONDS:g} s and {TARGET_MB:g} MB -> "
+            f"first {r['first_s']:.4f} s, best {r['best_s']:.4f} s, peak RSS {r['peak_rss_mb']:.1f} MB, "
+            f"tracemalloc {tm_text} MB: {'MET' if ok else 'NOT MET'}"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

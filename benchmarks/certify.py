@@ -27,7 +27,12 @@ def main() -> int:
     part.add_argument("--routing-only", action="store_true")
     part.add_argument("--sup-only", action="store_true")
     ap.add_argument("--max-log2", type=int, default=20, help="largest d = 2^this for the routing part")
-    ap.add_argument("--time-limit", type=float, default=0.0, help="budget per sup-norm certificate (default: each case's target time)")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        help="budget per sup-norm certificate (default: each case's target time)",
+    )
     args = ap.parse_args()
     rc = 0
     if not args.sup_only:

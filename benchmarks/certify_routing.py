@@ -64,15 +64,37 @@ def one_case(method: str, log2d: int, k: int, s: int, repeat: int) -> dict:
 
 
 def run_case(method: str, log2d: int, args) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--one", method, "--log2", str(log2d), "--k", str(args.k),
-           "--s", str(args.s), "--repeat", str(args.repeat)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--one",
+        method,
+        "--log2",
+        str(log2d),
+        "--k",
+        str(args.k),
+        "--s",
+        str(args.s),
+        "--repeat",
+        str(args.repeat),
+    ]
     t = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.cap_seconds + 30)
     except subprocess.TimeoutExpired:
-        return {"method": method, "d": args.s**log2d, "seconds": None, "status": f"killed after {time.perf_counter() - t:.0f} s"}
+        return {
+            "method": method,
+            "d": args.s**log2d,
+            "seconds": None,
+            "status": f"killed after {time.perf_counter() - t:.0f} s",
+        }
     if proc.returncode != 0:
-        return {"method": method, "d": args.s**log2d, "seconds": None, "status": f"failed: {proc.stderr.strip()[-200:]}"}
+        return {
+            "method": method,
+            "d": args.s**log2d,
+            "seconds": None,
+            "status": f"failed: {proc.stderr.strip()[-200:]}",
+        }
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     if row["seconds"] > args.cap_seconds:
         row["status"] += f" (over the {args.cap_seconds:.0f} s cap)"
@@ -97,8 +119,10 @@ def main() -> None:
 
     import z3
 
-    print(f"routing proofs of select(d, k={args.k} spread indices, s={args.s}); python {platform.python_version()}, "
-          f"z3 {z3.get_version_string()}, {platform.machine()}, cap {args.cap_seconds:.0f} s per case")
+    print(
+        f"routing proofs of select(d, k={args.k} spread indices, s={args.s}); python {platform.python_version()}, "
+        f"z3 {z3.get_version_string()}, {platform.machine()}, cap {args.cap_seconds:.0f} s per case"
+    )
     print(f"{'d':>9} {'build s':>8} {'induction s':>12} {'mono-cone s':>12} {'mono-whole s':>13}  status")
     rows, whole_stopped = [], None
     for log2d in range(args.min_log2, args.max_log2 + 1):
@@ -106,25 +130,43 @@ def main() -> None:
         case = {}
         for method in METHODS:
             if method == "mono-whole" and whole_stopped is not None:
-                case[method] = {"method": method, "d": d, "seconds": None, "status": f"not run (stopped at d = {whole_stopped})"}
+                case[method] = {
+                    "method": method,
+                    "d": d,
+                    "seconds": None,
+                    "status": f"not run (stopped at d = {whole_stopped})",
+                }
                 continue
             sub = argparse.Namespace(**{**vars(args), "repeat": 1 if method == "mono-whole" else args.repeat})
             case[method] = run_case(method, log2d, sub)
-            if method == "mono-whole" and (case[method]["seconds"] is None or case[method]["seconds"] > args.cap_seconds):
+            if method == "mono-whole" and (
+                case[method]["seconds"] is None or case[method]["seconds"] > args.cap_seconds
+            ):
                 whole_stopped = d
         rows.extend(case.values())
         fmt = lambda r: f"{r['seconds']:.3f}" if r["seconds"] is not None else "-"  # noqa: E731
         statuses = "/".join(r["status"] for r in case.values())
         build = case["induction"].get("build_s")
-        print(f"{d:>9} {build if build is None else f'{build:.3f}':>8} {fmt(case['induction']):>12} "
-              f"{fmt(case['mono-cone']):>12} {fmt(case['mono-whole']):>13}  {statuses}", flush=True)
+        print(
+            f"{d:>9} {build if build is None else f'{build:.3f}':>8} {fmt(case['induction']):>12} "
+            f"{fmt(case['mono-cone']):>12} {fmt(case['mono-whole']):>13}  {statuses}",
+            flush=True,
+        )
     top = [r for r in rows if r["method"] == "induction" and r["d"] == args.s**args.max_log2]
     if top and top[0]["seconds"] is not None:
         ok = top[0]["seconds"] < TARGET_SECONDS and top[0]["status"] == "proved"
-        print(f"target: induction proof at d = {top[0]['d']} in under {TARGET_SECONDS:.0f} s: "
-              f"{top[0]['seconds']:.3f} s, {top[0]['status']} -> {'met' if ok else 'NOT met'}")
-    print("mono-whole: " + (f"stopped at d = {whole_stopped} (over the cap or killed)" if whole_stopped
-                            else "finished every d within the cap"))
+        print(
+            f"target: induction proof at d = {top[0]['d']} in under {TARGET_SECONDS:.0f} s: "
+            f"{top[0]['seconds']:.3f} s, {top[0]['status']} -> {'met' if ok else 'NOT met'}"
+        )
+    print(
+        "mono-whole: "
+        + (
+            f"stopped at d = {whole_stopped} (over the cap or killed)"
+            if whole_stopped
+            else "finished every d within the cap"
+        )
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

@@ -25,23 +25,67 @@ CASES = [
     ("product m=4", 2, 1024, [3, 700], "x0*x1", (-1, 1), Fraction(1, 10**3), "auto", 1e-2, 1.01, 10),
     ("product m=6", 2, 1024, [3, 700], "x0*x1", (-1, 1), Fraction(1, 10**4), "auto", 1e-2, 1.01, 10),
     ("pl sin(3x0)x1 eps=1e-2", 2, 4096, [5, 4000], "sin(3*x0)*x1", (-1, 1), Fraction(1, 100), "auto", 1e-3, 1.001, 10),
-    ("pl sin(3x0)x1 eps=1e-3 (README)", 2, 4096, [5, 4000], "sin(3*x0)*x1", (-1, 1), Fraction(1, 1000), "auto", 1e-3, 1.001, 10),
-    ("same, general branch and bound", 2, 4096, [5, 4000], "sin(3*x0)*x1", (-1, 1), Fraction(1, 1000), "branch-and-bound", 1e-3, 1.001, 10),
+    (
+        "pl sin(3x0)x1 eps=1e-3 (README)",
+        2,
+        4096,
+        [5, 4000],
+        "sin(3*x0)*x1",
+        (-1, 1),
+        Fraction(1, 1000),
+        "auto",
+        1e-3,
+        1.001,
+        10,
+    ),
+    (
+        "same, general branch and bound",
+        2,
+        4096,
+        [5, 4000],
+        "sin(3*x0)*x1",
+        (-1, 1),
+        Fraction(1, 1000),
+        "branch-and-bound",
+        1e-3,
+        1.001,
+        10,
+    ),
     ("product3 m=3", 3, 1024, [1, 500, 1000], "x0*x1*x2", (-1, 1), Fraction(1, 100), "auto", 1e-2, 1.01, 60),
-    ("pl exp(x0)sin(x1)+x2^2", 3, 1024, [1, 500, 1000], "exp(x0)*sin(x1) + x2**2", (-1, 1), Fraction(1, 20), "auto", 1e-2, 1.01, 60),
+    (
+        "pl exp(x0)sin(x1)+x2^2",
+        3,
+        1024,
+        [1, 500, 1000],
+        "exp(x0)*sin(x1) + x2**2",
+        (-1, 1),
+        Fraction(1, 20),
+        "auto",
+        1e-2,
+        1.01,
+        60,
+    ),
 ]
 
 
 def trained_cnn(seed: int = 0):
     """A small tree CNN (d = 4, kernel = stride 2) trained on g = x0 x3 by numerics.learning, imported exactly."""
     import torch
+
     import numerics
     from numerics.learning import TrainSettings, TreeArch, train_ensemble
+
     arch = TreeArch("cnn", 4, 2, width=4, head_width=8)
     params = arch.init([torch.Generator().manual_seed(seed)], dtype=torch.float64, device="cpu")
     x = 2 * torch.rand(1, 256, 4, generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64) - 1
-    train_ensemble(arch, params, x, x[..., 0] * x[..., 3], torch.tensor([0.03], dtype=torch.float64),
-                   TrainSettings(max_steps=300, patience=None))
+    train_ensemble(
+        arch,
+        params,
+        x,
+        x[..., 0] * x[..., 3],
+        torch.tensor([0.03], dtype=torch.float64),
+        TrainSettings(max_steps=300, patience=None),
+    )
     return numerics.from_torch(arch.module(params, 0), (1, 4))
 
 
@@ -57,22 +101,37 @@ def run(case, time_limit: float) -> dict:
         head = f"{net.meta['head']['name']} " + (f"m={params['m']}" if "m" in params else f"n={params.get('n')}")
         a_priori = float(Fraction(net.meta["a_priori_bound"]))
     build = time.perf_counter() - t0
-    cert = theory.certify_sup_error(net, target, box, time_limit_s=time_limit or want_s,
-                                    rel_gap=gap, method=method)
+    cert = theory.certify_sup_error(net, target, box, time_limit_s=time_limit or want_s, rel_gap=gap, method=method)
     up = None if cert.upper is None else float(cert.upper)
     lo = None if cert.lower is None else float(cert.lower)
     ratio = (up / lo) if (up and lo) else None
     met = ratio is not None and ratio <= want_ratio and cert.seconds <= want_s
-    return {"case": name, "k": k, "head": head, "nonzeros": net.nonzeros, "build_s": build, "method": cert.method,
-            "status": cert.status, "seconds": cert.seconds, "upper": up, "lower": lo, "ratio": ratio,
-            "a_priori": a_priori, "boxes": cert.details["boxes"],
-            "target": f"<= {want_ratio} in <= {want_s} s: {'met' if met else 'missed'}"}
+    return {
+        "case": name,
+        "k": k,
+        "head": head,
+        "nonzeros": net.nonzeros,
+        "build_s": build,
+        "method": cert.method,
+        "status": cert.status,
+        "seconds": cert.seconds,
+        "upper": up,
+        "lower": lo,
+        "ratio": ratio,
+        "a_priori": a_priori,
+        "boxes": cert.details["boxes"],
+        "target": f"<= {want_ratio} in <= {want_s} s: {'met' if met else 'missed'}",
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--time-limit", type=float, default=0.0,
-                    help="budget of every case in seconds (default: the case's target time)")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        help="budget of every case in seconds (default: the case's target time)",
+    )
     ap.add_argument("--only", nargs="*", help="case names (substrings) to run")
     args = ap.parse_args()
     cases = CASES + [("trained tree CNN x0*x3", 2, 4, [0, 3], "x0*x3", (-1, 1), None, "auto", 1e-2, 1.01, 30)]
@@ -84,9 +143,12 @@ def main() -> None:
         if args.only and not any(s in case[0] for s in args.only):
             continue
         r = run(case, args.time_limit)
-        print(f"| {r['case']} | {r['k']} | {r['head']} | {r['method']} | {r['status']} | {r['seconds']:.1f} | "
-              f"{fmt(r['upper'], '.6g')} | {fmt(r['lower'], '.6g')} | {fmt(r['ratio'], '.4f')} | "
-              f"{fmt(r['a_priori'], '.6g')} | {r['boxes']} | {r['target']} |", flush=True)
+        print(
+            f"| {r['case']} | {r['k']} | {r['head']} | {r['method']} | {r['status']} | {r['seconds']:.1f} | "
+            f"{fmt(r['upper'], '.6g')} | {fmt(r['lower'], '.6g')} | {fmt(r['ratio'], '.4f')} | "
+            f"{fmt(r['a_priori'], '.6g')} | {r['boxes']} | {r['target']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

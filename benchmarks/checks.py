@@ -33,16 +33,26 @@ TARGETS = {"cold": 60.0, "warm": 5.0}
 def run(label: str, args: list[str], cache: Path, out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "checks", "--profile", "quick", "--out", str(out),
-                           "--cache-dir", str(cache), *args], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "checks", "--profile", "quick", "--out", str(out), "--cache-dir", str(cache), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     doc = json.loads((out / "report.json").read_text()) if (out / "report.json").is_file() else {"claims": []}
-    return {"run": label, "args": " ".join(args), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-            "exit": proc.returncode, "claims": len(doc["claims"]),
-            "cached": sum(bool(e.get("cached")) for e in doc["claims"]),
-            "checks_s": round(sum(e["result"]["seconds"] for e in doc["claims"]), 1)}
+    return {
+        "run": label,
+        "args": " ".join(args),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "exit": proc.returncode,
+        "claims": len(doc["claims"]),
+        "cached": sum(bool(e.get("cached")) for e in doc["claims"]),
+        "checks_s": round(sum(e["result"]["seconds"] for e in doc["claims"]), 1),
+    }
 
 
 def main() -> None:
@@ -65,10 +75,15 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         target = TARGETS.get(r["run"])
-        met = "baseline" if target is None else \
-            f"<= {target:g} s: " + ("met" if r["wall_s"] <= target else f"missed by {r['wall_s'] - target:.1f} s")
-        print(f"| {r['run']} | {r['args']} | {r['wall_s']} | {r['cpu_s']} | {r['exit']} | {r['claims']} | "
-              f"{r['cached']} | {r['checks_s']} | {met} |")
+        met = (
+            "baseline"
+            if target is None
+            else f"<= {target:g} s: " + ("met" if r["wall_s"] <= target else f"missed by {r['wall_s'] - target:.1f} s")
+        )
+        print(
+            f"| {r['run']} | {r['args']} | {r['wall_s']} | {r['cpu_s']} | {r['exit']} | {r['claims']} | "
+            f"{r['cached']} | {r['checks_s']} | {met} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -74,14 +74,16 @@ def build(name: str, resnet18_input: tuple) -> tuple:
     try:
         sys.path.insert(0, str(ROOT))
         from tests.numerics.duat.zoo import torchvision
+
         tv = torchvision()
         torch.manual_seed(0)
         model, which = tv.models.resnet18(num_classes=1000), "torchvision resnet18"
-    except BaseException:                                    # noqa: BLE001 - pytest's skip, ImportError, ...
+    except BaseException:  # noqa: BLE001 - pytest's skip, ImportError, ...
         from tests.numerics.duat.resnets import ResNet18
+
         torch.manual_seed(0)
         model, which = ResNet18(num_classes=1000), "hand-written resnet18"
-    for m in model.modules():                                # BatchNorm statistics that matter, from seed 0
+    for m in model.modules():  # BatchNorm statistics that matter, from seed 0
         if isinstance(m, torch.nn.BatchNorm2d):
             g = torch.Generator().manual_seed(m.num_features)
             m.running_mean.copy_(0.1 * torch.randn(m.num_features, generator=g))
@@ -93,7 +95,7 @@ def one(name: str, reps: int, jacobian: bool, resnet18_input: tuple) -> dict:
     """Measure one model (in this process); returns the row."""
     model, shape, which = build(name, resnet18_input)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    duat.decompose(torch.nn.ReLU(), torch.zeros(3, dtype=torch.float64))      # first-call imports of fx
+    duat.decompose(torch.nn.ReLU(), torch.zeros(3, dtype=torch.float64))  # first-call imports of fx
     base = _rss()
     best, W, b = float("inf"), None, None
     for _ in range(1 if name == "resnet18" else reps):
@@ -106,13 +108,24 @@ def one(name: str, reps: int, jacobian: bool, resnet18_input: tuple) -> dict:
         y = model(x[None])[0].reshape(-1)
     err = float((torch.sparse.mm(W, x.reshape(-1, 1)).reshape(-1) + b - y).abs().max())
     n_out, n_in = W.shape
-    row = dict(model=which, input="x".join(map(str, shape)), order=duat.estimate_memory(model, shape).order,
-               decompose_s=best, nnz=W._nnz(), yardstick=max(12 * W._nnz(), 8 * n_out * n_in), base=base,
-               grow=grow, dense_peak=_accumulate.STATS["dense_peak"], err=err, jacobian_s=None, jw=None)
+    row = dict(
+        model=which,
+        input="x".join(map(str, shape)),
+        order=duat.estimate_memory(model, shape).order,
+        decompose_s=best,
+        nnz=W._nnz(),
+        yardstick=max(12 * W._nnz(), 8 * n_out * n_in),
+        base=base,
+        grow=grow,
+        dense_peak=_accumulate.STATS["dense_peak"],
+        err=err,
+        jacobian_s=None,
+        jw=None,
+    )
     if jacobian:
         jbest = float("inf")
-        for k in range(2 if name == "resnet18" else 1):     # resnet18: alternate with a second decompose, so
-            if k:                                             # that both see the same machine load
+        for k in range(2 if name == "resnet18" else 1):  # resnet18: alternate with a second decompose, so
+            if k:  # that both see the same machine load
                 t0 = time.perf_counter()
                 duat.decompose(model, x)
                 row["decompose_s"] = min(row["decompose_s"], time.perf_counter() - t0)
@@ -131,20 +144,32 @@ def main() -> int:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--no-jacobian", action="store_true")
     p.add_argument("--resnet18-input", default="3x64x64")
-    p.add_argument("--one", help=argparse.SUPPRESS)            # child process: measure one model, print JSON
+    p.add_argument("--one", help=argparse.SUPPRESS)  # child process: measure one model, print JSON
     args = p.parse_args()
     shape = tuple(int(v) for v in args.resnet18_input.split("x"))
     if args.one:
         print(json.dumps(one(args.one, args.reps, not args.no_jacobian, shape)))
         return 0
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    mib = 2.0 ** -20
-    print(f"{'model':<22} {'input':<9} {'order':<8} {'decompose':>10} {'Jacobian':>10} {'speedup':>8} {'nnz(W)':>10} "
-          f"{'yardstick':>10} {'base RSS':>9} {'+peak':>8} {'x yard':>7} {'dense blk':>9} {'|f-Wx-b|':>9} {'|J-W|':>9}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    mib = 2.0**-20
+    print(
+        f"{'model':<22} {'input':<9} {'order':<8} {'decompose':>10} {'Jacobian':>10} {'speedup':>8} {'nnz(W)':>10} "
+        f"{'yardstick':>10} {'base RSS':>9} {'+peak':>8} {'x yard':>7} {'dense blk':>9} {'|f-Wx-b|':>9} {'|J-W|':>9}"
+    )
     for name in args.models:
-        cmd = [sys.executable, __file__, "--one", name, "--reps", str(args.reps), "--resnet18-input",
-               args.resnet18_input] + (["--no-jacobian"] if args.no_jacobian else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--reps",
+            str(args.reps),
+            "--resnet18-input",
+            args.resnet18_input,
+        ] + (["--no-jacobian"] if args.no_jacobian else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode:
             print(f"{name}: failed\n{out.stderr[-2000:]}")
@@ -153,11 +178,15 @@ def main() -> int:
         jac = f"{r['jacobian_s']:9.2f}s" if r["jacobian_s"] else f"{'-':>10}"
         speed = f"{r['jacobian_s'] / r['decompose_s']:7.1f}x" if r["jacobian_s"] else f"{'-':>8}"
         jw = f"{r['jw']:9.1e}" if r["jw"] is not None else f"{'-':>9}"
-        print(f"{r['model']:<22} {r['input']:<9} {r['order']:<8} {r['decompose_s']:9.3f}s {jac} {speed} "
-              f"{r['nnz']:>10} {r['yardstick'] * mib:8.1f}Mi {r['base'] * mib:7.0f}Mi {r['grow'] * mib:6.0f}Mi "
-              f"{r['grow'] / r['yardstick']:6.1f}x {r['dense_peak'] * mib:7.0f}Mi {r['err']:9.1e} {jw}")
-    print("yardstick = max(nnz(W) * 12 B, dense W bytes); +peak = growth of the peak RSS during decompose; x yard = "
-          "+peak / yardstick; dense blk = the high-water mark of the dense blocks held at once")
+        print(
+            f"{r['model']:<22} {r['input']:<9} {r['order']:<8} {r['decompose_s']:9.3f}s {jac} {speed} "
+            f"{r['nnz']:>10} {r['yardstick'] * mib:8.1f}Mi {r['base'] * mib:7.0f}Mi {r['grow'] * mib:6.0f}Mi "
+            f"{r['grow'] / r['yardstick']:6.1f}x {r['dense_peak'] * mib:7.0f}Mi {r['err']:9.1e} {jw}"
+        )
+    print(
+        "yardstick = max(nnz(W) * 12 B, dense W bytes); +peak = growth of the peak RSS during decompose; x yard = "
+        "+peak / yardstick; dense blk = the high-water mark of the dense blocks held at once"
+    )
     return 0
 
 

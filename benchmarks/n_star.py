@@ -24,8 +24,14 @@ import numpy as np
 
 from numerics.learning import ThresholdSearch, fit_n_star
 
-RULES = {"tight (1.1)": (0.1, 2.0), "tight, 2-point": (0.1, 1.0), "ratio 1.5": (0.5, 2.0),
-         "ratio 2 (early)": (1.0, 2.0), "ratio 2, 2-point": (1.0, 1.0), "ratio 2, window 4": (1.0, 4.0)}
+RULES = {
+    "tight (1.1)": (0.1, 2.0),
+    "tight, 2-point": (0.1, 1.0),
+    "ratio 1.5": (0.5, 2.0),
+    "ratio 2 (early)": (1.0, 2.0),
+    "ratio 2, 2-point": (1.0, 1.0),
+    "ratio 2, window 4": (1.0, 4.0),
+}
 """name -> (ThresholdSearch resolution, fit window): the stop at hi / lo <= 1 + resolution; window 1 is the
 two-point interpolation the sweep used before."""
 
@@ -49,7 +55,7 @@ def synthetic(reps: int, seeds: int, seed: int, sigma: float, rho: float, tau: f
 
         def curve(n: int) -> np.ndarray:  # the same noise for the same n under every rule
             v = np.random.default_rng([v_seed, n]).standard_normal(seeds)
-            return np.exp(sigma * (rho * u + math.sqrt(1 - rho ** 2) * v)) / (1 + (n / n0) ** a)
+            return np.exp(sigma * (rho * u + math.sqrt(1 - rho**2) * v)) / (1 + (n / n0) ** a)
 
         for name, (res, window) in RULES.items():
             ns, errs, grid = _search(curve, 32, 2**17, res, tau)
@@ -62,40 +68,53 @@ def synthetic(reps: int, seeds: int, seed: int, sigma: float, rho: float, tau: f
             r["err_f"].append(abs(math.log(est.point / truth)))
             r["cover"].append(est.interval[0] <= truth <= est.interval[1])
             r["width"].append(math.log(est.interval[1] / est.interval[0]))
-    print(f"synthetic: {reps} curves, {seeds} seeds, sigma {sigma}, rho {rho}, tau {tau}, {boot} bootstrap reps, "
-          f"seed {seed}")
-    print(f"{'rule':18} {'evals':>6} {'saved':>6} {'|log err| bracket':>19} {'|log err| fit':>15} "
-          f"{'coverage':>9} {'ci ratio':>9}")
+    print(
+        f"synthetic: {reps} curves, {seeds} seeds, sigma {sigma}, rho {rho}, tau {tau}, {boot} bootstrap reps, "
+        f"seed {seed}"
+    )
+    print(
+        f"{'rule':18} {'evals':>6} {'saved':>6} {'|log err| bracket':>19} {'|log err| fit':>15} "
+        f"{'coverage':>9} {'ci ratio':>9}"
+    )
     base = np.mean(rows["tight (1.1)"]["evals"])
     for name, r in rows.items():
         b, f = np.array(r["err_b"]), np.array(r["err_f"])
-        print(f"{name:18} {np.mean(r['evals']):6.2f} {1 - np.mean(r['evals']) / base:6.0%} "
-              f"{np.median(b):8.3f} / {np.percentile(b, 90):.3f}  {np.median(f):6.3f} / {np.percentile(f, 90):.3f} "
-              f"{np.mean(r['cover']):9.2f} {math.exp(np.median(r['width'])):9.2f}")
+        print(
+            f"{name:18} {np.mean(r['evals']):6.2f} {1 - np.mean(r['evals']) / base:6.0%} "
+            f"{np.median(b):8.3f} / {np.percentile(b, 90):.3f}  {np.median(f):6.3f} / {np.percentile(f, 90):.3f} "
+            f"{np.mean(r['cover']):9.2f} {math.exp(np.median(r['width'])):9.2f}"
+        )
     print("(|log err|: median / 90th percentile; ci ratio: median hi / lo of the 95% interval)")
 
 
 def real(boot: int) -> None:
     from numerics.learning import run_separation, separation_config
+
     config = separation_config("sparse", "quick", archs=("cnn",), ds=(8,), resolution=0.1, stop_ratio=None)
     with tempfile.TemporaryDirectory() as out:
         summary = run_separation(config, out, executor="serial", progress=False, plots=False)
     table = summary["archs"]["cnn"]["per_d"][0]["points"]
     stored = {t["n"]: t["test_rel"] for t in table}
     ref = fit_n_star(list(stored), np.array(list(stored.values())), config.tau, reps=boot, seed=0)
-    print(f"real: sparse task, quick profile, cnn d=8, tau {config.tau}; tight run: {len(stored)} evaluations, "
-          f"fitted n* {ref.point}, interval {ref.interval}")
+    print(
+        f"real: sparse task, quick profile, cnn d=8, tau {config.tau}; tight run: {len(stored)} evaluations, "
+        f"fitted n* {ref.point}, interval {ref.interval}"
+    )
     for name, (res, window) in RULES.items():
         s = ThresholdSearch(config.n_min, config.n_max, res)
         while (n := s.next_n()) is not None and n in stored:
-            s.record(n, float(np.median(np.nan_to_num(np.asarray(stored[n], float), nan=np.inf))) <= config.tau)  # diverged: inf
+            s.record(
+                n, float(np.median(np.nan_to_num(np.asarray(stored[n], float), nan=np.inf))) <= config.tau
+            )  # diverged: inf
         if n is not None:
             print(f"{name:18} needs n = {n}, not in the tight run")
             continue
         ns = [n for n, _ in s.history]
         est = fit_n_star(ns, np.array([stored[n] for n in ns]), config.tau, reps=boot, seed=0, window=window)
-        print(f"{name:18} {len(ns):3d} evaluations, bracket {est.bracket}, fitted n* {est.point}, "
-              f"interval {tuple(round(v, 1) for v in est.interval)}")
+        print(
+            f"{name:18} {len(ns):3d} evaluations, bracket {est.bracket}, fitted n* {est.point}, "
+            f"interval {tuple(round(v, 1) for v in est.interval)}"
+        )
 
 
 def main() -> None:

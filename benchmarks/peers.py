@@ -41,20 +41,35 @@ def row(d: int, k: int, timeout: float, tol: str | None) -> dict:
     t = time.perf_counter()
     r = crosscheck(net, "marabou", timeout=timeout, tol=tol, all_cases=True)
     statuses = [c.answer.status for c in r.cases]
-    return {"k": k, "d": d, "ours_seconds": r.ours.seconds, "ours": r.ours.status,
-            "marabou_seconds": r.peer_seconds, "marabou_wall_seconds": r.peer_wall_seconds,
-            "marabou": r.peer_outcome, "verdict": r.verdict, "cases": len(r.cases),
-            "spurious": r.spurious_points, "timeouts": statuses.count("timeout"), "errors": statuses.count("error"),
-            "tol": str(r.prop.tol), "total_seconds": time.perf_counter() - t}
+    return {
+        "k": k,
+        "d": d,
+        "ours_seconds": r.ours.seconds,
+        "ours": r.ours.status,
+        "marabou_seconds": r.peer_seconds,
+        "marabou_wall_seconds": r.peer_wall_seconds,
+        "marabou": r.peer_outcome,
+        "verdict": r.verdict,
+        "cases": len(r.cases),
+        "spurious": r.spurious_points,
+        "timeouts": statuses.count("timeout"),
+        "errors": statuses.count("error"),
+        "tol": str(r.prop.tol),
+        "total_seconds": time.perf_counter() - t,
+    }
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| k | d | ours s | marabou s | wall s | ours | marabou | verdict | spurious | timeouts |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| k | d | ours s | marabou s | wall s | ours | marabou | verdict | spurious | timeouts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        out.append(f"| {r['k']} | {r['d']} | {r['ours_seconds']:.3f} | {r['marabou_seconds']:.2f} | "
-                   f"{r['marabou_wall_seconds']:.1f} | {r['ours']} | {r['marabou']} | {r['verdict']} | "
-                   f"{r['spurious']}/{r['cases']} | {r['timeouts']} |")
+        out.append(
+            f"| {r['k']} | {r['d']} | {r['ours_seconds']:.3f} | {r['marabou_seconds']:.2f} | "
+            f"{r['marabou_wall_seconds']:.1f} | {r['ours']} | {r['marabou']} | {r['verdict']} | "
+            f"{r['spurious']}/{r['cases']} | {r['timeouts']} |"
+        )
     return "\n".join(out)
 
 
@@ -63,8 +78,12 @@ def main() -> int:
     p.add_argument("--k", type=int, nargs="+", default=[2, 3])
     p.add_argument("--d", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per Marabou query (default 120)")
-    p.add_argument("--max-seconds", type=float, default=120.0,
-                   help="stop increasing d for a k once Marabou's wall time passes this (default 120)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        help="stop increasing d for a k once Marabou's wall time passes this (default 120)",
+    )
     p.add_argument("--tol", help="margin of the query (default: numerics' vnnlib_margin, 2^-10)")
     p.add_argument("--json", help="also write the rows as JSON (rewritten after every row)")
     args = p.parse_args()
@@ -77,12 +96,19 @@ def main() -> int:
     for k in args.k:
         for d in sorted(args.d):
             rows.append(row(d, k, args.timeout, args.tol))
-            print(f"k={k} d={d}: ours {rows[-1]['ours_seconds']:.3f} s, marabou {rows[-1]['marabou_seconds']:.2f} s "
-                  f"(wall {rows[-1]['marabou_wall_seconds']:.1f} s), {rows[-1]['verdict']}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"k={k} d={d}: ours {rows[-1]['ours_seconds']:.3f} s, marabou {rows[-1]['marabou_seconds']:.2f} s "
+                f"(wall {rows[-1]['marabou_wall_seconds']:.1f} s), {rows[-1]['verdict']}",
+                file=sys.stderr,
+                flush=True,
+            )
             if args.json:
-                meta = {"machine": platform.platform(), "python": platform.python_version(),
-                        "cpus": os.cpu_count(), "args": vars(args)}
+                meta = {
+                    "machine": platform.platform(),
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "args": vars(args),
+                }
                 with open(args.json + ".tmp", "w") as fh:
                     json.dump({"meta": meta, "rows": rows}, fh, indent=1)
                 os.replace(args.json + ".tmp", args.json)

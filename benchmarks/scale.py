@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numerics  # noqa: E402
 import theory  # noqa: E402
 
-
 CPU_TIME: dict[int, float] = {}  # id(fn) -> best process CPU time of its last timing
 
 
@@ -85,21 +84,29 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--plain-max-d", type=int, default=2**18,
-                   help="skip the plain Conv1d chain above this d, except for k = 8 at d <= 2^20 (default 2^18)")
+    p.add_argument(
+        "--plain-max-d",
+        type=int,
+        default=2**18,
+        help="skip the plain Conv1d chain above this d, except for k = 8 at d <= 2^20 (default 2^18)",
+    )
     p.add_argument("--no-plain", action="store_true", help="skip the plain Conv1d chain everywhere")
     args = p.parse_args(argv)
     dev, dt = numerics.resolve_device(args.device), numerics.resolve_dtype(args.dtype)
     peak, peak_cpu = gemm_peak(dev, dt)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"device {dev}, {dt}, torch threads {torch.get_num_threads()}, batch {args.batch}, load average {load:.2f}")
-    print(f"large-GEMM peak (same run): {peak:.1f} GFLOP/s wall, {peak_cpu:.1f} GFLOP per CPU-second "
-          f"(%peak cpu below compares per CPU-second rates: robust to other processes on the machine)")
+    print(
+        f"large-GEMM peak (same run): {peak:.1f} GFLOP/s wall, {peak_cpu:.1f} GFLOP per CPU-second "
+        f"(%peak cpu below compares per CPU-second rates: robust to other processes on the machine)"
+    )
     if dev.type == "cuda":
         bw = copy_bandwidth(dev)
         print(f"device copy bandwidth (same run): {bw:.0f} GB/s")
-    head = (f"{'net':<18} {'d':>8} {'read ms':>8} {'struct ms':>9} {'x read':>7} {'dense ms':>9} {'x read':>7} "
-            f"{'GFLOP/s':>8} {'%peak':>6} {'%pk cpu':>7} {'plain ms':>9} {'x read':>7} {'%peak':>6}  agree")
+    head = (
+        f"{'net':<18} {'d':>8} {'read ms':>8} {'struct ms':>9} {'x read':>7} {'dense ms':>9} {'x read':>7} "
+        f"{'GFLOP/s':>8} {'%peak':>6} {'%pk cpu':>7} {'plain ms':>9} {'x read':>7} {'%peak':>6}  agree"
+    )
     if dev.type == "cuda":
         head += "  dense %bw"
     print(head)
@@ -128,17 +135,21 @@ def main(argv=None) -> int:
                 yp, plain = yd, f"{'-':>9} {'-':>7} {'-':>6}"
             exact = torch.equal(ys, yd) and torch.equal(yd, yp)
             agree = "bitwise" if exact else f"{float((ys - yd).abs().max()):.1e}"
-            row = (f"{name:<18} {'2^' + str(e):>8} {read * 1e3:>8.2f} {t_s * 1e3:>9.2f} {t_s / read:>7.2f} "
-                   f"{t_d * 1e3:>9.1f} {t_d / read:>7.1f} {flops / t_d / 1e9:>8.1f} {flops / t_d / 1e9 / peak * 100:>5.1f}% "
-                   f"{eff_cpu:>6.1f}% "
-                   f"{plain}  {agree}")
+            row = (
+                f"{name:<18} {'2^' + str(e):>8} {read * 1e3:>8.2f} {t_s * 1e3:>9.2f} {t_s / read:>7.2f} "
+                f"{t_d * 1e3:>9.1f} {t_d / read:>7.1f} {flops / t_d / 1e9:>8.1f} {flops / t_d / 1e9 / peak * 100:>5.1f}% "
+                f"{eff_cpu:>6.1f}% "
+                f"{plain}  {agree}"
+            )
             if dev.type == "cuda":
                 row += f"  {x.numel() * x.element_size() / t_d / 1e9 / bw * 100:>6.1f}%"
             print(row, flush=True)
             x = mod = sp = dp = ys = yd = yp = None  # free this size's tensors before the next one
     end, end_cpu = gemm_peak(dev, dt)
-    print(f"large-GEMM peak at the end: {end:.1f} GFLOP/s wall, {end_cpu:.1f} per CPU-second; "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"large-GEMM peak at the end: {end:.1f} GFLOP/s wall, {end_cpu:.1f} per CPU-second; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     return 0
 
 

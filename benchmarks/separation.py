@@ -22,9 +22,17 @@ import torch
 
 from numerics.learning import Task, TrainSettings, TreeArch, separation_config, train_ensemble
 
-
-POINTS = [("cnn", 8, 32), ("cnn", 16, 128), ("cnn", 32, 512), ("lcn", 8, 64), ("lcn", 16, 256),
-          ("lcn", 32, 1024), ("fcn", 8, 128), ("fcn", 16, 512), ("fcn", 32, 2048)]
+POINTS = [
+    ("cnn", 8, 32),
+    ("cnn", 16, 128),
+    ("cnn", 32, 512),
+    ("lcn", 8, 64),
+    ("lcn", 16, 256),
+    ("lcn", 32, 1024),
+    ("fcn", 8, 128),
+    ("fcn", 16, 512),
+    ("fcn", 32, 2048),
+]
 """(arch, d, n) spread like the quick profile's search points: every d, small to large n."""
 
 
@@ -38,10 +46,14 @@ def _time(fn, device: torch.device) -> tuple[float, object]:
 
 def _table(mode: str, settings: TrainSettings, E: int, dev: torch.device, n_val: int) -> None:
     dt = torch.float32
-    print(f"\n{mode}: {E} members, {settings.max_steps} steps at most, patience {settings.patience}, {dev}, {dt}, "
-          f"{torch.get_num_threads()} thread(s)")
-    print(f"{'arch':5s} {'d':>4s} {'n':>6s} {'params':>8s} {'member-steps':>13s}  {'together s':>10s}  "
-          f"{'one-by-one s':>12s}  speed-up")
+    print(
+        f"\n{mode}: {E} members, {settings.max_steps} steps at most, patience {settings.patience}, {dev}, {dt}, "
+        f"{torch.get_num_threads()} thread(s)"
+    )
+    print(
+        f"{'arch':5s} {'d':>4s} {'n':>6s} {'params':>8s} {'member-steps':>13s}  {'together s':>10s}  "
+        f"{'one-by-one s':>12s}  speed-up"
+    )
     total = [0.0, 0.0]
     for arch, d, n in POINTS:
         shape = TreeArch(arch, d, 2, 8, 16, 1)
@@ -60,7 +72,7 @@ def _table(mode: str, settings: TrainSettings, E: int, dev: torch.device, n_val:
             steps = 0
             for e, p in enumerate(zip(*[t.detach() for t in shape.init(gens(), dtype=dt, device=dev)])):
                 params = [t[None].clone().requires_grad_(True) for t in p]
-                out = train_ensemble(shape, params, x[e:e + 1], y[e:e + 1], lrs[e:e + 1], settings, **val)
+                out = train_ensemble(shape, params, x[e : e + 1], y[e : e + 1], lrs[e : e + 1], settings, **val)
                 steps += int(out["trained_steps"].sum())
             return steps
 
@@ -68,10 +80,14 @@ def _table(mode: str, settings: TrainSettings, E: int, dev: torch.device, n_val:
         total[0] += t_all
         total[1] += t_seq
         steps = f"{s_all}/{s_seq}"
-        print(f"{arch:5s} {d:4d} {n:6d} {shape.param_count():8d} {steps:>13s}  {t_all:10.2f}  {t_seq:12.2f}  "
-              f"{t_seq / t_all:7.1f}x")
-    print(f"{'all':5s} {'':4s} {'':6s} {'':8s} {'':13s}  {total[0]:10.2f}  {total[1]:12.2f}  "
-          f"{total[1] / total[0]:7.1f}x   (the mix of the quick profile's points)")
+        print(
+            f"{arch:5s} {d:4d} {n:6d} {shape.param_count():8d} {steps:>13s}  {t_all:10.2f}  {t_seq:12.2f}  "
+            f"{t_seq / t_all:7.1f}x"
+        )
+    print(
+        f"{'all':5s} {'':4s} {'':6s} {'':8s} {'':13s}  {total[0]:10.2f}  {total[1]:12.2f}  "
+        f"{total[1] / total[0]:7.1f}x   (the mix of the quick profile's points)"
+    )
 
 
 def main() -> None:

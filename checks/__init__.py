@@ -45,28 +45,97 @@ Public API (re-exported here, so no one needs the folders):
 * errors: :class:`ChecksError` (a ``ValueError``) for every bad input.
 """
 
+from . import duat, verify, ww
 from ._cli import main
 from ._errors import ChecksError
-from .claims import (BUILTIN, ENTRY_POINT_GROUP, KINDS, PROFILES, RATE_BANDS, STATUSES, Claim, Context, RateBand,
-                     Registry, Result, build_registry, claim, claims_in, default_registry, jsonable, load_source,
-                     loglog_slope, not_testable)
+from .claims import (
+    BUILTIN,
+    ENTRY_POINT_GROUP,
+    KINDS,
+    PROFILES,
+    RATE_BANDS,
+    STATUSES,
+    Claim,
+    Context,
+    RateBand,
+    Registry,
+    Result,
+    build_registry,
+    claim,
+    claims_in,
+    default_registry,
+    jsonable,
+    load_source,
+    loglog_slope,
+    not_testable,
+)
 from .expect import expect_equal, expect_rate, expect_routing, expect_sup_error
 from .reporting import SCHEMA, SCHEMA_VERSION, ReportDiff, compare_reports, load_document, moved
 from .running import Cache, Outcome, default_cache_dir, run_claims
-from .ww import (FORMULAS, cnn_formula, fcn_formula, gather_exact, lcn_formula, receptive_stride1, select_exact,
-                 select_params, stride1_forward, universality_depth)
-from . import duat, verify, ww
+from .ww import (
+    FORMULAS,
+    cnn_formula,
+    fcn_formula,
+    gather_exact,
+    lcn_formula,
+    receptive_stride1,
+    select_exact,
+    select_params,
+    stride1_forward,
+    universality_depth,
+)
 
 REGISTRY: Registry = default_registry()
 """Every claim of the project, in catalogue order."""
 
 __all__ = [
-    "ChecksError", "Claim", "Context", "FORMULAS", "KINDS", "PROFILES", "RATE_BANDS", "REGISTRY", "RateBand",
-    "Registry", "Result", "SCHEMA", "SCHEMA_VERSION", "STATUSES", "cnn_formula", "default_registry", "fcn_formula",
-    "gather_exact", "jsonable", "lcn_formula", "load_document", "loglog_slope", "main", "receptive_stride1",
-    "select_exact", "select_params", "stride1_forward", "universality_depth", "not_testable", "ReportDiff",
-    "compare_reports", "moved", "ww", "verify", "duat",
-    "claim", "expect_routing", "expect_sup_error", "expect_rate", "expect_equal",
-    "BUILTIN", "ENTRY_POINT_GROUP", "build_registry", "claims_in", "load_source",
-    "Cache", "default_cache_dir", "Outcome", "run_claims",
+    "ChecksError",
+    "Claim",
+    "Context",
+    "FORMULAS",
+    "KINDS",
+    "PROFILES",
+    "RATE_BANDS",
+    "REGISTRY",
+    "RateBand",
+    "Registry",
+    "Result",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "cnn_formula",
+    "default_registry",
+    "fcn_formula",
+    "gather_exact",
+    "jsonable",
+    "lcn_formula",
+    "load_document",
+    "loglog_slope",
+    "main",
+    "receptive_stride1",
+    "select_exact",
+    "select_params",
+    "stride1_forward",
+    "universality_depth",
+    "not_testable",
+    "ReportDiff",
+    "compare_reports",
+    "moved",
+    "ww",
+    "verify",
+    "duat",
+    "claim",
+    "expect_routing",
+    "expect_sup_error",
+    "expect_rate",
+    "expect_equal",
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "build_registry",
+    "claims_in",
+    "load_source",
+    "Cache",
+    "default_cache_dir",
+    "Outcome",
+    "run_claims",
 ]

@@ -27,8 +27,20 @@ import theory
 from ._errors import ChecksError
 from .claims import PROFILES, Context, Registry, build_registry
 from .claims._claim import quiet_progress
-from .reporting import (build_document, check_out_dir, compare_reports, discard, environment, finish, load_document,
-                        render_html, report_json, staging_dir, summary_text, table)
+from .reporting import (
+    build_document,
+    check_out_dir,
+    compare_reports,
+    discard,
+    environment,
+    finish,
+    load_document,
+    render_html,
+    report_json,
+    staging_dir,
+    summary_text,
+    table,
+)
 from .running import Cache, default_cache_dir, run_claims
 
 
@@ -36,31 +48,70 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m checks",
         description="Run the executable claims of cnnverify (Wang & Wu 2023 reconstructions) and write a report "
-                    "(report.md, report.json, PNG plots). Exit 0: all pass/not-testable; 1: any fail/unknown; "
-                    "2: usage error or unwritable --out (checked before any claim runs).")
-    p.add_argument("--profile", default="quick", choices=PROFILES,
-                   help="quick: small sizes (--list shows each claim's estimated seconds); full: the real "
-                        "reproduction (default: quick)")
-    p.add_argument("--only", metavar="PATTERN", default=None,
-                   help="run only claims whose id matches this fnmatch pattern, e.g. 'ww.select.*'")
+        "(report.md, report.json, PNG plots). Exit 0: all pass/not-testable; 1: any fail/unknown; "
+        "2: usage error or unwritable --out (checked before any claim runs).",
+    )
+    p.add_argument(
+        "--profile",
+        default="quick",
+        choices=PROFILES,
+        help="quick: small sizes (--list shows each claim's estimated seconds); full: the real "
+        "reproduction (default: quick)",
+    )
+    p.add_argument(
+        "--only",
+        metavar="PATTERN",
+        default=None,
+        help="run only claims whose id matches this fnmatch pattern, e.g. 'ww.select.*'",
+    )
     p.add_argument("--list", action="store_true", help="list the (selected) claims and exit")
-    p.add_argument("--out", metavar="DIR", type=Path, default=None,
-                   help="report directory (must not exist unless --force); default reports/checks-<UTC time>")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="report directory (must not exist unless --force); default reports/checks-<UTC time>",
+    )
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing --out directory that cnnverify wrote (it has a .cnnverify marker)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out directory that cnnverify wrote (it has a .cnnverify marker)",
+    )
     p.add_argument("--verbose", action="store_true", help="also show the checks' own progress lines")
-    p.add_argument("--compare", nargs="+", metavar="REPORT", type=Path, default=None,
-                   help="OLD NEW: compare two reports (report.json or their directories) and exit; one REPORT: run, "
-                        "then compare this run with it in report.html/report.md")
-    p.add_argument("--claims", metavar="SOURCE", action="append", default=[],
-                   help="also run the claims of a module (mypkg.claims) or a .py file; repeatable. Installed "
-                        "packages declaring the entry-point group cnnverify.claims are always included")
-    p.add_argument("-j", "--jobs", metavar="N", type=int, default=None,
-                   help=f"worker processes (default: the number of cores, here {numerics.usable_cores()})")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="REPORT",
+        type=Path,
+        default=None,
+        help="OLD NEW: compare two reports (report.json or their directories) and exit; one REPORT: run, "
+        "then compare this run with it in report.html/report.md",
+    )
+    p.add_argument(
+        "--claims",
+        metavar="SOURCE",
+        action="append",
+        default=[],
+        help="also run the claims of a module (mypkg.claims) or a .py file; repeatable. Installed "
+        "packages declaring the entry-point group cnnverify.claims are always included",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        metavar="N",
+        type=int,
+        default=None,
+        help=f"worker processes (default: the number of cores, here {numerics.usable_cores()})",
+    )
     p.add_argument("--no-cache", action="store_true", help="compute every claim, reusing nothing")
-    p.add_argument("--cache-dir", metavar="DIR", type=Path, default=None,
-                   help=f"where results are cached (default $CNNVERIFY_CACHE or {default_cache_dir()})")
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help=f"where results are cached (default $CNNVERIFY_CACHE or {default_cache_dir()})",
+    )
     return p
 
 
@@ -77,8 +128,13 @@ def default_out(now: datetime) -> Path:
     return out
 
 
-def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    registry: Registry | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     """Run the command line; returns the exit status (never calls ``sys.exit``).
 
     Args:
@@ -95,8 +151,11 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     except SystemExit as e:  # argparse reports usage errors (code 2) and --help (code 0) by exiting
         return int(e.code or 0)
     if args.compare is not None and len(args.compare) > 2:
-        print("python -m checks: error: argument --compare: got 3 or more paths; allowed: OLD NEW (compare two "
-              "reports) or one REPORT (the baseline of this run)", file=err)
+        print(
+            "python -m checks: error: argument --compare: got 3 or more paths; allowed: OLD NEW (compare two "
+            "reports) or one REPORT (the baseline of this run)",
+            file=err,
+        )
         return theory.cli.EXIT_USAGE
     if args.compare is not None and len(args.compare) == 2:
         try:
@@ -125,14 +184,20 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         print(f"python -m checks: error: {e}", file=err)
         return theory.cli.EXIT_USAGE
     if not claims:
-        print(f"python -m checks: error: argument --only: got {args.only!r}; allowed: a pattern matching one of "
-              f"{registry.ids()}", file=err)
+        print(
+            f"python -m checks: error: argument --only: got {args.only!r}; allowed: a pattern matching one of "
+            f"{registry.ids()}",
+            file=err,
+        )
         return theory.cli.EXIT_USAGE
     if args.list:
         for c in claims:
-            print(f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
-                  f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}"
-                  + (f"  (recorded finding: fails in {', '.join(c.findings)})" if c.findings else ""), file=out_stream)
+            print(
+                f"{c.id:<24} {c.kind:<14} ~{c.cost['quick']:g} s quick / ~{c.cost['full']:g} s full  "
+                f"[{registry.origin(c.id) or '<unnamed>'}]  {c.statement}"
+                + (f"  (recorded finding: fails in {', '.join(c.findings)})" if c.findings else ""),
+                file=out_stream,
+            )
         return theory.cli.EXIT_OK
     started = _utc_now()
     out = args.out if args.out is not None else default_out(started)
@@ -147,16 +212,32 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
         ctx = Context(profile=args.profile, seed=args.seed, out_dir=staging, progress=progress)
         jobs = args.jobs or numerics.usable_cores()
         estimate = sum(c.cost[args.profile] for c in claims)
-        print(f"running {len(claims)} claims ({args.profile} profile, about {estimate:.0f} s of work estimated, "
-              f"{jobs} worker{'s' if jobs > 1 else ''})", file=err, flush=True)
-        outcomes = run_claims(registry, claims, ctx, jobs=jobs, verbose=args.verbose,
-                              cache=None if args.no_cache else Cache(args.cache_dir),
-                              report=lambda line: print(line, file=err, flush=True))
+        print(
+            f"running {len(claims)} claims ({args.profile} profile, about {estimate:.0f} s of work estimated, "
+            f"{jobs} worker{'s' if jobs > 1 else ''})",
+            file=err,
+            flush=True,
+        )
+        outcomes = run_claims(
+            registry,
+            claims,
+            ctx,
+            jobs=jobs,
+            verbose=args.verbose,
+            cache=None if args.no_cache else Cache(args.cache_dir),
+            report=lambda line: print(line, file=err, flush=True),
+        )
         runs = [(o.claim, o.result) for o in outcomes]
-        doc = build_document(runs, profile=args.profile, seed=args.seed, started=started.isoformat(),
-                             finished=_utc_now().isoformat(), env=environment(),
-                             cached={o.claim.id for o in outcomes if o.cached},
-                             origins={c.id: registry.origin(c.id) for c in claims})
+        doc = build_document(
+            runs,
+            profile=args.profile,
+            seed=args.seed,
+            started=started.isoformat(),
+            finished=_utc_now().isoformat(),
+            env=environment(),
+            cached={o.claim.id for o in outcomes if o.cached},
+            origins={c.id: registry.origin(c.id) for c in claims},
+        )
         finish(doc, staging, out, args.force, {"report.html": render_html(doc, staging, baseline)})
     except ChecksError as e:  # --out appeared while running
         discard(staging)
@@ -174,6 +255,9 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None, *,
     print(table([(e, r) for e, (_, r) in zip(doc["claims"], runs)]), file=out_stream)
     summary = summary_text(doc)
     n_cached = sum(o.cached for o in outcomes)
-    print(f"\n{summary}{f' ({n_cached} cached)' if n_cached else ''}; report: {out / 'report.html'} "
-          f"(also report.md, report.json)", file=out_stream)
+    print(
+        f"\n{summary}{f' ({n_cached} cached)' if n_cached else ''}; report: {out / 'report.html'} "
+        f"(also report.md, report.json)",
+        file=out_stream,
+    )
     return int(doc["exit_code"])

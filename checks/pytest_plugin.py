@@ -29,14 +29,26 @@ UNKNOWN_POLICIES = ("fail", "xfail")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cnnverify claims")
-    group.addoption("--claims", action="append", default=[], metavar="SOURCE",
-                    help="run the claims of a module (mypkg.claims) or a .py file as test items; repeatable")
+    group.addoption(
+        "--claims",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="run the claims of a module (mypkg.claims) or a .py file as test items; repeatable",
+    )
     group.addoption("--claims-profile", default="quick", choices=PROFILES, help="claim profile (default quick)")
     group.addoption("--claims-seed", type=int, default=0, help="seed of the claims' random draws (default 0)")
-    group.addoption("--claims-unknown", default="fail", choices=UNKNOWN_POLICIES,
-                    help="an 'unknown' result (timeout, crash) fails the item (default) or counts as xfail")
-    group.addoption("--claims-entry-points", action="store_true",
-                    help="also collect the claims of installed packages (entry-point group cnnverify.claims)")
+    group.addoption(
+        "--claims-unknown",
+        default="fail",
+        choices=UNKNOWN_POLICIES,
+        help="an 'unknown' result (timeout, crash) fails the item (default) or counts as xfail",
+    )
+    group.addoption(
+        "--claims-entry-points",
+        action="store_true",
+        help="also collect the claims of installed packages (entry-point group cnnverify.claims)",
+    )
 
 
 class ClaimFailure(Exception):
@@ -64,8 +76,11 @@ class ClaimItem(pytest.Item):
         if finding_state(finding, result.status) == "known":
             pytest.xfail(f"fails as recorded: {finding}")
         if finding_state(finding, result.status) == "stale":
-            pytest.fail(f"claim {self.claim.id} passed, but a recorded finding says it fails in the {ctx.profile} "
-                        f"profile ({finding}): the finding no longer reproduces; update it and the docs", pytrace=False)
+            pytest.fail(
+                f"claim {self.claim.id} passed, but a recorded finding says it fails in the {ctx.profile} "
+                f"profile ({finding}): the finding no longer reproduces; update it and the docs",
+                pytrace=False,
+            )
         if result.status == "unknown" and config.getoption("claims_unknown") == "xfail":
             pytest.xfail(f"unknown: {result.note or result.evidence}")
         if result.status != "pass":
@@ -74,12 +89,18 @@ class ClaimItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):  # noqa: ANN001 -- pytest's signature
         if isinstance(excinfo.value, ClaimFailure):
             r = excinfo.value.args[0]
-            return "\n".join([
-                f"claim {self.claim.id}: {r.status}", f"statement: {self.claim.statement}",
-                f"source: {self.claim.source} (defined in {self.origin})",
-                f"observed: {json.dumps(r.observed)}", f"expected: {json.dumps(r.expected)}",
-                f"tolerance: {r.tolerance}", f"evidence: {json.dumps(r.evidence)[:2000]}"]
-                + ([f"note: {r.note}"] if r.note else []))
+            return "\n".join(
+                [
+                    f"claim {self.claim.id}: {r.status}",
+                    f"statement: {self.claim.statement}",
+                    f"source: {self.claim.source} (defined in {self.origin})",
+                    f"observed: {json.dumps(r.observed)}",
+                    f"expected: {json.dumps(r.expected)}",
+                    f"tolerance: {r.tolerance}",
+                    f"evidence: {json.dumps(r.evidence)[:2000]}",
+                ]
+                + ([f"note: {r.note}"] if r.note else [])
+            )
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
@@ -94,5 +115,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         registry = build_registry(sources, builtin=False, entry_points=config.getoption("claims_entry_points"))
     except ChecksError as e:
         raise pytest.UsageError(str(e)) from None
-    items.extend(ClaimItem.from_parent(session, name=f"claims/{c.id}", claim=c, origin=registry.origin(c.id))
-                 for c in registry)
+    items.extend(
+        ClaimItem.from_parent(session, name=f"claims/{c.id}", claim=c, origin=registry.origin(c.id)) for c in registry
+    )

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Sequence
 
 import theory
-
 from theory.cli import MAX_SECONDS, SCALE_MEMORY_BUDGET, format_bytes, parse_size
+
 from ._errors import NumericsError, bad
 from .convert import DTYPES, WEIGHTS_FILE, export, load_module, resolve_device, weights_info
 from .duat import _cli as duat_cli
@@ -33,13 +33,18 @@ from .peers import _cli as peers_cli
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m numerics",
-                                description="Float weights (safetensors) for exact cnnverify specs.")
+    p = argparse.ArgumentParser(
+        prog="python -m numerics", description="Float weights (safetensors) for exact cnnverify specs."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help=f"add {WEIGHTS_FILE} to a spec directory (written by python -m theory build)")
     e.add_argument("path", help="spec directory holding spec.json")
-    e.add_argument("--dtype", default="float64", choices=sorted(DTYPES),
-                   help="float dtype of the weights, each correctly rounded from the exact value (default float64)")
+    e.add_argument(
+        "--dtype",
+        default="float64",
+        choices=sorted(DTYPES),
+        help="float dtype of the weights, each correctly rounded from the exact value (default float64)",
+    )
     e.add_argument("--force", action="store_true", help=f"replace an existing {WEIGHTS_FILE}")
     i = sub.add_parser("info", help="describe a spec directory and verify its weights file")
     i.add_argument("path", help="spec directory")
@@ -48,14 +53,21 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--target", help="one formula per output, comma-separated (default: the spec's meta target)")
     v.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="interval of every coordinate (default: meta box)")
     v.add_argument("--samples", default="1e6", help="random samples, e.g. 1e7 (default 1e6)")
-    v.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
-                   help=f"refuse a sampling run estimated to take longer (default {MAX_SECONDS:g})")
+    v.add_argument(
+        "--max-seconds",
+        type=float,
+        default=MAX_SECONDS,
+        help=f"refuse a sampling run estimated to take longer (default {MAX_SECONDS:g})",
+    )
     v.add_argument("--force-samples", action="store_true", help="sample whatever the time estimate")
     v.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     v.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--memory-budget", default=str(SCALE_MEMORY_BUDGET),
-                   help=f"bytes the run's batches may fill, e.g. 512MiB, 2GB (default {format_bytes(SCALE_MEMORY_BUDGET)})")
+    v.add_argument(
+        "--memory-budget",
+        default=str(SCALE_MEMORY_BUDGET),
+        help=f"bytes the run's batches may fill, e.g. 512MiB, 2GB (default {format_bytes(SCALE_MEMORY_BUDGET)})",
+    )
     v.add_argument("--path", dest="eval_path", default="auto", choices=["auto", "structured", "dense", "module"])
     v.add_argument("--search-steps", type=int, default=200)
     v.add_argument("--certify", action="store_true", help="also run theory.certify_sup_error and compare")
@@ -106,12 +118,24 @@ def _evaluate(args: argparse.Namespace) -> int:
         if "a_priori_bound" in net.meta:
             _warning_line(f"{args.path}: its a_priori_bound is ignored (the meta is not covered by a hash)")
     cert = theory.Certificate.load(args.certificate) if args.certificate else None
-    report = check_at_scale(net, args.target, tuple(args.box) if args.box else None, samples=parse_samples(args.samples),
-                            device=args.device, dtype=args.dtype, seed=args.seed,
-                            memory_budget=parse_size(args.memory_budget, error=NumericsError), path=args.eval_path, certificate=cert,
-                            certify=args.certify, time_limit_s=args.time_limit, search_steps=args.search_steps,
-                            progress=False if args.no_progress else None, max_seconds=args.max_seconds,
-                            force=args.force_samples)
+    report = check_at_scale(
+        net,
+        args.target,
+        tuple(args.box) if args.box else None,
+        samples=parse_samples(args.samples),
+        device=args.device,
+        dtype=args.dtype,
+        seed=args.seed,
+        memory_budget=parse_size(args.memory_budget, error=NumericsError),
+        path=args.eval_path,
+        certificate=cert,
+        certify=args.certify,
+        time_limit_s=args.time_limit,
+        search_steps=args.search_steps,
+        progress=False if args.no_progress else None,
+        max_seconds=args.max_seconds,
+        force=args.force_samples,
+    )
     print(report.summary())
     if args.json:
         theory.io.atomic_write_file(args.json, json.dumps(report.to_json(), indent=2).encode(), force=args.force)
@@ -127,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device or output-path error, 3 unsound bound). Usage errors of the argument parser exit 2 by ``SystemExit``."""
     parser = _parser()
     args = parser.parse_args(theory.cli.join_option_values(parser, sys.argv[1:] if argv is None else argv))
-    if args.command == "separation":      # these subcommands report their own errors and exit codes
+    if args.command == "separation":  # these subcommands report their own errors and exit codes
         return separation.run(args)
     if args.command == "duat":
         return duat_cli.run(args)
@@ -141,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             theory.io.check_writable(spec_dir, "directory", flag="path", existing="rewrite")
             out = export(args.path, args.dtype, force=args.force, note=_warning_line)
             net, _ = load_module(out, note=lambda message: None)  # the warning was printed once, by export
-            print(f"wrote {out / WEIGHTS_FILE}  ({args.dtype}, {(out / WEIGHTS_FILE).stat().st_size} bytes, "
-                  f"spec hash {net.content_hash[:16]}, verified bit-identical to the exact spec)")
+            print(
+                f"wrote {out / WEIGHTS_FILE}  ({args.dtype}, {(out / WEIGHTS_FILE).stat().st_size} bytes, "
+                f"spec hash {net.content_hash[:16]}, verified bit-identical to the exact spec)"
+            )
         else:
             info = weights_info(args.path, note=_warning_line)
             net = info["net"]
@@ -151,8 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  weights: none (write them with: python -m numerics export {args.path})")
             else:
                 print(f"  weights: {info['file']}  dtype {info['dtype']}, {info['bytes']} bytes")
-                print(f"  weights check: content hash {net.content_hash[:16]}... matches spec.json; values "
-                      f"bit-identical to to_module(spec, {info['dtype']})")
+                print(
+                    f"  weights check: content hash {net.content_hash[:16]}... matches spec.json; values "
+                    f"bit-identical to to_module(spec, {info['dtype']})"
+                )
     except (NumericsError, theory.TheoryError) as e:
         print(f"error: {e}", file=sys.stderr)
         return theory.cli.EXIT_USAGE

@@ -64,8 +64,11 @@ def prose_of_python(text: str) -> str:
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 starts.add((first.value.lineno, first.value.col_offset))
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and tok.start in starts):
@@ -98,7 +101,7 @@ def scan_text(text: str, where: Path, root: Path = ROOT) -> list[tuple[int, str]
         line = _URL.sub(" ", line)
         for m in _PATH.finditer(line):
             cited = _clean(m.group(1))
-            if line[m.end():m.end() + 1] in tuple(_TEMPLATE) or "..." in cited:
+            if line[m.end() : m.end() + 1] in tuple(_TEMPLATE) or "..." in cited:
                 continue  # a pattern, or an elided path
             if not (root / cited).exists():
                 missing.append((lineno, cited))
@@ -132,28 +135,34 @@ def test_every_cited_file_is_in_the_repository():
 
 def test_the_scanner_sees_the_whole_tree():
     files = {p.relative_to(ROOT).as_posix() for p in _files()}
-    assert {"README.md", "docs/soundness.md", "docs/catalogue.md", "checks/claims/_sources.py",
-            "tests/test_citations.py"} <= files
+    assert {
+        "README.md",
+        "docs/soundness.md",
+        "docs/catalogue.md",
+        "checks/claims/_sources.py",
+        "tests/test_citations.py",
+    } <= files
 
 
 def test_planted_missing_citations_are_caught():
     # built at run time, so that neither name appears in this file or in its bytecode (a grep must not find them)
     design, notes = ".".join(("DESIGN", "md")), "/".join(("papers", "wang_wu_2023.md"))
-    text = "\n".join([
-        "Source: docs/soundness.md and docs/catalogue.md; README.md; tests/theory/soundness.",  # all exist
-        "see docs/no_such_page.md, and benchmarks/gone.py.",                                       # line 2
-        f"rules: {design}",                                                                        # line 3
-        f"notes: {notes}",                                                                         # line 4
-        "[the catalogue](catalogue.md), [missing](nowhere.md#top), [web](https://example.org/x.md)",
-        "writes report.md; globs docs/*.md; theory/heads/_<name>.py; https://github.com/o/r/blob/main/docs/absent.md",
-    ])
+    text = "\n".join(
+        [
+            "Source: docs/soundness.md and docs/catalogue.md; README.md; tests/theory/soundness.",  # all exist
+            "see docs/no_such_page.md, and benchmarks/gone.py.",  # line 2
+            f"rules: {design}",  # line 3
+            f"notes: {notes}",  # line 4
+            "[the catalogue](catalogue.md), [missing](nowhere.md#top), [web](https://example.org/x.md)",
+            "writes report.md; globs docs/*.md; theory/heads/_<name>.py; https://github.com/o/r/blob/main/docs/absent.md",
+        ]
+    )
     found = scan_text(text, ROOT / "docs" / "planted.md")
     assert [n for n, _ in found] == [2, 2, 3, 3, 4, 5], found
     cited = [c for _, c in found]
     assert cited[:2] == ["docs/no_such_page.md", "benchmarks/gone.py"]
     assert cited[2].startswith(design) and "not part of the repository" in cited[2] and cited[3] == design
     assert "not part of the repository" in cited[4] and cited[5] == "[...](nowhere.md#top)"
-
 
 
 def test_string_literals_of_tests_are_data_but_their_comments_cite():
@@ -168,8 +177,13 @@ def test_catalogue_lists_every_registered_claim():
     declared = set()
     for path in (ROOT / "checks").rglob("*.py"):
         declared |= set(re.findall(r"\bClaim\(\s*\"([a-z][\w]*(?:\.[\w]+)+)\"", path.read_text(encoding="utf-8")))
-    listed = set(re.findall(r"^\| `([a-z][\w]*(?:\.[\w]+)+)` \|", (ROOT / "docs" / "catalogue.md").read_text(
-        encoding="utf-8"), re.M))
+    listed = set(
+        re.findall(
+            r"^\| `([a-z][\w]*(?:\.[\w]+)+)` \|", (ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8"), re.M
+        )
+    )
     assert len(declared) >= 40, sorted(declared)
-    assert declared == listed, {"not in docs/catalogue.md": sorted(declared - listed),
-                                "not declared": sorted(listed - declared)}
+    assert declared == listed, {
+        "not in docs/catalogue.md": sorted(declared - listed),
+        "not declared": sorted(listed - declared),
+    }

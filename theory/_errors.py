@@ -25,7 +25,7 @@ class CnnverifyError(ValueError):
         ``argument 'd': got 3; allowed: a power of s``."""
         text = repr(value)
         if len(text) > SHOWN_CHARS:
-            text = text[:SHOWN_CHARS - 3] + "..."
+            text = text[: SHOWN_CHARS - 3] + "..."
         return cls(f"argument {arg!r}: got {text}; allowed: {allowed}")
 
 

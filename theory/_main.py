@@ -18,27 +18,41 @@ import sys
 from collections.abc import Sequence
 from fractions import Fraction
 
-from .cli import (EXIT_FAIL, EXIT_OK, EXIT_UNSOUND, EXIT_USAGE, MEMORY_BUDGET, ProgressLine, format_bytes,
-                  join_option_values, parse_int_list, parse_size)
 from ._errors import TheoryError, bad
-from .certify import certify_sup_error
-from .certify import SEARCH_METHODS
+from .certify import SEARCH_METHODS, certify_sup_error
 from .certify._semantics import SEMANTICS
+from .cli import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_UNSOUND,
+    EXIT_USAGE,
+    MEMORY_BUDGET,
+    ProgressLine,
+    format_bytes,
+    join_option_values,
+    parse_int_list,
+    parse_size,
+)
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
+from .io import check_writable
 from .prove import SOLVERS, Certificate, recheck
 from .spec import load, save, uncovered_meta_error
-from .io import check_writable
 from .spec._network import thaw
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m theory", description="Build and inspect exact CNN constructions "
-                                "(reconstructions of Wang & Wu 2023, arXiv 2305.08404).")
+    p = argparse.ArgumentParser(
+        prog="python -m theory",
+        description="Build and inspect exact CNN constructions (reconstructions of Wang & Wu 2023, arXiv 2305.08404).",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a construction and save its exact spec (DIR/spec.json)")
     bsub = b.add_subparsers(dest="construction", required=True)
-    for name, help_ in (("select", "route x[support] to the root (2k channels)"), ("gather", "route all d inputs to the root"),
-                        ("approx", "select + the smallest head with a-priori sup error <= eps for g(x[support])")):
+    for name, help_ in (
+        ("select", "route x[support] to the root (2k channels)"),
+        ("gather", "route all d inputs to the root"),
+        ("approx", "select + the smallest head with a-priori sup error <= eps for g(x[support])"),
+    ):
         c = bsub.add_parser(name, help=help_)
         c.add_argument("--d", type=int, required=True, help="input length, a power of s")
         c.add_argument("--s", type=int, default=2, help="kernel = stride (default 2)")
@@ -47,41 +61,72 @@ def _parser() -> argparse.ArgumentParser:
         if name == "select":
             c.add_argument("--architecture", default="cnn", choices=ARCHITECTURES)
         if name in ("select", "gather"):
-            c.add_argument("--memory-budget", default=str(MEMORY_BUDGET),
-                           help="bytes the build may allocate (gather and the lcn / fcn counterparts grow with d), "
-                                f"e.g. 512MiB, 16GiB (default {format_bytes(MEMORY_BUDGET)})")
+            c.add_argument(
+                "--memory-budget",
+                default=str(MEMORY_BUDGET),
+                help="bytes the build may allocate (gather and the lcn / fcn counterparts grow with d), "
+                f"e.g. 512MiB, 16GiB (default {format_bytes(MEMORY_BUDGET)})",
+            )
         if name == "approx":
             c.add_argument("--g", required=True, help="target in the routed coordinates x0..x{k-1}, e.g. 'x0*x1'")
             c.add_argument("--box", default="-1,1", help="'lo,hi' for every coordinate (default -1,1)")
             c.add_argument("--eps", required=True, help="a-priori sup-norm bound to reach, e.g. 1e-3 or 1/1000")
         c.add_argument("--out", required=True, help="output directory (must not exist unless --force)")
-        c.add_argument("--force", action="store_true",
-                       help="replace an existing output directory that cnnverify wrote (it has a .cnnverify marker)")
+        c.add_argument(
+            "--force",
+            action="store_true",
+            help="replace an existing output directory that cnnverify wrote (it has a .cnnverify marker)",
+        )
     s = sub.add_parser("show", help="describe a saved spec")
     s.add_argument("path", help="spec directory or spec.json")
     s.add_argument("--json", action="store_true", help="print machine-readable facts instead of a table")
-    c = sub.add_parser("certify", help="certify sup_box |net - target| by interval branch and bound (exit 0 proved "
-                       "within --rel-gap or <= --eps; 1 refuted, unknown, or stopped before --rel-gap; 2 error)")
+    c = sub.add_parser(
+        "certify",
+        help="certify sup_box |net - target| by interval branch and bound (exit 0 proved "
+        "within --rel-gap or <= --eps; 1 refuted, unknown, or stopped before --rel-gap; 2 error)",
+    )
     c.add_argument("path", help="spec directory or spec.json (a single-output network)")
     c.add_argument("--target", help="target in the global input names, e.g. 'x0*x700' (default: the spec's meta)")
     c.add_argument("--box", help="'lo,hi' for every variable, or 'x3=lo,hi;x700=lo,hi' (default: the spec's meta)")
-    c.add_argument("--eps", help="tolerance to decide (e.g. 1e-3 or 1/1000): proved if upper <= eps, refuted if "
-                   "a witness exceeds it")
-    c.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30); the bound is sound at any "
-                   "time, but a search stopped by the limit before --rel-gap exits 1")
+    c.add_argument(
+        "--eps",
+        help="tolerance to decide (e.g. 1e-3 or 1/1000): proved if upper <= eps, refuted if a witness exceeds it",
+    )
+    c.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        help="seconds (default 30); the bound is sound at any "
+        "time, but a search stopped by the limit before --rel-gap exits 1",
+    )
     c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
-    c.add_argument("--semantics", choices=SEMANTICS, default="exact", help="what the claim covers: the exact "
-                   "network (default) or its float32 / float64 module (numerics.to_module): upper + rounding bound")
-    c.add_argument("--method", choices=SEARCH_METHODS, default="auto", help="auto (default): the piecewise certificate "
-                   "when the construction names its grid (Kuhn interpolation, Yarotsky product heads), else the general "
-                   "branch and bound; pieces: piecewise only (unknown where it does not apply); branch-and-bound: general only")
+    c.add_argument(
+        "--semantics",
+        choices=SEMANTICS,
+        default="exact",
+        help="what the claim covers: the exact "
+        "network (default) or its float32 / float64 module (numerics.to_module): upper + rounding bound",
+    )
+    c.add_argument(
+        "--method",
+        choices=SEARCH_METHODS,
+        default="auto",
+        help="auto (default): the piecewise certificate "
+        "when the construction names its grid (Kuhn interpolation, Yarotsky product heads), else the general "
+        "branch and bound; pieces: piecewise only (unknown where it does not apply); branch-and-bound: general only",
+    )
     c.add_argument("--out", help="write the certificate JSON here (atomically; checked before computing)")
     c.add_argument("--force", action="store_true", help="replace an existing --out file")
     c.add_argument("--no-progress", action="store_true", help="no status line (boxes, upper, lower, elapsed)")
-    r = sub.add_parser("recheck", help="re-check every z3 query of a proved certificate with a second solver (exit 0 "
-                       "all agree; 1 some undecided; 3 the solvers disagree; 2 error)")
-    r.add_argument("path", help="a certificate JSON file (Certificate.save) of prove_routing, prove_bound or "
-                   "prove_equivalent_monolithic")
+    r = sub.add_parser(
+        "recheck",
+        help="re-check every z3 query of a proved certificate with a second solver (exit 0 "
+        "all agree; 1 some undecided; 3 the solvers disagree; 2 error)",
+    )
+    r.add_argument(
+        "path",
+        help="a certificate JSON file (Certificate.save) of prove_routing, prove_bound or prove_equivalent_monolithic",
+    )
     r.add_argument("--with", dest="solver", required=True, choices=SOLVERS, help="the second solver")
     r.add_argument("--timeout", type=float, default=60.0, help="seconds per query (default 60)")
     r.add_argument("--out", help="write the certificate with the re-check recorded (checked before solving)")
@@ -103,6 +148,7 @@ def _box_arg(text: str, per_name: bool = True):
         if len(parts) != 2 or not all(parts):
             raise bad("--box", text, allowed)
         return tuple(parts)
+
     text = text.strip()
     if "=" not in text:
         return pair(text)
@@ -124,8 +170,10 @@ def _warning_line(message: str) -> None:
 
 def _progress_text(state: dict, limit: float) -> str:
     lower = "-" if state["lower"] is None else f"{state['lower']:.6g}"
-    return (f"certify: {state['boxes']} boxes ({state['open_boxes']} open), upper {state['upper']:.6g}, "
-            f"lower {lower}, {state['elapsed_s']:.1f} s of {limit:g} s")
+    return (
+        f"certify: {state['boxes']} boxes ({state['open_boxes']} open), upper {state['upper']:.6g}, "
+        f"lower {lower}, {state['elapsed_s']:.1f} s of {limit:g} s"
+    )
 
 
 def _certify(args) -> int:
@@ -146,9 +194,17 @@ def _certify(args) -> int:
     line = None if args.no_progress else ProgressLine(sys.stderr)
     progress = None if line is None else (lambda state: line.update(_progress_text(state, args.time_limit)))
     try:
-        cert = certify_sup_error(net, args.target, box, eps=eps, time_limit_s=args.time_limit,
-                                 rel_gap=args.rel_gap, progress=progress, semantics=args.semantics,
-                                 method=args.method)
+        cert = certify_sup_error(
+            net,
+            args.target,
+            box,
+            eps=eps,
+            time_limit_s=args.time_limit,
+            rel_gap=args.rel_gap,
+            progress=progress,
+            semantics=args.semantics,
+            method=args.method,
+        )
     finally:
         if line is not None:
             line.close()
@@ -159,8 +215,11 @@ def _certify(args) -> int:
     if cert.status == "proved" and cert.incomplete is None:
         return EXIT_OK
     if cert.status == "proved":
-        print(f"exit {EXIT_FAIL}: the search stopped before --rel-gap {args.rel_gap:g} ({cert.incomplete}); "
-              "a larger --time-limit tightens the bound", file=sys.stderr)
+        print(
+            f"exit {EXIT_FAIL}: the search stopped before --rel-gap {args.rel_gap:g} ({cert.incomplete}); "
+            "a larger --time-limit tightens the bound",
+            file=sys.stderr,
+        )
     return EXIT_FAIL
 
 
@@ -172,8 +231,10 @@ def _recheck(args) -> int:
         raise bad("--timeout", args.timeout, "a positive number of seconds")
     cert = recheck(Certificate.load(args.path), args.solver, timeout_s=args.timeout)
     rec = cert.details["rechecks"][args.solver]
-    print(f"{args.solver} {rec['version']}: {rec['agreed']} of {rec['queries']} queries unsat as z3 said; "
-          f"undecided {list(rec['unknown'])}; disagreeing {list(rec['disagreed'])} ({rec['seconds']:g} s)")
+    print(
+        f"{args.solver} {rec['version']}: {rec['agreed']} of {rec['queries']} queries unsat as z3 said; "
+        f"undecided {list(rec['unknown'])}; disagreeing {list(rec['disagreed'])} ({rec['seconds']:g} s)"
+    )
     if args.out is not None:
         print(f"wrote {cert.save(args.out, force=args.force)}")
     if rec["disagreed"]:
@@ -184,10 +245,18 @@ def _recheck(args) -> int:
 
 def _facts(net) -> dict:
     fields = {
-        "content_hash": net.content_hash, "meta": thaw(net.meta), "d": net.d, "c_in": net.c_in, "depth": net.depth,
-        "kinds": list(net.kinds), "positions": list(net.positions), "channels": list(net.channels),
-        "param_count": net.param_count(), "param_count_no_bias": net.param_count(biases=False),
-        "nonzeros": net.nonzeros, "receptive_span": [list(s) for s in net.receptive_span()],
+        "content_hash": net.content_hash,
+        "meta": thaw(net.meta),
+        "d": net.d,
+        "c_in": net.c_in,
+        "depth": net.depth,
+        "kinds": list(net.kinds),
+        "positions": list(net.positions),
+        "channels": list(net.channels),
+        "param_count": net.param_count(),
+        "param_count_no_bias": net.param_count(biases=False),
+        "nonzeros": net.nonzeros,
+        "receptive_span": [list(s) for s in net.receptive_span()],
     }
     if net.n_outputs <= 64:
         fields["receptive_field"] = [f.tolist() if f.size <= 16 else f"{f.size} inputs" for f in net.receptive_field()]

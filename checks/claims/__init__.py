@@ -18,16 +18,45 @@ The citation strings of the project's claims are in ``_sources.py`` (used by the
 ``checks.verify`` and ``checks.duat``).
 """
 
-from ._claim import (KINDS, PROFILES, STATUSES, Claim, Context, Result, claim, counts_as_failure, finding_state,
-                     not_testable, status_label)
+from ._claim import (
+    KINDS,
+    PROFILES,
+    STATUSES,
+    Claim,
+    Context,
+    Result,
+    claim,
+    counts_as_failure,
+    finding_state,
+    not_testable,
+    status_label,
+)
 from ._discover import BUILTIN, ENTRY_POINT_GROUP, build_registry, claims_in, default_registry, load_source
 from ._json import jsonable
 from ._rates import RATE_BANDS, RateBand, loglog_slope
 from ._registry import Registry
 
 __all__ = [
-    "Claim", "Context", "Result", "STATUSES", "KINDS", "PROFILES", "claim", "not_testable",
-    "status_label", "finding_state", "counts_as_failure",
-    "jsonable", "RATE_BANDS", "RateBand", "loglog_slope",
-    "Registry", "BUILTIN", "ENTRY_POINT_GROUP", "build_registry", "default_registry", "load_source", "claims_in",
+    "Claim",
+    "Context",
+    "Result",
+    "STATUSES",
+    "KINDS",
+    "PROFILES",
+    "claim",
+    "not_testable",
+    "status_label",
+    "finding_state",
+    "counts_as_failure",
+    "jsonable",
+    "RATE_BANDS",
+    "RateBand",
+    "loglog_slope",
+    "Registry",
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "build_registry",
+    "default_registry",
+    "load_source",
+    "claims_in",
 ]

@@ -75,13 +75,20 @@ class Result:
         if self.status not in STATUSES:
             raise bad("status", self.status, f"one of {STATUSES}")
         if not valid_tolerance(self.tolerance):
-            raise bad("tolerance", self.tolerance,
-                      f"None, 'exact', one of numerics.TOLERANCES {sorted(numerics.TOLERANCES)} or "
-                      f"'rate:<band>' with band in {sorted(RATE_BANDS)}")
+            raise bad(
+                "tolerance",
+                self.tolerance,
+                f"None, 'exact', one of numerics.TOLERANCES {sorted(numerics.TOLERANCES)} or "
+                f"'rate:<band>' with band in {sorted(RATE_BANDS)}",
+            )
         if not isinstance(self.evidence, Mapping):
             raise bad("evidence", self.evidence, "a dict (JSON-able)")
-        if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) \
-                or not math.isfinite(self.seconds) or self.seconds < 0:
+        if (
+            isinstance(self.seconds, bool)
+            or not isinstance(self.seconds, (int, float))
+            or not math.isfinite(self.seconds)
+            or self.seconds < 0
+        ):
             raise bad("seconds", self.seconds, "a finite number >= 0")
         if not isinstance(self.note, str):
             raise bad("note", self.note, "a string")
@@ -210,18 +217,30 @@ class Claim:
                 raise bad(name, v, "a non-empty string")
         if self.kind not in KINDS:
             raise bad("kind", self.kind, f"one of {KINDS}")
-        if not isinstance(self.cost, Mapping) or set(self.cost) != set(PROFILES) or any(
+        if (
+            not isinstance(self.cost, Mapping)
+            or set(self.cost) != set(PROFILES)
+            or any(
                 isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0
-                for v in self.cost.values()):
+                for v in self.cost.values()
+            )
+        ):
             raise bad("cost", self.cost, f"estimated seconds >= 0 for each profile {PROFILES}")
         if not callable(self.check):
             raise bad("check", self.check, "a callable check(ctx) -> Result")
         if not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9_.-]*", self.group):
             raise bad("group", self.group, "'' or a name of letters, digits, '_', '.', '-'")
-        if not isinstance(self.findings, Mapping) or not set(self.findings) <= set(PROFILES) or any(
-                not isinstance(v, str) or not v.strip() for v in self.findings.values()):
-            raise bad("findings", self.findings, f"a dict from profiles {PROFILES} to a non-empty text saying what "
-                      "was measured and where it is documented")
+        if (
+            not isinstance(self.findings, Mapping)
+            or not set(self.findings) <= set(PROFILES)
+            or any(not isinstance(v, str) or not v.strip() for v in self.findings.values())
+        ):
+            raise bad(
+                "findings",
+                self.findings,
+                f"a dict from profiles {PROFILES} to a non-empty text saying what "
+                "was measured and where it is documented",
+            )
         if self.findings and self.kind == "not-testable":
             raise bad("findings", dict(self.findings), "none on a not-testable claim (it cannot fail)")
         object.__setattr__(self, "cost", MappingProxyType({p: float(self.cost[p]) for p in PROFILES}))
@@ -240,16 +259,29 @@ class Claim:
             result = self.check(ctx)
         except Exception as e:  # noqa: BLE001 -- any crash of a check is an 'unknown', reported with its cause
             tb = traceback.format_exc(limit=8)
-            return Result("unknown", evidence={"exception": type(e).__name__, "message": str(e), "traceback": tb},
-                          seconds=time.perf_counter() - start, note="the check raised; nothing was decided")
+            return Result(
+                "unknown",
+                evidence={"exception": type(e).__name__, "message": str(e), "traceback": tb},
+                seconds=time.perf_counter() - start,
+                note="the check raised; nothing was decided",
+            )
         seconds = time.perf_counter() - start
         if not isinstance(result, Result):
-            return Result("unknown", evidence={"returned": type(result).__name__}, seconds=seconds,
-                          note="the check did not return a checks.Result")
+            return Result(
+                "unknown",
+                evidence={"returned": type(result).__name__},
+                seconds=seconds,
+                note="the check did not return a checks.Result",
+            )
         if (result.status == "not-testable") != (self.kind == "not-testable"):
-            return Result("unknown", observed=result.observed, expected=result.expected,
-                          evidence={"returned_status": result.status, "kind": self.kind}, seconds=seconds,
-                          note="status inconsistent with the claim's kind")
+            return Result(
+                "unknown",
+                observed=result.observed,
+                expected=result.expected,
+                evidence={"returned_status": result.status, "kind": self.kind},
+                seconds=seconds,
+                note="status inconsistent with the claim's kind",
+            )
         return dataclasses.replace(result, seconds=seconds)
 
 
@@ -274,7 +306,8 @@ def counts_as_failure(finding: str, status: str) -> bool:
 def status_label(status: str, finding: str) -> str:
     """The status as the tables show it: ``'fail (recorded finding)'``, ``'pass (finding stale)'`` or the status."""
     return {"known": f"{status} (recorded finding)", "stale": f"{status} (finding stale)"}.get(
-        finding_state(finding, status), status)
+        finding_state(finding, status), status
+    )
 
 
 def not_testable(reason: str) -> Callable[[Context], Result]:
@@ -288,12 +321,21 @@ def not_testable(reason: str) -> Callable[[Context], Result]:
 
     def check(ctx: Context) -> Result:
         return Result("not-testable", note=reason)
+
     check.__doc__ = f"Not testable: {reason}"
     return check
 
 
-def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str, float], group: str = "",
-          findings: Mapping[str, str] | None = None) -> Callable[[Callable[[Context], Result]], Claim]:
+def claim(
+    id: str,
+    *,
+    statement: str,
+    source: str,
+    kind: str,
+    cost: Mapping[str, float],
+    group: str = "",
+    findings: Mapping[str, str] | None = None,
+) -> Callable[[Callable[[Context], Result]], Claim]:
     """Declare a claim on its check function: ``@checks.claim(id=..., statement=..., ...)`` over ``def f(ctx)``.
 
     The decorated name becomes the :class:`Claim` record (the same record the papers' catalogue tables hold), so a
@@ -311,6 +353,8 @@ def claim(id: str, *, statement: str, source: str, kind: str, cost: Mapping[str,
         ChecksError: as :class:`Claim` (bad id, empty text, unknown kind, bad cost table, non-callable check, bad
             group or findings).
     """
+
     def wrap(check: Callable[[Context], Result]) -> Claim:
         return Claim(id, statement, source, kind, cost, check, group, dict(findings or {}))
+
     return wrap

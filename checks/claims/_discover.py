@@ -35,8 +35,11 @@ def claims_in(module: ModuleType) -> list[Claim]:
     (each object once)."""
     found: dict[int, Claim] = {}
     for value in vars(module).values():
-        items = value if isinstance(value, (tuple, list)) and value and all(isinstance(v, Claim) for v in value) \
+        items = (
+            value
+            if isinstance(value, (tuple, list)) and value and all(isinstance(v, Claim) for v in value)
             else (value,)
+        )
         for item in items:
             if isinstance(item, Claim):
                 found.setdefault(id(item), item)
@@ -76,8 +79,10 @@ def load_source(source: str) -> tuple[str, list[Claim]]:
     try:
         if looks_like_file:
             if not path.is_file():
-                raise ChecksError(f"argument '--claims': got {source!r}; allowed: an existing .py file or a module "
-                                  "name (no such file)")
+                raise ChecksError(
+                    f"argument '--claims': got {source!r}; allowed: an existing .py file or a module "
+                    "name (no such file)"
+                )
             path = path.resolve()
             origin, module = str(path), _import_file(path)
         else:
@@ -88,8 +93,10 @@ def load_source(source: str) -> tuple[str, list[Claim]]:
         raise ChecksError(f"argument '--claims': {source!r} failed to import: {type(e).__name__}: {e}") from None
     claims = claims_in(module)
     if not claims:
-        raise ChecksError(f"argument '--claims': {source!r} defines no claim (no checks.Claim at its top level; "
-                          "declare one with @checks.claim)")
+        raise ChecksError(
+            f"argument '--claims': {source!r} defines no claim (no checks.Claim at its top level; "
+            "declare one with @checks.claim)"
+        )
     return origin, claims
 
 

@@ -29,20 +29,28 @@ class RateBand:
 
 
 RATE_BANDS: dict[str, RateBand] = {
-    "param_count_slope": RateBand(0.05,
+    "param_count_slope": RateBand(
+        0.05,
         "parameter counts are exact closed forms; over windows with d >= 2^6 their lower-order terms (LCN: the "
         "constant -8k^2 for s = 2; FCN: the layers l >= 2, a fixed fraction of the first) move the fitted "
-        "log-log slope by < 0.03 from the leading exponent, so 0.05 separates exponent 1 from 2 with margin"),
-    "sample_slope_lcn": RateBand(0.45,
+        "log-log slope by < 0.03 from the leading exponent, so 0.05 separates exponent 1 from 2 with margin",
+    ),
+    "sample_slope_lcn": RateBand(
+        0.45,
         "n*(d) of the LCN over d in [16, 256]: the Theta(d) law up to logs; the median-over-seeds n* interpolated "
         "on a 10%-resolution grid and the log factors move a slope fitted over 4 octaves by up to ~0.3, and the "
-        "window must still exclude 0 (CNN-like) and 2 (FCN-like) with margin"),
-    "sample_slope_fcn": RateBand(0.6,
+        "window must still exclude 0 (CNN-like) and 2 (FCN-like) with margin",
+    ),
+    "sample_slope_fcn": RateBand(
+        0.6,
         "n*(d) of the FCN over d in [16, 256]: Omega(d^2); wider than the LCN's band because the largest d may be "
-        "censored (fewer octaves); still excludes 1 (LCN-like)"),
-    "sample_slope_cnn": RateBand(0.75,
+        "censored (fewer octaves); still excludes 1 (LCN-like)",
+    ),
+    "sample_slope_cnn": RateBand(
+        0.75,
         "n*(d) of the CNN: O~(log^2 d), whose local log-log slope averages 2 ln 2 / ln 16 = 0.5 over d in "
-        "[16, 256]; 0.75 leaves 0.25 for noise and still excludes the LCN's 1"),
+        "[16, 256]; 0.75 leaves 0.25 for noise and still excludes the LCN's 1",
+    ),
 }
 """Named slope bands (the ``tolerance`` of a rate Result is ``'rate:<key>'``)."""
 

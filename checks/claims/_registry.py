@@ -34,8 +34,10 @@ class Registry:
         if not ID_PATTERN.match(claim.id):  # Claim validates on creation; this guards hand-mutated records
             raise bad("claim.id", claim.id, "a dotted id such as 'ww.select.exact'")
         if claim.id in self._claims:
-            raise ChecksError(f"duplicate claim id {claim.id!r}: defined in {self._origins[claim.id] or '<unnamed>'} "
-                              f"and again in {origin or '<unnamed>'}; claim ids must be unique")
+            raise ChecksError(
+                f"duplicate claim id {claim.id!r}: defined in {self._origins[claim.id] or '<unnamed>'} "
+                f"and again in {origin or '<unnamed>'}; claim ids must be unique"
+            )
         self._claims[claim.id] = claim
         self._origins[claim.id] = origin
         return claim

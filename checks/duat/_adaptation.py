@@ -40,15 +40,22 @@ def e18_exact(ctx: Context) -> Result:
     parts = {}
     for r in (1, 2, 3):
         dK = (_randn((cout, r), g) @ _randn((r, cin * k * k), g)).reshape(cout, cin, k, k)
-        lin = matrix_part(duat.conv_matrix(K + dK, shape, padding=1),
-                          ref.dense(duat.conv_matrix(K, shape, padding=1)) + ref.dense(duat.conv_matrix(dK, shape,
-                                                                                                      padding=1)))
+        lin = matrix_part(
+            duat.conv_matrix(K + dK, shape, padding=1),
+            ref.dense(duat.conv_matrix(K, shape, padding=1)) + ref.dense(duat.conv_matrix(dK, shape, padding=1)),
+        )
         m = duat.conv_matrix(dK, shape, padding=1)
         rank = verify_lora_rank(m, r, side * side, tuple(m.shape))
-        parts[f"r={r}"] = {"ok": lin["ok"] and rank["ok"], "linearity_max_err": lin["max_err"], **{
-            a: b for a, b in rank.items() if a != "ok"}}
-    return _result(parts, "M(K + dK) = M(K) + M(dK); rank M(dK) <= r Ho Wo for a rank-r (C_out x C_in k^2) update, "
-                          "attained", note="6 -> 4 channels, 3x3 kernel, 6x6 input, padding 1 (Ho Wo = 36)")
+        parts[f"r={r}"] = {
+            "ok": lin["ok"] and rank["ok"],
+            "linearity_max_err": lin["max_err"],
+            **{a: b for a, b in rank.items() if a != "ok"},
+        }
+    return _result(
+        parts,
+        "M(K + dK) = M(K) + M(dK); rank M(dK) <= r Ho Wo for a rank-r (C_out x C_in k^2) update, attained",
+        note="6 -> 4 channels, 3x3 kernel, 6x6 input, padding 1 (Ho Wo = 36)",
+    )
 
 
 def verify_pruning(model: nn.Sequential, pruned: nn.Sequential, removed: np.ndarray, x: torch.Tensor) -> Part:
@@ -61,8 +68,11 @@ def verify_pruning(model: nn.Sequential, pruned: nn.Sequential, removed: np.ndar
     alpha = l2.weight.detach().numpy()[:, removed]
     want = s @ alpha.T
     bound = np.abs(s) @ np.abs(alpha).T
-    return {"ok": ref.close(delta, want) and bool(np.all(np.abs(want) <= bound)), "max_err": ref.max_err(delta, want),
-            "max_output_change": float(np.abs(delta).max())}
+    return {
+        "ok": ref.close(delta, want) and bool(np.all(np.abs(want) <= bound)),
+        "max_err": ref.max_err(delta, want),
+        "max_output_change": float(np.abs(delta).max()),
+    }
 
 
 def prune(model: nn.Sequential, keep: np.ndarray) -> nn.Sequential:
@@ -82,8 +92,9 @@ def e19_exact(ctx: Context) -> Result:
     for act in (nn.ReLU(), nn.Tanh()):
         model = _model(nn.Sequential(nn.Linear(4, 32), act, nn.Linear(32, 3)), g)
         removed = np.sort(rng.choice(32, 12, replace=False))
-        parts[type(act).__name__] = verify_pruning(model, prune(model, np.setdiff1d(np.arange(32), removed)),
-                                                   removed, _randn((64, 4), g))
+        parts[type(act).__name__] = verify_pruning(
+            model, prune(model, np.setdiff1d(np.arange(32), removed)), removed, _randn((64, 4), g)
+        )
     return _result(parts, "removing hidden units P changes the output by exactly sum_{j in P} alpha_j sigma_j(x)")
 
 
@@ -91,10 +102,17 @@ def merge(exact: Result, empirical: Result, note: str) -> Result:
     """One Result from an exact and an empirical part: fail if either fails, pass only if both pass, else unknown."""
     statuses = (exact.status, empirical.status)
     status = "fail" if "fail" in statuses else "pass" if statuses == ("pass", "pass") else "unknown"
-    return Result(status, observed={"exact": exact.observed, "empirical": empirical.observed},
-                  expected={"exact": exact.expected, "empirical": empirical.expected}, tolerance=exact.tolerance,
-                  evidence={"exact": {**exact.evidence, "note": exact.note},
-                            "empirical": {**empirical.evidence, "note": empirical.note}}, note=note)
+    return Result(
+        status,
+        observed={"exact": exact.observed, "empirical": empirical.observed},
+        expected={"exact": exact.expected, "empirical": empirical.expected},
+        tolerance=exact.tolerance,
+        evidence={
+            "exact": {**exact.evidence, "note": exact.note},
+            "empirical": {**empirical.evidence, "note": empirical.note},
+        },
+        note=note,
+    )
 
 
 def _safe(check: Callable[[Context], Result], ctx: Context) -> Result:
@@ -106,10 +124,16 @@ def _safe(check: Callable[[Context], Result], ctx: Context) -> Result:
 
 
 def e18_lora(ctx: Context) -> Result:
-    return merge(_safe(e18_exact, ctx), _safe(lora_adaptation, ctx),
-                 "exact part: linearity and rank bound of conv matrices; empirical part: LoRA rank vs adaptation")
+    return merge(
+        _safe(e18_exact, ctx),
+        _safe(lora_adaptation, ctx),
+        "exact part: linearity and rank bound of conv matrices; empirical part: LoRA rank vs adaptation",
+    )
 
 
 def e19_pruning(ctx: Context) -> Result:
-    return merge(_safe(e19_exact, ctx), _safe(pruning_curve, ctx),
-                 "exact part: output change of a pruned UAT layer; empirical part: accuracy vs pruning ratio")
+    return merge(
+        _safe(e19_exact, ctx),
+        _safe(pruning_curve, ctx),
+        "exact part: output change of a pruned UAT layer; empirical part: accuracy vs pruning ratio",
+    )

@@ -32,29 +32,40 @@ def vacuity_witness(f: Callable[[np.ndarray], np.ndarray], xs: np.ndarray, theta
 
 
 def e20_duat_functions(ctx: Context) -> Result:
-    parts = {name: {"ok": r.status == "pass", "status": r.status}
-             for name, r in (("E10 ResNet blocks", e10_resnet(ctx)), ("E11 ViT block", e11_vit(ctx)),
-                             ("E13 residual form", e13_residual(ctx)))}
+    parts = {
+        name: {"ok": r.status == "pass", "status": r.status}
+        for name, r in (
+            ("E10 ResNet blocks", e10_resnet(ctx)),
+            ("E11 ViT block", e11_vit(ctx)),
+            ("E13 residual form", e13_residual(ctx)),
+        )
+    }
     rng = ctx.np_rng("f")
     a, B, w = rng.normal(size=3), rng.normal(size=(3, 3)), rng.normal(size=3)
     f = lambda x: np.sin(x @ a) + np.einsum("ni,ij,nj->n", x, B, x)
     parts["vacuity witness (random smooth f)"] = vacuity_witness(f, rng.normal(size=(200, 3)), lambda x: np.cos(x @ w))
-    return _result(parts, "residual CV models are DUAT functions under the operational definition (E10, E11, E13)",
-                   note="caveat: with unrestricted parameter maps every f is a DUAT function (N = 1, alpha = "
-                        "f / sigma(theta)), so the claim has content only for the forward-pass maps")
+    return _result(
+        parts,
+        "residual CV models are DUAT functions under the operational definition (E10, E11, E13)",
+        note="caveat: with unrestricted parameter maps every f is a DUAT function (N = 1, alpha = "
+        "f / sigma(theta)), so the claim has content only for the forward-pass maps",
+    )
 
 
 def duat_reduces_to_uat(n: int = 2, hidden: int = 2) -> bool:
     """sympy: a DUAT sum with constant parameter maps equals the UAT sum (symbolic identity)."""
     xs = sympy.symbols(f"x0:{n}")
     sigma = sympy.Function("sigma")
-    alpha, theta = [sympy.Function(f"alpha{j}") for j in range(hidden)], [sympy.Function(f"theta{j}")
-                                                                          for j in range(hidden)]
+    alpha, theta = (
+        [sympy.Function(f"alpha{j}") for j in range(hidden)],
+        [sympy.Function(f"theta{j}") for j in range(hidden)],
+    )
     W = [[sympy.Function(f"W{j}_{i}") for i in range(n)] for j in range(hidden)]
     a, t = sympy.symbols(f"a0:{hidden}"), sympy.symbols(f"t0:{hidden}")
     w = [[sympy.Symbol(f"w{j}_{i}") for i in range(n)] for j in range(hidden)]
-    duat_form = sum(alpha[j](*xs) * sigma(sum(W[j][i](*xs) * xs[i] for i in range(n)) + theta[j](*xs))
-                    for j in range(hidden))
+    duat_form = sum(
+        alpha[j](*xs) * sigma(sum(W[j][i](*xs) * xs[i] for i in range(n)) + theta[j](*xs)) for j in range(hidden)
+    )
     subs = {alpha[j]: sympy.Lambda(xs, a[j]) for j in range(hidden)}
     subs.update({theta[j]: sympy.Lambda(xs, t[j]) for j in range(hidden)})
     subs.update({W[j][i]: sympy.Lambda(xs, w[j][i]) for j in range(hidden) for i in range(n)})
@@ -65,6 +76,10 @@ def duat_reduces_to_uat(n: int = 2, hidden: int = 2) -> bool:
 
 def e21_universal(ctx: Context) -> Result:
     ok = duat_reduces_to_uat()
-    return Result("pass" if ok else "fail", observed={"constant_maps_give_uat_form": ok},
-                  expected="DUAT with constant alpha_j, W_j, theta_j is exactly the UAT sum", tolerance="exact",
-                  note="a logical corollary of the UAT (constant maps are DUAT maps); nothing numerical to test")
+    return Result(
+        "pass" if ok else "fail",
+        observed={"constant_maps_give_uat_form": ok},
+        expected="DUAT with constant alpha_j, W_j, theta_j is exactly the UAT sum",
+        tolerance="exact",
+        note="a logical corollary of the UAT (constant maps are DUAT maps); nothing numerical to test",
+    )

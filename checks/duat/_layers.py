@@ -6,8 +6,6 @@ take the object under test as an argument, so tests can plant a violation and re
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 from typing import Any, Mapping
 
 import numpy as np
@@ -20,7 +18,8 @@ from numerics import duat
 from numerics.duat import references as ref
 
 from ..claims import Context, Result
-from ._parts import Part, TOL, _flat, _gen, _model, _out, _randn, _result, _uat_layers, affine_part, matrix_part
+from ._parts import TOL, Part, _flat, _gen, _model, _out, _randn, _result, _uat_layers, affine_part, matrix_part
+
 
 # ------------------------------------------------------------------------------------------------ E1
 def verify_uat(model: nn.Sequential, x: torch.Tensor) -> Part:
@@ -63,10 +62,15 @@ def conv_configs(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
     while len(out) < count:
         groups = int(rng.integers(1, 4))
         cfg: dict[str, Any] = dict(
-            cin=groups * int(rng.integers(1, 3)), cout=groups * int(rng.integers(1, 3)), groups=groups,
-            k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))), s=(int(rng.integers(1, 4)),) * 2,
-            p=(int(rng.integers(0, 3)), int(rng.integers(0, 3))), d=(int(rng.integers(1, 3)),) * 2,
-            hw=(int(rng.integers(4, 11)), int(rng.integers(4, 11))))
+            cin=groups * int(rng.integers(1, 3)),
+            cout=groups * int(rng.integers(1, 3)),
+            groups=groups,
+            k=(int(rng.integers(1, 5)), int(rng.integers(1, 5))),
+            s=(int(rng.integers(1, 4)),) * 2,
+            p=(int(rng.integers(0, 3)), int(rng.integers(0, 3))),
+            d=(int(rng.integers(1, 3)),) * 2,
+            hw=(int(rng.integers(4, 11)), int(rng.integers(4, 11))),
+        )
         if all(n + 2 * p - d * (k - 1) - 1 >= 0 for n, p, d, k in zip(cfg["hw"], cfg["p"], cfg["d"], cfg["k"])):
             out.append(cfg)
     return out
@@ -88,9 +92,14 @@ def e2_conv(ctx: Context) -> Result:
         errs.append(part["max_err"])
         if not part["ok"]:
             bad_cfgs.append(cfg)
-    return Result("fail" if bad_cfgs else "pass", observed={"configs": len(errs), "max_err": max(errs)},
-                  expected="conv_matrix(K) x + b == F.conv2d for every config (float64_affine)", tolerance=TOL,
-                  evidence={"failing_configs": bad_cfgs[:5]}, note="random k, stride, padding, dilation, groups")
+    return Result(
+        "fail" if bad_cfgs else "pass",
+        observed={"configs": len(errs), "max_err": max(errs)},
+        expected="conv_matrix(K) x + b == F.conv2d for every config (float64_affine)",
+        tolerance=TOL,
+        evidence={"failing_configs": bad_cfgs[:5]},
+        note="random k, stride, padding, dilation, groups",
+    )
 
 
 def verify_toeplitz(M: np.ndarray, cout: int, cin: int, out_hw, in_hw) -> Part:
@@ -105,8 +114,9 @@ def verify_toeplitz(M: np.ndarray, cout: int, cin: int, out_hw, in_hw) -> Part:
 
 def stride_rows(out1_hw, stride: int, cout: int, out_s_hw) -> np.ndarray:
     """Row indices ``R_s`` picking stride-1 outputs ``(o, i s, j s)``."""
-    o, i, j = np.meshgrid(np.arange(cout), np.arange(out_s_hw[0]) * stride, np.arange(out_s_hw[1]) * stride,
-                          indexing="ij")
+    o, i, j = np.meshgrid(
+        np.arange(cout), np.arange(out_s_hw[0]) * stride, np.arange(out_s_hw[1]) * stride, indexing="ij"
+    )
     return ((o * out1_hw[0] + i) * out1_hw[1] + j).reshape(-1)
 
 
@@ -128,13 +138,16 @@ def e3_structure(ctx: Context) -> Result:
         parts[f"toeplitz #{n}"] = verify_toeplitz(m1, cout, cin, (o1, o1), (hw, hw))
         ms = ref.dense(duat.conv_matrix(w, (cin, hw, hw), s, p, d))
         os_ = (o1 - 1) // s + 1
-        parts[f"stride M_s == R_s M_1 #{n}"] = {"ok": bool(np.array_equal(ms, m1[stride_rows((o1, o1), s, cout,
-                                                                                              (os_, os_))]))}
+        parts[f"stride M_s == R_s M_1 #{n}"] = {
+            "ok": bool(np.array_equal(ms, m1[stride_rows((o1, o1), s, cout, (os_, os_))]))
+        }
         valid = ref.dense(duat.conv_matrix(w, (cin, hw + 2 * p, hw + 2 * p), 1, 0, d))
-        parts[f"padding M_pad == M_valid E_p #{n}"] = {"ok": bool(np.array_equal(m1, valid @ pad_embedding(cin, hw,
-                                                                                                          hw, p)))}
-    return _result(parts, "block Toeplitz for s = 1; M_s = R_s M_1; M_pad = M_valid E_p (exact equality)",
-                   tolerance="exact")
+        parts[f"padding M_pad == M_valid E_p #{n}"] = {
+            "ok": bool(np.array_equal(m1, valid @ pad_embedding(cin, hw, hw, p)))
+        }
+    return _result(
+        parts, "block Toeplitz for s = 1; M_s = R_s M_1; M_pad = M_valid E_p (exact equality)", tolerance="exact"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ E4-E9
@@ -155,15 +168,17 @@ def e4_pooling(ctx: Context) -> Result:
     avg = nn.AvgPool2d(3, 2, 1)
     wa, ba = duat.decompose(avg, x)
     depthwise = duat.conv_matrix(torch.full((3, 1, 3, 3), 1 / 9, dtype=torch.float64), (3, 8, 8), 2, 1, groups=3)
-    parts = {"avg: W x + b == F.avg_pool2d": affine_part(wa, ba, x, _out(avg, x)),
-             "avg: W == depthwise conv with 1/k^2": matrix_part(wa, depthwise),
-             "avg: W(x) == W(x')": {"ok": bool(np.array_equal(ref.dense(wa), ref.dense(duat.decompose(avg, x2)[0])))}}
+    parts = {
+        "avg: W x + b == F.avg_pool2d": affine_part(wa, ba, x, _out(avg, x)),
+        "avg: W == depthwise conv with 1/k^2": matrix_part(wa, depthwise),
+        "avg: W(x) == W(x')": {"ok": bool(np.array_equal(ref.dense(wa), ref.dense(duat.decompose(avg, x2)[0])))},
+    }
     mp = nn.MaxPool2d(2)
     ws, bs = duat.decompose(mp, x)
     parts["max: S(x) one-hot, S x exact"] = {**verify_maxpool(ws, x, 2), "bias_zero": bool(torch.all(bs == 0))}
     parts["max: S(x) one-hot, S x exact"]["ok"] &= parts["max: S(x) one-hot, S x exact"]["bias_zero"]
     zw = x.reshape(3, 4, 2, 4, 2).permute(0, 1, 3, 2, 4).reshape(-1, 4).sort(dim=1).values
-    gap = float((zw[:, -1] - zw[:, -2]).min())            # every window's top-2 gap: |dx| < gap/2 keeps S
+    gap = float((zw[:, -1] - zw[:, -2]).min())  # every window's top-2 gap: |dx| < gap/2 keeps S
     delta = 0.1 * gap * (2 * torch.rand(x.shape, generator=g, dtype=torch.float64) - 1)
     same = bool(np.array_equal(ref.dense(ws), ref.dense(duat.decompose(mp, x + delta)[0])))
     moved = not np.array_equal(ref.dense(ws), ref.dense(duat.decompose(mp, x2)[0]))
@@ -176,14 +191,17 @@ def verify_activation(module: nn.Module, z: torch.Tensor, W, b) -> Part:
     gate, c = ref.gate_reference(module, z)
     diag = matrix_part(W, np.diag(_flat(gate)))
     out = affine_part(W, b, z, _flat(module(z)))
-    return {"ok": diag["ok"] and out["ok"] and ref.close(b, np.full(z.numel(), c)),
-            "gate_max_err": diag["max_err"], "output_max_err": out["max_err"]}
+    return {
+        "ok": diag["ok"] and out["ok"] and ref.close(b, np.full(z.numel(), c)),
+        "gate_max_err": diag["max_err"],
+        "output_max_err": out["max_err"],
+    }
 
 
 def e5_activations(ctx: Context) -> Result:
     g = _gen(ctx, "z")
     z = _randn(40, g)
-    z[::7] = 0.0                                            # the removable singularity z = 0 included
+    z[::7] = 0.0  # the removable singularity z = 0 included
     z2 = z + 0.5 + _randn(40, g)
     parts = {}
     for act in (nn.ReLU(), nn.LeakyReLU(0.1), nn.SiLU(), nn.GELU(), nn.Sigmoid(), nn.Tanh()):
@@ -192,8 +210,11 @@ def e5_activations(ctx: Context) -> Result:
         part["input_dependent"] = not np.array_equal(ref.dense(w), ref.dense(duat.decompose(act, z2)[0]))
         part["ok"] &= part["input_dependent"]
         parts[type(act).__name__] = part
-    return _result(parts, "sigma(z) = D(g(z)) z + sigma(0) with g from the textbook formulas (limit at z = 0); "
-                          "D varies with z", note="z contains exact zeros")
+    return _result(
+        parts,
+        "sigma(z) = D(g(z)) z + sigma(0) with g from the textbook formulas (limit at z = 0); D varies with z",
+        note="z contains exact zeros",
+    )
 
 
 def e6_norms(ctx: Context) -> Result:
@@ -204,10 +225,12 @@ def e6_norms(ctx: Context) -> Result:
     s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
     t = (bn.bias - s * bn.running_mean).detach()
     w, b = duat.decompose(bn, x)
-    parts = {"BN: W == D(s (x) 1)": matrix_part(w, np.diag(np.repeat(s.numpy(), 25))),
-             "BN: b == t (x) 1": matrix_part(b, np.repeat(t.numpy(), 25)),
-             "BN: W x + b == forward": affine_part(w, b, x, _out(bn, x)),
-             "BN: W(x) == W(x')": {"ok": bool(np.array_equal(ref.dense(w), ref.dense(duat.decompose(bn, x2)[0])))}}
+    parts = {
+        "BN: W == D(s (x) 1)": matrix_part(w, np.diag(np.repeat(s.numpy(), 25))),
+        "BN: b == t (x) 1": matrix_part(b, np.repeat(t.numpy(), 25)),
+        "BN: W x + b == forward": affine_part(w, b, x, _out(bn, x)),
+        "BN: W(x) == W(x')": {"ok": bool(np.array_equal(ref.dense(w), ref.dense(duat.decompose(bn, x2)[0])))},
+    }
     ln = _model(nn.LayerNorm(6), g)
     X = _randn((4, 6), g)
     wl, bl = duat.decompose(ln, X)
@@ -216,8 +239,9 @@ def e6_norms(ctx: Context) -> Result:
     parts["LN: W == D(gamma) sigma_t^-1 (I - 11^T/n) per token"] = matrix_part(wl, L)
     parts["LN: W x + b == forward"] = affine_part(wl, bl, X, _out(ln, X))
     parts["LN: scalars 1/sigma_t differ across tokens"] = {"ok": bool(np.ptp(inv) > 0), "inv_sigma": inv}
-    return _result(parts, "BatchNorm (eval): fixed D(s) x + t; LayerNorm: one scalar per token times a fixed "
-                          "centering matrix")
+    return _result(
+        parts, "BatchNorm (eval): fixed D(s) x + t; LayerNorm: one scalar per token times a fixed centering matrix"
+    )
 
 
 def e7_linear(ctx: Context) -> Result:
@@ -229,14 +253,19 @@ def e7_linear(ctx: Context) -> Result:
     W = lin.weight.detach().numpy()
     y = _out(lin, X) - c
     col = np.kron(W, np.eye(4)) @ X.numpy().reshape(-1, order="F")
-    wrong = np.kron(np.eye(4), W) @ X.numpy().T.reshape(-1)   # row-major factors on a column-major vec
-    parts = {"W == I_N (x) W_lin": matrix_part(w, K), "b == 1_N (x) b_lin": matrix_part(b, c),
-             "row-major: (I (x) W) vec_r X == vec_r(X W^T)": affine_part(K, np.zeros(12), X, y),
-             "column-major: (W (x) I) vec_c X == vec_c(X W^T)": {
-                 "ok": ref.close(col, y.reshape(4, 3).reshape(-1, order="F")),
-                 "max_err": ref.max_err(col, y.reshape(4, 3).reshape(-1, order="F"))},
-             "column-major with row-major factors differs": {
-                 "ok": ref.max_err(wrong, y.reshape(4, 3).reshape(-1, order="F")) > 1e-3}}
+    wrong = np.kron(np.eye(4), W) @ X.numpy().T.reshape(-1)  # row-major factors on a column-major vec
+    parts = {
+        "W == I_N (x) W_lin": matrix_part(w, K),
+        "b == 1_N (x) b_lin": matrix_part(b, c),
+        "row-major: (I (x) W) vec_r X == vec_r(X W^T)": affine_part(K, np.zeros(12), X, y),
+        "column-major: (W (x) I) vec_c X == vec_c(X W^T)": {
+            "ok": ref.close(col, y.reshape(4, 3).reshape(-1, order="F")),
+            "max_err": ref.max_err(col, y.reshape(4, 3).reshape(-1, order="F")),
+        },
+        "column-major with row-major factors differs": {
+            "ok": ref.max_err(wrong, y.reshape(4, 3).reshape(-1, order="F")) > 1e-3
+        },
+    }
     return _result(parts, "vec_r(X W^T + 1 b^T) = (I_N (x) W) vec_r X + 1_N (x) b; column-major swaps the factors")
 
 
@@ -249,10 +278,12 @@ def e8_patch(ctx: Context) -> Result:
     block = pe.proj.weight.detach().reshape(5, -1).numpy()
     assert pe.proj.bias is not None  # PatchEmbed's projection is an nn.Conv2d with the default bias=True
     want = np.kron(np.eye(4), block) @ perm
-    parts = {"Pi is a permutation": {"ok": bool(np.array_equal(perm @ perm.T, np.eye(128)))},
-             "W == (I_N (x) W_pe) Pi": matrix_part(w, want),
-             "W x + b == forward": affine_part(w, b, x, _out(pe, x)),
-             "b == 1_N (x) b_pe": matrix_part(b, np.tile(pe.proj.bias.detach().numpy(), 4))}
+    parts = {
+        "Pi is a permutation": {"ok": bool(np.array_equal(perm @ perm.T, np.eye(128)))},
+        "W == (I_N (x) W_pe) Pi": matrix_part(w, want),
+        "W x + b == forward": affine_part(w, b, x, _out(pe, x)),
+        "b == 1_N (x) b_pe": matrix_part(b, np.tile(pe.proj.bias.detach().numpy(), 4)),
+    }
     return _result(parts, "patch embedding = im2col permutation Pi, then block-diagonal I_N (x) reshape(K)")
 
 
@@ -263,8 +294,12 @@ def verify_mha(W, b, mha: nn.MultiheadAttention, X: torch.Tensor) -> Part:
     with torch.no_grad():
         y = mha(X[None], X[None], X[None], need_weights=False)[0][0]
     w_part, b_part, out = matrix_part(W, M), matrix_part(b, c), affine_part(W, b, X, _flat(y))
-    return {"ok": w_part["ok"] and b_part["ok"] and out["ok"], "W_max_err": w_part["max_err"],
-            "b_max_err": b_part["max_err"], "output_max_err": out["max_err"]}
+    return {
+        "ok": w_part["ok"] and b_part["ok"] and out["ok"],
+        "W_max_err": w_part["max_err"],
+        "b_max_err": b_part["max_err"],
+        "output_max_err": out["max_err"],
+    }
 
 
 def e9_mha(ctx: Context) -> Result:
@@ -273,7 +308,10 @@ def e9_mha(ctx: Context) -> Result:
     X, X2 = _randn((5, 8), g), _randn((5, 8), g)
     w, b = duat.decompose(mha, X)
     w2, b2 = duat.decompose(mha, X2)
-    parts = {"form at X": verify_mha(w, b, mha, X), "form at X'": verify_mha(w2, b2, mha, X2),
-             "bias independent of X": {"ok": bool(torch.equal(b, b2))},
-             "weight depends on X": {"ok": ref.max_err(w, w2) > 0, "max_abs_change": ref.max_err(w, w2)}}
+    parts = {
+        "form at X": verify_mha(w, b, mha, X),
+        "form at X'": verify_mha(w2, b2, mha, X2),
+        "bias independent of X": {"ok": bool(torch.equal(b, b2))},
+        "weight depends on X": {"ok": ref.max_err(w, w2) > 0, "max_abs_change": ref.max_err(w, w2)},
+    }
     return _result(parts, "MHA(X) = [sum_h A_h(X) (x) (W_V^h W_O^h)^T] vec X + constant bias")

@@ -62,9 +62,14 @@ def _flat(x: torch.Tensor) -> np.ndarray:
 def _result(parts: Mapping[str, Part], expected: Any, note: str = "", tolerance: str | None = TOL) -> Result:
     """Pass iff every part has ``ok``; observed = the parts' numbers; failing parts listed in the evidence."""
     failed = [k for k, p in parts.items() if not p["ok"]]
-    return Result("fail" if failed else "pass", observed={k: {a: b for a, b in p.items() if a != "ok"}
-                                                          for k, p in parts.items()},
-                  expected=expected, tolerance=tolerance, evidence={"failed_parts": failed}, note=note)
+    return Result(
+        "fail" if failed else "pass",
+        observed={k: {a: b for a, b in p.items() if a != "ok"} for k, p in parts.items()},
+        expected=expected,
+        tolerance=tolerance,
+        evidence={"failed_parts": failed},
+        note=note,
+    )
 
 
 def affine_part(W, b, x: torch.Tensor, y: np.ndarray) -> Part:
@@ -81,9 +86,11 @@ def matrix_part(W, W_ref) -> Part:
 def one_thread(check: Callable[[Context], Result]) -> Callable[[Context], Result]:
     """Run ``check`` with one torch thread: the exact-form checks are loops of tiny float64 ops, where threads only
     add overhead (measured: E12 5.9 s with 2 threads on a loaded 2-core machine, 0.7 s with 1)."""
+
     def run(ctx: Context) -> Result:
         with torch_threads(1):
             return check(ctx)
+
     run.__doc__ = check.__doc__
     run.__name__ = getattr(check, "__name__", "check")
     return run

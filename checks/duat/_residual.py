@@ -28,8 +28,11 @@ from ._parts import Part, _gen, _model, _randn, _result
 def _hooked(model: nn.Module, x: torch.Tensor, modules: Mapping[str, list[nn.Module]]) -> dict[str, list]:
     """Forward ``x`` and collect ``(input, output)`` of each listed module, per name, in call order."""
     got: dict[str, list] = {k: [] for k in modules}
-    handles = [m.register_forward_hook(lambda mod, i, o, k=k: got[k].append((i[0][0].detach(), o[0].detach())))
-               for k, ms in modules.items() for m in ms]
+    handles = [
+        m.register_forward_hook(lambda mod, i, o, k=k: got[k].append((i[0][0].detach(), o[0].detach())))
+        for k, ms in modules.items()
+        for m in ms
+    ]
     try:
         with torch.no_grad():
             model(x[None])
@@ -45,7 +48,7 @@ def verify_preact_form(x0: torch.Tensor, pre: list, residuals: list, bns: list) 
     err, stream = 0.0, torch.zeros_like(x0)
     for z, r, bn in zip(pre, residuals, bns):
         s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()[:, None, None]
-        t = (bn.bias.detach()[:, None, None] - s * bn.running_mean[:, None, None])
+        t = bn.bias.detach()[:, None, None] - s * bn.running_mean[:, None, None]
         got = s * x0 + (s * stream + t)
         err = max(err, ref.max_err(got.numpy(), z.numpy()))
         stream = stream + r
@@ -65,8 +68,12 @@ def verify_postact_form(x0: torch.Tensor, branches: list, masks: list, xL: torch
         acc, gate = d * (acc + f), d * gate
     got = gate * x0 + acc
     err = ref.max_err(got.numpy(), xL.numpy())
-    return {"ok": ref.close(got.numpy(), xL.numpy()), "max_err": err,
-            "raw_input_weight_zeros": int((gate == 0).sum()), "raw_input_weight_size": gate.numel()}
+    return {
+        "ok": ref.close(got.numpy(), xL.numpy()),
+        "max_err": err,
+        "raw_input_weight_zeros": int((gate == 0).sum()),
+        "raw_input_weight_size": gate.numel(),
+    }
 
 
 def postact_parts(model: nn.Sequential, x: torch.Tensor) -> tuple[list, list, torch.Tensor]:
@@ -98,21 +105,36 @@ def e13_residual(ctx: Context) -> Result:
     z2, r2, _ = preact_parts(pre, x2)
     part = verify_preact_form(x, z, r, bns)
     theta = lambda zz, xx, bn: zz - (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()[:, None, None] * xx
-    change = min(ref.max_err(theta(a, x, bn).numpy(), theta(b, x2, bn).numpy()) for a, b, bn in
-                 list(zip(z, z2, bns))[1:])
-    parts = {"pre-activation: z_l = B_l x_0 + theta_l(x_0)": {**part, "min_theta_change_x_vs_x'": change,
-                                                              "ok": part["ok"] and change > 0}}
+    change = min(
+        ref.max_err(theta(a, x, bn).numpy(), theta(b, x2, bn).numpy()) for a, b, bn in list(zip(z, z2, bns))[1:]
+    )
+    parts = {
+        "pre-activation: z_l = B_l x_0 + theta_l(x_0)": {
+            **part,
+            "min_theta_change_x_vs_x'": change,
+            "ok": part["ok"] and change > 0,
+        }
+    }
     post = _model(nn.Sequential(*[duat.BasicBlock(4, 4) for _ in range(blocks)]), g)
     f, d, xl = postact_parts(post, x)
     part = verify_postact_form(x, f, d, xl)
     gate_changes = not torch.equal(math.prod(d), math.prod(postact_parts(post, x2)[1]))
-    parts["post-activation: raw-input weight prod D_l(x)"] = {**part, "gate_varies_with_x": gate_changes,
-                                                              "ok": part["ok"] and gate_changes
-                                                              and part["raw_input_weight_zeros"] > 0}
-    found = {"plain": sigma_free_after_first(_model(plain_net(), g)), "post-activation": sigma_free_after_first(post),
-             "pre-activation": sigma_free_after_first(pre)}
+    parts["post-activation: raw-input weight prod D_l(x)"] = {
+        **part,
+        "gate_varies_with_x": gate_changes,
+        "ok": part["ok"] and gate_changes and part["raw_input_weight_zeros"] > 0,
+    }
+    found = {
+        "plain": sigma_free_after_first(_model(plain_net(), g)),
+        "post-activation": sigma_free_after_first(post),
+        "pre-activation": sigma_free_after_first(pre),
+    }
     parts["structure: layers after the first sigma reached without sigma"] = {
         "ok": not found["plain"] and not found["post-activation"] and len(found["pre-activation"]) == blocks - 1,
-        **found}
-    return _result(parts, "identity skips: fixed learned weight on x_0 plus input-dependent bias; post-activation: "
-                          "raw-input weight mask-gated; plain net: x_0 reaches layers >= 2 only through sigma")
+        **found,
+    }
+    return _result(
+        parts,
+        "identity skips: fixed learned weight on x_0 plus input-dependent bias; post-activation: "
+        "raw-input weight mask-gated; plain net: x_0 reaches layers >= 2 only through sigma",
+    )

@@ -57,8 +57,10 @@ def level_mismatches(got: np.ndarray, want: np.ndarray, level: int, case: dict[s
     if got.shape != want.shape:
         return [{**case, "level": level, "what": "shape", "got": list(got.shape), "want": list(want.shape)}]
     diff = np.argwhere(np.asarray(got != want, dtype=bool))
-    return [{**case, "level": level, "position": int(p), "channel": int(c), "got": str(got[p, c]),
-             "want": str(want[p, c])} for p, c in diff]
+    return [
+        {**case, "level": level, "position": int(p), "channel": int(c), "got": str(got[p, c]), "want": str(want[p, c])}
+        for p, c in diff
+    ]
 
 
 def exact_equal(got: Sequence[Any], want: Sequence[Any]) -> bool:

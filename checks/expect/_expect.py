@@ -28,8 +28,11 @@ _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
 
 def _network(net: Any, name: str = "net") -> theory.Network:
     if not isinstance(net, theory.Network):
-        raise bad(name, type(net).__name__, "a theory.Network (build one, load a spec file, or import a torch "
-                  "module with numerics.from_torch)")
+        raise bad(
+            name,
+            type(net).__name__,
+            "a theory.Network (build one, load a spec file, or import a torch module with numerics.from_torch)",
+        )
     return net
 
 
@@ -39,8 +42,13 @@ def _from_certificate(cert: theory.Certificate, observed: dict, expected: Any, t
         evidence["witness"] = dict(cert.witness)
     if cert.status == "unknown":
         evidence["reason"] = cert.details.get("reason", "")
-    return Result(_VERDICT[cert.status], observed={"status": cert.status, **observed}, expected=expected,
-                  tolerance=tolerance, evidence=evidence)
+    return Result(
+        _VERDICT[cert.status],
+        observed={"status": cert.status, **observed},
+        expected=expected,
+        tolerance=tolerance,
+        evidence=evidence,
+    )
 
 
 def expect_routing(net: theory.Network, support: Sequence[int] | None = None, *, timeout_s: float = 60) -> Result:
@@ -75,12 +83,17 @@ def expect_sup_error(net: theory.Network, target: Any, box: Any, eps: Any, *, ti
         decimal string); time_limit_s: the certifier's budget.
     """
     cert = theory.certify_sup_error(_network(net), target, box, eps=eps, time_limit_s=time_limit_s)
-    return _from_certificate(cert, {"upper": cert.upper, "lower": cert.lower},
-                             {"sup_error_at_most": cert.eps}, "exact")
+    return _from_certificate(cert, {"upper": cert.upper, "lower": cert.lower}, {"sup_error_at_most": cert.eps}, "exact")
 
 
-def expect_rate(measure: Callable[[int], float], ds: Sequence[int], window: tuple[float, float], *,
-                ctx: Context | None = None, label: str = "measure") -> Result:
+def expect_rate(
+    measure: Callable[[int], float],
+    ds: Sequence[int],
+    window: tuple[float, float],
+    *,
+    ctx: Context | None = None,
+    label: str = "measure",
+) -> Result:
     """A quantity grows like ``d^a`` with ``a`` in ``window``: the least-squares log-log slope of
     ``measure(d)`` over ``ds`` (docs/soundness.md: rates are checked by slopes over a declared window, not one point).
 
@@ -92,8 +105,12 @@ def expect_rate(measure: Callable[[int], float], ds: Sequence[int], window: tupl
     """
     if not callable(measure):
         raise bad("measure", measure, "a callable d -> positive number")
-    if (not isinstance(window, (tuple, list)) or len(window) != 2
-            or not all(isinstance(w, (int, float)) and math.isfinite(w) for w in window) or window[0] > window[1]):
+    if (
+        not isinstance(window, (tuple, list))
+        or len(window) != 2
+        or not all(isinstance(w, (int, float)) and math.isfinite(w) for w in window)
+        or window[0] > window[1]
+    ):
         raise bad("window", window, "(lo, hi) with finite lo <= hi")
     sizes = [int(d) for d in ds]
     values = [float(measure(d)) for d in sizes]
@@ -102,15 +119,25 @@ def expect_rate(measure: Callable[[int], float], ds: Sequence[int], window: tupl
     evidence: dict[str, Any] = {"d": sizes, "values": values}
     if ctx is not None:
         plot = ctx.artifact("rate.png")
-        line_plot(plot, title=f"{label}: log-log slope {slope:.3f} (window [{lo:g}, {hi:g}])", xlabel="d",
-                  ylabel=label, points=[(label, sizes, values)])
+        line_plot(
+            plot,
+            title=f"{label}: log-log slope {slope:.3f} (window [{lo:g}, {hi:g}])",
+            xlabel="d",
+            ylabel=label,
+            points=[(label, sizes, values)],
+        )
         evidence["plots"] = [plot.name]
-    return Result("pass" if lo <= slope <= hi else "fail", observed={"slope": slope},
-                  expected={"slope_in": [lo, hi]}, evidence=evidence)
+    return Result(
+        "pass" if lo <= slope <= hi else "fail",
+        observed={"slope": slope},
+        expected={"slope_in": [lo, hi]},
+        evidence=evidence,
+    )
 
 
-def expect_equal(net_a: theory.Network, net_b: theory.Network, box: tuple[Any, Any] | None = None, *,
-                 timeout_s: float = 60) -> Result:
+def expect_equal(
+    net_a: theory.Network, net_b: theory.Network, box: tuple[Any, Any] | None = None, *, timeout_s: float = 60
+) -> Result:
     """Two networks compute the same function on ``box`` (every input unit in ``[lo, hi]``; ``None``: all of
     R^n), proved by one z3 query over both exact encodings; a solver point is re-checked with
     :func:`theory.evaluate_exact` before it counts as a counterexample.
@@ -120,8 +147,11 @@ def expect_equal(net_a: theory.Network, net_b: theory.Network, box: tuple[Any, A
     """
     a, b = _network(net_a, "net_a"), _network(net_b, "net_b")
     if (a.d, a.c_in) != (b.d, b.c_in) or a.n_outputs != b.n_outputs:
-        raise bad("net_b", f"d={b.d}, c_in={b.c_in}, outputs={b.n_outputs}",
-                  f"the same sizes as net_a: d={a.d}, c_in={a.c_in}, outputs={a.n_outputs}")
+        raise bad(
+            "net_b",
+            f"d={b.d}, c_in={b.c_in}, outputs={b.n_outputs}",
+            f"the same sizes as net_a: d={a.d}, c_in={a.c_in}, outputs={a.n_outputs}",
+        )
     lo = hi = None
     if box is not None:
         try:
@@ -131,7 +161,7 @@ def expect_equal(net_a: theory.Network, net_b: theory.Network, box: tuple[Any, A
         if lo > hi:
             raise bad("box", box, "(lo, hi) with lo <= hi")
     start = time.perf_counter()
-    xs, outs_a = theory.encode(a)          # nested If terms: the flat form's h{l}_{u} names would clash across nets
+    xs, outs_a = theory.encode(a)  # nested If terms: the flat form's h{l}_{u} names would clash across nets
     _, outs_b = theory.encode(b, xs)
     solver = z3.Solver()
     solver.set("timeout", max(1, int(timeout_s * 1000)))
@@ -152,7 +182,12 @@ def expect_equal(net_a: theory.Network, net_b: theory.Network, box: tuple[Any, A
         x = point if a.c_in == 1 else [[point[p * a.c_in + c] for p in range(a.d)] for c in range(a.c_in)]
         ya, yb = theory.evaluate_exact(a, x), theory.evaluate_exact(b, x)
         if ya != yb:
-            return Result("fail", observed=observed, expected=expected, tolerance="exact",
-                          evidence={"witness": point, "net_a": list(ya), "net_b": list(yb)})
+            return Result(
+                "fail",
+                observed=observed,
+                expected=expected,
+                tolerance="exact",
+                evidence={"witness": point, "net_a": list(ya), "net_b": list(yb)},
+            )
         observed["note"] = "z3's point did not differ in exact arithmetic"
     return Result("unknown", observed=observed, expected=expected, tolerance="exact")

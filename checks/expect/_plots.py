@@ -14,9 +14,18 @@ Series = tuple[str, Sequence[float], Sequence[float]]
 """``(label, xs, ys)``."""
 
 
-def line_plot(path: Path, *, points: Sequence[Series] = (), lines: Sequence[Series] = (), title: str,
-              xlabel: str, ylabel: str, logx: bool = True, logy: bool = True,
-              window: tuple[float, float] | None = None) -> Path:
+def line_plot(
+    path: Path,
+    *,
+    points: Sequence[Series] = (),
+    lines: Sequence[Series] = (),
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = True,
+    logy: bool = True,
+    window: tuple[float, float] | None = None,
+) -> Path:
     """Write a PNG with measured ``points`` (markers) and formula ``lines`` (dashed), atomically.
 
     Args:
@@ -65,9 +74,17 @@ def _finish(fig: Any, ax: Any, path: Path, title: str, xlabel: str, ylabel: str,
     return path
 
 
-def errorbar_plot(path: Path, *, series: Sequence[tuple[str, Sequence[float], Sequence[Sequence[float]]]],
-                  refs: Mapping[str, Sequence[float]] = {}, title: str, xlabel: str, ylabel: str,
-                  xticks: Mapping[float, str] | None = None, logx: bool = False) -> str:
+def errorbar_plot(
+    path: Path,
+    *,
+    series: Sequence[tuple[str, Sequence[float], Sequence[Sequence[float]]]],
+    refs: Mapping[str, Sequence[float]] = {},
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    xticks: Mapping[float, str] | None = None,
+    logx: bool = False,
+) -> str:
     """Write a PNG of per-seed values: mean with sd error bars and min/max ticks per x, plus horizontal reference
     bands (mean +- sd) for ``refs``, atomically (temp file + rename). Returns the file name."""
     fig, ax = _axes((6.4, 4.2))

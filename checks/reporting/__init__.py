@@ -13,12 +13,37 @@
 
 from ._compare import ReportDiff, compare_reports, moved, report_json
 from ._html import render_html
-from ._report import (SCHEMA, SCHEMA_VERSION, build_document, check_out_dir, discard, environment, finish,
-                      load_document, render_markdown, staging_dir, summary_text, table)
+from ._report import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    build_document,
+    check_out_dir,
+    discard,
+    environment,
+    finish,
+    load_document,
+    render_markdown,
+    staging_dir,
+    summary_text,
+    table,
+)
 
 __all__ = [
-    "SCHEMA", "SCHEMA_VERSION", "build_document", "environment", "load_document",
-    "table", "summary_text", "render_markdown", "render_html",
-    "check_out_dir", "staging_dir", "finish", "discard",
-    "compare_reports", "ReportDiff", "moved", "report_json",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "build_document",
+    "environment",
+    "load_document",
+    "table",
+    "summary_text",
+    "render_markdown",
+    "render_html",
+    "check_out_dir",
+    "staging_dir",
+    "finish",
+    "discard",
+    "compare_reports",
+    "ReportDiff",
+    "moved",
+    "report_json",
 ]

@@ -8,12 +8,11 @@ key named in ``ignore`` (default :data:`TIMING_KEYS`) is dropped at any depth be
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable
-
-import math
 from pathlib import Path
+from typing import Any, Iterable
 
 import numerics
 
@@ -75,8 +74,12 @@ def moved(old: Any, new: Any, tolerance: str | None) -> list[tuple[str, Any, Any
     out = []
     for path in list(a) + [p for p in b if p not in a]:
         x, y = a.get(path), b.get(path)
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool) \
-                and not isinstance(y, bool):
+        if (
+            isinstance(x, (int, float))
+            and isinstance(y, (int, float))
+            and not isinstance(x, bool)
+            and not isinstance(y, bool)
+        ):
             if _within(float(x), float(y), tolerance):
                 continue
         elif path in a and path in b and x == y:
@@ -104,8 +107,9 @@ def _without(value: Any, ignore: frozenset[str]) -> Any:
     return value
 
 
-def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
-                    ignore: Iterable[str] = TIMING_KEYS) -> ReportDiff:
+def compare_reports(
+    old: str | os.PathLike, new: str | os.PathLike, *, ignore: Iterable[str] = TIMING_KEYS
+) -> ReportDiff:
     """Compare two ``report.json`` files by claim id (their order does not matter; the diff lists claims in the
     new report's order).
 
@@ -136,6 +140,10 @@ def compare_reports(old: str | os.PathLike, new: str | os.PathLike, *,
             observed[cid] = (a.observed, b.observed)
         else:
             same.append(cid)
-    return ReportDiff(same=tuple(same), status=status, observed=observed,
-                      only_old=tuple(cid for cid in runs_old if cid not in runs_new),
-                      only_new=tuple(cid for cid in runs_new if cid not in runs_old))
+    return ReportDiff(
+        same=tuple(same),
+        status=status,
+        observed=observed,
+        only_old=tuple(cid for cid in runs_old if cid not in runs_new),
+        only_new=tuple(cid for cid in runs_new if cid not in runs_old),
+    )

@@ -68,8 +68,10 @@ def _image(directory: Path, name: str, claim_id: str) -> str:
     if not path.is_file() or path.suffix.lower() != ".png":
         return f"<p>plot {escape(name)} is missing</p>"
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img alt="{escape(claim_id)}: {escape(name)}" src="data:image/png;base64,{data}">' \
-           f"<figcaption>{escape(name)}</figcaption></figure>"
+    return (
+        f'<figure><img alt="{escape(claim_id)}: {escape(name)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{escape(name)}</figcaption></figure>"
+    )
 
 
 def _changes(doc: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> dict[str, str]:
@@ -86,8 +88,9 @@ def _changes(doc: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> dict
             out[e["id"]] = f"status {before['status']} -> {r['status']}"
         else:
             shifts = moved(before["observed"], r["observed"], r["tolerance"])
-            out[e["id"]] = "; ".join(f"{p}: {summarize(a, 24)} -> {summarize(b, 24)}" for p, a, b in shifts[:4]) + \
-                (f" (+{len(shifts) - 4} more)" if len(shifts) > 4 else "")
+            out[e["id"]] = "; ".join(f"{p}: {summarize(a, 24)} -> {summarize(b, 24)}" for p, a, b in shifts[:4]) + (
+                f" (+{len(shifts) - 4} more)" if len(shifts) > 4 else ""
+            )
     return out
 
 
@@ -96,49 +99,62 @@ def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, 
     changes = _changes(doc, baseline)
     summary = summary_text(doc)
     git = doc.get("git", {})
-    head = [f"<h1>cnnverify claim checks ({escape(doc['profile'])} profile)</h1>",
-            f"<p>{escape(summary)} (exit code {doc['exit_code']}); seed {doc['seed']}; "
-            f"{escape(doc['started_utc'])} to {escape(doc['finished_utc'])}; git {escape(str(git.get('commit')))}"
-            f"{' (uncommitted changes)' if git.get('dirty') else ''}</p>",
-            "<p>versions: " + escape(", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())) + "</p>"]
+    head = [
+        f"<h1>cnnverify claim checks ({escape(doc['profile'])} profile)</h1>",
+        f"<p>{escape(summary)} (exit code {doc['exit_code']}); seed {doc['seed']}; "
+        f"{escape(doc['started_utc'])} to {escape(doc['finished_utc'])}; git {escape(str(git.get('commit')))}"
+        f"{' (uncommitted changes)' if git.get('dirty') else ''}</p>",
+        "<p>versions: " + escape(", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())) + "</p>",
+    ]
     if baseline is not None:
         n = sum(1 for v in changes.values() if v)
-        head.append(f"<p>compared with the run of {escape(str(baseline.get('started_utc')))}: {n} claim(s) changed "
-                    "status or moved by more than their tolerance (highlighted)</p>")
+        head.append(
+            f"<p>compared with the run of {escape(str(baseline.get('started_utc')))}: {n} claim(s) changed "
+            "status or moved by more than their tolerance (highlighted)</p>"
+        )
     cols = ["claim", "status", "kind", "observed", "seconds", "cached"] + (["change"] if baseline is not None else [])
     rows = []
     for e in doc["claims"]:
         r = Result.from_json(e["result"])
-        cells = [f'<td><a href="#{escape(e["id"])}">{escape(e["id"])}</a></td>',
-                 f'<td data-key="{escape(r.status)}">{_badge(r.status, e.get("finding", ""))}</td>',
-                 f"<td>{escape(e['kind'])}</td>",
-                 f"<td>{escape(summarize(r.observed))}</td>", f'<td data-key="{r.seconds}">{r.seconds:.2f}</td>',
-                 f"<td>{'yes' if e.get('cached') else ''}</td>"]
+        cells = [
+            f'<td><a href="#{escape(e["id"])}">{escape(e["id"])}</a></td>',
+            f'<td data-key="{escape(r.status)}">{_badge(r.status, e.get("finding", ""))}</td>',
+            f"<td>{escape(e['kind'])}</td>",
+            f"<td>{escape(summarize(r.observed))}</td>",
+            f'<td data-key="{r.seconds}">{r.seconds:.2f}</td>',
+            f"<td>{'yes' if e.get('cached') else ''}</td>",
+        ]
         if baseline is not None:
             cells.append(f"<td>{escape(changes.get(e['id'], ''))}</td>")
         cls = ' class="changed"' if changes.get(e["id"]) else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    table = (f'<table class="sortable" id="summary"><thead><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr></thead>'
-             f"<tbody>{''.join(rows)}</tbody></table>")
+    table = (
+        f'<table class="sortable" id="summary"><thead><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
     sections = []
     for e in doc["claims"]:
         r = Result.from_json(e["result"])
         evidence = {k: v for k, v in r.evidence.items() if k != "plots"}
         badge = _badge(r.status, e.get("finding", ""))
-        parts = [f'<section class="claim" id="{escape(e["id"])}"><h2>{escape(e["id"])} {badge}</h2>',
-                 f"<p>{escape(e['statement'])}</p><ul><li>source: {escape(e['source'])}</li>",
-                 f"<li>origin: {escape(e.get('origin') or '')}</li><li>kind: {escape(e['kind'])}</li>",
-                 f"<li>tolerance: {escape(str(r.tolerance))}</li><li>seconds: {r.seconds:.3f}"
-                 f"{' (cached)' if e.get('cached') else ''}</li>",
-                 f"<li>recorded finding: {escape(e['finding'])}</li>" if e.get("finding") else "",
-                 f"<li>note: {escape(r.note)}</li></ul>" if r.note else "</ul>",
-                 f"<h3>observed</h3>{_json_block(r.observed)}<h3>expected</h3>{_json_block(r.expected)}"]
+        parts = [
+            f'<section class="claim" id="{escape(e["id"])}"><h2>{escape(e["id"])} {badge}</h2>',
+            f"<p>{escape(e['statement'])}</p><ul><li>source: {escape(e['source'])}</li>",
+            f"<li>origin: {escape(e.get('origin') or '')}</li><li>kind: {escape(e['kind'])}</li>",
+            f"<li>tolerance: {escape(str(r.tolerance))}</li><li>seconds: {r.seconds:.3f}"
+            f"{' (cached)' if e.get('cached') else ''}</li>",
+            f"<li>recorded finding: {escape(e['finding'])}</li>" if e.get("finding") else "",
+            f"<li>note: {escape(r.note)}</li></ul>" if r.note else "</ul>",
+            f"<h3>observed</h3>{_json_block(r.observed)}<h3>expected</h3>{_json_block(r.expected)}",
+        ]
         if changes.get(e["id"]):
-            parts.append(f"<p class=\"changed\">since the baseline: {escape(changes[e['id']])}</p>")
+            parts.append(f'<p class="changed">since the baseline: {escape(changes[e["id"]])}</p>')
         if evidence:
             parts.append(f"<h3>evidence</h3>{_json_block(evidence)}")
         parts += [_image(directory, name, e["id"]) for name in r.evidence.get("plots", [])]
         sections.append("".join(parts) + "</section>")
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cnnverify claim checks</title>"
-            f"<style>{_STYLE}</style></head><body>{''.join(head)}{table}{''.join(sections)}"
-            f"<script>{_SCRIPT}</script></body></html>\n")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>cnnverify claim checks</title>'
+        f"<style>{_STYLE}</style></head><body>{''.join(head)}{table}{''.join(sections)}"
+        f"<script>{_SCRIPT}</script></body></html>\n"
+    )

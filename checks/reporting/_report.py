@@ -16,8 +16,7 @@ import numerics
 import theory
 
 from .._errors import ChecksError, bad
-from ..claims import (RATE_BANDS, STATUSES, Claim, Result, counts_as_failure, finding_state,
-                      status_label)
+from ..claims import RATE_BANDS, STATUSES, Claim, Result, counts_as_failure, finding_state, status_label
 
 SCHEMA = "cnnverify.checks.report"
 SCHEMA_VERSION = 1
@@ -35,12 +34,14 @@ def _version(dist: str) -> str:
 
 def git_state() -> dict[str, Any]:
     """``{'commit': sha or None, 'dirty': bool or None}`` of the repository holding this package."""
+
     def git(*args: str) -> str | None:
         try:
             res = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return None
         return res.stdout.strip() if res.returncode == 0 else None
+
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
@@ -49,8 +50,14 @@ def git_state() -> dict[str, Any]:
 def environment() -> dict[str, Any]:
     """Library versions, platform and git state for the report header."""
     versions = {"python": platform.python_version()}
-    for name, dist in (("torch", "torch"), ("numpy", "numpy"), ("sympy", "sympy"), ("z3", "z3-solver"),
-                       ("matplotlib", "matplotlib"), ("cnnverify", "cnnverify")):
+    for name, dist in (
+        ("torch", "torch"),
+        ("numpy", "numpy"),
+        ("sympy", "sympy"),
+        ("z3", "z3-solver"),
+        ("matplotlib", "matplotlib"),
+        ("cnnverify", "cnnverify"),
+    ):
         versions[name] = _version(dist)
     return {"versions": versions, "platform": platform.platform(), "git": git_state()}
 
@@ -61,9 +68,17 @@ def exit_code(outcomes: Sequence[tuple[str, Result]]) -> int:
     return 1 if any(counts_as_failure(finding, r.status) for finding, r in outcomes) else 0
 
 
-def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: int, started: str,
-                   finished: str, env: Mapping[str, Any], cached: Collection[str] = (),
-                   origins: Mapping[str, str] | None = None) -> dict[str, Any]:
+def build_document(
+    runs: Sequence[tuple[Claim, Result]],
+    *,
+    profile: str,
+    seed: int,
+    started: str,
+    finished: str,
+    env: Mapping[str, Any],
+    cached: Collection[str] = (),
+    origins: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`;
     ``cached``: ids whose results were reused from the cache; ``origins``: where each claim was found. Each claim
     entry carries its recorded ``finding`` for the profile ('' when none); ``findings`` lists the ids whose
@@ -72,16 +87,31 @@ def build_document(runs: Sequence[tuple[Claim, Result]], *, profile: str, seed: 
     found = [(c.findings.get(profile, ""), r) for c, r in runs]
     states = {c.id: finding_state(f, r.status) for (c, _), (f, r) in zip(runs, found)}
     return {
-        "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
-        "profile": profile, "seed": seed, "started_utc": started, "finished_utc": finished,
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "profile": profile,
+        "seed": seed,
+        "started_utc": started,
+        "finished_utc": finished,
         **dict(env),
         "summary": {s: sum(r.status == s for r in results) for s in STATUSES},
         "findings": {k: [cid for cid, v in states.items() if v == k] for k in ("known", "stale")},
         "exit_code": exit_code(found),
         "seconds": round(sum(r.seconds for r in results), 3),
-        "claims": [{"id": c.id, "statement": c.statement, "source": c.source, "kind": c.kind,
-                    "cost": dict(c.cost), "origin": (origins or {}).get(c.id, ""), "cached": c.id in cached,
-                    "finding": f, "result": r.to_json()} for (c, r), (f, _) in zip(runs, found)],
+        "claims": [
+            {
+                "id": c.id,
+                "statement": c.statement,
+                "source": c.source,
+                "kind": c.kind,
+                "cost": dict(c.cost),
+                "origin": (origins or {}).get(c.id, ""),
+                "cached": c.id in cached,
+                "finding": f,
+                "result": r.to_json(),
+            }
+            for (c, r), (f, _) in zip(runs, found)
+        ],
     }
 
 
@@ -116,8 +146,9 @@ def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[d
             info = {k: v for k, v in entry.items() if k != "result"}
             out.append((info, Result.from_json(entry["result"])))
     except (KeyError, TypeError, AttributeError, RecursionError) as e:
-        raise bad("path", str(path), f"a {SCHEMA} document with well-formed claims ({type(e).__name__}: a "
-                  "corrupted file)") from None
+        raise bad(
+            "path", str(path), f"a {SCHEMA} document with well-formed claims ({type(e).__name__}: a corrupted file)"
+        ) from None
     return doc, out
 
 
@@ -140,8 +171,15 @@ def _short(v: Any) -> str:
 
 def table(runs: Sequence[tuple[Any, Result]]) -> str:
     """Fixed-width text table: id, status, observed summary, seconds."""
-    rows = [(getattr(c, "id", None) or c["id"], status_label(r.status, _finding(c)), summarize(r.observed),
-             f"{r.seconds:.2f}") for c, r in runs]
+    rows = [
+        (
+            getattr(c, "id", None) or c["id"],
+            status_label(r.status, _finding(c)),
+            summarize(r.observed),
+            f"{r.seconds:.2f}",
+        )
+        for c, r in runs
+    ]
     head = ("claim", "status", "observed", "seconds")
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -186,16 +224,33 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         commit += " (with uncommitted changes)"
     versions = ", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())
     summary = summary_text(doc)
-    lines = [f"# cnnverify claim checks ({doc['profile']} profile)", "",
-             f"- profile: {doc['profile']}", f"- seed: {doc['seed']}",
-             f"- date (UTC): {doc['started_utc']} to {doc['finished_utc']}", f"- git commit: {commit}",
-             f"- versions: {versions}", f"- platform: {doc.get('platform', '?')}",
-             f"- summary: {summary} (exit code {doc['exit_code']}); {doc['seconds']} s in checks", "",
-             "```", table(runs), "```", ""]
+    lines = [
+        f"# cnnverify claim checks ({doc['profile']} profile)",
+        "",
+        f"- profile: {doc['profile']}",
+        f"- seed: {doc['seed']}",
+        f"- date (UTC): {doc['started_utc']} to {doc['finished_utc']}",
+        f"- git commit: {commit}",
+        f"- versions: {versions}",
+        f"- platform: {doc.get('platform', '?')}",
+        f"- summary: {summary} (exit code {doc['exit_code']}); {doc['seconds']} s in checks",
+        "",
+        "```",
+        table(runs),
+        "```",
+        "",
+    ]
     for entry, r in runs:
-        lines += [f"## {entry['id']}: {status_label(r.status, _finding(entry))}", "",
-                  f"**Statement.** {entry['statement']}", "", f"- source: {entry['source']}", f"- kind: {entry['kind']}",
-                  f"- tolerance: {_tolerance_text(r.tolerance)}", f"- seconds: {r.seconds:.3f}"]
+        lines += [
+            f"## {entry['id']}: {status_label(r.status, _finding(entry))}",
+            "",
+            f"**Statement.** {entry['statement']}",
+            "",
+            f"- source: {entry['source']}",
+            f"- kind: {entry['kind']}",
+            f"- tolerance: {_tolerance_text(r.tolerance)}",
+            f"- seconds: {r.seconds:.3f}",
+        ]
         if entry.get("cached"):
             lines.append("- cached: reused from an earlier run with the same code, profile, seed and libraries")
         if _finding(entry):
@@ -250,8 +305,9 @@ def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool, pages:
         except theory.TheoryError as e:
             os.rename(old / "previous", out)
             shutil.rmtree(old, ignore_errors=True)
-            raise ChecksError(f"{e} (entries appeared in {out} while it was being replaced; it was left as it "
-                              "is)") from None
+            raise ChecksError(
+                f"{e} (entries appeared in {out} while it was being replaced; it was left as it is)"
+            ) from None
         os.rename(staging, out)
         shutil.rmtree(old, ignore_errors=True)
     else:
@@ -262,4 +318,3 @@ def finish(doc: Mapping[str, Any], staging: Path, out: Path, force: bool, pages:
 def discard(staging: Path) -> None:
     """Remove a staging directory after a failure."""
     shutil.rmtree(staging, ignore_errors=True)
-

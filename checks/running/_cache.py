@@ -103,8 +103,13 @@ class Cache:
     @staticmethod
     def key(claim_id: str, origin: str, profile: str, seed: int) -> str:
         """The content key of one claim run."""
-        record = {"id": claim_id, "profile": profile, "seed": seed, "code": code_hash(origin),
-                  "versions": library_versions()}
+        record = {
+            "id": claim_id,
+            "profile": profile,
+            "seed": seed,
+            "code": code_hash(origin),
+            "versions": library_versions(),
+        }
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def _dir(self, key: str) -> Path:

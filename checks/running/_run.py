@@ -43,6 +43,7 @@ class Outcome:
 
 def _worker_run(origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool) -> list[dict]:
     from ..claims import load_source
+
     if origin not in _WORKER:
         _WORKER[origin] = {c.id: c for c in load_source(origin)[1]}
     if verbose:
@@ -74,9 +75,16 @@ def _units(claims: Sequence[Claim]) -> list[list[Claim]]:
     return list(units.values())
 
 
-def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, jobs: int = 1,
-               cache: Cache | None = None, verbose: bool = False,
-               report: Callable[[str], None] = lambda line: None) -> list[Outcome]:
+def run_claims(
+    registry: Registry,
+    claims: Sequence[Claim],
+    ctx: Context,
+    *,
+    jobs: int = 1,
+    cache: Cache | None = None,
+    verbose: bool = False,
+    report: Callable[[str], None] = lambda line: None,
+) -> list[Outcome]:
     """Run ``claims`` (from ``registry``) and return their outcomes in the given order.
 
     Args:
@@ -100,8 +108,10 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
             hit = cache.get(keys[c.id], staging)
             if hit is not None:
                 outcomes[c.id] = Outcome(c, hit, cached=True)
-                report(f"[{len(outcomes)}/{len(claims)}] {c.id}: "
-                       f"{status_label(hit.status, c.findings.get(profile, ''))} (cached)")
+                report(
+                    f"[{len(outcomes)}/{len(claims)}] {c.id}: "
+                    f"{status_label(hit.status, c.findings.get(profile, ''))} (cached)"
+                )
     units = _units([c for c in claims if c.id not in outcomes])
     cost = {id(u): max(c.cost[profile] for c in u) for u in units}
     left, start = sum(cost.values()), time.perf_counter()
@@ -115,21 +125,31 @@ def run_claims(registry: Registry, claims: Sequence[Claim], ctx: Context, *, job
             if cache is not None and c.id in keys:
                 cache.put(keys[c.id], result, files)
             outcomes[c.id] = Outcome(c, result)
-            report(f"[{len(outcomes)}/{len(claims)}] {c.id}: {status_label(result.status, c.findings.get(profile, ''))} "
-                   f"in {result.seconds:.2f} s"
-                   + (f"; about {eta:.0f} s left (estimates), {time.perf_counter() - start:.0f} s so far"
-                      if left > 0 else ""))
+            report(
+                f"[{len(outcomes)}/{len(claims)}] {c.id}: {status_label(result.status, c.findings.get(profile, ''))} "
+                f"in {result.seconds:.2f} s"
+                + (
+                    f"; about {eta:.0f} s left (estimates), {time.perf_counter() - start:.0f} s so far"
+                    if left > 0
+                    else ""
+                )
+            )
 
-    remote = [u for u in units if registry.origin(u[0].id) and len({registry.origin(c.id) for c in u}) == 1] \
-        if jobs > 1 else []
+    remote = (
+        [u for u in units if registry.origin(u[0].id) and len({registry.origin(c.id) for c in u}) == 1]
+        if jobs > 1
+        else []
+    )
     if remote:
         _run_in_workers(registry, remote, ctx, jobs, verbose, finished, cost)
     for unit in (u for u in units if not any(u is r for r in remote)):
         private = dataclasses.replace(ctx, out_dir=staging / ".claims" / _name(unit))
         results: list[Result] = []
         for c in unit:
-            report(f"[{len(outcomes) + len(results) + 1}/{len(claims)}] {c.id}: running ({profile}, about "
-                   f"{c.cost[profile]:g} s)")
+            report(
+                f"[{len(outcomes) + len(results) + 1}/{len(claims)}] {c.id}: running ({profile}, about "
+                f"{c.cost[profile]:g} s)"
+            )
             results.append(c.run(private))
         finished(unit, results)
     discard_private(staging)
@@ -140,19 +160,35 @@ def _name(unit: list[Claim]) -> str:
     return unit[0].group or unit[0].id
 
 
-def _run_in_workers(registry: Registry, units: Sequence[list[Claim]], ctx: Context, jobs: int, verbose: bool,
-                    finished: Callable[[list[Claim], list[Result]], None], cost: dict[int, float]) -> None:
+def _run_in_workers(
+    registry: Registry,
+    units: Sequence[list[Claim]],
+    ctx: Context,
+    jobs: int,
+    verbose: bool,
+    finished: Callable[[list[Claim], list[Result]], None],
+    cost: dict[int, float],
+) -> None:
     order = sorted(units, key=lambda u: -cost[id(u)])
     workers = min(jobs, len(order))
     threads = max(1, numerics.usable_cores() // workers)
     quiet = dataclasses.replace(ctx, progress=quiet_progress)  # the parent's callback need not pickle
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=numerics.set_worker_threads,
-                             initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=numerics.set_worker_threads,
+        initargs=(threads,),
+    ) as pool:
         pending: dict[Future, list[Claim]] = {
-            pool.submit(_worker_run, registry.origin(u[0].id), [c.id for c in u],
-                        dataclasses.replace(quiet, out_dir=ctx.out_dir / ".claims" / _name(u)), verbose): u
-            for u in order}
+            pool.submit(
+                _worker_run,
+                registry.origin(u[0].id),
+                [c.id for c in u],
+                dataclasses.replace(quiet, out_dir=ctx.out_dir / ".claims" / _name(u)),
+                verbose,
+            ): u
+            for u in order
+        }
         try:
             while pending:
                 ready, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -161,9 +197,14 @@ def _run_in_workers(registry: Registry, units: Sequence[list[Claim]], ctx: Conte
                     try:
                         results = [Result.from_json(r) for r in fut.result()]
                     except Exception as e:  # noqa: BLE001 -- a worker that died is an 'unknown', never a pass
-                        results = [Result("unknown", evidence={"exception": type(e).__name__, "message": str(e)},
-                                          note="the worker process running this check failed; nothing was decided")
-                                   for _ in unit]
+                        results = [
+                            Result(
+                                "unknown",
+                                evidence={"exception": type(e).__name__, "message": str(e)},
+                                note="the worker process running this check failed; nothing was decided",
+                            )
+                            for _ in unit
+                        ]
                     finished(unit, results)
         except BaseException:
             for fut in pending:

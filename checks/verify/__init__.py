@@ -12,5 +12,13 @@ from ._at_scale import heads_at_scale, routing_at_scale, sparse_at_scale
 from ._catalogue import CLAIMS
 from ._proofs import planted_violations, routing_proof, sparse_approx, yarotsky_square
 
-__all__ = ["CLAIMS", "routing_proof", "sparse_approx", "yarotsky_square", "planted_violations", "routing_at_scale",
-           "heads_at_scale", "sparse_at_scale"]
+__all__ = [
+    "CLAIMS",
+    "routing_proof",
+    "sparse_approx",
+    "yarotsky_square",
+    "planted_violations",
+    "routing_at_scale",
+    "heads_at_scale",
+    "sparse_at_scale",
+]

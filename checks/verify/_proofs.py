@@ -37,8 +37,9 @@ def second_opinion(cert: theory.Certificate, row: dict) -> theory.Certificate:
         return cert
     cert = theory.recheck(cert, "cvc5", timeout_s=60)
     rec = cert.details["rechecks"]["cvc5"]
-    row["cvc5"] = f"{rec['agreed']}/{rec['queries']} agreed" + (f", disagreed {list(rec['disagreed'])}"
-                                                                 if rec["disagreed"] else "")
+    row["cvc5"] = f"{rec['agreed']}/{rec['queries']} agreed" + (
+        f", disagreed {list(rec['disagreed'])}" if rec["disagreed"] else ""
+    )
     return cert
 
 
@@ -46,8 +47,13 @@ _CVC5 = importlib.util.find_spec("cvc5") is not None
 SECOND_SOLVER = "cvc5: every z3 query of a proof re-checked" if _CVC5 else "cvc5 not installed: z3 only"
 
 
-def yarotsky_square(ctx: Context, *, build: Callable[[int], theory.Head] = theory.square_head,
-                    prove: Callable[..., theory.Certificate] = theory.prove_bound, ms: Sequence[int] | None = None) -> Result:
+def yarotsky_square(
+    ctx: Context,
+    *,
+    build: Callable[[int], theory.Head] = theory.square_head,
+    prove: Callable[..., theory.Certificate] = theory.prove_bound,
+    ms: Sequence[int] | None = None,
+) -> Result:
     """``lemma.yarotsky.square``: ``|f_m(x) - x^2| <= 2^(-2m-2)`` on [0, 1], proved by z3 and tight.
 
     For each m: z3 (nonlinear real arithmetic over the exact network) proves the bound at ``eps = 2^(-2m-2)``
@@ -65,24 +71,40 @@ def yarotsky_square(ctx: Context, *, build: Callable[[int], theory.Head] = theor
         tight = prove(head, eps=eps * Fraction(99, 100), timeout_s=60)
         x = Fraction(1, 2 ** (m + 1))
         attained = theory.evaluate_exact(head.net, [x])[0] - x * x
-        row = {"m": m, "eps": str(eps), "proof": proof.status, "at_0.99_eps": tight.status,
-               "error_at_2^-(m+1)": str(attained), "seconds": round(proof.seconds + tight.seconds, 3)}
+        row = {
+            "m": m,
+            "eps": str(eps),
+            "proof": proof.status,
+            "at_0.99_eps": tight.status,
+            "error_at_2^-(m+1)": str(attained),
+            "seconds": round(proof.seconds + tight.seconds, 3),
+        }
         row["proof"] = second_opinion(proof, row).status
         rows.append(row)
         if proof.status == "refuted" or tight.status == "proved" or attained != eps:
             violations.append(row)
     proved = all(r["proof"] == "proved" and r["at_0.99_eps"] == "refuted" for r in rows) and not violations
-    return Result(_status(proved, bool(violations)),
-                  observed={"cases": rows, "violations": len(violations)},
-                  expected={"proof at eps = 2^(-2m-2)": "proved", "at 0.99 eps": "refuted (tight)",
-                            "error at x = 2^(-m-1)": "exactly 2^(-2m-2)"},
-                  tolerance="exact", evidence={"counterexamples": keep(violations), "second_solver": SECOND_SOLVER},
-                  note="z3 NRA over the exact rational network; counterexamples re-checked with exact arithmetic")
+    return Result(
+        _status(proved, bool(violations)),
+        observed={"cases": rows, "violations": len(violations)},
+        expected={
+            "proof at eps = 2^(-2m-2)": "proved",
+            "at 0.99 eps": "refuted (tight)",
+            "error at x = 2^(-m-1)": "exactly 2^(-2m-2)",
+        },
+        tolerance="exact",
+        evidence={"counterexamples": keep(violations), "second_solver": SECOND_SOLVER},
+        note="z3 NRA over the exact rational network; counterexamples re-checked with exact arithmetic",
+    )
 
 
-def routing_proof(ctx: Context, *, build: Callable[..., theory.Network] = theory.select,
-                  prove: Callable[..., theory.Certificate] = theory.prove_routing,
-                  cases: Sequence[tuple[int, list[int], int]] | None = None) -> Result:
+def routing_proof(
+    ctx: Context,
+    *,
+    build: Callable[..., theory.Network] = theory.select,
+    prove: Callable[..., theory.Certificate] = theory.prove_routing,
+    cases: Sequence[tuple[int, list[int], int]] | None = None,
+) -> Result:
     """``ww.select.proved``: z3 proves, by induction over levels, that select's root holds ``x[support]`` for all x.
 
     One position-independent lemma per level (the filter is shared) plus an index identity; the structural
@@ -96,15 +118,25 @@ def routing_proof(ctx: Context, *, build: Callable[..., theory.Network] = theory
     for d, support, s in cases:
         ctx.say(f"d={d} s={s} support={support}")
         cert = prove(build(d, support, s))
-        row = {"d": d, "s": s, "k": len(support), "status": cert.status, "seconds": round(cert.seconds, 3),
-               "lemmas": len(cert.details.get("lemmas", ()))}
+        row = {
+            "d": d,
+            "s": s,
+            "k": len(support),
+            "status": cert.status,
+            "seconds": round(cert.seconds, 3),
+            "lemmas": len(cert.details.get("lemmas", ())),
+        }
         row["status"] = second_opinion(cert, row).status
         rows.append(row)
     proved = all(r["status"] == "proved" for r in rows)
-    return Result(_status(proved, any(r["status"] == "refuted" for r in rows)),
-                  observed={"cases": rows}, expected={"status": "proved for every case"}, tolerance="exact",
-                  evidence={"max_seconds": max(r["seconds"] for r in rows), "second_solver": SECOND_SOLVER},
-                  note="induction over levels: one z3 lemma per level, valid at every position because filters are shared")
+    return Result(
+        _status(proved, any(r["status"] == "refuted" for r in rows)),
+        observed={"cases": rows},
+        expected={"status": "proved for every case"},
+        tolerance="exact",
+        evidence={"max_seconds": max(r["seconds"] for r in rows), "second_solver": SECOND_SOLVER},
+        note="induction over levels: one z3 lemma per level, valid at every position because filters are shared",
+    )
 
 
 def _sparse_cases(full: bool) -> list[dict[str, Any]]:
@@ -121,9 +153,13 @@ def _sparse_cases(full: bool) -> list[dict[str, Any]]:
     ]
 
 
-def sparse_approx(ctx: Context, *, build: Callable[..., theory.Network] = theory.approximate_sparse,
-                  certify: Callable[..., theory.Certificate] | None = None,
-                  cases: Sequence[dict[str, Any]] | None = None) -> Result:
+def sparse_approx(
+    ctx: Context,
+    *,
+    build: Callable[..., theory.Network] = theory.approximate_sparse,
+    certify: Callable[..., theory.Certificate] | None = None,
+    cases: Sequence[dict[str, Any]] | None = None,
+) -> Result:
     """``ww.sparse.approx``: select + head approximates ``g(x_S)`` within a certified sup-norm bound ``<= eps``.
 
     For each case, :func:`theory.approximate_sparse` picks the head size from its a-priori bound, and
@@ -140,31 +176,50 @@ def sparse_approx(ctx: Context, *, build: Callable[..., theory.Network] = theory
         # Certify tightly (no eps: the search runs to upper/lower <= 1.01 or its time limit), then compare.
         cert = certify(net, time_limit_s=60 if ctx.full else 20)
         upper, lower = cert.upper, cert.lower
-        status = ("proved" if cert.proved and upper is not None and upper <= case["eps"]
-                  else "refuted" if lower is not None and lower > case["eps"] else "unknown")
+        status = (
+            "proved"
+            if cert.proved and upper is not None and upper <= case["eps"]
+            else "refuted"
+            if lower is not None and lower > case["eps"]
+            else "unknown"
+        )
         ratio: float | None = None
         if lower:
             if upper is None:
                 # certify_sup_error reports no finite upper bound (an unbounded target) with a rigorous lower
                 # bound: upper/lower is undefined, and the check stops here as it always has (it used to fail on
                 # None / lower), now with the reason.
-                raise ChecksError(f"sparse case d={case['d']} g={case['g']}: no finite upper bound (lower bound "
-                                  f"{float(lower)}), so upper/lower is undefined")
+                raise ChecksError(
+                    f"sparse case d={case['d']} g={case['g']}: no finite upper bound (lower bound "
+                    f"{float(lower)}), so upper/lower is undefined"
+                )
             ratio = round(float(upper / lower), 4)
-        row = {"d": case["d"], "support": case["support"], "g": case["g"], "eps": str(case["eps"]),
-               "a_priori": net.meta.get("a_priori_bound"), "status": status,
-               "upper": None if upper is None else float(upper), "lower": None if lower is None else float(lower),
-               "upper/lower": ratio,
-               "nonzeros": net.nonzeros, "seconds": round(cert.seconds, 2)}
+        row = {
+            "d": case["d"],
+            "support": case["support"],
+            "g": case["g"],
+            "eps": str(case["eps"]),
+            "a_priori": net.meta.get("a_priori_bound"),
+            "status": status,
+            "upper": None if upper is None else float(upper),
+            "lower": None if lower is None else float(lower),
+            "upper/lower": ratio,
+            "nonzeros": net.nonzeros,
+            "seconds": round(cert.seconds, 2),
+        }
         rows.append(row)
         if status == "refuted":
             violations.append({**row, "witness": {k: str(v) for k, v in (cert.witness or {}).items()}})
     proved = all(r["status"] == "proved" for r in rows)
-    return Result(_status(proved, bool(violations)), observed={"cases": rows},
-                  expected={"certified upper": "<= eps (status proved)"}, tolerance="exact",
-                  evidence={"counterexamples": keep(violations)},
-                  note="upper bounds are sound (outward-rounded interval arithmetic, exact affine pieces); "
-                       "lower bounds are exact evaluations at witness points")
+    return Result(
+        _status(proved, bool(violations)),
+        observed={"cases": rows},
+        expected={"certified upper": "<= eps (status proved)"},
+        tolerance="exact",
+        evidence={"counterexamples": keep(violations)},
+        note="upper bounds are sound (outward-rounded interval arithmetic, exact affine pieces); "
+        "lower bounds are exact evaluations at witness points",
+    )
 
 
 def _perturbed(net: theory.Network, layer: int, delta: Fraction) -> theory.Network:
@@ -175,8 +230,9 @@ def _perturbed(net: theory.Network, layer: int, delta: Fraction) -> theory.Netwo
     weight = theory.SparseArray(lay.weight.shape, lay.weight.keys, values)
     layers = list(net.layers)
     layers[layer] = type(lay)(weight, lay.bias, relu=lay.relu)
-    return theory.Network(d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta),
-                          meta_covered=net.meta_covered)
+    return theory.Network(
+        d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta), meta_covered=net.meta_covered
+    )
 
 
 def _really_violates_routing(net: theory.Network, support: list[int], witness: dict[str, Fraction]) -> bool:
@@ -201,9 +257,14 @@ def planted_violations(ctx: Context) -> Result:
     d, support = 256, sorted(rng.sample(range(256), 3))
     bad = _perturbed(theory.select(d, support, 2), 3, Fraction(1, 10**9))
     cert = theory.prove_routing(bad, support)
-    rows.append({"plant": "select weight +1e-9", "status": cert.status,
-                 "witness_violates": cert.status == "refuted"
-                 and _really_violates_routing(bad, support, dict(_witness(cert)))})
+    rows.append(
+        {
+            "plant": "select weight +1e-9",
+            "status": cert.status,
+            "witness_violates": cert.status == "refuted"
+            and _really_violates_routing(bad, support, dict(_witness(cert))),
+        }
+    )
     m = 4
     head = theory.square_head(m)
     eps = Fraction(99, 100) / 2 ** (2 * m + 2)
@@ -228,7 +289,10 @@ def planted_violations(ctx: Context) -> Result:
     else:
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": "unknown", "witness_violates": False})
     caught = all(r["status"] == "refuted" and r["witness_violates"] for r in rows)
-    return Result("pass" if caught else "fail", observed={"plants": rows},
-                  expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
-                  tolerance="exact", note="a prover that misses a planted violation fails this claim")
-
+    return Result(
+        "pass" if caught else "fail",
+        observed={"plants": rows},
+        expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
+        tolerance="exact",
+        note="a prover that misses a planted violation fails this claim",
+    )

@@ -16,5 +16,17 @@ from ._params import FORMULAS, cnn_formula, fcn_formula, lcn_formula, select_par
 from ._receptive import receptive_stride1, stride1_forward
 from ._select import select_exact
 
-__all__ = ["CLAIMS", "gather_exact", "universality_depth", "select_exact", "select_params", "FORMULAS",
-           "cnn_formula", "lcn_formula", "fcn_formula", "receptive_stride1", "stride1_forward", "sample_result"]
+__all__ = [
+    "CLAIMS",
+    "gather_exact",
+    "universality_depth",
+    "select_exact",
+    "select_params",
+    "FORMULAS",
+    "cnn_formula",
+    "lcn_formula",
+    "fcn_formula",
+    "receptive_stride1",
+    "stride1_forward",
+    "sample_result",
+]

@@ -53,12 +53,27 @@ class ProfileSize(TypedDict):
     n_test: int
 
 
-PROFILE_SIZES: dict[str, ProfileSize] = {"full": {"d": 4096, "seeds": (0, 1, 2, 3, 4), "n_test": 2000},
-                                         "quick": {"d": 256, "seeds": (0, 1), "n_test": 1000}}
+PROFILE_SIZES: dict[str, ProfileSize] = {
+    "full": {"d": 4096, "seeds": (0, 1, 2, 3, 4), "n_test": 2000},
+    "quick": {"d": 256, "seeds": (0, 1), "n_test": 1000},
+}
 N_TRAIN = 400
-TRAIN = {"s": 4, "width": 4, "head_width": 0, "head_layers": 0, "optimizer": "adam", "momentum": 0.9,
-         "weight_decay": 0.0, "batch_size": None, "init_scale": 1.0, "readout_init": "zero", "max_steps": 2000,
-         "eval_every": 25, "patience": 8, "n_val": 100}
+TRAIN = {
+    "s": 4,
+    "width": 4,
+    "head_width": 0,
+    "head_layers": 0,
+    "optimizer": "adam",
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "batch_size": None,
+    "init_scale": 1.0,
+    "readout_init": "zero",
+    "max_steps": 2000,
+    "eval_every": 25,
+    "patience": 8,
+    "n_val": 100,
+}
 LRS = (1e-3,)
 FCN_WIDTH = 10
 DEVICE, DTYPE = "cpu", "float32"
@@ -72,16 +87,25 @@ def targets(d: int) -> dict[str, tuple[int, int]]:
 def config(profile: str, support: tuple[int, int], seed: int = 0) -> dict[str, Any]:
     """The :func:`numerics.learning.train_point` config of one target in ``profile``."""
     size = PROFILE_SIZES[profile]
-    return {"task": "sparse", "task_options": {"g": "product", "support": list(support), "noise": 0.0},
-            "seeds": list(size["seeds"]), "lrs": list(LRS), "seed": seed,
-            "train": {**TRAIN, "n_test": size["n_test"]}}
+    return {
+        "task": "sparse",
+        "task_options": {"g": "product", "support": list(support), "noise": 0.0},
+        "seeds": list(size["seeds"]),
+        "lrs": list(LRS),
+        "seed": seed,
+        "train": {**TRAIN, "n_test": size["n_test"]},
+    }
 
 
 def _stats(values: Sequence[float]) -> dict[str, Any]:
     vals = [float(v) for v in values]
     finite = all(math.isfinite(v) for v in vals) and vals
-    return {"mean": sum(vals) / len(vals) if finite else math.nan, "min": min(vals) if finite else math.nan,
-            "max": max(vals) if finite else math.nan, "per_seed": vals}
+    return {
+        "mean": sum(vals) / len(vals) if finite else math.nan,
+        "min": min(vals) if finite else math.nan,
+        "max": max(vals) if finite else math.nan,
+        "per_seed": vals,
+    }
 
 
 def verdict(errors: Mapping[str, Mapping[str, Sequence[float]]]) -> tuple[str, dict[str, bool | None]]:
@@ -97,10 +121,16 @@ def verdict(errors: Mapping[str, Mapping[str, Sequence[float]]]) -> tuple[str, d
             if model == "cnn":
                 crit[f"cnn mean test error <= {CNN_MAX} on {target}"] = None if math.isnan(m) else m <= CNN_MAX
             else:
-                crit[f"{model} mean test error >= {BASELINE_MIN} on {target}"] = \
+                crit[f"{model} mean test error >= {BASELINE_MIN} on {target}"] = (
                     None if math.isnan(m) else m >= BASELINE_MIN
-    status = "fail" if any(v is False for v in crit.values()) else \
-        "unknown" if any(v is None for v in crit.values()) else "pass"
+                )
+    status = (
+        "fail"
+        if any(v is False for v in crit.values())
+        else "unknown"
+        if any(v is None for v in crit.values())
+        else "pass"
+    )
     return status, crit
 
 
@@ -124,29 +154,44 @@ def fig2_result(ctx: Context) -> Result:
             r = _run(model, cfg, d)
             seconds[f"{model} {target}"] = round(time.perf_counter() - t0, 1)
             errors[model][target] = r["test_rel"]
-            table[model][target] = {**_stats(r["test_rel"]), "train_rel_mean": _stats(r["train_rel"])["mean"],
-                                    "best_steps": r["steps"], "params": r["params"]}
+            table[model][target] = {
+                **_stats(r["test_rel"]),
+                "train_rel_mean": _stats(r["train_rel"])["mean"],
+                "best_steps": r["steps"],
+                "params": r["params"],
+            }
             ctx.say(f"{model} on {target} (d = {d}): mean test error {table[model][target]['mean']:.3f}")
     status, crit = verdict(errors)
     best = min(table["cnn"].values(), key=lambda t: t["mean"] if math.isfinite(t["mean"]) else math.inf)
+
     def means(model: str) -> str:
         return ", ".join(f"{t} {v['mean']:.3f}" for t, v in table[model].items())
+
     note = ""
     if status == "fail":
-        note = (("NOT REPRODUCED: " if ctx.full else "not reproduced at the quick size: ")
-                + f"mean test error cnn {means('cnn')} (criterion <= {CNN_MAX}; best {best['mean']:.3f}); "
-                + f"fcn2 {means('fcn2')}; ols {means('ols')} (criterion >= {BASELINE_MIN}); lcn {means('lcn')}. ")
-    note += (f"d = {d}, n = {N_TRAIN}, seeds {list(size['seeds'])} (config seed {ctx.seed}), noise 0; tree s = 4, "
-             f"width 4, no head, Adam lr {LRS[0]}, no weight decay, full batch, <= {TRAIN['max_steps']} steps, early "
-             f"stopping on {TRAIN['n_val']} separate validation samples; fcn2 width {FCN_WIDTH}, same optimizer; ols "
-             f"min-norm pinv in float64; {DTYPE} on {DEVICE}; test error over Var(f*) on {size['n_test']} samples")
+        note = (
+            ("NOT REPRODUCED: " if ctx.full else "not reproduced at the quick size: ")
+            + f"mean test error cnn {means('cnn')} (criterion <= {CNN_MAX}; best {best['mean']:.3f}); "
+            + f"fcn2 {means('fcn2')}; ols {means('ols')} (criterion >= {BASELINE_MIN}); lcn {means('lcn')}. "
+        )
+    note += (
+        f"d = {d}, n = {N_TRAIN}, seeds {list(size['seeds'])} (config seed {ctx.seed}), noise 0; tree s = 4, "
+        f"width 4, no head, Adam lr {LRS[0]}, no weight decay, full batch, <= {TRAIN['max_steps']} steps, early "
+        f"stopping on {TRAIN['n_val']} separate validation samples; fcn2 width {FCN_WIDTH}, same optimizer; ols "
+        f"min-norm pinv in float64; {DTYPE} on {DEVICE}; test error over Var(f*) on {size['n_test']} samples"
+    )
     if not ctx.full:
         note += "; quick profile: the same criterion at d = 256 (n > d: OLS is ordinary least squares)"
-    return Result(status, observed={"criteria": crit, "test_rel": table, "d": d, "n": N_TRAIN,
-                                    "seeds": list(size["seeds"])},
-                  expected=(f"cnn mean test error <= {CNN_MAX} on both targets; fcn2 (width {FCN_WIDTH}) and ols mean "
-                            f"test errors >= {BASELINE_MIN} on both (lcn measured only)"),
-                  evidence={"seconds": seconds}, note=note)
+    return Result(
+        status,
+        observed={"criteria": crit, "test_rel": table, "d": d, "n": N_TRAIN, "seeds": list(size["seeds"])},
+        expected=(
+            f"cnn mean test error <= {CNN_MAX} on both targets; fcn2 (width {FCN_WIDTH}) and ols mean "
+            f"test errors >= {BASELINE_MIN} on both (lcn measured only)"
+        ),
+        evidence={"seconds": seconds},
+        note=note,
+    )
 
 
 CNN_LEARNS_SPARSE = Claim(
@@ -154,8 +199,13 @@ CNN_LEARNS_SPARSE = Claim(
     "The CNN of Fig. 2 (kernel = stride 4, depth log_4 d, 4 channels, Adam) learns both x_0 x_1 and x_0 x_{d-1} "
     "from n = 400 samples at d = 4096 (mean relative test error <= 0.1 over 5 seeds), while a width-10 two-layer "
     "FCN and min-norm OLS do not (>= 0.5).",
-    WW_FIG2, "numerical", {"quick": 8.0, "full": 900.0}, fig2_result,
-    findings={"full": "not reproduced: the CNN's mean relative test error is 1.013 (x0 x1) and 1.103 (x0 x4095), "
-                      "the zero predictor's is 1; docs/separation.md, 'Fig. 2 reproduction' and 'Ablation'",
-              "quick": "not reproduced at d = 256 either (CNN 1.127 and 1.013); docs/separation.md, 'Fig. 2 "
-                       "reproduction'"})
+    WW_FIG2,
+    "numerical",
+    {"quick": 8.0, "full": 900.0},
+    fig2_result,
+    findings={
+        "full": "not reproduced: the CNN's mean relative test error is 1.013 (x0 x1) and 1.103 (x0 x4095), "
+        "the zero predictor's is 1; docs/separation.md, 'Fig. 2 reproduction' and 'Ablation'",
+        "quick": "not reproduced at d = 256 either (CNN 1.127 and 1.013); docs/separation.md, 'Fig. 2 reproduction'",
+    },
+)

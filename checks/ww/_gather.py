@@ -16,8 +16,7 @@ import numerics
 import theory
 
 from ..claims import Context, Result
-from ..expect._exact import (exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth,
-                             verdict)
+from ..expect._exact import exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth, verdict
 
 TORCH_MAX_D = 1024
 """Largest d whose gather net is also run in torch: its dense float64 filters grow as d^2 (~58 MiB here)."""
@@ -33,8 +32,9 @@ def gather_cases(profile: str) -> list[tuple[int, int]]:
     return [(s**L, s) for s, Ls in depths.items() for L in Ls]
 
 
-def gather_violations(net: theory.Network, d: int, s: int, x: Sequence[Fraction], case: dict[str, Any]
-                      ) -> tuple[list[dict[str, Any]], int]:
+def gather_violations(
+    net: theory.Network, d: int, s: int, x: Sequence[Fraction], case: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
     """Every violation of the gather invariant for one exact input ``x``.
 
     Checks, with ``L = log_s d``:
@@ -64,8 +64,15 @@ def gather_violations(net: theory.Network, d: int, s: int, x: Sequence[Fraction]
     got = theory.evaluate_exact(net, list(x))
     if not exact_equal(got, x):
         bad_i = next((i for i, (a, b) in enumerate(zip(got, x)) if a != b), min(len(got), len(x)))
-        out.append({**case, "what": "output", "index": bad_i, "got": str(got[bad_i]) if bad_i < len(got) else None,
-                    "want": str(x[bad_i]) if bad_i < len(x) else None})
+        out.append(
+            {
+                **case,
+                "what": "output",
+                "index": bad_i,
+                "got": str(got[bad_i]) if bad_i < len(got) else None,
+                "want": str(x[bad_i]) if bad_i < len(x) else None,
+            }
+        )
     return out, units
 
 
@@ -98,8 +105,12 @@ def float_batch(rng: np.random.Generator, d: int, rows: int) -> torch.Tensor:
     return torch.from_numpy(X)
 
 
-def gather_exact(ctx: Context, *, build: Callable[[int, int], theory.Network] = theory.gather,
-                 cases: Sequence[tuple[int, int]] | None = None) -> Result:
+def gather_exact(
+    ctx: Context,
+    *,
+    build: Callable[[int, int], theory.Network] = theory.gather,
+    cases: Sequence[tuple[int, int]] | None = None,
+) -> Result:
     """Check ``ww.gather.exact`` for the gather builder ``build(d, s)``.
 
     Args:
@@ -128,16 +139,27 @@ def gather_exact(ctx: Context, *, build: Callable[[int, int], theory.Network] = 
             float_rows += X.shape[0]
     return Result(
         verdict(violations),
-        observed={"cases": len(cases), "max_d": max(d for d, _ in cases), "units_checked": units,
-                  "float64_rows": float_rows, "violations": len(violations)},
-        expected={"level l, position p, channel 2r+e": "relu((-1)^e x[p s^l + r])", "output": "x exactly",
-                  "n_l * C_l": "2d for l = 1..L",
-                  "float64 module": "bit-exact (TOLERANCES['routing_exact'], atol = rtol = 0)"},
+        observed={
+            "cases": len(cases),
+            "max_d": max(d for d, _ in cases),
+            "units_checked": units,
+            "float64_rows": float_rows,
+            "violations": len(violations),
+        },
+        expected={
+            "level l, position p, channel 2r+e": "relu((-1)^e x[p s^l + r])",
+            "output": "x exactly",
+            "n_l * C_l": "2d for l = 1..L",
+            "float64 module": "bit-exact (TOLERANCES['routing_exact'], atol = rtol = 0)",
+        },
         tolerance="exact",
-        evidence={"counterexamples": keep(violations), "cases": [list(c) for c in cases],
-                  "exact_points_per_case": points},
+        evidence={
+            "counterexamples": keep(violations),
+            "cases": [list(c) for c in cases],
+            "exact_points_per_case": points,
+        },
         note=f"exact traces at {points} random rational points per case; torch float64 for d <= {TORCH_MAX_D} "
-             "(dense gather filters grow as d^2), inputs from 1e-30 to 1e30 plus subnormal/huge/signed-zero values",
+        "(dense gather filters grow as d^2), inputs from 1e-30 to 1e30 plus subnormal/huge/signed-zero values",
     )
 
 
@@ -147,16 +169,21 @@ def universality_cases(profile: str) -> list[tuple[int, int]]:
     return quick + [(256, 2), (1024, 2), (243, 3), (256, 4)] if profile == "full" else quick
 
 
-def two_layer(w1: list[list[Fraction]], b1: list[Fraction], w2: list[list[Fraction]], b2: list[Fraction],
-              z: Sequence[Fraction]) -> tuple[Fraction, ...]:
+def two_layer(
+    w1: list[list[Fraction]], b1: list[Fraction], w2: list[list[Fraction]], b2: list[Fraction], z: Sequence[Fraction]
+) -> tuple[Fraction, ...]:
     """Independent exact ``g(z) = W2 relu(W1 z + b1) + b2`` with plain loops (no ``theory`` code)."""
     hidden = [max(Fraction(0), b + sum((w * v for w, v in zip(row, z)), Fraction(0))) for row, b in zip(w1, b1)]
     return tuple(b + sum((w * h for w, h in zip(row, hidden)), Fraction(0)) for row, b in zip(w2, b2))
 
 
-def universality_depth(ctx: Context, *, build: Callable[[int, int], theory.Network] = theory.gather,
-                       compose: Callable[[Any, Any], theory.Network] = theory.compose,
-                       cases: Sequence[tuple[int, int]] | None = None) -> Result:
+def universality_depth(
+    ctx: Context,
+    *,
+    build: Callable[[int, int], theory.Network] = theory.gather,
+    compose: Callable[[Any, Any], theory.Network] = theory.compose,
+    cases: Sequence[tuple[int, int]] | None = None,
+) -> Result:
     """Check ``ww.universality.depth``: ``compose(gather(d, s), head)`` has depth ``log_s d + 2`` and equals
     the two-layer ReLU net ``g(x) = a_0 + sum_r a_r relu(w_r . x + c_r)`` exactly.
 
@@ -188,14 +215,26 @@ def universality_depth(ctx: Context, *, build: Callable[[int, int], theory.Netwo
             x = random_rationals(rng, d, 9, 9)
             got, want, via_head = theory.evaluate_exact(net, x), two_layer(w1, b1, w2, b2, x), head.evaluate(x)
             if not (exact_equal(got, want) and exact_equal(via_head, want)):
-                violations.append({"d": d, "s": s, "point": n, "what": "value", "network": [str(v) for v in got],
-                                   "two_layer_loop": [str(v) for v in want],
-                                   "TwoLayerHead.evaluate": [str(v) for v in via_head]})
+                violations.append(
+                    {
+                        "d": d,
+                        "s": s,
+                        "point": n,
+                        "what": "value",
+                        "network": [str(v) for v in got],
+                        "two_layer_loop": [str(v) for v in want],
+                        "TwoLayerHead.evaluate": [str(v) for v in via_head],
+                    }
+                )
     return Result(
         verdict(violations),
-        observed={"cases": len(cases), "depth == log_s d + 2": f"{sum(r['depth'] == r['log_s d + 2'] for r in depths)}"
-                  f"/{len(depths)}", "exact_points": points * len(cases), "violations": len(violations),
-                  "depths": depths},
+        observed={
+            "cases": len(cases),
+            "depth == log_s d + 2": f"{sum(r['depth'] == r['log_s d + 2'] for r in depths)}/{len(depths)}",
+            "exact_points": points * len(cases),
+            "violations": len(violations),
+            "depths": depths,
+        },
         expected={"depth": "log_s d + 2", "value": "equal to the two-layer ReLU net, exactly"},
         tolerance="exact",
         evidence={"counterexamples": keep(violations), "head_width": m, "head_outputs": n_out},

@@ -61,8 +61,14 @@ def tree_param_count(net: theory.Network, L: int) -> int:
     return sum(layer.param_count(biases=False) for layer in net.layers[:L])
 
 
-def select_params(ctx: Context, *, build: Callable[..., theory.Network] = theory.select,
-                  formulas: Mapping[str, Formula] = FORMULAS, k: int = 3, s: int = 2) -> Result:
+def select_params(
+    ctx: Context,
+    *,
+    build: Callable[..., theory.Network] = theory.select,
+    formulas: Mapping[str, Formula] = FORMULAS,
+    k: int = 3,
+    s: int = 2,
+) -> Result:
     """Check ``ww.select.params``: exact counts against the formulas, then the growth rates.
 
     * every built count (first ``L`` layers, no biases) equals ``formulas[arch](d, k, s)`` exactly, and the
@@ -101,8 +107,9 @@ def select_params(ctx: Context, *, build: Callable[..., theory.Network] = theory
     cnn = built["cnn"]["count"]
     increments = sorted({b - a for a, b in zip(cnn, cnn[1:])})
     if increments != [4 * k * k * s]:
-        growth.append({"architecture": "cnn", "what": "increment per level", "got": increments,
-                           "want": [4 * k * k * s]})
+        growth.append(
+            {"architecture": "cnn", "what": "increment per level", "got": increments, "want": [4 * k * k * s]}
+        )
     lo, hi = p["window"]
     slopes = {}
     for arch, exponent in EXPONENTS.items():
@@ -110,26 +117,48 @@ def select_params(ctx: Context, *, build: Callable[..., theory.Network] = theory
         slope = loglog_slope([built[arch]["d"][i] for i in idx], [built[arch]["count"][i] for i in idx])
         slopes[arch] = round(slope, 4)
         if not band.ok(slope, exponent):
-            growth.append({"architecture": arch, "what": "log-log slope", "got": slope, "want": exponent,
-                               "window": [lo, hi], "half_width": band.half_width})
+            growth.append(
+                {
+                    "architecture": arch,
+                    "what": "log-log slope",
+                    "got": slope,
+                    "want": exponent,
+                    "window": [lo, hi],
+                    "half_width": band.half_width,
+                }
+            )
     idx = in_window(built["cnn"]["d"], lo, hi)
     slopes["cnn (info: -> 0)"] = round(loglog_slope([built["cnn"]["d"][i] for i in idx], [cnn[i] for i in idx]), 4)
     plot = ctx.artifact("param_counts.png")
     far = [s**L for L in range(1, 31)]
-    line_plot(plot, title=f"select(d, k={k}, s={s}): tree-layer parameters (no biases)", xlabel="d",
-              ylabel="parameters", window=(lo, hi),
-              points=[(f"{a} built", built[a]["d"], built[a]["count"]) for a in ("cnn", "lcn", "fcn")],
-              lines=[(f"{a} formula", far, [formulas[a](d, k, s) for d in far]) for a in ("cnn", "lcn", "fcn")])
+    line_plot(
+        plot,
+        title=f"select(d, k={k}, s={s}): tree-layer parameters (no biases)",
+        xlabel="d",
+        ylabel="parameters",
+        window=(lo, hi),
+        points=[(f"{a} built", built[a]["d"], built[a]["count"]) for a in ("cnn", "lcn", "fcn")],
+        lines=[(f"{a} formula", far, [formulas[a](d, k, s) for d in far]) for a in ("cnn", "lcn", "fcn")],
+    )
     violations = growth + violations
     return Result(
         "fail" if violations else "pass",
-        observed={"cnn_increment_per_level": increments, "slopes": slopes,
-                  "max_d_built": {a: max(v["d"]) for a, v in built.items()}, "violations": len(violations)},
-        expected={"cnn": "2ks + (L-1) 4k^2 s (increment 4k^2 s per level)", "lcn": "sum_l d_l s C_{l-1} C_l (slope 1)",
-                  "fcn": "sum_l N_{l-1} N_l, N_l = d_l C_l (slope 2)", "cnn_increment": 4 * k * k * s,
-                  "window": [lo, hi], "slope_half_width": band.half_width},
+        observed={
+            "cnn_increment_per_level": increments,
+            "slopes": slopes,
+            "max_d_built": {a: max(v["d"]) for a, v in built.items()},
+            "violations": len(violations),
+        },
+        expected={
+            "cnn": "2ks + (L-1) 4k^2 s (increment 4k^2 s per level)",
+            "lcn": "sum_l d_l s C_{l-1} C_l (slope 1)",
+            "fcn": "sum_l N_{l-1} N_l, N_l = d_l C_l (slope 2)",
+            "cnn_increment": 4 * k * k * s,
+            "window": [lo, hi],
+            "slope_half_width": band.half_width,
+        },
         tolerance="rate:param_count_slope",
         evidence={"counterexamples": keep(violations), "built": built, "k": k, "s": s, "plots": [plot.name]},
         note="counts compared exactly with the formulas; slopes fitted over the declared window only; "
-             "the CNN slope against d is shown for information (it tends to 0)",
+        "the CNN slope against d is shown for information (it tends to 0)",
     )

@@ -13,10 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import theory
-
-from ..claims import Context, Result
 from numerics import torch_threads
 
+from ..claims import Context, Result
 from ..expect import line_plot
 from ..expect._exact import exact_equal, keep, random_rationals, tree_depth
 
@@ -33,8 +32,11 @@ def chain_weights(depth: int, s: int, gen: torch.Generator, positive: bool) -> l
     out = []
     for i in range(depth):
         shape = (CHANNELS, 1 if i == 0 else CHANNELS, s)
-        w = torch.rand(shape, generator=gen, dtype=torch.float64) + 0.5 if positive else \
-            torch.randn(shape, generator=gen, dtype=torch.float64)
+        w = (
+            torch.rand(shape, generator=gen, dtype=torch.float64) + 0.5
+            if positive
+            else torch.randn(shape, generator=gen, dtype=torch.float64)
+        )
         out.append(w)
     return out
 
@@ -51,8 +53,9 @@ def stride1_forward(weights: Sequence[torch.Tensor], x: torch.Tensor, s: int) ->
     return h[0, 0, -1]
 
 
-def jacobian_support(forward: Callable[..., torch.Tensor], weights: Sequence[torch.Tensor], x: torch.Tensor,
-                     s: int) -> list[int]:
+def jacobian_support(
+    forward: Callable[..., torch.Tensor], weights: Sequence[torch.Tensor], x: torch.Tensor, s: int
+) -> list[int]:
     """Input indices where d(last unit)/dx is nonzero (torch.autograd), sorted."""
     x = x.detach().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(forward(weights, x, s), x, allow_unused=True)
@@ -61,8 +64,9 @@ def jacobian_support(forward: Callable[..., torch.Tensor], weights: Sequence[tor
     return torch.nonzero(grad).reshape(-1).tolist()
 
 
-def receptive_sizes(forward: Callable[..., torch.Tensor], d: int, s: int, gen: torch.Generator, max_depth: int
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def receptive_sizes(
+    forward: Callable[..., torch.Tensor], d: int, s: int, gen: torch.Generator, max_depth: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Measured receptive field of the last unit for ``D = 1..max_depth`` against ``1 + D(s-1)``.
 
     Positive weights and inputs witness the whole window; signed weights at a signed input must stay inside it.
@@ -71,15 +75,34 @@ def receptive_sizes(forward: Callable[..., torch.Tensor], d: int, s: int, gen: t
     rows, violations = [], []
     for D in range(1, max_depth + 1):
         window = list(range(max(0, d - 1 - D * (s - 1)), d))
-        pos = jacobian_support(forward, chain_weights(D, s, gen, True), torch.rand(d, generator=gen, dtype=torch.float64) + 0.5, s)
-        signed = jacobian_support(forward, chain_weights(D, s, gen, False), torch.randn(d, generator=gen, dtype=torch.float64), s)
+        pos = jacobian_support(
+            forward, chain_weights(D, s, gen, True), torch.rand(d, generator=gen, dtype=torch.float64) + 0.5, s
+        )
+        signed = jacobian_support(
+            forward, chain_weights(D, s, gen, False), torch.randn(d, generator=gen, dtype=torch.float64), s
+        )
         rows.append({"d": d, "s": s, "D": D, "measured": len(pos), "1 + D(s-1)": min(d, 1 + D * (s - 1))})
         if pos != window:
-            violations.append({"d": d, "s": s, "D": D, "what": "positive-weight support", "got": [pos[0], pos[-1], len(pos)] if pos else [],
-                               "want": [window[0], window[-1], len(window)]})
+            violations.append(
+                {
+                    "d": d,
+                    "s": s,
+                    "D": D,
+                    "what": "positive-weight support",
+                    "got": [pos[0], pos[-1], len(pos)] if pos else [],
+                    "want": [window[0], window[-1], len(window)],
+                }
+            )
         if not set(signed) <= set(window):
-            violations.append({"d": d, "s": s, "D": D, "what": "signed support outside the window",
-                               "outside": sorted(set(signed) - set(window))[:8]})
+            violations.append(
+                {
+                    "d": d,
+                    "s": s,
+                    "D": D,
+                    "what": "signed support outside the window",
+                    "outside": sorted(set(signed) - set(window))[:8],
+                }
+            )
     return rows, violations
 
 
@@ -91,8 +114,11 @@ def min_stride1_depth(forward: Callable[..., torch.Tensor], d: int, s: int, gen:
     weights: list[torch.Tensor] = []
     x = torch.rand(d, generator=gen, dtype=torch.float64) + 0.5
     for D in range(1, d + 1):
-        weights += chain_weights(1, s, gen, True) if D == 1 else \
-            [torch.rand((CHANNELS, CHANNELS, s), generator=gen, dtype=torch.float64) + 0.5]
+        weights += (
+            chain_weights(1, s, gen, True)
+            if D == 1
+            else [torch.rand((CHANNELS, CHANNELS, s), generator=gen, dtype=torch.float64) + 0.5]
+        )
         support = jacobian_support(forward, weights, x, s)
         if support and support[0] == 0 and support[-1] == d - 1:
             return D
@@ -116,8 +142,9 @@ def tree_facts(build: Callable[..., theory.Network], d: int, s: int, ctx: Contex
     if field != [0, d - 1]:
         violations.append({"d": d, "s": s, "what": "receptive_field", "got": field[:8], "want": [0, d - 1]})
     if not exact_equal(out, [x[0], x[d - 1]]):
-        violations.append({"d": d, "s": s, "what": "root output", "got": [str(v) for v in out],
-                           "want": [str(x[0]), str(x[d - 1])]})
+        violations.append(
+            {"d": d, "s": s, "what": "root output", "got": [str(v) for v in out], "want": [str(x[0]), str(x[d - 1])]}
+        )
     return facts, violations
 
 
@@ -127,9 +154,13 @@ def receptive_cases(profile: str) -> list[tuple[int, int]]:
     return quick + [(256, 2), (81, 3), (243, 3), (256, 4), (125, 5)] if profile == "full" else quick
 
 
-def receptive_stride1(ctx: Context, *, forward: Callable[..., torch.Tensor] = stride1_forward,
-                      build: Callable[..., theory.Network] = theory.select,
-                      cases: Sequence[tuple[int, int]] | None = None) -> Result:
+def receptive_stride1(
+    ctx: Context,
+    *,
+    forward: Callable[..., torch.Tensor] = stride1_forward,
+    build: Callable[..., theory.Network] = theory.select,
+    cases: Sequence[tuple[int, int]] | None = None,
+) -> Result:
     """Check ``ww.receptive.stride1``.
 
     (a) A stride-1, kernel-s chain (random float64 weights, seeded ``torch.Generator``) has a last-unit
@@ -159,25 +190,54 @@ def receptive_stride1(ctx: Context, *, forward: Callable[..., torch.Tensor] = st
             violations.append({"d": d, "s": s, "what": "minimal stride-1 depth", "got": found, "want": want})
         facts, v = tree_facts(build, d, s, ctx)
         violations += v
-        table.append({"d": d, "s": s, "stride1_min_depth": found, "ceil((d-1)/(s-1))": want,
-                      "tree_depth": facts["tree_layers"], "log_s d": tree_depth(d, s)})
+        table.append(
+            {
+                "d": d,
+                "s": s,
+                "stride1_min_depth": found,
+                "ceil((d-1)/(s-1))": want,
+                "tree_depth": facts["tree_layers"],
+                "log_s d": tree_depth(d, s),
+            }
+        )
     plot = ctx.artifact("depths.png")
     far = [2**L for L in range(1, 21)]
-    line_plot(plot, title="depth for one unit to see x_0 and x_{d-1} (s = 2)", xlabel="d", ylabel="layers",
-              points=[("stride 1, measured", [r["d"] for r in table if r["s"] == 2],
-                       [r["stride1_min_depth"] or 0 for r in table if r["s"] == 2]),
-                      ("stride s tree, built", [r["d"] for r in table if r["s"] == 2],
-                       [r["tree_depth"] for r in table if r["s"] == 2])],
-              lines=[("ceil((d-1)/(s-1))", far, [d - 1 for d in far]), ("log_s d", far, [math.log2(d) for d in far])])
+    line_plot(
+        plot,
+        title="depth for one unit to see x_0 and x_{d-1} (s = 2)",
+        xlabel="d",
+        ylabel="layers",
+        points=[
+            (
+                "stride 1, measured",
+                [r["d"] for r in table if r["s"] == 2],
+                [r["stride1_min_depth"] or 0 for r in table if r["s"] == 2],
+            ),
+            (
+                "stride s tree, built",
+                [r["d"] for r in table if r["s"] == 2],
+                [r["tree_depth"] for r in table if r["s"] == 2],
+            ),
+        ],
+        lines=[("ceil((d-1)/(s-1))", far, [d - 1 for d in far]), ("log_s d", far, [math.log2(d) for d in far])],
+    )
     return Result(
         "fail" if violations else "pass",
-        observed={"stride-1 vs tree depth": {f"d={r['d']},s={r['s']}": [r["stride1_min_depth"], r["tree_depth"]]
-                                             for r in table}, "violations": len(violations), "depths": table},
-        expected={"receptive field after D stride-1 layers": "1 + D(s-1)",
-                  "stride-1 minimal depth": "ceil((d-1)/(s-1))", "stride-s tree depth": "log_s d",
-                  "tree receptive_span": "[(0, d)]"},
+        observed={
+            "stride-1 vs tree depth": {
+                f"d={r['d']},s={r['s']}": [r["stride1_min_depth"], r["tree_depth"]] for r in table
+            },
+            "violations": len(violations),
+            "depths": table,
+        },
+        expected={
+            "receptive field after D stride-1 layers": "1 + D(s-1)",
+            "stride-1 minimal depth": "ceil((d-1)/(s-1))",
+            "stride-s tree depth": "log_s d",
+            "tree receptive_span": "[(0, d)]",
+        },
         tolerance="exact",
         evidence={"counterexamples": keep(violations), "receptive_sizes": size_rows, "plots": [plot.name]},
         note="Jacobian support of the last unit with positive weights and inputs (every ReLU active: the support "
-             "is the whole window) and with signed weights (the support must stay inside the window)",
+        "is the whole window) and with signed weights (the support must stay inside the window)",
     )

@@ -17,8 +17,7 @@ import numerics
 import theory
 
 from ..claims import Context, Result
-from ..expect._exact import (exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth,
-                             verdict)
+from ..expect._exact import exact_equal, keep, level_mismatches, random_rationals, sign_split, tree_depth, verdict
 
 SelectBuilder = Callable[..., theory.Network]
 """``build(d, support, s, architecture)`` -> network, like :func:`theory.select`."""
@@ -48,8 +47,9 @@ def supports(d: int, s: int, rng: random.Random, k_max: int) -> list[list[int]]:
     return unique
 
 
-def select_violations(net: theory.Network, d: int, s: int, support: Sequence[int], x: Sequence[Fraction],
-                      case: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+def select_violations(
+    net: theory.Network, d: int, s: int, support: Sequence[int], x: Sequence[Fraction], case: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
     """Every violation of the routing invariant of a CNN select network for one exact input ``x``.
 
     Checks, with ``L = log_s d`` and ``k = len(support)``:
@@ -83,7 +83,7 @@ def select_violations(net: theory.Network, d: int, s: int, support: Sequence[int
         out.append({**case, "what": "output", "got": [str(v) for v in got], "want": [str(v) for v in want_out]})
     fields = [sorted(int(i) for i in f) for f in net.receptive_field()]
     if fields != [[int(i)] for i in support]:
-        out.append({**case, "what": "receptive_field", "got": fields[:k + 2], "want": [[int(i)] for i in support]})
+        out.append({**case, "what": "receptive_field", "got": fields[: k + 2], "want": [[int(i)] for i in support]})
     return out, units
 
 
@@ -91,8 +91,15 @@ FLOAT_ARCH_MAX_D = 256
 """Largest d whose LCN and FCN versions are also run in torch (the FCN's dense float filters grow as d^2)."""
 
 
-def architecture_violations(build: SelectBuilder, d: int, s: int, support: Sequence[int], x: Sequence[Fraction],
-                            X: torch.Tensor, case: dict[str, Any]) -> list[dict[str, Any]]:
+def architecture_violations(
+    build: SelectBuilder,
+    d: int,
+    s: int,
+    support: Sequence[int],
+    x: Sequence[Fraction],
+    X: torch.Tensor,
+    case: dict[str, Any],
+) -> list[dict[str, Any]]:
     """The LCN and FCN versions must output ``x[support]`` exactly too (same function, untied/dense weights),
     and, for ``d <= FLOAT_ARCH_MAX_D``, their float64 modules must give ``X[:, support]`` bit-exactly."""
     want = [x[i] for i in support]
@@ -101,15 +108,23 @@ def architecture_violations(build: SelectBuilder, d: int, s: int, support: Seque
         net = build(d, list(support), s, arch)
         got = theory.evaluate_exact(net, list(x))
         if not exact_equal(got, want):
-            out.append({**case, "architecture": arch, "what": "output", "got": [str(v) for v in got],
-                        "want": [str(v) for v in want]})
+            out.append(
+                {
+                    **case,
+                    "architecture": arch,
+                    "what": "output",
+                    "got": [str(v) for v in got],
+                    "want": [str(v) for v in want],
+                }
+            )
         if d <= FLOAT_ARCH_MAX_D:
             out += float_violations(net, support, X, {**case, "architecture": arch})
     return out
 
 
-def float_violations(net: theory.Network, support: Sequence[int], X: torch.Tensor, case: dict[str, Any]
-                     ) -> list[dict[str, Any]]:
+def float_violations(
+    net: theory.Network, support: Sequence[int], X: torch.Tensor, case: dict[str, Any]
+) -> list[dict[str, Any]]:
     """float64 module output vs ``X[:, support]``, bit-exact (``TOLERANCES['routing_exact']``)."""
     with torch.no_grad():
         y = numerics.to_module(net, torch.float64, "cpu")(X)
@@ -119,8 +134,9 @@ def float_violations(net: theory.Network, support: Sequence[int], X: torch.Tenso
     return [{**case, "what": "float64", "got": y[0].tolist()[:8], "want": want[0].tolist()[:8]}]
 
 
-def select_exact(ctx: Context, *, build: SelectBuilder = theory.select,
-                 sizes: Sequence[tuple[int, int]] | None = None) -> Result:
+def select_exact(
+    ctx: Context, *, build: SelectBuilder = theory.select, sizes: Sequence[tuple[int, int]] | None = None
+) -> Result:
     """Check ``ww.select.exact`` for the builder ``build(d, support, s, architecture)``.
 
     For every size and support (extremes ``{0, d-1}``, adjacent pairs, random sets): the invariant at every
@@ -150,14 +166,21 @@ def select_exact(ctx: Context, *, build: SelectBuilder = theory.select,
             n_supports += 1
     return Result(
         verdict(violations),
-        observed={"sizes": len(sizes), "supports": n_supports, "max_d": max(d for d, _ in sizes),
-                  "units_checked": units, "violations": len(violations)},
-        expected={"level l, position p, channel 2j+e": "relu((-1)^e x[p s^l + (i_j mod s^l)])",
-                  "output": "x[support] exactly (cnn, lcn, fcn)", "receptive_field(output j)": "{i_j}",
-                  "float64 module": "bit-exact (TOLERANCES['routing_exact']); lcn and fcn too for d <= "
-                                    f"{FLOAT_ARCH_MAX_D}"},
+        observed={
+            "sizes": len(sizes),
+            "supports": n_supports,
+            "max_d": max(d for d, _ in sizes),
+            "units_checked": units,
+            "violations": len(violations),
+        },
+        expected={
+            "level l, position p, channel 2j+e": "relu((-1)^e x[p s^l + (i_j mod s^l)])",
+            "output": "x[support] exactly (cnn, lcn, fcn)",
+            "receptive_field(output j)": "{i_j}",
+            "float64 module": f"bit-exact (TOLERANCES['routing_exact']); lcn and fcn too for d <= {FLOAT_ARCH_MAX_D}",
+        },
         tolerance="exact",
         evidence={"counterexamples": keep(violations), "sizes": [list(c) for c in sizes]},
         note="supports include {0, d-1} in both orders, adjacent pairs (one straddling the root split), "
-             f"a single index and random sets of up to {k_max} indices; inputs are random nonzero rationals",
+        f"a single index and random sets of up to {k_max} indices; inputs are random nonzero rationals",
     )

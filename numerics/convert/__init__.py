@@ -18,13 +18,40 @@ dense layers on the flattened ``H*W`` signal) into an exact spec, losslessly (ev
 run).
 """
 
-from ._import import from_torch
-from ._onnx_import import from_onnx
 from ._files import WEIGHTS_FILE, export, load_module, save_module, weights_info
-from ._module import (DTYPES, DenseOnSignal, LocallyConnected1d, SpecModule, float_bytes, module_bytes,
-                      resolve_device, resolve_dtype, round_rational, to_module)
+from ._import import from_torch
+from ._module import (
+    DTYPES,
+    DenseOnSignal,
+    LocallyConnected1d,
+    SpecModule,
+    float_bytes,
+    module_bytes,
+    resolve_device,
+    resolve_dtype,
+    round_rational,
+    to_module,
+)
 from ._onnx import export_onnx
+from ._onnx_import import from_onnx
 
-__all__ = ["to_module", "from_torch", "SpecModule", "LocallyConnected1d", "DenseOnSignal", "round_rational", "DTYPES",
-           "resolve_dtype", "resolve_device", "float_bytes", "module_bytes", "WEIGHTS_FILE", "export", "save_module", "load_module",
-           "weights_info", "export_onnx", "from_onnx"]
+__all__ = [
+    "to_module",
+    "from_torch",
+    "SpecModule",
+    "LocallyConnected1d",
+    "DenseOnSignal",
+    "round_rational",
+    "DTYPES",
+    "resolve_dtype",
+    "resolve_device",
+    "float_bytes",
+    "module_bytes",
+    "WEIGHTS_FILE",
+    "export",
+    "save_module",
+    "load_module",
+    "weights_info",
+    "export_onnx",
+    "from_onnx",
+]

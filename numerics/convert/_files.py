@@ -28,11 +28,11 @@ import safetensors.torch
 import torch
 
 import theory
-
-from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
 from theory.cli import MEMORY_BUDGET, check_budget, guard_memory
 from theory.spec import SPEC_FILE
+
 from .._errors import NumericsError, bad, theory_errors
+from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
 
 WEIGHTS_FILE = "weights.safetensors"
 WEIGHTS_FORMAT = "cnnverify.weights"
@@ -54,8 +54,12 @@ def _weights_bytes(net: theory.Network, dtype: torch.dtype, memory_budget: int =
     """The safetensors file of ``to_module(net, dtype)``: contiguous CPU tensors plus metadata."""
     module = to_module(net, dtype, "cpu", memory_budget=memory_budget)
     tensors = {name: t.detach().contiguous() for name, t in module.state_dict().items()}
-    metadata = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "content_hash": net.content_hash,
-                "dtype": _dtype_name(dtype)}
+    metadata = {
+        "format": WEIGHTS_FORMAT,
+        "version": WEIGHTS_VERSION,
+        "content_hash": net.content_hash,
+        "dtype": _dtype_name(dtype),
+    }
     return safetensors.torch.save(tensors, metadata)
 
 
@@ -66,8 +70,14 @@ def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -
         return theory.io.atomic_write_dir(out, files, force=force, **kwargs)
 
 
-def save_module(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = torch.float64, *,
-         force: bool = False, memory_budget: int = MEMORY_BUDGET) -> Path:
+def save_module(
+    net: theory.Network,
+    out_dir: str | os.PathLike,
+    dtype: Any = torch.float64,
+    *,
+    force: bool = False,
+    memory_budget: int = MEMORY_BUDGET,
+) -> Path:
     """Write the exact spec and its float weights to one new directory, all or nothing.
 
     Writes ``out_dir/spec.json`` (``theory.spec.spec_bytes(net)``) and ``out_dir/weights.safetensors`` (the
@@ -94,7 +104,10 @@ def save_module(net: theory.Network, out_dir: str | os.PathLike, dtype: Any = to
     dt = resolve_dtype(dtype)
     if out.exists() and not force:
         raise bad("out_dir", str(out), "a path that does not exist yet (pass force=True / --force to replace it)")
-    files = {SPEC_FILE: theory.spec.spec_bytes(net), WEIGHTS_FILE: _weights_bytes(net, dt, check_budget(memory_budget, error=NumericsError))}
+    files = {
+        SPEC_FILE: theory.spec.spec_bytes(net),
+        WEIGHTS_FILE: _weights_bytes(net, dt, check_budget(memory_budget, error=NumericsError)),
+    }
     return _write_dir(out, files, force, tool="numerics.save_module")
 
 
@@ -102,8 +115,11 @@ def _read_spec(spec_dir: Path, note: Callable[[str], None] | None) -> theory.Net
     """The spec of a directory, read by :func:`theory.load` (``note`` as there)."""
     p = spec_dir / SPEC_FILE
     if not p.is_file():
-        raise bad("path", str(spec_dir), f"a directory holding {SPEC_FILE} (write one with theory.save or "
-                  "`python -m theory build`)")
+        raise bad(
+            "path",
+            str(spec_dir),
+            f"a directory holding {SPEC_FILE} (write one with theory.save or `python -m theory build`)",
+        )
     with theory_errors():
         return theory.load(p, note=note)
 
@@ -115,8 +131,11 @@ def _spec_bytes_of(spec_dir: Path, net: theory.Network) -> bytes:
     data = p.read_bytes()
     with theory_errors():
         obj = theory.io.parse_json(data, p, "spec file")
-    if not isinstance(obj, dict) or obj.get("content_hash") != net.content_hash \
-            or (obj.get("meta") or {}) != theory.to_json(net)["meta"]:
+    if (
+        not isinstance(obj, dict)
+        or obj.get("content_hash") != net.content_hash
+        or (obj.get("meta") or {}) != theory.to_json(net)["meta"]
+    ):
         raise NumericsError(f"{p}: changed while it was being read; try again")
     return data
 
@@ -131,8 +150,14 @@ def _spec_dir(path: Any, arg: str) -> Path:
     return p
 
 
-def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bool = False,
-           memory_budget: int = MEMORY_BUDGET, note: Callable[[str], None] | None = None) -> Path:
+def export(
+    spec_dir: str | os.PathLike,
+    dtype: Any = torch.float64,
+    *,
+    force: bool = False,
+    memory_budget: int = MEMORY_BUDGET,
+    note: Callable[[str], None] | None = None,
+) -> Path:
     """Add ``weights.safetensors`` to a directory that holds a ``spec.json``, atomically.
 
     The spec is read and verified (content hash), then the directory is rewritten as a whole by
@@ -168,8 +193,11 @@ def export(spec_dir: str | os.PathLike, dtype: Any = torch.float64, *, force: bo
         if entry.name in (SPEC_FILE, WEIGHTS_FILE, theory.io.MARKER_FILE):  # the marker is rewritten by theory
             continue
         if entry.is_symlink() or not entry.is_file():
-            raise bad("spec_dir", str(d), f"a directory of plain files only ({entry.name!r} is not one; the "
-                      "atomic rewrite cannot carry it over)")
+            raise bad(
+                "spec_dir",
+                str(d),
+                f"a directory of plain files only ({entry.name!r} is not one; the atomic rewrite cannot carry it over)",
+            )
         files[entry.name] = entry.read_bytes()
     files[SPEC_FILE] = spec_data
     files[WEIGHTS_FILE] = _weights_bytes(net, dt, budget)
@@ -186,14 +214,18 @@ def _read_metadata(wpath: Path) -> dict[str, str]:
             raise NumericsError(f"{wpath}: truncated safetensors file ({len(head)} bytes, no header)")
         (n,) = struct.unpack("<Q", head)
         if n > min(size - 8, _HEADER_LIMIT):
-            raise NumericsError(f"{wpath}: corrupted or truncated safetensors file (header length {n} exceeds the "
-                                f"{size - 8} bytes that follow)")
+            raise NumericsError(
+                f"{wpath}: corrupted or truncated safetensors file (header length {n} exceeds the "
+                f"{size - 8} bytes that follow)"
+            )
         raw = fh.read(n)
     with theory_errors():
         header = theory.io.parse_json(raw, wpath, "safetensors header")
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict):
-        raise NumericsError(f"{wpath}: no metadata in the safetensors header; not written by numerics.save_module/export")
+        raise NumericsError(
+            f"{wpath}: no metadata in the safetensors header; not written by numerics.save_module/export"
+        )
     return meta
 
 
@@ -201,12 +233,16 @@ def _check_metadata(meta: dict[str, Any], net: theory.Network, where: Path) -> t
     if meta.get("format") != WEIGHTS_FORMAT:
         raise NumericsError(f"{where}: metadata format is {meta.get('format')!r}, expected {WEIGHTS_FORMAT!r}")
     if meta.get("version") != WEIGHTS_VERSION:
-        raise NumericsError(f"{where}: unsupported weights version {meta.get('version')!r}; this library reads "
-                            f"version {WEIGHTS_VERSION!r}")
+        raise NumericsError(
+            f"{where}: unsupported weights version {meta.get('version')!r}; this library reads "
+            f"version {WEIGHTS_VERSION!r}"
+        )
     if meta.get("content_hash") != net.content_hash:
-        raise NumericsError(f"{where}: the weights belong to another spec (content_hash "
-                            f"{str(meta.get('content_hash'))[:16]}... in the weights, {net.content_hash[:16]}... "
-                            f"in {SPEC_FILE})")
+        raise NumericsError(
+            f"{where}: the weights belong to another spec (content_hash "
+            f"{str(meta.get('content_hash'))[:16]}... in the weights, {net.content_hash[:16]}... "
+            f"in {SPEC_FILE})"
+        )
     name = meta.get("dtype")
     if name not in DTYPES:
         raise NumericsError(f"{where}: metadata dtype {name!r} is not one of {sorted(DTYPES)}")
@@ -218,26 +254,36 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
     return t.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[t.element_size()])
 
 
-def _check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], dtype: torch.dtype,
-                   where: Path) -> None:
+def _check_tensors(
+    loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], dtype: torch.dtype, where: Path
+) -> None:
     if set(loaded) != set(expected):
         missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
-        raise NumericsError(f"{where}: tensor names do not match the spec's module (missing {missing}, "
-                            f"unexpected {extra})")
+        raise NumericsError(
+            f"{where}: tensor names do not match the spec's module (missing {missing}, unexpected {extra})"
+        )
     for name, want in expected.items():
         got = loaded[name]
         if got.dtype != dtype:
             raise NumericsError(f"{where}: tensor {name!r} has dtype {got.dtype}, the metadata says {dtype}")
         if got.shape != want.shape:
-            raise NumericsError(f"{where}: tensor {name!r} has shape {tuple(got.shape)}, the spec's module "
-                                f"needs {tuple(want.shape)}")
+            raise NumericsError(
+                f"{where}: tensor {name!r} has shape {tuple(got.shape)}, the spec's module needs {tuple(want.shape)}"
+            )
         if not torch.equal(_bits(got), _bits(want.detach().contiguous())):
-            raise NumericsError(f"{where}: weights do not match the exact spec (tensor {name!r} differs from "
-                                f"to_module(spec, {dtype}); corrupted or edited file)")
+            raise NumericsError(
+                f"{where}: weights do not match the exact spec (tensor {name!r} differs from "
+                f"to_module(spec, {dtype}); corrupted or edited file)"
+            )
 
 
-def load_module(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: int = MEMORY_BUDGET,
-         note: Callable[[str], None] | None = None) -> tuple[theory.Network, SpecModule]:
+def load_module(
+    path: str | os.PathLike,
+    device: Any = "cpu",
+    *,
+    memory_budget: int = MEMORY_BUDGET,
+    note: Callable[[str], None] | None = None,
+) -> tuple[theory.Network, SpecModule]:
     """Load a directory written by :func:`save_module` / :func:`export`: the exact spec and its float module.
 
     Reads ``path/spec.json`` (verified by its content hash) and ``path/weights.safetensors`` (parsed by
@@ -266,13 +312,17 @@ def load_module(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: 
     net = _read_spec(d, note)
     wpath = d / WEIGHTS_FILE
     if not wpath.is_file():
-        raise NumericsError(f"{d}: no {WEIGHTS_FILE}; write it with numerics.export or "
-                            f"`python -m numerics export {d}`")
+        raise NumericsError(f"{d}: no {WEIGHTS_FILE}; write it with numerics.export or `python -m numerics export {d}`")
     dtype = _check_metadata(_read_metadata(wpath), net, wpath)
     size = wpath.stat().st_size
-    guard_memory("load", size + module_bytes(net, dtype), budget,
-                 f"the weights file ({size} bytes) and the module it is checked against "
-                 f"({str(dtype).replace('torch.', '')})", "use a CNN spec (LCN / FCN weights grow with d)", error=NumericsError)
+    guard_memory(
+        "load",
+        size + module_bytes(net, dtype),
+        budget,
+        f"the weights file ({size} bytes) and the module it is checked against ({str(dtype).replace('torch.', '')})",
+        "use a CNN spec (LCN / FCN weights grow with d)",
+        error=NumericsError,
+    )
     data = wpath.read_bytes()
     try:
         loaded = safetensors.torch.load(data)
@@ -289,8 +339,9 @@ def load_module(path: str | os.PathLike, device: Any = "cpu", *, memory_budget: 
     return net, module
 
 
-def weights_info(path: str | os.PathLike, *, memory_budget: int = MEMORY_BUDGET,
-                 note: Callable[[str], None] | None = None) -> dict[str, Any]:
+def weights_info(
+    path: str | os.PathLike, *, memory_budget: int = MEMORY_BUDGET, note: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Facts about a directory's weights file for ``python -m numerics info`` (after :func:`load_module` checks).
 
     Args:

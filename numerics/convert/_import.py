@@ -52,15 +52,35 @@ from ._lower_2d import avg_pool2d, conv2d
 from ._lower_layers import conv_layer, exact_array, exact_dense
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
-_LEAVES = (nn.Conv1d, nn.Conv2d, nn.AvgPool2d, nn.Linear, nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout,
-           LocallyConnected1d, DenseOnSignal, SpecModule)
-_MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
-              nn.FractionalMaxPool2d)
+_LEAVES = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.AvgPool2d,
+    nn.Linear,
+    nn.ReLU,
+    nn.Flatten,
+    nn.Identity,
+    nn.Dropout,
+    LocallyConnected1d,
+    DenseOnSignal,
+    SpecModule,
+)
+_MAX_POOLS = (
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.FractionalMaxPool2d,
+)
 _SUMS = {operator.add: 1, torch.add: 1, "add": 1, operator.iadd: 1, operator.sub: -1, torch.sub: -1, "sub": -1}
-_OPERATIONS = ("conv1d, conv2d and avg_pool2d (weights from the module), linear, relu and flatten(x, 1) of one "
-               "traced tensor, and sums x + f(x) of two")
-_SUPPORTED = ("Conv1d, Conv2d, AvgPool2d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or "
-              "DenseOnSignal")
+_OPERATIONS = (
+    "conv1d, conv2d and avg_pool2d (weights from the module), linear, relu and flatten(x, 1) of one "
+    "traced tensor, and sums x + f(x) of two"
+)
+_SUPPORTED = (
+    "Conv1d, Conv2d, AvgPool2d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or DenseOnSignal"
+)
 _MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
 
 
@@ -80,20 +100,48 @@ def _pads2d(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int]) ->
     return ph, pw, ph, pw
 
 
-def _conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int,
-            *, where: str) -> Sym:
+def _conv2d(
+    lo: Lowering, v: Sym, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int, *, where: str
+) -> Sym:
     dilation = _pair(dilation)
-    return conv2d(lo, v, weight, bias, stride=_pair(stride), pads=_pads2d(padding, tuple(weight.shape[2:]), dilation),
-                  dilation=dilation, groups=int(groups), where=where)
+    return conv2d(
+        lo,
+        v,
+        weight,
+        bias,
+        stride=_pair(stride),
+        pads=_pads2d(padding, tuple(weight.shape[2:]), dilation),
+        dilation=dilation,
+        groups=int(groups),
+        where=where,
+    )
 
 
-def _avg_pool2d(lo: Lowering, v: Sym, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, count_pad: bool,
-                divisor: Any, *, where: str) -> Sym:
+def _avg_pool2d(
+    lo: Lowering,
+    v: Sym,
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_pad: bool,
+    divisor: Any,
+    *,
+    where: str,
+) -> Sym:
     if ceil_mode:
         raise bad(where, "AvgPool2d(ceil_mode=True)", "ceil_mode=False (windows inside the padded signal)")
     ph, pw = _pair(padding)
-    return avg_pool2d(lo, v, _pair(kernel), stride=_pair(stride or kernel), pads=(ph, pw, ph, pw),
-                      count_pad=bool(count_pad), divisor=divisor, where=where)
+    return avg_pool2d(
+        lo,
+        v,
+        _pair(kernel),
+        stride=_pair(stride or kernel),
+        pads=(ph, pw, ph, pw),
+        count_pad=bool(count_pad),
+        divisor=divisor,
+        where=where,
+    )
 
 
 def _ops(module: nn.Module) -> list[tuple[str, Any]]:
@@ -121,33 +169,67 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
             raise bad(where, f"Conv2d(padding_mode={op.padding_mode!r})", "padding_mode='zeros'")
         return _conv2d(lo, v, op.weight, op.bias, op.stride, op.padding, op.dilation, op.groups, where=where)
     if isinstance(op, nn.AvgPool2d):
-        return _avg_pool2d(lo, v, op.kernel_size, op.stride, op.padding, op.ceil_mode, op.count_include_pad,
-                           op.divisor_override, where=where)
+        return _avg_pool2d(
+            lo,
+            v,
+            op.kernel_size,
+            op.stride,
+            op.padding,
+            op.ceil_mode,
+            op.count_include_pad,
+            op.divisor_override,
+            where=where,
+        )
     if isinstance(op, _MAX_POOLS):
         raise bad(where or "module", type(op).__name__, _MAX_POOL)
     if isinstance(op, nn.Conv1d):
         if v.index.ndim != 3:
-            raise bad(where, f"Conv1d on a signal of shape {v.shape} (after Flatten/Linear, or 2-D)",
-                      "convolutions on a (batch, channels, positions) signal")
+            raise bad(
+                where,
+                f"Conv1d on a signal of shape {v.shape} (after Flatten/Linear, or 2-D)",
+                "convolutions on a (batch, channels, positions) signal",
+            )
         c = v.shape[0]
         if op.in_channels != c or op.padding_mode != "zeros" or isinstance(op.padding, str):
-            raise bad(where, f"Conv1d(in_channels={op.in_channels}, padding={op.padding!r}, padding_mode="
-                      f"{op.padding_mode!r}) on {c} channels", f"in_channels {c}, numeric zero padding")
+            raise bad(
+                where,
+                f"Conv1d(in_channels={op.in_channels}, padding={op.padding!r}, padding_mode="
+                f"{op.padding_mode!r}) on {c} channels",
+                f"in_channels {c}, numeric zero padding",
+            )
         (stride,), (pad,), (dil,) = op.stride, op.padding, op.dilation
-        return lo.tree(v, lambda c, n: conv_layer(op.weight, op.bias, c, n, stride=stride, pads=(pad, pad),
-                                                  dilation=dil, groups=op.groups, where=where)[0], where)
+        return lo.tree(
+            v,
+            lambda c, n: conv_layer(
+                op.weight, op.bias, c, n, stride=stride, pads=(pad, pad), dilation=dil, groups=op.groups, where=where
+            )[0],
+            where,
+        )
     if isinstance(op, nn.Linear):
         if v.shape[-1] != op.in_features:
-            raise bad(where, f"Linear(in_features={op.in_features}) on a signal of shape {v.shape}",
-                      f"a Linear on the last axis (after Flatten: the flattened signal), in_features = {v.shape[-1]}")
+            raise bad(
+                where,
+                f"Linear(in_features={op.in_features}) on a signal of shape {v.shape}",
+                f"a Linear on the last axis (after Flatten: the flattened signal), in_features = {v.shape[-1]}",
+            )
         v = lo.matmul(v, exact_dense(op.weight.T, where), where)
         return v if op.bias is None else lo.add_const(v, exact_dense(op.bias, where), where)
     if isinstance(op, LocallyConnected1d):
-        return lo.tree(v, lambda c, n: theory.LocalLayer(exact_array(op.weight, op.weight.shape, where),
-                                                         exact_array(op.bias, op.bias.shape, where), relu=False), where)
+        return lo.tree(
+            v,
+            lambda c, n: theory.LocalLayer(
+                exact_array(op.weight, op.weight.shape, where), exact_array(op.bias, op.bias.shape, where), relu=False
+            ),
+            where,
+        )
     if isinstance(op, DenseOnSignal):
-        return lo.tree(v, lambda c, n: theory.DenseLayer(exact_array(op.weight, op.shape, where),
-                                                         exact_array(op.bias, op.shape[:2], where), relu=False), where)
+        return lo.tree(
+            v,
+            lambda c, n: theory.DenseLayer(
+                exact_array(op.weight, op.shape, where), exact_array(op.bias, op.shape[:2], where), relu=False
+            ),
+            where,
+        )
     raise bad(where or "module", type(op).__name__, _SUPPORTED)
 
 
@@ -167,8 +249,10 @@ def _is_flatten(node: torch.fx.Node) -> bool:
 
 
 _CONV2D = ("input", "weight", "bias", "stride", "padding", "dilation", "groups"), (None, None, 1, 0, 1, 1)
-_POOL2D = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"), (
-    None, None, 0, False, True, None)
+_POOL2D = (
+    ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+    (None, None, 0, False, True, None),
+)
 
 
 def _call(node: torch.fx.Node, env: dict, consts: dict, sig: tuple, name: str) -> list[Any]:
@@ -180,7 +264,8 @@ def _call(node: torch.fx.Node, env: dict, consts: dict, sig: tuple, name: str) -
     got.update(node.kwargs)
     vals = [got.get(k) for k in names]
     if not (isinstance(vals[0], torch.fx.Node) and vals[0] in env) or any(
-            isinstance(a, torch.fx.Node) and a not in consts for a in vals[1:]):
+        isinstance(a, torch.fx.Node) and a not in consts for a in vals[1:]
+    ):
         raise bad("module", name, "a traced input, weights that are module attributes, literal settings")
     return [env[vals[0]], *(consts[a] if isinstance(a, torch.fx.Node) else a for a in vals[1:])]
 
@@ -223,8 +308,9 @@ def _attr(module: nn.Module, target: str) -> Any:
 
 def _run(lo: Lowering, module: nn.Module) -> Sym:
     """Trace ``module`` with ``torch.fx`` and lower its graph; each tensor still needed later is carried."""
-    if isinstance(module, _LEAVES) or (type(module).__module__.startswith("torch.nn") and
-                                        not isinstance(module, nn.Sequential)):  # one layer, or a SpecModule
+    if isinstance(module, _LEAVES) or (
+        type(module).__module__.startswith("torch.nn") and not isinstance(module, nn.Sequential)
+    ):  # one layer, or a SpecModule
         v = lo.input()
         for where, op in _ops(module):
             v = _apply(lo, v, where or "module", op)
@@ -277,6 +363,10 @@ def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
         input_shape = (1, *input_shape)  # it unsqueezes a (batch, d) input itself
     lo = Lowering(input_shape)
     out = _run(lo, module)
-    return lo.finish(out, {"construction": "from_torch", "source": type(module).__name__}, "from_torch: ",
-                     f"argument 'module': got {type(module).__name__!r}; allowed: a module with at least one "
-                     "Conv1d or Linear layer (or Conv2d, AvgPool2d)")
+    return lo.finish(
+        out,
+        {"construction": "from_torch", "source": type(module).__name__},
+        "from_torch: ",
+        f"argument 'module': got {type(module).__name__!r}; allowed: a module with at least one "
+        "Conv1d or Linear layer (or Conv2d, AvgPool2d)",
+    )

@@ -64,8 +64,9 @@ class Lowering:
     def __init__(self, input_shape: Sequence[int], *, recover: bool = False):
         shape = tuple(input_shape)
         if len(shape) not in (1, 2, 3) or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
-            raise bad("input_shape", input_shape, "(d,), (c_in, d) or (c_in, H, W) with positive sizes: one "
-                      "sample's shape")
+            raise bad(
+                "input_shape", input_shape, "(d,), (c_in, d) or (c_in, H, W) with positive sizes: one sample's shape"
+            )
         self.c_in = 1 if len(shape) == 1 else int(shape[0])
         self.hw = tuple(int(s) for s in shape[1:]) if len(shape) == 3 else None  # a 2-D input: d = H W
         self.d = int(np.prod(shape[1:] if len(shape) > 1 else shape))
@@ -108,9 +109,11 @@ class Lowering:
             return next(iter(acc))
         self.terms += len(acc) + 1
         if self.terms > MAX_TERMS:
-            raise NumericsError(f"network import: the affine forms of one layer exceed {MAX_TERMS} coefficients; "
-                                "skip blocks, 2-D layers, ONNX graphs are lowered through dense layers, growing with "
-                                "positions x positions; import a smaller network")
+            raise NumericsError(
+                f"network import: the affine forms of one layer exceed {MAX_TERMS} coefficients; "
+                "skip blocks, 2-D layers, ONNX graphs are lowered through dense layers, growing with "
+                "positions x positions; import a smaller network"
+            )
         self.forms.append((acc, const, weighted))
         return self.units + len(self.forms) - 1
 
@@ -127,8 +130,11 @@ class Lowering:
             return a.T.reshape(-1), (n, c), lambda ids: ids.reshape(1, n, c).transpose(0, 2, 1).copy()
         if a.ndim == 3 and v.baxis == 0:  # (C, H, W): position h W + w, channel c
             c, hh, ww = a.shape
-            return (a.transpose(1, 2, 0).reshape(-1), (hh * ww, c),
-                    lambda ids: ids.reshape(1, hh, ww, c).transpose(0, 3, 1, 2).copy())
+            return (
+                a.transpose(1, 2, 0).reshape(-1),
+                (hh * ww, c),
+                lambda ids: ids.reshape(1, hh, ww, c).transpose(0, 3, 1, 2).copy(),
+            )
         return a.reshape(-1), (1, a.size), lambda ids: np.expand_dims(ids.reshape(a.shape), v.baxis)
 
     def _settle(self, v: Sym, relu: bool = False) -> Sym:
@@ -166,10 +172,16 @@ class Lowering:
             if k:
                 bkeys.append(r)
                 bvals.append(sign * k)
-        weight = theory.SparseArray.from_coo((n_out, c_out, self.n, self.c), np.array(
-            np.unravel_index(np.array(keys, np.int64), (n_out, c_out, self.n, self.c))).T.reshape(-1, 4), vals)
-        bias = theory.SparseArray.from_coo((n_out, c_out), np.array(
-            np.unravel_index(np.array(bkeys, np.int64), (n_out, c_out))).T.reshape(-1, 2), bvals)
+        weight = theory.SparseArray.from_coo(
+            (n_out, c_out, self.n, self.c),
+            np.array(np.unravel_index(np.array(keys, np.int64), (n_out, c_out, self.n, self.c))).T.reshape(-1, 4),
+            vals,
+        )
+        bias = theory.SparseArray.from_coo(
+            (n_out, c_out),
+            np.array(np.unravel_index(np.array(bkeys, np.int64), (n_out, c_out))).T.reshape(-1, 2),
+            bvals,
+        )
         if whole or (self.recover and not carry):
             layer = recover(weight, bias, relu)
         else:
@@ -210,8 +222,11 @@ class Lowering:
         """A layer on ``(batch, C, n)``: ``make(C, n)`` gives it (without ReLU) as if ``v`` were the signal."""
         v = self._before_weights(v)
         if v.index.ndim != 3 or v.baxis != 0:
-            raise bad(where, f"a layer on a signal of shape {v.shape} (after Flatten/Linear?)",
-                      "a (batch, channels, positions) signal")
+            raise bad(
+                where,
+                f"a layer on a signal of shape {v.shape} (after Flatten/Linear?)",
+                "a (batch, channels, positions) signal",
+            )
         ids, (n, c), _ = self._canon(v)
         layer = make(c, n)
         if layer.c_in != c:
@@ -243,8 +258,11 @@ class Lowering:
         v = self._before_weights(v)
         a = v.index
         if m.ndim < 2 or a.ndim < 2 or a.shape[-1] != m.shape[-2] or v.baxis == a.ndim - 1:
-            raise bad(where, f"a product of a signal of shape {v.shape} with a constant of shape {m.shape}",
-                      "signal (..., K) @ constant (K, N) or (..., K, N), the batch axis not contracted")
+            raise bad(
+                where,
+                f"a product of a signal of shape {v.shape} with a constant of shape {m.shape}",
+                "signal (..., K) @ constant (K, N) or (..., K, N), the batch axis not contracted",
+            )
         try:
             stack = np.broadcast_shapes(a.shape[:-2], m.shape[:-2])
         except ValueError:
@@ -269,25 +287,34 @@ class Lowering:
         try:
             shape = np.broadcast_shapes(v.index.shape, const.shape)
         except ValueError:
-            raise bad(where, f"a constant of shape {const.shape} added to a signal of shape {v.shape}",
-                      "a constant that broadcasts against the signal") from None
+            raise bad(
+                where,
+                f"a constant of shape {const.shape} added to a signal of shape {v.shape}",
+                "a constant that broadcasts against the signal",
+            ) from None
         lead = len(shape) - v.index.ndim
         if shape[v.baxis + lead] != 1:
             raise bad(where, f"a constant of shape {const.shape} broadcast along the batch axis", "one sample's shape")
         a, c = np.broadcast_to(v.index, shape), np.broadcast_to(const, shape)
-        out = np.array([self._combine([(_ONE, int(i))], k, False) for i, k in zip(a.reshape(-1), c.reshape(-1))],
-                       np.int64)
+        out = np.array(
+            [self._combine([(_ONE, int(i))], k, False) for i, k in zip(a.reshape(-1), c.reshape(-1))], np.int64
+        )
         return Sym(out.reshape(shape), v.baxis + lead)
 
     def add(self, a: Sym, b: Sym, sign: int, where: str) -> Sym:
         """``a + sign b`` of two traced tensors of the same shape (a skip's join)."""
         a, b = self._settle(a), self._settle(b)
         if a.index.shape != b.index.shape or a.baxis != b.baxis:
-            raise bad(where, f"a sum of tensors of shapes {a.shape} and {b.shape}",
-                      "two tensors of the same shape (no broadcasting), e.g. x + f(x) with f keeping the shape")
+            raise bad(
+                where,
+                f"a sum of tensors of shapes {a.shape} and {b.shape}",
+                "two tensors of the same shape (no broadcasting), e.g. x + f(x) with f keeping the shape",
+            )
         s = Fraction(sign)
-        out = [self._combine([(_ONE, int(i)), (s, int(j))], _ZERO, False)
-               for i, j in zip(a.index.reshape(-1), b.index.reshape(-1))]
+        out = [
+            self._combine([(_ONE, int(i)), (s, int(j))], _ZERO, False)
+            for i, j in zip(a.index.reshape(-1), b.index.reshape(-1))
+        ]
         return Sym(np.array(out, np.int64).reshape(a.index.shape), a.baxis)
 
     def transpose(self, v: Sym, perm: Sequence[int], where: str) -> Sym:
@@ -300,8 +327,11 @@ class Lowering:
         """ONNX ``Flatten`` / ``torch.flatten(x, 1)``: ``(batch, ...) -> (batch, prod(...))`` (axis 1 only)."""
         v = self._settle(v)
         if axis != 1 or v.baxis != 0:
-            raise bad(where, f"flatten at axis {axis} of a tensor with the batch on axis {v.baxis}",
-                      "flattening everything after the batch axis (axis 1, batch first)")
+            raise bad(
+                where,
+                f"flatten at axis {axis} of a tensor with the batch on axis {v.baxis}",
+                "flattening everything after the batch axis (axis 1, batch first)",
+            )
         return Sym(v.index.reshape(1, -1), 0)
 
     def reshape(self, v: Sym, dims: Sequence[int], where: str) -> Sym:
@@ -311,10 +341,13 @@ class Lowering:
         (a file exported with batch size 1)."""
         v = self._settle(v)
         full, b = v.index.shape, v.baxis
-        pre, post = int(np.prod(full[:b])), int(np.prod(full[b + 1:]))
+        pre, post = int(np.prod(full[:b])), int(np.prod(full[b + 1 :]))
         dims = [int(d) for d in dims]
-        candidates = ([b] if b < len(dims) and dims[b] == 0 else []) + [i for i, d in enumerate(dims) if d == -1] + (
-            [b] if b < len(dims) and dims[b] == 1 else [])
+        candidates = (
+            ([b] if b < len(dims) and dims[b] == 0 else [])
+            + [i for i, d in enumerate(dims) if d == -1]
+            + ([b] if b < len(dims) and dims[b] == 1 else [])
+        )
         for j in candidates:
             raw = [full[i] if d == 0 and i < len(full) else d for i, d in enumerate(dims)]
             raw[j] = 1
@@ -325,10 +358,13 @@ class Lowering:
                 if (pre * post) % known:
                     continue
                 raw[raw.index(-1)] = (pre * post) // known
-            if int(np.prod(raw[:j])) == pre and int(np.prod(raw[j + 1:])) == post:
+            if int(np.prod(raw[:j])) == pre and int(np.prod(raw[j + 1 :])) == post:
                 return Sym(v.index.reshape(raw), j)
-        raise bad(where, f"a reshape of a tensor of shape {v.shape} (batch axis {b}) to {dims}",
-                  "a reshape that keeps the batch as an axis of its own (0 copies it, or -1 infers it)")
+        raise bad(
+            where,
+            f"a reshape of a tensor of shape {v.shape} (batch axis {b}) to {dims}",
+            "a reshape that keeps the batch as an axis of its own (0 copies it, or -1 infers it)",
+        )
 
     # ---------------------------------------------------------------- the spec
     def finish(self, v: Sym, meta: dict[str, Any], prefix: str, empty: str) -> theory.Network:
@@ -337,8 +373,10 @@ class Lowering:
         self.keep = []
         v = self._settle(v)
         if v.baxis != 0 or v.index.ndim not in (2, 3, 4):
-            raise NumericsError(f"{prefix}the output has shape {v.shape} with the batch on axis {v.baxis}; allowed: "
-                                "(batch, features), (batch, channels, positions) or (batch, channels, H, W)")
+            raise NumericsError(
+                f"{prefix}the output has shape {v.shape} with the batch on axis {v.baxis}; allowed: "
+                "(batch, features), (batch, channels, positions) or (batch, channels, H, W)"
+            )
         if not self.weight_ops:
             raise NumericsError(f"{prefix}{empty}")
         ids, _, _ = self._canon(v)

@@ -26,12 +26,26 @@ from ._lower_layers import exact_dense
 
 def _two_d(v: Sym, what: str, where: str) -> None:
     if len(v.shape) != 3:
-        raise bad(where, f"a {what} on a signal of shape {v.shape}",
-                  "a (batch, channels, H, W) signal: input_shape (c_in, H, W), before any Flatten")
+        raise bad(
+            where,
+            f"a {what} on a signal of shape {v.shape}",
+            "a (batch, channels, H, W) signal: input_shape (c_in, H, W), before any Flatten",
+        )
 
 
-def _taps2d(lo: Lowering, v: Sym, w: np.ndarray, b: np.ndarray, *, stride: Sequence[int], pads: Sequence[int],
-            dilation: Sequence[int], groups: int, where: str, mean_of_valid: bool = False) -> Sym:
+def _taps2d(
+    lo: Lowering,
+    v: Sym,
+    w: np.ndarray,
+    b: np.ndarray,
+    *,
+    stride: Sequence[int],
+    pads: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    where: str,
+    mean_of_valid: bool = False,
+) -> Sym:
     """The exact 2-D convolution of ``v`` with Fraction weights ``w`` ``(c_out, c_in / groups, kh, kw)`` and bias
     ``b`` ``(c_out,)``; ``pads`` = (top, left, bottom, right) zeros; ``mean_of_valid`` divides each output by
     its number of taps inside the signal (average pooling without the padding)."""
@@ -40,10 +54,14 @@ def _taps2d(lo: Lowering, v: Sym, w: np.ndarray, b: np.ndarray, *, stride: Seque
     (sh, sw), (dh, dw), (top, left, bottom, right) = (stride, dilation, pads) if ok else ((1, 1), (1, 1), (0,) * 4)
     ho, wo = (hh + top + bottom - dh * (kh - 1) - 1) // sh + 1, (ww + left + right - dw * (kw - 1) - 1) // sw + 1
     if not ok or groups < 1 or cg * groups != c_in or c_out % groups or b.shape != (c_out,) or ho < 1 or wo < 1:
-        raise bad(where, f"weight {w.shape}, {groups} groups, stride {tuple(stride)}, pads {tuple(pads)}, dilation "
-                  f"{tuple(dilation)} on a signal of shape {v.shape}", f"weight (c_out, c_in / groups, kh, kw) "
-                  f"with c_in = {c_in}, c_out divisible by groups, 2 strides and dilations >= 1, 4 pads >= 0, at least "
-                  "one output position")
+        raise bad(
+            where,
+            f"weight {w.shape}, {groups} groups, stride {tuple(stride)}, pads {tuple(pads)}, dilation "
+            f"{tuple(dilation)} on a signal of shape {v.shape}",
+            f"weight (c_out, c_in / groups, kh, kw) "
+            f"with c_in = {c_in}, c_out divisible by groups, 2 strides and dilations >= 1, 4 pads >= 0, at least "
+            "one output position",
+        )
     taps, biases = [], []
     for o in range(c_out):
         first = (o // (c_out // groups)) * cg
@@ -62,8 +80,18 @@ def _taps2d(lo: Lowering, v: Sym, w: np.ndarray, b: np.ndarray, *, stride: Seque
     return lo.linear(v, (c_out, ho, wo), taps, biases, where)
 
 
-def conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, *, stride: Sequence[int], pads: Sequence[int],
-           dilation: Sequence[int], groups: int, where: str) -> Sym:
+def conv2d(
+    lo: Lowering,
+    v: Sym,
+    weight: Any,
+    bias: Any,
+    *,
+    stride: Sequence[int],
+    pads: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    where: str,
+) -> Sym:
     """``Conv2d`` / ``F.conv2d`` / ONNX 2-D ``Conv`` (zero padding, (top, left, bottom, right)) on ``v``:
     ``out[o, i, j] = b[o] + sum w[o, ci, a, e] in[g(o) c_g + ci, i sh - top + a dh, j sw - left + e dw]``."""
     _two_d(v, "2-D convolution (Conv2d)", where)
@@ -74,15 +102,37 @@ def conv2d(lo: Lowering, v: Sym, weight: Any, bias: Any, *, stride: Sequence[int
     return _taps2d(lo, v, w, b, stride=stride, pads=pads, dilation=dilation, groups=groups, where=where)
 
 
-def avg_pool2d(lo: Lowering, v: Sym, kernel: Sequence[int], *, stride: Sequence[int], pads: Sequence[int],
-               count_pad: bool, divisor: int | None, where: str) -> Sym:
+def avg_pool2d(
+    lo: Lowering,
+    v: Sym,
+    kernel: Sequence[int],
+    *,
+    stride: Sequence[int],
+    pads: Sequence[int],
+    count_pad: bool,
+    divisor: int | None,
+    where: str,
+) -> Sym:
     """``AvgPool2d`` / ONNX ``AveragePool`` (floor mode): the mean of each window, per channel; the divisor is
     ``divisor``, else ``kh kw`` with ``count_pad``, else the window's taps inside the signal. Exact."""
     _two_d(v, "2-D average pooling (AvgPool2d)", where)
     if len(kernel) != 2 or min(kernel) < 1 or divisor is not None and divisor < 1:
-        raise bad(where, f"average pooling with kernel {tuple(kernel)}, divisor {divisor}",
-                  "a 2-D kernel of positive sizes, a positive divisor")
+        raise bad(
+            where,
+            f"average pooling with kernel {tuple(kernel)}, divisor {divisor}",
+            "a 2-D kernel of positive sizes, a positive divisor",
+        )
     c, (kh, kw) = v.shape[0], kernel
     one = Fraction(1, divisor if divisor else kh * kw) if divisor or count_pad else Fraction(1)
-    return _taps2d(lo, v, np.full((c, 1, kh, kw), one, object), np.full(c, Fraction(0), object), stride=stride,
-                   pads=pads, dilation=(1, 1), groups=c, where=where, mean_of_valid=not (divisor or count_pad))
+    return _taps2d(
+        lo,
+        v,
+        np.full((c, 1, kh, kw), one, object),
+        np.full(c, Fraction(0), object),
+        stride=stride,
+        pads=pads,
+        dilation=(1, 1),
+        groups=c,
+        where=where,
+        mean_of_valid=not (divisor or count_pad),
+    )

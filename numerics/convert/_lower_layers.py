@@ -75,8 +75,18 @@ def exact_array(t: Any, shape: Sequence[int], where: str) -> theory.SparseArray:
     return theory.SparseArray(tuple(int(s) for s in shape), keys.astype(np.int64), vals)
 
 
-def conv_layer(weight: Any, bias: Any, c_in: int, n: int, *, stride: int, pads: tuple[int, int], dilation: int,
-               groups: int, where: str) -> tuple[theory.Layer, int]:
+def conv_layer(
+    weight: Any,
+    bias: Any,
+    c_in: int,
+    n: int,
+    *,
+    stride: int,
+    pads: tuple[int, int],
+    dilation: int,
+    groups: int,
+    where: str,
+) -> tuple[theory.Layer, int]:
     """The exact layer of a 1-D convolution on ``n`` positions, and its number of output positions.
 
     Shape: ``(n, c_in) -> (n_out, c_out)``, ``n_out = (n + pad_l + pad_r - dilation (k - 1) - 1) // stride + 1``.
@@ -92,18 +102,24 @@ def conv_layer(weight: Any, bias: Any, c_in: int, n: int, *, stride: int, pads: 
     b = np.zeros(c_out) if bias is None else as_float64(bias, where).reshape(-1)
     pad_l, pad_r = pads
     if groups < 1 or cg_in * groups != c_in or c_out % groups or b.shape != (c_out,) or min(pad_l, pad_r) < 0:
-        raise bad(where, f"a convolution with weight {tuple(w.shape)}, {groups} groups, pads {pads} on {c_in} "
-                  "channels", f"weight (c_out, c_in / groups, k) with c_in = {c_in}, c_out divisible by groups, "
-                  "bias (c_out,), pads >= 0")
+        raise bad(
+            where,
+            f"a convolution with weight {tuple(w.shape)}, {groups} groups, pads {pads} on {c_in} channels",
+            f"weight (c_out, c_in / groups, k) with c_in = {c_in}, c_out divisible by groups, bias (c_out,), pads >= 0",
+        )
     if k == stride and pad_l == pad_r == 0 and dilation == 1 and groups == 1 and n % k == 0:
         if k == 1:
-            return theory.PointwiseLayer(exact_array(w, (c_out, c_in), where), exact_array(b, (c_out,), where),
-                                         relu=False), n
+            return theory.PointwiseLayer(
+                exact_array(w, (c_out, c_in), where), exact_array(b, (c_out,), where), relu=False
+            ), n
         return theory.ConvLayer(exact_array(w, w.shape, where), exact_array(b, b.shape, where), relu=False), n // k
     n_out = (n + pad_l + pad_r - dilation * (k - 1) - 1) // stride + 1
     if n_out < 1 or stride < 1 or dilation < 1:
-        raise bad(where, f"a convolution (kernel {k}, stride {stride}, pads {pads}, dilation {dilation}) on {n} "
-                  "positions", "a convolution with at least one output position")
+        raise bad(
+            where,
+            f"a convolution (kernel {k}, stride {stride}, pads {pads}, dilation {dilation}) on {n} positions",
+            "a convolution with at least one output position",
+        )
     dense = np.zeros((n_out, c_out, n, c_in))
     o = np.arange(c_out)
     first = (o // (c_out // groups)) * cg_in  # output channel o reads input channels first[o] + ci
@@ -114,8 +130,9 @@ def conv_layer(weight: Any, bias: Any, c_in: int, n: int, *, stride: int, pads: 
                 for ci in range(cg_in):
                     dense[p, o, src, first + ci] = w[o, ci, t]
     bias_full = np.ascontiguousarray(np.broadcast_to(b, (n_out, c_out)))
-    return theory.DenseLayer(exact_array(dense, dense.shape, where), exact_array(bias_full, bias_full.shape, where),
-                             relu=False), n_out
+    return theory.DenseLayer(
+        exact_array(dense, dense.shape, where), exact_array(bias_full, bias_full.shape, where), relu=False
+    ), n_out
 
 
 def recover(weight: theory.SparseArray, bias: theory.SparseArray, relu: bool) -> theory.Layer:
@@ -143,7 +160,8 @@ def recover(weight: theory.SparseArray, bias: theory.SparseArray, relu: bool) ->
     rows = [(w_local.keys[a:b] % per, w_local.values[a:b]) for a, b in pairwise(cut)]
     brows = [(bias.keys[a:b] % c_out, bias.values[a:b]) for a, b in pairwise(bcut)]
     shared = all(np.array_equal(rows[0][0], k) and list(rows[0][1]) == list(v) for k, v in rows[1:]) and all(
-        np.array_equal(brows[0][0], k) and list(brows[0][1]) == list(v) for k, v in brows[1:])
+        np.array_equal(brows[0][0], k) and list(brows[0][1]) == list(v) for k, v in brows[1:]
+    )
     if shared:
         b = theory.SparseArray((c_out,), brows[0][0], brows[0][1])
         if s == 1:

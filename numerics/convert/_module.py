@@ -13,12 +13,17 @@ import torch
 from torch import nn
 
 import theory
-
 from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
+
 from .._errors import NumericsError, bad
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-_PRECISION = {torch.float64: (53, -1022), torch.float32: (24, -126), torch.float16: (11, -14), torch.bfloat16: (8, -126)}
+_PRECISION = {
+    torch.float64: (53, -1022),
+    torch.float32: (24, -126),
+    torch.float16: (11, -14),
+    torch.bfloat16: (8, -126),
+}
 _STAGING_PER_NONZERO = 40
 """Bytes per nonzero while one array is converted: the int64 keys tensor, the list of rounded values, the float64
 values tensor (measured ~24)."""
@@ -161,10 +166,15 @@ class SpecModule(nn.Module):
             want = (f"(batch, {self.d}) or " if self.c_in == 1 else "") + f"(batch, {self.c_in}, {self.d})"
             raise bad("x shape", tuple(x.shape), want)
         if h.dtype != self.dtype or h.device.type != self.device.type:
-            raise bad("x", f"a {h.dtype} tensor on {h.device}", f"{self.dtype} on {self.device}, as the module was built "
-                      "(convert with x.to(dtype=..., device=...))")
+            raise bad(
+                "x",
+                f"a {h.dtype} tensor on {h.device}",
+                f"{self.dtype} on {self.device}, as the module was built (convert with x.to(dtype=..., device=...))",
+            )
         if self.check_finite and not bool(torch.isfinite(h).all()):
-            raise bad("x", "a tensor with nan or inf entries", "finite inputs (set module.check_finite = False to skip)")
+            raise bad(
+                "x", "a tensor with nan or inf entries", "finite inputs (set module.check_finite = False to skip)"
+            )
         for module, relu in zip(self.layers, self.relu):
             h = module(h)
             if relu:
@@ -192,8 +202,9 @@ def module_bytes(net: theory.Network, dtype: Any) -> int:
     return float_bytes(net, dt) + staging + _STAGING_FIXED
 
 
-def to_module(net: theory.Network, dtype: Any = torch.float64, device: Any = "cpu", *,
-              memory_budget: int = MEMORY_BUDGET) -> SpecModule:
+def to_module(
+    net: theory.Network, dtype: Any = torch.float64, device: Any = "cpu", *, memory_budget: int = MEMORY_BUDGET
+) -> SpecModule:
     """Convert an exact spec to a torch module: the only place rationals become floats.
 
     Args:
@@ -217,7 +228,12 @@ def to_module(net: theory.Network, dtype: Any = torch.float64, device: Any = "cp
     dt, dev = resolve_dtype(dtype), resolve_device(device)
     budget = check_budget(memory_budget, error=NumericsError)
     entries = sum(layer.weight.size + layer.bias.size for layer in net.layers)
-    guard_memory("to_module", module_bytes(net, dt), budget,
-                 f"the dense float weights ({str(dt).replace('torch.', '')}, {format_count(entries)} entries)",
-                 "use a CNN spec (LCN / FCN weights grow with d)", error=NumericsError)
+    guard_memory(
+        "to_module",
+        module_bytes(net, dt),
+        budget,
+        f"the dense float weights ({str(dt).replace('torch.', '')}, {format_count(entries)} entries)",
+        "use a CNN spec (LCN / FCN weights grow with d)",
+        error=NumericsError,
+    )
     return SpecModule(net, dt, dev)

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 import theory
-
 from theory.cli import MEMORY_BUDGET
+
 from .._errors import NumericsError, bad, theory_errors
 from ._module import (
     DenseOnSignal,
@@ -105,8 +105,15 @@ def _layer(g: _Graph, h: str, module: nn.Module, use_conv: bool) -> str:
         assert module.bias is not None  # _check_module admits only Conv1d layers with a bias
         k = module.kernel_size[0]
         if use_conv:
-            return g.op("Conv", [h, g.init("weight", module.weight), g.init("bias", module.bias)],
-                        kernel_shape=[k], strides=[k], pads=[0, 0], dilations=[1], group=1)
+            return g.op(
+                "Conv",
+                [h, g.init("weight", module.weight), g.init("bias", module.bias)],
+                kernel_shape=[k],
+                strides=[k],
+                pads=[0, 0],
+                dilations=[1],
+                group=1,
+            )
         return _per_position(g, h, module.weight, module.bias, module.in_channels, k)
     if isinstance(module, LocallyConnected1d):
         n_out, c_out, c_in, s = module.weight.shape
@@ -130,14 +137,22 @@ def _check_module(module: SpecModule) -> None:
     for i, layer in enumerate(module.layers):
         if isinstance(layer, nn.Conv1d):
             k = layer.kernel_size[0]
-            ok = (layer.stride[0] == k and layer.padding[0] == 0 and layer.dilation[0] == 1 and layer.groups == 1
-                  and layer.bias is not None)
+            ok = (
+                layer.stride[0] == k
+                and layer.padding[0] == 0
+                and layer.dilation[0] == 1
+                and layer.groups == 1
+                and layer.bias is not None
+            )
         else:
             ok = isinstance(layer, (LocallyConnected1d, DenseOnSignal))
         if not ok:
-            raise bad("spec_or_module", f"a SpecModule whose layer {i} is {layer!r}",
-                      "a module as numerics.to_module builds it (Conv1d with kernel = stride, LocallyConnected1d, "
-                      "DenseOnSignal)")
+            raise bad(
+                "spec_or_module",
+                f"a SpecModule whose layer {i} is {layer!r}",
+                "a module as numerics.to_module builds it (Conv1d with kernel = stride, LocallyConnected1d, "
+                "DenseOnSignal)",
+            )
 
 
 def _model(onnx: Any, module: SpecModule, opset: int, use_conv: bool) -> Any:
@@ -155,22 +170,45 @@ def _model(onnx: Any, module: SpecModule, opset: int, use_conv: bool) -> Any:
             h = g.op("Relu", [h])
     h = g.op("Transpose", [h], perm=[0, 2, 1])  # (B, n_D, C_D)
     g.op("Reshape", [h, g.shape([0, module.n_outputs])], out="y")
-    graph = helper.make_graph(g.nodes, "cnnverify", [helper.make_tensor_value_info("x", elem, in_shape)],
-                              [helper.make_tensor_value_info("y", elem, ["batch", module.n_outputs])], g.inits)
+    graph = helper.make_graph(
+        g.nodes,
+        "cnnverify",
+        [helper.make_tensor_value_info("x", elem, in_shape)],
+        [helper.make_tensor_value_info("y", elem, ["batch", module.n_outputs])],
+        g.inits,
+    )
     opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="cnnverify",
-                              ir_version=helper.find_min_ir_version_for(opsets))
-    helper.set_model_props(model, {"format": ONNX_FORMAT, "version": ONNX_VERSION,
-                                   "content_hash": module.content_hash, "dtype": _DTYPE_NAMES[module.dtype]})
-    model.doc_string = (f"cnnverify network (content hash {module.content_hash}): input x (batch, "
-                        f"{'' if flat_in else f'{module.c_in}, '}{module.d}), output y (batch, {module.n_outputs}) "
-                        "flattened position-major")
+    model = helper.make_model(
+        graph, opset_imports=opsets, producer_name="cnnverify", ir_version=helper.find_min_ir_version_for(opsets)
+    )
+    helper.set_model_props(
+        model,
+        {
+            "format": ONNX_FORMAT,
+            "version": ONNX_VERSION,
+            "content_hash": module.content_hash,
+            "dtype": _DTYPE_NAMES[module.dtype],
+        },
+    )
+    model.doc_string = (
+        f"cnnverify network (content hash {module.content_hash}): input x (batch, "
+        f"{'' if flat_in else f'{module.c_in}, '}{module.d}), output y (batch, {module.n_outputs}) "
+        "flattened position-major"
+    )
     onnx.checker.check_model(model)
     return model
 
 
-def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = None, opset: int = DEFAULT_OPSET,
-                conv: str = "auto", force: bool = False, memory_budget: int = MEMORY_BUDGET) -> Path:
+def export_onnx(
+    spec_or_module: Any,
+    path: str | os.PathLike,
+    *,
+    dtype: Any = None,
+    opset: int = DEFAULT_OPSET,
+    conv: str = "auto",
+    force: bool = False,
+    memory_budget: int = MEMORY_BUDGET,
+) -> Path:
     """Write a spec (or its :func:`to_module` module) as an ONNX file, atomically.
 
     Shape: input ``x`` is ``(batch, d)`` when ``c_in == 1``, else ``(batch, c_in, d)``; output ``y`` is
@@ -203,17 +241,26 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
         OSError: the file system refused the write (nothing is left behind).
     """
     if not isinstance(spec_or_module, (theory.Network, SpecModule)):
-        raise bad("spec_or_module", type(spec_or_module).__name__,
-                  "a theory.Network or a SpecModule from numerics.to_module")
+        raise bad(
+            "spec_or_module", type(spec_or_module).__name__, "a theory.Network or a SpecModule from numerics.to_module"
+        )
     onnx = _import_onnx()
-    dt = resolve_dtype((spec_or_module.dtype if isinstance(spec_or_module, SpecModule) else torch.float32)
-                       if dtype is None else dtype)
+    dt = resolve_dtype(
+        (spec_or_module.dtype if isinstance(spec_or_module, SpecModule) else torch.float32) if dtype is None else dtype
+    )
     if dt not in _DTYPE_NAMES:
-        raise bad("dtype", dtype if dtype is not None else f"None (the module's {dt})",
-                  "torch.float32 or torch.float64 (or their names)")
+        raise bad(
+            "dtype",
+            dtype if dtype is not None else f"None (the module's {dt})",
+            "torch.float32 or torch.float64 (or their names)",
+        )
     if isinstance(spec_or_module, SpecModule) and dt != spec_or_module.dtype:
-        raise bad("dtype", dtype, f"the module's own dtype {spec_or_module.dtype} (or None); convert the spec "
-                  "instead of the module to export another dtype")
+        raise bad(
+            "dtype",
+            dtype,
+            f"the module's own dtype {spec_or_module.dtype} (or None); convert the spec "
+            "instead of the module to export another dtype",
+        )
     newest = onnx.defs.onnx_opset_version()
     if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= newest:
         raise bad("opset", opset, f"an int from {MIN_OPSET} to {newest} (the installed onnx's newest)")
@@ -223,13 +270,18 @@ def export_onnx(spec_or_module: Any, path: str | os.PathLike, *, dtype: Any = No
         raise bad("path", path, "a path (str or os.PathLike)")
     with theory_errors():
         out = theory.io.check_writable(path, "file", force=force, flag="path")
-    module = (spec_or_module if isinstance(spec_or_module, SpecModule)
-              else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget))
+    module = (
+        spec_or_module
+        if isinstance(spec_or_module, SpecModule)
+        else to_module(spec_or_module, dt, "cpu", memory_budget=memory_budget)
+    )
     _check_module(module)
     size = sum(p.numel() * p.element_size() for p in module.parameters())
     if size > _PROTOBUF_LIMIT:
-        raise NumericsError(f"export_onnx: the weights take {size} bytes, above the 2 GiB limit of one ONNX "
-                            "protobuf; export a CNN spec (LCN / FCN weights grow with d)")
+        raise NumericsError(
+            f"export_onnx: the weights take {size} bytes, above the 2 GiB limit of one ONNX "
+            "protobuf; export a CNN spec (LCN / FCN weights grow with d)"
+        )
     use_conv = conv == "conv" or (conv == "auto" and dt == torch.float32)
     data = _model(onnx, module, opset, use_conv).SerializeToString()
     with theory_errors():

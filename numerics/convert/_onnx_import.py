@@ -42,9 +42,11 @@ from ._lower_layers import conv_layer, exact_dense
 DEFAULT_MAX_BYTES = 1 << 30
 """Largest ONNX file read by default (1 GiB; one protobuf holds < 2 GiB): checked before reading."""
 
-_SUPPORTED = ("Conv (1-D, 2-D), AveragePool (2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
-              "constant or of two tensors of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, "
-              "Dropout, Constant")
+_SUPPORTED = (
+    "Conv (1-D, 2-D), AveragePool (2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
+    "constant or of two tensors of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, "
+    "Dropout, Constant"
+)
 _AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}
 
@@ -89,13 +91,17 @@ def _model(onnx: Any, data: bytes, path: Path) -> Any:
     for i, node in enumerate(model.graph.node):
         for a in node.attribute:
             if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-                raise NumericsError(f"from_onnx: node {node.name or f'#{i}'!r} ({node.op_type}) holds a subgraph; "
-                                    "allowed: a flat graph of the supported nodes")
+                raise NumericsError(
+                    f"from_onnx: node {node.name or f'#{i}'!r} ({node.op_type}) holds a subgraph; "
+                    "allowed: a flat graph of the supported nodes"
+                )
             tensors += [a.t] if a.type == onnx.AttributeProto.TENSOR else list(a.tensors)
     for t in tensors:
         if t.data_location == onnx.TensorProto.EXTERNAL or t.external_data:
-            raise NumericsError(f"from_onnx: tensor {t.name!r} is stored in an external file; allowed: weights "
-                                "inside the .onnx file (onnx.save_model(..., save_as_external_data=False))")
+            raise NumericsError(
+                f"from_onnx: tensor {t.name!r} is stored in an external file; allowed: weights "
+                "inside the .onnx file (onnx.save_model(..., save_as_external_data=False))"
+            )
     try:
         onnx.checker.check_model(model)
     except Exception as e:  # noqa: BLE001 (onnx.checker.ValidationError and protobuf errors)
@@ -141,12 +147,20 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
                 pads[i], pads[i + 2] = (first, total - first) if auto != "VALID" else (0, 0)
         return conv2d(lo, v, w, b, stride=stride, pads=pads, dilation=dil, groups=a.get("group", 1), where=where)
     if w.ndim != 3 or auto != "NOTSET" or len(a.get("kernel_shape", [w.shape[-1]])) != 1:
-        raise bad(where, f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
-                  "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal")
+        raise bad(
+            where,
+            f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
+            "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal",
+        )
     (stride,), (dil,) = a.get("strides", [1]), a.get("dilations", [1])
     pads_1d = tuple(a.get("pads", [0, 0]))
-    return lo.tree(v, lambda c, n: conv_layer(w, b, c, n, stride=stride, pads=pads_1d, dilation=dil,
-                                              groups=a.get("group", 1), where=where)[0], where)
+    return lo.tree(
+        v,
+        lambda c, n: conv_layer(
+            w, b, c, n, stride=stride, pads=pads_1d, dilation=dil, groups=a.get("group", 1), where=where
+        )[0],
+        where,
+    )
 
 
 def _gemm(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> Sym:
@@ -176,8 +190,9 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
     """Lower one node; returns its output tensor (None for a ``Constant``, recorded among the constants)."""
     onnx, op, a = g.onnx, node.op_type, _attrs(g.onnx, node)
     if node.domain not in ("", "ai.onnx"):
-        raise NumericsError(f"from_onnx: {where} is in domain {node.domain!r}; allowed: the default ONNX domain "
-                            f"with {_SUPPORTED}")
+        raise NumericsError(
+            f"from_onnx: {where} is in domain {node.domain!r}; allowed: the default ONNX domain with {_SUPPORTED}"
+        )
     if op == "Constant":
         if "value" in a:
             g.consts[node.output[0]] = onnx.numpy_helper.to_array(a["value"])
@@ -191,14 +206,25 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
     if op == "AveragePool":
         k = list(a.get("kernel_shape", []))
         if len(k) != 2 or a.get("ceil_mode", 0) or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise bad(where, f"kernel {k}, ceil_mode {a.get('ceil_mode', 0)}, auto_pad {a.get('auto_pad')!r}",
-                      "a 2-D AveragePool with explicit pads, ceil_mode = 0")
-        return avg_pool2d(lo, g.sym(node.input[0], where), k, stride=a.get("strides", [1, 1]),
-                          pads=a.get("pads", [0] * 4), count_pad=bool(a.get("count_include_pad", 0)), divisor=None,
-                          where=where)
+            raise bad(
+                where,
+                f"kernel {k}, ceil_mode {a.get('ceil_mode', 0)}, auto_pad {a.get('auto_pad')!r}",
+                "a 2-D AveragePool with explicit pads, ceil_mode = 0",
+            )
+        return avg_pool2d(
+            lo,
+            g.sym(node.input[0], where),
+            k,
+            stride=a.get("strides", [1, 1]),
+            pads=a.get("pads", [0] * 4),
+            count_pad=bool(a.get("count_include_pad", 0)),
+            divisor=None,
+            where=where,
+        )
     if op in ("MaxPool", "GlobalMaxPool"):
-        raise NumericsError(f"from_onnx: {where} is not supported: a maximum is not a linear map; allowed: "
-                            f"{_SUPPORTED}")
+        raise NumericsError(
+            f"from_onnx: {where} is not supported: a maximum is not a linear map; allowed: {_SUPPORTED}"
+        )
     if op == "Gemm":
         return _gemm(lo, g, node, a, where)
     if op == "MatMul":
@@ -226,13 +252,17 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
 def _input_shape(g: _Graph) -> tuple[str, tuple[int, ...]]:
     inputs = [i for i in g.graph.input if i.name not in g.consts]
     if len(inputs) != 1 or len(g.graph.output) != 1:
-        raise NumericsError(f"from_onnx: the graph has {len(inputs)} inputs and {len(g.graph.output)} outputs; "
-                            "allowed: one input (batch, d) or (batch, c_in, d) and one output")
+        raise NumericsError(
+            f"from_onnx: the graph has {len(inputs)} inputs and {len(g.graph.output)} outputs; "
+            "allowed: one input (batch, d) or (batch, c_in, d) and one output"
+        )
     t = inputs[0].type.tensor_type
     dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
     if t.elem_type not in _FLOAT_TYPES or len(dims) not in (2, 3, 4) or any(not d for d in dims[1:]):
-        raise NumericsError(f"from_onnx: input {inputs[0].name!r} has type {t.elem_type} and shape {dims}; allowed: "
-                            "float16/32/64, (batch, d), (batch, c_in, d) or (batch, c_in, H, W) with fixed sizes")
+        raise NumericsError(
+            f"from_onnx: input {inputs[0].name!r} has type {t.elem_type} and shape {dims}; allowed: "
+            "float16/32/64, (batch, d), (batch, c_in, d) or (batch, c_in, H, W) with fixed sizes"
+        )
     return inputs[0].name, tuple(d for d in dims[1:] if d is not None)  # all are: checked just above
 
 
@@ -275,8 +305,12 @@ def from_onnx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     if out not in g.env:
         raise NumericsError(f"from_onnx: the output {out!r} is not computed from the input by supported nodes")
     props = {q.key: q.value for q in model.metadata_props}
-    meta = {"construction": "from_onnx", "source": p.name, "sha256": hashlib.sha256(data).hexdigest(),
-            "producer": model.producer_name[:200]}
+    meta = {
+        "construction": "from_onnx",
+        "source": p.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "producer": model.producer_name[:200],
+    }
     if props.get("format") == "cnnverify.onnx" and len(props.get("content_hash", "")) <= 128:
         meta["exported_from"] = props["content_hash"]
     return lo.finish(g.env[out], meta, "from_onnx: ", "the graph has no Conv, MatMul or Gemm node")

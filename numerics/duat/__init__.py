@@ -28,13 +28,42 @@ from ._decompose import Decomposition, LayerRecord, decompose, decompose_layers
 from ._estimate import MemoryEstimate, StepEstimate, estimate_memory
 from ._receptive import ReceptiveField, closed_form_rf, receptive_field
 from .layers import SUPPORTED_NAMES, ChannelsToTokens, conv_matrix
-from .models import (MODEL_NAMES, BasicBlock, PatchEmbed, PreActBlock, Residual, ViTBlock, init_, reference_model,
-                     vgg_small)
+from .models import (
+    MODEL_NAMES,
+    BasicBlock,
+    PatchEmbed,
+    PreActBlock,
+    Residual,
+    ViTBlock,
+    init_,
+    reference_model,
+    vgg_small,
+)
 
 __all__ = [
-    "conv_matrix", "decompose", "decompose_layers", "Decomposition", "LayerRecord", "receptive_field",
-    "estimate_memory", "MemoryEstimate", "StepEstimate",
-    "ReceptiveField", "closed_form_rf", "BasicBlock", "PreActBlock", "ViTBlock", "PatchEmbed", "ChannelsToTokens",
-    "Residual", "vgg_small", "reference_model", "init_", "MODEL_NAMES", "SUPPORTED_NAMES", "models", "references",
+    "conv_matrix",
+    "decompose",
+    "decompose_layers",
+    "Decomposition",
+    "LayerRecord",
+    "receptive_field",
+    "estimate_memory",
+    "MemoryEstimate",
+    "StepEstimate",
+    "ReceptiveField",
+    "closed_form_rf",
+    "BasicBlock",
+    "PreActBlock",
+    "ViTBlock",
+    "PatchEmbed",
+    "ChannelsToTokens",
+    "Residual",
+    "vgg_small",
+    "reference_model",
+    "init_",
+    "MODEL_NAMES",
+    "SUPPORTED_NAMES",
+    "models",
+    "references",
     "experiments",
 ]

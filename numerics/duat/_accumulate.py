@@ -86,8 +86,9 @@ def _live_dense(*groups) -> int:
     return sum(8 * v.numel() for v in live.values())
 
 
-def _forward(g: Graph, cols: np.ndarray, structural: bool, bias: bool, prefixes: dict | None, last: bool,
-             single: bool = False):
+def _forward(
+    g: Graph, cols: np.ndarray, structural: bool, bias: bool, prefixes: dict | None, last: bool, single: bool = False
+):
     """Columns ``cols`` of ``W`` (CSR ``(n_out, len(cols))``) and, with ``bias``, ``b``."""
     users = _last_use(g)
     n_in = g.n_in
@@ -107,7 +108,7 @@ def _forward(g: Graph, cols: np.ndarray, structural: bool, bias: bool, prefixes:
         if biases is not None:
             b = node.bias.copy()
             for i, m in zip(node.inputs, node.maps):
-                sparse = not isinstance(blocks[i], torch.Tensor)     # its matrix is built: one sparse product
+                sparse = not isinstance(blocks[i], torch.Tensor)  # its matrix is built: one sparse product
                 b += m.csr() @ biases[i] if sparse else m.fwd(torch.from_numpy(biases[i])[None])[0].numpy()
             biases[node.index] = b
         for m in node.maps if last else ():
@@ -133,7 +134,7 @@ def _reverse(g: Graph, rows: np.ndarray, last: bool, single: bool = False):
             continue
         b += (r @ node.bias) if not isinstance(r, torch.Tensor) else (r @ torch.from_numpy(node.bias)).numpy()
         for k, (i, m) in enumerate(zip(node.inputs, node.maps)):
-            owned = k == len(node.maps) - 1                 # the last product may take over the block
+            owned = k == len(node.maps) - 1  # the last product may take over the block
             prod = _adjoint(m, r, owned) if isinstance(r, torch.Tensor) else matmul(r, m.csr())
             adj[i] = _densify(_add(adj.get(i), prod, False), False, False, single)
             if last:
@@ -164,8 +165,9 @@ def chunks(m: int, largest: int) -> list[np.ndarray]:
     return [np.arange(s, min(s + size, m)) for s in range(0, m, size)]
 
 
-def compose(g: Graph, *, order: str = "auto", structural: bool = False, prefixes: dict | None = None
-            ) -> tuple[sp.csr_matrix, np.ndarray | None, str]:
+def compose(
+    g: Graph, *, order: str = "auto", structural: bool = False, prefixes: dict | None = None
+) -> tuple[sp.csr_matrix, np.ndarray | None, str]:
     """``(W (n_out, n_in) CSR, b or None when structural, order used)``.
 
     Args:
@@ -178,9 +180,10 @@ def compose(g: Graph, *, order: str = "auto", structural: bool = False, prefixes
     if order == "auto":
         order = "reverse" if n_out < n_in and not structural and prefixes is None else "forward"
     largest = max(node.n for node in g.nodes)
-    if order == "reverse":                          # adjoints turn dense within a few nodes: chunk from the start
-        return _chunked(lambda rows, last, single: _reverse(g, rows, last, single), n_out, largest, True,
-                        single=False) + (order,)
+    if order == "reverse":  # adjoints turn dense within a few nodes: chunk from the start
+        return _chunked(
+            lambda rows, last, single: _reverse(g, rows, last, single), n_out, largest, True, single=False
+        ) + (order,)
     if prefixes is not None:
         w, b = _forward(g, np.arange(n_in), structural, not structural, prefixes, True)
         return w, b, order

@@ -22,13 +22,13 @@ from typing import Sequence
 import torch
 
 import theory
-
 from theory.cli import MEMORY_BUDGET, format_bytes, format_count, guard_memory, parse_size
+
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
-from .models import MODEL_NAMES, reference_model
 from ._decompose import Decomposition, decompose_layers
 from ._estimate import MemoryEstimate, estimate_memory
+from .models import MODEL_NAMES, reference_model
 
 _FULL_JACOBIAN = 4_000_000
 """Entries of the dense autograd Jacobian the CLI builds in full (32 MB in float64); above it, JVP probes."""
@@ -42,11 +42,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="resnet-basic-block", choices=MODEL_NAMES)
     p.add_argument("--input", help="one sample's shape, e.g. 3x32x32 or 16x64 (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the input sample (default 0)")
-    p.add_argument("--dtype", default="float64", choices=["float64", "float32"],
-                   help="model dtype; the decomposition itself is float64 (default float64)")
-    p.add_argument("--memory-budget", default=f"{MEMORY_BUDGET >> 30}GiB",
-                   help=f"bytes the decomposition and its check may allocate, e.g. 512MiB, 16GiB (default "
-                        f"{MEMORY_BUDGET >> 30}GiB)")
+    p.add_argument(
+        "--dtype",
+        default="float64",
+        choices=["float64", "float32"],
+        help="model dtype; the decomposition itself is float64 (default float64)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        default=f"{MEMORY_BUDGET >> 30}GiB",
+        help=f"bytes the decomposition and its check may allocate, e.g. 512MiB, 16GiB (default "
+        f"{MEMORY_BUDGET >> 30}GiB)",
+    )
     return p
 
 
@@ -67,17 +74,22 @@ def jacobian_bytes(est: MemoryEstimate, full: bool) -> int:
     return 8 * (6 * est.activations + 3 * (n_out + n_in))
 
 
-def _jacobian_check(model: torch.nn.Module, x: torch.Tensor, d: Decomposition, seed: int,
-                    est: MemoryEstimate, spare: int) -> tuple[str, bool]:
+def _jacobian_check(
+    model: torch.nn.Module, x: torch.Tensor, d: Decomposition, seed: int, est: MemoryEstimate, spare: int
+) -> tuple[str, bool]:
     """``W == J(x)`` in full or along random directions, for piecewise-linear models, within ``spare`` bytes: the
     line to print and whether it passed (True when not applicable or skipped for memory)."""
     kinds = {r.kind for r in d.layers}
     if kinds & _SMOOTH:
-        return (f"Jacobian check: not applicable ({', '.join(sorted(kinds & _SMOOTH))}: W(x) is the gating "
-                f"decomposition, not the Jacobian)"), True
+        return (
+            f"Jacobian check: not applicable ({', '.join(sorted(kinds & _SMOOTH))}: W(x) is the gating "
+            f"decomposition, not the Jacobian)"
+        ), True
     if jacobian_bytes(est, full=False) > spare:
-        return (f"Jacobian check: skipped (it needs about {format_bytes(jacobian_bytes(est, full=False))}; "
-                f"{format_bytes(max(spare, 0))} of --memory-budget is left)"), True
+        return (
+            f"Jacobian check: skipped (it needs about {format_bytes(jacobian_bytes(est, full=False))}; "
+            f"{format_bytes(max(spare, 0))} of --memory-budget is left)"
+        ), True
     f = lambda v: model(v[None])[0].reshape(-1)
     tol = TOLERANCES["float64_affine"]
     if d.W.shape[0] * d.W.shape[1] <= _FULL_JACOBIAN and jacobian_bytes(est, full=True) <= spare:
@@ -104,9 +116,14 @@ def run(args: argparse.Namespace) -> int:
         shape = parse_shape(args.input) if args.input else default
         budget = parse_size(args.memory_budget, error=NumericsError)
         est = estimate_memory(model, shape, records=True)  # before x exists: the input alone may not fit
-        guard_memory("decompose_layers", est.peak_bytes + 8 * math.prod(shape), budget,
-                     f"W (nnz ~ {format_count(est.nnz)}) and its intermediates, with x",
-                     "use a smaller input x (--input on the command line)", error=NumericsError)
+        guard_memory(
+            "decompose_layers",
+            est.peak_bytes + 8 * math.prod(shape),
+            budget,
+            f"W (nnz ~ {format_count(est.nnz)}) and its intermediates, with x",
+            "use a smaller input x (--input on the command line)",
+            error=NumericsError,
+        )
         x = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
         t0 = time.perf_counter()
         d = decompose_layers(model, x, memory_budget=budget)
@@ -114,8 +131,10 @@ def run(args: argparse.Namespace) -> int:
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
         return theory.cli.EXIT_USAGE
-    print(f"duat decomposition of {args.model} (seed {args.seed}, model {args.dtype}, W in float64) at x of shape "
-          f"{'x'.join(map(str, shape))}")
+    print(
+        f"duat decomposition of {args.model} (seed {args.seed}, model {args.dtype}, W in float64) at x of shape "
+        f"{'x'.join(map(str, shape))}"
+    )
     print(f"  {'step':>4}  {'path':<22} {'layer':<20} {'weight':<8} {'bias':<8} {'in -> out':<28} {'nnz':>9}")
     for r in d.layers:
         io = f"{'x'.join(map(str, r.in_shape))} -> {'x'.join(map(str, r.out_shape))}"

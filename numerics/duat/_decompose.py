@@ -18,13 +18,14 @@ import torch
 from torch import nn
 
 from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
+
 from .._errors import NumericsError, bad
 from ._accumulate import compose
 from ._estimate import estimate
-from ._graph import Graph, GNode, build_graph
-from .layers import flat
+from ._graph import GNode, Graph, build_graph
 from ._sparse import to_torch
 from ._trace import trace
+from .layers import flat
 
 _GRAPH_MISMATCH_RTOL = 1e-8
 """decompose() raises when max|f(x) - (W x + b)| > this * (1 + max|f(x)|): far above float64 rounding of the
@@ -130,15 +131,26 @@ def _record(g: GNode, step: int, prefix) -> LayerRecord:
     single = len(g.maps) == 1 and g.kind != "Add"
     matrix = to_torch(lm.matrix) if lm is not None else to_torch(g.maps[0].csr()) if single else None
     static = (to_torch(lm.static) if lm.static is not None else None) if lm is not None else matrix
-    return LayerRecord(step, g.path, g.kind, tuple(g.in_shape), tuple(g.out_shape), matrix,
-                       torch.from_numpy(g.bias.copy()), static, dict(lm.factors) if lm else {},
-                       lm.weight_dynamic if lm else False, lm.bias_dynamic if lm else False,
-                       to_torch(prefix[0]) if prefix else None,
-                       torch.from_numpy(prefix[1].copy()) if prefix and prefix[1] is not None else None)
+    return LayerRecord(
+        step,
+        g.path,
+        g.kind,
+        tuple(g.in_shape),
+        tuple(g.out_shape),
+        matrix,
+        torch.from_numpy(g.bias.copy()),
+        static,
+        dict(lm.factors) if lm else {},
+        lm.weight_dynamic if lm else False,
+        lm.bias_dynamic if lm else False,
+        to_torch(prefix[0]) if prefix else None,
+        torch.from_numpy(prefix[1].copy()) if prefix and prefix[1] is not None else None,
+    )
 
 
-def decompose_layers(model: nn.Module, x: torch.Tensor, *, cumulative: bool = False,
-                     memory_budget: int = MEMORY_BUDGET) -> Decomposition:
+def decompose_layers(
+    model: nn.Module, x: torch.Tensor, *, cumulative: bool = False, memory_budget: int = MEMORY_BUDGET
+) -> Decomposition:
     """``f(x) = W(x) x + b(x)`` with a :class:`LayerRecord` per layer (see :func:`decompose`).
 
     Args:
@@ -156,12 +168,14 @@ def decompose_layers(model: nn.Module, x: torch.Tensor, *, cumulative: bool = Fa
             above ``memory_budget`` (refused before anything large is built; see
             :func:`numerics.duat.estimate_memory`).
     """
-    return _decompose(model, x, records=True, cumulative=cumulative, memory_budget=memory_budget,
-                      what="decompose_layers")
+    return _decompose(
+        model, x, records=True, cumulative=cumulative, memory_budget=memory_budget, what="decompose_layers"
+    )
 
 
-def decompose(model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_BUDGET
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def decompose(
+    model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_BUDGET
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The matrix-vector form ``f(x) = W(x) x + b(x)`` of a network at one input.
 
     Each layer's matrix comes from its definition (index formulas; see :func:`numerics.duat.conv_matrix`), the
@@ -200,22 +214,35 @@ def decompose(model: nn.Module, x: torch.Tensor, *, memory_budget: int = MEMORY_
     return d.W, d.b
 
 
-def _decompose(model, x, *, records: bool, cumulative: bool, memory_budget: int, what: str,
-               order: str = "auto") -> Decomposition:
+def _decompose(
+    model, x, *, records: bool, cumulative: bool, memory_budget: int, what: str, order: str = "auto"
+) -> Decomposition:
     budget = check_budget(memory_budget, error=NumericsError)
     model, x = prepare(model, x)
     try:
         traced = trace(model)
     except NumericsError:
-        traced = None                   # the estimate stops (partial) and the build raises the tracing error
+        traced = None  # the estimate stops (partial) and the build raises the tracing error
     est = estimate(model, tuple(x.shape), records=records, cumulative=cumulative, partial=True, traced=traced)
-    guard_memory(what, est.peak_bytes, budget, f"W (nnz ~ {format_count(est.nnz)}) and its intermediates",
-                 "use a smaller input x (--input on the command line)", error=NumericsError)
+    guard_memory(
+        what,
+        est.peak_bytes,
+        budget,
+        f"W (nnz ~ {format_count(est.nnz)}) and its intermediates",
+        "use a smaller input x (--input on the command line)",
+        error=NumericsError,
+    )
     graph = build_graph(model, x, records=records, traced=traced)
     prefixes: dict[int, tuple[Any, np.ndarray | None]] | None = {} if cumulative else None  # index -> (W_v, b_v)
     W, b, used = compose(graph, order=order, prefixes=prefixes)
-    recs = tuple(_record(g, k, prefixes.get(g.index) if prefixes is not None else None)
-                 for k, g in enumerate(graph.nodes[1:])) if records else ()
+    recs = (
+        tuple(
+            _record(g, k, prefixes.get(g.index) if prefixes is not None else None)
+            for k, g in enumerate(graph.nodes[1:])
+        )
+        if records
+        else ()
+    )
     return _checked(graph, W, b, call_model(model, x), x, recs, used)
 
 
@@ -225,6 +252,7 @@ def _checked(graph: Graph, W, b, out, x, recs, order) -> Decomposition:
         raise NumericsError(f"model: forward() gives {y.numel()} outputs but the traced graph gives {W.shape[0]}")
     err = float(np.max(np.abs(y.numpy() - (W @ flat(x) + b)))) if y.numel() else 0.0
     if not err <= _GRAPH_MISMATCH_RTOL * (1.0 + float(y.abs().max())):
-        raise NumericsError(f"model: max|f(x) - (W x + b)| = {err:.3g}: the traced graph's local maps do not "
-                            f"reproduce forward()")
+        raise NumericsError(
+            f"model: max|f(x) - (W x + b)| = {err:.3g}: the traced graph's local maps do not reproduce forward()"
+        )
     return Decomposition(to_torch(W), torch.from_numpy(b), tuple(x.shape), tuple(out.shape), y, recs, err, order)

@@ -29,13 +29,30 @@ from torch import nn
 from torch.func import functional_call
 
 from .._errors import NumericsError
-from ._estimate_rules import (_BUILD, _BUILD_LAYER_NORM, _FLOAT, _GATHER, _KEPT_LAYER_NORM, _OVERHEAD,
-                              _TO_TORCH_KEPT, ELEMENTWISE, Box, State, _csr, count, out_shape, peak_bytes, rule, union)
+from ._estimate_rules import (
+    _BUILD,
+    _BUILD_LAYER_NORM,
+    _FLOAT,
+    _GATHER,
+    _KEPT_LAYER_NORM,
+    _OVERHEAD,
+    _TO_TORCH_KEPT,
+    ELEMENTWISE,
+    Box,
+    State,
+    _csr,
+    count,
+    out_shape,
+    peak_bytes,
+    rule,
+    union,
+)
+from ._graph import NAMES, supported
 from ._ops import as_module, kind_of, var_occurrences
 from ._sparse import _DENSE_FRACTION, _DENSE_LIMIT
-from ._graph import NAMES, supported
 from ._trace import Namer, base_name, call_error, module_path, op_name, qualname, target_name, trace, where
 from .layers import LEAVES, SUPPORTED_NAMES
+
 
 @dataclass(frozen=True)
 class StepEstimate:
@@ -84,9 +101,9 @@ class _Node:
     kind: str
     st: State
     inputs: tuple
-    local: int                  # nonzeros of the local matrix
-    local_bytes: int            # bytes the local map holds while composing
-    build: int                  # transient bytes while it is built
+    local: int  # nonzeros of the local matrix
+    local_bytes: int  # bytes the local map holds while composing
+    build: int  # transient bytes while it is built
     conv: bool
 
 
@@ -97,14 +114,26 @@ def _meta(v):
 
 
 class _Walk:
-    def __init__(self, model: nn.Module, shape: tuple, structural: bool, records: bool, partial: bool,
-                 traced: tuple[fx.GraphModule, str] | None = None):
-        self.shape, self.n_in, self.structural, self.records, self.partial = shape, math.prod(shape), \
-            structural, records, partial
+    def __init__(
+        self,
+        model: nn.Module,
+        shape: tuple,
+        structural: bool,
+        records: bool,
+        partial: bool,
+        traced: tuple[fx.GraphModule, str] | None = None,
+    ):
+        self.shape, self.n_in, self.structural, self.records, self.partial = (
+            shape,
+            math.prod(shape),
+            structural,
+            records,
+            partial,
+        )
         self.gm, self.strip = traced if traced is not None else trace(model)
         self.namer = Namer(self.strip)
         self.env: dict = {}
-        self.idx: dict = {}                           # fx node -> index in self.nodes
+        self.idx: dict = {}  # fx node -> index in self.nodes
         box = Box(1, tuple((1, 0, 1) for _ in shape[1:])) if len(shape) >= 2 else None
         self.nodes = [_Node("", "Input", State(shape, 1, box), (), 0, 0, 0, False)]
 
@@ -117,8 +146,11 @@ class _Walk:
                 if not self.idx:
                     self.env[n], self.idx[n] = torch.empty((1,) + self.shape, dtype=torch.float64, device="meta"), 0
                 else:
-                    self.env[n] = n.args[0] if n.args else self.fail(f"model: forward() takes a second input "
-                                                                      f"{n.name!r}; allowed: one tensor")
+                    self.env[n] = (
+                        n.args[0]
+                        if n.args
+                        else self.fail(f"model: forward() takes a second input {n.name!r}; allowed: one tensor")
+                    )
             elif n.op == "get_attr":
                 obj = self.gm
                 for part in str(n.target).split("."):
@@ -146,7 +178,7 @@ class _Walk:
         args, kwargs = fx.node.map_arg((n.args, n.kwargs), lambda a: self.env[a])
         try:
             with torch.no_grad():
-                if mod is not None:                             # a module on constants: its tensors on meta
+                if mod is not None:  # a module on constants: its tensors on meta
                     tensors = {k: _meta(v) for k, v in chain(mod.named_parameters(), mod.named_buffers())}
                     value = functional_call(mod, tensors, tuple(args), kwargs, strict=False)
                 elif n.op == "call_method":
@@ -154,9 +186,20 @@ class _Walk:
                 else:
                     assert callable(n.target)  # fx: the remaining op, call_function, has the function as its target
                     value = n.target(*args, **kwargs)
-        except Exception as e:                                  # noqa: BLE001 - any op may reject the shapes
-            self.fail(str(call_error(self.gm, n, self.strip, supported(self.gm, n) or not ins,
-                                     _per_sample(self.env[ins[0]]) if ins else (), e, NAMES)))
+        except Exception as e:  # noqa: BLE001 - any op may reject the shapes
+            self.fail(
+                str(
+                    call_error(
+                        self.gm,
+                        n,
+                        self.strip,
+                        supported(self.gm, n) or not ins,
+                        _per_sample(self.env[ins[0]]) if ins else (),
+                        e,
+                        NAMES,
+                    )
+                )
+            )
         self.env[n] = value
         if not ins or not isinstance(value, torch.Tensor):
             return
@@ -182,21 +225,34 @@ class _Walk:
             keep = len(sts) == 1 and tuple(shape) == tuple(sts[0].shape)
             st = State(shape, int(min(self.n_in, max(s.r for s in sts))), sts[0].box if keep else None)
         n_out = math.prod(shape)
-        self.push(n, _Node(self.namer(n, base), "Add" if is_add else base, st, tuple(sorted(occ)),
-                           0 if is_add else n_out, _GATHER * n_out * len(occ), 0, False))
+        self.push(
+            n,
+            _Node(
+                self.namer(n, base),
+                "Add" if is_add else base,
+                st,
+                tuple(sorted(occ)),
+                0 if is_add else n_out,
+                _GATHER * n_out * len(occ),
+                0,
+                False,
+            ),
+        )
 
     def leaf(self, n: fx.Node, mod: nn.Module, src: fx.Node) -> None:
         path = module_path(n, self.strip)
         if type(mod) not in LEAVES:
-            self.fail(f"{path or '<model>'}: {qualname(type(mod))} is not supported; supported: "
-                      f"{SUPPORTED_NAMES}")
+            self.fail(f"{path or '<model>'}: {qualname(type(mod))} is not supported; supported: {SUPPORTED_NAMES}")
         st = self.nodes[self.idx[src]].st
         t = self.env[src]
         if type(mod) is nn.MultiheadAttention and not mod.batch_first and t.dim() == 3:
-            st = State(tuple(t[:, 0].shape), st.r, st.box)          # the per-sample tokens, as the build takes them
+            st = State(tuple(t[:, 0].shape), st.r, st.box)  # the per-sample tokens, as the build takes them
         try:
-            out = st.shape if isinstance(mod, ELEMENTWISE + (nn.LayerNorm,)) else out_shape(mod, st.shape,
-                                                                                           path or "<model>")
+            out = (
+                st.shape
+                if isinstance(mod, ELEMENTWISE + (nn.LayerNorm,))
+                else out_shape(mod, st.shape, path or "<model>")
+            )
         except NumericsError as e:
             self.fail(str(e))
         empty = torch.empty((1,) + tuple(out), dtype=torch.float64, device="meta")
@@ -217,7 +273,7 @@ class _Walk:
         if a == 1 and not norm:
             held = _GATHER * n_out
         elif local >= _DENSE_FRACTION * n_out * n_loc and n_out * n_loc <= _DENSE_LIMIT:
-            held += _FLOAT * n_out * n_loc                          # the dense copy of a dense-ish matrix
+            held += _FLOAT * n_out * n_loc  # the dense copy of a dense-ish matrix
         if self.records:
             held += _csr(local, n_out) + _TO_TORCH_KEPT * 2 * local  # the leaf form and the record's COO
         new = State(out, int(min(self.n_in, min(a, n_loc) * st.r, count(self.shape, box))), box)
@@ -234,8 +290,15 @@ def _per_sample(t: torch.Tensor) -> tuple:
     return tuple(t.shape[1:]) if t.dim() and t.shape[0] == 1 else tuple(t.shape)
 
 
-def estimate_memory(model: nn.Module, input_shape: tuple, *, records: bool = False, cumulative: bool = False,
-                    structural: bool = False, partial: bool = False) -> MemoryEstimate:
+def estimate_memory(
+    model: nn.Module,
+    input_shape: tuple,
+    *,
+    records: bool = False,
+    cumulative: bool = False,
+    structural: bool = False,
+    partial: bool = False,
+) -> MemoryEstimate:
     """Upper bound on the nonzeros of ``W`` and estimate of the peak bytes of a decomposition, from shapes alone.
 
     Args:
@@ -255,12 +318,19 @@ def estimate_memory(model: nn.Module, input_shape: tuple, *, records: bool = Fal
         NumericsError: an unsupported layer or op, a forward torch.fx cannot trace, or a layer that rejects the
             shape (unless ``partial``).
     """
-    return estimate(model, input_shape, records=records, cumulative=cumulative, structural=structural,
-                    partial=partial)
+    return estimate(model, input_shape, records=records, cumulative=cumulative, structural=structural, partial=partial)
 
 
-def estimate(model: nn.Module, input_shape: tuple, *, records: bool = False, cumulative: bool = False,
-             structural: bool = False, partial: bool = False, traced=None) -> MemoryEstimate:
+def estimate(
+    model: nn.Module,
+    input_shape: tuple,
+    *,
+    records: bool = False,
+    cumulative: bool = False,
+    structural: bool = False,
+    partial: bool = False,
+    traced=None,
+) -> MemoryEstimate:
     """:func:`estimate_memory` on an already traced model (``traced``: what :func:`numerics.duat._trace.trace`
     returned), so that a decomposition traces once."""
     shape = tuple(int(v) for v in input_shape)
@@ -278,10 +348,20 @@ def estimate(model: nn.Module, input_shape: tuple, *, records: bool = False, cum
     nodes = walk.nodes
     out = output if output is not None else len(nodes) - 1
     peak, kept, order = peak_bytes(nodes, out, walk.n_in, structural, cumulative, records)
-    steps = tuple(StepEstimate(x.path, x.kind, tuple(x.st.shape), x.local,
-                               math.prod(x.st.shape) * min(x.st.r, walk.n_in)) for x in nodes[1:])
+    steps = tuple(
+        StepEstimate(x.path, x.kind, tuple(x.st.shape), x.local, math.prod(x.st.shape) * min(x.st.r, walk.n_in))
+        for x in nodes[1:]
+    )
     params = sum(2 * _FLOAT * p.numel() for p in chain(model.parameters(), model.buffers()))
     o = nodes[out]
-    return MemoryEstimate(shape, tuple(o.st.shape), math.prod(o.st.shape) * min(o.st.r, walk.n_in),
-                          peak + params + _OVERHEAD, kept, sum(math.prod(x.st.shape) for x in nodes[1:]), steps,
-                          complete, order)
+    return MemoryEstimate(
+        shape,
+        tuple(o.st.shape),
+        math.prod(o.st.shape) * min(o.st.r, walk.n_in),
+        peak + params + _OVERHEAD,
+        kept,
+        sum(math.prod(x.st.shape) for x in nodes[1:]),
+        steps,
+        complete,
+        order,
+    )

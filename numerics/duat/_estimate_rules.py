@@ -51,14 +51,14 @@ _POOLS = (nn.AvgPool1d, nn.AvgPool2d, nn.MaxPool1d, nn.MaxPool2d)
 
 @dataclass(frozen=True)
 class Box:
-    channels: int                                   # input channels a unit may depend on
-    axes: tuple                                     # per spatial axis (jump, offset, extent); extent inf = whole axis
+    channels: int  # input channels a unit may depend on
+    axes: tuple  # per spatial axis (jump, offset, extent); extent inf = whole axis
 
 
 @dataclass(frozen=True)
 class State:
-    shape: tuple                                    # per-sample shape
-    r: int                                          # nonzeros per row of the composed W
+    shape: tuple  # per-sample shape
+    r: int  # nonzeros per row of the composed W
     box: Box | None
 
 
@@ -66,8 +66,9 @@ def union(input_shape: tuple, a: Box | None, b: Box | None) -> Box | None:
     """The window of a sum of two branches (None when the jumps differ)."""
     if a is None or b is None or len(a.axes) != len(b.axes) or any(x[0] != y[0] for x, y in zip(a.axes, b.axes)):
         return None
-    axes = tuple((x[0], min(x[1], y[1]), max(x[1] + x[2], y[1] + y[2]) - min(x[1], y[1]))
-                 for x, y in zip(a.axes, b.axes))
+    axes = tuple(
+        (x[0], min(x[1], y[1]), max(x[1] + x[2], y[1] + y[2]) - min(x[1], y[1])) for x, y in zip(a.axes, b.axes)
+    )
     return Box(min(a.channels + b.channels, input_shape[0]), axes)
 
 
@@ -79,12 +80,14 @@ def count(input_shape: tuple, box: Box | None) -> float:
         n *= min(e, size)
     return n
 
+
 def window(input_shape: tuple, box: Box | None, shape: tuple, k, s, pads, d, channels: int) -> Box | None:
     """The box after a sliding window (conv or pool) over the spatial axes of a ``(C, *spatial)`` input."""
     if box is None or len(shape) != len(input_shape) or len(k) != len(box.axes):
         return None
-    axes = tuple((j * ss, o - lo * j, e + (kk - 1) * dd * j)
-                 for (j, o, e), kk, ss, (lo, _), dd in zip(box.axes, k, s, pads, d))
+    axes = tuple(
+        (j * ss, o - lo * j, e + (kk - 1) * dd * j) for (j, o, e), kk, ss, (lo, _), dd in zip(box.axes, k, s, pads, d)
+    )
     return Box(min(channels, input_shape[0]), axes)
 
 
@@ -113,8 +116,16 @@ def rule(m: nn.Module, st, out: tuple, input_shape: tuple, structural: bool) -> 
             axes.append((n // o, 0, n // o) if n % o == 0 else (0, 0, math.inf))
         if box is None or len(shape) != len(input_shape):
             return a, None
-        return a, window(input_shape, box, shape, tuple(e for _, _, e in axes), tuple(j for j, _, _ in axes),
-                              ((0, 0),) * len(axes), (1,) * len(axes), box.channels)
+        return a, window(
+            input_shape,
+            box,
+            shape,
+            tuple(e for _, _, e in axes),
+            tuple(j for j, _, _ in axes),
+            ((0, 0),) * len(axes),
+            (1,) * len(axes),
+            box.channels,
+        )
     if isinstance(m, (nn.Linear, nn.LayerNorm)):
         a = shape[-1]
         if box is None or len(shape) != len(input_shape) or len(shape) < 2:
@@ -126,7 +137,7 @@ def rule(m: nn.Module, st, out: tuple, input_shape: tuple, structural: bool) -> 
         return 1, box
     if isinstance(m, (nn.Flatten, nn.Unflatten, ChannelsToTokens)):
         return 1, box if tuple(out) == tuple(shape) else None
-    return math.prod(shape), None                 # a leaf without a rule: assume it mixes everything
+    return math.prod(shape), None  # a leaf without a rule: assume it mixes everything
 
 
 def out_shape(m: nn.Module, shape: tuple, path: str) -> tuple:
@@ -135,8 +146,11 @@ def out_shape(m: nn.Module, shape: tuple, path: str) -> tuple:
     Raises:
         NumericsError: when the layer rejects the shape (as the decomposition would).
     """
-    tensors = {k: torch.empty(v.shape, dtype=torch.float64, device="meta")
-               for k, v in chain(m.named_parameters(), m.named_buffers()) if v.is_floating_point()}
+    tensors = {
+        k: torch.empty(v.shape, dtype=torch.float64, device="meta")
+        for k, v in chain(m.named_parameters(), m.named_buffers())
+        if v.is_floating_point()
+    }
     x = torch.empty((1,) + tuple(shape), dtype=torch.float64, device="meta")
     try:
         with torch.no_grad():
@@ -147,11 +161,11 @@ def out_shape(m: nn.Module, shape: tuple, path: str) -> tuple:
             else:
                 y = functional_call(m, tensors, (x,), strict=False)
     except (RuntimeError, ValueError, IndexError, TypeError, AssertionError, NotImplementedError) as e:
-        raise NumericsError(f"{path}: {type(m).__name__} rejected a per-sample input of shape {tuple(shape)}: "
-                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise NumericsError(
+            f"{path}: {type(m).__name__} rejected a per-sample input of shape {tuple(shape)}: "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     return tuple(y.shape[1:])
-
-
 
 
 def peak_bytes(nodes: list, output: int, n_in: int, structural: bool, cumulative: bool, records: bool) -> tuple:
@@ -165,7 +179,7 @@ def peak_bytes(nodes: list, output: int, n_in: int, structural: bool, cumulative
     locals_ = sum(x.local_bytes for x in nodes)
     acts = sum(2 * _FLOAT * math.prod(x.st.shape) for x in nodes)
     kept = sum(_TO_TORCH_KEPT * x.local for x in nodes[1:]) if records else 0
-    build = max((x.build for x in nodes if not x.conv), default=0)   # convs: built only for sparse products
+    build = max((x.build for x in nodes if not x.conv), default=0)  # convs: built only for sparse products
     peak = locals_ + acts + build
 
     def dense(k: int) -> bool:
@@ -184,8 +198,11 @@ def peak_bytes(nodes: list, output: int, n_in: int, structural: bool, cumulative
         x = nodes[k]
         live = sum(block(i) for i in range(k) if last.get(i, -1) >= k)
         # a conv's matrix is built only for a sparse product (a dense block goes through torch's conv kernels)
-        conv = _csr(x.local, math.prod(x.st.shape)) + x.build if x.conv and not (dense(k) if not reverse
-                                                                                 else k != output) else 0
+        conv = (
+            _csr(x.local, math.prod(x.st.shape)) + x.build
+            if x.conv and not (dense(k) if not reverse else k != output)
+            else 0
+        )
         # the inputs' blocks, and the product's temporaries (scipy's result and its transposed copy)
         extra = sum(block(i) for i in x.inputs) + (2 * block(k) if dense(k) else 0)
         if cumulative:
@@ -195,5 +212,3 @@ def peak_bytes(nodes: list, output: int, n_in: int, structural: bool, cumulative
     chunk_dense = _FROM_DENSE * mc * (n_in if reverse else n_out) if dense(output if not reverse else 0) else 0
     final = locals_ + kept + 2 * _csr(nnz, n_out) + _TO_TORCH_PEAK * nnz + chunk_dense
     return max(peak, final), kept + _TO_TORCH_KEPT * nnz, "reverse" if reverse else "forward"
-
-

@@ -32,13 +32,13 @@ class GNode:
 
     index: int
     path: str
-    kind: str                       # leaf class name, 'Add', a function / method name, or 'Input'
+    kind: str  # leaf class name, 'Add', a function / method name, or 'Input'
     inputs: tuple
     maps: tuple
     bias: np.ndarray
     in_shape: tuple
     out_shape: tuple
-    leaf: LeafMap | None = None     # the leaf's own form (records)
+    leaf: LeafMap | None = None  # the leaf's own form (records)
 
     @property
     def n(self) -> int:
@@ -55,8 +55,10 @@ class Graph:
         return self.nodes[0].n
 
 
-NAMES = (f"functional and module forms of the leaves ({SUPPORTED_NAMES}), reshapes/permutes/slicing/cat/expand, "
-         f"+ and - of tensors and constants, * and / by constants")
+NAMES = (
+    f"functional and module forms of the leaves ({SUPPORTED_NAMES}), reshapes/permutes/slicing/cat/expand, "
+    f"+ and - of tensors and constants, * and / by constants"
+)
 """What an unsupported-op error lists as supported."""
 
 
@@ -71,27 +73,32 @@ def _per_sample(t: torch.Tensor) -> tuple:
     return tuple(t.shape[1:]) if t.dim() and t.shape[0] == 1 else tuple(t.shape)
 
 
-def leaf_local(mod: nn.Module, t: torch.Tensor, path: str, structural: bool, records: bool
-               ) -> tuple[Map, np.ndarray, LeafMap | None, torch.Tensor, torch.Tensor]:
+def leaf_local(
+    mod: nn.Module, t: torch.Tensor, path: str, structural: bool, records: bool
+) -> tuple[Map, np.ndarray, LeafMap | None, torch.Tensor, torch.Tensor]:
     """``(map, bias, leaf form, per-sample input, per-sample output)`` of a supported leaf on the batch-of-one
     input ``t``; the leaf form is None for a convolution unless ``records`` (its matrix is built lazily)."""
     where_ = path or "<model>"
     if type(mod) is nn.MultiheadAttention:
         h = t[0] if mod.batch_first else t[:, 0]
     elif isinstance(mod, ACTIVATIONS + (nn.Identity, nn.Dropout)):
-        h = t[0] if t.dim() and t.shape[0] == 1 else t            # elementwise: any layout of the batch of one
+        h = t[0] if t.dim() and t.shape[0] == 1 else t  # elementwise: any layout of the batch of one
     elif t.dim() and t.shape[0] == 1:
         h = t[0]
     else:
-        raise NumericsError(f"{where_}: {type(mod).__name__} got a tensor of shape {tuple(t.shape)} whose first "
-                            f"dimension is not the batch (of one); allowed: batch-first inputs")
+        raise NumericsError(
+            f"{where_}: {type(mod).__name__} got a tensor of shape {tuple(t.shape)} whose first "
+            f"dimension is not the batch (of one); allowed: batch-first inputs"
+        )
     try:
         if isinstance(mod, (nn.Conv1d, nn.Conv2d)) and not structural:
             nd = 2 if isinstance(mod, nn.Conv2d) else 1
             _check_dims(mod, h, nd, where_)
             if mod.padding_mode != "zeros":
-                raise NumericsError(f"{where_}: {type(mod).__name__}(padding_mode={mod.padding_mode!r}) is not "
-                                    f"supported; allowed: padding_mode='zeros'")
+                raise NumericsError(
+                    f"{where_}: {type(mod).__name__}(padding_mode={mod.padding_mode!r}) is not "
+                    f"supported; allowed: padding_mode='zeros'"
+                )
             out = forward(mod, h)
             pads = resolve_padding(mod.padding, mod.kernel_size, mod.dilation)
             cmap = Conv(mod.weight, tuple(h.shape), tuple(out.shape), mod.stride, pads, mod.dilation, mod.groups)
@@ -103,15 +110,17 @@ def leaf_local(mod: nn.Module, t: torch.Tensor, path: str, structural: bool, rec
             return cmap, bias, lm, h, out
         lm = LEAVES[type(mod)](mod, h, where_, structural)
     except RuntimeError as e:
-        raise NumericsError(f"{where_}: {type(mod).__name__} rejected a per-sample input of shape "
-                            f"{tuple(h.shape)}: {str(e).splitlines()[0]}") from None
+        raise NumericsError(
+            f"{where_}: {type(mod).__name__} rejected a per-sample input of shape "
+            f"{tuple(h.shape)}: {str(e).splitlines()[0]}"
+        ) from None
     return as_map(lm.matrix, None if structural else lm.blocks), lm.bias, lm if records else None, h, lm.out
 
 
 def _execute(gm: fx.GraphModule, n: fx.Node, env: dict, var: dict):
     def get(a: fx.Node):
         v = env[a]
-        return v.clone() if a in var and isinstance(v, torch.Tensor) else v   # in-place ops must not alter env
+        return v.clone() if a in var and isinstance(v, torch.Tensor) else v  # in-place ops must not alter env
 
     args, kwargs = fx.node.map_arg((n.args, n.kwargs), get)
     with torch.no_grad():
@@ -124,12 +133,13 @@ def _execute(gm: fx.GraphModule, n: fx.Node, env: dict, var: dict):
 
 
 class _Builder:
-    def __init__(self, model: nn.Module, structural: bool, records: bool,
-                 traced: tuple[fx.GraphModule, str] | None = None):
+    def __init__(
+        self, model: nn.Module, structural: bool, records: bool, traced: tuple[fx.GraphModule, str] | None = None
+    ):
         self.gm, self.strip = traced if traced is not None else trace(model)
         self.structural, self.records = structural, records
         self.env: dict = {}
-        self.var: dict = {}                        # fx node -> index of its GNode
+        self.var: dict = {}  # fx node -> index of its GNode
         self.nodes: list[GNode] = []
         self.path_of = Namer(self.strip)
 
@@ -161,19 +171,30 @@ class _Builder:
     def call(self, n: fx.Node) -> None:
         ins = [a for a in n.all_input_nodes if a in self.var]
         if ins and n.op == "call_module" and type(self.gm.get_submodule(target_name(n))) in LEAVES:
-            return self.node(n, None)                               # the leaf's own form runs it
+            return self.node(n, None)  # the leaf's own form runs it
         try:
             value = _execute(self.gm, n, self.env, self.var)
         except NumericsError:
             raise
-        except Exception as e:                                      # noqa: BLE001 - any op may fail
-            raise call_error(self.gm, n, self.strip, supported(self.gm, n) or not ins,
-                             _per_sample(self.env[ins[0]]) if ins else (), e, NAMES) from None
+        except Exception as e:  # noqa: BLE001 - any op may fail
+            raise call_error(
+                self.gm,
+                n,
+                self.strip,
+                supported(self.gm, n) or not ins,
+                _per_sample(self.env[ins[0]]) if ins else (),
+                e,
+                NAMES,
+            ) from None
         self.env[n] = value
         if not ins:
-            return                                                  # a constant
-        if n.op == "call_function" and base_name(n) == "getitem" and n.args[0] in self.var \
-                and isinstance(self.env[n.args[0]], tuple):         # (out, weights) of attention
+            return  # a constant
+        if (
+            n.op == "call_function"
+            and base_name(n) == "getitem"
+            and n.args[0] in self.var
+            and isinstance(self.env[n.args[0]], tuple)
+        ):  # (out, weights) of attention
             if n.args[1] == 0:
                 self.var[n] = self.var[n.args[0]]
             elif isinstance(value, torch.Tensor):
@@ -184,7 +205,7 @@ class _Builder:
             if isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value) and not is_mha:
                 raise self.fail(n, "is not supported (it returns several input-dependent tensors)")
             if not is_mha:
-                return                                              # shape queries and the like
+                return  # shape queries and the like
         elif not value.is_floating_point():
             raise self.fail(n, f"gives a {value.dtype} tensor from the input, which is not supported")
         self.node(n, value)
@@ -202,8 +223,7 @@ class _Builder:
             src = n.args[0]
             if type(mod) is nn.MultiheadAttention:
                 self._check_attention(n)
-            m, bias, leaf, h, out = leaf_local(mod, env[src], module_path(n, self.strip), self.structural,
-                                               self.records)
+            m, bias, leaf, h, out = leaf_local(mod, env[src], module_path(n, self.strip), self.structural, self.records)
             maps, kind, in_shape, path = [(src, m)], type(mod).__name__, tuple(h.shape), self.path_of(n, "")
             out_shape = tuple(out.shape)
             value = out[None] if type(mod) is not nn.MultiheadAttention or mod.batch_first else out[:, None]
@@ -235,9 +255,17 @@ class _Builder:
         merged: dict = {}
         for a, m in maps:
             merged[a] = m if a not in merged else as_map((merged[a].csr() + m.csr()).tocsr())
-        g = GNode(len(self.nodes), path, kind, tuple(var[a] for a in merged), tuple(merged.values()),
-                  np.asarray(bias, dtype=np.float64), in_shape or _per_sample(env[next(iter(merged))]),
-                  out_shape or _per_sample(out), leaf)
+        g = GNode(
+            len(self.nodes),
+            path,
+            kind,
+            tuple(var[a] for a in merged),
+            tuple(merged.values()),
+            np.asarray(bias, dtype=np.float64),
+            in_shape or _per_sample(env[next(iter(merged))]),
+            out_shape or _per_sample(out),
+            leaf,
+        )
         self.nodes.append(g)
         var[n] = g.index
 
@@ -252,8 +280,12 @@ class _Builder:
         q = n.args[0] if n.args else None
         rest = list(n.args[1:3]) + [n.kwargs.get(k) for k in ("key", "value") if k in n.kwargs]
         masks = [n.kwargs.get(k) for k in ("key_padding_mask", "attn_mask")] + list(n.args[3:4]) + list(n.args[5:6])
-        if len(rest) != 2 or any(r is not q for r in rest) or any(m is not None for m in masks) \
-                or n.kwargs.get("is_causal"):
+        if (
+            len(rest) != 2
+            or any(r is not q for r in rest)
+            or any(m is not None for m in masks)
+            or n.kwargs.get("is_causal")
+        ):
             raise self.fail(n, "is not self-attention MHA(x, x, x) without masks, which is the supported form")
 
 
@@ -264,8 +296,9 @@ def _fetch(gm: fx.GraphModule, target: str):
     return obj.detach() if isinstance(obj, torch.Tensor) else obj
 
 
-def build_graph(model: nn.Module, x: torch.Tensor, *, structural: bool = False, records: bool = False,
-                traced=None) -> Graph:
+def build_graph(
+    model: nn.Module, x: torch.Tensor, *, structural: bool = False, records: bool = False, traced=None
+) -> Graph:
     """Trace ``model`` (unless ``traced`` is given) and build every node's local map at the sample ``x`` (no batch
     dimension)."""
     return _Builder(model, structural, records, traced).build(x)

@@ -77,8 +77,11 @@ class Matrix(Map):
         self.m = m.tocsr()
         self.n_out, self.n_in = self.m.shape
         size = self.n_out * self.n_in
-        self._dense = torch.from_numpy(self.m.toarray()) if self.m.nnz >= _DENSE_FRACTION * size \
-            and size <= _DENSE_LIMIT else None
+        self._dense = (
+            torch.from_numpy(self.m.toarray())
+            if self.m.nnz >= _DENSE_FRACTION * size and size <= _DENSE_LIMIT
+            else None
+        )
 
     def csr(self) -> sp.csr_matrix:
         return self.m
@@ -101,7 +104,7 @@ class BlockDiag(Matrix):
     def __init__(self, m: sp.csr_matrix, blocks: np.ndarray):
         self.m = m.tocsr()
         self.n_out, self.n_in = self.m.shape
-        self.blocks = torch.from_numpy(np.ascontiguousarray(blocks, dtype=np.float64))     # (T or 1, p, q)
+        self.blocks = torch.from_numpy(np.ascontiguousarray(blocks, dtype=np.float64))  # (T or 1, p, q)
         self.tokens = self.n_in // self.blocks.shape[2]
 
     def fwd(self, x: torch.Tensor) -> torch.Tensor:

@@ -31,8 +31,9 @@ from ._maps import Gather
 def _conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1): ...
 def _linear(input, weight, bias=None): ...
 def _maxpool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False): ...
-def _avgpool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-             divisor_override=None): ...
+def _avgpool(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+): ...
 def _adaptive(input, output_size): ...
 def _bn(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5): ...
 def _ln(input, normalized_shape, weight=None, bias=None, eps=1e-5): ...
@@ -48,8 +49,17 @@ def _param(t: torch.Tensor | None, n: int, fill: float) -> nn.Parameter:
 def _make_conv(a):
     w = a["weight"]
     cls = nn.Conv2d if w.dim() == 4 else nn.Conv1d
-    m = cls(w.shape[1] * a["groups"], w.shape[0], tuple(w.shape[2:]), a["stride"], a["padding"], a["dilation"],
-            a["groups"], bias=a["bias"] is not None, device="meta")
+    m = cls(
+        w.shape[1] * a["groups"],
+        w.shape[0],
+        tuple(w.shape[2:]),
+        a["stride"],
+        a["padding"],
+        a["dilation"],
+        a["groups"],
+        bias=a["bias"] is not None,
+        device="meta",
+    )
     m.weight = nn.Parameter(w.detach(), requires_grad=False)
     if a["bias"] is not None:
         m.bias = nn.Parameter(a["bias"].detach(), requires_grad=False)
@@ -87,37 +97,113 @@ def _pool(cls2, cls1, a, *names):
 
 
 _LAYERS: dict[Callable, tuple[Callable, Callable]] = {
-    F.conv1d: (_conv, _make_conv), F.conv2d: (_conv, _make_conv), F.linear: (_linear, _make_linear),
-    F.max_pool1d: (_maxpool, lambda a: nn.MaxPool1d(a["kernel_size"], a["stride"], a["padding"], a["dilation"],
-                                                     ceil_mode=a["ceil_mode"])),
-    F.max_pool2d: (_maxpool, lambda a: nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"], a["dilation"],
-                                                     ceil_mode=a["ceil_mode"])),
-    F.avg_pool1d: (_avgpool, lambda a: nn.AvgPool1d(a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"],
-                                                     a["count_include_pad"])),
-    F.avg_pool2d: (_avgpool, lambda a: nn.AvgPool2d(a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"],
-                                                     a["count_include_pad"], a["divisor_override"])),
+    F.conv1d: (_conv, _make_conv),
+    F.conv2d: (_conv, _make_conv),
+    F.linear: (_linear, _make_linear),
+    F.max_pool1d: (
+        _maxpool,
+        lambda a: nn.MaxPool1d(a["kernel_size"], a["stride"], a["padding"], a["dilation"], ceil_mode=a["ceil_mode"]),
+    ),
+    F.max_pool2d: (
+        _maxpool,
+        lambda a: nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"], a["dilation"], ceil_mode=a["ceil_mode"]),
+    ),
+    F.avg_pool1d: (
+        _avgpool,
+        lambda a: nn.AvgPool1d(a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"], a["count_include_pad"]),
+    ),
+    F.avg_pool2d: (
+        _avgpool,
+        lambda a: nn.AvgPool2d(
+            a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"], a["count_include_pad"], a["divisor_override"]
+        ),
+    ),
     F.adaptive_avg_pool1d: (_adaptive, lambda a: nn.AdaptiveAvgPool1d(a["output_size"])),
     F.adaptive_avg_pool2d: (_adaptive, lambda a: nn.AdaptiveAvgPool2d(a["output_size"])),
-    F.batch_norm: (_bn, _make_bn), F.layer_norm: (_ln, _make_ln),
+    F.batch_norm: (_bn, _make_bn),
+    F.layer_norm: (_ln, _make_ln),
     F.dropout: (_dropout, lambda a: nn.Dropout(a["p"]).train(bool(a["training"]))),
 }
 _ACTS: dict[object, Callable] = {
-    F.relu: lambda a: nn.ReLU(), torch.relu: lambda a: nn.ReLU(), torch.relu_: lambda a: nn.ReLU(),
-    "relu": lambda a: nn.ReLU(), "relu_": lambda a: nn.ReLU(),
-    F.leaky_relu: lambda a: nn.LeakyReLU(a["negative_slope"]), F.gelu: lambda a: nn.GELU(a["approximate"]),
-    F.silu: lambda a: nn.SiLU(), torch.sigmoid: lambda a: nn.Sigmoid(), F.sigmoid: lambda a: nn.Sigmoid(),
-    "sigmoid": lambda a: nn.Sigmoid(), torch.tanh: lambda a: nn.Tanh(), F.tanh: lambda a: nn.Tanh(),
+    F.relu: lambda a: nn.ReLU(),
+    torch.relu: lambda a: nn.ReLU(),
+    torch.relu_: lambda a: nn.ReLU(),
+    "relu": lambda a: nn.ReLU(),
+    "relu_": lambda a: nn.ReLU(),
+    F.leaky_relu: lambda a: nn.LeakyReLU(a["negative_slope"]),
+    F.gelu: lambda a: nn.GELU(a["approximate"]),
+    F.silu: lambda a: nn.SiLU(),
+    torch.sigmoid: lambda a: nn.Sigmoid(),
+    F.sigmoid: lambda a: nn.Sigmoid(),
+    "sigmoid": lambda a: nn.Sigmoid(),
+    torch.tanh: lambda a: nn.Tanh(),
+    F.tanh: lambda a: nn.Tanh(),
     "tanh": lambda a: nn.Tanh(),
 }
-_ROUTING_FUNCS = {operator.getitem, torch.flatten, torch.reshape, torch.permute, torch.transpose, torch.swapaxes,
-                  torch.movedim, torch.cat, torch.concat, torch.stack, torch.squeeze, torch.unsqueeze, torch.t,
-                  torch.narrow, torch.flip, torch.roll, torch.broadcast_to, torch.clone, torch.tile, F.pad,
-                  operator.add, operator.sub, operator.neg, operator.pos, torch.add, torch.sub, torch.neg}
-_ROUTING_METHODS = {"flatten", "reshape", "view", "permute", "transpose", "swapaxes", "movedim", "contiguous",
-                    "expand", "expand_as", "view_as", "reshape_as", "squeeze", "unsqueeze", "clone", "repeat", "t",
-                    "narrow", "flip", "roll", "add", "sub", "neg", "__getitem__"}
-_SCALE = {operator.mul: False, torch.mul: False, "mul": False, operator.truediv: True, torch.div: True,
-          torch.true_divide: True, "div": True}
+_ROUTING_FUNCS = {
+    operator.getitem,
+    torch.flatten,
+    torch.reshape,
+    torch.permute,
+    torch.transpose,
+    torch.swapaxes,
+    torch.movedim,
+    torch.cat,
+    torch.concat,
+    torch.stack,
+    torch.squeeze,
+    torch.unsqueeze,
+    torch.t,
+    torch.narrow,
+    torch.flip,
+    torch.roll,
+    torch.broadcast_to,
+    torch.clone,
+    torch.tile,
+    F.pad,
+    operator.add,
+    operator.sub,
+    operator.neg,
+    operator.pos,
+    torch.add,
+    torch.sub,
+    torch.neg,
+}
+_ROUTING_METHODS = {
+    "flatten",
+    "reshape",
+    "view",
+    "permute",
+    "transpose",
+    "swapaxes",
+    "movedim",
+    "contiguous",
+    "expand",
+    "expand_as",
+    "view_as",
+    "reshape_as",
+    "squeeze",
+    "unsqueeze",
+    "clone",
+    "repeat",
+    "t",
+    "narrow",
+    "flip",
+    "roll",
+    "add",
+    "sub",
+    "neg",
+    "__getitem__",
+}
+_SCALE = {
+    operator.mul: False,
+    torch.mul: False,
+    "mul": False,
+    operator.truediv: True,
+    torch.div: True,
+    torch.true_divide: True,
+    "div": True,
+}
 
 
 def kind_of(node: fx.Node) -> str | None:
@@ -144,7 +230,7 @@ def as_module(node: fx.Node, args: tuple, kwargs: dict) -> tuple[nn.Module, obje
     """The ``torch.nn`` module a functional layer or activation call stands for, and its input (``args[0]``)."""
     if node.op == "call_method":
         return _ACTS[node.target]({}), args[0]
-    sig, make = (_LAYERS[node.target] if node.target in _LAYERS else (_act, _ACTS[node.target]))
+    sig, make = _LAYERS[node.target] if node.target in _LAYERS else (_act, _ACTS[node.target])
     try:
         bound = inspect.signature(sig).bind(*args, **kwargs)
     except TypeError as e:
@@ -190,8 +276,9 @@ def _decode(out: torch.Tensor, n_in: int) -> Gather:
     return Gather(a - 1, np.sign(flat.numpy()), n_in)
 
 
-def routing(fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: torch.Tensor
-            ) -> tuple[list[tuple[fx.Node, Gather]], np.ndarray]:
+def routing(
+    fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: torch.Tensor
+) -> tuple[list[tuple[fx.Node, Gather]], np.ndarray]:
     """Per variable occurrence its signed selection, and the constant part (see the module docstring).
 
     Raises:
@@ -204,14 +291,17 @@ def routing(fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: tor
     return maps, bias
 
 
-def scale(fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: torch.Tensor, structural: bool
-          ) -> tuple[list[tuple[fx.Node, Gather]], np.ndarray]:
+def scale(
+    fn: Callable, node: fx.Node, env: dict, is_var: Callable, value: torch.Tensor, structural: bool
+) -> tuple[list[tuple[fx.Node, Gather]], np.ndarray]:
     """``x * c``, ``c * x``, ``x / c`` with ``c`` constant: the broadcast of ``x`` times ``D(c)`` (or ``D(1/c)``)."""
     occ = var_occurrences(node, is_var)
     divide = _SCALE[node.target]
     if len(occ) != 1 or (divide and not (isinstance(node.args[0], fx.Node) and is_var(node.args[0]))):
-        raise NumericsError("a product or quotient of two input-dependent tensors is not linear; allowed: "
-                            "multiplying or dividing by a constant (parameter, buffer, python number)")
+        raise NumericsError(
+            "a product or quotient of two input-dependent tensors is not linear; allowed: "
+            "multiplying or dividing by a constant (parameter, buffer, python number)"
+        )
     g = _decode(torch.broadcast_to(_index(env[occ[0]]), value.shape), env[occ[0]].numel())
     consts = [env[a] if isinstance(a, fx.Node) else a for a in node.args if not (isinstance(a, fx.Node) and is_var(a))]
     c = torch.broadcast_to(torch.as_tensor(consts[0], dtype=torch.float64), value.shape).reshape(-1).numpy()

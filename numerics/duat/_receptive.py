@@ -18,13 +18,14 @@ import torch
 from torch import nn
 
 from theory.cli import MEMORY_BUDGET, check_budget, format_count, guard_memory
+
 from .._errors import NumericsError, bad
-from .layers import ACTIVATIONS
-from .models import Residual
 from ._accumulate import compose
 from ._decompose import prepare
-from ._graph import build_graph
 from ._estimate import estimate_memory
+from ._graph import build_graph
+from .layers import ACTIVATIONS
+from .models import Residual
 
 _NEUTRAL = ACTIVATIONS + (nn.BatchNorm1d, nn.BatchNorm2d, nn.Identity, nn.Dropout)
 
@@ -86,8 +87,10 @@ def _rf(m: nn.Module, state):
         s = per_axis(m.stride if m.stride else m.kernel_size)
         if len(k) != nd:
             return None
-        return (tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j)),
-                tuple(ji * si for ji, si in zip(j, s)))
+        return (
+            tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j)),
+            tuple(ji * si for ji, si in zip(j, s)),
+        )
     if type(m) in _NEUTRAL:
         return state
     if type(m) is nn.Sequential:
@@ -115,8 +118,9 @@ def _rf_nodes(owner: nn.Module, nodes: tuple, state):
     return state
 
 
-def receptive_field(model: nn.Module, input_shape: Sequence[int], *,
-                    memory_budget: int = MEMORY_BUDGET) -> ReceptiveField:
+def receptive_field(
+    model: nn.Module, input_shape: Sequence[int], *, memory_budget: int = MEMORY_BUDGET
+) -> ReceptiveField:
     """The structural receptive field of every output unit, and the closed form where it applies.
 
     Formula: the 0/1 pattern of the product of the layers' static patterns (see the module docstring);
@@ -141,10 +145,17 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int], *,
         raise bad("input_shape", input_shape, "a tuple of positive ints: one sample's shape, no batch dimension")
     model, x = prepare(model, torch.zeros(shape, dtype=torch.float64), "input_shape")
     est = estimate_memory(model, shape, structural=True, partial=True)
-    guard_memory("receptive_field", est.peak_bytes, budget, f"the pattern (nnz ~ {format_count(est.nnz)}) and its "
-                 "intermediates", "use a smaller input_shape", error=NumericsError)
+    guard_memory(
+        "receptive_field",
+        est.peak_bytes,
+        budget,
+        f"the pattern (nnz ~ {format_count(est.nnz)}) and its intermediates",
+        "use a smaller input_shape",
+        error=NumericsError,
+    )
     graph = build_graph(model, x, structural=True)
     p, _, _ = compose(graph, order="forward", structural=True)
     out_shape = tuple(graph.nodes[graph.output].out_shape)
-    return ReceptiveField(shape, out_shape, p, np.diff(p.indptr),
-                          closed_form_rf(model, len(shape) - 1) if len(shape) >= 2 else None)
+    return ReceptiveField(
+        shape, out_shape, p, np.diff(p.indptr), closed_form_rf(model, len(shape) - 1) if len(shape) >= 2 else None
+    )

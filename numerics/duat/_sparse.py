@@ -20,9 +20,13 @@ _DENSE_LIMIT = 1 << 24
 
 def coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """CSR matrix from (row, col, value) triplets; duplicate entries are summed, explicit zeros dropped."""
-    m = sp.coo_matrix((np.asarray(vals, dtype=np.float64).ravel(),
-                       (np.asarray(rows, dtype=np.int64).ravel(), np.asarray(cols, dtype=np.int64).ravel())),
-                      shape=shape).tocsr()
+    m = sp.coo_matrix(
+        (
+            np.asarray(vals, dtype=np.float64).ravel(),
+            (np.asarray(rows, dtype=np.int64).ravel(), np.asarray(cols, dtype=np.int64).ravel()),
+        ),
+        shape=shape,
+    ).tocsr()
     m.sum_duplicates()
     m.eliminate_zeros()
     return m
@@ -84,14 +88,19 @@ def to_torch(m: sp.spmatrix) -> torch.Tensor:
     Memory: the int64 indices (16 bytes per nonzero) are the only new array; the values are shared with a
     float64 CSR ``m`` (so the result must not be written to while ``m`` is used)."""
     m = sp.csr_matrix(m)
-    m.sum_duplicates()                              # canonical: sorted column indices, no duplicates
+    m.sum_duplicates()  # canonical: sorted column indices, no duplicates
     idx = np.empty((2, m.nnz), dtype=np.int64)
     idx[0] = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
     idx[1] = m.indices
     data = m.data if m.data.dtype == np.float64 else m.data.astype(np.float64)
-    return torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(data), m.shape,
-                                   dtype=torch.float64, check_invariants=False,
-                                   is_coalesced=True)
+    return torch.sparse_coo_tensor(
+        torch.from_numpy(idx),
+        torch.from_numpy(data),
+        m.shape,
+        dtype=torch.float64,
+        check_invariants=False,
+        is_coalesced=True,
+    )
 
 
 def from_torch(t: torch.Tensor) -> sp.csr_matrix:

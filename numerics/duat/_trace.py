@@ -57,13 +57,18 @@ def trace(model: nn.Module) -> tuple[fx.GraphModule, str]:
     root, strip = (_Root(model), "m") if type(model) in LEAVES else (model, "")
     try:
         graph = LeafTracer().trace(root)
-    except Exception as e:                                      # noqa: BLE001 - fx raises many types
+    except Exception as e:  # noqa: BLE001 - fx raises many types
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        hint = " (data-dependent control flow: an `if`/loop on tensor values cannot be traced)" \
-            if "control flow" in str(e) or isinstance(e, fx.proxy.TraceError) else ""
-        raise NumericsError(f"model: torch.fx cannot trace {type(model).__name__}.forward(){hint}: {first}; "
-                            f"allowed: forwards that torch.fx.symbolic_trace can trace (no branching on tensor "
-                            f"values)") from None
+        hint = (
+            " (data-dependent control flow: an `if`/loop on tensor values cannot be traced)"
+            if "control flow" in str(e) or isinstance(e, fx.proxy.TraceError)
+            else ""
+        )
+        raise NumericsError(
+            f"model: torch.fx cannot trace {type(model).__name__}.forward(){hint}: {first}; "
+            f"allowed: forwards that torch.fx.symbolic_trace can trace (no branching on tensor "
+            f"values)"
+        ) from None
     return fx.GraphModule(root, graph), strip
 
 
@@ -86,7 +91,7 @@ def module_path(node: fx.Node, strip: str = "") -> str:
         stack = node.meta.get("nn_module_stack") or {}
         path = re.sub(r"@\d+$", "", list(stack.keys())[-1]) if stack else ""
     if strip and (path == strip or path.startswith(strip + ".")):
-        path = path[len(strip) + 1:]
+        path = path[len(strip) + 1 :]
     return path
 
 
@@ -145,8 +150,9 @@ def where(node: fx.Node, strip: str = "") -> str:
     return f"node {node.name!r}" + (f" in {path!r}" if path else "") + (f" at {src}" if src else "")
 
 
-def call_error(gm: fx.GraphModule, node: fx.Node, strip: str, supported: bool, in_shape, e: Exception,
-               names: str) -> NumericsError:
+def call_error(
+    gm: fx.GraphModule, node: fx.Node, strip: str, supported: bool, in_shape, e: Exception, names: str
+) -> NumericsError:
     """The error for a node whose op raised on the sample (or on shapes): an unsupported layer or op by name, a
     supported leaf that rejected its per-sample input, or the op's own first line."""
     first = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -155,8 +161,9 @@ def call_error(gm: fx.GraphModule, node: fx.Node, strip: str, supported: bool, i
         path = module_path(node, strip) or "<model>"
         if not supported:
             return NumericsError(f"{path}: {qualname(type(mod))} is not supported; supported: {names}")
-        return NumericsError(f"{path}: {type(mod).__name__} rejected a per-sample input of shape "
-                             f"{tuple(in_shape)}: {first}")
+        return NumericsError(
+            f"{path}: {type(mod).__name__} rejected a per-sample input of shape {tuple(in_shape)}: {first}"
+        )
     if not supported:
         return NumericsError(f"{where(node, strip)}: {op_name(node)} is not supported; supported: {names}")
     return NumericsError(f"{where(node, strip)}: {op_name(node)} failed: {first}")

@@ -130,10 +130,21 @@ class PatchEmbed(nn.Module):
 def vgg_small(in_chans: int = 3, classes: int = 10) -> nn.Sequential:
     """Plain VGG-style net: [conv3-BN-ReLU] x2, max-pool, conv3-BN-ReLU, max-pool, global average, linear."""
     return nn.Sequential(
-        nn.Conv2d(in_chans, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, classes))
+        nn.Conv2d(in_chans, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, classes),
+    )
 
 
 _MODELS = {
@@ -159,8 +170,9 @@ def init_(model: nn.Module, seed: int) -> nn.Module:
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 n = mod.num_features
                 if mod.running_mean is None or mod.running_var is None:
-                    raise NumericsError(f"init_: {type(mod).__name__}(track_running_stats=False) has no running "
-                                        "statistics to draw")
+                    raise NumericsError(
+                        f"init_: {type(mod).__name__}(track_running_stats=False) has no running statistics to draw"
+                    )
                 mod.weight.copy_(0.5 + torch.rand(n, generator=g, dtype=torch.float64))
                 mod.bias.copy_(0.1 * torch.randn(n, generator=g, dtype=torch.float64))
                 mod.running_mean.copy_(0.1 * torch.randn(n, generator=g, dtype=torch.float64))
@@ -169,7 +181,7 @@ def init_(model: nn.Module, seed: int) -> nn.Module:
             for name, p in mod.named_parameters(recurse=False):
                 if p.dim() >= 2:
                     p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) / math.sqrt(p[0].numel()))
-                elif "weight" in name:                      # LayerNorm scale
+                elif "weight" in name:  # LayerNorm scale
                     p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
                 else:
                     p.copy_(0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
@@ -190,6 +202,6 @@ def reference_model(name: str, *, seed: int = 0, dtype: torch.dtype = torch.floa
     if name not in _MODELS:
         raise bad("model", name, ", ".join(MODEL_NAMES))
     build, shape = _MODELS[name]
-    with torch.random.fork_rng(devices=[]):           # torch's default init must not touch the caller's RNG
+    with torch.random.fork_rng(devices=[]):  # torch's default init must not touch the caller's RNG
         model = build()
     return init_(model.to(torch.float64), seed).to(dtype).eval(), shape

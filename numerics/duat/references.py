@@ -19,9 +19,9 @@ from torch import nn
 
 from .._errors import NumericsError, bad
 from .._tolerances import TOLERANCES
+from ._sparse import from_torch
 from .layers import ACTIVATIONS
 from .models import Residual
-from ._sparse import from_torch
 
 _LEARNED = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.MultiheadAttention)
 
@@ -37,8 +37,10 @@ def dense(m: torch.Tensor | sp.spmatrix | np.ndarray) -> np.ndarray:
 
 def max_err(actual, expected) -> float:
     """``max |actual - expected|`` over equal shapes (NaN propagates to ``inf``; a shape mismatch is ``inf``)."""
-    a, e = np.asarray(dense(actual) if not isinstance(actual, np.ndarray) else actual, dtype=np.float64), \
-        np.asarray(dense(expected) if not isinstance(expected, np.ndarray) else expected, dtype=np.float64)
+    a, e = (
+        np.asarray(dense(actual) if not isinstance(actual, np.ndarray) else actual, dtype=np.float64),
+        np.asarray(dense(expected) if not isinstance(expected, np.ndarray) else expected, dtype=np.float64),
+    )
     if a.shape != e.shape:
         return math.inf
     if a.size == 0:
@@ -50,8 +52,9 @@ def max_err(actual, expected) -> float:
 def close(actual, expected, tolerance: str = "float64_affine") -> bool:
     """Whether ``actual`` is within ``TOLERANCES[tolerance]`` of ``expected`` (shapes must match)."""
     a = torch.as_tensor(np.asarray(dense(actual) if not isinstance(actual, np.ndarray) else actual, dtype=np.float64))
-    e = torch.as_tensor(np.asarray(dense(expected) if not isinstance(expected, np.ndarray) else expected,
-                                   dtype=np.float64))
+    e = torch.as_tensor(
+        np.asarray(dense(expected) if not isinstance(expected, np.ndarray) else expected, dtype=np.float64)
+    )
     return a.shape == e.shape and TOLERANCES[tolerance].ok(a, e)
 
 
@@ -120,13 +123,13 @@ def mha_reference(mha: nn.MultiheadAttention, x: torch.Tensor) -> tuple[np.ndarr
     for k in range(h):
         rows = slice(k * dh, (k + 1) * dh)
         q = xs @ w_in[:d][rows].T + b_in[:d][rows]
-        key = xs @ w_in[d:2 * d][rows].T + b_in[d:2 * d][rows]
+        key = xs @ w_in[d : 2 * d][rows].T + b_in[d : 2 * d][rows]
         s = q @ key.T / math.sqrt(dh)
         e = np.exp(s - s.max(axis=1, keepdims=True))
         attn[k] = e / e.sum(axis=1, keepdims=True)
-        p = w_in[2 * d:][rows].T @ w_o[:, rows].T                    # W_V^h W_O^h, (D, D)
+        p = w_in[2 * d :][rows].T @ w_o[:, rows].T  # W_V^h W_O^h, (D, D)
         m += np.kron(attn[k], p.T)
-    return m, np.tile(b_in[2 * d:] @ w_o.T + b_o, n), attn
+    return m, np.tile(b_in[2 * d :] @ w_o.T + b_o, n), attn
 
 
 def vit_block_reference(block, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -161,8 +164,14 @@ def patch_permutation(channels: int, height: int, width: int, patch: int) -> np.
     """
     if height % patch or width % patch:
         raise bad("patch", patch, f"a divisor of H={height} and W={width}")
-    pi, pj, c, a, b = np.meshgrid(np.arange(height // patch), np.arange(width // patch), np.arange(channels),
-                                  np.arange(patch), np.arange(patch), indexing="ij")
+    pi, pj, c, a, b = np.meshgrid(
+        np.arange(height // patch),
+        np.arange(width // patch),
+        np.arange(channels),
+        np.arange(patch),
+        np.arange(patch),
+        indexing="ij",
+    )
     cols = (c * height + pi * patch + a) * width + pj * patch + b
     n = channels * height * width
     perm = np.zeros((n, n))
@@ -217,8 +226,12 @@ def boundary_margin(records, x: torch.Tensor) -> float:
 def _windows(a: np.ndarray, chw: tuple[int, int, int], out_hw: tuple[int, int], k: int) -> np.ndarray:
     """The ``k x k`` pooling windows of the flat ``(c*h*w,)`` map ``a`` as ``(c, ho, wo, k*k)``."""
     (c, h, w), (ho, wo) = chw, out_hw
-    return a.reshape(c, h, w)[:, :ho * k, :wo * k].reshape(c, ho, k, wo, k).transpose(0, 1, 3, 2, 4) \
+    return (
+        a.reshape(c, h, w)[:, : ho * k, : wo * k]
+        .reshape(c, ho, k, wo, k)
+        .transpose(0, 1, 3, 2, 4)
         .reshape(c, ho, wo, k * k)
+    )
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -252,7 +265,7 @@ def linear_reach(model: nn.Module) -> list[tuple[str, bool]]:
         graph = getattr(m, "duat_graph", None)
         if callable(graph):
             return nodes(m, graph(), path, linear)
-        return linear                                   # reshapes, pools with fixed matrices, identity
+        return linear  # reshapes, pools with fixed matrices, identity
 
     def nodes(owner: nn.Module, seq: tuple, path: str, linear: bool) -> bool:
         for node in seq:
@@ -269,8 +282,14 @@ def linear_reach(model: nn.Module) -> list[tuple[str, bool]]:
     return out
 
 
-def uat_sum(w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray,
-            sigma: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+def uat_sum(
+    w1: np.ndarray,
+    b1: np.ndarray,
+    w2: np.ndarray,
+    b2: np.ndarray,
+    sigma: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+) -> np.ndarray:
     """``sum_j W2[:, j] sigma(w_j . x + b_j) + b2`` as an explicit loop over hidden units (the UAT form, E1)."""
     g = b2.copy()
     for j in range(w1.shape[0]):

@@ -16,19 +16,43 @@ Source: Wang & Wu 2023 (arXiv 2305.08404); the experiment design is ours (docs/s
 """
 
 from ._baselines import BASELINES, baseline_point
+from ._config import PROFILES, SweepConfig, separation_config
 from ._equivariance import TRANSFORMS, equivariance_run
 from ._executors import make_executor
 from ._fit import LineFit, bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
 from ._nstar import fit_n_star
-from ._config import PROFILES, SweepConfig, separation_config
+from ._optim import OPTIMIZERS, require_equivariant
 from ._sweep import run_separation
 from ._tasks import TASKS, Task
 from ._threshold import ThresholdSearch
-from ._optim import OPTIMIZERS, require_equivariant
 from ._train import TrainSettings, train_ensemble, train_point
 from ._tree import ARCHS, TreeArch
 
-__all__ = ["TASKS", "Task", "ARCHS", "TreeArch", "TrainSettings", "train_ensemble", "train_point", "PROFILES",
-           "SweepConfig", "run_separation", "separation_config", "ThresholdSearch", "LineFit", "bootstrap_fit",
-           "interpolate_n_star", "fit_n_star", "log2_fit", "loglog_fit", "ratio_fit", "make_executor", "TRANSFORMS",
-           "equivariance_run", "OPTIMIZERS", "require_equivariant", "BASELINES", "baseline_point"]
+__all__ = [
+    "TASKS",
+    "Task",
+    "ARCHS",
+    "TreeArch",
+    "TrainSettings",
+    "train_ensemble",
+    "train_point",
+    "PROFILES",
+    "SweepConfig",
+    "run_separation",
+    "separation_config",
+    "ThresholdSearch",
+    "LineFit",
+    "bootstrap_fit",
+    "interpolate_n_star",
+    "fit_n_star",
+    "log2_fit",
+    "loglog_fit",
+    "ratio_fit",
+    "make_executor",
+    "TRANSFORMS",
+    "equivariance_run",
+    "OPTIMIZERS",
+    "require_equivariant",
+    "BASELINES",
+    "baseline_point",
+]

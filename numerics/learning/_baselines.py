@@ -31,6 +31,7 @@ BASELINES = ("fcn2", "ols")
 def _fcn2_init(d: int, width: int, gen: torch.Generator, dtype: torch.dtype) -> list[torch.Tensor]:
     def u(shape: tuple[int, ...], fan_in: int) -> torch.Tensor:
         return ((torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) / math.sqrt(fan_in)).to(dtype)
+
     return [u((d, width), d), u((width,), d), u((width,), width), u((), width)]
 
 
@@ -41,8 +42,9 @@ def _fcn2(p: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
 def _train_fcn2(p: list[torch.Tensor], x, y, x_val, y_val, lr: float, tr: Mapping[str, Any]) -> tuple[list, float, int]:
     """Full-batch Adam with early stopping; returns the best-validation parameters, their val MSE and step."""
     p = [t.clone().requires_grad_(True) for t in p]
-    opt = torch.optim.AdamW(p, lr=lr, betas=(float(tr["momentum"]), 0.999), eps=1e-8,
-                            weight_decay=float(tr.get("weight_decay", 0.0)))
+    opt = torch.optim.AdamW(
+        p, lr=lr, betas=(float(tr["momentum"]), 0.999), eps=1e-8, weight_decay=float(tr.get("weight_decay", 0.0))
+    )
     best, best_val, best_step, stale = [t.detach().clone() for t in p], math.inf, 0, 0
     patience, every = tr.get("patience"), int(tr["eval_every"])
     for step in range(1, int(tr["max_steps"]) + 1):
@@ -65,8 +67,9 @@ def _train_fcn2(p: list[torch.Tensor], x, y, x_val, y_val, lr: float, tr: Mappin
     return best, best_val, best_step
 
 
-def baseline_point(config: Mapping[str, Any], model: str, d: int, n: int, *, width: int = 10,
-                   dtype: str = "float32") -> dict[str, Any]:
+def baseline_point(
+    config: Mapping[str, Any], model: str, d: int, n: int, *, width: int = 10, dtype: str = "float32"
+) -> dict[str, Any]:
     """Train / solve ``model`` (``'fcn2'`` or ``'ols'``) on the data :func:`train_point` uses for ``config`` at
     ``(d, n)``, on the CPU.
 
@@ -115,5 +118,13 @@ def baseline_point(config: Mapping[str, Any], model: str, d: int, n: int, *, wid
             out["lr"].append(lr)
             out["steps"].append(step)
     params = d if model == "ols" else d * width + 2 * width + 1
-    return {"n": n, "d": d, "arch": model, **out, "params": params, "device": "cpu",
-            "dtype": "float64" if model == "ols" else dtype, "seconds": time.perf_counter() - t0}
+    return {
+        "n": n,
+        "d": d,
+        "arch": model,
+        **out,
+        "params": params,
+        "device": "cpu",
+        "dtype": "float64" if model == "ols" else dtype,
+        "seconds": time.perf_counter() - t0,
+    }

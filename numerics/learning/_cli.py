@@ -21,9 +21,9 @@ import theory
 
 from .._errors import NumericsError, bad, theory_errors
 from ..convert import resolve_device
+from ._config import PROFILES, separation_config
 from ._executors import EXECUTORS
 from ._optim import OPTIMIZERS
-from ._config import PROFILES, separation_config
 from ._sweep import run_separation
 from ._tasks import TASKS
 from ._tree import ARCHS, READOUT_INITS
@@ -31,17 +31,21 @@ from ._tree import ARCHS, READOUT_INITS
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``separation`` subcommand to an ``argparse`` subparsers object; returns its parser."""
-    p = subparsers.add_parser("separation", help="sample complexity n*(d) of CNN / LCN / FCN, fitted rates",
-                              description="Measure n*(d), the smallest training-set size reaching median test "
-                                          "error <= tau Var(y), per architecture and d; fit log-log slopes with "
-                                          "seed-bootstrap intervals. Resumable: rerun with the same --out.")
+    p = subparsers.add_parser(
+        "separation",
+        help="sample complexity n*(d) of CNN / LCN / FCN, fitted rates",
+        description="Measure n*(d), the smallest training-set size reaching median test "
+        "error <= tau Var(y), per architecture and d; fit log-log slopes with "
+        "seed-bootstrap intervals. Resumable: rerun with the same --out.",
+    )
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--profile", default="quick", choices=PROFILES)
     p.add_argument("--out", required=True, help="results directory (created; an existing one is resumed)")
     p.add_argument("--device", default="cpu", help="auto (CUDA when present), cpu, cuda, cuda:N (default cpu)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="local process pool (default), serial (in-process), dask")
+    p.add_argument(
+        "--executor", default="local", choices=EXECUTORS, help="local process pool (default), serial (in-process), dask"
+    )
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://HOST:8786 (default: a LocalCluster)")
     p.add_argument("--workers", type=int, help="worker processes (default: the usable cores)")
     p.add_argument("--seeds", type=int, help="number of seeds (labels 0 .. N-1; default: the profile's)")
@@ -54,23 +58,47 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--width", type=int, help="channels of every tree layer")
     g.add_argument("--head-width", type=int, help="units of each head layer; 0: no head layer")
     g.add_argument("--head-layers", type=int, help="head ReLU layers before the readout")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, help="adam-tensor (the profiles'; O(d)-equivariant), adam "
-                   "(per-coordinate, not equivariant), sgd, gd (full batch)")
+    g.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="adam-tensor (the profiles'; O(d)-equivariant), adam "
+        "(per-coordinate, not equivariant), sgd, gd (full batch)",
+    )
     g.add_argument("--momentum", type=float, help="heavy-ball momentum (gd, sgd) or Adam's beta1, in [0, 1)")
     g.add_argument("--weight-decay", type=float, help="L2 (gd, sgd) or decoupled (adam, adam-tensor); default 0")
-    g.add_argument("--batch-size", type=int_or_full, default=argparse.SUPPRESS, help="minibatch size, or 'full' (the profiles' default)")
+    g.add_argument(
+        "--batch-size",
+        type=int_or_full,
+        default=argparse.SUPPRESS,
+        help="minibatch size, or 'full' (the profiles' default)",
+    )
     g.add_argument("--init-scale", type=float, help="multiplier of the N(0, 2/fan_in) initialisation (default 1)")
     g.add_argument("--readout-init", choices=READOUT_INITS, help="zero (default) or gaussian N(0, 1/fan_in)")
-    p.add_argument("--evaluator", help="'module:function' evaluating one point (default "
-                                       "numerics.learning:train_point; the tests plug in a fake)")
-    p.add_argument("--force", action="store_true", help="discard results in --out made with another configuration "
-                   "(only in a store this tool created: its .cnnverify marker)")
+    p.add_argument(
+        "--evaluator",
+        help="'module:function' evaluating one point (default numerics.learning:train_point; the tests plug in a fake)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="discard results in --out made with another configuration "
+        "(only in a store this tool created: its .cnnverify marker)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
-_TRAIN_FLAGS = ("s", "width", "head_width", "head_layers", "optimizer", "momentum", "weight_decay", "init_scale",
-                "readout_init")
+_TRAIN_FLAGS = (
+    "s",
+    "width",
+    "head_width",
+    "head_layers",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "init_scale",
+    "readout_init",
+)
 """Flags that override one key of the profile's ``train`` dict (same name); ``--batch-size`` is handled apart."""
 
 
@@ -121,9 +149,12 @@ def _ratios(summary: dict) -> list[str]:
         num, den = name.split("/")
         a = {e["d"]: e for e in archs[num]["per_d"]}
         b = {e["d"]: e for e in archs[den]["per_d"]}
-        cells = [f"d={d}: {a[d]['n_star_interp'] / b[d]['n_star_interp']:.2f}"
-                 + (" (censored)" if a[d]["censored"] or b[d]["censored"] else "")
-                 for d in sorted(set(a) & set(b)) if a[d]["n_star_interp"] and b[d]["n_star_interp"]]
+        cells = [
+            f"d={d}: {a[d]['n_star_interp'] / b[d]['n_star_interp']:.2f}"
+            + (" (censored)" if a[d]["censored"] or b[d]["censored"] else "")
+            for d in sorted(set(a) & set(b))
+            if a[d]["n_star_interp"] and b[d]["n_star_interp"]
+        ]
         lines.append(f"  n*_{num} / n*_{den} (interpolated n*): " + (", ".join(cells) if cells else "none"))
     return lines
 
@@ -166,21 +197,31 @@ def _stored_before_stop_ratio(out: str) -> bool:
 
 def report(summary: dict) -> str:
     """The text table of a sweep summary."""
-    lines = [f"{'arch':5} {'d':>6} {'n*':>8} {'interp n*':>10} {'test@n*':>9} {'train@n*':>9} {'bracket':>15} "
-             f"{'fitted n* [95% interval]':>28}  note"]
+    lines = [
+        f"{'arch':5} {'d':>6} {'n*':>8} {'interp n*':>10} {'test@n*':>9} {'train@n*':>9} {'bracket':>15} "
+        f"{'fitted n* [95% interval]':>28}  note"
+    ]
     for arch, res in summary["archs"].items():
         for e in res["per_d"]:
             note = e["error"] if e["status"] == "error" else (f"censored {e['censored']}" if e["censored"] else "")
-            lines.append(f"{arch:5} {e['d']:>6} {_fmt(e['n_star'], 'd'):>8} {_fmt(e['n_star_interp'], '.1f'):>10} "
-                         f"{_fmt(e['median_test_at_n_star'], '.4f'):>9} {_fmt(e['median_train_at_n_star'], '.4f'):>9}"
-                         f" {_bracket(e.get('bracket')):>15} {_fitted(e):>28}  {note}")
+            lines.append(
+                f"{arch:5} {e['d']:>6} {_fmt(e['n_star'], 'd'):>8} {_fmt(e['n_star_interp'], '.1f'):>10} "
+                f"{_fmt(e['median_test_at_n_star'], '.4f'):>9} {_fmt(e['median_train_at_n_star'], '.4f'):>9}"
+                f" {_bracket(e.get('bracket')):>15} {_fitted(e):>28}  {note}"
+            )
     lines.append("log-log slope of n* against d:")
     lines += [f"  {arch}: {_ci(res['fit'])}" for arch, res in summary["archs"].items()]
     if "cnn_log2" in summary:
         law = summary["cnn_log2"]
-        lines.append("  cnn n* = a + b log^2 d: " + (law["error"] if "error" in law else
-                     f"b = {law['b']:.3g}, R^2 = {law['r2']:.3f}; slope of log n* vs log log d = "
-                     f"{law['loglog_slope']:.2f} (2 for an exact log^2 law)"))
+        lines.append(
+            "  cnn n* = a + b log^2 d: "
+            + (
+                law["error"]
+                if "error" in law
+                else f"b = {law['b']:.3g}, R^2 = {law['r2']:.3f}; slope of log n* vs log log d = "
+                f"{law['loglog_slope']:.2f} (2 for an exact log^2 law)"
+            )
+        )
     if summary.get("ratios"):
         lines.append("n* ratios between architectures:")
         lines += _ratios(summary)
@@ -190,8 +231,10 @@ def report(summary: dict) -> str:
     if summary.get("protocol"):
         lines.append(f"training protocol: {summary['protocol']}")
     t = summary["timings"]
-    lines.append(f"{t['evaluated']} points evaluated, {t['reused']} reused from the store, "
-                 f"{len(summary['errors'])} failed; {t['wall_s']:.1f} s wall")
+    lines.append(
+        f"{t['evaluated']} points evaluated, {t['reused']} reused from the store, "
+        f"{len(summary['errors'])} failed; {t['wall_s']:.1f} s wall"
+    )
     return "\n".join(lines)
 
 
@@ -222,9 +265,17 @@ def run(args: argparse.Namespace) -> int:
             overrides["stop_ratio"] = None
         config = separation_config(args.task, args.profile, **overrides)
         _check_up_front(args)
-        summary = run_separation(config, args.out, executor=args.executor, workers=args.workers,
-                                 scheduler=args.scheduler, device=args.device, dtype=args.dtype,
-                                 progress=not args.no_progress, force=args.force)
+        summary = run_separation(
+            config,
+            args.out,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            device=args.device,
+            dtype=args.dtype,
+            progress=not args.no_progress,
+            force=args.force,
+        )
     except NumericsError as e:
         print(f"error: {e}", file=sys.stderr)
         return theory.cli.EXIT_USAGE
@@ -237,7 +288,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}/summary.json, points.jsonl, " + ", ".join(summary["plots"]))
     failed = [f"{a} d={e['d']}" for a, res in summary["archs"].items() for e in res["per_d"] if e["status"] == "error"]
     if failed:
-        print(f"error: {len(failed)} of {sum(len(r['per_d']) for r in summary['archs'].values())} searches stopped at "
-              f"a failed point ({', '.join(failed)}); rerun the same command to retry them", file=sys.stderr)
+        print(
+            f"error: {len(failed)} of {sum(len(r['per_d']) for r in summary['archs'].values())} searches stopped at "
+            f"a failed point ({', '.join(failed)}); rerun the same command to retry them",
+            file=sys.stderr,
+        )
         return theory.cli.EXIT_FAIL
     return theory.cli.EXIT_OK

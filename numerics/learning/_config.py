@@ -37,8 +37,11 @@ def _plain(value: Any) -> bool:
 
 
 def _ints(value: Any, arg: str, lo: int, allowed: str) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)) or not value or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in value):
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in value)
+    ):
         raise bad(arg, value, allowed)
     return tuple(value)
 
@@ -98,15 +101,23 @@ class SweepConfig:
         ds = _ints(self.ds, "ds", s * s, f"a non-empty sequence of powers of s = {s}, >= {s * s}")
         if any(s ** round(math.log(d, s)) != d for d in ds) or list(ds) != sorted(set(ds)):
             raise bad("ds", self.ds, f"distinct powers of s = {s}, >= {s * s}, in increasing order")
-        if not isinstance(self.archs, (list, tuple)) or not self.archs or not set(self.archs) <= set(ARCHS) \
-                or len(set(self.archs)) != len(self.archs):
+        if (
+            not isinstance(self.archs, (list, tuple))
+            or not self.archs
+            or not set(self.archs) <= set(ARCHS)
+            or len(set(self.archs)) != len(self.archs)
+        ):
             raise bad("archs", self.archs, f"distinct names from {ARCHS}")
         seeds = _ints(self.seeds, "seeds", 0, "a non-empty sequence of distinct ints >= 0")
         if len(set(seeds)) != len(seeds):
             raise bad("seeds", self.seeds, "distinct ints >= 0")
-        if not isinstance(self.lrs, (list, tuple)) or not self.lrs or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-                for v in self.lrs):
+        if (
+            not isinstance(self.lrs, (list, tuple))
+            or not self.lrs
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in self.lrs
+            )
+        ):
             raise bad("lrs", self.lrs, "a non-empty sequence of finite positive numbers")
         if not isinstance(self.tau, (int, float)) or isinstance(self.tau, bool) or not 0 < self.tau < 1:
             raise bad("tau", self.tau, "a number in (0, 1)")
@@ -130,13 +141,17 @@ class SweepConfig:
         object.__setattr__(self, "tau", float(self.tau))
         object.__setattr__(self, "resolution", float(self.resolution))
         if self.stop_ratio is not None:
-            if isinstance(self.stop_ratio, bool) or not isinstance(self.stop_ratio, (int, float)) or not (
-                    math.isfinite(self.stop_ratio) and self.stop_ratio > 1):
+            if (
+                isinstance(self.stop_ratio, bool)
+                or not isinstance(self.stop_ratio, (int, float))
+                or not (math.isfinite(self.stop_ratio) and self.stop_ratio > 1)
+            ):
                 raise bad("stop_ratio", self.stop_ratio, "a finite number > 1, or None (stop at 1 + resolution)")
             object.__setattr__(self, "stop_ratio", float(self.stop_ratio))
         for name in ("train", "task_options"):
-            object.__setattr__(self, name, {k: list(v) if isinstance(v, tuple) else v
-                                            for k, v in getattr(self, name).items()})
+            object.__setattr__(
+                self, name, {k: list(v) if isinstance(v, tuple) else v for k, v in getattr(self, name).items()}
+            )
         if self.evaluator == DEFAULT_EVALUATOR:
             object.__setattr__(self, "train", {**PROTOCOL_DEFAULTS, **self.train})
             check_protocol(self.train, self.task, self.ds)
@@ -158,12 +173,42 @@ class SweepConfig:
         return cls(**kwargs)
 
 
-_TRAIN = {"quick": dict(s=2, width=8, head_width=16, head_layers=1, max_steps=400, eval_every=20, patience=6,
-                        momentum=0.9, optimizer="adam-tensor", weight_decay=0.0, batch_size=None, init_scale=1.0,
-                        readout_init="zero", n_val=256, n_test=1024),
-          "full": dict(s=2, width=8, head_width=16, head_layers=1, max_steps=2000, eval_every=20, patience=10,
-                       momentum=0.9, optimizer="adam-tensor", weight_decay=0.0, batch_size=None, init_scale=1.0,
-                       readout_init="zero", n_val=1024, n_test=4096)}
+_TRAIN = {
+    "quick": dict(
+        s=2,
+        width=8,
+        head_width=16,
+        head_layers=1,
+        max_steps=400,
+        eval_every=20,
+        patience=6,
+        momentum=0.9,
+        optimizer="adam-tensor",
+        weight_decay=0.0,
+        batch_size=None,
+        init_scale=1.0,
+        readout_init="zero",
+        n_val=256,
+        n_test=1024,
+    ),
+    "full": dict(
+        s=2,
+        width=8,
+        head_width=16,
+        head_layers=1,
+        max_steps=2000,
+        eval_every=20,
+        patience=10,
+        momentum=0.9,
+        optimizer="adam-tensor",
+        weight_decay=0.0,
+        batch_size=None,
+        init_scale=1.0,
+        readout_init="zero",
+        n_val=1024,
+        n_test=4096,
+    ),
+}
 """Training per profile: the same tree (8 channels, a 16-unit head) in both, so quick is a cut-down full run.
 Chosen on a pilot of the patch-quadratic task (d in 8..32, n in 64..4096): 8 channels is the narrowest whose
 training error falls below 0.02 Var(y) at every d; the per-tensor Adam of numerics.learning._train trains the deep narrow
@@ -179,11 +224,30 @@ def separation_config(task: str, profile: str = "quick", **overrides: Any) -> Sw
     """
     if profile not in PROFILES:
         raise bad("profile", profile, " | ".join(PROFILES))
-    base = SweepConfig(task, ds=(8, 16, 32), lrs=(0.03, 0.1), train=_TRAIN["quick"], n_min=32, n_max=2048,
-                       resolution=0.5, bootstrap_reps=500) \
-        if profile == "quick" else \
-        SweepConfig(task, ds=(8, 16, 32, 64, 128, 256), seeds=(0, 1, 2, 3, 4), lrs=(0.01, 0.03, 0.1),
-                    train=_TRAIN["full"], n_min=32, n_max=2**17, resolution=0.1, fit_d_min=16)
+    base = (
+        SweepConfig(
+            task,
+            ds=(8, 16, 32),
+            lrs=(0.03, 0.1),
+            train=_TRAIN["quick"],
+            n_min=32,
+            n_max=2048,
+            resolution=0.5,
+            bootstrap_reps=500,
+        )
+        if profile == "quick"
+        else SweepConfig(
+            task,
+            ds=(8, 16, 32, 64, 128, 256),
+            seeds=(0, 1, 2, 3, 4),
+            lrs=(0.01, 0.03, 0.1),
+            train=_TRAIN["full"],
+            n_min=32,
+            n_max=2**17,
+            resolution=0.1,
+            fit_d_min=16,
+        )
+    )
     unknown = set(overrides) - set(asdict(base))
     if unknown:
         raise bad("overrides", sorted(unknown), f"fields of SweepConfig: {sorted(asdict(base))}")

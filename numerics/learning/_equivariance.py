@@ -30,11 +30,11 @@ from typing import Any
 
 import torch
 
-from ._tree import TreeArch
 from .._errors import bad
-from ._tasks import Task
 from .._tolerances import TOLERANCES
+from ._tasks import Task
 from ._train import TrainSettings, train_ensemble
+from ._tree import TreeArch
 
 TRANSFORMS = ("orthogonal", "block", "shared-block")
 """``orthogonal``: Haar ``U`` in O(d); ``block``: independent Haar ``U_p`` in O(s) per patch; ``shared-block``: one
@@ -82,18 +82,31 @@ def _transform_first_layer(arch: TreeArch, w1: torch.Tensor, blocks: list[torch.
     """
     if arch.arch == "fcn":
         full = torch.block_diag(*blocks).to(w1)
-        return full @ w1                                               # (E, d, N_1)
+        return full @ w1  # (E, d, N_1)
     if arch.arch == "lcn":
-        return torch.stack(blocks).to(w1) @ w1                         # (E, P, s, C): W_1[p] -> U_p W_1[p]
+        return torch.stack(blocks).to(w1) @ w1  # (E, P, s, C): W_1[p] -> U_p W_1[p]
     if any(not torch.equal(b, blocks[0]) for b in blocks):
         raise bad("transform", "independent blocks", "one block shared by every patch for a CNN (weights are tied)")
-    return blocks[0].to(w1) @ w1                                       # (E, s, C)
+    return blocks[0].to(w1) @ w1  # (E, s, C)
 
 
-def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, steps: int = 200,
-                     lr: float = 0.01, settings: TrainSettings | None = None, width: int = 4, head_width: int = 8,
-                     task: str = "patch-quadratic", n_eval: int = 256, seed: int = 0,
-                     init: str = "transformed", s: int = 2) -> dict[str, Any]:
+def equivariance_run(
+    arch: str,
+    transform: str,
+    *,
+    d: int = 16,
+    n: int = 64,
+    steps: int = 200,
+    lr: float = 0.01,
+    settings: TrainSettings | None = None,
+    width: int = 4,
+    head_width: int = 8,
+    task: str = "patch-quadratic",
+    n_eval: int = 256,
+    seed: int = 0,
+    init: str = "transformed",
+    s: int = 2,
+) -> dict[str, Any]:
     """Train twice, from ``W_0`` on ``(X, y)`` and from ``T(W_0)`` on ``(U X, y)``, and compare ``f(x)`` with ``f_U(U x)``.
 
     Args:
@@ -134,7 +147,9 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
     def trained(params: list[torch.Tensor], data: torch.Tensor) -> tuple[torch.Tensor, float]:
         train_ensemble(shape, params, data[None], y[None], rate, opt)
         with torch.no_grad():
-            return shape.forward(params, x_eval[None])[0], float(((shape.forward(params, data[None])[0] - y) ** 2).mean())
+            return shape.forward(params, x_eval[None])[0], float(
+                ((shape.forward(params, data[None])[0] - y) ** 2).mean()
+            )
 
     def fresh(first: torch.Tensor) -> list[torch.Tensor]:
         return [first.detach().clone().requires_grad_(True)] + [p.detach().clone().requires_grad_(True) for p in p0[1:]]
@@ -159,8 +174,20 @@ def equivariance_run(arch: str, transform: str, *, d: int = 16, n: int = 64, ste
             best = (diff, loss_u, fu)
     diff, loss_u, fu = best  # type: ignore[misc]
     scale = float(f.abs().max())
-    return {"arch": arch, "transform": transform, "init": init, "d": d, "n": n, "steps": steps, "lr": lr,
-            "optimizer": opt.optimizer, "equivariant_protocol": opt.equivariant, "max_abs_diff": diff, "output_scale": scale,
-            "rel_diff": diff / scale if scale > 0 else math.inf,
-            "agree": TOLERANCES["equivariance_float64"].ok(fu, f), "train_loss": [loss, loss_u],
-            "candidates": len(firsts)}
+    return {
+        "arch": arch,
+        "transform": transform,
+        "init": init,
+        "d": d,
+        "n": n,
+        "steps": steps,
+        "lr": lr,
+        "optimizer": opt.optimizer,
+        "equivariant_protocol": opt.equivariant,
+        "max_abs_diff": diff,
+        "output_scale": scale,
+        "rel_diff": diff / scale if scale > 0 else math.inf,
+        "agree": TOLERANCES["equivariance_float64"].ok(fu, f),
+        "train_loss": [loss, loss_u],
+        "candidates": len(firsts),
+    }

@@ -80,10 +80,19 @@ def _serial() -> PointExecutor:
 
 def _local(workers: int) -> PointExecutor:
     threads = max(1, usable_cores() // workers)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=set_worker_threads, initargs=(threads,))
-    return PointExecutor("local", pool.submit, lambda fs: cf.wait(fs, return_when=cf.FIRST_COMPLETED)[0],
-                         lambda: pool.shutdown(wait=True, cancel_futures=True), workers)
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=set_worker_threads,
+        initargs=(threads,),
+    )
+    return PointExecutor(
+        "local",
+        pool.submit,
+        lambda fs: cf.wait(fs, return_when=cf.FIRST_COMPLETED)[0],
+        lambda: pool.shutdown(wait=True, cancel_futures=True),
+        workers,
+    )
 
 
 def _dask(workers: int | None, scheduler: str | None, processes: bool) -> PointExecutor:
@@ -91,8 +100,9 @@ def _dask(workers: int | None, scheduler: str | None, processes: bool) -> PointE
 
     cluster = None
     if scheduler is None:
-        cluster = distributed.LocalCluster(n_workers=workers or usable_cores(), threads_per_worker=1,
-                                           processes=processes, dashboard_address=None)
+        cluster = distributed.LocalCluster(
+            n_workers=workers or usable_cores(), threads_per_worker=1, processes=processes, dashboard_address=None
+        )
         client = distributed.Client(cluster)
     else:
         try:
@@ -109,12 +119,14 @@ def _dask(workers: int | None, scheduler: str | None, processes: bool) -> PointE
         return distributed.wait(fs, return_when="FIRST_COMPLETED").done
 
     n = workers if scheduler is None else len(client.scheduler_info().get("workers", {}))
-    return PointExecutor("dask", lambda fn, *args: client.submit(fn, *args, pure=False), wait_any, close,
-                         n or usable_cores())
+    return PointExecutor(
+        "dask", lambda fn, *args: client.submit(fn, *args, pure=False), wait_any, close, n or usable_cores()
+    )
 
 
-def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None, *,
-                  processes: bool = True) -> PointExecutor:
+def make_executor(
+    kind: str = "local", workers: int | None = None, scheduler: str | None = None, *, processes: bool = True
+) -> PointExecutor:
     """An executor for sweep points.
 
     Args:

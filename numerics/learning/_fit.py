@@ -14,8 +14,17 @@ from typing import Sequence
 import numpy as np
 
 from .._errors import NumericsError, bad
-from ._nstar import (WINDOW, Points, bootstrap_curve, curve_rng, error_matrix, interpolate_n_star,  # noqa: F401
-                     interval, local_n_star, median_error)
+from ._nstar import (  # noqa: F401
+    WINDOW,
+    Points,
+    bootstrap_curve,
+    curve_rng,
+    error_matrix,
+    interpolate_n_star,
+    interval,
+    local_n_star,
+    median_error,
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ def _line(x: np.ndarray, y: np.ndarray, what: str) -> LineFit:
     slope, intercept = np.polyfit(x, y, 1)
     resid = y - (intercept + slope * x)
     ss_tot = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid ** 2).sum()) / ss_tot if ss_tot > 0 else 1.0
+    r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else 1.0
     return LineFit(float(slope), float(intercept), r2)
 
 
@@ -84,8 +93,9 @@ def n_stars(points: Points, tau: float, window: float = WINDOW) -> dict[int, flo
     return out
 
 
-def bootstrap_n_stars(points: Points, tau: float, reps: int, seed: int,
-                      window: float = WINDOW) -> tuple[list[int], np.ndarray]:
+def bootstrap_n_stars(
+    points: Points, tau: float, reps: int, seed: int, window: float = WINDOW
+) -> tuple[list[int], np.ndarray]:
     """Seed-bootstrap replicates of the fitted n*: ``(ds, array (reps, len(ds)))``, +inf where one never crosses.
 
     Per d, :func:`numerics.learning._nstar.bootstrap_curve` with the generator ``curve_rng(seed, d)``, so a d's
@@ -145,17 +155,27 @@ def bootstrap_fit(points: Points, tau: float, reps: int, seed: int, level: float
     used = sorted(found)
     censored = [d for d in sorted(stars) if stars[d] is None]
     if len(used) < 2:
-        raise NumericsError(f"no slope: n* found at d = {used}, need two (no n <= n_max reached tau = {tau} at "
-                            f"d = {censored})")
+        raise NumericsError(
+            f"no slope: n* found at d = {used}, need two (no n <= n_max reached tau = {tau} at d = {censored})"
+        )
     fit = loglog_fit(used, [found[d] for d in used])
     ds, boot = bootstrap_n_stars({d: points[d] for d in used}, tau, reps, seed)
     fits = _row_fits(ds, boot)
     lines = np.exp(fits[:, 1:2] + fits[:, 0:1] * np.log(np.asarray(ds, dtype=np.float64)))  # (reps, len(ds))
-    return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(fits[:, 0], level),
-            "level": level, "ds": used, "n_stars": [found[d] for d in used], "censored_ds": censored,
-            "reps": reps, "reps_used": int(np.isfinite(fits[:, 0]).sum()),
-            "n_star_ci": [list(interval(boot[:, j], level)) for j in range(len(ds))],
-            "band": [_ci(lines[:, j], level) for j in range(len(ds))]}
+    return {
+        "slope": fit.slope,
+        "intercept": fit.intercept,
+        "r2": fit.r2,
+        "ci": _ci(fits[:, 0], level),
+        "level": level,
+        "ds": used,
+        "n_stars": [found[d] for d in used],
+        "censored_ds": censored,
+        "reps": reps,
+        "reps_used": int(np.isfinite(fits[:, 0]).sum()),
+        "n_star_ci": [list(interval(boot[:, j], level)) for j in range(len(ds))],
+        "band": [_ci(lines[:, j], level) for j in range(len(ds))],
+    }
 
 
 def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level: float = 0.95) -> dict:
@@ -180,5 +200,14 @@ def ratio_fit(num: Points, den: Points, tau: float, reps: int, seed: int, level:
     _, bn = bootstrap_n_stars({d: num[d] for d in used}, tau, reps, seed)
     _, bd = bootstrap_n_stars({d: den[d] for d in used}, tau, reps, seed + 1)
     slopes = _row_fits(used, bn / bd)[:, 0]
-    return {"slope": fit.slope, "intercept": fit.intercept, "r2": fit.r2, "ci": _ci(slopes, level),
-            "level": level, "ds": used, "ratios": ratios, "reps": reps, "reps_used": int(np.isfinite(slopes).sum())}
+    return {
+        "slope": fit.slope,
+        "intercept": fit.intercept,
+        "r2": fit.r2,
+        "ci": _ci(slopes, level),
+        "level": level,
+        "ds": used,
+        "ratios": ratios,
+        "reps": reps,
+        "reps_used": int(np.isfinite(slopes).sum()),
+    }

@@ -46,8 +46,9 @@ def _sorted(ns: Sequence[int], errors: Sequence[float]) -> tuple[np.ndarray, np.
     return np.asarray(ns, dtype=np.float64)[order], np.asarray(errors, dtype=np.float64)[order]
 
 
-def interpolate_n_star(ns: Sequence[int], errors: Sequence[float], tau: float, *,
-                       extrapolate: bool = False) -> tuple[float | None, int | None]:
+def interpolate_n_star(
+    ns: Sequence[int], errors: Sequence[float], tau: float, *, extrapolate: bool = False
+) -> tuple[float | None, int | None]:
     """n* from one error curve by two-point interpolation: ``(interpolated, grid)``; ``(None, None)`` when no n
     reaches ``tau``. The same as :func:`local_n_star` with ``window = 1``; ``grid`` is the bracket's upper end.
 
@@ -77,8 +78,9 @@ def _anchors(passed: np.ndarray) -> tuple[int, int, str | None]:
     return (0, 1, "below") if i == 0 else (i - 1, i, None)
 
 
-def local_n_star(ns: Sequence[int], errors: Sequence[float], tau: float, *, window: float = WINDOW,
-                 extrapolate: bool = False) -> float | None:
+def local_n_star(
+    ns: Sequence[int], errors: Sequence[float], tau: float, *, window: float = WINDOW, extrapolate: bool = False
+) -> float | None:
     """n* where a least-squares line through the curve's evaluations near the bracket reaches ``tau``.
 
     With ``(a, b)`` the bracket (:func:`_anchors`), the line ``log e = c0 + c1 log n`` is fitted to the evaluations
@@ -134,8 +136,11 @@ class NStar:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for summary.json (an open end as None)."""
-        return {"n_star_fit": self.point, "n_star_ci": [v if 0 < v < math.inf else None for v in self.interval],
-                "bracket": list(self.bracket)}
+        return {
+            "n_star_fit": self.point,
+            "n_star_ci": [v if 0 < v < math.inf else None for v in self.interval],
+            "bracket": list(self.bracket),
+        }
 
 
 def _diverged_as_inf(errors: Any) -> np.ndarray:
@@ -156,8 +161,9 @@ def error_matrix(curve: Sequence[tuple[int, Sequence[float]]], d: int) -> tuple[
     return [int(n) for n, _ in curve], _diverged_as_inf([errs for _, errs in curve])
 
 
-def bootstrap_curve(ns: Sequence[int], errs: np.ndarray, tau: float, reps: int, rng: np.random.Generator, *,
-                    window: float = WINDOW) -> np.ndarray:
+def bootstrap_curve(
+    ns: Sequence[int], errs: np.ndarray, tau: float, reps: int, rng: np.random.Generator, *, window: float = WINDOW
+) -> np.ndarray:
     """``reps`` seed-bootstrap replicates of :func:`local_n_star` (extrapolating), +inf where one never crosses.
 
     Each replicate draws as many seed indices as there are seeds, with replacement, the same draw at every n
@@ -187,8 +193,17 @@ def curve_rng(seed: int, d: int) -> np.random.Generator:
     return np.random.default_rng([seed, d])
 
 
-def fit_n_star(ns: Sequence[int], errs: Any, tau: float, *, reps: int, seed: int, d: int = 0,
-               level: float = 0.95, window: float = WINDOW) -> NStar:
+def fit_n_star(
+    ns: Sequence[int],
+    errs: Any,
+    tau: float,
+    *,
+    reps: int,
+    seed: int,
+    d: int = 0,
+    level: float = 0.95,
+    window: float = WINDOW,
+) -> NStar:
     """n* of one curve (``errs``: shape ``(len(ns), seeds)``) with its seed-bootstrap interval (:func:`interval`).
 
     A curve whose median never crosses tau in the searched range has no point estimate and the open interval
@@ -208,7 +223,6 @@ def fit_n_star(ns: Sequence[int], errs: Any, tau: float, *, reps: int, seed: int
         bracket, censored = (None if i == 0 else int(n[i - 1]), int(n[i])), "below" if i == 0 else None
     point = None if censored else local_n_star(ns, np.median(errs, axis=1), tau, window=window)
     if censored:  # no crossing inside the searched range: only the range's end bounds n*
-        return NStar(None, (float(n[-1]), math.inf) if censored == "above" else (0.0, float(n[0])), bracket,
-                     censored)
+        return NStar(None, (float(n[-1]), math.inf) if censored == "above" else (0.0, float(n[0])), bracket, censored)
     lo, hi = interval(bootstrap_curve(ns, errs, tau, reps, curve_rng(seed, d), window=window), level)
     return NStar(point, (lo, hi), bracket, censored)

@@ -41,8 +41,14 @@ OPTIMIZERS = ("gd", "sgd", "adam-tensor", "adam")
 EQUIVARIANT_OPTIMIZERS = ("gd", "sgd", "adam-tensor")
 """Optimizers whose training commutes with ``W_1 -> U W_1`` (see the module docstring)."""
 ADAM_BETA2, ADAM_EPS, TENSOR_EPS = 0.999, 1e-8, 1e-12
-PROTOCOL_DEFAULTS: dict[str, Any] = {"s": 2, "optimizer": "gd", "weight_decay": 0.0, "batch_size": None,
-                                     "init_scale": 1.0, "readout_init": "zero"}
+PROTOCOL_DEFAULTS: dict[str, Any] = {
+    "s": 2,
+    "optimizer": "gd",
+    "weight_decay": 0.0,
+    "batch_size": None,
+    "init_scale": 1.0,
+    "readout_init": "zero",
+}
 """Keys of a sweep config's ``train`` dict added after the first stores, at the values those stores ran with
 (``optimizer`` was absent before ``adam-tensor`` existed: ``gd``); filled in when absent, so an old store resumes
 with identical results."""
@@ -81,17 +87,24 @@ class TrainSettings:
         if missing:
             raise bad("train", sorted(train), f"a dict with max_steps, eval_every, momentum; missing {missing}")
         wd = train.get("weight_decay", 0.0)
-        return cls(int(train["max_steps"]), int(train["eval_every"]), train.get("patience"),
-                   float(train["momentum"]), train.get("optimizer", "gd"),
-                   float(wd) if isinstance(wd, int) and not isinstance(wd, bool) else wd, train.get("batch_size"))
+        return cls(
+            int(train["max_steps"]),
+            int(train["eval_every"]),
+            train.get("patience"),
+            float(train["momentum"]),
+            train.get("optimizer", "gd"),
+            float(wd) if isinstance(wd, int) and not isinstance(wd, bool) else wd,
+            train.get("batch_size"),
+        )
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "eval_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise bad(name, v, "an int >= 1")
-        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
-                                          or self.patience < 1):
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+        ):
             raise bad("patience", self.patience, "None or an int >= 1")
         if not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise bad("momentum", self.momentum, "a number in [0, 1)")
@@ -119,9 +132,12 @@ def require_equivariant(settings: TrainSettings, needed_by: str) -> TrainSetting
         NumericsError: optimizer ``'adam'`` (per-coordinate second moments break the rotation equivariance).
     """
     if not settings.equivariant:
-        raise bad("optimizer", settings.optimizer,
-                  f"an equivariant optimizer ({' | '.join(EQUIVARIANT_OPTIMIZERS)}) for {needed_by}: per-coordinate "
-                  "Adam is only permutation-equivariant, so the lower-bound argument does not cover it")
+        raise bad(
+            "optimizer",
+            settings.optimizer,
+            f"an equivariant optimizer ({' | '.join(EQUIVARIANT_OPTIMIZERS)}) for {needed_by}: per-coordinate "
+            "Adam is only permutation-equivariant, so the lower-bound argument does not cover it",
+        )
     return settings
 
 
@@ -134,12 +150,21 @@ def check_protocol(train: Mapping[str, Any], task: str, ds: tuple[int, ...]) -> 
     Raises:
         NumericsError: naming the first bad value.
     """
-    tr = {"max_steps": 1, "eval_every": 1, "momentum": 0.9, "width": 8, "head_width": 16, "head_layers": 1,
-          **PROTOCOL_DEFAULTS, **train}
+    tr = {
+        "max_steps": 1,
+        "eval_every": 1,
+        "momentum": 0.9,
+        "width": 8,
+        "head_width": 16,
+        "head_layers": 1,
+        **PROTOCOL_DEFAULTS,
+        **train,
+    }
     TrainSettings.from_config(tr)
     for d in ds:
-        TreeArch("cnn", d, tr["s"], tr["width"], tr["head_width"], tr["head_layers"], tr["init_scale"],
-                 tr["readout_init"])
+        TreeArch(
+            "cnn", d, tr["s"], tr["width"], tr["head_width"], tr["head_layers"], tr["init_scale"], tr["readout_init"]
+        )
         Task(task, d)
 
 
@@ -147,13 +172,18 @@ def describe_protocol(train: Mapping[str, Any]) -> str | None:
     """One line naming the training protocol of a config's ``train`` dict (None when it is not one)."""
     if not all(k in train for k in ("width", "head_width", "head_layers", "momentum", *PROTOCOL_DEFAULTS)):
         return None
-    head = "no head" if not train["head_width"] or not train["head_layers"] else \
-        f"head {train['head_layers']} x {train['head_width']}"
+    head = (
+        "no head"
+        if not train["head_width"] or not train["head_layers"]
+        else f"head {train['head_layers']} x {train['head_width']}"
+    )
     batch = "full batch" if train["batch_size"] is None else f"minibatch {train['batch_size']}"
-    return (f"kernel = stride {train['s']}, width {train['width']}, {head}; optimizer {train['optimizer']} "
-            f"(momentum {train['momentum']}), weight decay {train['weight_decay']}, {batch}; init "
-            f"{train['init_scale']} x N(0, 2/fan_in), readout {train['readout_init']}; max_steps "
-            f"{train.get('max_steps')}, patience {train.get('patience')}")
+    return (
+        f"kernel = stride {train['s']}, width {train['width']}, {head}; optimizer {train['optimizer']} "
+        f"(momentum {train['momentum']}), weight decay {train['weight_decay']}, {batch}; init "
+        f"{train['init_scale']} x N(0, 2/fan_in), readout {train['readout_init']}; max_steps "
+        f"{train.get('max_steps')}, patience {train.get('patience')}"
+    )
 
 
 def init_state(settings: TrainSettings, params: Sequence[torch.Tensor]) -> tuple[list, list]:
@@ -167,9 +197,16 @@ def init_state(settings: TrainSettings, params: Sequence[torch.Tensor]) -> tuple
 
 
 @torch.no_grad()
-def apply_update(settings: TrainSettings, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-                 vel: Sequence[torch.Tensor], sq: Sequence[torch.Tensor], scales: Sequence[float],
-                 rate: torch.Tensor, step: int) -> None:
+def apply_update(
+    settings: TrainSettings,
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    vel: Sequence[torch.Tensor],
+    sq: Sequence[torch.Tensor],
+    scales: Sequence[float],
+    rate: torch.Tensor,
+    step: int,
+) -> None:
     """One in-place optimizer step of every member (module docstring). ``rate (E,)`` is each member's learning
     rate (0 for a member that no longer trains: it neither moves nor decays); ``step`` counts from 1."""
     mu, wd, opt = settings.momentum, settings.weight_decay, settings.optimizer
@@ -187,14 +224,14 @@ def apply_update(settings: TrainSettings, params: Sequence[torch.Tensor], grads:
         if opt == "adam-tensor":
             v.mul_(mu).add_((1 - mu) * g)
             q.mul_(0.999).add_(0.001 * g.pow(2).flatten(1).mean(1))  # literals: today's bits
-            mhat = v / (1 - mu ** step)
-            vhat = q / (1 - 0.999 ** step)
+            mhat = v / (1 - mu**step)
+            vhat = q / (1 - 0.999**step)
             p.sub_((c * rate / (vhat.sqrt() + TENSOR_EPS)).view(shape) * mhat)
         else:  # per-coordinate Adam, in torch.optim.Adam's order of operations
             v.mul_(mu).add_((1 - mu) * g)
             q.mul_(ADAM_BETA2).addcmul_(g, g, value=1 - ADAM_BETA2)
-            denom = q.sqrt() / math.sqrt(1 - ADAM_BETA2 ** step) + ADAM_EPS
-            p.sub_((rate / (1 - mu ** step)).view(shape) * v / denom)
+            denom = q.sqrt() / math.sqrt(1 - ADAM_BETA2**step) + ADAM_EPS
+            p.sub_((rate / (1 - mu**step)).view(shape) * v / denom)
 
 
 class MinibatchOrder:
@@ -214,7 +251,7 @@ class MinibatchOrder:
         k = (step - 1) % self.per_epoch
         if k == 0:
             self.perm = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens]).to(self.device)
-        return self.perm[:, k * self.b:(k + 1) * self.b]
+        return self.perm[:, k * self.b : (k + 1) * self.b]
 
     def keep(self, keep: torch.Tensor) -> None:
         """Drop the members not in ``keep`` (positions among those still training)."""

@@ -67,16 +67,28 @@ class SweepStore:
         OSError: the file system refuses a read or write.
     """
 
-    def __init__(self, out: str | os.PathLike, config: dict[str, Any], *, force: bool = False,
-                 upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        config: dict[str, Any],
+        *,
+        force: bool = False,
+        upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ):
         self.out = Path(out)
         if self.out.exists() and not self.out.is_dir():
             raise bad("out", str(self.out), "a directory (a file is in the way)")
         config_path = self.out / CONFIG_FILE
-        if self.out.is_dir() and not config_path.exists() and any(
-                e.name != theory.io.MARKER_FILE for e in self.out.iterdir()):
-            raise bad("out", str(self.out), f"a new or empty directory, or a sweep store (holding {CONFIG_FILE}); "
-                      "this one holds other files")
+        if (
+            self.out.is_dir()
+            and not config_path.exists()
+            and any(e.name != theory.io.MARKER_FILE for e in self.out.iterdir())
+        ):
+            raise bad(
+                "out",
+                str(self.out),
+                f"a new or empty directory, or a sweep store (holding {CONFIG_FILE}); this one holds other files",
+            )
         if not self.out.is_dir() or not any(self.out.iterdir()):
             self.out.mkdir(parents=True, exist_ok=True)
             theory.io.write_marker(self.out, "numerics separation", STORE_FILES)
@@ -87,11 +99,15 @@ class SweepStore:
                 old = theory.io.read_json(config_path, "sweep configuration")
                 old = upgrade(old) if upgrade is not None else old
             except (ValueError, TypeError, AttributeError):  # corrupted (TheoryError is a ValueError), or not a
-                old = None                                   # configuration the upgrade accepts: a different one
+                old = None  # configuration the upgrade accepts: a different one
             if old != json.loads(text):
                 if not force:
-                    raise bad("out", str(self.out), "a new directory, or the one holding this same configuration "
-                              f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)")
+                    raise bad(
+                        "out",
+                        str(self.out),
+                        "a new directory, or the one holding this same configuration "
+                        f"(its {CONFIG_FILE} differs; pass force=True / --force to discard its results)",
+                    )
                 with theory_errors():
                     theory.io.check_replaceable(self.out, "out", in_place=True)
                 for name in (POINTS_FILE, SUMMARY_FILE, *PLOT_FILES):  # the old configuration's results
@@ -108,8 +124,11 @@ class SweepStore:
         data = self.points_path.read_bytes()
         end = data.rfind(b"\n") + 1
         if end < len(data):
-            warnings.warn(f"{self.points_path}: ignoring a torn last line of {len(data) - end} bytes "
-                          "(an interrupted write); that point will be evaluated again", stacklevel=3)
+            warnings.warn(
+                f"{self.points_path}: ignoring a torn last line of {len(data) - end} bytes "
+                "(an interrupted write); that point will be evaluated again",
+                stacklevel=3,
+            )
             with open(self.points_path, "r+b") as fh:
                 fh.truncate(end)
                 fh.flush()
@@ -119,8 +138,10 @@ class SweepStore:
                 rec = theory.io.parse_json(line, f"{self.points_path}, line {i}", "point record")
                 key = (str(rec["arch"]), int(rec["d"]), int(rec["n"]))
             except (ValueError, KeyError, TypeError):  # corrupted (TheoryError is a ValueError) or not a record
-                raise NumericsError(f"{self.points_path}, line {i}: not a point record ({line[:80]!r}); "
-                                    "the file was edited or corrupted: move it away to start afresh") from None
+                raise NumericsError(
+                    f"{self.points_path}, line {i}: not a point record ({line[:80]!r}); "
+                    "the file was edited or corrupted: move it away to start afresh"
+                ) from None
             if "error" in rec:
                 self.errors.append(rec)
             else:

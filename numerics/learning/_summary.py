@@ -43,8 +43,9 @@ def _fit_or_error(fn: Callable[..., dict], *args: Any) -> dict:
         return {"error": str(e)}
 
 
-def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
-              status: Mapping[tuple[str, int], dict]) -> dict:
+def summarize(
+    config: SweepConfig, points: Mapping[tuple[str, int, int], dict], status: Mapping[tuple[str, int], dict]
+) -> dict:
     """The sweep summary from the stored points and each search's final state (see :func:`run_separation`)."""
     archs: dict[str, Any] = {}
     curves: dict[str, dict[int, list]] = {}
@@ -52,21 +53,56 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
         per_d, curves[arch], excluded = [], {}, []
         for d in config.ds:
             recs = sorted((r for (a, dd, _), r in points.items() if a == arch and dd == d), key=lambda r: r["n"])
-            table = [{"n": r["n"], "median_test": median_error(r["test_rel"]),
-                      "median_train": median_error(r["train_rel"]), "test_rel": r["test_rel"],
-                      "train_rel": r["train_rel"], "lr": r.get("lr"), "passed": passes(r, config.tau)} for r in recs]
+            table = [
+                {
+                    "n": r["n"],
+                    "median_test": median_error(r["test_rel"]),
+                    "median_train": median_error(r["train_rel"]),
+                    "test_rel": r["test_rel"],
+                    "train_rel": r["train_rel"],
+                    "lr": r.get("lr"),
+                    "passed": passes(r, config.tau),
+                }
+                for r in recs
+            ]
             interp, grid = interpolate_n_star([t["n"] for t in table], [t["median_test"] for t in table], config.tau)
             at = next((t for t in table if t["n"] == grid), None)
             st = status[(arch, d)]
-            star = fit_n_star([t["n"] for t in table], [t["test_rel"] for t in table], config.tau,
-                              reps=config.bootstrap_reps, seed=config.seed + 1000 * a_idx, d=d).to_dict() \
-                if table else {"n_star_fit": None, "n_star_ci": None, "bracket": None}
-            per_d.append({"d": d, "n_star": grid, "n_star_interp": interp, **star, "censored": st["censored"],
-                          "status": st["status"], "error": st.get("error"),
-                          "median_test_at_n_star": at and at["median_test"],
-                          "median_train_at_n_star": at and at["median_train"], "points": table})
-            reason = ("below fit_d_min" if d < config.fit_d_min else "error" if st["status"] == "error" else
-                      "censored below (n_min passed: n* is only an upper bound)" if st["censored"] == "below" else None)
+            star = (
+                fit_n_star(
+                    [t["n"] for t in table],
+                    [t["test_rel"] for t in table],
+                    config.tau,
+                    reps=config.bootstrap_reps,
+                    seed=config.seed + 1000 * a_idx,
+                    d=d,
+                ).to_dict()
+                if table
+                else {"n_star_fit": None, "n_star_ci": None, "bracket": None}
+            )
+            per_d.append(
+                {
+                    "d": d,
+                    "n_star": grid,
+                    "n_star_interp": interp,
+                    **star,
+                    "censored": st["censored"],
+                    "status": st["status"],
+                    "error": st.get("error"),
+                    "median_test_at_n_star": at and at["median_test"],
+                    "median_train_at_n_star": at and at["median_train"],
+                    "points": table,
+                }
+            )
+            reason = (
+                "below fit_d_min"
+                if d < config.fit_d_min
+                else "error"
+                if st["status"] == "error"
+                else "censored below (n_min passed: n* is only an upper bound)"
+                if st["censored"] == "below"
+                else None
+            )
             if reason is None:  # censored above: no n* reached, so bootstrap_fit lists it among censored_ds
                 curves[arch][d] = [(t["n"], t["test_rel"]) for t in table]
             else:
@@ -79,6 +115,6 @@ def summarize(config: SweepConfig, points: Mapping[tuple[str, int, int], dict],
     for num, den in (("lcn", "cnn"), ("fcn", "lcn")):
         if num in curves and den in curves:
             extra.setdefault("ratios", {})[f"{num}/{den}"] = _fit_or_error(
-                ratio_fit, curves[num], curves[den], config.tau, config.bootstrap_reps, config.seed + 7)
-    return _finite({"config": config.to_dict(), "protocol": describe_protocol(config.train), "archs": archs,
-                    **extra})
+                ratio_fit, curves[num], curves[den], config.tau, config.bootstrap_reps, config.seed + 7
+            )
+    return _finite({"config": config.to_dict(), "protocol": describe_protocol(config.train), "archs": archs, **extra})

@@ -48,15 +48,29 @@ def _check_record(rec: Any, config: SweepConfig, key: tuple[str, int, int]) -> d
         raise NumericsError(f"evaluator returned arch/d/n {(rec.get('arch'), rec.get('d'), rec.get('n'))} for {key}")
     for name in ("test_rel", "train_rel"):
         v = rec.get(name)
-        if not isinstance(v, list) or len(v) != len(config.seeds) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        if (
+            not isinstance(v, list)
+            or len(v) != len(config.seeds)
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        ):
             raise NumericsError(f"evaluator returned {name} = {v!r}: need one number per seed ({len(config.seeds)})")
     return rec
 
 
-def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", workers: int | None = None,
-                   scheduler: str | None = None, device: str = "cpu", dtype: str = "float32",
-                   progress: bool = True, force: bool = False, processes: bool = True, plots: bool = True) -> dict:
+def run_separation(
+    config: SweepConfig,
+    out: Any,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    progress: bool = True,
+    force: bool = False,
+    processes: bool = True,
+    plots: bool = True,
+) -> dict:
     """Run (or resume) a separation sweep into the out directory ``out``; returns the summary.
 
     Every (arch, d) search runs concurrently: the driver submits each search's next n to the executor, appends
@@ -89,8 +103,11 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     t0 = time.perf_counter()
     cfg = config.to_dict()
     store = SweepStore(out, cfg, force=force, upgrade=upgrade_config)
-    searches = {(a, d): ThresholdSearch(config.n_min, config.n_max, config.search_resolution)
-                for a in config.archs for d in config.ds}
+    searches = {
+        (a, d): ThresholdSearch(config.n_min, config.n_max, config.search_resolution)
+        for a in config.archs
+        for d in config.ds
+    }
     status: dict[tuple[str, int], dict] = {k: {"status": "running", "censored": None} for k in searches}
     counts = {"evaluated": 0, "reused": 0}
     errors: list[dict] = []
@@ -102,6 +119,7 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(desc="separation points (total: at most)", unit="pt", dynamic_ncols=True, total=points_left())
 
     def advance(key: tuple[str, int], ex: Any) -> None:
@@ -144,8 +162,14 @@ def run_separation(config: SweepConfig, out: Any, *, executor: str = "local", wo
         bar.close()
     summary = summarize(config, store.points, status)
     seconds = sum(float(r.get("seconds", 0.0)) for r in store.points.values())
-    summary["timings"] = {"wall_s": time.perf_counter() - t0, **counts, "evaluator_s_all_points": seconds,
-                          "executor": executor, "device": device, "dtype": dtype}
+    summary["timings"] = {
+        "wall_s": time.perf_counter() - t0,
+        **counts,
+        "evaluator_s_all_points": seconds,
+        "executor": executor,
+        "device": device,
+        "dtype": dtype,
+    }
     summary["errors"] = errors
     summary["plots"] = write_plots(summary, store.out) if plots else []
     store.write_summary(summary)

@@ -56,8 +56,12 @@ class Task:
     def __post_init__(self) -> None:
         if self.name not in TASKS:
             raise bad("task", self.name, f"one of {TASKS}")
-        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 4 or (
-                self.d & (self.d - 1) and not (self.name == "sparse" and 3 ** round(math.log(self.d, 3)) == self.d)):
+        if (
+            isinstance(self.d, bool)
+            or not isinstance(self.d, int)
+            or self.d < 4
+            or (self.d & (self.d - 1) and not (self.name == "sparse" and 3 ** round(math.log(self.d, 3)) == self.d))
+        ):
             raise bad("d", self.d, "a power of 2, >= 4" + (" or of 3, >= 9" if self.name == "sparse" else ""))
         if not isinstance(self.noise, (int, float)) or not math.isfinite(self.noise) or self.noise < 0:
             raise bad("noise", self.noise, "a finite number >= 0 (a fraction of Var(f*))")
@@ -65,8 +69,11 @@ class Task:
             if self.g not in SPARSE_G:
                 raise bad("g", self.g, f"one of {SPARSE_G}")
             support = tuple(self.support) if self.support else (0, self.d - 1)
-            if len(support) != 2 or len(set(support)) != 2 or not all(
-                    isinstance(i, int) and 0 <= i < self.d for i in support):
+            if (
+                len(support) != 2
+                or len(set(support)) != 2
+                or not all(isinstance(i, int) and 0 <= i < self.d for i in support)
+            ):
                 raise bad("support", self.support, f"two distinct coordinates in [0, {self.d})")
             object.__setattr__(self, "support", support)
         elif self.support:
@@ -110,8 +117,14 @@ class Task:
         """
         return f + math.sqrt(self.noise * self.variance) * z
 
-    def sample(self, shape: tuple[int, ...], generator: torch.Generator, *, dtype: torch.dtype,
-               device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        generator: torch.Generator,
+        *,
+        dtype: torch.dtype,
+        device: torch.device | str = "cpu",
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw ``x ~ N(0, I_d)``, noisy labels ``y`` and the noiseless targets ``f*(x)``.
 
         Args:

@@ -41,8 +41,11 @@ class ThresholdSearch:
             raise bad("n_min", n_min, "an int >= 1")
         if isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < n_min:
             raise bad("n_max", n_max, f"an int >= n_min = {n_min}")
-        if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or not (
-                math.isfinite(resolution) and resolution >= 0):
+        if (
+            isinstance(resolution, bool)
+            or not isinstance(resolution, (int, float))
+            or not (math.isfinite(resolution) and resolution >= 0)
+        ):
             raise bad("resolution", resolution, "a finite float >= 0 (0: exact integer bisection)")
         self.n_min, self.n_max, self.resolution = n_min, n_max, float(resolution)
         self.history: list[tuple[int, bool]] = []

@@ -19,13 +19,12 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from .._errors import bad
+from .._threads import torch_threads
 from ..convert import resolve_device, resolve_dtype
 from ._optim import PROTOCOL_DEFAULTS, MinibatchOrder, TrainSettings, apply_update, init_state
-from ._tree import TreeArch
-from .._errors import bad
 from ._tasks import Task
-from .._threads import torch_threads
-
+from ._tree import TreeArch
 
 SMALL_PROBLEM = 2**20
 """Training data (E * n * d numbers) below which CPU training runs single-threaded: the tensors are too small to
@@ -38,9 +37,18 @@ def _threads_for(x: torch.Tensor) -> int:
     return 1 if small else torch.get_num_threads()
 
 
-def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-                   lrs: torch.Tensor, settings: TrainSettings, *, x_val: torch.Tensor | None = None,
-                   y_val: torch.Tensor | None = None, batch_seeds: list[int] | None = None) -> dict[str, Any]:
+def train_ensemble(
+    arch: TreeArch,
+    params: list[torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lrs: torch.Tensor,
+    settings: TrainSettings,
+    *,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    batch_seeds: list[int] | None = None,
+) -> dict[str, Any]:
     """Train every member of the ensemble on its own data with its own learning rate.
 
     Args:
@@ -72,9 +80,17 @@ def train_ensemble(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, 
         return _train(arch, params, x, y, lrs, settings, x_val, y_val, batches)
 
 
-def _train(arch: TreeArch, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, lrs: torch.Tensor,
-           settings: TrainSettings, x_val: torch.Tensor | None, y_val: torch.Tensor | None,
-           batches: MinibatchOrder | None) -> dict[str, Any]:
+def _train(
+    arch: TreeArch,
+    params: list[torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lrs: torch.Tensor,
+    settings: TrainSettings,
+    x_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+    batches: MinibatchOrder | None,
+) -> dict[str, Any]:
     E, dev, dt = params[0].shape[0], x.device, x.dtype
     validate = x_val is not None
     # Per-member results, indexed by the full ensemble.
@@ -158,8 +174,13 @@ def _normals(seed: int, n: int, d: int) -> np.ndarray:
 def task_of(config: Mapping[str, Any], d: int) -> Task:
     """The :class:`Task` a sweep config describes at input size ``d``."""
     opts = dict(config.get("task_options", {}))
-    return Task(config["task"], d, support=tuple(opts.get("support", ())), g=opts.get("g", "product"),
-                noise=float(opts.get("noise", 0.0)))
+    return Task(
+        config["task"],
+        d,
+        support=tuple(opts.get("support", ())),
+        g=opts.get("g", "product"),
+        noise=float(opts.get("noise", 0.0)),
+    )
 
 
 def _data(task: Task, seed: int, n: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -181,12 +202,21 @@ def tree_of(train: Mapping[str, Any], arch: str, d: int) -> TreeArch:
     """The :class:`TreeArch` a sweep config's ``train`` dict describes at input size ``d`` (``width``,
     ``head_width``, ``head_layers``; ``s``, ``init_scale``, ``readout_init`` default to :data:`PROTOCOL_DEFAULTS`)."""
     tr = {**PROTOCOL_DEFAULTS, **train}
-    return TreeArch(arch, d, _int(tr["s"]), _int(tr["width"]), _int(tr["head_width"]), _int(tr["head_layers"]),
-                    tr["init_scale"], tr["readout_init"])
+    return TreeArch(
+        arch,
+        d,
+        _int(tr["s"]),
+        _int(tr["width"]),
+        _int(tr["head_width"]),
+        _int(tr["head_layers"]),
+        tr["init_scale"],
+        tr["readout_init"],
+    )
 
 
-def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device: str = "cpu",
-                dtype: str = "float32") -> dict[str, Any]:
+def train_point(
+    config: Mapping[str, Any], arch: str, d: int, n: int, *, device: str = "cpu", dtype: str = "float32"
+) -> dict[str, Any]:
     """Train ``seeds x lrs`` models of one architecture on ``n`` samples at input size ``d``, as one ensemble.
 
     Seed ``i`` fixes the training set (nested in ``n``: the ``n`` samples are the first ``n`` of one stream) and
@@ -213,7 +243,8 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise bad("n", n, "an int >= 1")
     missing = [k for k in ("task", "seeds", "lrs", "seed", "train") if k not in config] + [
-        f"train.{k}" for k in _TRAIN_KEYS if k not in config.get("train", {})]
+        f"train.{k}" for k in _TRAIN_KEYS if k not in config.get("train", {})
+    ]
     if missing:
         raise bad("config", sorted(config), f"a sweep config dict (SweepConfig.to_dict()); missing {missing}")
     tr = dict(config["train"])
@@ -234,8 +265,17 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     gens = [torch.Generator().manual_seed(_seed(*base, arch, "init", s)) for s in seeds for _ in lrs]
     params = shape.init(gens, dtype=dt, device=dev)
     batch_seeds = [_seed(*base, arch, "batch", s) for s in seeds for _ in lrs]
-    out = train_ensemble(shape, params, x, y, torch.tensor(lrs * S, dtype=dt), settings, x_val=x_val, y_val=y_val,
-                         batch_seeds=batch_seeds)
+    out = train_ensemble(
+        shape,
+        params,
+        x,
+        y,
+        torch.tensor(lrs * S, dtype=dt),
+        settings,
+        x_val=x_val,
+        y_val=y_val,
+        batch_seeds=batch_seeds,
+    )
     var = task.variance
     with torch.no_grad():
         test = ((shape.forward(params, x_test[None]) - f_test) ** 2).mean(1) / var
@@ -246,12 +286,21 @@ def train_point(config: Mapping[str, Any], arch: str, d: int, n: int, *, device:
     rows = torch.arange(S, device=pick.device)
     as_list = lambda t: [float(v) for v in t.cpu().tolist()]  # noqa: E731
     return {
-        "n": n, "d": d, "arch": arch,
-        "test_rel": as_list(test[rows, pick]), "val_rel": as_list(val[rows, pick]),
-        "train_rel": as_list(fit[rows, pick]), "lr": [lrs[int(i)] for i in pick],
+        "n": n,
+        "d": d,
+        "arch": arch,
+        "test_rel": as_list(test[rows, pick]),
+        "val_rel": as_list(val[rows, pick]),
+        "train_rel": as_list(fit[rows, pick]),
+        "lr": [lrs[int(i)] for i in pick],
         "steps": [int(v) for v in out["steps"].view(S, R)[rows, pick].tolist()],
-        "all_test_rel": [as_list(r) for r in test], "all_val_rel": [as_list(r) for r in val],
-        "diverged": int(out["diverged"].sum()), "total_steps": int(out["total_steps"]),
+        "all_test_rel": [as_list(r) for r in test],
+        "all_val_rel": [as_list(r) for r in val],
+        "diverged": int(out["diverged"].sum()),
+        "total_steps": int(out["total_steps"]),
         "member_steps": int(out["trained_steps"].sum()),
-        "params": shape.param_count(), "device": str(dev), "dtype": dtype, "seconds": time.perf_counter() - t0,
+        "params": shape.param_count(),
+        "device": str(dev),
+        "dtype": dtype,
+        "seconds": time.perf_counter() - t0,
     }

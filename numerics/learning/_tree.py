@@ -73,7 +73,7 @@ class TreeArch:
             raise bad("init_scale", c, "a finite number > 0 (1: the N(0, 2/fan_in) initialisation)")
         if self.readout_init not in READOUT_INITS:
             raise bad("readout_init", self.readout_init, " | ".join(READOUT_INITS))
-        if self.s ** self.depth != self.d:
+        if self.s**self.depth != self.d:
             raise bad("d", self.d, f"a power of s = {self.s}")
 
     @property
@@ -91,7 +91,7 @@ class TreeArch:
         out: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         c_in = 1
         for l in range(1, self.depth + 1):
-            p_in, p_out = self.d // self.s ** (l - 1), self.d // self.s ** l
+            p_in, p_out = self.d // self.s ** (l - 1), self.d // self.s**l
             if self.arch == "cnn":
                 out.append(((self.s * c_in, self.width), (self.width,)))
             elif self.arch == "lcn":
@@ -114,11 +114,15 @@ class TreeArch:
         ``sqrt(1/fan_in)`` for the zero-initialised readout); a bias gets its layer's value. The per-tensor Adam
         step is measured in these units, so every layer moves by the same fraction of its scale."""
         shapes = self.shapes()
-        return [math.sqrt((1.0 if i == len(shapes) - 1 else 2.0) / ws[-2]) for i, (ws, _) in enumerate(shapes)
-                for _ in range(2)]
+        return [
+            math.sqrt((1.0 if i == len(shapes) - 1 else 2.0) / ws[-2])
+            for i, (ws, _) in enumerate(shapes)
+            for _ in range(2)
+        ]
 
-    def init(self, generators: list[torch.Generator], *, dtype: torch.dtype,
-             device: torch.device | str) -> list[torch.Tensor]:
+    def init(
+        self, generators: list[torch.Generator], *, dtype: torch.dtype, device: torch.device | str
+    ) -> list[torch.Tensor]:
         """Gaussian initial parameters for ``E = len(generators)`` members (member ``e`` drawn from ``generators[e]``):
         ``init_scale * N(0, 2 / fan_in)`` weights, zero biases, the readout per ``readout_init`` (module docstring).
 
@@ -167,10 +171,10 @@ class TreeArch:
         E, B = x.shape[0], x.shape[1]
         h = x.transpose(1, 2).reshape(E, self.d, 1, B)
         for l in range(self.depth):
-            w, b = params[2 * l], params[2 * l + 1]                  # w: (E, [P',] s C, C'), row t C + c
-            if self.arch == "cnn":                                   # one filter for every position
+            w, b = params[2 * l], params[2 * l + 1]  # w: (E, [P',] s C, C'), row t C + c
+            if self.arch == "cnn":  # one filter for every position
                 w, b = w[:, None], b[:, None]
-            h = h.reshape(E, -1, w.shape[-2], B)                     # (E, P', s C, B): patch p', t major
+            h = h.reshape(E, -1, w.shape[-2], B)  # (E, P', s C, B): patch p', t major
             h = torch.relu(w.transpose(-1, -2) @ h + b[..., None])
         return h.reshape(E, -1, B).transpose(1, 2)
 
@@ -198,8 +202,10 @@ class TreeArch:
         """
         shapes = self.shapes()
         E = params[0].shape[0] if params else 0
-        if len(params) != 2 * len(shapes) or any(tuple(w.shape[1:]) != ws or tuple(b.shape[1:]) != bs
-                                                 for (ws, bs), w, b in zip(shapes, params[::2], params[1::2])):
+        if len(params) != 2 * len(shapes) or any(
+            tuple(w.shape[1:]) != ws or tuple(b.shape[1:]) != bs
+            for (ws, bs), w, b in zip(shapes, params[::2], params[1::2])
+        ):
             raise bad("params", [tuple(p.shape) for p in params], f"the parameters of {self} (TreeArch.init)")
         if isinstance(member, bool) or not isinstance(member, int) or not 0 <= member < E:
             raise bad("member", member, f"an int in [0, {E})")
@@ -221,8 +227,9 @@ class TreeArch:
                 layers.append(conv)
             else:  # (P, s C, C') -> LocallyConnected1d's (P, C', C, s)
                 p_out = w[l].shape[0]
-                layers.append(LocallyConnected1d(w[l].reshape(p_out, s, c_in, c).permute(0, 3, 2, 1).contiguous(),
-                                                 b[l]))
+                layers.append(
+                    LocallyConnected1d(w[l].reshape(p_out, s, c_in, c).permute(0, 3, 2, 1).contiguous(), b[l])
+                )
             layers.append(nn.ReLU())
             c_in = c
         layers.append(nn.Flatten())

@@ -24,12 +24,18 @@ from ._marabou import marabou_available
 
 def add_parser(sub: Any) -> None:
     """Add the ``crosscheck`` subcommand to the ``python -m numerics`` parser."""
-    c = sub.add_parser("crosscheck", help="the routing claim: theory.prove_routing vs a peer verifier (Marabou), "
-                                          "counterexamples replayed exactly")
+    c = sub.add_parser(
+        "crosscheck",
+        help="the routing claim: theory.prove_routing vs a peer verifier (Marabou), counterexamples replayed exactly",
+    )
     c.add_argument("path", help="spec directory holding spec.json (python -m theory build)")
     c.add_argument("--with", dest="peer", required=True, choices=PEERS, help="the peer verifier")
-    c.add_argument("--timeout", type=float, default=60.0,
-                   help="seconds for ours and for each of the peer's 2k queries (default 60); a timeout is unknown")
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds for ours and for each of the peer's 2k queries (default 60); a timeout is unknown",
+    )
     c.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="interval of every input (default -1 1)")
     c.add_argument("--support", help="routed indices, e.g. 0,700 (default: the spec's meta)")
     c.add_argument("--tol", help="margin of the VNN-LIB query, e.g. 2**-10 written 0.0009765625 (default 2^-10)")
@@ -41,26 +47,55 @@ def add_parser(sub: Any) -> None:
 
 def _json(r: Crosscheck) -> dict[str, Any]:
     def rep(x: Any) -> Any:
-        return None if x is None else {"point_nonzero": {str(i): str(v) for i, v in enumerate(x.point) if v},
-                                       "clipped": x.clipped, "max_clip": str(x.max_clip),
-                                       "errors": [str(e) for e in x.errors], "violates": x.violates}
-    return {"verdict": r.verdict, "reason": r.reason, "claim": r.prop.statement(), "tol": str(r.prop.tol),
-            "spec_hash": r.prop.spec_hash, "ours": r.ours.to_json(), "ours_outcome": r.ours_outcome,
-            "ours_replay": rep(r.ours_replay), "peer": r.peer, "peer_outcome": r.peer_outcome,
-            "cases": [{"case": c.case, "status": c.answer.status, "seconds": c.answer.seconds,
-                       "wall_seconds": c.answer.wall_seconds, "message": c.answer.message,
-                       "point": None if c.answer.point is None else [v.hex() for v in c.answer.point],
-                       "replay": rep(c.replay)} for c in r.cases],
-            "ours_seconds": r.ours_seconds, "peer_seconds": r.peer_seconds, "peer_wall_seconds": r.peer_wall_seconds,
-            "exit_code": r.exit_code}
+        return (
+            None
+            if x is None
+            else {
+                "point_nonzero": {str(i): str(v) for i, v in enumerate(x.point) if v},
+                "clipped": x.clipped,
+                "max_clip": str(x.max_clip),
+                "errors": [str(e) for e in x.errors],
+                "violates": x.violates,
+            }
+        )
+
+    return {
+        "verdict": r.verdict,
+        "reason": r.reason,
+        "claim": r.prop.statement(),
+        "tol": str(r.prop.tol),
+        "spec_hash": r.prop.spec_hash,
+        "ours": r.ours.to_json(),
+        "ours_outcome": r.ours_outcome,
+        "ours_replay": rep(r.ours_replay),
+        "peer": r.peer,
+        "peer_outcome": r.peer_outcome,
+        "cases": [
+            {
+                "case": c.case,
+                "status": c.answer.status,
+                "seconds": c.answer.seconds,
+                "wall_seconds": c.answer.wall_seconds,
+                "message": c.answer.message,
+                "point": None if c.answer.point is None else [v.hex() for v in c.answer.point],
+                "replay": rep(c.replay),
+            }
+            for c in r.cases
+        ],
+        "ours_seconds": r.ours_seconds,
+        "peer_seconds": r.peer_seconds,
+        "peer_wall_seconds": r.peer_wall_seconds,
+        "exit_code": r.exit_code,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand; returns the exit code (module docstring)."""
     try:
         if args.peer == "marabou" and not marabou_available():
-            raise NumericsError("argument '--with': marabou needs maraboupy; allowed: install it with "
-                                "pip install 'cnnverify[peers]'")
+            raise NumericsError(
+                "argument '--with': marabou needs maraboupy; allowed: install it with pip install 'cnnverify[peers]'"
+            )
         if not 0 < args.timeout < 1e6:
             raise bad("--timeout", args.timeout, "seconds, a number in (0, 1e6)")
         if args.json:
@@ -69,8 +104,16 @@ def run(args: argparse.Namespace) -> int:
             theory.io.check_writable(args.keep, "directory", flag="--keep", existing="append")
         net = theory.load(args.path, note=lambda m: print(f"warning: {m}", file=sys.stderr))
         support = theory.cli.parse_int_list(args.support, "--support") if args.support else None
-        r = crosscheck(net, args.peer, timeout=args.timeout, box=tuple(args.box) if args.box else None,
-                       support=support, tol=args.tol, workdir=args.keep, all_cases=args.all_cases)
+        r = crosscheck(
+            net,
+            args.peer,
+            timeout=args.timeout,
+            box=tuple(args.box) if args.box else None,
+            support=support,
+            tol=args.tol,
+            workdir=args.keep,
+            all_cases=args.all_cases,
+        )
     except (NumericsError, theory.TheoryError) as e:
         print(f"error: {e}", file=sys.stderr)
         return theory.cli.EXIT_USAGE

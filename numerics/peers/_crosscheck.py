@@ -63,8 +63,15 @@ def replay_point(prop: Property, net: theory.Network, point: Any) -> Replay:
     clipped = [min(max(v, lo), hi) for v in exact]
     moved = [abs(a - b) for a, b in zip(exact, clipped) if a != b]
     xs, ys, errs = replay(prop, net, clipped)
-    return Replay(xs, len(moved), max(moved, default=Fraction(0)), ys, errs,
-                  any(e > prop.eps for e in errs), any(e >= prop.threshold for e in errs))
+    return Replay(
+        xs,
+        len(moved),
+        max(moved, default=Fraction(0)),
+        ys,
+        errs,
+        any(e > prop.eps for e in errs),
+        any(e >= prop.threshold for e in errs),
+    )
 
 
 @dataclass(frozen=True)
@@ -99,11 +106,14 @@ def classify(ours: str, peer: str, ours_meets_margin: bool = False) -> tuple[str
     if ours not in OUTCOMES[:2] + ("unknown",) or peer not in OUTCOMES:
         raise bad("outcome", (ours, peer), f"ours in proved | refuted | unknown, peer in {' | '.join(OUTCOMES)}")
     if ours == "proved" and peer == "refuted":
-        return "disagree", ("UNSOUND: prove_routing proved the claim, but the peer's point violates it in exact "
-                            "arithmetic")
+        return "disagree", (
+            "UNSOUND: prove_routing proved the claim, but the peer's point violates it in exact arithmetic"
+        )
     if ours == "refuted" and peer == "proved" and ours_meets_margin:
-        return "disagree", ("UNSOUND: the peer proved the claim (up to the margin), but our counterexample in the "
-                            "box violates it by more than the margin in exact arithmetic")
+        return "disagree", (
+            "UNSOUND: the peer proved the claim (up to the margin), but our counterexample in the "
+            "box violates it by more than the margin in exact arithmetic"
+        )
     if peer == "spurious":
         return "spurious", "every sat point of the peer satisfies the claim exactly (a float-tolerance artefact)"
     if ours == peer == "proved":
@@ -148,19 +158,26 @@ class Crosscheck:
         """A few lines for the command line."""
         p = self.prop
         head = f"{self.verdict.upper()}" + (f" ({self.ours_outcome})" if self.verdict == "agree" else "")
-        lines = [f"crosscheck: {head}: {self.reason}",
-                 f"  claim: {p.statement()}, margin tol = {p.tol}",
-                 f"  ours (theory.prove_routing): {self.ours.status} in {self.ours_seconds:.3f} s",
-                 (f"  {self.peer}: {self.peer_outcome}; {len(self.cases)} of {p.cases} cases run, solver "
-                  f"{self.peer_seconds:.3f} s, processes {self.peer_wall_seconds:.3f} s")]
+        lines = [
+            f"crosscheck: {head}: {self.reason}",
+            f"  claim: {p.statement()}, margin tol = {p.tol}",
+            f"  ours (theory.prove_routing): {self.ours.status} in {self.ours_seconds:.3f} s",
+            (
+                f"  {self.peer}: {self.peer_outcome}; {len(self.cases)} of {p.cases} cases run, solver "
+                f"{self.peer_seconds:.3f} s, processes {self.peer_wall_seconds:.3f} s"
+            ),
+        ]
         for c in self.cases:
-            text = f"    case {c.case} (output {c.case // 2} {'above' if c.case % 2 == 0 else 'below'}): " \
-                   f"{c.answer.status}"
+            text = (
+                f"    case {c.case} (output {c.case // 2} {'above' if c.case % 2 == 0 else 'below'}): {c.answer.status}"
+            )
             if c.replay is not None:
                 r = c.replay
-                text += (f", exact error at its point {float(r.max_error):.3g} ("
-                         f"{'violates the claim' if r.violates else 'claim holds there: spurious'}"
-                         f"{f'; {r.clipped} coordinates clipped onto the box' if r.clipped else ''})")
+                text += (
+                    f", exact error at its point {float(r.max_error):.3g} ("
+                    f"{'violates the claim' if r.violates else 'claim holds there: spurious'}"
+                    f"{f'; {r.clipped} coordinates clipped onto the box' if r.clipped else ''})"
+                )
             if c.answer.message:
                 text += f" ({c.answer.message})"
             lines.append(text)
@@ -190,9 +207,18 @@ def _ours(net: theory.Network, prop: Property, timeout: float) -> tuple[theory.C
     return cert, "refuted", r if r.violates else None
 
 
-def crosscheck(net: theory.Network, with_: str = "marabou", *, timeout: float = 60, box: Any = None,
-               support: Any = None, tol: Any = None, workdir: Any = None, all_cases: bool = False,
-               progress: Callable[[str], None] | None = None) -> Crosscheck:
+def crosscheck(
+    net: theory.Network,
+    with_: str = "marabou",
+    *,
+    timeout: float = 60,
+    box: Any = None,
+    support: Any = None,
+    tol: Any = None,
+    workdir: Any = None,
+    all_cases: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Crosscheck:
     """Check the routing claim of ``net`` with :func:`theory.prove_routing` and with a peer verifier; classify.
 
     Args:
@@ -235,6 +261,18 @@ def crosscheck(net: theory.Network, with_: str = "marabou", *, timeout: float = 
                 break
     outcome = peer_outcome(tuple(cases), prop.cases)
     verdict, reason = classify(ours, outcome, ours_replay is not None and ours_replay.meets_margin)
-    return Crosscheck(verdict, reason, prop, cert, ours, with_, outcome, tuple(cases), ours_replay, ours_seconds,
-                      sum(c.answer.seconds or 0.0 for c in cases), sum(c.answer.wall_seconds or 0.0 for c in cases),
-                      sum(1 for c in cases if c.replay is not None and not c.replay.violates))
+    return Crosscheck(
+        verdict,
+        reason,
+        prop,
+        cert,
+        ours,
+        with_,
+        outcome,
+        tuple(cases),
+        ours_replay,
+        ours_seconds,
+        sum(c.answer.seconds or 0.0 for c in cases),
+        sum(c.answer.wall_seconds or 0.0 for c in cases),
+        sum(1 for c in cases if c.replay is not None and not c.replay.violates),
+    )

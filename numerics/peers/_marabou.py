@@ -15,8 +15,8 @@ both its own timeout and SIGTERM. A timeout is reported as ``"timeout"``, never 
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -77,8 +77,9 @@ def marabou_available() -> bool:
     return importlib.util.find_spec("maraboupy") is not None
 
 
-def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+def _coo(
+    layer: nn.Module, n_in: int, c_in: int, first: bool, d: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Rows, columns, values, bias of one layer on flat units (``p C + c``; the first layer's inputs in X order
     ``c d + p``), plus ``(n_out, c_out)``."""
     if isinstance(layer, nn.Conv1d):
@@ -104,8 +105,10 @@ def _coo(layer: nn.Module, n_in: int, c_in: int, first: bool, d: int
     else:  # to_module builds only these three
         raise NumericsError(f"crosscheck: layer {layer!r} has no Marabou encoding")
     cols = ch * d + pos if first else pos * c_in + ch
-    flat_rows, flat_cols, flat_vals = [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a, dt in
-                                       ((rows, np.int64), (cols, np.int64), (vals, np.float64))]
+    flat_rows, flat_cols, flat_vals = [
+        np.ascontiguousarray(a, dtype=dt).reshape(-1)
+        for a, dt in ((rows, np.int64), (cols, np.int64), (vals, np.float64))
+    ]
     return flat_rows, flat_cols, flat_vals, np.asarray(bias, dtype=np.float64), n_out, c_out
 
 
@@ -118,8 +121,16 @@ def write_layers(net: theory.Network, path: Path) -> Path:
     for lv, (layer, relu) in enumerate(zip(module.layers, module.relu)):
         rows, cols, vals, bias, n_out, c_out = _coo(layer, n, c, lv == 0, net.d)
         keep = vals != 0
-        arrays.update({f"rows_{lv}": rows[keep], f"cols_{lv}": cols[keep], f"vals_{lv}": vals[keep],
-                       f"bias_{lv}": bias, f"relu_{lv}": np.array(bool(relu)), f"n_out_{lv}": np.array(n_out * c_out)})
+        arrays.update(
+            {
+                f"rows_{lv}": rows[keep],
+                f"cols_{lv}": cols[keep],
+                f"vals_{lv}": vals[keep],
+                f"bias_{lv}": bias,
+                f"relu_{lv}": np.array(bool(relu)),
+                f"n_out_{lv}": np.array(n_out * c_out),
+            }
+        )
         n, c = n_out, c_out
     np.savez(path, **arrays)
     return path
@@ -144,16 +155,34 @@ def solve_case(npz: Path, prop: Property, case: int, *, timeout: float, work: Pa
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout + GRACE_S, env=env)
     except subprocess.TimeoutExpired as e:
         log = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return PeerAnswer("marabou", "timeout", wall_seconds=time.perf_counter() - t0, log=_tail(log),
-                          message=f"killed after {timeout + GRACE_S:g} s (Marabou did not stop at its own timeout)")
+        return PeerAnswer(
+            "marabou",
+            "timeout",
+            wall_seconds=time.perf_counter() - t0,
+            log=_tail(log),
+            message=f"killed after {timeout + GRACE_S:g} s (Marabou did not stop at its own timeout)",
+        )
     wall = time.perf_counter() - t0
     log = _tail((proc.stdout or "") + (proc.stderr or ""))
     if proc.returncode != 0 or not out.exists():
-        return PeerAnswer("marabou", "error", wall_seconds=wall, log=log,
-                          message=f"the Marabou process exited with code {proc.returncode}")
+        return PeerAnswer(
+            "marabou",
+            "error",
+            wall_seconds=wall,
+            log=log,
+            message=f"the Marabou process exited with code {proc.returncode}",
+        )
     ans = json.loads(out.read_text())
     status = {"sat": "sat", "unsat": "unsat", "TIMEOUT": "timeout"}.get(ans["status"], "error")
     point = tuple(float.fromhex(v) for v in ans["point"]) if status == "sat" else None
     outputs = tuple(float.fromhex(v) for v in ans["outputs"]) if status == "sat" else None
-    return PeerAnswer("marabou", status, point, outputs, ans["seconds"], wall, log=log,
-                      message=f"Marabou answered {ans['status']!r}" if status == "error" else "")
+    return PeerAnswer(
+        "marabou",
+        status,
+        point,
+        outputs,
+        ans["seconds"],
+        wall,
+        log=log,
+        message=f"Marabou answered {ans['status']!r}" if status == "error" else "",
+    )

@@ -85,7 +85,7 @@ def _node(kind: str, parts: Sequence[Target]) -> Target:
     """``kind`` of ``parts``, nested nodes of the same kind flattened and repeated parts dropped."""
     flat: list[Target] = []
     for p in parts:
-        for q in (p.parts if isinstance(p, PiecewiseTarget) and p.kind == kind else (p,)):
+        for q in p.parts if isinstance(p, PiecewiseTarget) and p.kind == kind else (p,):
             if q not in flat:
                 flat.append(q)
     return flat[0] if len(flat) == 1 else PiecewiseTarget(kind, tuple(flat))
@@ -121,14 +121,22 @@ def _count(t: Target) -> int:
 
 def _capped(n: int, expr: sp.Expr) -> None:
     if n > MAX_PIECES:
-        raise bad("target", str(expr), f"at most MAX_PIECES = {MAX_PIECES} linear pieces per target (this one "
-                  f"has {n} in its Max / Min normal form: every Abs doubles them, every sum multiplies them)")
+        raise bad(
+            "target",
+            str(expr),
+            f"at most MAX_PIECES = {MAX_PIECES} linear pieces per target (this one "
+            f"has {n} in its Max / Min normal form: every Abs doubles them, every sum multiplies them)",
+        )
 
 
 def refuse_nonlinear(expr: sp.Expr, why: str) -> Exception:
     """The error for a target outside the piecewise-linear formulas (``why`` says what is wrong)."""
-    return bad("target", str(expr), f"a piecewise-linear formula of the inputs (+, -, * by rational constants, "
-               f"Min, Max, Abs): VNN-LIB constraints are linear, so nonlinear targets are not encoded ({why})")
+    return bad(
+        "target",
+        str(expr),
+        f"a piecewise-linear formula of the inputs (+, -, * by rational constants, "
+        f"Min, Max, Abs): VNN-LIB constraints are linear, so nonlinear targets are not encoded ({why})",
+    )
 
 
 def normalise(expr: sp.Expr, leaf: Callable[[sp.Expr], LinearTarget]) -> Target:

@@ -89,9 +89,13 @@ class Property:
         for j, t in enumerate(self.targets):
             n = count(t, True) + count(t, False)
             if n > MAX_CONJUNCTIONS:
-                raise bad("target", f"target {j}, whose negation has {n} conjunctions", f"at most MAX_CONJUNCTIONS "
-                          f"= {MAX_CONJUNCTIONS} per output (above and below together; a Min of Maxes multiplies "
-                          f"them)")
+                raise bad(
+                    "target",
+                    f"target {j}, whose negation has {n} conjunctions",
+                    f"at most MAX_CONJUNCTIONS "
+                    f"= {MAX_CONJUNCTIONS} per output (above and below together; a Min of Maxes multiplies "
+                    f"them)",
+                )
         if type(self.eps) is not Fraction or self.eps < 0:
             raise bad("eps", self.eps, "a Fraction >= 0")
         if type(self.tol) is not Fraction or self.tol <= 0:
@@ -121,8 +125,10 @@ class Property:
         lo, hi = self.box
         box = f"x in [{lo}, {hi}]^{self.n_inputs}"
         if self.claim == "routing":
-            return f"routing: for every {box}: Y_j = X_(support[j]) for all j < {self.n_outputs} (support = " \
-                   f"{list(self.support or ())})"
+            return (
+                f"routing: for every {box}: Y_j = X_(support[j]) for all j < {self.n_outputs} (support = "
+                f"{list(self.support or ())})"
+            )
         return f"sup-norm: for every {box}: |Y_j - t_j(X)| <= {self.eps} for all j < {self.n_outputs}"
 
     def errors(self, x: Sequence[Fraction], y: Sequence[Fraction]) -> tuple[Fraction, ...]:
@@ -182,14 +188,16 @@ def resolve_support(net: theory.Network, support: Any) -> tuple[int, ...]:
         elif meta.get("construction") == "gather":
             support = range(net.d)
         else:
-            raise bad("support", None, "the routed indices, or a spec built by theory.select / theory.gather whose "
-                      "meta a hash covers")
+            raise bad(
+                "support",
+                None,
+                "the routed indices, or a spec built by theory.select / theory.gather whose meta a hash covers",
+            )
     try:
         idx = tuple(int(i) for i in support)
     except (TypeError, ValueError):
         raise bad("support", support, "a sequence of input indices") from None
-    if len(idx) != net.n_outputs or any(not 0 <= i < net.d for i in idx) or not all(
-            int(i) == i for i in support):
+    if len(idx) != net.n_outputs or any(not 0 <= i < net.d for i in idx) or not all(int(i) == i for i in support):
         raise bad("support", support, f"{net.n_outputs} indices (one per output) in [0, {net.d})")
     return idx
 
@@ -211,8 +219,9 @@ def routing_property(net: theory.Network, *, support: Any = None, box: Any = Non
         raise bad("net", f"a spec with c_in = {net.c_in}", "a one-channel spec (routing moves input coordinates)")
     idx = resolve_support(net, support)
     targets = tuple(LinearTarget(((i, Fraction(1)),)) for i in idx)
-    return Property("routing", net.d, net.n_outputs, _box(box), targets, Fraction(0), _margin(tol),
-                    net.content_hash, 1, net.d, idx)
+    return Property(
+        "routing", net.d, net.n_outputs, _box(box), targets, Fraction(0), _margin(tol), net.content_hash, 1, net.d, idx
+    )
 
 
 def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
@@ -227,7 +236,7 @@ def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
         raise refuse_nonlinear(expr, "not a polynomial of degree 1 in the inputs")
     terms: dict[int, Fraction] = {}
     const = Fraction(0)
-    for monom, coeff in (poly.terms() if poly is not None else [((), expr)]):
+    for monom, coeff in poly.terms() if poly is not None else [((), expr)]:
         if not getattr(coeff, "is_Rational", False):
             raise bad("target", str(expr), "rational coefficients (pi, E and the like have no exact decimal)")
         q = Fraction(int(coeff.p), int(coeff.q))
@@ -275,20 +284,33 @@ def target_property(net: theory.Network, target: Any, *, eps: Any, box: Any = No
     if q < 0:
         raise bad("eps", eps, "a number >= 0")
     targets = tuple(normalise(e, partial(_linear, net, j=j)) for j, e in enumerate(exprs))
-    return Property("sup-norm", net.c_in * net.d, net.n_outputs, _box(box), targets, q, _margin(tol),
-                    net.content_hash, net.c_in, net.d)
+    return Property(
+        "sup-norm",
+        net.c_in * net.d,
+        net.n_outputs,
+        _box(box),
+        targets,
+        q,
+        _margin(tol),
+        net.content_hash,
+        net.c_in,
+        net.d,
+    )
 
 
-def replay(prop: Property, net: theory.Network, x: Sequence[Any]) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...],
-                                                                            tuple[Fraction, ...]]:
+def replay(
+    prop: Property, net: theory.Network, x: Sequence[Any]
+) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...], tuple[Fraction, ...]]:
     """Evaluate ``net`` exactly at ``x`` (X order). Returns ``(x as Fractions, outputs, errors |Y_j - t_j|)``.
 
     Raises:
         NumericsError: ``net`` is not the spec the property is about, or ``x`` has the wrong length.
     """
     if net.content_hash != prop.spec_hash:
-        raise NumericsError(f"argument 'net': content hash {net.content_hash[:16]}... is not the property's spec "
-                            f"{prop.spec_hash[:16]}...; allowed: the spec the property was built from")
+        raise NumericsError(
+            f"argument 'net': content hash {net.content_hash[:16]}... is not the property's spec "
+            f"{prop.spec_hash[:16]}...; allowed: the spec the property was built from"
+        )
     if len(x) != prop.n_inputs:
         raise bad("x", f"{len(x)} values", f"{prop.n_inputs} (one per input)")
     xs = tuple(_fraction(v, "x") for v in x)

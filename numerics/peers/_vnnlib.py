@@ -57,8 +57,12 @@ def decimal(q: Fraction) -> str:
     while den % 5 == 0:
         den, b = den // 5, b + 1
     if den != 1:
-        raise bad("property", f"the number {q}", "rationals with a terminating decimal (denominator 2^a 5^b, e.g. "
-                  "every dyadic rational); VNN-LIB numbers are decimals and this one would have to be rounded")
+        raise bad(
+            "property",
+            f"the number {q}",
+            "rationals with a terminating decimal (denominator 2^a 5^b, e.g. "
+            "every dyadic rational); VNN-LIB numbers are decimals and this one would have to be rounded",
+        )
     n = max(a, b)
     scaled = abs(q.numerator) * 10**n // q.denominator
     digits = str(scaled).rjust(n + 1, "0")
@@ -111,20 +115,33 @@ def render(prop: Property, version: str = "1.0", case: int | None = None) -> str
     if case is not None and (not isinstance(case, int) or isinstance(case, bool) or not 0 <= case < prop.cases):
         raise bad("case", case, f"None (the whole disjunction) or an int in [0, {prop.cases})")
     lo, hi = (decimal(v) for v in prop.box)
-    lines = [f"; cnnverify VNN-LIB {version} property: {prop.statement()}",
-             f"; spec content hash {prop.spec_hash}",
-             (f"; query (unsat proves the claim up to the margin): exists X in the box and j with "
-              f"|Y_j - t_j(X)| >= eps + tol = {prop.eps} + {prop.tol}"),
-             ("; inputs X: the ONNX input x (numerics.export_onnx) flattened, X_(c d + p) = channel c, position p; "
-              "outputs Y: the ONNX output y")]
+    lines = [
+        f"; cnnverify VNN-LIB {version} property: {prop.statement()}",
+        f"; spec content hash {prop.spec_hash}",
+        (
+            f"; query (unsat proves the claim up to the margin): exists X in the box and j with "
+            f"|Y_j - t_j(X)| >= eps + tol = {prop.eps} + {prop.tol}"
+        ),
+        (
+            "; inputs X: the ONNX input x (numerics.export_onnx) flattened, X_(c d + p) = channel c, position p; "
+            "outputs Y: the ONNX output y"
+        ),
+    ]
     xs, ys = _names(prop, version)
     if version == "1.0":
         lines += [f"(declare-const {x} Real)" for x in xs] + [f"(declare-const {y} Real)" for y in ys]
     else:
         shape = f"[1, {prop.n_inputs}]" if prop.c_in == 1 else f"[1, {prop.c_in}, {prop.d}]"
-        lines = ["(vnnlib-version <2.0>)"] + lines + [
-            "(declare-network N", f"  (declare-input X float64 {shape})",
-            f"  (declare-output Y float64 [1, {prop.n_outputs}])", ")"]
+        lines = (
+            ["(vnnlib-version <2.0>)"]
+            + lines
+            + [
+                "(declare-network N",
+                f"  (declare-input X float64 {shape})",
+                f"  (declare-output Y float64 [1, {prop.n_outputs}])",
+                ")",
+            ]
+        )
     for x in xs:
         lines += [f"(assert (>= {x} {lo}))", f"(assert (<= {x} {hi}))"]
     if case is None:
@@ -132,14 +149,16 @@ def render(prop: Property, version: str = "1.0", case: int | None = None) -> str
         lines += ["(assert (or"] + [f"    {dj}" for dj in disjuncts] + ["))"]
     else:
         disjuncts = _conjunctions(prop, case, ys[case // 2], xs)
-        lines += [f"; case {case} of {prop.cases}: output {case // 2} {'above' if case % 2 == 0 else 'below'} its target",
-                  f"(assert {disjuncts[0]})" if len(disjuncts) == 1 else
-                  f"(assert (or {' '.join(disjuncts)}))"]
+        lines += [
+            f"; case {case} of {prop.cases}: output {case // 2} {'above' if case % 2 == 0 else 'below'} its target",
+            f"(assert {disjuncts[0]})" if len(disjuncts) == 1 else f"(assert (or {' '.join(disjuncts)}))",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def export_vnnlib(prop: Property, path: str | os.PathLike, *, version: str = "1.0", case: int | None = None,
-                  force: bool = False) -> Path:
+def export_vnnlib(
+    prop: Property, path: str | os.PathLike, *, version: str = "1.0", case: int | None = None, force: bool = False
+) -> Path:
     """Write ``prop`` as a VNN-LIB file, atomically (temp file + rename, :func:`theory.io.atomic_write_file`).
 
     Args:
@@ -161,4 +180,3 @@ def export_vnnlib(prop: Property, path: str | os.PathLike, *, version: str = "1.
     with theory_errors():
         out = theory.io.check_writable(path, "file", force=force, flag="path")
         return theory.io.atomic_write_file(out, text.encode(), force=force)
-

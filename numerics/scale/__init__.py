@@ -18,10 +18,25 @@ from ._claims import claim_head_bound, claim_routing_at_scale, claim_sparse_appr
 from ._dense import DensePath
 from ._evaluate import ScaleRun, evaluate_at_scale
 from ._options import ScaleOptions
-from ._report import ScaleReport, UnsoundCertificateWarning
 from ._paths import StructuredPath, cone
+from ._report import ScaleReport, UnsoundCertificateWarning
 from ._rounding import float_deviation, gamma, rounding_bound, unit_roundoff
 
-__all__ = ["StructuredPath", "DensePath", "cone", "ScaleRun", "evaluate_at_scale", "ScaleReport",
-           "UnsoundCertificateWarning", "check_at_scale", "ScaleOptions", "rounding_bound", "float_deviation",
-           "gamma", "unit_roundoff", "claim_routing_at_scale", "claim_head_bound", "claim_sparse_approx"]
+__all__ = [
+    "StructuredPath",
+    "DensePath",
+    "cone",
+    "ScaleRun",
+    "evaluate_at_scale",
+    "ScaleReport",
+    "UnsoundCertificateWarning",
+    "check_at_scale",
+    "ScaleOptions",
+    "rounding_bound",
+    "float_deviation",
+    "gamma",
+    "unit_roundoff",
+    "claim_routing_at_scale",
+    "claim_head_bound",
+    "claim_sparse_approx",
+]

@@ -38,9 +38,17 @@ class TopK:
         self.values, self.rows = v, r.clone()
 
 
-def ascend(error: Callable[[torch.Tensor], torch.Tensor], starts: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
-           *, steps: int = 200, restarts: int = 4, eta0: float = 0.05, generator: torch.Generator | None = None
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def ascend(
+    error: Callable[[torch.Tensor], torch.Tensor],
+    starts: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    *,
+    steps: int = 200,
+    restarts: int = 4,
+    eta0: float = 0.05,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Projected sign-gradient ascent of ``error`` from every start, with restarts.
 
     Args:
@@ -63,7 +71,7 @@ def ascend(error: Callable[[torch.Tensor], torch.Tensor], starts: torch.Tensor, 
         if round_ == 0:
             x = best_x.clone()
         else:
-            spread = 0.5 ** round_
+            spread = 0.5**round_
             u = torch.rand(best_x.shape, generator=generator, device=best_x.device, dtype=best_x.dtype)
             x = torch.clamp(best_x + (u - 0.5) * spread * width, lo, hi)
         eta = eta0

@@ -102,7 +102,12 @@ def certificate_witness(net: theory.Network, tg: Target, cert: Any, fill: float)
     else:
         return {"checked": False, "why": "non-dyadic witness at d > 2^16 (exact conversion of the whole input skipped)"}
     err = exact_error(net, tg, point, values)
-    return {"checked": True, "error_at_witness": str(err), "certified_lower": str(cert.lower), "holds": err >= cert.lower}
+    return {
+        "checked": True,
+        "error_at_witness": str(err),
+        "certified_lower": str(cert.lower),
+        "holds": err >= cert.lower,
+    }
 
 
 def applicable_a_priori(net: theory.Network, tg: Target) -> Fraction | None:
@@ -138,8 +143,9 @@ def _a_priori(value: Any) -> Fraction | None:
     return q + abs(q) * Fraction(1, 10**30)
 
 
-def judge_bounds(net: theory.Network, tg: Target, cert: Any, witness: Witness, float_max: float, rounding: float,
-                 stacklevel: int) -> Bounds:
+def judge_bounds(
+    net: theory.Network, tg: Target, cert: Any, witness: Witness, float_max: float, rounding: float, stacklevel: int
+) -> Bounds:
     """Compare the witness's exact error, and the float network's error ``float_max``, with every upper bound.
 
     ``cert`` is the run's :class:`theory.Certificate` (or None); ``rounding`` the a-priori rounding bound of the
@@ -153,24 +159,44 @@ def judge_bounds(net: theory.Network, tg: Target, cert: Any, witness: Witness, f
     for name, bound in (("certified upper bound", upper), ("a-priori bound", a_priori)):
         if bound is not None and lower > bound:
             unsound = True
-            warnings.warn(UnsoundCertificateWarning(
-                f"UNSOUND {name}: the error at {argmax} is {float(lower):.17g} (exact network, target enclosed "
-                f"rigorously) > {name} {float(bound):.17g}"), stacklevel=stacklevel)
-    cert_info = None if cert is None else {
-        "status": cert.status, "method": cert.method, "upper": None if cert.upper is None else str(cert.upper),
-        "lower": None if cert.lower is None else str(cert.lower), "seconds": cert.seconds,
-        "lower_recheck": certificate_witness(net, tg, cert, witness.fill)}
+            warnings.warn(
+                UnsoundCertificateWarning(
+                    f"UNSOUND {name}: the error at {argmax} is {float(lower):.17g} (exact network, target enclosed "
+                    f"rigorously) > {name} {float(bound):.17g}"
+                ),
+                stacklevel=stacklevel,
+            )
+    cert_info = (
+        None
+        if cert is None
+        else {
+            "status": cert.status,
+            "method": cert.method,
+            "upper": None if cert.upper is None else str(cert.upper),
+            "lower": None if cert.lower is None else str(cert.lower),
+            "seconds": cert.seconds,
+            "lower_recheck": certificate_witness(net, tg, cert, witness.fill),
+        }
+    )
     if cert_info and isinstance(cert_info["lower_recheck"], dict) and cert_info["lower_recheck"].get("holds") is False:
         unsound = True
-        warnings.warn(UnsoundCertificateWarning(f"UNSOUND certified lower bound {cert.lower}: the exact error at the "
-                                                f"certificate's witness is {cert_info['lower_recheck']['error_at_witness']}"),
-                      stacklevel=stacklevel)
+        warnings.warn(
+            UnsoundCertificateWarning(
+                f"UNSOUND certified lower bound {cert.lower}: the exact error at the "
+                f"certificate's witness is {cert_info['lower_recheck']['error_at_witness']}"
+            ),
+            stacklevel=stacklevel,
+        )
     # The float network's error is at most the exact sup plus its rounding: a float error above
     # (upper bound + a-priori rounding bound on the box + float64 target slack) convicts one of the two bounds.
     for name, bound in (("certified upper bound", upper), ("a-priori bound", a_priori)):
         if bound is not None and float_max > float(bound) * (1 + 1e-12) + rounding + TARGET_SLACK:
             unsound = True
-            warnings.warn(UnsoundCertificateWarning(
-                f"UNSOUND {name} or rounding bound: the float error {float_max:.17g} exceeds {name} {float(bound):.17g} "
-                f"+ rounding bound {rounding:.3g}"), stacklevel=stacklevel)
+            warnings.warn(
+                UnsoundCertificateWarning(
+                    f"UNSOUND {name} or rounding bound: the float error {float_max:.17g} exceeds {name} {float(bound):.17g} "
+                    f"+ rounding bound {rounding:.3g}"
+                ),
+                stacklevel=stacklevel,
+            )
     return Bounds(upper, a_priori, cert_info, unsound)

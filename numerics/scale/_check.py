@@ -62,13 +62,20 @@ def _checked_target(net: Any, target: Any, box: Any, certificate: Any) -> Target
     """The run's target and box, after checking ``net`` and ``certificate`` (NumericsError naming either)."""
     if not isinstance(net, theory.Network):
         raise bad("net", type(net).__name__, "a theory.Network")
-    if certificate is not None and (not isinstance(certificate, theory.Certificate) or certificate.spec_hash != net.content_hash):
-        raise bad("certificate", getattr(certificate, "spec_hash", certificate), f"a theory.Certificate about this net "
-                  f"(spec_hash {net.content_hash[:16]}...)")
+    if certificate is not None and (
+        not isinstance(certificate, theory.Certificate) or certificate.spec_hash != net.content_hash
+    ):
+        raise bad(
+            "certificate",
+            getattr(certificate, "spec_hash", certificate),
+            f"a theory.Certificate about this net (spec_hash {net.content_hash[:16]}...)",
+        )
     if not net.meta_covered and (target is None or box is None):
-        raise NumericsError("check_at_scale: the net's meta is not covered by a hash (a format-1 spec file), so its "
-                            "target and box are not used: pass target and box explicitly, or re-save the spec with "
-                            "theory.save to cover it")
+        raise NumericsError(
+            "check_at_scale: the net's meta is not covered by a hash (a format-1 spec file), so its "
+            "target and box are not used: pass target and box explicitly, or re-save the spec with "
+            "theory.save to cover it"
+        )
     return make_target(net, target, box)
 
 
@@ -78,8 +85,9 @@ def _sample(eng: Engine, fn: Any, opts: ScaleOptions) -> _Sampled:
     total = torch.zeros((), dtype=torch.float64, device=eng.device)
     nonfinite = torch.zeros((), dtype=torch.int64, device=eng.device)
     with PeakMemory(eng.device) as peak:
-        for _, cols, y in eng.batches(opts.samples, opts.progress, max_seconds=opts.sampling_limit,
-                                      what="check_at_scale"):
+        for _, cols, y in eng.batches(
+            opts.samples, opts.progress, max_seconds=opts.sampling_limit, what="check_at_scale"
+        ):
             err = (y.double() - fn(cols.double())).abs().amax(1)
             ok = torch.isfinite(err)
             nonfinite += (~ok).sum()
@@ -105,8 +113,9 @@ def _search(net: theory.Network, eng: Engine, tg: Target, fn: Any, top: TopK, op
     assert top.rows is not None and top.values is not None  # ScaleOptions: samples >= 1, so _sample merged a batch
     starts = top.rows.double()
     with serial() if dev.type == "cpu" else contextlib.nullcontext():  # a few rows: serial is faster
-        best_x, best_v = ascend(error64, starts, lo64, hi64, steps=opts.search_steps, restarts=opts.restarts,
-                                generator=gen)
+        best_x, best_v = ascend(
+            error64, starts, lo64, hi64, steps=opts.search_steps, restarts=opts.restarts, generator=gen
+        )
     with torch.no_grad():
         sample_best = float(top.values[0])
         rounded = torch.clamp(best_x[:1].to(dt), eng.lo, eng.hi)
@@ -115,9 +124,15 @@ def _search(net: theory.Network, eng: Engine, tg: Target, fn: Any, top: TopK, op
     return _Searched(sample_best, float(best_v[0]), witnesses, float_at)
 
 
-def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *,
-                   certificate: theory.Certificate | None = None, options: ScaleOptions | None = None,
-                   **overrides: Unpack[ScaleOverrides]) -> ScaleReport:
+def check_at_scale(
+    net: theory.Network,
+    target: Any = None,
+    box: Any = None,
+    *,
+    certificate: theory.Certificate | None = None,
+    options: ScaleOptions | None = None,
+    **overrides: Unpack[ScaleOverrides],
+) -> ScaleReport:
     """Sup-norm error of ``net`` against ``target`` on ``box``: sampled at scale, searched, certified, cross-checked.
 
     Steps: (1) ``samples`` uniform points of the box (seeded generators on the device, batches sized by
@@ -159,42 +174,87 @@ def check_at_scale(net: theory.Network, target: Any = None, box: Any = None, *,
     opts = scale_options(options, overrides)
     tg = _checked_target(net, target, box, certificate)
     fn = tg.torch_fn()
-    eng = Engine(net, tg.units, tg.box, tg.default, path=opts.path, device=opts.device, dtype=opts.dtype,
-                 seed=opts.seed, memory_budget=opts.memory_budget, extra_per_row=8 * (_nodes(tg.exprs) + 4 * net.n_outputs),
-                 extra_fixed=opts.candidates * len(tg.units) * 16)
-    sampled = _sample(eng, fn, opts)                                                  # (1)
-    searched = _search(net, eng, tg, fn, sampled.top, opts)                           # (2)
-    witness = exact_witness(net, tg, eng, searched.witnesses)                         # (3)
+    eng = Engine(
+        net,
+        tg.units,
+        tg.box,
+        tg.default,
+        path=opts.path,
+        device=opts.device,
+        dtype=opts.dtype,
+        seed=opts.seed,
+        memory_budget=opts.memory_budget,
+        extra_per_row=8 * (_nodes(tg.exprs) + 4 * net.n_outputs),
+        extra_fixed=opts.candidates * len(tg.units) * 16,
+    )
+    sampled = _sample(eng, fn, opts)  # (1)
+    searched = _search(net, eng, tg, fn, sampled.top, opts)  # (2)
+    witness = exact_witness(net, tg, eng, searched.witnesses)  # (3)
     floats = float_error(net, eng, tg, searched.witnesses[:2], witness.points[:2], eng.dtype)  # (4)
     # (5) the box of exactly the certifier's variables (tg.units: the cone and the target's inputs, in the
     # network's own names): coordinates a mapping gave beyond them would be refused there as typos
-    cert = (theory.certify_sup_error(net, target, dict(zip(tg.names, tg.box)), time_limit_s=opts.time_limit_s)
-            if opts.certify and certificate is None else certificate)
+    cert = (
+        theory.certify_sup_error(net, target, dict(zip(tg.names, tg.box)), time_limit_s=opts.time_limit_s)
+        if opts.certify and certificate is None
+        else certificate
+    )
     float_max = max(searched.sample_best, float(searched.float_at.max()))
     rounding = floats["a_priori_box"][str(eng.dtype).replace("torch.", "")]["bound"]
     bounds = judge_bounds(net, tg, cert, witness, float_max, rounding, stacklevel=3)
-    cross = cross_check(eng, min(opts.full_rows, opts.samples), tg)                  # (6)
+    cross = cross_check(eng, min(opts.full_rows, opts.samples), tg)  # (6)
     return _report(net, eng, opts, sampled, searched, witness, floats, bounds, cross, float_max)
 
 
-def _report(net: theory.Network, eng: Engine, opts: ScaleOptions, sampled: _Sampled, searched: _Searched,
-            witness: Witness, floats: dict[str, Any], bounds: Bounds, cross: dict[str, Any], float_max: float
-            ) -> ScaleReport:
+def _report(
+    net: theory.Network,
+    eng: Engine,
+    opts: ScaleOptions,
+    sampled: _Sampled,
+    searched: _Searched,
+    witness: Witness,
+    floats: dict[str, Any],
+    bounds: Bounds,
+    cross: dict[str, Any],
+    float_max: float,
+) -> ScaleReport:
     """The :class:`ScaleReport` of a run from its steps."""
     lower, upper, peak, samples = witness.lower, bounds.upper, sampled.peak, opts.samples
     return ScaleReport(
-        max_error=float(lower), lower_bound=lower, argmax=witness.argmax, mean_error=sampled.mean_error,
-        float_max_error=float_max, samples=samples,
-        samples_per_s=samples / max(peak.seconds, 1e-12), sampling_seconds=peak.seconds,
-        search={"steps": opts.search_steps, "restarts": opts.restarts, "candidates": opts.candidates,
-                "best_sampled": searched.sample_best, "best_searched_float64": searched.search_best,
-                "witness": witness.source},
-        certified_upper=upper, certificate=bounds.certificate, a_priori_bound=bounds.a_priori,
+        max_error=float(lower),
+        lower_bound=lower,
+        argmax=witness.argmax,
+        mean_error=sampled.mean_error,
+        float_max_error=float_max,
+        samples=samples,
+        samples_per_s=samples / max(peak.seconds, 1e-12),
+        sampling_seconds=peak.seconds,
+        search={
+            "steps": opts.search_steps,
+            "restarts": opts.restarts,
+            "candidates": opts.candidates,
+            "best_sampled": searched.sample_best,
+            "best_searched_float64": searched.search_best,
+            "witness": witness.source,
+        },
+        certified_upper=upper,
+        certificate=bounds.certificate,
+        a_priori_bound=bounds.a_priori,
         gap=None if upper is None else float(upper - lower),
-        ratio=None if upper is None or lower <= 0 else float(upper / lower), unsound=bounds.unsound,
-        float_error=floats, cross_check=cross,
-        run={"path": eng.path, "device": str(eng.device), "dtype": str(eng.dtype).replace("torch.", ""),
-             "batch_size": eng.batch_size, "memory_budget": eng.memory_budget,
-             "planned_peak_bytes": eng.planned_bytes(min(eng.batch_size, samples)),
-             "measured_peak_bytes": int(peak.bytes), "measured_peak_kind": peak.kind,
-             "nonfinite_outputs": sampled.nonfinite, "seed": eng.seed, "d": net.d})
+        ratio=None if upper is None or lower <= 0 else float(upper / lower),
+        unsound=bounds.unsound,
+        float_error=floats,
+        cross_check=cross,
+        run={
+            "path": eng.path,
+            "device": str(eng.device),
+            "dtype": str(eng.dtype).replace("torch.", ""),
+            "batch_size": eng.batch_size,
+            "memory_budget": eng.memory_budget,
+            "planned_peak_bytes": eng.planned_bytes(min(eng.batch_size, samples)),
+            "measured_peak_bytes": int(peak.bytes),
+            "measured_peak_kind": peak.kind,
+            "nonfinite_outputs": sampled.nonfinite,
+            "seed": eng.seed,
+            "d": net.d,
+        },
+    )

@@ -19,9 +19,9 @@ import torch
 import theory
 
 from ._check import check_at_scale
-from ._rounding import rounding_bound
 from ._engine import DEFAULT_BUDGET, Engine, check_count
 from ._meters import PeakMemory
+from ._rounding import rounding_bound
 from ._target import exact_constant, make_box
 
 
@@ -38,9 +38,18 @@ def _floats_ok(report: Any) -> bool:
     return all(v["respected"] for v in report.float_error["measured"].values())
 
 
-def claim_routing_at_scale(construction: str = "select", *, d: int = 2**20, k: int = 8, s: int = 2,
-                           samples: int = 10**6, seed: int = 0, device: Any = "auto", dtype: Any = torch.float32,
-                           memory_budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
+def claim_routing_at_scale(
+    construction: str = "select",
+    *,
+    d: int = 2**20,
+    k: int = 8,
+    s: int = 2,
+    samples: int = 10**6,
+    seed: int = 0,
+    device: Any = "auto",
+    dtype: Any = torch.float32,
+    memory_budget: int = DEFAULT_BUDGET,
+) -> dict[str, Any]:
     """``select``/``gather`` route inputs exactly, in float too: every sampled output equals its input bit for bit.
 
     Samples ``samples`` points of ``[-1, 1]^d`` (``select``: a random support of ``k`` indices including 0 and
@@ -63,8 +72,18 @@ def claim_routing_at_scale(construction: str = "select", *, d: int = 2**20, k: i
         samples = min(samples, max(16, 2**24 // d))  # every sample is a full input here
     units = np.arange(d, dtype=np.int64) if construction == "gather" else np.array(sorted(routed), dtype=np.int64)
     per, default = make_box(net, (-1, 1), units)
-    eng = Engine(net, units, per, default, path="structured", device=device, dtype=dtype, seed=seed,
-                 memory_budget=memory_budget, extra_per_row=8 * len(routed))
+    eng = Engine(
+        net,
+        units,
+        per,
+        default,
+        path="structured",
+        device=device,
+        dtype=dtype,
+        seed=seed,
+        memory_budget=memory_budget,
+        extra_per_row=8 * len(routed),
+    )
     idx = torch.as_tensor(np.searchsorted(units, routed), device=eng.device)
     worst = torch.zeros((), dtype=torch.float64, device=eng.device)
     mismatches = torch.zeros((), dtype=torch.int64, device=eng.device)
@@ -76,21 +95,50 @@ def claim_routing_at_scale(construction: str = "select", *, d: int = 2**20, k: i
     rows = min(2, samples)
     a, b = eng.evaluate(0, eng.columns(0, rows)), eng.evaluate(0, eng.columns(0, rows), "dense")
     bound = rounding_bound(net, 1.0, eng.dtype)
-    observed = {"max_abs_error": float(worst), "mismatches": int(mismatches), "rounding_bound": bound.total,
-                "dense_path_bitwise": bool(torch.equal(a, b)), "samples": samples}
-    ok = observed["max_abs_error"] == 0 and observed["mismatches"] == 0 and bound.total == 0 and observed["dense_path_bitwise"]
-    return {"status": "pass" if ok else "fail", "observed": observed,
-            "expected": {"max_abs_error": 0, "mismatches": 0, "rounding_bound": 0, "dense_path_bitwise": True},
-            "tolerance": "exact",
-            "evidence": {"construction": construction, "d": d, "s": s, "support": routed[:16], "device": str(eng.device),
-                         "dtype": str(eng.dtype), "samples_per_s": samples / max(peak.seconds, 1e-12),
-                         "batch_size": eng.batch_size, "exact_layers": len(bound.exact_layers), "depth": net.depth},
-            "note": f"{samples} samples of [-1, 1]^{d} on the cone path, {rows} full rows on the dense path"}
+    observed = {
+        "max_abs_error": float(worst),
+        "mismatches": int(mismatches),
+        "rounding_bound": bound.total,
+        "dense_path_bitwise": bool(torch.equal(a, b)),
+        "samples": samples,
+    }
+    ok = (
+        observed["max_abs_error"] == 0
+        and observed["mismatches"] == 0
+        and bound.total == 0
+        and observed["dense_path_bitwise"]
+    )
+    return {
+        "status": "pass" if ok else "fail",
+        "observed": observed,
+        "expected": {"max_abs_error": 0, "mismatches": 0, "rounding_bound": 0, "dense_path_bitwise": True},
+        "tolerance": "exact",
+        "evidence": {
+            "construction": construction,
+            "d": d,
+            "s": s,
+            "support": routed[:16],
+            "device": str(eng.device),
+            "dtype": str(eng.dtype),
+            "samples_per_s": samples / max(peak.seconds, 1e-12),
+            "batch_size": eng.batch_size,
+            "exact_layers": len(bound.exact_layers),
+            "depth": net.depth,
+        },
+        "note": f"{samples} samples of [-1, 1]^{d} on the cone path, {rows} full rows on the dense path",
+    }
 
 
-def claim_head_bound(head: Any, *, samples: int = 10**6, seed: int = 0, device: Any = "auto",
-                     dtype: Any = torch.float64, memory_budget: int = DEFAULT_BUDGET, search_steps: int = 200
-                     ) -> dict[str, Any]:
+def claim_head_bound(
+    head: Any,
+    *,
+    samples: int = 10**6,
+    seed: int = 0,
+    device: Any = "auto",
+    dtype: Any = torch.float64,
+    memory_budget: int = DEFAULT_BUDGET,
+    search_steps: int = 200,
+) -> dict[str, Any]:
     """A head's a-priori bound holds: the worst error found (rigorous lower bound) is <= ``head.bound``.
 
     Also reports the tightness ``bound / lower`` and requires the float deviations at the witnesses to respect
@@ -100,24 +148,57 @@ def claim_head_bound(head: Any, *, samples: int = 10**6, seed: int = 0, device: 
     if not isinstance(head, theory.Head):
         raise theory.TheoryError(f"argument 'head': got {type(head).__name__}; allowed: a theory.Head")
     box = {f"x{j}": (lo, hi) for j, (lo, hi) in enumerate(head.box)}
-    report = check_at_scale(head.net, head.target, box, samples=samples, seed=seed, device=device, dtype=dtype,
-                            memory_budget=memory_budget, search_steps=search_steps, full_rows=0)
+    report = check_at_scale(
+        head.net,
+        head.target,
+        box,
+        samples=samples,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        memory_budget=memory_budget,
+        search_steps=search_steps,
+        full_rows=0,
+    )
     bound = _upper(head.bound)
     ok = report.lower_bound <= bound and _floats_ok(report)
-    return {"status": "pass" if ok else "fail",
-            "observed": {"lower_bound": str(report.lower_bound), "max_error": report.max_error,
-                         "tightness": float(bound / report.lower_bound) if report.lower_bound > 0 else None,
-                         "float_bounds_respected": _floats_ok(report)},
-            "expected": {"bound": str(bound), "relation": "lower_bound <= bound"}, "tolerance": "exact",
-            "evidence": {"witness": report.argmax, "head": dict(head.params), "samples": samples,
-                         "float_error": report.float_error["measured"], "search": report.search},
-            "note": f"{samples} samples + projected gradient ascent; witness re-evaluated exactly"}
+    return {
+        "status": "pass" if ok else "fail",
+        "observed": {
+            "lower_bound": str(report.lower_bound),
+            "max_error": report.max_error,
+            "tightness": float(bound / report.lower_bound) if report.lower_bound > 0 else None,
+            "float_bounds_respected": _floats_ok(report),
+        },
+        "expected": {"bound": str(bound), "relation": "lower_bound <= bound"},
+        "tolerance": "exact",
+        "evidence": {
+            "witness": report.argmax,
+            "head": dict(head.params),
+            "samples": samples,
+            "float_error": report.float_error["measured"],
+            "search": report.search,
+        },
+        "note": f"{samples} samples + projected gradient ascent; witness re-evaluated exactly",
+    }
 
 
-def claim_sparse_approx(d: int = 2**20, support: Sequence[int] = (5, 4000), g: Any = "x0*x1", box: Any = (-1, 1),
-                        eps: Any = Fraction(1, 1000), *, s: int = 2, samples: int = 10**6, seed: int = 0,
-                        device: Any = "auto", dtype: Any = torch.float32, certify: bool = False,
-                        time_limit_s: float = 30.0, memory_budget: int = DEFAULT_BUDGET) -> dict[str, Any]:
+def claim_sparse_approx(
+    d: int = 2**20,
+    support: Sequence[int] = (5, 4000),
+    g: Any = "x0*x1",
+    box: Any = (-1, 1),
+    eps: Any = Fraction(1, 1000),
+    *,
+    s: int = 2,
+    samples: int = 10**6,
+    seed: int = 0,
+    device: Any = "auto",
+    dtype: Any = torch.float32,
+    certify: bool = False,
+    time_limit_s: float = 30.0,
+    memory_budget: int = DEFAULT_BUDGET,
+) -> dict[str, Any]:
     """``approximate_sparse(d, support, g, box, eps)`` meets eps at scale: lower <= a-priori <= eps (and <= the
     certified upper bound when ``certify``), routing and head paths agree, float deviations within bound.
 
@@ -125,24 +206,52 @@ def claim_sparse_approx(d: int = 2**20, support: Sequence[int] = (5, 4000), g: A
     Kuhn heads (standard).
     """
     net = theory.approximate_sparse(d, list(support), g, box, eps, s)
-    report = check_at_scale(net, samples=samples, seed=seed, device=device, dtype=dtype, certify=certify,
-                            time_limit_s=time_limit_s, memory_budget=memory_budget)
+    report = check_at_scale(
+        net,
+        samples=samples,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        certify=certify,
+        time_limit_s=time_limit_s,
+        memory_budget=memory_budget,
+    )
     eps_q = theory.as_rational(net.meta["eps"], "eps")
     a_priori = report.a_priori_bound
-    ok = (not report.unsound and a_priori is not None and report.lower_bound <= a_priori <= eps_q
-          and report.cross_check.get("consistent", True) and _floats_ok(report))
+    ok = (
+        not report.unsound
+        and a_priori is not None
+        and report.lower_bound <= a_priori <= eps_q
+        and report.cross_check.get("consistent", True)
+        and _floats_ok(report)
+    )
     status = "pass" if ok else "fail"
     if certify and report.certified_upper is None and status == "pass":
         status = "unknown"  # the certifier did not prove a bound: nothing to compare with
-    return {"status": status,
-            "observed": {"lower_bound": str(report.lower_bound), "max_error": report.max_error,
-                         "float_max_error": report.float_max_error,
-                         "certified_upper": None if report.certified_upper is None else str(report.certified_upper),
-                         "ratio_upper_lower": report.ratio, "unsound": report.unsound},
-            "expected": {"a_priori_bound": None if a_priori is None else str(a_priori), "eps": str(eps_q),
-                         "relation": "lower <= a_priori <= eps; lower <= certified upper"},
-            "tolerance": "exact",
-            "evidence": {"witness": report.argmax, "samples": samples, "samples_per_s": report.samples_per_s,
-                         "cross_check": report.cross_check, "float_error": report.float_error, "run": report.run,
-                         "certificate": report.certificate},
-            "note": f"d = {d}, {samples} samples on the {report.run['path']} path, search from the worst ones"}
+    return {
+        "status": status,
+        "observed": {
+            "lower_bound": str(report.lower_bound),
+            "max_error": report.max_error,
+            "float_max_error": report.float_max_error,
+            "certified_upper": None if report.certified_upper is None else str(report.certified_upper),
+            "ratio_upper_lower": report.ratio,
+            "unsound": report.unsound,
+        },
+        "expected": {
+            "a_priori_bound": None if a_priori is None else str(a_priori),
+            "eps": str(eps_q),
+            "relation": "lower <= a_priori <= eps; lower <= certified upper",
+        },
+        "tolerance": "exact",
+        "evidence": {
+            "witness": report.argmax,
+            "samples": samples,
+            "samples_per_s": report.samples_per_s,
+            "cross_check": report.cross_check,
+            "float_error": report.float_error,
+            "run": report.run,
+            "certificate": report.certificate,
+        },
+        "note": f"d = {d}, {samples} samples on the {report.run['path']} path, search from the worst ones",
+    }

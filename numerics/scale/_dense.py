@@ -37,9 +37,17 @@ class DensePath:
             on its own chunks and ``torch.set_num_threads`` is restored afterwards.
     """
 
-    def __init__(self, net: theory.Network, module: SpecModule | None = None, *, dtype: Any = torch.float64,
-                 device: Any = "cpu", chunk_bytes: int | None = None, min_rows: int = 1024,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        net: theory.Network,
+        module: SpecModule | None = None,
+        *,
+        dtype: Any = torch.float64,
+        device: Any = "cpu",
+        chunk_bytes: int | None = None,
+        min_rows: int = 1024,
+        threads: int | None = None,
+    ) -> None:
         module = module_for(net, module, dtype, device)
         self.d, self.c_in, self.n_outputs = net.d, net.c_in, net.n_outputs
         self.dtype, self.device = module.dtype, module.device
@@ -64,8 +72,12 @@ class DensePath:
                 # Nonnegative weights and bias on nonnegative inputs give nonnegative outputs: the ReLU is the
                 # identity there and is skipped (as numbers the result is the same; only -0 may read as +0).
                 keeps_sign = nonneg and bool((w >= 0).all()) and bool((b >= 0).all())
-                level = (self._widened(mat, b.reshape(1, c_out) if bool((b != 0).any()) else None),
-                         relu and not keeps_sign, s, c_out)
+                level = (
+                    self._widened(mat, b.reshape(1, c_out) if bool((b != 0).any()) else None),
+                    relu and not keeps_sign,
+                    s,
+                    c_out,
+                )
                 nonneg = relu or keeps_sign
                 if self.segments and self.segments[-1][0] == "fused":
                     self.segments[-1][1].append(level)
@@ -143,7 +155,11 @@ class DensePath:
             g, rows = h[start : start + n], n
             for t, (wide, relu, s, c_out) in enumerate(levels):
                 rows //= s
-                dst = out[start // r : (start + n) // r] if t == len(levels) - 1 else bufs[t % 2][: rows * c_out].view(rows, c_out)
+                dst = (
+                    out[start // r : (start + n) // r]
+                    if t == len(levels) - 1
+                    else bufs[t % 2][: rows * c_out].view(rows, c_out)
+                )
                 w = max(wide)
                 while rows % w:
                     w //= 2

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 import theory
-
-from ..convert import float_bytes, module_bytes, resolve_device, resolve_dtype, to_module
 from theory.cli import SCALE_MEMORY_BUDGET, guard_time
+
 from .._errors import NumericsError, bad
+from ..convert import float_bytes, module_bytes, resolve_device, resolve_dtype, to_module
 from ._dense import DensePath
 from ._meters import Progress, ProgressMeter
 from ._paths import StructuredPath, dense_flops_per_row
@@ -53,8 +53,9 @@ def _mix(seed: int, stream: int, block: int) -> int:
     return (z ^ (z >> 31)) & (2**63 - 1)
 
 
-def inward(intervals: Sequence[tuple[Fraction, Fraction]], dtype: torch.dtype, device: torch.device
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def inward(
+    intervals: Sequence[tuple[Fraction, Fraction]], dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(lo, hi)`` tensors of ``dtype``: each endpoint rounded into the interval (so samples stay inside)."""
     lo = torch.tensor([float(a) for a, _ in intervals], dtype=torch.float64).to(dtype)
     hi = torch.tensor([float(b) for _, b in intervals], dtype=torch.float64).to(dtype)
@@ -98,8 +99,11 @@ class Engine:
             raise bad("path", self.path, f"one of {PATHS}")
         weights = module_bytes(self.net, self.dtype)
         if weights > self.memory_budget:  # refuse before allocating them
-            raise bad("memory_budget", self.memory_budget, f"at least {weights} bytes: the dense float weights and "
-                      "their conversion alone")
+            raise bad(
+                "memory_budget",
+                self.memory_budget,
+                f"at least {weights} bytes: the dense float weights and their conversion alone",
+            )
         self.module = to_module(self.net, self.dtype, self.device, memory_budget=self.memory_budget)
         self.structured = StructuredPath(self.net, self.module)
         self.units = np.asarray(self.units, dtype=np.int64)
@@ -140,8 +144,12 @@ class Engine:
         elif path == "dense":
             var = batch * (per_row + full * s) + self.dense.peak_bytes(batch)
         else:  # the plain module: a layer's input, its output and the ReLU's copy, and oneDNN's reorders
-            acts = max(a * b + 2 * c * e for a, b, c, e in zip(self.net.positions, self.net.channels,
-                                                                 self.net.positions[1:], self.net.channels[1:]))
+            acts = max(
+                a * b + 2 * c * e
+                for a, b, c, e in zip(
+                    self.net.positions, self.net.channels, self.net.positions[1:], self.net.channels[1:]
+                )
+            )
             var = batch * (per_row + full * s + 4 * s * acts)
         if self.device.type == "cpu":
             return CPU_RESERVE + int(CPU_SLACK * (fixed + var))
@@ -150,8 +158,11 @@ class Engine:
     def _plan(self) -> int:
         one = self.planned_bytes(1)
         if one > self.memory_budget:
-            raise bad("memory_budget", self.memory_budget, f"at least {one} bytes: one row of this net on the "
-                      f"{self.path} path ({self.dtype}) needs that much")
+            raise bad(
+                "memory_budget",
+                self.memory_budget,
+                f"at least {one} bytes: one row of this net on the {self.path} path ({self.dtype}) needs that much",
+            )
         lo, hi = 1, self.max_rows
         while lo < hi:
             mid = (lo + hi + 1) // 2
@@ -195,8 +206,14 @@ class Engine:
         x = self.full(start, cols)
         return self.dense(x, check_finite=False) if path == "dense" else self.module(x)
 
-    def batches(self, samples: int, progress: Progress = None, *, max_seconds: float | None = None,
-                what: str = "evaluate_at_scale") -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    def batches(
+        self,
+        samples: int,
+        progress: Progress = None,
+        *,
+        max_seconds: float | None = None,
+        what: str = "evaluate_at_scale",
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """``(start, cols, outputs)`` per batch, ``samples`` rows in all; ``progress`` as in
         :mod:`numerics.scale._meters` (a tqdm bar on stderr, by default when stderr is a terminal, or a callable
         receiving ``{"samples_done", "samples", "seconds"}`` after each batch).
@@ -232,7 +249,13 @@ class Engine:
                         torch.cuda.synchronize(self.device)
                     rate = count / max(time.perf_counter() - t0, 1e-9)
                     assert max_seconds is not None  # a batch is timed only when max_seconds set the probes
-                    guard_time(what, samples, samples / rate, max_seconds,
-                               f"measured {rate:.3g} samples/s on {count} samples", error=NumericsError)
+                    guard_time(
+                        what,
+                        samples,
+                        samples / rate,
+                        max_seconds,
+                        f"measured {rate:.3g} samples/s on {count} samples",
+                        error=NumericsError,
+                    )
         finally:
             meter.close()

@@ -43,11 +43,21 @@ class ScaleRun:
     nonfinite: int
 
 
-def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), path: str = "auto",
-                      device: Any = "auto", dtype: Any = torch.float32, seed: int = 0,
-                      memory_budget: int = DEFAULT_BUDGET, progress: Progress = None,
-                      reduce: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
-                      max_seconds: float = MAX_SECONDS, force: bool = False) -> ScaleRun:
+def evaluate_at_scale(
+    net: theory.Network,
+    samples: int,
+    *,
+    box: Any = (-1, 1),
+    path: str = "auto",
+    device: Any = "auto",
+    dtype: Any = torch.float32,
+    seed: int = 0,
+    memory_budget: int = DEFAULT_BUDGET,
+    progress: Progress = None,
+    reduce: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+    max_seconds: float = MAX_SECONDS,
+    force: bool = False,
+) -> ScaleRun:
     """Evaluate ``net`` on ``samples`` uniform random inputs from ``box``, batch by batch, within ``memory_budget``.
 
     Args:
@@ -78,7 +88,9 @@ def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), 
     check_progress(progress)
     units = cone(net)[0][0]
     per, default = make_box(net, box, units)
-    eng = Engine(net, units, per, default, path=path, device=device, dtype=dtype, seed=seed, memory_budget=memory_budget)
+    eng = Engine(
+        net, units, per, default, path=path, device=device, dtype=dtype, seed=seed, memory_budget=memory_budget
+    )
     n_out = net.n_outputs
     lo = torch.full((n_out,), float("inf"), dtype=torch.float64, device=eng.device)
     hi, total = -lo.clone(), torch.zeros(n_out, dtype=torch.float64, device=eng.device)
@@ -91,7 +103,20 @@ def evaluate_at_scale(net: theory.Network, samples: int, *, box: Any = (-1, 1), 
             total += y64.sum(0)
             if reduce is not None:
                 reduce(start, cols, y)
-    return ScaleRun(samples, eng.batch_size, eng.path, str(eng.device), str(eng.dtype).replace("torch.", ""),
-                    peak.seconds, samples / max(peak.seconds, 1e-12), eng.memory_budget,
-                    eng.planned_bytes(min(eng.batch_size, samples)), int(peak.bytes), peak.kind, tuple(lo.tolist()),
-                    tuple(hi.tolist()), tuple((total / samples).tolist()), int(bad_count))
+    return ScaleRun(
+        samples,
+        eng.batch_size,
+        eng.path,
+        str(eng.device),
+        str(eng.dtype).replace("torch.", ""),
+        peak.seconds,
+        samples / max(peak.seconds, 1e-12),
+        eng.memory_budget,
+        eng.planned_bytes(min(eng.batch_size, samples)),
+        int(peak.bytes),
+        peak.kind,
+        tuple(lo.tolist()),
+        tuple(hi.tolist()),
+        tuple((total / samples).tolist()),
+        int(bad_count),
+    )

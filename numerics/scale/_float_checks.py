@@ -23,8 +23,9 @@ from ._rounding import float_deviation, rounding_bound
 from ._target import Target
 
 
-def float_error(net: theory.Network, eng: Engine, tg: Target, points: torch.Tensor, full_points: list[np.ndarray],
-                dt: torch.dtype) -> dict[str, Any]:
+def float_error(
+    net: theory.Network, eng: Engine, tg: Target, points: torch.Tensor, full_points: list[np.ndarray], dt: torch.dtype
+) -> dict[str, Any]:
     """Deviation of float32/float64 evaluations from exact arithmetic at ``points`` (representable in ``dt``).
 
     ``points (m, len(tg.units))`` are the witnesses on the target's units, ``full_points`` the same points as full
@@ -48,11 +49,16 @@ def float_error(net: theory.Network, eng: Engine, tg: Target, points: torch.Tens
                 outs[f"dense/{name}"] = dense(x.view(len(full_points), net.c_in, net.d))
                 if net.d * net.c_in <= 1 << 20:
                     outs[f"module/{name}"] = mod(x.view(len(full_points), net.c_in, net.d))
-    box_mag = np.array([float(max(abs(a), abs(b))) for a, b in tg.box])[np.searchsorted(tg.units, eng.structured.live_units)]
+    box_mag = np.array([float(max(abs(a), abs(b))) for a, b in tg.box])[
+        np.searchsorted(tg.units, eng.structured.live_units)
+    ]
     apriori = {str(t).replace("torch.", ""): rounding_bound(net, box_mag, t) for t in dtypes}
-    return {"measured": float_deviation(net, full_points, outs),
-            "a_priori_box": {k: {"bound": v.total, "exact_layers": len(v.exact_layers), "layers": net.depth}
-                             for k, v in apriori.items()}}
+    return {
+        "measured": float_deviation(net, full_points, outs),
+        "a_priori_box": {
+            k: {"bound": v.total, "exact_layers": len(v.exact_layers), "layers": net.depth} for k, v in apriori.items()
+        },
+    }
 
 
 def cross_check(eng: Engine, rows: int, tg: Target) -> dict[str, Any]:
@@ -72,7 +78,15 @@ def cross_check(eng: Engine, rows: int, tg: Target) -> dict[str, Any]:
     with torch.no_grad():
         a, b = eng.evaluate(0, cols), eng.evaluate(0, cols, other)
     diff = float((a.double() - b.double()).abs().max())
-    box_mag = np.array([float(max(abs(p), abs(q))) for p, q in tg.box])[np.searchsorted(tg.units, eng.structured.live_units)]
+    box_mag = np.array([float(max(abs(p), abs(q))) for p, q in tg.box])[
+        np.searchsorted(tg.units, eng.structured.live_units)
+    ]
     bound = 2 * rounding_bound(eng.net, box_mag, eng.dtype).total
-    return {"rows": rows, "paths": [eng.path, other], "max_abs_diff": diff, "bitwise_equal": bool(torch.equal(a, b)),
-            "rounding_bound_x2": bound, "consistent": diff <= bound}
+    return {
+        "rows": rows,
+        "paths": [eng.path, other],
+        "max_abs_diff": diff,
+        "bitwise_equal": bool(torch.equal(a, b)),
+        "rounding_bound_x2": bound,
+        "consistent": diff <= bound,
+    }

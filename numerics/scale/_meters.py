@@ -55,16 +55,22 @@ class ProgressMeter:
         if self.callback is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="sample", unit_scale=True, file=sys.stderr, leave=False,
-                            disable=None if progress is None else not progress, desc=desc)
+            self.bar = tqdm(
+                total=total,
+                unit="sample",
+                unit_scale=True,
+                file=sys.stderr,
+                leave=False,
+                disable=None if progress is None else not progress,
+                desc=desc,
+            )
         self.t0 = time.perf_counter()
 
     def update(self, count: int) -> None:
         """``count`` more samples are done: advance the bar, or call the callback with the new state."""
         self.done += count
         if self.callback is not None:
-            self.callback({"samples_done": self.done, "samples": self.total,
-                           "seconds": time.perf_counter() - self.t0})
+            self.callback({"samples_done": self.done, "samples": self.total, "seconds": time.perf_counter() - self.t0})
         elif self.bar is not None:
             self.bar.update(count)
 

@@ -18,8 +18,8 @@ import torch
 
 from theory.cli import MAX_SECONDS, plan_samples
 
-from ..convert import resolve_device, resolve_dtype
 from .._errors import NumericsError, bad
+from ..convert import resolve_device, resolve_dtype
 from ._engine import DEFAULT_BUDGET, PATHS, check_count
 from ._meters import Progress, check_progress
 
@@ -117,8 +117,9 @@ FIELDS = tuple(f.name for f in fields(ScaleOptions))
 """The names of :class:`ScaleOptions`' fields, the keywords :func:`numerics.check_at_scale` takes beside its inputs."""
 
 
-def scale_options(options: ScaleOptions | None, overrides: Mapping[str, Any], *, what: str = "check_at_scale"
-                  ) -> ScaleOptions:
+def scale_options(
+    options: ScaleOptions | None, overrides: Mapping[str, Any], *, what: str = "check_at_scale"
+) -> ScaleOptions:
     """The record a run reads: ``options`` (default: :class:`ScaleOptions`'s defaults) with ``overrides`` replacing
     its fields.
 
@@ -134,4 +135,3 @@ def scale_options(options: ScaleOptions | None, overrides: Mapping[str, Any], *,
     if options is None:
         return ScaleOptions(**overrides)
     return replace(options, **overrides) if overrides else options
-

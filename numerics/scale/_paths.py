@@ -28,8 +28,8 @@ import torch
 import theory
 from theory.spec import cone_levels
 
-from ..convert import SpecModule, to_module
 from .._errors import bad
+from ..convert import SpecModule, to_module
 
 MATRIX_LIMIT = 1 << 22  # a cone layer with m x n <= this is evaluated as one small dense matrix
 SMALL_MATMUL = 1 << 15  # batch x m x n up to this: broadcast-multiply-sum (ATen runs it serially)
@@ -58,8 +58,10 @@ class serial:
 def dense_flops_per_row(net: theory.Network) -> int:
     """Multiply-adds x 2 of one input row through all weights (zeros included), as the dense path computes them:
     ``2 n_l C_out C_in s`` for conv/pointwise layers, ``2 x weight size`` for local/dense layers."""
-    return sum(2 * int(np.prod(layer.weight.shape)) * (n if layer.kind in ("conv", "pointwise") else 1)
-               for layer, n in zip(net.layers, net.positions[1:]))
+    return sum(
+        2 * int(np.prod(layer.weight.shape)) * (n if layer.kind in ("conv", "pointwise") else 1)
+        for layer, n in zip(net.layers, net.positions[1:])
+    )
 
 
 def module_for(net: theory.Network, module: SpecModule | None, dtype: Any, device: Any) -> SpecModule:
@@ -100,8 +102,9 @@ class StructuredPath:
     the others cannot change the output), ``'all'`` scans the whole input, ``'none'`` skips the check.
     """
 
-    def __init__(self, net: theory.Network, module: SpecModule | None = None, *, dtype: Any = torch.float64,
-                 device: Any = "cpu") -> None:
+    def __init__(
+        self, net: theory.Network, module: SpecModule | None = None, *, dtype: Any = torch.float64, device: Any = "cpu"
+    ) -> None:
         module = module_for(net, module, dtype, device)
         self.d, self.c_in, self.n_outputs = net.d, net.c_in, net.n_outputs
         self.dtype, self.device = module.dtype, module.device
@@ -133,8 +136,14 @@ class StructuredPath:
                 mat[torch.as_tensor(src, device=dev), torch.as_tensor(which, device=dev)] = w
                 self.ops.append(("matrix", mat, bias, layer.relu))
             else:
-                self.ops.append(("scatter", (torch.as_tensor(src, device=dev), torch.as_tensor(which, device=dev), w, m),
-                                 bias, layer.relu))
+                self.ops.append(
+                    (
+                        "scatter",
+                        (torch.as_tensor(src, device=dev), torch.as_tensor(which, device=dev), w, m),
+                        bias,
+                        layer.relu,
+                    )
+                )
             n_in = m
             self.widths.append(m)
         self.ops = self._merge(self.ops)
@@ -154,8 +163,12 @@ class StructuredPath:
             if kind == "gather" and data[1] is None and bias is None and prev is not None and prev[0] == "gather":
                 src1, scale1 = prev[1]
                 idx = data[0]
-                out[-1] = ("gather", (src1[idx], None if scale1 is None else scale1[idx]),
-                           None if prev[2] is None else prev[2][idx], prev[3] or relu)
+                out[-1] = (
+                    "gather",
+                    (src1[idx], None if scale1 is None else scale1[idx]),
+                    None if prev[2] is None else prev[2][idx],
+                    prev[3] or relu,
+                )
             else:
                 out.append(op)
         return out
@@ -194,7 +207,9 @@ class StructuredPath:
                     h = h @ data if bias is None else torch.addmm(bias, h, data)
             else:
                 src, which, w, m = data
-                out = (bias if bias is not None else torch.zeros(m, dtype=h.dtype, device=h.device)).expand(h.shape[0], m)
+                out = (bias if bias is not None else torch.zeros(m, dtype=h.dtype, device=h.device)).expand(
+                    h.shape[0], m
+                )
                 h = out.index_add(1, which, h[:, src] * w)
             if relu:
                 h = torch.relu(h) if torch.is_grad_enabled() and h.requires_grad else h.relu_()

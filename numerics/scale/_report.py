@@ -60,13 +60,19 @@ class ScaleReport:
         lines = []
         if self.unsound:
             lines.append("!!! UNSOUND BOUND: the exactly re-evaluated error exceeds a claimed upper bound !!!")
-        lines += [f"max error (rigorous lower bound on the sup error): {self.max_error:.6g} at {self.argmax}",
-                  f"float ({self.run.get('dtype')}) max error {self.float_max_error:.6g}, mean {self.mean_error:.6g}, "
-                  f"{self.samples} samples at {self.samples_per_s:.4g}/s on {self.run.get('path')}/{self.run.get('device')}"]
+        lines += [
+            f"max error (rigorous lower bound on the sup error): {self.max_error:.6g} at {self.argmax}",
+            f"float ({self.run.get('dtype')}) max error {self.float_max_error:.6g}, mean {self.mean_error:.6g}, "
+            f"{self.samples} samples at {self.samples_per_s:.4g}/s on {self.run.get('path')}/{self.run.get('device')}",
+        ]
         if self.certified_upper is not None:
-            lines.append(f"certified upper {float(self.certified_upper):.6g}: gap {self.gap:.3g}, ratio {self.ratio:.4g}")
+            lines.append(
+                f"certified upper {float(self.certified_upper):.6g}: gap {self.gap:.3g}, ratio {self.ratio:.4g}"
+            )
         if self.a_priori_bound is not None:
             lines.append(f"a-priori bound {float(self.a_priori_bound):.6g}")
         for label, v in self.float_error.get("measured", {}).items():
-            lines.append(f"  {label}: |float - exact| {v['max_deviation']:.3g} <= bound {v['bound']:.3g}: {v['respected']}")
+            lines.append(
+                f"  {label}: |float - exact| {v['max_deviation']:.3g} <= bound {v['bound']:.3g}: {v['respected']}"
+            )
         return "\n".join(lines)

@@ -22,8 +22,8 @@ import torch
 import theory
 from theory import spec as core
 
-from ..convert import resolve_dtype
 from .._errors import theory_errors
+from ..convert import resolve_dtype
 from ._paths import cone
 
 
@@ -42,8 +42,9 @@ def gamma(n: Any, dtype: Any) -> np.ndarray:
     return core.gamma(n, _name(dtype))
 
 
-def rounding_bound(net: theory.Network, magnitudes: Any, dtype: Any, *, point: Sequence[Any] | None = None
-                   ) -> core.RoundingBound:
+def rounding_bound(
+    net: theory.Network, magnitudes: Any, dtype: Any, *, point: Sequence[Any] | None = None
+) -> core.RoundingBound:
     """The bound of :func:`theory.spec.rounding_bound` (model in :mod:`theory.spec._rounding`), propagated unit
     by unit through the output's cone.
 
@@ -67,8 +68,9 @@ def rounding_bound(net: theory.Network, magnitudes: Any, dtype: Any, *, point: S
     return replace(got, dtype=dt)
 
 
-def float_deviation(net: theory.Network, points: Sequence[np.ndarray], outputs: dict[str, torch.Tensor]
-                    ) -> dict[str, Any]:
+def float_deviation(
+    net: theory.Network, points: Sequence[np.ndarray], outputs: dict[str, torch.Tensor]
+) -> dict[str, Any]:
     """Measured ``|float - exact|`` at full input points against :func:`rounding_bound` at each point.
 
     Args:
@@ -97,7 +99,10 @@ def float_deviation(net: theory.Network, points: Sequence[np.ndarray], outputs: 
                 ok &= dev <= Fraction(float(rb.per_output[j])) if math.isfinite(devf) else False
                 if devf >= worst:
                     worst, bound_at = devf, float(rb.per_output[j])
-        report[label] = {"max_deviation": worst, "bound": bound_at,
-                         "ratio": (worst / bound_at) if bound_at > 0 else (0.0 if worst == 0 else math.inf),
-                         "respected": bool(ok)}
+        report[label] = {
+            "max_deviation": worst,
+            "bound": bound_at,
+            "ratio": (worst / bound_at) if bound_at > 0 else (0.0 if worst == 0 else math.inf),
+            "respected": bool(ok),
+        }
     return report

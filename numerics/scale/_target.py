@@ -22,8 +22,18 @@ import theory
 from .._errors import NumericsError, bad, theory_errors
 from ._paths import cone
 
-_TORCH = {sp.sin: torch.sin, sp.cos: torch.cos, sp.tan: torch.tan, sp.exp: torch.exp, sp.log: torch.log,
-          sp.Abs: torch.abs, sp.tanh: torch.tanh, sp.sinh: torch.sinh, sp.cosh: torch.cosh, sp.atan: torch.atan}
+_TORCH = {
+    sp.sin: torch.sin,
+    sp.cos: torch.cos,
+    sp.tan: torch.tan,
+    sp.exp: torch.exp,
+    sp.log: torch.log,
+    sp.Abs: torch.abs,
+    sp.tanh: torch.tanh,
+    sp.sinh: torch.sinh,
+    sp.cosh: torch.cosh,
+    sp.atan: torch.atan,
+}
 _TORCH_FOLD = {sp.Min: torch.minimum, sp.Max: torch.maximum}
 """Torch versions of every function of ``theory.formula.FUNCTION_CLASSES`` (``sqrt`` is a power)."""
 RIGOROUS_BITS = 128  # mpmath interval precision for the target at witness points
@@ -131,6 +141,7 @@ def _to_torch(e: sp.Basic, index: Mapping[str, int]) -> Callable[[torch.Tensor],
             for p in parts[1:]:
                 out = out * p(c)
             return out
+
         return mul
     if e.is_Pow:
         base, ex = _to_torch(e.args[0], index), e.args[1]
@@ -152,9 +163,12 @@ def _to_torch(e: sp.Basic, index: Mapping[str, int]) -> Callable[[torch.Tensor],
             for p in parts[1:]:
                 out = fold(out, p(c))
             return out
+
         return extreme
-    raise NumericsError(f"argument 'target': {type(e).__name__} ({e}) is not supported (use + * powers sqrt sin "
-                        "cos tan exp log Abs sinh cosh tanh atan Min Max pi E)")
+    raise NumericsError(
+        f"argument 'target': {type(e).__name__} ({e}) is not supported (use + * powers sqrt sin "
+        "cos tan exp log Abs sinh cosh tanh atan Min Max pi E)"
+    )
 
 
 def _pair(value: Any, arg: str) -> tuple[Fraction, Fraction]:
@@ -211,8 +225,9 @@ def make_target(net: theory.Network, target: Any = None, box: Any = None) -> Tar
     return Target(tuple(exprs), units_t, per, default, tuple(theory.input_name(net, u) for u in units_t))
 
 
-def make_box(net: theory.Network, box: Any, units: Sequence[int] | np.ndarray
-             ) -> tuple[tuple[tuple[Fraction, Fraction], ...], tuple[Fraction, Fraction]]:
+def make_box(
+    net: theory.Network, box: Any, units: Sequence[int] | np.ndarray
+) -> tuple[tuple[tuple[Fraction, Fraction], ...], tuple[Fraction, Fraction]]:
     """``(per-unit intervals for units, interval for all other units)`` from ``(lo, hi)`` or ``{symbol: (lo, hi)}``.
 
     Raises:

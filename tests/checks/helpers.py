@@ -12,8 +12,9 @@ def ok_check(ctx: Context) -> Result:
 
 
 def fail_check(ctx: Context) -> Result:
-    return Result("fail", observed={"x": 2}, expected={"x": 1}, tolerance="exact",
-                  evidence={"counterexamples": [{"x": 2}]})
+    return Result(
+        "fail", observed={"x": 2}, expected={"x": 1}, tolerance="exact", evidence={"counterexamples": [{"x": 2}]}
+    )
 
 
 def raising_check(ctx: Context) -> Result:

@@ -6,19 +6,31 @@ from __future__ import annotations
 import pytest
 
 import checks
-
 from tests.checks.helpers import ctx_for
 
 
 def test_default_registry_has_catalogue_ids():
-    assert checks.REGISTRY.ids() == ["ww.gather.exact", "ww.universality.depth", "ww.select.exact",
-                                     "ww.select.params", "ww.receptive.stride1",
-                                     "ww.sample.cnn", "ww.sample.lcn", "ww.sample.fcn", "ww.fig2.cnn_learns_sparse",
-                                     "ww.equivariance.fcn",
-                                     "ww.equivariance.lcn", "ww.equivariance.cnn",
-                                     "ww.select.proved", "ww.sparse.approx", "lemma.yarotsky.square", "cert.planted",
-                                     "num.routing.scale", "num.head.bound", "num.sparse.scale"] + [
-                                     f"duat.E{i}" for i in range(1, 23)] + ["duat.E17.causal", "duat.E16.necessity"]
+    assert checks.REGISTRY.ids() == [
+        "ww.gather.exact",
+        "ww.universality.depth",
+        "ww.select.exact",
+        "ww.select.params",
+        "ww.receptive.stride1",
+        "ww.sample.cnn",
+        "ww.sample.lcn",
+        "ww.sample.fcn",
+        "ww.fig2.cnn_learns_sparse",
+        "ww.equivariance.fcn",
+        "ww.equivariance.lcn",
+        "ww.equivariance.cnn",
+        "ww.select.proved",
+        "ww.sparse.approx",
+        "lemma.yarotsky.square",
+        "cert.planted",
+        "num.routing.scale",
+        "num.head.bound",
+        "num.sparse.scale",
+    ] + [f"duat.E{i}" for i in range(1, 23)] + ["duat.E17.causal", "duat.E16.necessity"]
     for c in checks.REGISTRY:
         if c.id.startswith("ww."):  # our constructions, not the papers' proofs
             assert "reconstruction" in c.source
@@ -29,9 +41,13 @@ SLOW_QUICK_COST = 30.0
 here; CI still runs them through ``python -m checks --profile quick``."""
 
 
-@pytest.mark.parametrize("claim_id", [
-    pytest.param(cid, marks=pytest.mark.slow) if checks.REGISTRY[cid].cost["quick"] > SLOW_QUICK_COST else cid
-    for cid in checks.REGISTRY.ids()])
+@pytest.mark.parametrize(
+    "claim_id",
+    [
+        pytest.param(cid, marks=pytest.mark.slow) if checks.REGISTRY[cid].cost["quick"] > SLOW_QUICK_COST else cid
+        for cid in checks.REGISTRY.ids()
+    ],
+)
 def test_every_real_claim_passes_quick(claim_id, tmp_path):
     claim = checks.REGISTRY[claim_id]
     r = claim.run(ctx_for(tmp_path))

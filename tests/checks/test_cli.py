@@ -11,7 +11,6 @@ import sys
 
 import checks
 from checks import Registry
-
 from tests.checks.helpers import ctx_for, fail_check, make_claim, raising_check
 from tests.helpers import REPO
 
@@ -79,8 +78,9 @@ def test_main_list_and_only(tmp_path):
 
 def _cli(*args, cwd=REPO):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "checks", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "checks", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_subprocess_list_and_bad_usage(tmp_path):
@@ -96,8 +96,11 @@ def test_cli_subprocess_run_writes_report(tmp_path):
     files = sorted(p.name for p in (tmp_path / "rep").iterdir())
     assert "report.md" in files and "report.json" in files and "ww.select.params.param_counts.png" in files
     doc, runs = checks.load_document(tmp_path / "rep" / "report.json")
-    assert doc["seed"] == 7 and [i["id"] for i, _ in runs] == ["ww.select.exact", "ww.select.params",
-                                                                "ww.select.proved"]
+    assert doc["seed"] == 7 and [i["id"] for i, _ in runs] == [
+        "ww.select.exact",
+        "ww.select.params",
+        "ww.select.proved",
+    ]
     assert "ww.select.params" in res.stdout and "pass" in res.stdout
     assert "![ww.select.params" in (tmp_path / "rep" / "report.md").read_text()
 

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 import checks
-from checks import Claim, ChecksError, Registry
+from checks import ChecksError, Claim, Registry
 from checks.claims import counts_as_failure, finding_state, status_label
 from tests.checks.helpers import fail_check, make_claim, ok_check, raising_check
 from tests.helpers import REPO
@@ -23,8 +23,15 @@ FINDING = "not reproduced: measured 1.01 against <= 0.1; docs/example.md"
 
 
 def recorded(id: str, check, profiles=("quick",)) -> Claim:
-    return Claim(id, "a statement", "test source (reconstruction)", "numerical", {"quick": 0.1, "full": 0.1}, check,
-                 findings={p: FINDING for p in profiles})
+    return Claim(
+        id,
+        "a statement",
+        "test source (reconstruction)",
+        "numerical",
+        {"quick": 0.1, "full": 0.1},
+        check,
+        findings={p: FINDING for p in profiles},
+    )
 
 
 def run_main(argv, registry):
@@ -35,8 +42,13 @@ def run_main(argv, registry):
 
 # (finding, status) -> (state, counts as a failure of the run): the whole rule as a table
 RULE = [
-    ("", "pass", "", False), ("", "not-testable", "", False), ("", "fail", "", True), ("", "unknown", "", True),
-    (FINDING, "fail", "known", False), (FINDING, "pass", "stale", True), (FINDING, "unknown", "", True),
+    ("", "pass", "", False),
+    ("", "not-testable", "", False),
+    ("", "fail", "", True),
+    ("", "unknown", "", True),
+    (FINDING, "fail", "known", False),
+    (FINDING, "pass", "stale", True),
+    (FINDING, "unknown", "", True),
 ]
 
 
@@ -47,12 +59,15 @@ def test_the_rule(finding, status, state, counts):
     assert status_label(status, finding).startswith(status)
 
 
-@pytest.mark.parametrize("findings, message", [
-    ({"nightly": FINDING}, "profiles"),
-    ({"quick": "  "}, "non-empty"),
-    ({"quick": 3}, "non-empty"),
-    ("quick", "a dict"),
-])
+@pytest.mark.parametrize(
+    "findings, message",
+    [
+        ({"nightly": FINDING}, "profiles"),
+        ({"quick": "  "}, "non-empty"),
+        ({"quick": 3}, "non-empty"),
+        ("quick", "a dict"),
+    ],
+)
 def test_bad_findings_are_clear_errors(findings, message):
     with pytest.raises(ChecksError, match="findings") as e:
         Claim("t.x", "s", "t", "exact", {"quick": 0, "full": 0}, ok_check, findings=findings)
@@ -61,8 +76,15 @@ def test_bad_findings_are_clear_errors(findings, message):
 
 def test_a_not_testable_claim_cannot_record_a_finding():
     with pytest.raises(ChecksError, match="not-testable"):
-        Claim("t.x", "s", "t", "not-testable", {"quick": 0, "full": 0}, checks.not_testable("why"),
-              findings={"quick": FINDING})
+        Claim(
+            "t.x",
+            "s",
+            "t",
+            "not-testable",
+            {"quick": 0, "full": 0},
+            checks.not_testable("why"),
+            findings={"quick": FINDING},
+        )
 
 
 def test_known_finding_is_reported_as_a_fail_and_does_not_fail_the_run(tmp_path):
@@ -80,12 +102,15 @@ def test_known_finding_is_reported_as_a_fail_and_does_not_fail_the_run(tmp_path)
     assert "fail (recorded finding)" in (tmp_path / "r" / "report.html").read_text()
 
 
-@pytest.mark.parametrize("check, profiles, argv, why", [
-    (ok_check, ("quick",), [], "stale"),                         # it passes: the recorded finding is out of date
-    (raising_check, ("quick",), [], "unknown"),                  # a crash is never a finding
-    (fail_check, ("full",), [], "other profile"),                # recorded for full only, fails in quick
-    (fail_check, ("quick",), ["--profile", "full"], "other profile"),
-])
+@pytest.mark.parametrize(
+    "check, profiles, argv, why",
+    [
+        (ok_check, ("quick",), [], "stale"),  # it passes: the recorded finding is out of date
+        (raising_check, ("quick",), [], "unknown"),  # a crash is never a finding
+        (fail_check, ("full",), [], "other profile"),  # recorded for full only, fails in quick
+        (fail_check, ("quick",), ["--profile", "full"], "other profile"),
+    ],
+)
 def test_what_still_fails_the_run(tmp_path, check, profiles, argv, why):
     code, out, err = run_main(["--out", str(tmp_path / "r"), *argv], Registry([recorded("t.x", check, profiles)]))
     assert code == 1, (why, out, err)
@@ -109,17 +134,39 @@ def test_list_shows_recorded_findings(tmp_path):
 @pytest.mark.parametrize("status, outcome", [("fail", "1 xfailed"), ("pass", "1 failed")])
 def test_pytest_plugin_treats_a_finding_as_a_strict_xfail(tmp_path, status, outcome):
     src = tmp_path / "found.py"
-    src.write_text(textwrap.dedent(f'''
+    src.write_text(
+        textwrap.dedent(f'''
         import checks
 
         @checks.claim("t.found", statement="s", source="t", kind="numerical", cost={{"quick": 0, "full": 0}},
                       findings={{"quick": "{FINDING}"}})
         def found(ctx):
             return checks.Result("{status}")
-    '''))
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "checks.pytest_plugin",
-                          "--claims", str(src), "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "bt"), "-rxf"],
-                         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-                         timeout=600)
+    ''')
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "checks.pytest_plugin",
+            "--claims",
+            str(src),
+            "--rootdir",
+            str(tmp_path),
+            "--basetemp",
+            str(tmp_path / "bt"),
+            "-rxf",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+    )
     assert outcome in res.stdout, res.stdout + res.stderr
     assert ("fails as recorded" if status == "fail" else "no longer reproduces") in res.stdout

@@ -122,7 +122,7 @@ def blocks(path: Path) -> list[Block]:
             if mode == "needs":
                 mode, reason, needs = "run", "", tuple(reason.split())
         if lang in RUN:
-            found.append(Block(path, start + 1, lang, "\n".join(lines[start + 1:end]) + "\n", mode, reason, needs))
+            found.append(Block(path, start + 1, lang, "\n".join(lines[start + 1 : end]) + "\n", mode, reason, needs))
         i = end + 1
     return found
 

@@ -6,7 +6,7 @@ import pytest
 
 from .snippets import Command, blocks
 
-DOC = '''# A doc
+DOC = """# A doc
 
 ```python
 >>> 1 + 1
@@ -30,26 +30,32 @@ python -m numerics separation --executor dask   # a comment
 ```text
 not run
 ```
-'''
+"""
 
 
 def test_blocks_modes_and_commands(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text(DOC)
     found = blocks(doc)
-    assert [(b.lang, b.mode, b.lineno) for b in found] == [("python", "run", 3), ("console", "slow", 9),
-                                                            ("sh", "manual", 17)]
+    assert [(b.lang, b.mode, b.lineno) for b in found] == [
+        ("python", "run", 3),
+        ("console", "slow", 9),
+        ("sh", "manual", 17),
+    ]
     assert found[1].commands() == [Command("echo hi", "hi", 0), Command("false", "", 1)]
     assert found[2].commands() == [Command("python -m numerics separation --executor dask")]
     assert found[2].reason == "needs a cluster"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("```\nls\n```\n", "tag it with one of"),
-    ("```bash\nls\n```\n", "'bash'"),
-    ("```sh\nls\n", "unclosed fence"),
-    ("<!-- snippet: manual -->\n```sh\nls\n```\n", "needs a reason"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("```\nls\n```\n", "tag it with one of"),
+        ("```bash\nls\n```\n", "'bash'"),
+        ("```sh\nls\n", "unclosed fence"),
+        ("<!-- snippet: manual -->\n```sh\nls\n```\n", "needs a reason"),
+    ],
+)
 def test_bad_blocks_are_errors(tmp_path, text, message):
     doc = tmp_path / "doc.md"
     doc.write_text(text)

@@ -61,30 +61,41 @@ def test_python_block(block: Block, tmp_path, monkeypatch):
     if ">>>" not in block.text:
         exec(compile(block.text, block.name, "exec"), {"__name__": "__snippet__"})
         return
-    test = doctest.DocTestParser().get_doctest(block.text, {"__name__": "__snippet__"}, block.name,
-                                               str(block.path), block.lineno)
+    test = doctest.DocTestParser().get_doctest(
+        block.text, {"__name__": "__snippet__"}, block.name, str(block.path), block.lineno
+    )
     report = io.StringIO()
     result = doctest.DocTestRunner(optionflags=FLAGS).run(test, out=report.write)
     assert result.failed == 0, f"{block.name}: the doc's output differs from what ran\n{report.getvalue()}"
 
 
 def _run_shell_file(path: Path, tmp_path: Path, *, include_slow: bool) -> None:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               COLUMNS="120")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", COLUMNS="120")
     checker, ran = doctest.OutputChecker(), 0
     for block in blocks(path):
-        if (block.lang == "python" or block.mode == "manual" or (block.mode == "slow" and not include_slow)
-                or _missing(block)):
+        if (
+            block.lang == "python"
+            or block.mode == "manual"
+            or (block.mode == "slow" and not include_slow)
+            or _missing(block)
+        ):
             continue
         for cmd in block.commands():
-            proc = subprocess.run(["bash", "-c", cmd.line], cwd=tmp_path, env=env, capture_output=True,
-                                  text=True, timeout=COMMAND_TIMEOUT_S)
+            proc = subprocess.run(
+                ["bash", "-c", cmd.line],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT_S,
+            )
             got = proc.stdout + proc.stderr
             where = f"{block.name}: $ {cmd.line}"
             assert proc.returncode == cmd.status, f"{where}\nexit {proc.returncode}, expected {cmd.status}\n{got}"
             if cmd.expected:
                 assert checker.check_output(cmd.expected + "\n", got, FLAGS), (
-                    f"{where}\nthe doc shows:\n{cmd.expected}\nthe command printed:\n{got}")
+                    f"{where}\nthe doc shows:\n{cmd.expected}\nthe command printed:\n{got}"
+                )
             ran += 1
     if not ran:
         pytest.skip(f"{path.name}: no shell command in this speed class")

@@ -17,7 +17,6 @@ import torch
 
 import numerics
 import theory
-
 from tests.helpers import REPO
 from tests.numerics.helpers import relu_head_certificate as _cert
 from tests.numerics.helpers import relu_head_net
@@ -25,8 +24,9 @@ from tests.numerics.helpers import relu_head_net
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "numerics", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "numerics", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_export_then_info(tmp_path, nets):
@@ -49,6 +49,7 @@ def test_cli_missing_path_exits_2(tmp_path):
 
 def test_cli_in_process_errors(tmp_path, nets, capsys, monkeypatch):
     from numerics._cli import main
+
     monkeypatch.chdir(tmp_path)
     theory.save(nets["select"], tmp_path / "spec")
     assert main(["info", "spec"]) == 0
@@ -72,13 +73,43 @@ def test_cli_in_process_errors(tmp_path, nets, capsys, monkeypatch):
 def test_cli_evaluate(tmp_path):
     net = relu_head_net(256)
     theory.save(net, tmp_path / "sel")
-    out = _cli("evaluate", str(tmp_path / "sel"), "--target", "x3", "--box", "-1", "1", "--samples", "1e4",
-               "--device", "cpu", "--search-steps", "20", "--json", str(tmp_path / "r.json"))
+    out = _cli(
+        "evaluate",
+        str(tmp_path / "sel"),
+        "--target",
+        "x3",
+        "--box",
+        "-1",
+        "1",
+        "--samples",
+        "1e4",
+        "--device",
+        "cpu",
+        "--search-steps",
+        "20",
+        "--json",
+        str(tmp_path / "r.json"),
+    )
     assert out.returncode == 0, out.stderr
     assert "max error" in out.stdout and json.loads((tmp_path / "r.json").read_text())["lower_bound"] == "1"
     _cert(net, Fraction(1, 2)).save(tmp_path / "cert.json")
-    bad = _cli("evaluate", str(tmp_path / "sel"), "--target", "x3", "--box", "-1", "1", "--samples", "1e3",
-               "--device", "cpu", "--search-steps", "5", "--certificate", str(tmp_path / "cert.json"))
+    bad = _cli(
+        "evaluate",
+        str(tmp_path / "sel"),
+        "--target",
+        "x3",
+        "--box",
+        "-1",
+        "1",
+        "--samples",
+        "1e3",
+        "--device",
+        "cpu",
+        "--search-steps",
+        "5",
+        "--certificate",
+        str(tmp_path / "cert.json"),
+    )
     assert bad.returncode == 3 and "UNSOUND" in bad.stderr + bad.stdout
     wrong = _cli("evaluate", str(tmp_path / "sel"), "--target", "x3", "--box", "-1", "1", "--samples", "0")
     assert wrong.returncode == 2 and wrong.stderr.strip().startswith("error: argument 'samples'")

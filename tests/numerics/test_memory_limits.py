@@ -28,13 +28,18 @@ limit = vm + {HEADROOM} if hard == resource.RLIM_INFINITY else min(vm + {HEADROO
 resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 """
 
-_CLI = _LIMIT + """
+_CLI = (
+    _LIMIT
+    + """
 import runpy
 sys.argv = ["python -m numerics"] + sys.argv[1:]
 runpy.run_module("numerics", run_name="__main__", alter_sys=True)
 """
+)
 
-_API = _LIMIT + """
+_API = (
+    _LIMIT
+    + """
 import theory, numerics
 
 def refused(name, call, error):
@@ -52,11 +57,19 @@ refused("check_at_scale", lambda: numerics.check_at_scale(theory.select(1024, [3
                                                           samples=10**12, device="cpu", progress=False),
         numerics.NumericsError)
 """
+)
 
 
 def _child(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", script, *args], check=False, capture_output=True, text=True,
-                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("shape", ["3x512x512", "3x2048x2048", "3x100000x100000"])  # the last: x alone is 240 GB

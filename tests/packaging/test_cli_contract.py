@@ -33,11 +33,27 @@ NET = theory.approximate_sparse(16, [0, 15], "x0*x1", (-1, 1), Fraction(1, 50))
 """x0*x15 on [-1, 1]^2 by a product head: true sup error 0.0156 (a-priori bound 1/64)."""
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 CUDA = torch.cuda.is_available()
-SEP = ["separation", "--task", "halves", "--ds", "4,8", "--archs", "cnn", "--seeds", "2", "--executor", "serial",
-       "--no-progress", "--evaluator", fake_evaluator.EVALUATOR]
+SEP = [
+    "separation",
+    "--task",
+    "halves",
+    "--ds",
+    "4,8",
+    "--archs",
+    "cnn",
+    "--seeds",
+    "2",
+    "--executor",
+    "serial",
+    "--no-progress",
+    "--evaluator",
+    fake_evaluator.EVALUATOR,
+]
 BUILD = ["build", "select", "--d", "16", "--support", "0,15"]
-REGISTRIES = {"ok": lambda: Registry([make_claim("t.ok")]),
-              "fail": lambda: Registry([make_claim("t.ok"), make_claim("t.fail", fail_check)])}
+REGISTRIES = {
+    "ok": lambda: Registry([make_claim("t.ok")]),
+    "fail": lambda: Registry([make_claim("t.ok"), make_claim("t.fail", fail_check)]),
+}
 
 
 @dataclass(frozen=True)
@@ -46,78 +62,212 @@ class Row:
     ``foreign/notes.txt`` (a directory cnnverify did not write) and ``ro`` (read-only, when asked)."""
 
     id: str
-    package: str              # theory | numerics | checks
+    package: str  # theory | numerics | checks
     argv: list[str]
     code: int
-    err: str = ""             # a regex that stderr must match
-    skip: str = ""            # "root": needs a non-root user; "cuda": needs a machine without CUDA
-    no_search: bool = False   # the output path must be refused before the certifier runs (it is replaced by a trap)
-    registry: str = "ok"      # checks only: which claims
+    err: str = ""  # a regex that stderr must match
+    skip: str = ""  # "root": needs a non-root user; "cuda": needs a machine without CUDA
+    no_search: bool = False  # the output path must be refused before the certifier runs (it is replaced by a trap)
+    registry: str = "ok"  # checks only: which claims
     extra: dict = field(default_factory=dict)
 
 
 ROWS = [
     # python -m theory build / show / certify
     Row("build ok", "theory", [*BUILD, "--out", "{T}/b"], 0),
-    Row("build bad support", "theory", ["build", "select", "--d", "16", "--support", "0,,1", "--out", "{T}/b"], 2,
-        r"^error: argument '--support'.*item 2 is empty"),
+    Row(
+        "build bad support",
+        "theory",
+        ["build", "select", "--d", "16", "--support", "0,,1", "--out", "{T}/b"],
+        2,
+        r"^error: argument '--support'.*item 2 is empty",
+    ),
     Row("build bad d", "theory", ["build", "select", "--d", "15", "--support", "0", "--out", "{T}/b"], 2, r"^error: "),
-    Row("build over budget", "theory", ["build", "gather", "--d", "1024", "--memory-budget", "1KiB", "--out", "{T}/b"],
-        2, r"^error: gather: estimated .* exceeds memory_budget 1 KiB; pass memory_budget= / --memory-budget"),
-    Row("build bad budget", "theory", ["build", "gather", "--d", "16", "--memory-budget", "4 gigs", "--out", "{T}/b"],
-        2, r"^error: argument '--memory-budget': got '4 gigs'"),
-    Row("build formula starting with -", "theory", ["build", "approx", "--d", "16", "--support", "0,15", "--g",
-                                                     "-x0*x1", "--box", "-1,1", "--eps", "1/50", "--out", "{T}/b"], 0),
+    Row(
+        "build over budget",
+        "theory",
+        ["build", "gather", "--d", "1024", "--memory-budget", "1KiB", "--out", "{T}/b"],
+        2,
+        r"^error: gather: estimated .* exceeds memory_budget 1 KiB; pass memory_budget= / --memory-budget",
+    ),
+    Row(
+        "build bad budget",
+        "theory",
+        ["build", "gather", "--d", "16", "--memory-budget", "4 gigs", "--out", "{T}/b"],
+        2,
+        r"^error: argument '--memory-budget': got '4 gigs'",
+    ),
+    Row(
+        "build formula starting with -",
+        "theory",
+        [
+            "build",
+            "approx",
+            "--d",
+            "16",
+            "--support",
+            "0,15",
+            "--g",
+            "-x0*x1",
+            "--box",
+            "-1,1",
+            "--eps",
+            "1/50",
+            "--out",
+            "{T}/b",
+        ],
+        0,
+    ),
     Row("build option missing its value", "theory", [*BUILD, "--out", "--force"], 2, r"expected one argument"),
     Row("build /proc", "theory", [*BUILD, "--out", "/proc/cnnverify-x"], 2, r"^error: argument '--out'.*not writable"),
     Row("build read-only", "theory", [*BUILD, "--out", "{T}/ro/x"], 2, r"not writable", skip="root"),
     Row("build force foreign", "theory", [*BUILD, "--out", "{T}/foreign", "--force"], 2, r"no \.cnnverify marker"),
-    Row("build force cwd", "theory", [*BUILD, "--out", ".", "--force"], 2, r"current directory",
-        extra={"cwd": "spec"}),
+    Row("build force cwd", "theory", [*BUILD, "--out", ".", "--force"], 2, r"current directory", extra={"cwd": "spec"}),
     Row("show ok", "theory", ["show", "{T}/spec"], 0),
     Row("show missing", "theory", ["show", "{T}/nope"], 2, r"^error: argument 'path'"),
     Row("certify ok", "theory", ["certify", "{T}/spec", "--time-limit", "20", "--out", "{T}/c.json"], 0),
     Row("certify refuted", "theory", ["certify", "{T}/spec", "--eps", "1e-3", "--time-limit", "10"], 1),
-    Row("certify budget", "theory", ["certify", "{T}/spec", "--time-limit", "0", "--method", "branch-and-bound"], 1,
-        r"stopped before --rel-gap"),
+    Row(
+        "certify budget",
+        "theory",
+        ["certify", "{T}/spec", "--time-limit", "0", "--method", "branch-and-bound"],
+        1,
+        r"stopped before --rel-gap",
+    ),
     Row("certify bad box", "theory", ["certify", "{T}/spec", "--box", "1"], 2, r"^error: argument '--box'"),
-    Row("certify /proc", "theory", ["certify", "{T}/spec", "--time-limit", "30", "--out", "/proc/x/c.json"], 2,
-        r"^error: argument '--out'", no_search=True),
-    Row("certify read-only", "theory", ["certify", "{T}/spec", "--time-limit", "30", "--out", "{T}/ro/c.json"], 2,
-        r"not writable", skip="root", no_search=True),
-    Row("certify exists", "theory", ["certify", "{T}/spec", "--out", "{T}/spec/spec.json"], 2, r"--force",
-        no_search=True),
+    Row(
+        "certify /proc",
+        "theory",
+        ["certify", "{T}/spec", "--time-limit", "30", "--out", "/proc/x/c.json"],
+        2,
+        r"^error: argument '--out'",
+        no_search=True,
+    ),
+    Row(
+        "certify read-only",
+        "theory",
+        ["certify", "{T}/spec", "--time-limit", "30", "--out", "{T}/ro/c.json"],
+        2,
+        r"not writable",
+        skip="root",
+        no_search=True,
+    ),
+    Row(
+        "certify exists",
+        "theory",
+        ["certify", "{T}/spec", "--out", "{T}/spec/spec.json"],
+        2,
+        r"--force",
+        no_search=True,
+    ),
     # python -m numerics export / info / evaluate / separation / duat
     Row("export ok", "numerics", ["export", "{T}/spec", "--dtype", "float32"], 0),
     Row("export missing", "numerics", ["export", "{T}/nope"], 2, r"^error: argument 'spec_dir'"),
     Row("export read-only", "numerics", ["export", "{T}/ro/spec"], 2, r"not writable", skip="root"),
     Row("info ok", "numerics", ["info", "{T}/spec"], 0),
     Row("info missing", "numerics", ["info", "{T}/nope"], 2, r"^error: "),
-    Row("evaluate ok", "numerics", ["evaluate", "{T}/spec", "--samples", "1e3", "--search-steps", "5", "--device",
-                                    "cpu", "--no-progress", "--json", "{T}/r.json"], 0),
-    Row("evaluate target starting with -", "numerics", ["evaluate", "{T}/spec", "--target", "-x0*x15", "--samples",
-                                                        "1e3", "--search-steps", "5", "--device", "cpu",
-                                                        "--no-progress"], 0),
-    Row("evaluate bad samples", "numerics", ["evaluate", "{T}/spec", "--samples", "0"], 2, r"^error: argument 'samples'"),
-    Row("evaluate /proc", "numerics", ["evaluate", "{T}/spec", "--samples", "1e3", "--json", "/proc/x.json"], 2,
-        r"^error: argument '--json'.*not writable"),
+    Row(
+        "evaluate ok",
+        "numerics",
+        [
+            "evaluate",
+            "{T}/spec",
+            "--samples",
+            "1e3",
+            "--search-steps",
+            "5",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--json",
+            "{T}/r.json",
+        ],
+        0,
+    ),
+    Row(
+        "evaluate target starting with -",
+        "numerics",
+        [
+            "evaluate",
+            "{T}/spec",
+            "--target",
+            "-x0*x15",
+            "--samples",
+            "1e3",
+            "--search-steps",
+            "5",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+        0,
+    ),
+    Row(
+        "evaluate bad samples", "numerics", ["evaluate", "{T}/spec", "--samples", "0"], 2, r"^error: argument 'samples'"
+    ),
+    Row(
+        "evaluate /proc",
+        "numerics",
+        ["evaluate", "{T}/spec", "--samples", "1e3", "--json", "/proc/x.json"],
+        2,
+        r"^error: argument '--json'.*not writable",
+    ),
     Row("evaluate json exists", "numerics", ["evaluate", "{T}/spec", "--json", "{T}/spec/spec.json"], 2, r"--force"),
-    Row("evaluate cuda", "numerics", ["evaluate", "{T}/spec", "--device", "cuda"], 2,
-        r"^error: argument '--device'.*CUDA is not available", skip="cuda"),
-    Row("evaluate unsound", "numerics", ["evaluate", "{T}/spec", "--samples", "1e3", "--search-steps", "5",
-                                         "--device", "cpu", "--no-progress", "--certificate", "{T}/wrong.json"], 3,
-        r"UNSOUND"),
+    Row(
+        "evaluate cuda",
+        "numerics",
+        ["evaluate", "{T}/spec", "--device", "cuda"],
+        2,
+        r"^error: argument '--device'.*CUDA is not available",
+        skip="cuda",
+    ),
+    Row(
+        "evaluate unsound",
+        "numerics",
+        [
+            "evaluate",
+            "{T}/spec",
+            "--samples",
+            "1e3",
+            "--search-steps",
+            "5",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--certificate",
+            "{T}/wrong.json",
+        ],
+        3,
+        r"UNSOUND",
+    ),
     Row("separation ok", "numerics", [*SEP, "--out", "{T}/s"], 0),
-    Row("separation every point fails", "numerics", [*SEP, "--evaluator", fake_evaluator.FAILING, "--out", "{T}/s"],
-        1, r"searches stopped at a failed point"),
+    Row(
+        "separation every point fails",
+        "numerics",
+        [*SEP, "--evaluator", fake_evaluator.FAILING, "--out", "{T}/s"],
+        1,
+        r"searches stopped at a failed point",
+    ),
     Row("separation bad ds", "numerics", [*SEP, "--ds", "4,,8", "--out", "{T}/s"], 2, r"^error: argument 'ds'"),
     Row("separation /proc", "numerics", [*SEP, "--out", "/proc/cnnverify-x"], 2, r"^error: argument '--out'"),
     Row("separation read-only", "numerics", [*SEP, "--out", "{T}/ro/s"], 2, r"not writable", skip="root"),
     Row("separation foreign", "numerics", [*SEP, "--out", "{T}/foreign", "--force"], 2, r"not a store|other files"),
-    Row("separation cuda", "numerics", [*SEP, "--device", "cuda", "--out", "{T}/s"], 2,
-        r"^error: argument '--device'.*CUDA is not available", skip="cuda"),
+    Row(
+        "separation cuda",
+        "numerics",
+        [*SEP, "--device", "cuda", "--out", "{T}/s"],
+        2,
+        r"^error: argument '--device'.*CUDA is not available",
+        skip="cuda",
+    ),
     Row("duat ok", "numerics", ["duat", "--model", "vgg-small", "--input", "3x8x8"], 0),
-    Row("duat bad input", "numerics", ["duat", "--model", "vgg-small", "--input", "3x3z"], 2, r"^error: argument 'input'"),
+    Row(
+        "duat bad input",
+        "numerics",
+        ["duat", "--model", "vgg-small", "--input", "3x3z"],
+        2,
+        r"^error: argument 'input'",
+    ),
     # python -m checks
     Row("checks ok", "checks", ["--out", "{T}/r"], 0),
     Row("checks failing claim", "checks", ["--out", "{T}/r"], 1, registry="fail"),
@@ -137,8 +287,13 @@ def _workspace(tmp: Path, row: Row) -> None:
     theory.save(NET, tmp / "spec")
     (tmp / "foreign").mkdir()
     (tmp / "foreign" / "notes.txt").write_text("mine")
-    wrong = theory.Certificate(claim="sup |net - x0*x15| <= 1/1000 (planted, wrong)", status="proved",
-                               method="interval-bnb", spec_hash=NET.content_hash, upper=Fraction(1, 1000))
+    wrong = theory.Certificate(
+        claim="sup |net - x0*x15| <= 1/1000 (planted, wrong)",
+        status="proved",
+        method="interval-bnb",
+        spec_hash=NET.content_hash,
+        upper=Fraction(1, 1000),
+    )
     wrong.save(tmp / "wrong.json")
     if "{T}/ro" in " ".join(row.argv):
         (tmp / "ro").mkdir()
@@ -192,10 +347,19 @@ def test_contract(row, tmp_path, capsys, monkeypatch):
 
 # ------------------------------------------------------------------ the real entry points, as subprocesses
 
+
 def _run(module: str, *args: str, cwd: Path = REPO, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, stdout=stdout,
-                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_subprocess_usage_error_is_one_line(tmp_path):
@@ -214,8 +378,18 @@ def test_subprocess_certify_checks_out_before_computing(tmp_path):
 
 @pytest.mark.skipif(CUDA, reason="CUDA is present")
 def test_subprocess_separation_without_cuda(tmp_path):
-    res = _run("numerics", "separation", "--task", "patch-quadratic", "--profile", "quick", "--device", "cuda",
-               "--out", str(tmp_path / "x"))
+    res = _run(
+        "numerics",
+        "separation",
+        "--task",
+        "patch-quadratic",
+        "--profile",
+        "quick",
+        "--device",
+        "cuda",
+        "--out",
+        str(tmp_path / "x"),
+    )
     assert res.returncode == 2 and "CUDA is not available" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "x").exists()
 

@@ -11,19 +11,49 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FACES = sorted(".".join(p.parent.relative_to(ROOT).parts) for package in ("theory", "numerics", "checks")
-               for p in (ROOT / package).rglob("__init__.py") if "__pycache__" not in p.parts)
-PLUMBING = {"EXIT_CODES", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_UNSOUND", "EXIT_PIPE", "run_cli",
-            "parse_int_list", "join_option_values", "ProgressLine", "MEMORY_BUDGET", "check_budget", "parse_size",
-            "format_bytes", "format_count", "MARKER_FILE", "check_writable", "check_replaceable", "read_marker",
-            "write_marker", "read_json", "parse_json", "atomic_write_file", "atomic_write_dir", "SPEC_FILE"}
+FACES = sorted(
+    ".".join(p.parent.relative_to(ROOT).parts)
+    for package in ("theory", "numerics", "checks")
+    for p in (ROOT / package).rglob("__init__.py")
+    if "__pycache__" not in p.parts
+)
+PLUMBING = {
+    "EXIT_CODES",
+    "EXIT_OK",
+    "EXIT_FAIL",
+    "EXIT_USAGE",
+    "EXIT_UNSOUND",
+    "EXIT_PIPE",
+    "run_cli",
+    "parse_int_list",
+    "join_option_values",
+    "ProgressLine",
+    "MEMORY_BUDGET",
+    "check_budget",
+    "parse_size",
+    "format_bytes",
+    "format_count",
+    "MARKER_FILE",
+    "check_writable",
+    "check_replaceable",
+    "read_marker",
+    "write_marker",
+    "read_json",
+    "parse_json",
+    "atomic_write_file",
+    "atomic_write_dir",
+    "SPEC_FILE",
+}
 """Names of the shared plumbing that once sat on theory's face and must not return there."""
 
 
 def public_bindings(module: types.ModuleType) -> set[str]:
     """Public names a face binds, other than modules and what ``from __future__`` adds."""
-    return {name for name, value in vars(module).items()
-            if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"}
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
+    }
 
 
 @pytest.mark.parametrize("face", FACES)

@@ -86,8 +86,12 @@ def order_violations(root: Path, package: str) -> list[str]:
             continue
         for line, name in imports(root, path):
             target = name.split(".")
-            if target[0] == package and len(target) > 1 and target[1] in order \
-                    and order.index(target[1]) > order.index(parts[1]):
+            if (
+                target[0] == package
+                and len(target) > 1
+                and target[1] in order
+                and order.index(target[1]) > order.index(parts[1])
+            ):
                 bad.append(f"{path.relative_to(root)}:{line} ({parts[1]}) imports {name} ({target[1]} comes later)")
     return bad
 
@@ -99,15 +103,20 @@ def test_data_flows_one_way_through_public_faces(package):
 
 
 def test_benchmarks_import_public_faces_only():
-    bad = [f"{path.relative_to(ROOT)}:{line} imports {name}" for path in modules(ROOT, "benchmarks")
-           for line, name in imports(ROOT, path) if project(name) and private(name)]
+    bad = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in modules(ROOT, "benchmarks")
+        for line, name in imports(ROOT, path)
+        if project(name) and private(name)
+    ]
     assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_subpackages_import_in_one_order(package):
-    assert sorted(ORDER[package]) == sorted(p.name for p in (ROOT / package).iterdir()
-                                            if p.is_dir() and (p / "__init__.py").exists()), "ORDER lists them all"
+    assert sorted(ORDER[package]) == sorted(
+        p.name for p in (ROOT / package).iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    ), "ORDER lists them all"
     bad = order_violations(ROOT, package)
     assert not bad, "\n".join(bad)
 
@@ -118,16 +127,19 @@ def test_rules_catch_planted_violations(tmp_path):
     spec.mkdir(parents=True)
     (tmp_path / "theory" / "__init__.py").write_text("")
     (spec / "__init__.py").write_text("from ._network import Network\n")
-    (spec / "_network.py").write_text("import numerics\nfrom ..certify import certify_sup_error\n"
-                                      "from .._errors import bad\n")
+    (spec / "_network.py").write_text(
+        "import numerics\nfrom ..certify import certify_sup_error\nfrom .._errors import bad\n"
+    )
     (tmp_path / "checks").mkdir()
-    (tmp_path / "checks" / "_x.py").write_text("from numerics.learning._train import train_point\n"
-                                                "from numerics.learning import train_ensemble\n")
+    (tmp_path / "checks" / "_x.py").write_text(
+        "from numerics.learning._train import train_point\nfrom numerics.learning import train_ensemble\n"
+    )
     flow = flow_violations(tmp_path, "theory")
     assert flow == ["theory/spec/_network.py:1 imports numerics (theory must not import numerics)"]
     assert flow_violations(tmp_path, "checks") == ["checks/_x.py:1 imports the private module numerics.learning._train"]
     assert order_violations(tmp_path, "theory") == [
-        "theory/spec/_network.py:2 (spec) imports theory.certify (certify comes later)"]
+        "theory/spec/_network.py:2 (spec) imports theory.certify (certify comes later)"
+    ]
 
 
 def module_graph(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
@@ -201,8 +213,10 @@ def test_cycle_check_catches_planted_cycles(tmp_path):
     (tmp_path / "theory" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("from ._a import f\n")
     (pkg / "_a.py").write_text("from ._b import g\n\ndef f():\n    return g()\n")
-    (pkg / "_b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._c import C\n"
-                               "def g():\n    from . import _a\n    return _a\n")
+    (pkg / "_b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._c import C\n"
+        "def g():\n    from . import _a\n    return _a\n"
+    )
     (pkg / "_c.py").write_text("X = 1\n")
     assert cycles(module_graph(tmp_path, ("theory",))) == [["theory.spec._a", "theory.spec._b"]]
     (pkg / "_b.py").write_text("from ._c import X\n\ndef g():\n    return X\n")

@@ -38,7 +38,9 @@ def source_modules() -> list[str]:
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -52,17 +54,44 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
         shutil.copytree(ROOT / name, src / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "dist"),
-         str(src)], cwd=tmp)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ],
+        cwd=tmp,
+    )
     wheels = list((tmp / "dist").glob("cnnverify-*.whl"))
     assert len(wheels) == 1, wheels
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                       cwd=tmp).stdout.strip())
-    run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(purelib),
-         str(wheels[0])], cwd=tmp)
+    purelib = Path(
+        run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp).stdout.strip()
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(purelib),
+            str(wheels[0]),
+        ],
+        cwd=tmp,
+    )
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
     (purelib / "zz_dependencies.pth").write_text("".join(p + "\n" for p in sorted(deps)))
     work = tmp / "elsewhere"
@@ -79,10 +108,12 @@ def test_wheel_ships_and_imports_every_subpackage(installed):
     python, work = installed
     expected = source_modules()
     assert {"theory.spec", "numerics.duat", "numerics.duat.layers", "checks.duat"} <= set(expected)
-    script = ("import importlib, json, sys\n"
-              f"names = {expected!r}\n"
-              "files = {n: importlib.import_module(n).__file__ for n in names}\n"
-              "print(json.dumps(files))\n")
+    script = (
+        "import importlib, json, sys\n"
+        f"names = {expected!r}\n"
+        "files = {n: importlib.import_module(n).__file__ for n in names}\n"
+        "print(json.dumps(files))\n"
+    )
     out = run([str(python), "-c", script], cwd=work, env=clean_env()).stdout
     files = json.loads(out)
     outside = {n: f for n, f in files.items() if not str(f).startswith(str(python.parent.parent))}
@@ -91,6 +122,7 @@ def test_wheel_ships_and_imports_every_subpackage(installed):
 
 def test_installed_checks_lists_every_claim(installed):
     import checks
+
     python, work = installed
     out = run([str(python), "-m", "checks", "--list"], cwd=work, env=clean_env()).stdout
     listed = [line.split()[0] for line in out.splitlines() if line.strip()]

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, SparseArray
 
-
 ZERO = Fraction(0)
 
 
@@ -29,19 +28,36 @@ def naive_forward(net: Network, x) -> list[list[list[Fraction]]]:
         n_in = len(h)
         if isinstance(layer, ConvLayer):
             c_out, c_in, s = W.shape
-            out = [[b[o] + sum((W[o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
-                    for o in range(c_out)] for p in range(n_in // s)]
+            out = [
+                [
+                    b[o] + sum((W[o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
+                    for o in range(c_out)
+                ]
+                for p in range(n_in // s)
+            ]
         elif isinstance(layer, LocalLayer):
             n_out, c_out, c_in, s = W.shape
-            out = [[b[p, o] + sum((W[p, o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
-                    for o in range(c_out)] for p in range(n_out)]
+            out = [
+                [
+                    b[p, o] + sum((W[p, o, c, t] * h[p * s + t][c] for c in range(c_in) for t in range(s)), ZERO)
+                    for o in range(c_out)
+                ]
+                for p in range(n_out)
+            ]
         elif isinstance(layer, PointwiseLayer):
             c_out, c_in = W.shape
-            out = [[b[o] + sum((W[o, c] * h[p][c] for c in range(c_in)), ZERO) for o in range(c_out)] for p in range(n_in)]
+            out = [
+                [b[o] + sum((W[o, c] * h[p][c] for c in range(c_in)), ZERO) for o in range(c_out)] for p in range(n_in)
+            ]
         elif isinstance(layer, DenseLayer):
             n_out, c_out, n_w, c_in = W.shape
-            out = [[b[p, o] + sum((W[p, o, n, c] * h[n][c] for n in range(n_w) for c in range(c_in)), ZERO)
-                    for o in range(c_out)] for p in range(n_out)]
+            out = [
+                [
+                    b[p, o] + sum((W[p, o, n, c] * h[n][c] for n in range(n_w) for c in range(c_in)), ZERO)
+                    for o in range(c_out)
+                ]
+                for p in range(n_out)
+            ]
         else:  # pragma: no cover
             raise AssertionError(type(layer))
         if layer.relu:
@@ -59,19 +75,37 @@ def naive_dependencies(net: Network) -> list[set[int]]:
         n_in = len(deps)
         if isinstance(layer, ConvLayer):
             c_out, c_in, s = W.shape
-            deps = [[set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[o, c, t] != 0))
-                     for o in range(c_out)] for p in range(n_in // s)]
+            deps = [
+                [
+                    set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[o, c, t] != 0))
+                    for o in range(c_out)
+                ]
+                for p in range(n_in // s)
+            ]
         elif isinstance(layer, LocalLayer):
             n_out, c_out, c_in, s = W.shape
-            deps = [[set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[p, o, c, t] != 0))
-                     for o in range(c_out)] for p in range(n_out)]
+            deps = [
+                [
+                    set().union(*(deps[p * s + t][c] for c in range(c_in) for t in range(s) if W[p, o, c, t] != 0))
+                    for o in range(c_out)
+                ]
+                for p in range(n_out)
+            ]
         elif isinstance(layer, PointwiseLayer):
             c_out, c_in = W.shape
-            deps = [[set().union(*(deps[p][c] for c in range(c_in) if W[o, c] != 0)) for o in range(c_out)] for p in range(n_in)]
+            deps = [
+                [set().union(*(deps[p][c] for c in range(c_in) if W[o, c] != 0)) for o in range(c_out)]
+                for p in range(n_in)
+            ]
         else:
             n_out, c_out, n_w, c_in = W.shape
-            deps = [[set().union(*(deps[n][c] for n in range(n_w) for c in range(c_in) if W[p, o, n, c] != 0))
-                     for o in range(c_out)] for p in range(n_out)]
+            deps = [
+                [
+                    set().union(*(deps[n][c] for n in range(n_w) for c in range(c_in) if W[p, o, n, c] != 0))
+                    for o in range(c_out)
+                ]
+                for p in range(n_out)
+            ]
     return [u for row in deps for u in row]
 
 
@@ -111,15 +145,25 @@ def random_network(draw, kinds=("conv", "local", "pointwise", "dense"), max_dept
             s = draw(st.sampled_from([s for s in (2, 3) if n % s == 0]))
             n_out = n // s
             if kind == "conv":
-                layer = ConvLayer(rand_sparse(rng, (c_out, c, s), density), rand_sparse(rng, (c_out,), density), relu=relu)
+                layer = ConvLayer(
+                    rand_sparse(rng, (c_out, c, s), density), rand_sparse(rng, (c_out,), density), relu=relu
+                )
             else:
-                layer = LocalLayer(rand_sparse(rng, (n_out, c_out, c, s), density), rand_sparse(rng, (n_out, c_out), density), relu=relu)
+                layer = LocalLayer(
+                    rand_sparse(rng, (n_out, c_out, c, s), density),
+                    rand_sparse(rng, (n_out, c_out), density),
+                    relu=relu,
+                )
         elif kind == "pointwise":
             n_out = n
-            layer = PointwiseLayer(rand_sparse(rng, (c_out, c), density), rand_sparse(rng, (c_out,), density), relu=relu)
+            layer = PointwiseLayer(
+                rand_sparse(rng, (c_out, c), density), rand_sparse(rng, (c_out,), density), relu=relu
+            )
         else:
             n_out = draw(st.integers(1, 4))
-            layer = DenseLayer(rand_sparse(rng, (n_out, c_out, n, c), density), rand_sparse(rng, (n_out, c_out), density), relu=relu)
+            layer = DenseLayer(
+                rand_sparse(rng, (n_out, c_out, n, c), density), rand_sparse(rng, (n_out, c_out), density), relu=relu
+            )
         layers.append(layer)
         n, c = n_out, c_out
     return Network(d=d, c_in=c_in, layers=tuple(layers))

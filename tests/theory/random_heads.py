@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-
 ZERO = Fraction(0)
 
 
@@ -23,5 +22,11 @@ def random_head_lists(rng: random.Random, k: int, m: int, n_out: int = 1, densit
 
 def two_layer(w1, b1, w2, b2, z) -> tuple[Fraction, ...]:
     """g(z) = W2 relu(W1 z + b1) + b2 with plain loops over the lists the test generated."""
-    hidden = [max(ZERO, Fraction(b1[r]) + sum((Fraction(w1[r][j]) * z[j] for j in range(len(z))), ZERO)) for r in range(len(w1))]
-    return tuple(Fraction(b2[o]) + sum((Fraction(w2[o][r]) * hidden[r] for r in range(len(hidden))), ZERO) for o in range(len(w2)))
+    hidden = [
+        max(ZERO, Fraction(b1[r]) + sum((Fraction(w1[r][j]) * z[j] for j in range(len(z))), ZERO))
+        for r in range(len(w1))
+    ]
+    return tuple(
+        Fraction(b2[o]) + sum((Fraction(w2[o][r]) * hidden[r] for r in range(len(hidden))), ZERO)
+        for o in range(len(w2))
+    )

@@ -20,12 +20,13 @@ def test_cli_round_trip(tmp_path, capsys):
     net = theory.approximate_sparse(256, [3, 200], "x0*x1", (-1, 1), Fraction(1, 50))
     spec = theory.save(net, tmp_path / "spec")
     out = tmp_path / "cert.json"
-    rc = cli_main(["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--time-limit", "10",
-                   "--out", str(out)])
+    rc = cli_main(
+        ["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--time-limit", "10", "--out", str(out)]
+    )
     assert rc == 0
     cert = Certificate.load(out)
     assert cert.status == "proved" and cert.spec_hash == net.content_hash and cert.upper is not None
-    assert json.loads(out.read_text())["method"] == "kuhn-pieces"   # a Yarotsky product: its polarisation grid
+    assert json.loads(out.read_text())["method"] == "kuhn-pieces"  # a Yarotsky product: its polarisation grid
     assert "[proved]" in capsys.readouterr().out
     # an existing file is refused without --force; --force replaces it
     assert cli_main(["certify", str(spec), "--box", "-1,1", "--out", str(out)]) == 2
@@ -62,16 +63,48 @@ def test_cli_certify_says_when_the_budget_ran_out(tmp_path, capsys):
     net = theory.approximate_sparse(256, [3, 200], "x0*x1", (-1, 1), Fraction(1, 50))
     spec = theory.save(net, tmp_path / "spec")
     # the general search (a product head's piecewise certificate finishes in its first pass, whatever the budget)
-    assert cli_main(["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--time-limit", "0",
-                     "--method", "branch-and-bound"]) == 1
+    assert (
+        cli_main(
+            [
+                "certify",
+                str(spec),
+                "--target",
+                "x3*x200",
+                "--box",
+                "-1,1",
+                "--time-limit",
+                "0",
+                "--method",
+                "branch-and-bound",
+            ]
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     assert "[proved]" in captured.out and "(budget exhausted; upper/lower = " in captured.out
     assert "stopped before --rel-gap" in captured.err
     # not a terminal: the progress is one final line (boxes, upper, lower, elapsed)
-    assert re.search(r"^certify: \d+ boxes \(\d+ open\), upper [\d.e+-]+, lower [\d.e+-]+, [\d.]+ s of 0 s$",
-                     captured.err, re.M)
-    assert cli_main(["certify", str(spec), "--target", "x3*x200", "--box", "-1,1", "--eps", "10", "--time-limit",
-                     "0", "--no-progress"]) == 0  # decided: upper <= eps, whatever the gap
+    assert re.search(
+        r"^certify: \d+ boxes \(\d+ open\), upper [\d.e+-]+, lower [\d.e+-]+, [\d.]+ s of 0 s$", captured.err, re.M
+    )
+    assert (
+        cli_main(
+            [
+                "certify",
+                str(spec),
+                "--target",
+                "x3*x200",
+                "--box",
+                "-1,1",
+                "--eps",
+                "10",
+                "--time-limit",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )  # decided: upper <= eps, whatever the gap
     assert "certify:" not in capsys.readouterr().err
     cert = theory.certify_sup_error(net, "x3*x200", (-1, 1), time_limit_s=0, method="branch-and-bound")
     assert cert.status == "proved" and cert.incomplete == "budget exhausted"

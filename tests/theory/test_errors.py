@@ -28,7 +28,9 @@ def conv(c_out, c_in, s, **kw):
 
 
 def local(n_out, c_out, c_in, s, **kw):
-    return LocalLayer(SparseArray.from_coo((n_out, c_out, c_in, s), [[0, 0, 0, 0]], [1]), SparseArray.zeros((n_out, c_out)), **kw)
+    return LocalLayer(
+        SparseArray.from_coo((n_out, c_out, c_in, s), [[0, 0, 0, 0]], [1]), SparseArray.zeros((n_out, c_out)), **kw
+    )
 
 
 def pointwise(c_out, c_in, **kw):
@@ -36,7 +38,9 @@ def pointwise(c_out, c_in, **kw):
 
 
 def dense(n_out, c_out, n_in, c_in, **kw):
-    return DenseLayer(SparseArray.from_coo((n_out, c_out, n_in, c_in), [[0, 0, 0, 0]], [1]), SparseArray.zeros((n_out, c_out)), **kw)
+    return DenseLayer(
+        SparseArray.from_coo((n_out, c_out, n_in, c_in), [[0, 0, 0, 0]], [1]), SparseArray.zeros((n_out, c_out)), **kw
+    )
 
 
 CASES = [
@@ -138,8 +142,16 @@ CASES = [
     ("local-kernel-1", lambda: local(2, 2, 1, 1), "kernel"),
     ("conv-weight-ndim", lambda: ConvLayer(SparseArray.from_dense([[1]]), SparseArray.zeros((1,))), "weight"),
     ("dense-weight-ndim", lambda: DenseLayer(SparseArray.from_dense([[1]]), SparseArray.zeros((1,))), "weight"),
-    ("conv-bias-shape", lambda: ConvLayer(SparseArray.from_coo((2, 1, 2), [[0, 0, 0]], [1]), SparseArray.zeros((3,))), "bias"),
-    ("local-bias-shape", lambda: LocalLayer(SparseArray.from_coo((2, 2, 1, 2), [[0, 0, 0, 0]], [1]), SparseArray.zeros((2,))), "bias"),
+    (
+        "conv-bias-shape",
+        lambda: ConvLayer(SparseArray.from_coo((2, 1, 2), [[0, 0, 0]], [1]), SparseArray.zeros((3,))),
+        "bias",
+    ),
+    (
+        "local-bias-shape",
+        lambda: LocalLayer(SparseArray.from_coo((2, 2, 1, 2), [[0, 0, 0, 0]], [1]), SparseArray.zeros((2,))),
+        "bias",
+    ),
     ("weight-not-sparse", lambda: PointwiseLayer([[1]], SparseArray.zeros((1,))), "weight"),
     ("bias-not-sparse", lambda: PointwiseLayer(SparseArray.from_dense([[1]]), [0]), "bias"),
     ("relu-not-bool", lambda: pointwise(1, 1, relu=1), "relu"),
@@ -221,7 +233,18 @@ def test_sympy_floats_are_read_at_their_exact_binary_value():
     assert theory.as_rational(sp.Float(0.5), "eps") == Fraction(1, 2)
 
 
-@pytest.mark.parametrize("text, size", [("4GiB", 4 << 30), ("512 MiB", 512 << 20), ("2GB", 2 * 10**9), ("1e9", 10**9),
-                                        ("1000000000", 10**9), ("1KiB", 1024), ("3 b", 3), ("1.5KiB", 1536)])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("4GiB", 4 << 30),
+        ("512 MiB", 512 << 20),
+        ("2GB", 2 * 10**9),
+        ("1e9", 10**9),
+        ("1000000000", 10**9),
+        ("1KiB", 1024),
+        ("3 b", 3),
+        ("1.5KiB", 1536),
+    ],
+)
 def test_sizes_parse_to_bytes(text, size):
     assert theory.cli.parse_size(text) == size

@@ -40,7 +40,7 @@ def bound_rows(rows: list[Row], gd: GData, B: int, k: int) -> tuple[np.ndarray, 
     o = 0
     for r, n in zip(rows, cnt):
         j = r[2].shape[1]
-        CF[o:o + n, :j], CE[o:o + n, :j], CS[o:o + n, :j] = r[2], r[3], r[4]
+        CF[o : o + n, :j], CE[o : o + n, :j], CS[o : o + n, :j] = r[2], r[3], r[4]
         o += n
     use_up = np.repeat([r[5] for r in rows], cnt).astype(bool)
     use_lo = np.repeat([r[6] for r in rows], cnt).astype(bool)
@@ -60,14 +60,15 @@ def bound_rows(rows: list[Row], gd: GData, B: int, k: int) -> tuple[np.ndarray, 
     lo_b = np.where(seen_lo, lo_b, np.inf)
     # side "up" uses min(relaxation U, max over patterns); rows of one box are combined per kind
     dirs = (bi, np.maximum(s_up, s_lo), direction)
-    if any(not (r[5] and r[6]) for r in rows):   # boxes with relaxation rows: min(relax, patterns) per side
+    if any(not (r[5] and r[6]) for r in rows):  # boxes with relaxation rows: min(relax, patterns) per side
         up_b, lo_b = _combine(rows, cnt, s_up, s_lo, B)
     ub = np.maximum(np.maximum(up_b, lo_b), 0.0)
     return np.where(np.isnan(ub), np.inf, ub), dirs, F
 
 
-def _combine(rows: list[Row], cnt: list[int], s_up: np.ndarray, s_lo: np.ndarray,
-             B: int) -> tuple[np.ndarray, np.ndarray]:
+def _combine(
+    rows: list[Row], cnt: list[int], s_up: np.ndarray, s_lo: np.ndarray, B: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per box and side: the smaller of the best relaxation row and the largest pattern row."""
     rel_up = np.full(B, np.inf)
     rel_lo = np.full(B, np.inf)
@@ -78,12 +79,12 @@ def _combine(rows: list[Row], cnt: list[int], s_up: np.ndarray, s_lo: np.ndarray
     for r, n in zip(rows, cnt):
         b = r[7]
         if r[5] and not r[6]:
-            rel_up[b] = min(rel_up[b], s_up[o:o + n].max())
+            rel_up[b] = min(rel_up[b], s_up[o : o + n].max())
         elif r[6] and not r[5]:
-            rel_lo[b] = min(rel_lo[b], s_lo[o:o + n].max())
+            rel_lo[b] = min(rel_lo[b], s_lo[o : o + n].max())
         else:
-            m_up = s_up[o:o + n].max() if n else -np.inf
-            m_lo = s_lo[o:o + n].max() if n else -np.inf
+            m_up = s_up[o : o + n].max() if n else -np.inf
+            m_lo = s_lo[o : o + n].max() if n else -np.inf
             pat_up[b] = m_up if not has_pat[b] else max(pat_up[b], m_up)
             pat_lo[b] = m_lo if not has_pat[b] else max(pat_lo[b], m_lo)
             has_pat[b] = True

@@ -49,7 +49,7 @@ class PatState:
             return np.ones((B, self.P), dtype=bool)
         k = self.rep.k
         lo, hi = to_local(self.rep, lo, hi)
-        sf = self.CS[:, :, None] * self.CF                                       # (P, J, K1)
+        sf = self.CS[:, :, None] * self.CF  # (P, J, K1)
         a = sf[None, :, :, :k]
         l, h = lo.T[:, None, None, :], hi.T[:, None, None, :]
         mx = sf[None, :, :, k] + np.maximum(a * l, a * h).sum(axis=3)
@@ -65,7 +65,7 @@ class RepState:
     """A rep valid on the box, bounded by propagation (and pattern enumeration, once it is small enough)."""
 
     rep: Rep
-    failed: int = 1 << 30        # unstable count at which pattern enumeration last failed (skip until it shrinks)
+    failed: int = 1 << 30  # unstable count at which pattern enumeration last failed (skip until it shrinks)
 
 
 @dataclass(eq=False)

@@ -48,9 +48,20 @@ class Search(SupSearch):
         time_limit_s, rel_gap, max_patterns, seed, progress: as in :func:`theory.certify_sup_error`.
     """
 
-    def __init__(self, cone: Cone, expr: sp.Expr, names: list[str], var_index: list[int], box: tuple,
-                 eps: float | None, time_limit_s: float, rel_gap: float, max_patterns: int, seed: int = 0,
-                 progress: Callable[[dict], None] | None = None) -> None:
+    def __init__(
+        self,
+        cone: Cone,
+        expr: sp.Expr,
+        names: list[str],
+        var_index: list[int],
+        box: tuple,
+        eps: float | None,
+        time_limit_s: float,
+        rel_gap: float,
+        max_patterns: int,
+        seed: int = 0,
+        progress: Callable[[dict], None] | None = None,
+    ) -> None:
         self.t0 = time.perf_counter()
         self.progress = progress  # called after every batch with the state (see report)
         self.cone = cone
@@ -69,7 +80,7 @@ class Search(SupSearch):
         self._deadline = self.t0 + time_limit_s
         self.rel_gap = rel_gap
         self.max_patterns = max_patterns
-        self.max_units = 96      # enumeration is attempted on reps with at most this many unstable units
+        self.max_units = 96  # enumeration is attempted on reps with at most this many unstable units
         self._lower: Fraction | None = None
         self.lower_f = 0.0
         self._witness: np.ndarray | None = None
@@ -156,7 +167,7 @@ class Search(SupSearch):
         lo = np.stack([it[1] for it in items], axis=1) if k else np.zeros((0, B))
         hi = np.stack([it[2] for it in items], axis=1) if k else np.zeros((0, B))
         gd = self.target.data(lo, hi)
-        rows: list[Row] = []                      # (F, E, CF, CE, CS, use_up, use_lo, box index, origin)
+        rows: list[Row] = []  # (F, E, CF, CE, CS, use_up, use_lo, box index, origin)
         new_states: list[Any] = [None] * B
         groups: dict[int, list[int]] = {}
         for b, it in enumerate(items):
@@ -172,25 +183,36 @@ class Search(SupSearch):
                         st = state.subset(keep)
                         keep = np.ones(st.P, dtype=bool)
                     new_states[b] = st
-                    rows.append((st.F[keep], st.E[keep], st.CF[keep], st.CE[keep], st.CS[keep], True, True, b,
-                                 st.rep.o))
+                    rows.append(
+                        (st.F[keep], st.E[keep], st.CF[keep], st.CE[keep], st.CS[keep], True, True, b, st.rep.o)
+                    )
             else:
                 self._process_reps(state, idx, lo, hi, rows, new_states)
         bounds, self._dirs, self._rows_F = bound_rows(rows, gd, B, k)
         ub = np.minimum(bounds, [it[4] for it in items])
         nodes = [Node(lo[:, b].copy(), hi[:, b].copy(), float(ub[b]), new_states[b], items[b][3]) for b in range(B)]
         self._boxes += B
-        x = best_candidate(nodes, gd, self._dirs, self._rows_F, lower_f=self.lower_f, rng=self.rng, lo_in=self.lo_in,
-                           hi_in=self.hi_in, target=self.target)
+        x = best_candidate(
+            nodes,
+            gd,
+            self._dirs,
+            self._rows_F,
+            lower_f=self.lower_f,
+            rng=self.rng,
+            lo_in=self.lo_in,
+            hi_in=self.hi_in,
+            target=self.target,
+        )
         if x is not None:
             self._exact_candidate(x)
         return nodes
 
-    def _process_reps(self, state: RepState, idx: list[int], lo: np.ndarray, hi: np.ndarray, rows: list[Row],
-                      new_states: list[Any]) -> None:
+    def _process_reps(
+        self, state: RepState, idx: list[int], lo: np.ndarray, hi: np.ndarray, rows: list[Row], new_states: list[Any]
+    ) -> None:
         rep = state.rep
         l, h = lo[:, idx], hi[:, idx]
-        prop = propagate(rep, l, h) if rep.n > 1 else None       # a lone output unit is already affine
+        prop = propagate(rep, l, h) if rep.n > 1 else None  # a lone output unit is already affine
         K1 = self.k + 1
         for t, b in enumerate(idx):
             r2 = rep
@@ -201,15 +223,20 @@ class Search(SupSearch):
                 if not late and not (cls[:-1] == UNSTABLE).all():
                     r2 = simplify(rep, cls, prop.zlo[:, t], prop.zhi[:, t], prop.hmag[:, t], l[:, t], h[:, t])
                 z = np.zeros((1, 0, K1)), np.zeros((1, 0))
-                rows.append((prop.out_U[:, t][None], prop.out_E[t:t + 1], z[0], z[1], z[1], True, False, b, rep.o))
-                rows.append((prop.out_L[:, t][None], prop.out_E[t:t + 1], z[0], z[1], z[1], False, True, b, rep.o))
+                rows.append((prop.out_U[:, t][None], prop.out_E[t : t + 1], z[0], z[1], z[1], True, False, b, rep.o))
+                rows.append((prop.out_L[:, t][None], prop.out_E[t : t + 1], z[0], z[1], z[1], False, True, b, rep.o))
             nu = r2.n_relu
             self._max_unstable = max(self._max_unstable, nu)
             pat = None
             failed = state.failed
             if nu == 0 and r2.n == 1:
-                pat = (np.concatenate([r2.a[-1], [r2.c[-1]]])[None], r2.E[-1:].copy(),
-                       np.zeros((1, 0, K1)), np.zeros((1, 0)), np.zeros((1, 0)))
+                pat = (
+                    np.concatenate([r2.a[-1], [r2.c[-1]]])[None],
+                    r2.E[-1:].copy(),
+                    np.zeros((1, 0, K1)),
+                    np.zeros((1, 0)),
+                    np.zeros((1, 0)),
+                )
             elif 0 < nu <= min(self.max_units, (3 * failed) // 4) and not late:
                 hm = prop.hmag[:, t] if (prop is not None and r2 is rep) else None
                 pat = enumerate_patterns(r2, l[:, t], h[:, t], hm, self.max_patterns)
@@ -272,9 +299,15 @@ class Search(SupSearch):
         """Call the progress callback with ``{boxes, open_boxes, upper, lower, elapsed_s}`` (lower None while
         no witness is known). The callback must not raise; it only observes."""
         if self.progress is not None:
-            self.progress({"boxes": self.boxes, "open_boxes": len(self.heap), "upper": self.upper(),
-                           "lower": None if self._lower is None else self.lower_f,
-                           "elapsed_s": time.perf_counter() - self.t0})
+            self.progress(
+                {
+                    "boxes": self.boxes,
+                    "open_boxes": len(self.heap),
+                    "upper": self.upper(),
+                    "lower": None if self._lower is None else self.lower_f,
+                    "elapsed_s": time.perf_counter() - self.t0,
+                }
+            )
 
     def run(self) -> None:
         for node in self.process([(RepState(self.root), self.lo0, self.hi0, 0, np.inf)]):

@@ -42,7 +42,7 @@ def stationary_point(rows_F: np.ndarray | None, row: int, b: int, gd: GData, k: 
         g1 = np.array([0.5 * (gd.g1[i][0][b] + gd.g1[i][1][b]) for i in range(k)])
         H = np.array([[0.5 * (gd.g2[i][j][0][b] + gd.g2[i][j][1][b]) for j in range(k)] for i in range(k)])
     if not (np.all(np.isfinite(g1)) and np.all(np.isfinite(H))):
-        return None                                     # only a search heuristic: no candidate from this box
+        return None  # only a search heuristic: no candidate from this box
     try:
         y = np.linalg.solve(H, a - g1)
     except np.linalg.LinAlgError:
@@ -50,9 +50,18 @@ def stationary_point(rows_F: np.ndarray | None, row: int, b: int, gd: GData, k: 
     return gd.c[:, b] + y if np.all(np.isfinite(y)) else None
 
 
-def best_candidate(nodes: list[Node], gd: GData, dirs: Directions, rows_F: np.ndarray | None, *, lower_f: float,
-                   rng: np.random.Generator, lo_in: np.ndarray, hi_in: np.ndarray,
-                   target: Target) -> np.ndarray | None:
+def best_candidate(
+    nodes: list[Node],
+    gd: GData,
+    dirs: Directions,
+    rows_F: np.ndarray | None,
+    *,
+    lower_f: float,
+    rng: np.random.Generator,
+    lo_in: np.ndarray,
+    hi_in: np.ndarray,
+    target: Target,
+) -> np.ndarray | None:
     """The candidate point ``(k,)`` of this batch with the largest float error above ``lower_f``, or None.
 
     ``nodes`` and ``gd`` are the batch's bounded boxes and target data, ``dirs`` and ``rows_F`` the rows of

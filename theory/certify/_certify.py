@@ -85,8 +85,12 @@ def _box_for(net: Network, box: Any, names: list[str]):
             name = input_name(net, input_unit(net, str(key), "box"))
             if name not in names:
                 shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-                raise bad("box", dict(box), f"intervals of the variables of this search only ({shown}): "
-                          f"{key} is an input the output and the target do not depend on")
+                raise bad(
+                    "box",
+                    dict(box),
+                    f"intervals of the variables of this search only ({shown}): "
+                    f"{key} is an input the output and the target do not depend on",
+                )
             if name in given:
                 raise bad("box", dict(box), f"each input once ({key} names {name} again)")
             given[name] = value
@@ -111,22 +115,38 @@ def _a_priori(meta) -> float | None:
 SEARCH_METHODS = ("auto", "pieces", "branch-and-bound")
 
 
-def _no_pieces(net: Network, expr: sp.Expr, names: list[str], boxq: tuple, eps_q: Fraction | None, why: str,
-               seconds: float) -> Certificate:
+def _no_pieces(
+    net: Network, expr: sp.Expr, names: list[str], boxq: tuple, eps_q: Fraction | None, why: str, seconds: float
+) -> Certificate:
     """The certificate of ``method="pieces"`` when the piecewise certificate does not apply: unknown, with why."""
     dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
     bound = "" if eps_q is None else f" <= {float(eps_q):.6g}"
-    return Certificate(claim=f"sup over {{{dom}}} of |net(x) - ({expr})|{bound}", status="unknown",
-                       method="kuhn-pieces", spec_hash=net.content_hash,
-                       assumptions={"domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)], "target": str(expr)},
-                       eps=eps_q, seconds=seconds, details={"reason": f"piecewise certificate not applicable: {why}",
-                                                           "structure": {"piecewise": why}})
+    return Certificate(
+        claim=f"sup over {{{dom}}} of |net(x) - ({expr})|{bound}",
+        status="unknown",
+        method="kuhn-pieces",
+        spec_hash=net.content_hash,
+        assumptions={"domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)], "target": str(expr)},
+        eps=eps_q,
+        seconds=seconds,
+        details={"reason": f"piecewise certificate not applicable: {why}", "structure": {"piecewise": why}},
+    )
 
 
-def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps: Any = None,
-                      time_limit_s: float = 30.0, rel_gap: float = 0.01, seed: int = 0,
-                      max_patterns: int = 64, progress: Callable[[dict], None] | None = None,
-                      semantics: str = "exact", method: str = "auto") -> Certificate:
+def certify_sup_error(
+    net: Network,
+    target: Any = None,
+    box: Any = None,
+    *,
+    eps: Any = None,
+    time_limit_s: float = 30.0,
+    rel_gap: float = 0.01,
+    seed: int = 0,
+    max_patterns: int = 64,
+    progress: Callable[[dict], None] | None = None,
+    semantics: str = "exact",
+    method: str = "auto",
+) -> Certificate:
     """Certified ``sup_{x in box} |net(x) - target(x)|``: a sound upper bound and a rigorous lower bound.
 
     Args:
@@ -189,8 +209,12 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
         raise bad("net", f"{net.n_outputs} outputs", "a network with exactly one output")
     meta = thaw(net.meta) if net.meta_covered else {}  # an uncovered meta (format-1 file) is never acted on
     if not net.meta_covered and (target is None or box is None):
-        raise bad("target/box", (target, box), "both given explicitly: this network's meta is not covered by a "
-                  "hash (a format-1 spec file; re-save it with theory.save to cover it)")
+        raise bad(
+            "target/box",
+            (target, box),
+            "both given explicitly: this network's meta is not covered by a "
+            "hash (a format-1 spec file; re-save it with theory.save to cover it)",
+        )
     if target is None:
         if "target" not in meta:
             raise bad("target", None, "a target expression (the network's meta has no 'target')")
@@ -201,7 +225,12 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
             raise bad("box", None, "a box (the network's meta has no 'box')")
         box = meta["box"]
     for name, v in (("time_limit_s", time_limit_s), ("rel_gap", rel_gap)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or (v == float("inf") and name == "rel_gap"):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not v >= 0
+            or (v == float("inf") and name == "rel_gap")
+        ):
             raise bad(name, v, "a finite number >= 0")
     if isinstance(max_patterns, bool) or not isinstance(max_patterns, int) or max_patterns < 1:
         raise bad("max_patterns", max_patterns, "an int >= 1")
@@ -213,6 +242,7 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     eps_q = None
     if eps is not None:
         from ..spec._rational import as_rational
+
         eps_q = as_rational(eps, "eps")
         if eps_q < 0:
             raise bad("eps", eps, "a nonnegative number")
@@ -222,14 +252,37 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     s: SupSearch | None = None
     why = "not tried (method 'branch-and-bound')"
     if method != "branch-and-bound":
-        s, why = certify_pieces(meta, cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
-                                float(time_limit_s), float(rel_gap), seed, progress)
+        s, why = certify_pieces(
+            meta,
+            cone,
+            expr,
+            names,
+            var_index,
+            boxq,
+            None if eps_q is None else float(eps_q),
+            float(time_limit_s),
+            float(rel_gap),
+            seed,
+            progress,
+        )
     if s is None and method == "pieces":
-        return apply_semantics(_no_pieces(net, expr, names, boxq, eps_q, why, time.perf_counter() - t0), semantics, net, expr)
+        return apply_semantics(
+            _no_pieces(net, expr, names, boxq, eps_q, why, time.perf_counter() - t0), semantics, net, expr
+        )
     if s is None:
-        search = Search(cone, expr, names, var_index, boxq, None if eps_q is None else float(eps_q),
-                        max(0.0, float(time_limit_s) - (time.perf_counter() - t0)), float(rel_gap), max_patterns, seed,
-                        progress)
+        search = Search(
+            cone,
+            expr,
+            names,
+            var_index,
+            boxq,
+            None if eps_q is None else float(eps_q),
+            max(0.0, float(time_limit_s) - (time.perf_counter() - t0)),
+            float(rel_gap),
+            max_patterns,
+            seed,
+            progress,
+        )
         search.run()
         s = search
     upper_f = s.upper()
@@ -243,8 +296,11 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
     tgt = str(expr)
     if eps_q is None:
-        claim = f"sup over {{{dom}}} of |net(x) - ({tgt})| <= {upper_f:.6g}" if finite else \
-            f"sup over {{{dom}}} of |net(x) - ({tgt})|: no finite upper bound found"
+        claim = (
+            f"sup over {{{dom}}} of |net(x) - ({tgt})| <= {upper_f:.6g}"
+            if finite
+            else f"sup over {{{dom}}} of |net(x) - ({tgt})|: no finite upper bound found"
+        )
     else:
         claim = f"sup over {{{dom}}} of |net(x) - ({tgt})| <= {float(eps_q):.6g}"
         if status == "refuted":
@@ -253,28 +309,48 @@ def certify_sup_error(net: Network, target: Any = None, box: Any = None, *, eps:
     elapsed = time.perf_counter() - t0
     ratio = (upper_f / float(lower)) if (lower and finite) else None
     details: dict[str, Any] = {
-        "boxes": s.boxes, "max_unstable_units": s.max_unstable, "open_boxes": s.open_boxes,
-        "exact_evaluations": s.exact_evals, "seconds": elapsed, "ratio_upper_lower": ratio,
-        "rel_gap": rel_gap, "gap_reached": bool(ratio is not None and ratio <= 1 + rel_gap),
-        "time_limit_s": time_limit_s, "timed_out": s.timed_out(),
-        "min_width_reached": s.min_width_hit, "cone_units": cone.n_units, "variables": names,
+        "boxes": s.boxes,
+        "max_unstable_units": s.max_unstable,
+        "open_boxes": s.open_boxes,
+        "exact_evaluations": s.exact_evals,
+        "seconds": elapsed,
+        "ratio_upper_lower": ratio,
+        "rel_gap": rel_gap,
+        "gap_reached": bool(ratio is not None and ratio <= 1 + rel_gap),
+        "time_limit_s": time_limit_s,
+        "timed_out": s.timed_out(),
+        "min_width_reached": s.min_width_hit,
+        "cone_units": cone.n_units,
+        "variables": names,
         "a_priori_bound": apriori,
         "upper_le_a_priori": None if (apriori is None or not finite) else bool(upper_f <= apriori),
         "max_patterns": max_patterns,
         "structure": s.structure or {"piecewise": why},
     }
     if not finite:
-        details["reason"] = ("no finite upper bound: the target's interval enclosure stayed unbounded on part of the "
-                             "box (the target is unbounded there, e.g. log near 0 or 1/x, or undefined, e.g. log or a "
-                             "fractional power below 0); the lower bound and any witness are still rigorous")
+        details["reason"] = (
+            "no finite upper bound: the target's interval enclosure stayed unbounded on part of the "
+            "box (the target is unbounded there, e.g. log near 0 or 1/x, or undefined, e.g. log or a "
+            "fractional power below 0); the lower bound and any witness are still rigorous"
+        )
     assumptions = {
         "domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)],
         "target": tgt,
         "semantics": "exact rational weights, real ReLU arithmetic; every float step outward-rounded; target "
-                     "enclosed by interval arithmetic (numpy with own sin/cos/exp/log, mpmath.iv otherwise)",
+        "enclosed by interval arithmetic (numpy with own sin/cos/exp/log, mpmath.iv otherwise)",
         "independent_inputs": "inputs outside the output's cone (nonzero weights) cannot change the output",
     }
-    cert = Certificate(claim=claim, status=status, method=s.method, spec_hash=net.content_hash,
-                       assumptions=assumptions, upper=upper, lower=lower, eps=eps_q, witness=witness,
-                       seconds=elapsed, details=details)
+    cert = Certificate(
+        claim=claim,
+        status=status,
+        method=s.method,
+        spec_hash=net.content_hash,
+        assumptions=assumptions,
+        upper=upper,
+        lower=lower,
+        eps=eps_q,
+        witness=witness,
+        seconds=elapsed,
+        details=details,
+    )
     return apply_semantics(cert, semantics, net, expr)

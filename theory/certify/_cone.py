@@ -23,10 +23,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import TheoryError, bad
-from ._intervals import TINY, dn, slack, up
 from ..spec import Network, input_name
+from ._intervals import TINY, dn, slack, up
 
-_FLOAT_MAX_EXP = 1000      # exact weights with |w| >= 2^1000 or 0 < |w| < 2^-1000 are refused (no float headroom)
+_FLOAT_MAX_EXP = 1000  # exact weights with |w| >= 2^1000 or 0 < |w| < 2^-1000 are refused (no float headroom)
 
 
 # ----------------------------------------------------------------------------------------------- exact cone
@@ -61,10 +61,12 @@ def extract_cone(net: Network) -> Cone:
     if not isinstance(net, Network):
         raise bad("net", type(net).__name__, "a theory.Network")
     if net.n_outputs != 1:
-        raise bad("net", f"{net.n_outputs} outputs", "a network with exactly one output (e.g. compose(select(...), head))")
-    needed: list[Any] = [None] * (net.depth + 1)      # per level the unit ids (int64 arrays), filled backwards
+        raise bad(
+            "net", f"{net.n_outputs} outputs", "a network with exactly one output (e.g. compose(select(...), head))"
+        )
+    needed: list[Any] = [None] * (net.depth + 1)  # per level the unit ids (int64 arrays), filled backwards
     needed[-1] = np.zeros(1, dtype=np.int64)
-    raw: list[Any] = [None] * net.depth                # per layer (which, in_units, nz)
+    raw: list[Any] = [None] * net.depth  # per layer (which, in_units, nz)
     for i in range(net.depth - 1, -1, -1):
         which, in_units, nz = net.layers[i].edges(needed[i + 1])
         raw[i] = (which, in_units, nz)
@@ -74,8 +76,15 @@ def extract_cone(net: Network) -> Cone:
         which, in_units, nz = raw[i]
         src = np.searchsorted(needed[i], in_units).astype(np.int64)
         order = np.argsort(which, kind="stable")
-        levels.append((src[order], which[order].astype(np.int64), layer.weight.values[nz][order],
-                       layer.bias_of(needed[i + 1]), bool(layer.relu)))
+        levels.append(
+            (
+                src[order],
+                which[order].astype(np.int64),
+                layer.weight.values[nz][order],
+                layer.bias_of(needed[i + 1]),
+                bool(layer.relu),
+            )
+        )
     names = tuple(input_name(net, u) for u in needed[0])
     return Cone(needed[0], names, tuple(levels), tuple(int(n.size) for n in needed))
 
@@ -139,8 +148,19 @@ class Rep:
         return int(sum(s.size for s in self.src))
 
 
-def make_rep(k: int, o: np.ndarray, level: np.ndarray, a: np.ndarray, c: np.ndarray, E: np.ndarray,
-             relu: np.ndarray, src: np.ndarray, dst: np.ndarray, w: np.ndarray, rw: np.ndarray | None) -> Rep:
+def make_rep(
+    k: int,
+    o: np.ndarray,
+    level: np.ndarray,
+    a: np.ndarray,
+    c: np.ndarray,
+    E: np.ndarray,
+    relu: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    w: np.ndarray,
+    rw: np.ndarray | None,
+) -> Rep:
     """Assemble a :class:`Rep` from flat arrays (units in any order consistent with ``level``)."""
     order = np.argsort(level, kind="stable")
     rank = np.empty_like(order)
@@ -197,8 +217,8 @@ def root_rep(cone: Cone, var_index: Sequence[int], k: int, lo: np.ndarray, hi: n
     for l, (src, dst, w, bias, is_relu) in enumerate(cone.levels):
         off = offs[l]
         m = cone.sizes[l + 1]
-        level[off:off + m] = l
-        relu[off:off + m] = is_relu
+        level[off : off + m] = l
+        relu[off : off + m] = is_relu
         wf, wr = _to_float(w, "weight")
         if l == 0:
             const = np.empty(m, dtype=object)
@@ -206,25 +226,26 @@ def root_rep(cone: Cone, var_index: Sequence[int], k: int, lo: np.ndarray, hi: n
             for e in range(src.size):
                 const[dst[e]] += w[e] * oq[vidx[src[e]]]
             cb, crad = _to_float(const, "bias")
-            c[off:off + m], E[off:off + m] = cb, crad
+            c[off : off + m], E[off : off + m] = cb, crad
             np.add.at(a, (off + dst, vidx[src]), wf)
             # rounding of the first layer's weights and of their sums: folded into E on the box
             np.add.at(E, off + dst, wr * R[vidx[src]])
             dup = np.bincount(dst, minlength=m).astype(np.float64)
             absa = np.zeros(m)
             np.add.at(absa, dst, np.abs(wf) * R[vidx[src]])
-            E[off:off + m] += slack(dup) * absa
+            E[off : off + m] += slack(dup) * absa
         else:
             cb, crad = _to_float(bias, "bias")
-            c[off:off + m], E[off:off + m] = cb, crad
+            c[off : off + m], E[off : off + m] = cb, crad
             S.append(offs[l - 1] + src)
             D.append(off + dst)
             W.append(wf)
             Rw.append(wr)
     E = up(E + TINY)
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return make_rep(k, o, level, a, c, E, relu, cat(S, np.int64), cat(D, np.int64), cat(W, np.float64),
-                    cat(Rw, np.float64))
+    cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
+    return make_rep(
+        k, o, level, a, c, E, relu, cat(S, np.int64), cat(D, np.int64), cat(W, np.float64), cat(Rw, np.float64)
+    )
 
 
 def to_local(rep: Rep, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,12 +258,26 @@ def shift(rep: Rep, o_new: np.ndarray) -> Rep:
     """The same rep centred at ``o_new``: ``c' = c + a . (o_new - o)``, rounding (and the rounding of the shift
     ``o_new - o`` itself) added to E."""
     d = o_new - rep.o
-    derr = np.abs(up(o_new - rep.o) - d)                     # |fl(o_new - o) - (o_new - o)| <= ulp
+    derr = np.abs(up(o_new - rep.o) - d)  # |fl(o_new - o) - (o_new - o)| <= ulp
     derr = np.maximum(derr, np.abs(d - dn(o_new - rep.o)))
     c = rep.c + rep.a @ d
     E = up(rep.E + slack(rep.k + 1) * (np.abs(rep.c) + np.abs(rep.a) @ np.abs(d)) + np.abs(rep.a) @ derr + TINY)
-    return Rep(rep.k, np.asarray(o_new, dtype=np.float64), rep.starts, rep.a, c, E, rep.relu, rep.src, rep.dst,
-               rep.w, rep.rw, rep.seg, rep.own, rep.fanin)
+    return Rep(
+        rep.k,
+        np.asarray(o_new, dtype=np.float64),
+        rep.starts,
+        rep.a,
+        c,
+        E,
+        rep.relu,
+        rep.src,
+        rep.dst,
+        rep.w,
+        rep.rw,
+        rep.seg,
+        rep.own,
+        rep.fanin,
+    )
 
 
 def segsum(contrib: np.ndarray, seg: np.ndarray, own: np.ndarray, m: int) -> np.ndarray:

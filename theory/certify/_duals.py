@@ -12,6 +12,7 @@ import numpy as np
 
 from ._intervals import TINY, slack, up
 
+
 # ----------------------------------------------------------------------------------------------- polygons (k = 2)
 # Float polygons (box clipped by a pattern's constraints) are only a *search* device: they propose Lagrange
 # multipliers (from the constraints active at an optimal vertex); every claim is then checked with
@@ -20,8 +21,15 @@ from ._intervals import TINY, slack, up
 def poly_box(lo: np.ndarray, hi: np.ndarray):
     """Boxes ``(N, 2)`` as counter-clockwise polygons ``(V (N, 4, 2), ids (N, 4, 2), cnt (N,))``."""
     N = lo.shape[0]
-    V = np.stack([np.stack([lo[:, 0], lo[:, 1]], 1), np.stack([hi[:, 0], lo[:, 1]], 1),
-                  np.stack([hi[:, 0], hi[:, 1]], 1), np.stack([lo[:, 0], hi[:, 1]], 1)], axis=1)
+    V = np.stack(
+        [
+            np.stack([lo[:, 0], lo[:, 1]], 1),
+            np.stack([hi[:, 0], lo[:, 1]], 1),
+            np.stack([hi[:, 0], hi[:, 1]], 1),
+            np.stack([lo[:, 0], hi[:, 1]], 1),
+        ],
+        axis=1,
+    )
     ids = np.broadcast_to(np.array([[-4, -1], [-1, -2], [-2, -3], [-3, -4]]), (N, 4, 2)).copy()
     return V, ids, np.full(N, 4, dtype=np.int64)
 
@@ -59,8 +67,11 @@ def _poly_clip(V, ids, cnt, w, b, line):
     newcnt = m.sum(axis=1)
     width = int(newcnt.max()) if N else 0
     order = order[:, :width]
-    return (np.take_along_axis(outV, order[:, :, None], axis=1), np.take_along_axis(outI, order[:, :, None], axis=1),
-            newcnt)
+    return (
+        np.take_along_axis(outV, order[:, :, None], axis=1),
+        np.take_along_axis(outI, order[:, :, None], axis=1),
+        newcnt,
+    )
 
 
 def _poly_pad(p, width):
@@ -108,14 +119,14 @@ def poly_lambda(d, V, ids, cnt, v, off, beta, r, n_active: int = 4):
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         val = np.where(valid, (V * d[:, None, :]).sum(axis=2), -np.inf)
         best = np.argmax(val, axis=1)
-        y = V[rows, best]                                                      # (N, 2)
+        y = V[rows, best]  # (N, 2)
         act = np.abs((v * y[:, None, :]).sum(axis=2) + off)
         scl = (np.abs(v) * np.abs(y[:, None, :])).sum(axis=2) + np.abs(off) + 1e-300
         act = np.where((np.abs(v).sum(axis=2) > 0) & (cnt > 0)[:, None], act / scl, np.inf)
         A = min(n_active, J)
-        cand_j = np.argsort(act, axis=1, kind="stable")[:, :A]                 # (N, A)
+        cand_j = np.argsort(act, axis=1, kind="stable")[:, :A]  # (N, A)
         ok_j = np.take_along_axis(act, cand_j, axis=1) <= 1e-7
-        vA = np.take_along_axis(v, cand_j[:, :, None], axis=1)                 # (N, A, 2)
+        vA = np.take_along_axis(v, cand_j[:, :, None], axis=1)  # (N, A, 2)
         bA = np.take_along_axis(beta, cand_j, axis=1)
         cands = [np.zeros((N, A))]
         for i in range(A):
@@ -131,7 +142,7 @@ def poly_lambda(d, V, ids, cnt, v, off, beta, r, n_active: int = 4):
                 mu[:, i] = (-d[:, 0] * v2[:, 1] + d[:, 1] * v2[:, 0]) / det
                 mu[:, j] = (-v1[:, 0] * d[:, 1] + v1[:, 1] * d[:, 0]) / det
                 cands.append(mu)
-        C = np.stack(cands, axis=1)                                            # (N, C, A)
+        C = np.stack(cands, axis=1)  # (N, C, A)
         C = np.where(np.isfinite(C) & (C > 0) & ok_j[:, None, :], C, 0.0)
         q = d[:, None, :] + np.einsum("nca,nax->ncx", C, vA)
         phi = (np.abs(q) * r[:, None, :]).sum(axis=2) + (C * bA[:, None, :]).sum(axis=2)

@@ -34,11 +34,11 @@ def _coef(q: Fraction):
 _FACT = [Fraction(1)]
 for _i in range(1, 40):
     _FACT.append(_FACT[-1] * _i)
-_SIN_C = [_coef(Fraction((-1) ** i) / _FACT[2 * i + 1]) for i in range(12)]   # sin t = t * S(t^2)
-_COS_C = [_coef(Fraction((-1) ** i) / _FACT[2 * i]) for i in range(12)]       # cos t = C(t^2)
+_SIN_C = [_coef(Fraction((-1) ** i) / _FACT[2 * i + 1]) for i in range(12)]  # sin t = t * S(t^2)
+_COS_C = [_coef(Fraction((-1) ** i) / _FACT[2 * i]) for i in range(12)]  # cos t = C(t^2)
 _EXP_C = [_coef(1 / _FACT[i]) for i in range(20)]
-_LOG_C = [_coef(Fraction(2, 2 * i + 1)) for i in range(20)]                   # log m = s * L(s^2), s=(m-1)/(m+1)
-_PIO2 = (1.5707963267948966, float(up(1.5707963267948966)))                  # pi/2 in [lo, hi]
+_LOG_C = [_coef(Fraction(2, 2 * i + 1)) for i in range(20)]  # log m = s * L(s^2), s=(m-1)/(m+1)
+_PIO2 = (1.5707963267948966, float(up(1.5707963267948966)))  # pi/2 in [lo, hi]
 _LN2 = (float(dn(0.6931471805599453)), float(up(0.6931471805599453)))
 PI_IV = (float(dn(np.pi)), float(up(np.pi)))
 E_IV = (float(dn(np.e)), float(up(np.e)))
@@ -61,17 +61,21 @@ def _sincos_point(x: np.ndarray):
     t2 = iv_mul(t, t)
     t2 = (np.maximum(t2[0], 0.0), t2[1])
     tm = np.maximum(np.abs(t[0]), np.abs(t[1]))
-    rs = up(2.0 * tm ** 25 / 1.5511210043330986e25)         # 2 |t|^25 / 25!  (remainder of the degree-23 sin)
-    rc = up(2.0 * tm ** 24 / 6.204484017332394e23)          # 2 |t|^24 / 24!
+    rs = up(2.0 * tm**25 / 1.5511210043330986e25)  # 2 |t|^25 / 25!  (remainder of the degree-23 sin)
+    rc = up(2.0 * tm**24 / 6.204484017332394e23)  # 2 |t|^24 / 24!
     s = iv_mul(t, _poly(t2, _SIN_C))
     s = (dn(s[0] - rs), up(s[1] + rs))
     c = _poly(t2, _COS_C)
     c = (dn(c[0] - rc), up(c[1] + rc))
     q = np.mod(k, 4)
-    sin = (np.select([q == 0, q == 1, q == 2], [s[0], c[0], -s[1]], -c[1]),
-           np.select([q == 0, q == 1, q == 2], [s[1], c[1], -s[0]], -c[0]))
-    cos = (np.select([q == 0, q == 1, q == 2], [c[0], -s[1], -c[1]], s[0]),
-           np.select([q == 0, q == 1, q == 2], [c[1], -s[0], -c[0]], s[1]))
+    sin = (
+        np.select([q == 0, q == 1, q == 2], [s[0], c[0], -s[1]], -c[1]),
+        np.select([q == 0, q == 1, q == 2], [s[1], c[1], -s[0]], -c[0]),
+    )
+    cos = (
+        np.select([q == 0, q == 1, q == 2], [c[0], -s[1], -c[1]], s[0]),
+        np.select([q == 0, q == 1, q == 2], [c[1], -s[0], -c[0]], s[1]),
+    )
     clip = lambda v: (np.where(big, -1.0, np.maximum(v[0], -1.0)), np.where(big, 1.0, np.minimum(v[1], 1.0)))
     return clip(sin), clip(cos)
 
@@ -80,7 +84,7 @@ def _contains_point(x, offset):
     """Whether ``[x_lo, x_hi]`` may contain ``offset + 2 pi j`` for an integer j (conservative)."""
     twopi_lo, twopi_hi = 2 * PI_IV[0], up(2 * PI_IV[1])
     with np.errstate(invalid="ignore", over="ignore"):
-        j = np.ceil(dn(x[0] - offset[1]) / twopi_hi) - 1.0      # start below, scan three candidates
+        j = np.ceil(dn(x[0] - offset[1]) / twopi_hi) - 1.0  # start below, scan three candidates
         hit = np.zeros(x[0].shape, dtype=bool)
         for dj in range(4):
             jj = j + dj
@@ -113,7 +117,7 @@ def _exp_point(x: np.ndarray):
     xs = np.clip(np.where(np.isnan(x), 0.0, x), -745.0, 710.0)
     k, t = _reduce(xs, _LN2)
     tm = np.maximum(np.abs(t[0]), np.abs(t[1]))
-    r = up(2.0 * tm ** 20 / 2.43290200817664e18)               # e^|t| |t|^20 / 20!, e^0.36 < 2
+    r = up(2.0 * tm**20 / 2.43290200817664e18)  # e^|t| |t|^20 / 20!, e^0.36 < 2
     p = _poly(t, _EXP_C)
     lo, hi = np.maximum(dn(p[0] - r), 0.0), up(p[1] + r)
     with np.errstate(over="ignore", under="ignore"):
@@ -133,12 +137,12 @@ def _log_point(x: np.ndarray):
     xs = np.where(pos & np.isfinite(x), x, 1.0)
     m, e = np.frexp(xs)
     small = m < 0.7071067811865476
-    m = np.where(small, m * 2.0, m)                          # exact
+    m = np.where(small, m * 2.0, m)  # exact
     e = np.where(small, e - 1, e).astype(np.float64)
     s = iv_div(iv_sub((m, m), (np.ones_like(m), np.ones_like(m))), iv_add((m, m), (np.ones_like(m), np.ones_like(m))))
     s2 = iv_mul(s, s)
     sm = np.maximum(np.abs(s[0]), np.abs(s[1]))
-    r = up(2.0 * sm ** 41 / 41.0 / (1.0 - 0.04))              # tail of 2 sum s^(2i+1)/(2i+1), i >= 20, |s| < 0.172
+    r = up(2.0 * sm**41 / 41.0 / (1.0 - 0.04))  # tail of 2 sum s^(2i+1)/(2i+1), i >= 20, |s| < 0.172
     lm = iv_mul(s, _poly(s2, _LOG_C))
     lm = (dn(lm[0] - r), up(lm[1] + r))
     el = iv_mul((e, e), _LN2)
@@ -158,7 +162,7 @@ def iv_log(x):
     return fix_nan(np.where(neg, -np.inf, lo), np.where(neg, np.inf, hi))
 
 
-_ATAN_C = [_coef(Fraction((-1) ** i, 2 * i + 1)) for i in range(14)]                # atan t = t * A(t^2)
+_ATAN_C = [_coef(Fraction((-1) ** i, 2 * i + 1)) for i in range(14)]  # atan t = t * A(t^2)
 
 
 def _atan_point(x: np.ndarray):
@@ -175,7 +179,7 @@ def _atan_point(x: np.ndarray):
     t2 = iv_mul(t, t)
     t2 = (np.maximum(t2[0], 0.0), t2[1])
     tm = np.maximum(np.abs(t[0]), np.abs(t[1]))
-    r = up(2.0 * tm ** 29 / 29.0)
+    r = up(2.0 * tm**29 / 29.0)
     a = iv_mul(t, _poly(t2, _ATAN_C))
     a = iv_mul((np.full_like(xs, 4.0), np.full_like(xs, 4.0)), (dn(a[0] - r), up(a[1] + r)))
     pos = iv_sub((np.full_like(xs, _PIO2[0]), np.full_like(xs, _PIO2[1])), a)

@@ -26,16 +26,28 @@ from mpmath.libmp import to_float
 from sympy.printing.pycode import MpmathPrinter
 
 from .._errors import bad
-from ._interval_eval import Unsupported, compile_interval
-from ._intervals import dn, up
 from ..heads._interval_functions import iv_atan, iv_max, iv_min
 from ..heads._target import NonFinite, Prec, iv_bounds, iv_interval, rewrite_hyperbolic
+from ._interval_eval import Unsupported, compile_interval
+from ._intervals import dn, up
 
-_IV = SimpleNamespace(mpf=iv.mpf, sin=iv.sin, cos=iv.cos, tan=iv.tan, exp=iv.exp, log=iv.log, sqrt=iv.sqrt,
-                      pi=iv.pi, e=iv.e, cbrt=lambda v: iv.cbrt(v), atan=iv_atan)
+_IV = SimpleNamespace(
+    mpf=iv.mpf,
+    sin=iv.sin,
+    cos=iv.cos,
+    tan=iv.tan,
+    exp=iv.exp,
+    log=iv.log,
+    sqrt=iv.sqrt,
+    pi=iv.pi,
+    e=iv.e,
+    cbrt=lambda v: iv.cbrt(v),
+    atan=iv_atan,
+)
 _MP_MODULES = [{"mpmath": _IV, "min": iv_min, "max": iv_max}]
 """The namespace of the mpmath fallback: sympy prints Min / Max as the builtins min / max, replaced here by
 their interval versions (the builtins would compare intervals)."""
+
 
 def _mp_compiled(expr, syms):
     """Fallback for functions the numpy interval evaluator lacks: mpmath.iv, one box at a time."""
@@ -53,6 +65,7 @@ def _mp_compiled(expr, syms):
                 lo[i], hi[i] = -np.inf, np.inf
         bad_ = np.isnan(lo) | np.isnan(hi)
         return np.where(bad_, -np.inf, lo), np.where(bad_, np.inf, hi)
+
     return run
 
 
@@ -66,8 +79,12 @@ def _compile(expr, syms):
                 f([(np.zeros(1), np.zeros(1))] * len(syms))
             return f, False
         except Exception as e:  # noqa: BLE001 - sympy printers raise several types for unsupported functions
-            raise bad("target", str(expr), f"functions with a rigorous interval extension (sin, cos, tan, exp, "
-                      f"log, sqrt, powers, atan, Abs, Min, Max; sinh, cosh, tanh through exp); {type(e).__name__}: {e}") from None
+            raise bad(
+                "target",
+                str(expr),
+                f"functions with a rigorous interval extension (sin, cos, tan, exp, "
+                f"log, sqrt, powers, atan, Abs, Min, Max; sinh, cosh, tanh through exp); {type(e).__name__}: {e}",
+            ) from None
 
 
 @dataclass
@@ -80,9 +97,9 @@ class GData:
     r: np.ndarray
     g0: tuple
     gB: tuple
-    g1: list | None = None        # gradient at c
-    d1: list | None = None        # gradient over the box
-    g2: list | None = None        # Hessian at c (k x k)
+    g1: list | None = None  # gradient at c
+    d1: list | None = None  # gradient over the box
+    g2: list | None = None  # Hessian at c (k x k)
     rho: np.ndarray | None = None  # third-order Taylor remainder bound
 
 
@@ -94,7 +111,7 @@ class Target:
     """
 
     def __init__(self, expr: sp.Expr, names: list[str]):
-        self.expr = expr = rewrite_hyperbolic(expr)      # sinh, cosh, tanh through exp (an identity)
+        self.expr = expr = rewrite_hyperbolic(expr)  # sinh, cosh, tanh through exp (an identity)
         self.syms = syms = [sp.Symbol(n, real=True) for n in names]
         self.k = k = len(syms)
         self.f, self.fast = _compile(expr, syms)
@@ -106,8 +123,10 @@ class Target:
             grads = [sp.diff(expr, s) for s in syms]
             self.grad = [_compile(d, syms)[0] for d in grads]
             hess = {(a, b): _compile(sp.diff(grads[a], syms[b]), syms)[0] for a in range(k) for b in range(a, k)}
-            d3 = {t: _compile(sp.diff(expr, *[syms[i] for i in t]), syms)[0]
-                  for t in itertools.combinations_with_replacement(range(k), 3)}
+            d3 = {
+                t: _compile(sp.diff(expr, *[syms[i] for i in t]), syms)[0]
+                for t in itertools.combinations_with_replacement(range(k), 3)
+            }
             self.hess, self.d3 = hess, d3
         except Exception:  # noqa: BLE001 - any failure to differentiate/compile only removes a bound
             pass
@@ -134,8 +153,10 @@ class Target:
             spread = up(spread + up(np.maximum(np.abs(d1[a][0]), np.abs(d1[a][1])) * r[a]))
         with np.errstate(invalid="ignore"):
             mv = (dn(g0[0] - spread), up(g0[1] + spread))
-            gd.gB = (np.fmax(gB[0], np.where(np.isnan(mv[0]), -np.inf, mv[0])),
-                     np.fmin(gB[1], np.where(np.isnan(mv[1]), np.inf, mv[1])))
+            gd.gB = (
+                np.fmax(gB[0], np.where(np.isnan(mv[0]), -np.inf, mv[0])),
+                np.fmin(gB[1], np.where(np.isnan(mv[1]), np.inf, mv[1])),
+            )
         gd.g1 = [f(pt) for f in self.grad]
         if self.hess is None:
             return gd

@@ -16,6 +16,7 @@ from ._duals import dual_lambda, dual_value
 from ._enclosure import GData
 from ._intervals import TINY, dn, iv_abs, iv_add, iv_div, iv_mul, iv_neg, iv_sub, slack, up
 
+
 def _usum(*terms):
     """Sum rounded upward after every addition (elementwise)."""
     acc = terms[0]
@@ -88,7 +89,7 @@ def _face_max(aF, b, QF, rF) -> np.ndarray:
     if m == 0:
         return aF[1]
     M = [[iv_neg(q) for q in row] for row in QF]
-    nat = _natural(aF, b, QF, rF)        # fallback interval bound of the face
+    nat = _natural(aF, b, QF, rF)  # fallback interval bound of the face
     if m == 1:
         minors = [M[0][0]]
         adj = [[(np.ones_like(aF[0]), np.ones_like(aF[0]))]]
@@ -153,12 +154,13 @@ def form_bounds(F, E, CF, CE, CS, use_up, use_lo, bi, gd: GData, O):
     a, f0 = F[:, :k], F[:, k]
     g0 = (gd.g0[0][bi], gd.g0[1][bi])
     with np.errstate(invalid="ignore", over="ignore"):
-        cu = c - O                                                             # centre in the forms' coordinates
-        cerr = np.maximum(np.abs(up(c - O) - cu), np.abs(cu - dn(c - O)))     # >= |fl(c - O) - (c - O)|
+        cu = c - O  # centre in the forms' coordinates
+        cerr = np.maximum(np.abs(up(c - O) - cu), np.abs(cu - dn(c - O)))  # >= |fl(c - O) - (c - O)|
         ulo, uhi = dn(lo - O), up(hi - O)
         Fc = f0 + (a * cu).sum(axis=1)
-        errc = up(slack(k + 1) * (np.abs(f0) + (np.abs(a) * np.abs(cu)).sum(axis=1)) + (np.abs(a) * cerr).sum(axis=1)
-                  + TINY)
+        errc = up(
+            slack(k + 1) * (np.abs(f0) + (np.abs(a) * np.abs(cu)).sum(axis=1)) + (np.abs(a) * cerr).sum(axis=1) + TINY
+        )
         erru = up(slack(k + 1) * (np.abs(f0) + (np.abs(a) * np.maximum(np.abs(ulo), np.abs(uhi))).sum(axis=1)) + TINY)
         Fmax = _usum(f0 + np.maximum(a * ulo, a * uhi).sum(axis=1), erru)
         Fmin = dn(f0 + np.minimum(a * ulo, a * uhi).sum(axis=1) - erru)
@@ -169,9 +171,12 @@ def form_bounds(F, E, CF, CE, CS, use_up, use_lo, bi, gd: GData, O):
             J = CS.shape[1]
             v = CS[:, :, None] * CF[:, :, :k]
             beta = CS * (np.einsum("nja,na->nj", CF[:, :, :k], cu) + CF[:, :, k]) + CE
-            beta = up(beta + slack(k + 2) * (np.einsum("nja,na->nj", np.abs(CF[:, :, :k]), np.abs(cu))
-                                             + np.abs(CF[:, :, k]) + CE)
-                      + np.einsum("nja,na->nj", np.abs(CF[:, :, :k]), cerr) + TINY)
+            beta = up(
+                beta
+                + slack(k + 2) * (np.einsum("nja,na->nj", np.abs(CF[:, :, :k]), np.abs(cu)) + np.abs(CF[:, :, k]) + CE)
+                + np.einsum("nja,na->nj", np.abs(CF[:, :, :k]), cerr)
+                + TINY
+            )
             beta = np.where(CS != 0, beta, 0.0)
             d1l = np.stack([gd.d1[i][0][bi] for i in range(k)], axis=1)
             d1h = np.stack([gd.d1[i][1][bi] for i in range(k)], axis=1)
@@ -195,11 +200,11 @@ def form_bounds(F, E, CF, CE, CS, use_up, use_lo, bi, gd: GData, O):
                 rho = gd.rho[bi]
                 for side in (0, 1):
                     lam = lam_up if side == 0 else lam_lo
-                    if side == 0:   # F - g
+                    if side == 0:  # F - g
                         alpha = _usum(Fc, errc, -g0[0])
                         bet = [iv_sub(_pt(a[:, i]), g1[i]) for i in range(k)]
                         Q = [[iv_neg(H[i][j]) for j in range(k)] for i in range(k)]
-                    else:           # g - F
+                    else:  # g - F
                         alpha = _usum(g0[1], -Fc, errc)
                         bet = [iv_sub(g1[i], _pt(a[:, i])) for i in range(k)]
                         Q = H

@@ -22,8 +22,10 @@ class Unsupported(Exception):
     """The expression uses a function the vectorised interval evaluator does not implement."""
 
 
-_FUNCS = {sp_name: fn for sp_name, fn in (("sin", iv_sin), ("cos", iv_cos), ("exp", iv_exp), ("log", iv_log),
-                                            ("atan", iv_atan))}
+_FUNCS = {
+    sp_name: fn
+    for sp_name, fn in (("sin", iv_sin), ("cos", iv_cos), ("exp", iv_exp), ("log", iv_log), ("atan", iv_atan))
+}
 _FOLDS = {"Min": iv_min, "Max": iv_max}
 
 
@@ -52,7 +54,10 @@ def compile_interval(expr, symbols):
             return lambda env: iv_const(q, env[0][0].shape if env else ())
         if e is sp.pi or e is sp.E:
             c = PI_IV if e is sp.pi else E_IV
-            return lambda env: (np.full(env[0][0].shape if env else (), c[0]), np.full(env[0][0].shape if env else (), c[1]))
+            return lambda env: (
+                np.full(env[0][0].shape if env else (), c[0]),
+                np.full(env[0][0].shape if env else (), c[1]),
+            )
         if e.is_Add or e.is_Mul:
             parts = [comp(a) for a in e.args]
 
@@ -61,6 +66,7 @@ def compile_interval(expr, symbols):
                 for p in parts[1:]:
                     acc = op(acc, p(env))
                 return acc
+
             return fold
         if e.is_Pow:
             base, ex = e.args
@@ -79,6 +85,7 @@ def compile_interval(expr, symbols):
                     x = b(env)
                     lg = iv_log(x)
                     return iv_exp(iv_mul(iv_const(q, x[0].shape), lg))
+
                 return rpow
             raise Unsupported(f"power {e}")
         if isinstance(e, sp.Abs):
@@ -100,4 +107,5 @@ def compile_interval(expr, symbols):
         shape = env[0][0].shape if env else ()
         lo, hi = np.broadcast_to(lo, shape).astype(np.float64), np.broadcast_to(hi, shape).astype(np.float64)
         return fix_nan(lo, hi)
+
     return run

@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 U = 2.0**-53
-TINY = 2.0**-1060          # covers the absolute underflow error of one operation (<= 2^-1075) many times over
+TINY = 2.0**-1060  # covers the absolute underflow error of one operation (<= 2^-1075) many times over
 
 
 def slack(m) -> np.ndarray | float:
@@ -69,7 +69,7 @@ def iv_sub(x, y):
 def iv_mul(x, y):
     with np.errstate(invalid="ignore", over="ignore"):
         p = np.stack(np.broadcast_arrays(x[0] * y[0], x[0] * y[1], x[1] * y[0], x[1] * y[1]))
-        p = np.where(np.isnan(p), 0.0, p)                     # 0 * inf: the exact product is 0 there
+        p = np.where(np.isnan(p), 0.0, p)  # 0 * inf: the exact product is 0 there
     return fix_nan(dn(p.min(axis=0)), up(p.max(axis=0)))
 
 
@@ -135,7 +135,7 @@ def iv_sqrt(x):
     with np.errstate(invalid="ignore"):
         lo = np.where(x[0] <= 0, 0.0, dn(np.sqrt(np.maximum(x[0], 0.0))))
         hi = up(np.sqrt(x[1]))
-    neg = x[0] < 0                                           # outside the domain: no finite enclosure
+    neg = x[0] < 0  # outside the domain: no finite enclosure
     return fix_nan(np.where(neg, -np.inf, lo), np.where(neg, np.inf, hi))
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import TheoryError
 from ._cone import Rep, segsum, to_local
 from ._duals import dual_lambda, dual_value, poly_box, poly_cat, poly_clip, poly_lambda, poly_set
-from .._errors import TheoryError
 from ._intervals import TINY, dn, slack, up
 
-def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarray | None, max_patterns: int,
-                       deferred: bool = True):
+
+def enumerate_patterns(
+    rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarray | None, max_patterns: int, deferred: bool = True
+):
     """Affine maps of ``rep`` on one box under every activation pattern of its unstable units.
 
     Patterns are built level by level. Unit ``t`` under a partial pattern has pre-activation form ``z^p``
@@ -61,9 +63,9 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
         src, seg, own = rep.src[l], rep.seg[l], rep.own[l]
         if src.size:
             w = rep.w[l]
-            Hs = np.moveaxis(H[:, src], 1, 0)                                   # (E, P, K1)
+            Hs = np.moveaxis(H[:, src], 1, 0)  # (E, P, K1)
             z += np.moveaxis(segsum(w[:, None, None] * Hs, seg, own, m), 0, 1)
-            Ms = np.abs(Hs[:, :, k]) + np.abs(Hs[:, :, :k]) @ X                  # (E, P)
+            Ms = np.abs(Hs[:, :, k]) + np.abs(Hs[:, :, :k]) @ X  # (E, P)
             mag += segsum(np.abs(w)[:, None] * Ms, seg, own, m).T
             Ez += segsum(np.abs(w)[:, None] * Eh[:, src].T, seg, own, m).T
             if rep.rw[l] is not None and hmag is not None:
@@ -116,14 +118,26 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
                     for sign, tt in ((1.0, on_t), (-1.0, off_t)):
                         rows_ = np.flatnonzero(np.isfinite(tt))
                         if rows_.size:
-                            claims.append((CF[rows_], CE[rows_], CS[rows_], zt[rows_], Ez[rows_, t],
-                                           poly[0][rows_], poly[1][rows_], poly[2][rows_], np.full(rows_.size, sign),
-                                           np.where(tt[rows_] < 0, 0.0, tt[rows_]), tt[rows_] < 0))
+                            claims.append(
+                                (
+                                    CF[rows_],
+                                    CE[rows_],
+                                    CS[rows_],
+                                    zt[rows_],
+                                    Ez[rows_, t],
+                                    poly[0][rows_],
+                                    poly[1][rows_],
+                                    poly[2][rows_],
+                                    np.full(rows_.size, sign),
+                                    np.where(tt[rows_] < 0, 0.0, tt[rows_]),
+                                    tt[rows_] < 0,
+                                )
+                            )
                 else:
                     on_t, off_t = _branch_bounds(zt, Ez[:, t], CF, CE, CS, cen, rad, need_on, need_off, poly)
                 on_inf, off_inf = on_t < 0, off_t < 0
-                drop = branch & on_inf & off_inf          # the partial pattern itself has no point
-                n_off = branch & ~drop & ~on_inf & ~off_inf & (on_t <= tj)     # z <= tj on the polytope
+                drop = branch & on_inf & off_inf  # the partial pattern itself has no point
+                n_off = branch & ~drop & ~on_inf & ~off_inf & (on_t <= tj)  # z <= tj on the polytope
                 n_on = branch & ~drop & ~on_inf & ~off_inf & ~n_off & (off_t <= tj)  # z >= -tj
                 off |= branch & on_inf & ~drop
                 on |= branch & off_inf & ~drop
@@ -152,11 +166,11 @@ def enumerate_patterns(rep: Rep, lo: np.ndarray, hi: np.ndarray, hmag: np.ndarra
             H[:, j], Eh[:, j] = Hj, Ej
             if nb:
                 CF = np.concatenate([CF, zt[:, None, :]], axis=1)
-                CE = np.concatenate([CE, Ez[:, t:t + 1]], axis=1)
+                CE = np.concatenate([CE, Ez[:, t : t + 1]], axis=1)
                 CS = np.concatenate([CS, np.where(branch, 1.0, 0.0)[:, None]], axis=1)
                 bi = np.flatnonzero(branch)
                 H2, E2 = H[bi].copy(), Eh[bi].copy()
-                H2[:, j], E2[:, j] = 0.0, 0.0                                     # the "off" copies
+                H2[:, j], E2[:, j] = 0.0, 0.0  # the "off" copies
                 CS2 = CS[bi].copy()
                 CS2[:, -1] = -1.0
                 H = np.concatenate([H, H2])
@@ -195,6 +209,7 @@ def _prove_claims(claims: list, cen: np.ndarray, rad: np.ndarray) -> bool:
         shape = list(a.shape)
         shape[axis] = width - a.shape[axis]
         return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
+
     CF = np.concatenate([pad(c[0], 1, J) for c in claims])
     CE = np.concatenate([pad(c[1], 1, J) for c in claims])
     CS = np.concatenate([pad(c[2], 1, J) for c in claims])

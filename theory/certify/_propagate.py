@@ -107,7 +107,7 @@ def propagate(rep: Rep, lo: np.ndarray, hi: np.ndarray, tol: bool = True) -> Pro
         zL[:, :k, :] = al[:, :, None]
         zL[:, k, :] = cl[:, None]
         zU = zL.copy()
-        aX = np.abs(al) @ X + np.abs(cl)[:, None]                                  # (m, B)
+        aX = np.abs(al) @ X + np.abs(cl)[:, None]  # (m, B)
         ibp_lo = cl[:, None] + np.maximum(al, 0) @ lo + np.minimum(al, 0) @ hi
         ibp_hi = cl[:, None] + np.maximum(al, 0) @ hi + np.minimum(al, 0) @ lo
         Epert = np.repeat(rep.E[s:e, None], B, axis=1)
@@ -197,7 +197,7 @@ def exact_output(cone: Cone, root: Rep, x: np.ndarray, var_index: Sequence[int])
     dead = prop.cls[:, 0] == DEAD
     offs = np.cumsum((0,) + cone.sizes[1:])
     L = len(cone.levels)
-    need: list[Any] = [None] * (L + 1)          # per level the units needed (int64 arrays), filled backwards
+    need: list[Any] = [None] * (L + 1)  # per level the units needed (int64 arrays), filled backwards
     need[L] = np.zeros(1, dtype=np.int64)
     for l in range(L - 1, -1, -1):
         src, dst, *_ = cone.levels[l]
@@ -215,7 +215,7 @@ def exact_output(cone: Cone, root: Rep, x: np.ndarray, var_index: Sequence[int])
         new = {int(u): Fraction(bias[u]) for u in units}
         for j in np.flatnonzero(mask[dst]):
             v = vals.get(int(src[j]))
-            if v is not None:                       # absent: a dead unit, exactly 0
+            if v is not None:  # absent: a dead unit, exactly 0
                 new[int(dst[j])] += w[j] * v
         if is_relu:
             new = {u: (v if v > 0 else Fraction(0)) for u, v in new.items()}

@@ -55,8 +55,9 @@ def check_semantics(semantics: Any) -> str:
 def _valid(rb, fmt: str) -> bool:
     """The model's range: no overflow and every nonzero weight or bias normal (relative rounding)."""
     w_min, w_max = rb.weight_range
-    return rb.peak <= largest_finite(fmt) and (w_max == 0 or (w_min >= smallest_normal(fmt)
-                                                              and w_max <= largest_finite(fmt)))
+    return rb.peak <= largest_finite(fmt) and (
+        w_max == 0 or (w_min >= smallest_normal(fmt) and w_max <= largest_finite(fmt))
+    )
 
 
 def _round_in(q: Fraction, lo: Fraction, hi: Fraction, fmt: str) -> Fraction | None:
@@ -71,8 +72,7 @@ def _round_in(q: Fraction, lo: Fraction, hi: Fraction, fmt: str) -> Fraction | N
     return r if r is not None and lo <= r <= hi else None
 
 
-def _lower_at(net: Network, target: Target, names: list[str], point: dict[str, Fraction], fmt: str
-              ) -> Fraction | None:
+def _lower_at(net: Network, target: Target, names: list[str], point: dict[str, Fraction], fmt: str) -> Fraction | None:
     """``max(0, |net - g| - R(point))`` at a point of the format (names -> values), or None (no enclosure of g).
 
     ``net`` exactly (:func:`theory.evaluate_exact`, every input outside the point 0: it cannot change the
@@ -91,7 +91,7 @@ def _lower_at(net: Network, target: Target, names: list[str], point: dict[str, F
     rb = rounding_bound(net, [abs(float(v)) for v in live], fmt, point=live)
     if not _valid(rb, fmt):
         return None
-    at, peak = point_bound(net, live, fmt)          # exact zeros at the point: tighter, equally valid
+    at, peak = point_bound(net, live, fmt)  # exact zeros at the point: tighter, equally valid
     r = min(rb.total, at) if peak <= largest_finite(fmt) else rb.total
     return max(err - Fraction(r), Fraction(0))
 
@@ -114,19 +114,26 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
     """
     details, assumptions = thaw(cert.details), thaw(cert.assumptions)
     exact_upper = None if cert.upper is None else float(cert.upper)
-    details.update(semantics=semantics, rounding_bound=0.0, exact_upper=exact_upper,
-                   exact_lower=None if cert.lower is None else float(cert.lower))
+    details.update(
+        semantics=semantics,
+        rounding_bound=0.0,
+        exact_upper=exact_upper,
+        exact_lower=None if cert.lower is None else float(cert.lower),
+    )
     if semantics == "exact":
         return dataclasses.replace(cert, details=details)
     box = {n: (Fraction(a), Fraction(b)) for n, a, b in assumptions["domain"]}
-    mags = [max(abs(box[input_name(net, int(u))][0]), abs(box[input_name(net, int(u))][1]))
-            for u in cone_levels(net)[0][0]]
-    rb = rounding_bound(net, [math.nextafter(float(m), math.inf) if Fraction(float(m)) < m else float(m)
-                              for m in mags], semantics)
+    mags = [
+        max(abs(box[input_name(net, int(u))][0]), abs(box[input_name(net, int(u))][1])) for u in cone_levels(net)[0][0]
+    ]
+    rb = rounding_bound(
+        net, [math.nextafter(float(m), math.inf) if Fraction(float(m)) < m else float(m) for m in mags], semantics
+    )
     rounding = Fraction(rb.total) if _valid(rb, semantics) else None
     how = "a-priori (Higham's model with the box's magnitudes)"
     if cert.method == "kuhn-pieces" and rounding is not None:
         from .pieces import pieces_rounding
+
         names = [n for n, _, _ in assumptions["domain"]]
         structured = pieces_rounding(net, names, tuple(box[n] for n in names), semantics)
         if structured is not None and structured[1] <= largest_finite(semantics) and structured[0] < rb.total:
@@ -137,7 +144,7 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
     if cert.witness is not None:
         rounded = {n: _round_in(v, *box[n], semantics) for n, v in cert.witness.items()}
         if all(v is not None for v in rounded.values()):
-            point = {n: v for n, v in rounded.items() if v is not None}   # == rounded, narrowed for the checker
+            point = {n: v for n, v in rounded.items() if v is not None}  # == rounded, narrowed for the checker
             names = [n for n, _, _ in assumptions["domain"]]
             lower = _lower_at(net, Target(target, names), names, point, semantics)
             witness = point if lower is not None else None
@@ -150,24 +157,39 @@ def apply_semantics(cert: Certificate, semantics: str, net: Network, target: sp.
         old = f" <= {exact_upper:.6g}"
         if not claim.endswith(old):
             raise TheoryError(f"internal: certificate claim {cert.claim!r} does not end with {old!r}")
-        claim = claim[:-len(old)] + (f" <= {float(upper):.6g}" if upper is not None else
-                                     ": no finite upper bound found")
+        claim = claim[: -len(old)] + (
+            f" <= {float(upper):.6g}" if upper is not None else ": no finite upper bound found"
+        )
     elif eps is not None:
         claim = claim.removesuffix(_REFUTED) + (_REFUTED if status == "refuted" else "")
     ratio = float(upper) / float(lower) if upper is not None and lower else None
-    details.update(rounding_bound=float(rounding) if rounding is not None else math.inf, rounding_bound_from=how,
-                   ratio_upper_lower=ratio,
-                   gap_reached=bool(ratio is not None and ratio <= 1 + details.get("rel_gap", 0.0)))
+    details.update(
+        rounding_bound=float(rounding) if rounding is not None else math.inf,
+        rounding_bound_from=how,
+        ratio_upper_lower=ratio,
+        gap_reached=bool(ratio is not None and ratio <= 1 + details.get("rel_gap", 0.0)),
+    )
     if rounding is None:
-        details["reason"] = (f"no {semantics} rounding bound: a value of the evaluation may overflow {semantics} "
-                             f"(bound on magnitudes {rb.peak:.3g}) or a nonzero weight is outside its normal "
-                             f"range {list(rb.weight_range)}")
+        details["reason"] = (
+            f"no {semantics} rounding bound: a value of the evaluation may overflow {semantics} "
+            f"(bound on magnitudes {rb.peak:.3g}) or a nonzero weight is outside its normal "
+            f"range {list(rb.weight_range)}"
+        )
     assumptions["semantics"] = (
         f"the {semantics} module numerics.to_module(net, dtype=torch.{semantics}) (net_{semantics} in the claim): "
         f"weights and biases correctly rounded to {semantics}, IEEE {semantics} arithmetic with round to nearest "
         "in any summation order (on CUDA with TF32 off), inputs the points of the domain that "
         f"{semantics} represents; upper = exact upper + rounding bound ({how}; Higham's model, "
         "theory.spec._rounding); lower = exact |net - target| at the witness rounded to "
-        f"{semantics} minus the rounding bound there; target enclosed by interval arithmetic")
-    return dataclasses.replace(cert, claim=claim, status=status, upper=upper, lower=lower, witness=witness,
-                               assumptions=assumptions, details=details)
+        f"{semantics} minus the rounding bound there; target enclosed by interval arithmetic"
+    )
+    return dataclasses.replace(
+        cert,
+        claim=claim,
+        status=status,
+        upper=upper,
+        lower=lower,
+        witness=witness,
+        assumptions=assumptions,
+        details=details,
+    )

@@ -16,8 +16,9 @@ from ._intervals import TINY, slack, up
 from ._propagate import AACTIVE, ACTIVE, ADEAD, LINEAR, UNSTABLE
 
 
-def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: np.ndarray, lo: np.ndarray,
-             hi: np.ndarray) -> Rep:
+def simplify(
+    rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> Rep:
     """The rep restricted to one box: dead units removed, active/linear ones substituted, unstable kept.
 
     Args:
@@ -43,8 +44,8 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
     row_cnt = np.zeros(n, dtype=np.int64)
     cols_cat = np.zeros(0, dtype=np.int64)
     vals_cat = np.zeros(0)
-    NA, NC, NE, NR = [], [], [], []          # new units: a, c, E, relu
-    ES, ED, EW = [], [], []                                   # new edges
+    NA, NC, NE, NR = [], [], [], []  # new units: a, c, E, relu
+    ES, ED, EW = [], [], []  # new edges
     nnew = 0
     level_new = np.zeros(0, dtype=np.int64)
     hmag_new = np.zeros(0)
@@ -60,7 +61,7 @@ def simplify(rep: Rep, cls: np.ndarray, zlo: np.ndarray, zhi: np.ndarray, hmag: 
         src, dst, seg, own = rep.src[l], rep.dst[l], rep.seg[l], rep.own[l]
         srow = np.zeros(0, dtype=np.int64)
         scol = np.zeros(0, dtype=np.int64)
-        sval: np.ndarray = np.zeros(0)                 # float64 (np.bincount with weights; stubs say intp)
+        sval: np.ndarray = np.zeros(0)  # float64 (np.bincount with weights; stubs say intp)
         if src.size:
             w = rep.w[l]
             aw = np.abs(w)

@@ -100,4 +100,7 @@ def witness_fractions(witness: Any, names: list[str]) -> dict[str, Fraction] | N
     """The witness as exact rationals per name (exact points stay exact; floats are read at their binary value)."""
     if witness is None:
         return None
-    return {n: v if isinstance(v, Fraction) else Fraction(float(v)) for n, v in zip(names, np.asarray(witness, dtype=object))}
+    return {
+        n: v if isinstance(v, Fraction) else Fraction(float(v))
+        for n, v in zip(names, np.asarray(witness, dtype=object))
+    }

@@ -13,17 +13,59 @@
 """
 
 from .._errors import CnnverifyError
-from ._budget import (MAX_SECONDS, MEMORY_BUDGET, RATE_CEILING, SCALE_MEMORY_BUDGET, check_budget, check_samples,
-                      check_seconds, format_bytes, format_count, guard_memory, guard_time, over_budget, parse_size,
-                      plan_samples)
-from ._commands import (EXIT_CODES, EXIT_FAIL, EXIT_OK, EXIT_PIPE, EXIT_UNSOUND, EXIT_USAGE, join_option_values,
-                        parse_int_list, run_cli)
+from ._budget import (
+    MAX_SECONDS,
+    MEMORY_BUDGET,
+    RATE_CEILING,
+    SCALE_MEMORY_BUDGET,
+    check_budget,
+    check_samples,
+    check_seconds,
+    format_bytes,
+    format_count,
+    guard_memory,
+    guard_time,
+    over_budget,
+    parse_size,
+    plan_samples,
+)
+from ._commands import (
+    EXIT_CODES,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_PIPE,
+    EXIT_UNSOUND,
+    EXIT_USAGE,
+    join_option_values,
+    parse_int_list,
+    run_cli,
+)
 from ._progress import ProgressLine
 
 __all__ = [
     "CnnverifyError",
-    "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_UNSOUND", "EXIT_PIPE", "EXIT_CODES", "run_cli",
-    "parse_int_list", "join_option_values", "parse_size", "ProgressLine",
-    "MEMORY_BUDGET", "SCALE_MEMORY_BUDGET", "MAX_SECONDS", "RATE_CEILING", "check_budget", "check_samples",
-    "check_seconds", "plan_samples", "guard_memory", "guard_time", "over_budget", "format_bytes", "format_count",
+    "EXIT_OK",
+    "EXIT_FAIL",
+    "EXIT_USAGE",
+    "EXIT_UNSOUND",
+    "EXIT_PIPE",
+    "EXIT_CODES",
+    "run_cli",
+    "parse_int_list",
+    "join_option_values",
+    "parse_size",
+    "ProgressLine",
+    "MEMORY_BUDGET",
+    "SCALE_MEMORY_BUDGET",
+    "MAX_SECONDS",
+    "RATE_CEILING",
+    "check_budget",
+    "check_samples",
+    "check_seconds",
+    "plan_samples",
+    "guard_memory",
+    "guard_time",
+    "over_budget",
+    "format_bytes",
+    "format_count",
 ]

@@ -81,14 +81,28 @@ def check_seconds(value: Any, name: str = "max_seconds", *, error: _Error = Theo
     Raises:
         error: for bools, non-numbers, non-finite or non-positive values.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise error.bad(name, value, "a positive finite number of seconds")
     return float(value)
 
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 
 
 def parse_size(text: Any, name: str = "memory_budget", *, error: _Error = TheoryError) -> int:
@@ -123,11 +137,14 @@ def format_count(n: float) -> str:
     return f"{mantissa}e{int(exp)}"
 
 
-def over_budget(what: str, need: float, budget: int, detail: str, hint: str, *,
-                error: _Error = TheoryError) -> CnnverifyError:
+def over_budget(
+    what: str, need: float, budget: int, detail: str, hint: str, *, error: _Error = TheoryError
+) -> CnnverifyError:
     """The refusal: ``"{what}: estimated {need} for {detail} exceeds memory_budget {budget}; pass ... or {hint}"``."""
-    return error(f"{what}: estimated {format_bytes(need)} for {detail} exceeds memory_budget "
-                 f"{format_bytes(budget)}; pass memory_budget= / --memory-budget to raise it, or {hint}")
+    return error(
+        f"{what}: estimated {format_bytes(need)} for {detail} exceeds memory_budget "
+        f"{format_bytes(budget)}; pass memory_budget= / --memory-budget to raise it, or {hint}"
+    )
 
 
 def guard_memory(what: str, need: float, budget: int, detail: str, hint: str, *, error: _Error = TheoryError) -> None:
@@ -144,8 +161,16 @@ def guard_memory(what: str, need: float, budget: int, detail: str, hint: str, *,
         raise over_budget(what, need, budget, detail, hint, error=error)
 
 
-def guard_time(what: str, samples: int, seconds: float, max_seconds: float, basis: str, *,
-               qualifier: str = "about", error: _Error = TheoryError) -> None:
+def guard_time(
+    what: str,
+    samples: int,
+    seconds: float,
+    max_seconds: float,
+    basis: str,
+    *,
+    qualifier: str = "about",
+    error: _Error = TheoryError,
+) -> None:
     """Refuse a run of ``samples`` estimated to take ``seconds`` when that exceeds ``max_seconds``.
 
     Args:
@@ -157,13 +182,16 @@ def guard_time(what: str, samples: int, seconds: float, max_seconds: float, basi
         error: when ``seconds > max_seconds``, naming the estimate, its basis and how to force the run.
     """
     if seconds > max_seconds:
-        raise error(f"{what}: {samples:.3g} samples would take {qualifier} {seconds:.3g} s ({basis}), more than "
-                    f"max_seconds {max_seconds:.3g} s; pass force=True / --force-samples to run it anyway, "
-                    f"raise max_seconds=, or take fewer samples")
+        raise error(
+            f"{what}: {samples:.3g} samples would take {qualifier} {seconds:.3g} s ({basis}), more than "
+            f"max_seconds {max_seconds:.3g} s; pass force=True / --force-samples to run it anyway, "
+            f"raise max_seconds=, or take fewer samples"
+        )
 
 
-def plan_samples(what: str, samples: Any, max_seconds: Any, force: Any, *,
-                 error: _Error = TheoryError) -> tuple[int, float | None]:
+def plan_samples(
+    what: str, samples: Any, max_seconds: Any, force: Any, *, error: _Error = TheoryError
+) -> tuple[int, float | None]:
     """Validate a sampling run's size and time budget before anything is built; ``(samples, limit)``.
 
     ``limit`` is ``max_seconds``, or ``None`` when ``force``; the run then measures its throughput on its first
@@ -180,7 +208,13 @@ def plan_samples(what: str, samples: Any, max_seconds: Any, force: Any, *,
         raise error.bad("force", force, "True or False")
     if force:
         return samples, None
-    guard_time(what, samples, samples / RATE_CEILING, limit,
-               f"even at {RATE_CEILING:.0e} samples/s, faster than any measured run", qualifier="at least",
-               error=error)
+    guard_time(
+        what,
+        samples,
+        samples / RATE_CEILING,
+        limit,
+        f"even at {RATE_CEILING:.0e} samples/s, faster than any measured run",
+        qualifier="at least",
+        error=error,
+    )
     return samples, limit

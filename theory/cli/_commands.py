@@ -23,11 +23,11 @@ EXIT_PIPE = 141
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "ok: done as asked (built, written, proved within the asked gap or eps, all claims pass)",
     EXIT_FAIL: "a claim failed or is unknown, a sweep point failed, a certificate is refuted, unknown or stopped "
-               "before its target gap, a check mismatched",
+    "before its target gap, a check mismatched",
     EXIT_USAGE: "usage error, bad input, unwritable or refused output path, --device cuda without CUDA",
     EXIT_UNSOUND: "unsound: a claimed upper bound is below an exactly re-evaluated error (numerics evaluate); two "
-                  "verifiers disagree (numerics crosscheck) or two solvers answer one query differently (theory "
-                  "recheck)",
+    "verifiers disagree (numerics crosscheck) or two solvers answer one query differently (theory "
+    "recheck)",
     EXIT_PIPE: "standard output was closed by its reader (e.g. | head): stopped quietly",
 }
 """Every exit code of the project's command lines and what it means (docs/cli.md explains each, with examples)."""
@@ -49,8 +49,10 @@ def parse_int_list(text: str, flag: str, example: str = "0,700,1023") -> list[in
             out.append(int(item))
         except ValueError:
             why = "empty" if not item else f"{item!r}, not an integer"
-            raise TheoryError(f"argument {flag!r}: got {text!r}: item {i} is {why}; allowed: comma-separated "
-                              f"integers such as {example}") from None
+            raise TheoryError(
+                f"argument {flag!r}: got {text!r}: item {i} is {why}; allowed: comma-separated "
+                f"integers such as {example}"
+            ) from None
     return out
 
 

@@ -23,7 +23,7 @@ class ProgressLine:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval = 1.0 / rate
-        self.last = -math.inf     # the first update draws (monotonic time can start near 0 after boot)
+        self.last = -math.inf  # the first update draws (monotonic time can start near 0 after boot)
         self.text = ""
         self.width = 0
 

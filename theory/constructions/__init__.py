@@ -16,5 +16,14 @@ from ._compose import compose, to_fcn, to_lcn
 from ._routing import ARCHITECTURES, gather, select
 from ._tree_sum import tree_sum
 
-__all__ = ["ARCHITECTURES", "gather", "select", "tree_sum", "compose", "to_lcn", "to_fcn", "approximate_head",
-           "approximate_sparse"]
+__all__ = [
+    "ARCHITECTURES",
+    "gather",
+    "select",
+    "tree_sum",
+    "compose",
+    "to_lcn",
+    "to_fcn",
+    "approximate_head",
+    "approximate_sparse",
+]

@@ -8,16 +8,16 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from ._compose import compose
 from .._errors import TheoryError, bad
 from ..heads import Head, as_box, head_symbols, pl_head, polynomial_head, symbols_for
-from ..spec import Network, as_rational
-from ..spec._network import thaw, tree_levels
 from ..heads._interpolation import MAX_VERTICES
 from ..heads._interpolation_bound import InterpolationBound
-from ._routing import select, validate_support
 from ..heads._target import box_arity, parse_target
 from ..heads._yarotsky import DELTA, MAX_M, polynomial_error, polynomial_terms
+from ..spec import Network, as_rational
+from ..spec._network import thaw, tree_levels
+from ._compose import compose
+from ._routing import select, validate_support
 
 HEAD_METHODS = ("auto", "polynomial", "pl")
 AUTO_POLYNOMIAL_DEGREE = 3  # "auto" uses Yarotsky squares/products for polynomials up to this degree
@@ -50,8 +50,12 @@ def _smallest_n(bound: InterpolationBound, target: Fraction, k: int) -> int:
     n = probe if b <= target else min(limit, max(probe, math.ceil(probe * math.sqrt(float(b / target)))))
     while bound(n) > target:
         if n >= limit:
-            raise bad("eps", str(target * _SLACK), f"an error reachable by pl_head with (n + 1)^{k} <= {MAX_VERTICES} "
-                      f"vertices (n <= {limit}); the a-priori bound at n = {limit} is {float(bound(limit)):.3g}")
+            raise bad(
+                "eps",
+                str(target * _SLACK),
+                f"an error reachable by pl_head with (n + 1)^{k} <= {MAX_VERTICES} "
+                f"vertices (n <= {limit}); the a-priori bound at n = {limit} is {float(bound(limit)):.3g}",
+            )
         n = min(limit, n + max(1, n // 32))
     while n > 1 and bound(n - 1) <= target:
         n -= 1
@@ -112,8 +116,9 @@ def approximate_head(g: Any, box: Any, eps: Any, *, k: int | None = None, method
     raise TheoryError(f"argument 'eps': could not reach eps = {eps} (last a-priori bound {head.bound})")
 
 
-def approximate_sparse(d: int, support: Sequence[int], g: Any, box: Any, eps: Any, s: int = 2,
-                       method: str = "auto") -> Network:
+def approximate_sparse(
+    d: int, support: Sequence[int], g: Any, box: Any, eps: Any, s: int = 2, method: str = "auto"
+) -> Network:
     """A CNN approximating ``g(x[support])`` on a box within ``eps`` in sup norm, with an a-priori proof.
 
     ``select(d, support, s)`` routes ``x[i_j]`` exactly to the root (depth ``log_s d`` + readout), and the
@@ -149,11 +154,18 @@ def approximate_sparse(d: int, support: Sequence[int], g: Any, box: Any, eps: An
     globals_ = symbols_for(idx)
     target = head.target.xreplace(dict(zip(head_symbols(k), globals_)))
     meta = {
-        "construction": "approximate_sparse", "d": d, "s": s, "support": idx, "target": str(target),
+        "construction": "approximate_sparse",
+        "d": d,
+        "s": s,
+        "support": idx,
+        "target": str(target),
         "head_target": str(head.target),
         "box": {str(sym): [str(lo), str(hi)] for sym, (lo, hi) in zip(globals_, head.box)},
-        "a_priori_bound": str(head.bound), "eps": str(eps_q), "formula": str(head.formula), "source": head.source,
-        "head": {"name": head.params.get("name"), "params": thaw(head.params)}, "head_depth": head.net.depth,
+        "a_priori_bound": str(head.bound),
+        "eps": str(eps_q),
+        "formula": str(head.formula),
+        "source": head.source,
+        "head": {"name": head.params.get("name"), "params": thaw(head.params)},
+        "head_depth": head.net.depth,
     }
     return Network(d=routed.d, c_in=routed.c_in, layers=routed.layers, meta=meta)
-

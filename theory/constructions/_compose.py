@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from ..cli import MEMORY_BUDGET, check_budget
-from ._memory import guard_spec
 from .._errors import TheoryError, bad
+from ..cli import MEMORY_BUDGET, check_budget
 from ..spec import ConvLayer, DenseLayer, Layer, LocalLayer, Network, PointwiseLayer, SparseArray
 from ..spec._network import thaw
+from ._memory import guard_spec
 
 
 def _matmul(a: SparseArray, b: SparseArray) -> SparseArray:
@@ -69,8 +69,11 @@ def compose(routing: Any, head: Any) -> Network:
     second = _as_network(head, "head")
     n, c = first.positions[-1], first.channels[-1]
     if (second.d, second.c_in) != (n, c):
-        raise bad("head", f"input of {second.d} position(s) x {second.c_in} channel(s)",
-                  f"{n} position(s) x {c} channel(s), the routing network's output")
+        raise bad(
+            "head",
+            f"input of {second.d} position(s) x {second.c_in} channel(s)",
+            f"{n} position(s) x {c} channel(s), the routing network's output",
+        )
     a, b = first.layers[-1], second.layers[0]
     if isinstance(a, PointwiseLayer) and not a.relu and isinstance(b, PointwiseLayer):
         fused = PointwiseLayer(_matmul(b.weight, a.weight), _add(_matvec(b.weight, a.bias), b.bias), relu=b.relu)
@@ -78,8 +81,9 @@ def compose(routing: Any, head: Any) -> Network:
     else:
         layers = first.layers + second.layers
     meta = {"construction": "compose", "parts": [thaw(first.meta), thaw(second.meta)]}
-    return Network(d=first.d, c_in=first.c_in, layers=layers, meta=meta,
-                   meta_covered=first.meta_covered and second.meta_covered)
+    return Network(
+        d=first.d, c_in=first.c_in, layers=layers, meta=meta, meta_covered=first.meta_covered and second.meta_covered
+    )
 
 
 def _untie(layer: ConvLayer, n_out: int) -> LocalLayer:
@@ -109,8 +113,13 @@ def to_lcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
     counts = [n * l.nonzeros if isinstance(l, ConvLayer) else l.nonzeros for l, n in zip(net.layers, net.positions[1:])]
     guard_spec("to_lcn", counts, budget, "use a smaller d")
     layers = tuple(_untie(l, n) if isinstance(l, ConvLayer) else l for l, n in zip(net.layers, net.positions[1:]))
-    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "lcn"},
-                   meta_covered=net.meta_covered)  # an uncovered meta stays uncovered
+    return Network(
+        d=net.d,
+        c_in=net.c_in,
+        layers=layers,
+        meta={**thaw(net.meta), "architecture": "lcn"},
+        meta_covered=net.meta_covered,
+    )  # an uncovered meta stays uncovered
 
 
 def _densify(layer: Layer, n_in: int, n_out: int) -> DenseLayer:
@@ -149,9 +158,17 @@ def to_fcn(net: Network, *, memory_budget: int = MEMORY_BUDGET) -> Network:
         raise TheoryError("to_fcn: the dense shape would exceed 2**62 entries")
     shared = [isinstance(l, (ConvLayer, PointwiseLayer)) for l in net.layers]
     counts = [n * l.nonzeros if sh else l.nonzeros for l, n, sh in zip(net.layers, net.positions[1:], shared)]
-    units = max((n * l.c_out for l, n in zip(net.layers, net.positions[1:]) if not isinstance(l, DenseLayer)),
-                default=0)
+    units = max(
+        (n * l.c_out for l, n in zip(net.layers, net.positions[1:]) if not isinstance(l, DenseLayer)), default=0
+    )
     guard_spec("to_fcn", counts, budget, "use a smaller d", largest_units=units)
-    layers = tuple(_densify(l, n_in, n_out) for l, n_in, n_out in zip(net.layers, net.positions[:-1], net.positions[1:]))
-    return Network(d=net.d, c_in=net.c_in, layers=layers, meta={**thaw(net.meta), "architecture": "fcn"},
-                   meta_covered=net.meta_covered)  # an uncovered meta stays uncovered
+    layers = tuple(
+        _densify(l, n_in, n_out) for l, n_in, n_out in zip(net.layers, net.positions[:-1], net.positions[1:])
+    )
+    return Network(
+        d=net.d,
+        c_in=net.c_in,
+        layers=layers,
+        meta={**thaw(net.meta), "architecture": "fcn"},
+        meta_covered=net.meta_covered,
+    )  # an uncovered meta stays uncovered

@@ -40,5 +40,10 @@ def guard_spec(what: str, layer_nonzeros: list[int], budget: int, hint: str, lar
     Raises:
         TheoryError: ``"{what}: estimated {peak} for the spec (nnz ~ {n}) exceeds memory_budget {budget}; ..."``.
     """
-    guard_memory(what, spec_peak(layer_nonzeros, largest_units), budget,
-                 f"the spec (nnz ~ {format_count(sum(layer_nonzeros))})", hint)
+    guard_memory(
+        what,
+        spec_peak(layer_nonzeros, largest_units),
+        budget,
+        f"the spec (nnz ~ {format_count(sum(layer_nonzeros))})",
+        hint,
+    )

@@ -13,13 +13,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._compose import to_fcn, to_lcn
-from ..cli import MEMORY_BUDGET, check_budget
-from ._memory import guard_spec
 from .._errors import bad
+from ..cli import MEMORY_BUDGET, check_budget
 from ..spec import ConvLayer, Layer, Network, PointwiseLayer, SparseArray
 from ..spec._network import positions_sequence, tree_levels
 from ..spec._rational import MINUS_ONE, ONE
+from ._compose import to_fcn, to_lcn
+from ._memory import guard_spec
 
 ARCHITECTURES = ("cnn", "lcn", "fcn")
 
@@ -89,7 +89,9 @@ def gather(d: int, s: int = 2, *, memory_budget: int = MEMORY_BUDGET) -> Network
     guard_spec("gather", gather_nonzeros(d, s), budget, "use a smaller d")
     t = np.arange(s, dtype=np.int64)
     first_keys = np.repeat(t, 2) + np.repeat(2 * t, 2) * s + np.tile([0, s], s)  # o = 2t+e, key = o*s + t
-    layers: list[Layer] = [ConvLayer(SparseArray((2 * s, 1, s), first_keys, _signs(2 * s)), SparseArray.zeros((2 * s,)))]
+    layers: list[Layer] = [
+        ConvLayer(SparseArray((2 * s, 1, s), first_keys, _signs(2 * s)), SparseArray.zeros((2 * s,)))
+    ]
     c = 2 * s
     for _ in range(1, L):
         o = np.arange(s * c, dtype=np.int64)
@@ -118,8 +120,9 @@ def validate_support(support: Any, d: int) -> list[int]:
     return out
 
 
-def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn", *,
-           memory_budget: int = MEMORY_BUDGET) -> Network:
+def select(
+    d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn", *, memory_budget: int = MEMORY_BUDGET
+) -> Network:
     """Sparse long-range routing: output j is ``x[support[j]]`` exactly, with ``2k`` channels per level.
 
     Layers (``k = len(support)``, ``delta_l(i) = floor(i / s^l) mod s`` the base-s digits):
@@ -154,7 +157,9 @@ def select(d: int, support: Sequence[int], s: int = 2, architecture: str = "cnn"
     k = len(idx)
     digits = [[(i // s**lvl) % s for i in idx] for lvl in range(L)]
     first = {(2 * j + e, 0, digits[0][j]): (-1) ** e for j in range(k) for e in (0, 1)}
-    layers: list[Layer] = [ConvLayer(SparseArray.from_dict((2 * k, 1, s), first, arg="weight"), SparseArray.zeros((2 * k,)))]
+    layers: list[Layer] = [
+        ConvLayer(SparseArray.from_dict((2 * k, 1, s), first, arg="weight"), SparseArray.zeros((2 * k,)))
+    ]
     for lvl in range(1, L):
         w = {(o, o, digits[lvl][o // 2]): 1 for o in range(2 * k)}
         layers.append(ConvLayer(SparseArray.from_dict((2 * k, 2 * k, s), w, arg="weight"), SparseArray.zeros((2 * k,))))

@@ -41,17 +41,22 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
     if not isinstance(patch_head, TwoLayerHead):
         raise bad("patch_head", type(patch_head).__name__, "a theory.TwoLayerHead")
     if patch_head.k != s or patch_head.n_out != 1:
-        raise bad("patch_head", f"k={patch_head.k}, n_out={patch_head.n_out}", f"a head with k = s = {s} inputs and 1 output")
+        raise bad(
+            "patch_head", f"k={patch_head.k}, n_out={patch_head.n_out}", f"a head with k = s = {s} inputs and 1 output"
+        )
     sign_list = None
     if signs is not None:
         sign_list = positions_sequence(signs, "signs")
-        if len(sign_list) != s or any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v not in (1, -1)
-                                      for v in sign_list):
+        if len(sign_list) != s or any(
+            not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v not in (1, -1) for v in sign_list
+        ):
             raise bad("signs", signs, f"{s} values, each +1 or -1 (one per root subtree)")
         if L < 2:
             raise bad("signs", signs, f"None when d = s (one patch, no subtrees); d = {d}")
     m = patch_head.m
-    w1 = SparseArray.from_coo((m, 1, s), [(r, 0, t) for (r, t), _ in patch_head.w1.items()], list(patch_head.w1.values), arg="weight")
+    w1 = SparseArray.from_coo(
+        (m, 1, s), [(r, 0, t) for (r, t), _ in patch_head.w1.items()], list(patch_head.w1.values), arg="weight"
+    )
     layers: list[Layer] = [ConvLayer(w1, patch_head.b1)]
     a = {(0, r): v for (_, r), v in patch_head.w2.items()} | {(1, r): -v for (_, r), v in patch_head.w2.items()}
     a0 = patch_head.b2[(0,)]
@@ -64,6 +69,15 @@ def tree_sum(d: int, s: int, patch_head: TwoLayerHead, signs: Sequence[int] | No
             for e in (0, 1):
                 w[(1 - e if flip else e, e, t)] = 1
         layers.append(ConvLayer(SparseArray.from_dict((2, 2, s), w), SparseArray.zeros((2,))))
-    layers.append(PointwiseLayer(SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False))
-    meta = {"construction": "tree_sum", "d": d, "s": s, "L": L, "m": m, "signs": [int(v) for v in sign_list] if sign_list else None}
+    layers.append(
+        PointwiseLayer(SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False)
+    )
+    meta = {
+        "construction": "tree_sum",
+        "d": d,
+        "s": s,
+        "L": L,
+        "m": m,
+        "signs": [int(v) for v in sign_list] if sign_list else None,
+    }
     return Network(d=d, layers=tuple(layers), meta=meta)

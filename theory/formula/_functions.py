@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import cast, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Mapping, cast
 
 import sympy as sp
 
@@ -50,15 +50,27 @@ def _row(name: str, fn: Callable[..., sp.Expr], lo: int = 1, hi: int = 1, kind: 
     return FormulaFunction(name, fn, lo, hi, cast(type, fn) if kind is None else kind)
 
 
-FUNCTIONS: Mapping[str, FormulaFunction] = MappingProxyType({f.name: f for f in (
-    _row("sin", sp.sin), _row("cos", sp.cos), _row("tan", sp.tan),
-    _row("exp", sp.exp), _row("log", sp.log),
-    FormulaFunction("sqrt", sp.sqrt, 1, 1, None),
-    _row("sinh", sp.sinh), _row("cosh", sp.cosh), _row("tanh", sp.tanh),
-    _row("atan", sp.atan),
-    _row("Abs", sp.Abs), _row("abs", sp.Abs),
-    _row("Min", sp.Min, 2, MAX_MIN_MAX_ARGS), _row("Max", sp.Max, 2, MAX_MIN_MAX_ARGS),
-)})
+FUNCTIONS: Mapping[str, FormulaFunction] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            _row("sin", sp.sin),
+            _row("cos", sp.cos),
+            _row("tan", sp.tan),
+            _row("exp", sp.exp),
+            _row("log", sp.log),
+            FormulaFunction("sqrt", sp.sqrt, 1, 1, None),
+            _row("sinh", sp.sinh),
+            _row("cosh", sp.cosh),
+            _row("tanh", sp.tanh),
+            _row("atan", sp.atan),
+            _row("Abs", sp.Abs),
+            _row("abs", sp.Abs),
+            _row("Min", sp.Min, 2, MAX_MIN_MAX_ARGS),
+            _row("Max", sp.Max, 2, MAX_MIN_MAX_ARGS),
+        )
+    }
+)
 """Name -> :class:`FormulaFunction`: the only functions a formula may call (positional arguments only)."""
 
 FUNCTION_CLASSES: frozenset = frozenset(f.kind for f in FUNCTIONS.values() if f.kind is not None)
@@ -89,12 +101,14 @@ class VariableKind:
 
 
 _INDEX = "(?:0|[1-9][0-9]*)"
-VARIABLES: Mapping[str, VariableKind] = MappingProxyType({
-    "inputs": VariableKind(re.compile(f"x{_INDEX}(?:_{_INDEX})?"), "x<i> or x<c>_<p> (global input names)"),
-    "head": VariableKind(re.compile(f"x{_INDEX}"), "x<i> (x0, x1, ...)"),
-    "parameters": VariableKind(re.compile("[A-Za-z][A-Za-z0-9]*"), "parameter names such as m, n", True),
-    "none": VariableKind(re.compile("(?!)"), "no variables (a constant)"),
-})
+VARIABLES: Mapping[str, VariableKind] = MappingProxyType(
+    {
+        "inputs": VariableKind(re.compile(f"x{_INDEX}(?:_{_INDEX})?"), "x<i> or x<c>_<p> (global input names)"),
+        "head": VariableKind(re.compile(f"x{_INDEX}"), "x<i> (x0, x1, ...)"),
+        "parameters": VariableKind(re.compile("[A-Za-z][A-Za-z0-9]*"), "parameter names such as m, n", True),
+        "none": VariableKind(re.compile("(?!)"), "no variables (a constant)"),
+    }
+)
 """Variable kinds by name: ``"inputs"`` (a network's global input names, the certifier's and the checks'),
 ``"head"`` (a head's inputs ``x0 .. x{k-1}``), ``"parameters"`` (a bound's formula), ``"none"`` (a constant)."""
 
@@ -102,5 +116,4 @@ VARIABLES: Mapping[str, VariableKind] = MappingProxyType({
 def allowed_text(kind: VariableKind) -> str:
     """What a formula may contain, in words (the ``allowed`` part of every error message)."""
     funcs = " ".join(FUNCTIONS)
-    return (f"numbers, {kind.describe}, pi, E, + - * / ** (constant exponent), unary + -, parentheses, "
-            f"calls of {funcs}")
+    return f"numbers, {kind.describe}, pi, E, + - * / ** (constant exponent), unary + -, parentheses, calls of {funcs}"

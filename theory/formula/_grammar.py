@@ -64,18 +64,42 @@ LIMITS = Limits()
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9_])[0-9][0-9_]*")
 _DECIMAL = re.compile(r"(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?")
 _NODE_WORDS = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Slice: "a slice",
-    ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set", ast.Dict: "a dict",
-    ast.Compare: "a comparison", ast.BoolOp: "'and' / 'or'", ast.IfExp: "a conditional expression",
-    ast.Lambda: "a lambda", ast.JoinedStr: "an f-string", ast.FormattedValue: "an f-string",
-    ast.NamedExpr: "an assignment expression", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression", ast.Starred: "unpacking",
-    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Slice: "a slice",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Set: "a set",
+    ast.Dict: "a dict",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "'and' / 'or'",
+    ast.IfExp: "a conditional expression",
+    ast.Lambda: "a lambda",
+    ast.JoinedStr: "an f-string",
+    ast.FormattedValue: "an f-string",
+    ast.NamedExpr: "an assignment expression",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Starred: "unpacking",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_OTHER_OPS = {ast.FloorDiv: "'//'", ast.Mod: "'%'", ast.MatMult: "'@'", ast.LShift: "'<<'", ast.RShift: "'>>'",
-              ast.BitOr: "'|'", ast.BitAnd: "'&'", ast.BitXor: "'^' (exclusive or in Python; write ** for powers)",
-              ast.Not: "'not'", ast.Invert: "'~'"}
+_OTHER_OPS = {
+    ast.FloorDiv: "'//'",
+    ast.Mod: "'%'",
+    ast.MatMult: "'@'",
+    ast.LShift: "'<<'",
+    ast.RShift: "'>>'",
+    ast.BitOr: "'|'",
+    ast.BitAnd: "'&'",
+    ast.BitXor: "'^' (exclusive or in Python; write ** for powers)",
+    ast.Not: "'not'",
+    ast.Invert: "'~'",
+}
 _NOT_FINITE = (sp.zoo, sp.oo, -sp.oo, sp.nan)
 
 
@@ -86,8 +110,16 @@ def _clip(text: str) -> str:
 
 def _known(e: sp.Basic) -> bool:
     """A node every evaluator supports: symbol, rational, pi, E, sum, product, power or a table function."""
-    return bool(e.is_Symbol or e.is_Rational or e is sp.pi or e is sp.E or e.is_Add or e.is_Mul or e.is_Pow
-                or type(e) in FUNCTION_CLASSES)
+    return bool(
+        e.is_Symbol
+        or e.is_Rational
+        or e is sp.pi
+        or e is sp.E
+        or e.is_Add
+        or e.is_Mul
+        or e.is_Pow
+        or type(e) in FUNCTION_CLASSES
+    )
 
 
 def power_beyond_limit(expr: sp.Basic) -> sp.Pow | None:
@@ -231,8 +263,9 @@ class _Builder:
             if self.min_max > LIMITS.min_max_calls:
                 raise self.refuse(self.piece(node), f"more than {LIMITS.min_max_calls} calls of Min / Max")
         if not fn.min_args <= len(node.args) <= fn.max_args:
-            raise self.refuse(self.piece(node), f"{fn.name} with {len(node.args)} arguments ({fn.name} takes "
-                              f"{fn.arity()})")
+            raise self.refuse(
+                self.piece(node), f"{fn.name} with {len(node.args)} arguments ({fn.name} takes {fn.arity()})"
+            )
         return fn.build(*[self.build(a, depth + 1) for a in node.args])
 
     def _check(self, node: ast.AST, out: Any) -> None:
@@ -248,8 +281,11 @@ class _Builder:
                 raise self.refuse(self.piece(node), f"a number beyond 2^{LIMITS.number_bits}")
         big = power_beyond_limit(out)  # sympy merges powers: ((x**64)**64)**64 is x**262144, x**64*x is x**65
         if big is not None:
-            raise self.refuse(self.piece(node), f"an exponent beyond +-{LIMITS.power} or a root beyond the "
-                              f"{LIMITS.power}th after sympy merges the powers: it builds {_clip(str(big))}")
+            raise self.refuse(
+                self.piece(node),
+                f"an exponent beyond +-{LIMITS.power} or a root beyond the "
+                f"{LIMITS.power}th after sympy merges the powers: it builds {_clip(str(big))}",
+            )
         unknown = {type(e).__name__ for e in sp.preorder_traversal(out) if not _known(e)}
         if unknown:  # sympy rewrote a whitelisted call into something no evaluator supports
             raise self.refuse(self.piece(node), f"it simplifies to the unsupported functions {sorted(unknown)}")
@@ -280,7 +316,7 @@ def parse_formula(text: Any, *, variables: str = "inputs", name: str = "formula"
         raise bad(name, type(text).__name__, "a formula string")
     if len(text) > LIMITS.length:
         raise _Builder(text, kind, name).refuse(text, f"longer than {LIMITS.length} characters")
-    text = text.strip()                              # a leading space would be an indentation error
+    text = text.strip()  # a leading space would be an indentation error
     builder = _Builder(text, kind, name)
     if not text:
         raise bad(name, text, "a non-empty formula such as 'sin(3*x0)*x1'")
@@ -289,11 +325,12 @@ def parse_formula(text: Any, *, variables: str = "inputs", name: str = "formula"
             raise builder.refuse(m.group(), f"a number with more than {LIMITS.digits} digits")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")          # e.g. SyntaxWarning for '1(2)': a parse, not a compile
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for '1(2)': a parse, not a compile
             tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError) as e:           # ValueError: a null byte
-        raise bad(name, text, f"a formula in valid syntax ({type(e).__name__}: {getattr(e, 'msg', e)}); "
-                  f"{builder.allowed}") from None
+    except (SyntaxError, ValueError) as e:  # ValueError: a null byte
+        raise bad(
+            name, text, f"a formula in valid syntax ({type(e).__name__}: {getattr(e, 'msg', e)}); {builder.allowed}"
+        ) from None
     except (RecursionError, MemoryError):
         raise builder.refuse(text, "nested too deeply for the parser (e.g. a sum of thousands of terms)") from None
     try:

@@ -15,6 +15,14 @@ from ._two_layer import TwoLayerHead
 from ._yarotsky import polynomial_head, product_head, square_head
 
 __all__ = [
-    "Head", "as_box", "head_symbols", "symbols_for", "TwoLayerHead", "square_head", "product_head",
-    "polynomial_head", "pl_head", "enclose_target",
+    "Head",
+    "as_box",
+    "head_symbols",
+    "symbols_for",
+    "TwoLayerHead",
+    "square_head",
+    "product_head",
+    "polynomial_head",
+    "pl_head",
+    "enclose_target",
 ]

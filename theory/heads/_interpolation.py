@@ -14,17 +14,28 @@ import numpy as np
 import sympy as sp
 
 from .._errors import bad
-from ._record import Head, as_box, head_symbols
 from ..spec import Network, PointwiseLayer, SparseArray, as_rational
 from ..spec._network import check_positive_int
-from ._interpolation_bound import InterpolationBound, round_up
 from ..spec._rational import ZERO
-from ._target import (NonFinite, NotExact, Prec, box_arity, evaluate_on, grid_env, iv_bounds, iv_interval,
-                      parse_target, rewrite_hyperbolic)
+from ._interpolation_bound import InterpolationBound, round_up
+from ._record import Head, as_box, head_symbols
+from ._target import (
+    NonFinite,
+    NotExact,
+    Prec,
+    box_arity,
+    evaluate_on,
+    grid_env,
+    iv_bounds,
+    iv_interval,
+    parse_target,
+    rewrite_hyperbolic,
+)
 
 MAX_VERTICES = 1_000_000  # (n + 1)^k grid vertices a pl_head may have (about 3 units and 10 nonzeros each)
 _ONE = Fraction(1)
 _MINUS_ONE = Fraction(-1)
+
 
 # ------------------------------------------------------------------------------------ vertex values
 def vertex_values(g: Any, expr: sp.Expr | None, k: int, box: Any, n: int, p: int) -> tuple[np.ndarray, Fraction]:
@@ -44,8 +55,11 @@ def vertex_values(g: Any, expr: sp.Expr | None, k: int, box: Any, n: int, p: int
             try:
                 value = g(*[axes[a][i] for a, i in enumerate(idx)])
             except Exception as err:
-                raise bad("g", f"g{tuple(str(axes[a][i]) for a, i in enumerate(idx))} raised {type(err).__name__}: {err}",
-                          "a callable returning an exact rational at every grid vertex") from None
+                raise bad(
+                    "g",
+                    f"g{tuple(str(axes[a][i]) for a, i in enumerate(idx))} raised {type(err).__name__}: {err}",
+                    "a callable returning an exact rational at every grid vertex",
+                ) from None
             out[idx] = as_rational(value, "g")
         return out, ZERO
     syms = head_symbols(k)
@@ -61,8 +75,10 @@ def vertex_values(g: Any, expr: sp.Expr | None, k: int, box: Any, n: int, p: int
     for extra in (40, 120, 400):
         with Prec(p + extra):
             try:
-                vals = np.broadcast_to(evaluate_on(expr, grid_env(syms, [[iv_interval(v, v) for v in ax] for ax in axes]),
-                                                   exact=False), shape)
+                vals = np.broadcast_to(
+                    evaluate_on(expr, grid_env(syms, [[iv_interval(v, v) for v in ax] for ax in axes]), exact=False),
+                    shape,
+                )
                 bounds = [iv_bounds(z) for z in vals.reshape(-1)]
             except NonFinite:
                 raise bad("g", str(expr), "finite and real at every grid vertex of the box") from None
@@ -86,8 +102,16 @@ def _frac_table(lo: int, hi: int) -> np.ndarray:
     return out
 
 
-def _pointwise(c_out: int, c_in: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-               b_rows: np.ndarray, b_vals: np.ndarray, relu: bool = True) -> PointwiseLayer:
+def _pointwise(
+    c_out: int,
+    c_in: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    b_rows: np.ndarray,
+    b_vals: np.ndarray,
+    relu: bool = True,
+) -> PointwiseLayer:
     """A 1x1 layer from coordinates (distinct (row, col) pairs; zero values dropped)."""
 
     def sparse(shape: tuple[int, ...], keys: np.ndarray, values: np.ndarray) -> SparseArray:
@@ -113,17 +137,32 @@ def _objs(values: Sequence[Fraction]) -> np.ndarray:
 
 def _network_1d(values: np.ndarray, box: Any, n: int) -> Network:
     """``I(x) = g_0 + sum_j c_j relu(x - x_j)``: slope ``c_0`` from ``x_0 = a``, then slope changes."""
-    (lo, hi), = box
+    ((lo, hi),) = box
     h = (hi - lo) / n
     g = list(values)
     slopes = [(g[j + 1] - g[j]) / h for j in range(n)]
     coef = [slopes[0]] + [slopes[j] - slopes[j - 1] for j in range(1, n)]
     units = [0] + [j for j in range(1, n) if coef[j] != 0]
     u = len(units)
-    layer1 = _pointwise(u, 1, np.arange(u), np.zeros(u, np.int64), _objs([_ONE] * u),
-                        np.arange(u), _objs([-(lo + j * h) for j in units]))
-    out = _pointwise(1, u, np.zeros(u, np.int64), np.arange(u), _objs([coef[j] for j in units]),
-                     np.zeros(1, np.int64), _objs([g[0]]), relu=False)
+    layer1 = _pointwise(
+        u,
+        1,
+        np.arange(u),
+        np.zeros(u, np.int64),
+        _objs([_ONE] * u),
+        np.arange(u),
+        _objs([-(lo + j * h) for j in units]),
+    )
+    out = _pointwise(
+        1,
+        u,
+        np.zeros(u, np.int64),
+        np.arange(u),
+        _objs([coef[j] for j in units]),
+        np.zeros(1, np.int64),
+        _objs([g[0]]),
+        relu=False,
+    )
     return Network(d=1, c_in=1, layers=(layer1, out), meta={"construction": "pl_head", "k": 1, "n": n})
 
 
@@ -167,10 +206,10 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
         r0 = len(ys)
         s0 = r0 + nu
         width = s0 + nu
-        rows: list[list[int] | np.ndarray] = []          # index parts (lists or int arrays), joined by _cat_int
+        rows: list[list[int] | np.ndarray] = []  # index parts (lists or int arrays), joined by _cat_int
         cols: list[list[int] | np.ndarray] = []
         brows: list[list[int] | np.ndarray] = []
-        vals: list[list[Fraction] | np.ndarray] = []     # value parts (lists or object arrays), joined by _concat
+        vals: list[list[Fraction] | np.ndarray] = []  # value parts (lists or object arrays), joined by _concat
         bvals: list[list[Fraction] | np.ndarray] = []
         for i, a in enumerate(ys):
             rows.append([i])
@@ -187,7 +226,7 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
                 cols += [np.zeros(nu, np.int64), np.ones(nu, np.int64)]
                 vals += [_objs([inv_h[0] * sign] * nu), _objs([-inv_h[1] * sign] * nu)]
                 brows.append(units)
-                bvals.append(_objs([(off[0] - off[1]) * sign]) [np.zeros(nu, np.int64)] + ints[-sign * last + n + 1])
+                bvals.append(_objs([(off[0] - off[1]) * sign])[np.zeros(nu, np.int64)] + ints[-sign * last + n + 1])
         else:
             parent = np.searchsorted(uniq[j - 2], uniq[j - 1] // base)
             for units, sign, chain in ((ru, 1, prev_r), (su, -1, prev_s)):
@@ -197,7 +236,9 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
                 brows.append(units)
                 bvals.append(ints[-sign * last + n + 1])
         c_in = k if j == 1 else layers[-1].c_out
-        layers.append(_pointwise(width, c_in, _cat_int(rows), _cat_int(cols), _concat(*vals), _cat_int(brows), _concat(*bvals)))
+        layers.append(
+            _pointwise(width, c_in, _cat_int(rows), _cat_int(cols), _concat(*vals), _cat_int(brows), _concat(*bvals))
+        )
         prev_y = {a: i for i, a in enumerate(ys)}
         prev_r, prev_s = r0, s0
     # layer k: P_v, Q_v
@@ -208,13 +249,34 @@ def _network_kd(values: np.ndarray, box: Any, n: int) -> Network:
     rows = [pu, pu, qu, qu]
     cols = [np.full(nv, yk), prev_r + chain_k, np.full(nv, yk), prev_s + chain_k]
     vals = [_objs([_ONE] * nv), _objs([_ONE] * nv), _objs([_MINUS_ONE] * nv), _objs([_ONE] * nv)]
-    layers.append(_pointwise(2 * nv, layers[-1].c_out, _cat_int(rows), _cat_int(cols), _concat(*vals),
-                             np.concatenate([pu, qu]), _concat(ints[-vlast + n + 1], ints[vlast + n + 1])))
+    layers.append(
+        _pointwise(
+            2 * nv,
+            layers[-1].c_out,
+            _cat_int(rows),
+            _cat_int(cols),
+            _concat(*vals),
+            np.concatenate([pu, qu]),
+            _concat(ints[-vlast + n + 1], ints[vlast + n + 1]),
+        )
+    )
     # layer k+1: phi_v = relu(1 - P_v - Q_v); readout sum_v g(v) phi_v
-    layers.append(_pointwise(nv, 2 * nv, np.concatenate([pu, pu]), np.concatenate([pu, qu]),
-                             _objs([_MINUS_ONE] * (2 * nv)), pu, _objs([_ONE] * nv)))
-    layers.append(_pointwise(1, nv, np.zeros(nv, np.int64), pu, flat[keep], np.zeros(0, np.int64),
-                             np.zeros(0, dtype=object), relu=False))
+    layers.append(
+        _pointwise(
+            nv,
+            2 * nv,
+            np.concatenate([pu, pu]),
+            np.concatenate([pu, qu]),
+            _objs([_MINUS_ONE] * (2 * nv)),
+            pu,
+            _objs([_ONE] * nv),
+        )
+    )
+    layers.append(
+        _pointwise(
+            1, nv, np.zeros(nv, np.int64), pu, flat[keep], np.zeros(0, np.int64), np.zeros(0, dtype=object), relu=False
+        )
+    )
     return Network(d=1, c_in=k, layers=tuple(layers), meta={"construction": "pl_head", "k": k, "n": n})
 
 
@@ -223,9 +285,19 @@ def _cat_int(parts: list) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- pl_head
-def pl_head(g: Any, box: Any, n: int, *, k: int | None = None, hessian: Any = None, lipschitz: Any = None,
-            norm: str = "inf", precision: int | None = None, pieces: int | None = None,
-            _bound: InterpolationBound | None = None) -> Head:
+def pl_head(
+    g: Any,
+    box: Any,
+    n: int,
+    *,
+    k: int | None = None,
+    hessian: Any = None,
+    lipschitz: Any = None,
+    norm: str = "inf",
+    precision: int | None = None,
+    pieces: int | None = None,
+    _bound: InterpolationBound | None = None,
+) -> Head:
     """Continuous piecewise-linear interpolant of ``g`` on the Freudenthal (Kuhn) triangulation, as an exact ReLU net.
 
     The box is cut into ``n`` cells per axis (widths ``h_a = (hi_a - lo_a)/n``), each cell into ``k!`` Kuhn
@@ -267,14 +339,21 @@ def pl_head(g: Any, box: Any, n: int, *, k: int | None = None, hessian: Any = No
         if k is None:
             raise bad("k", k, "the number of inputs of the callable g (or give box as k pairs)")
         k = check_positive_int("k", k)
-        expr, target = None, sp.Function(getattr(g, "__name__", "g") if str(getattr(g, "__name__", "")).isidentifier() else "g")(*head_symbols(k))
+        expr, target = (
+            None,
+            sp.Function(getattr(g, "__name__", "g") if str(getattr(g, "__name__", "")).isidentifier() else "g")(
+                *head_symbols(k)
+            ),
+        )
     else:
         expr, k = parse_target(g, k if k is not None else box_arity(box))
         target = expr
     box = as_box(box, k)
     if (n + 1) ** k > MAX_VERTICES:
         raise bad("n", n, f"(n + 1)^k <= {MAX_VERTICES} grid vertices (k = {k})")
-    bound_fn = _bound or InterpolationBound(expr, k, box, hessian=hessian, lipschitz=lipschitz, norm=norm, pieces=pieces)
+    bound_fn = _bound or InterpolationBound(
+        expr, k, box, hessian=hessian, lipschitz=lipschitz, norm=norm, pieces=pieces
+    )
     interp = bound_fn(n)
     if precision is None:
         p = 52 if interp == 0 else max(8, math.ceil(math.log2(1.04 * 100 / 2 / float(interp))) + 1)
@@ -284,10 +363,23 @@ def pl_head(g: Any, box: Any, n: int, *, k: int | None = None, hessian: Any = No
     rounding = round_up(rounding, 3)  # a readable upper bound (3 significant digits)
     net = _network_1d(values.reshape(-1), box, n) if k == 1 else _network_kd(values, box, n)
     total = interp + rounding
-    params = {"name": "pl", "n": n, "k": k, "p": p if rounding else None, "bound_from": bound_fn.source,
-              "interpolation_bound": str(interp), "rounding_bound": str(rounding)}
+    params = {
+        "name": "pl",
+        "n": n,
+        "k": k,
+        "p": p if rounding else None,
+        "bound_from": bound_fn.source,
+        "interpolation_bound": str(interp),
+        "rounding_bound": str(rounding),
+    }
     if bound_fn.source == "interval Hessian":
         params["pieces"] = bound_fn.q
-    return Head(net=net, target=target, box=box, bound=sp.Rational(total), formula=bound_fn.formula(n, interp) + sp.Rational(rounding),
-                source="Freudenthal/Kuhn triangulation interpolation (standard); ReLU realisation of the hats: reconstruction",
-                params=params)
+    return Head(
+        net=net,
+        target=target,
+        box=box,
+        bound=sp.Rational(total),
+        formula=bound_fn.formula(n, interp) + sp.Rational(rounding),
+        source="Freudenthal/Kuhn triangulation interpolation (standard); ReLU realisation of the hats: reconstruction",
+        params=params,
+    )

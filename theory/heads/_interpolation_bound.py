@@ -10,13 +10,14 @@ import numpy as np
 import sympy as sp
 
 from .._errors import bad
-from ._record import head_symbols
-from ..spec._network import check_positive_int
 from ..spec import as_rational
+from ..spec._network import check_positive_int
 from ..spec._rational import ZERO
+from ._record import head_symbols
 from ._target import NonFinite, Prec, evaluate_on, grid_env, iv_bounds, iv_interval, rewrite_hyperbolic
 
 N_SYM = sp.Symbol("n", positive=True, integer=True)
+
 
 def _up(q: Fraction) -> float:
     """Smallest float >= q."""
@@ -51,8 +52,17 @@ class InterpolationBound:
     Source: standard (Ciarlet, finite element interpolation; Freudenthal 1942 / Kuhn 1960 triangulation).
     """
 
-    def __init__(self, expr: sp.Expr | None, k: int, box: tuple[tuple[Fraction, Fraction], ...], *,
-                 hessian: Any = None, lipschitz: Any = None, norm: str = "inf", pieces: int | None = None) -> None:
+    def __init__(
+        self,
+        expr: sp.Expr | None,
+        k: int,
+        box: tuple[tuple[Fraction, Fraction], ...],
+        *,
+        hessian: Any = None,
+        lipschitz: Any = None,
+        norm: str = "inf",
+        pieces: int | None = None,
+    ) -> None:
         self.k, self.box = k, box
         self.widths = [hi - lo for lo, hi in box]
         self.kind = "hessian"
@@ -72,11 +82,17 @@ class InterpolationBound:
         else:
             self.source = "interval Hessian"
             syms = head_symbols(k)
-            entries = {(a, b): rewrite_hyperbolic(sp.diff(expr, syms[a], syms[b])) for a in range(k) for b in range(a, k)}
+            entries = {
+                (a, b): rewrite_hyperbolic(sp.diff(expr, syms[a], syms[b])) for a in range(k) for b in range(a, k)
+            }
             for d2 in entries.values():
                 if d2.has(sp.Derivative, sp.sign, sp.DiracDelta, sp.Piecewise, sp.Heaviside):
-                    raise bad("g", str(expr), "twice differentiable on the box (its second derivatives involve "
-                              f"{d2}); give hessian= or lipschitz= instead")
+                    raise bad(
+                        "g",
+                        str(expr),
+                        "twice differentiable on the box (its second derivatives involve "
+                        f"{d2}); give hessian= or lipschitz= instead",
+                    )
             self.q = check_positive_int("pieces", pieces) if pieces is not None else _pieces_for(entries.values(), k)
             self.piece_m = self._piece_hessian(expr, entries, k, box, self.q)
 
@@ -94,8 +110,9 @@ class InterpolationBound:
         return m
 
     @staticmethod
-    def _piece_hessian(expr: sp.Expr, entries: dict[tuple[int, int], sp.Expr], k: int, box: Any,
-                       q: int) -> dict[tuple[int, int], np.ndarray]:
+    def _piece_hessian(
+        expr: sp.Expr, entries: dict[tuple[int, int], sp.Expr], k: int, box: Any, q: int
+    ) -> dict[tuple[int, int], np.ndarray]:
         syms = head_symbols(k)
         axes = []
         with Prec(53):
@@ -110,8 +127,12 @@ class InterpolationBound:
                     up = np.empty(vals.shape, dtype=np.float64)
                     up.reshape(-1)[:] = [_up(max(-lo_, hi_)) for lo_, hi_ in map(iv_bounds, vals.reshape(-1))]
                 except NonFinite:
-                    raise bad("g", str(expr), f"bounded second derivatives on the box; d2g/dx{a}dx{b} = {d2} "
-                              "is unbounded or undefined there (give hessian= or lipschitz=)") from None
+                    raise bad(
+                        "g",
+                        str(expr),
+                        f"bounded second derivatives on the box; d2g/dx{a}dx{b} = {d2} "
+                        "is unbounded or undefined there (give hessian= or lipschitz=)",
+                    ) from None
                 out[(a, b)] = up
         return out
 

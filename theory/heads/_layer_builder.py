@@ -59,8 +59,9 @@ class LayerBuilder:
         shape = (max(len(rows), 1), self.width)
         w = {(r, u): c for r, f in enumerate(rows) for u, c in f.coef.items()}
         b = {(r,): f.const for r, f in enumerate(rows)}
-        return PointwiseLayer(SparseArray.from_dict(shape, w, arg="weight"),
-                              SparseArray.from_dict(shape[:1], b, arg="bias"), relu=relu)
+        return PointwiseLayer(
+            SparseArray.from_dict(shape, w, arg="weight"), SparseArray.from_dict(shape[:1], b, arg="bias"), relu=relu
+        )
 
     def network(self, out: Aff, meta: dict[str, Any]) -> Network:
         """The stored ReLU layers and a linear readout computing ``out``."""

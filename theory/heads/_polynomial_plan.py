@@ -123,8 +123,14 @@ def plan_monomials(monomials: list[Exponents]) -> dict[Exponents, Op]:
     return ops
 
 
-def build_polynomial(terms: list[tuple[Fraction, Exponents]], const: Fraction, box: Any, m: int,
-                     force_shift: bool = False, meta: dict[str, Any] | None = None) -> tuple[Network, sp.Expr]:
+def build_polynomial(
+    terms: list[tuple[Fraction, Exponents]],
+    const: Fraction,
+    box: Any,
+    m: int,
+    force_shift: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> tuple[Network, sp.Expr]:
     """The circuit for ``const + sum coef * x^e`` and its error polynomial ``E(DELTA)``.
 
     Level L computes every node of level L in m layers (squares: one block; products
@@ -166,9 +172,15 @@ def build_polynomial(terms: list[tuple[Fraction, Exponents]], const: Fraction, b
                 (alo, ahi), (blo, bhi) = v.approx_range(), w.approx_range()
                 plus, rp = square_plan(v.form + w.form, alo + blo, ahi + bhi, m, None)
                 minus, rm = square_plan(v.form - w.form, alo - bhi, ahi - blo, m, None)
-                err = (to_sympy(max(rp * rp, rm * rm)) * DELTA / 4 + v.err * to_sympy(w.bound())
-                       + to_sympy(v.bound()) * w.err + v.err * w.err)
-                blocks.append((e, [(plus, Fraction(1, 4)), (minus, Fraction(-1, 4))], _mul_range((v.lo, v.hi), (w.lo, w.hi)), err))
+                err = (
+                    to_sympy(max(rp * rp, rm * rm)) * DELTA / 4
+                    + v.err * to_sympy(w.bound())
+                    + to_sympy(v.bound()) * w.err
+                    + v.err * w.err
+                )
+                blocks.append(
+                    (e, [(plus, Fraction(1, 4)), (minus, Fraction(-1, 4))], _mul_range((v.lo, v.hi), (w.lo, w.hi)), err)
+                )
         for s in range(1, m + 1):
             b.open()
             for _, parts, _, _ in blocks:

@@ -65,7 +65,9 @@ class Head:
         target = as_expr(self.target, "target", "head")
         extra = target.free_symbols - set(head_symbols(k))
         if extra:
-            raise bad("target", target, f"an expression in x0..x{k - 1} (real symbols); unexpected {sorted(map(str, extra))}")
+            raise bad(
+                "target", target, f"an expression in x0..x{k - 1} (real symbols); unexpected {sorted(map(str, extra))}"
+            )
         object.__setattr__(self, "target", target)
         bound = as_expr(self.bound, "bound", "none")
         if not bound.is_number or not bound.is_nonnegative:

@@ -50,7 +50,10 @@ class SawtoothSquare:
         """Add this block's units of layer ``s`` (1-based) to the open layer of ``b``."""
         if s == 1:
             if self.fold:
-                parts = [(b.relu(u), b.relu(u - _HALF), b.relu(u - 1)) for u in (self.w * (1 / self.r), self.w * (-1 / self.r))]
+                parts = [
+                    (b.relu(u), b.relu(u - _HALF), b.relu(u - 1))
+                    for u in (self.w * (1 / self.r), self.w * (-1 / self.r))
+                ]
                 self.t = parts[0][0] + parts[1][0]
                 self.g = sum((2 * a - 4 * h + 2 * c for a, h, c in parts), Aff())
             else:

@@ -26,6 +26,7 @@ from ._interval_functions import iv_atan, iv_max, iv_min
 
 _XNAME = re.compile(r"x(\d+)\Z")
 
+
 # ------------------------------------------------------------------------------------------ targets
 def box_arity(box: Any) -> int | None:
     """``k`` when ``box`` is a sequence of ``(lo, hi)`` pairs; None for one ``(lo, hi)`` (or anything else)."""
@@ -89,8 +90,12 @@ def parse_target(g: Any, k: int | None = None, name: str = "g") -> tuple[sp.Expr
         expr = expr.xreplace({f: sp.Rational(f) for f in floats})
     undefined = expr.atoms(sp.core.function.AppliedUndef)
     if undefined:
-        raise bad(name, str(expr), f"an explicit expression (undefined functions {sorted(map(str, undefined))}); "
-                  "for a Python callable use pl_head with hessian= or lipschitz=")
+        raise bad(
+            name,
+            str(expr),
+            f"an explicit expression (undefined functions {sorted(map(str, undefined))}); "
+            "for a Python callable use pl_head with hessian= or lipschitz=",
+        )
     return expr, k
 
 
@@ -174,8 +179,15 @@ def iv_bounds(z: Any) -> tuple[Fraction, Fraction]:
     return mpf_fraction(a), mpf_fraction(b)
 
 
-_IV_FUNCS = {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan, sp.exp: iv.exp, sp.log: iv.log, sp.Abs: abs,
-             sp.atan: iv_atan}
+_IV_FUNCS = {
+    sp.sin: iv.sin,
+    sp.cos: iv.cos,
+    sp.tan: iv.tan,
+    sp.exp: iv.exp,
+    sp.log: iv.log,
+    sp.Abs: abs,
+    sp.atan: iv_atan,
+}
 _EXACT_FUNCS = {sp.Abs: abs}
 _IV_FOLDS = {sp.Min: iv_min, sp.Max: iv_max}
 _EXACT_FOLDS = {sp.Min: min, sp.Max: max}
@@ -248,9 +260,11 @@ def evaluate_on(expr: sp.Expr, env: dict[sp.Symbol, np.ndarray], exact: bool) ->
         elif exact:
             raise NotExact
         else:
-            raise TheoryError(f"argument 'g': cannot evaluate {type(e).__name__} ({e}) rigorously; supported: "
-                              "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, atan, Abs, Min, "
-                              "Max, pi, E (sinh, cosh, tanh are rewritten through exp)")
+            raise TheoryError(
+                f"argument 'g': cannot evaluate {type(e).__name__} ({e}) rigorously; supported: "
+                "+, *, integer and rational powers, sin, cos, tan, exp, log, sqrt, atan, Abs, Min, "
+                "Max, pi, E (sinh, cosh, tanh are rewritten through exp)"
+            )
         memo[e] = out
         return out
 

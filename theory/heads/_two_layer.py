@@ -77,7 +77,9 @@ class TwoLayerHead:
     def network(self) -> Network:
         """The head as a network on one position with ``k`` channels: 1x1 ReLU layer, then 1x1 linear."""
         layers = (PointwiseLayer(self.w1, self.b1, relu=True), PointwiseLayer(self.w2, self.b2, relu=False))
-        return Network(d=1, c_in=self.k, layers=layers, meta={"construction": "two_layer_head", "k": self.k, "m": self.m})
+        return Network(
+            d=1, c_in=self.k, layers=layers, meta={"construction": "two_layer_head", "k": self.k, "m": self.m}
+        )
 
     def evaluate(self, z: Sequence[Any]) -> tuple[Fraction, ...]:
         """Exact ``g(z)`` for ``z`` of length k (independent of the network code path: dense loops)."""

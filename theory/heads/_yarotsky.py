@@ -66,10 +66,11 @@ def square_head(m: int, box: Any = (0, 1)) -> Head:
     """
     m = _check_m(m)
     box = as_box(box, 1)
-    (a, b_), = box
+    ((a, b_),) = box
     x = head_symbols(1)[0]
-    net, err = build_polynomial([(_ONE, (2,))], ZERO, box, m, force_shift=True,
-                                 meta={"construction": "square_head", "m": m})
+    net, err = build_polynomial(
+        [(_ONE, (2,))], ZERO, box, m, force_shift=True, meta={"construction": "square_head", "m": m}
+    )
     return _head(net, x**2, box, err, m, SOURCE_SQUARE, {"name": "square", "m": m})
 
 
@@ -96,12 +97,23 @@ def product_head(m: int, B: Any = 1) -> Head:
         raise bad("B", B, "a positive rational (the box is [-B, B]^2)")
     x0, x1 = head_symbols(2)
     box = ((-B, B), (-B, B))
-    net, err = build_polynomial([(_ONE, (1, 1))], ZERO, box, m, meta={"construction": "product_head", "m": m, "B": str(B)})
-    return _head(net, x0 * x1, box, err, m, 'Yarotsky 2017, "Error bounds for approximations with deep ReLU networks", '
-                 "Prop. 3 (standard)", {"name": "product", "m": m, "B": str(B)})
+    net, err = build_polynomial(
+        [(_ONE, (1, 1))], ZERO, box, m, meta={"construction": "product_head", "m": m, "B": str(B)}
+    )
+    return _head(
+        net,
+        x0 * x1,
+        box,
+        err,
+        m,
+        'Yarotsky 2017, "Error bounds for approximations with deep ReLU networks", Prop. 3 (standard)',
+        {"name": "product", "m": m, "B": str(B)},
+    )
 
 
-def polynomial_terms(expr: sp.Expr, k: int, name: str = "expr") -> tuple[Fraction, list[tuple[Fraction, tuple[int, ...]]]]:
+def polynomial_terms(
+    expr: sp.Expr, k: int, name: str = "expr"
+) -> tuple[Fraction, list[tuple[Fraction, tuple[int, ...]]]]:
     """``(const, [(coef, exponents)])`` of a polynomial with rational coefficients in ``x0 .. x{k-1}``."""
     syms = head_symbols(k)
     try:
@@ -150,9 +162,18 @@ def polynomial_head(expr: Any, box: Any, m: int, *, k: int | None = None) -> Hea
     box = as_box(box, k)
     const, terms = polynomial_terms(target, k)
     degree = max((sum(e) for _, e in terms), default=0)
-    net, err = build_polynomial(terms, const, box, m, meta={"construction": "polynomial_head", "m": m, "degree": degree})
-    return _head(net, target, box, err, m, "Yarotsky 2017 squares and products (standard); error propagation through "
-                 "the product tree: reconstruction", {"name": "polynomial", "m": m, "degree": degree})
+    net, err = build_polynomial(
+        terms, const, box, m, meta={"construction": "polynomial_head", "m": m, "degree": degree}
+    )
+    return _head(
+        net,
+        target,
+        box,
+        err,
+        m,
+        "Yarotsky 2017 squares and products (standard); error propagation through the product tree: reconstruction",
+        {"name": "polynomial", "m": m, "degree": degree},
+    )
 
 
 def polynomial_error(expr: Any, box: Any, k: int | None = None) -> sp.Expr:
@@ -161,4 +182,3 @@ def polynomial_error(expr: Any, box: Any, k: int | None = None) -> sp.Expr:
     box = as_box(box, k)
     const, terms = polynomial_terms(target, k)
     return build_polynomial(terms, const, box, 1)[1]
-

@@ -14,5 +14,14 @@ from ._atomic import atomic_write_dir, atomic_write_file, write_marker
 from ._json import parse_json, read_json
 from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker
 
-__all__ = ["read_json", "parse_json", "atomic_write_file", "atomic_write_dir", "MARKER_FILE", "check_writable",
-           "check_replaceable", "read_marker", "write_marker"]
+__all__ = [
+    "read_json",
+    "parse_json",
+    "atomic_write_file",
+    "atomic_write_dir",
+    "MARKER_FILE",
+    "check_writable",
+    "check_replaceable",
+    "read_marker",
+    "write_marker",
+]

@@ -12,8 +12,15 @@ from .._errors import TheoryError, bad
 from ._outputs import MARKER_FILE, check_replaceable, foreign_entries, holds_cwd, marker_bytes, read_marker
 
 
-def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], force: bool = False, *,
-                     tool: str = "cnnverify", update: bool = False, written: Iterable[str] | None = None) -> Path:
+def atomic_write_dir(
+    out_dir: str | os.PathLike,
+    files: Mapping[str, bytes],
+    force: bool = False,
+    *,
+    tool: str = "cnnverify",
+    update: bool = False,
+    written: Iterable[str] | None = None,
+) -> Path:
     """Write ``files`` (name -> bytes) as the directory ``out_dir``, all or nothing, with its marker.
 
     The files go to a temporary sibling directory that is renamed into place, so a crash leaves either the
@@ -42,9 +49,11 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
     if MARKER_FILE in files:
         raise bad("files", sorted(files), f"file names other than the reserved marker {MARKER_FILE!r}")
     if out.is_symlink():  # replacing it would replace the link by a directory and orphan the link's target
-        raise TheoryError(f"argument 'out': got {str(out)!r}: it is a symbolic link (to {os.readlink(out)!r}), "
-                          "which writing would replace by a real directory; allowed: a real directory path "
-                          "(the link's target itself, or another path)")
+        raise TheoryError(
+            f"argument 'out': got {str(out)!r}: it is a symbolic link (to {os.readlink(out)!r}), "
+            "which writing would replace by a real directory; allowed: a real directory path "
+            "(the link's target itself, or another path)"
+        )
     if holds_cwd(out):
         check_replaceable(out, "out")  # raises: the current directory or an ancestor of it
     if update:
@@ -87,8 +96,9 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
                     os.rename(old / "x", out)
                 except BaseException as restore_error:
                     if hasattr(swap_error, "add_note"):
-                        swap_error.add_note(f"restoring {out} failed too ({restore_error}); "
-                                            f"its previous contents are in {old / 'x'}")
+                        swap_error.add_note(
+                            f"restoring {out} failed too ({restore_error}); its previous contents are in {old / 'x'}"
+                        )
             raise
     except _Appeared as e:  # put the previous directory back untouched, with what appeared in it
         assert old is not None  # raised only after the swap-out set it
@@ -96,8 +106,9 @@ def atomic_write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], for
         try:
             os.rename(old / "x", out)
         except OSError as restore_error:
-            raise TheoryError(f"{e} (restoring {out} failed: {restore_error}; its contents are in "
-                              f"{old / 'x'})") from None
+            raise TheoryError(
+                f"{e} (restoring {out} failed: {restore_error}; its contents are in {old / 'x'})"
+            ) from None
         shutil.rmtree(old, ignore_errors=True)
         raise TheoryError(str(e)) from None
     except BaseException:
@@ -139,8 +150,10 @@ def _check_nothing_appeared(out: Path, old: Path, carried: Mapping[str, bytes] |
             foreign = [f"{MARKER_FILE} (now missing or unreadable)"]
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise _Appeared(f"argument 'out': got {str(out)!r}: entries cnnverify did not write appeared in it while it "
-                        f"was being replaced ({shown}); it was left as it is; allowed: move them away and retry")
+        raise _Appeared(
+            f"argument 'out': got {str(out)!r}: entries cnnverify did not write appeared in it while it "
+            f"was being replaced ({shown}); it was left as it is; allowed: move them away and retry"
+        )
 
 
 def atomic_write_file(path: str | os.PathLike, data: bytes, *, force: bool = False) -> Path:

@@ -53,8 +53,12 @@ def read_marker(directory: str | os.PathLike) -> dict[str, Any] | None:
         obj = json.loads((Path(directory) / MARKER_FILE).read_bytes())
     except (OSError, ValueError, RecursionError):  # ValueError: not JSON or not UTF-8
         return None
-    if not isinstance(obj, dict) or obj.get("format") != MARKER_FORMAT or not isinstance(obj.get("files"), list) \
-            or not all(isinstance(f, str) for f in obj["files"]):
+    if (
+        not isinstance(obj, dict)
+        or obj.get("format") != MARKER_FORMAT
+        or not isinstance(obj.get("files"), list)
+        or not all(isinstance(f, str) for f in obj["files"])
+    ):
         return None
     return obj
 
@@ -74,8 +78,11 @@ def foreign_entries(directory: str | os.PathLike) -> list[str] | None:
     marker = read_marker(directory)
     if marker is None:
         return None
-    return sorted(e.name for e in Path(directory).iterdir()
-                  if e.name != MARKER_FILE and not any(fnmatch.fnmatchcase(e.name, p) for p in marker["files"]))
+    return sorted(
+        e.name
+        for e in Path(directory).iterdir()
+        if e.name != MARKER_FILE and not any(fnmatch.fnmatchcase(e.name, p) for p in marker["files"])
+    )
 
 
 def check_replaceable(path: str | os.PathLike, flag: str = "out", *, in_place: bool = False) -> Path:
@@ -91,16 +98,28 @@ def check_replaceable(path: str | os.PathLike, flag: str = "out", *, in_place: b
     """
     p = Path(path)
     if not in_place and holds_cwd(p):
-        raise _refuse(flag, path, "it is the current directory or contains it, and replacing it would pull the "
-                      "working directory away", "a directory outside the current one (cd elsewhere first)")
+        raise _refuse(
+            flag,
+            path,
+            "it is the current directory or contains it, and replacing it would pull the working directory away",
+            "a directory outside the current one (cd elsewhere first)",
+        )
     foreign = foreign_entries(p)
     if foreign is None:
-        raise _refuse(flag, path, f"it exists and was not written by cnnverify (no {MARKER_FILE} marker)",
-                      "remove it yourself or choose another path")
+        raise _refuse(
+            flag,
+            path,
+            f"it exists and was not written by cnnverify (no {MARKER_FILE} marker)",
+            "remove it yourself or choose another path",
+        )
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise _refuse(flag, path, f"it holds entries cnnverify did not write ({shown}), which --force would delete",
-                      "move them away, remove the directory yourself, or choose another path")
+        raise _refuse(
+            flag,
+            path,
+            f"it holds entries cnnverify did not write ({shown}), which --force would delete",
+            "move them away, remove the directory yourself, or choose another path",
+        )
     return p
 
 
@@ -109,8 +128,12 @@ def _probe(directory: Path, flag: str, path: Any) -> None:
     try:
         fd, name = tempfile.mkstemp(prefix=".cnnverify-probe-", dir=directory)
     except OSError as e:
-        raise _refuse(flag, path, f"{directory} is not writable (creating a file there failed: {e.strerror or e})",
-                      "a path in a directory you can write to") from None
+        raise _refuse(
+            flag,
+            path,
+            f"{directory} is not writable (creating a file there failed: {e.strerror or e})",
+            "a path in a directory you can write to",
+        ) from None
     os.close(fd)
     os.unlink(name)
 
@@ -123,8 +146,9 @@ def _nearest_existing(p: Path) -> Path:
     return Path(p.anchor)
 
 
-def check_writable(path: Any, kind: str = "directory", *, force: bool = False, flag: str = "out",
-                   existing: str = "refuse") -> Path:
+def check_writable(
+    path: Any, kind: str = "directory", *, force: bool = False, flag: str = "out", existing: str = "refuse"
+) -> Path:
     """Check, before any computation, that a tool can write its output at ``path``; leave nothing on disk.
 
     Args:
@@ -151,11 +175,19 @@ def check_writable(path: Any, kind: str = "directory", *, force: bool = False, f
     p = Path(path)
     absolute = Path(os.path.abspath(p))
     if kind == "directory" and existing != "append" and holds_cwd(p):
-        raise _refuse(flag, path, "it is the current directory or contains it, and writing it replaces the "
-                      "directory as a whole", "a directory outside the current one (cd elsewhere first)")
+        raise _refuse(
+            flag,
+            path,
+            "it is the current directory or contains it, and writing it replaces the directory as a whole",
+            "a directory outside the current one (cd elsewhere first)",
+        )
     if kind == "directory" and existing != "append" and p.is_symlink():
-        raise _refuse(flag, path, "it is a symbolic link, which writing would replace by a real directory (leaving "
-                      "the link's target behind)", "a real directory path (the link's target itself, or another path)")
+        raise _refuse(
+            flag,
+            path,
+            "it is a symbolic link, which writing would replace by a real directory (leaving the link's target behind)",
+            "a real directory path (the link's target itself, or another path)",
+        )
     if p.exists() or p.is_symlink():
         if kind == "file":
             if p.is_dir():
@@ -170,14 +202,19 @@ def check_writable(path: Any, kind: str = "directory", *, force: bool = False, f
                 return p
             if existing == "refuse":
                 if not force:
-                    raise _refuse(flag, path, "it exists",
-                                  "a path that does not exist yet (or pass --force to replace it)")
+                    raise _refuse(
+                        flag, path, "it exists", "a path that does not exist yet (or pass --force to replace it)"
+                    )
                 check_replaceable(p, flag)
         _probe(absolute.parent, flag, path)
         return p
     parent = _nearest_existing(absolute)
     if not parent.is_dir():
-        raise _refuse(flag, path, f"{parent} is a file, so the parent directory cannot be created",
-                      "a path whose parent is (or can be created as) a directory")
+        raise _refuse(
+            flag,
+            path,
+            f"{parent} is a file, so the parent directory cannot be created",
+            "a path whose parent is (or can be created as) a directory",
+        )
     _probe(parent, flag, path)
     return p

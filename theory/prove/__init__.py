@@ -18,5 +18,16 @@ from ._encode import encode, prove_equivalent_monolithic
 from ._recheck import SOLVERS, recheck
 from ._routing import prove_routing
 
-__all__ = ["Certificate", "CERTIFICATE_STATUSES", "CERTIFICATE_METHODS", "library_versions", "prove_routing", "encode",
-           "prove_equivalent_monolithic", "prove_bound", "sympy_to_z3", "recheck", "SOLVERS"]
+__all__ = [
+    "Certificate",
+    "CERTIFICATE_STATUSES",
+    "CERTIFICATE_METHODS",
+    "library_versions",
+    "prove_routing",
+    "encode",
+    "prove_equivalent_monolithic",
+    "prove_bound",
+    "sympy_to_z3",
+    "recheck",
+    "SOLVERS",
+]

@@ -20,11 +20,11 @@ import numpy as np
 import sympy as sp
 import z3
 
-from ._certificate import Certificate
 from .._errors import TheoryError, bad
 from ..formula import parse_formula
 from ..heads import Head, as_box
 from ..spec import Network, as_rational, evaluate_exact
+from ._certificate import Certificate
 from ._encode import check_timeout, encode, point_array, rational_candidates, solve, z3_rational
 
 POLYNOMIAL = "a polynomial with rational coefficients in x0..x{k-1} (Add, Mul, Pow with a nonnegative integer exponent, Integer, Rational, Symbol)"
@@ -113,7 +113,9 @@ STRATEGIES = ("auto", "pieces", "smt", "nlsat")
 MAX_PIECES = 1 << 16
 
 
-def linear_pieces(net: Network, lo: Fraction, hi: Fraction, *, max_pieces: int = MAX_PIECES) -> list[tuple[Fraction, Fraction, Fraction, Fraction]] | None:
+def linear_pieces(
+    net: Network, lo: Fraction, hi: Fraction, *, max_pieces: int = MAX_PIECES
+) -> list[tuple[Fraction, Fraction, Fraction, Fraction]] | None:
     """The exact linear pieces of a one-input network on ``[lo, hi]``: ``[(u, v, a, b)]`` with ``net(x) = a x + b``
     on ``[u, v]``, consecutive, covering ``[lo, hi]``.
 
@@ -135,8 +137,10 @@ def linear_pieces(net: Network, lo: Fraction, hi: Fraction, *, max_pieces: int =
         rows: list[list[tuple[Fraction, int]]] = [[] for _ in range(units.size)]
         for w_i, s_u, n in zip(which.tolist(), src.tolist(), nz.tolist()):
             rows[w_i].append((layer.weight.values[n], s_u))
-        pre = [[bias[u] + sum((w * vals[su][p] for w, su in rows[u]), Fraction(0)) for p in range(len(pts))]
-               for u in range(units.size)]
+        pre = [
+            [bias[u] + sum((w * vals[su][p] for w, su in rows[u]), Fraction(0)) for p in range(len(pts))]
+            for u in range(units.size)
+        ]
         if layer.relu:
             new_pts, new_pre = [pts[0]], [[col[0]] for col in pre]
             for seg in range(len(pts) - 1):
@@ -169,13 +173,16 @@ def linear_pieces(net: Network, lo: Fraction, hi: Fraction, *, max_pieces: int =
 
 
 def _sub_boxes(box: tuple, splits: int) -> list[tuple]:
-    axes = [[(lo + (hi - lo) * Fraction(i, splits), lo + (hi - lo) * Fraction(i + 1, splits)) for i in range(splits)]
-            for lo, hi in box]
+    axes = [
+        [(lo + (hi - lo) * Fraction(i, splits), lo + (hi - lo) * Fraction(i + 1, splits)) for i in range(splits)]
+        for lo, hi in box
+    ]
     return [tuple(b) for b in itertools.product(*axes)]
 
 
-def _queries(net: Network, poly: z3.ArithRef, xs: list, box: tuple, eps: Fraction, strategy: str, splits: int,
-             details: dict):
+def _queries(
+    net: Network, poly: z3.ArithRef, xs: list, box: tuple, eps: Fraction, strategy: str, splits: int, details: dict
+):
     """Yield ``(solver, sub-box, hints)``: the box is violated iff one of the solvers is sat; ``hints`` are
     cheap candidate coordinates (per axis) tried before the model's own values."""
     e = z3_rational(eps)
@@ -211,8 +218,16 @@ def _queries(net: Network, poly: z3.ArithRef, xs: list, box: tuple, eps: Fractio
         yield solver, sub, [[] for _ in sub]
 
 
-def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: Any = None, *,
-                timeout_s: float = 60, strategy: str = "auto", splits: int = 1) -> Certificate:
+def prove_bound(
+    head: Head | Network,
+    target: Any = None,
+    box: Any = None,
+    eps: Any = None,
+    *,
+    timeout_s: float = 60,
+    strategy: str = "auto",
+    splits: int = 1,
+) -> Certificate:
     """Prove ``sup_{x in box} |net(x) - target(x)| <= eps`` exactly, or refute it with a rational counterexample.
 
     Formula: z3 decides ``exists x: AND_i lo_i <= x_i <= hi_i  AND  |net(x) - target(x)| > eps`` in nonlinear
@@ -264,16 +279,26 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
     if strategy == "auto":
         strategy = "pieces" if k == 1 else "smt"
     if strategy == "pieces" and k != 1:
-        raise bad("strategy", strategy, f"'smt' or 'nlsat' for a head with k = {k} > 1 inputs ('pieces' needs one input)")
+        raise bad(
+            "strategy", strategy, f"'smt' or 'nlsat' for a head with k = {k} > 1 inputs ('pieces' needs one input)"
+        )
     if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or not 1 <= splits <= 64:
         raise bad("splits", splits, "an int in [1, 64]")
     names = [f"x{j}" for j in range(k)]
     xs = [z3.Real(n) for n in names]
     poly = sympy_to_z3(target, dict(zip(names, xs)))
     claim = f"for every x in {[[str(lo), str(hi)] for lo, hi in box]}: |net(x) - ({target})| <= {eps}"
-    base = dict(claim=claim, method="z3-nra", spec_hash=net.content_hash, eps=eps,
-                assumptions={"domain": [[str(lo), str(hi)] for lo, hi in box], "target": str(target),
-                             "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))"})
+    base = dict(
+        claim=claim,
+        method="z3-nra",
+        spec_hash=net.content_hash,
+        eps=eps,
+        assumptions={
+            "domain": [[str(lo), str(hi)] for lo, hi in box],
+            "target": str(target),
+            "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))",
+        },
+    )
     details: dict[str, Any] = {"strategy": strategy, "splits": int(splits)}
     symbols = [sp.Symbol(n, real=True) for n in names]
     target_named = target.xreplace({s: sp.Symbol(s.name, real=True) for s in target.free_symbols})
@@ -293,8 +318,10 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
         if result == "unsat":
             continue
         model = solver.model()
-        cands = [hint + rational_candidates(model.eval(x, model_completion=True), lo, hi)
-                 for x, (lo, hi), hint in zip(xs, sub, hints)]
+        cands = [
+            hint + rational_candidates(model.eval(x, model_completion=True), lo, hi)
+            for x, (lo, hi), hint in zip(xs, sub, hints)
+        ]
         for depth in range(max(map(len, cands)) if all(cands) else 0):
             point = [c[min(depth, len(c) - 1)] for c in cands]
             tried += 1
@@ -302,10 +329,21 @@ def prove_bound(head: Head | Network, target: Any = None, box: Any = None, eps: 
             want = _exact_target(target_named, symbols, point)
             gap = abs(got - want)
             if gap > eps:
-                details.update(queries=counts, candidates_tried=tried, net_at_witness=str(got), target_at_witness=str(want),
-                               model_value=[str(model.eval(x, model_completion=True)) for x in xs])
-                return Certificate(status="refuted", witness=dict(zip(names, point)), lower=gap,
-                                   seconds=time.perf_counter() - t0, details=details, **base)
+                details.update(
+                    queries=counts,
+                    candidates_tried=tried,
+                    net_at_witness=str(got),
+                    target_at_witness=str(want),
+                    model_value=[str(model.eval(x, model_completion=True)) for x in xs],
+                )
+                return Certificate(
+                    status="refuted",
+                    witness=dict(zip(names, point)),
+                    lower=gap,
+                    seconds=time.perf_counter() - t0,
+                    details=details,
+                    **base,
+                )
         reasons.append("z3 found a violating model but no exact rational point near it violates (exact re-check)")
     details["queries"] = counts
     if finished and counts["sat"] == 0 and counts["unknown"] == 0:

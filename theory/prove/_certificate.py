@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._errors import TheoryError, bad
-from ..spec import as_rational
 from ..io import atomic_write_file, read_json
+from ..spec import as_rational
 from ..spec._network import _freeze, thaw
 
 CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
@@ -26,8 +26,12 @@ def library_versions() -> dict[str, str]:
     import sympy
     import z3
 
-    return {"python": platform.python_version(), "z3": z3.get_version_string(), "sympy": sympy.__version__,
-            "numpy": numpy.__version__}
+    return {
+        "python": platform.python_version(),
+        "z3": z3.get_version_string(),
+        "sympy": sympy.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def _opt_rational(value: Any, name: str) -> Fraction | None:
@@ -94,7 +98,9 @@ class Certificate:
         for name in ("upper", "lower", "eps"):
             object.__setattr__(self, name, _opt_rational(getattr(self, name), name))
         if self.witness is not None:
-            object.__setattr__(self, "witness", _freeze({str(k): as_rational(v, "witness") for k, v in self.witness.items()}))
+            object.__setattr__(
+                self, "witness", _freeze({str(k): as_rational(v, "witness") for k, v in self.witness.items()})
+            )
         if self.status == "refuted" and self.witness is None:
             raise bad("witness", None, "a counterexample point when status is 'refuted'")
         if self.upper is not None and self.lower is not None and self.lower > self.upper:
@@ -122,8 +128,7 @@ class Certificate:
         (status ``"proved"``); it may just be far above the true error. An upper bound of 0 is exact.
         """
         d = self.details
-        if "gap_reached" not in d or self.eps is not None or self.upper is None or self.upper == 0 \
-                or d["gap_reached"]:
+        if "gap_reached" not in d or self.eps is not None or self.upper is None or self.upper == 0 or d["gap_reached"]:
             return None
         if d.get("timed_out"):
             return "budget exhausted"
@@ -141,8 +146,10 @@ class Certificate:
             ratio = "no lower bound found"
         gap = self.details.get("rel_gap")
         target = f", target <= {1 + float(gap):g}" if isinstance(gap, (int, float)) else ""
-        return (f"upper bound {float(self.upper):.6g} ({why}; {ratio}{target}): the bound is proved, but the "
-                "true error may be far below it")
+        return (
+            f"upper bound {float(self.upper):.6g} ({why}; {ratio}{target}): the bound is proved, but the "
+            "true error may be far below it"
+        )
 
     def smtlib(self) -> tuple[str, ...]:
         """The SMT-LIB 2 scripts of the z3 queries behind a ``proved`` z3 certificate (each ends in ``(check-sat)``;
@@ -154,11 +161,20 @@ class Certificate:
         """JSON-ready dict; rationals as exact strings."""
         q = lambda v: None if v is None else str(v)  # noqa: E731
         return {
-            "format": CERT_FORMAT, "version": CERT_VERSION, "claim": self.claim, "status": self.status,
-            "method": self.method, "spec_hash": self.spec_hash, "assumptions": thaw(self.assumptions),
-            "upper": q(self.upper), "lower": q(self.lower), "eps": q(self.eps),
+            "format": CERT_FORMAT,
+            "version": CERT_VERSION,
+            "claim": self.claim,
+            "status": self.status,
+            "method": self.method,
+            "spec_hash": self.spec_hash,
+            "assumptions": thaw(self.assumptions),
+            "upper": q(self.upper),
+            "lower": q(self.lower),
+            "eps": q(self.eps),
             "witness": None if self.witness is None else {k: str(v) for k, v in self.witness.items()},
-            "seconds": self.seconds, "versions": thaw(self.versions), "details": thaw(self.details),
+            "seconds": self.seconds,
+            "versions": thaw(self.versions),
+            "details": thaw(self.details),
         }
 
     @classmethod
@@ -169,10 +185,20 @@ class Certificate:
         if type(obj.get("version")) is not int or obj["version"] != CERT_VERSION:
             raise TheoryError(f"unsupported certificate version {obj.get('version')!r}")
         try:
-            return cls(claim=obj["claim"], status=obj["status"], method=obj["method"], spec_hash=obj["spec_hash"],
-                       assumptions=obj["assumptions"], upper=obj["upper"], lower=obj["lower"], eps=obj["eps"],
-                       witness=obj["witness"], seconds=obj["seconds"], versions=obj["versions"],
-                       details=obj["details"])
+            return cls(
+                claim=obj["claim"],
+                status=obj["status"],
+                method=obj["method"],
+                spec_hash=obj["spec_hash"],
+                assumptions=obj["assumptions"],
+                upper=obj["upper"],
+                lower=obj["lower"],
+                eps=obj["eps"],
+                witness=obj["witness"],
+                seconds=obj["seconds"],
+                versions=obj["versions"],
+                details=obj["details"],
+            )
         except (KeyError, TypeError, AttributeError) as e:
             raise TheoryError(f"malformed certificate: {type(e).__name__}: {e}") from None
         except RecursionError:
@@ -194,14 +220,18 @@ class Certificate:
     def summary(self) -> str:
         """A few human-readable lines: status, claim, method, time, bounds with their ratio (and, for a bound search
         stopped before its target ratio, why: :meth:`bound_line`), witness."""
-        parts = [f"[{self.status}] {self.claim}", f"  method: {self.method}, {self.seconds:.3f} s, spec {self.spec_hash[:12]}"]
+        parts = [
+            f"[{self.status}] {self.claim}",
+            f"  method: {self.method}, {self.seconds:.3f} s, spec {self.spec_hash[:12]}",
+        ]
         if self.upper is not None:
             note = self.bound_line()
             parts.append(f"  {note}" if note else f"  upper: {float(self.upper):.6g}")
         if self.lower is not None:
-            parts.append(f"  lower: {float(self.lower):.6g}" + (f" (ratio {float(self.upper / self.lower):.4f})" if self.upper is not None and self.lower else ""))
+            parts.append(
+                f"  lower: {float(self.lower):.6g}"
+                + (f" (ratio {float(self.upper / self.lower):.4f})" if self.upper is not None and self.lower else "")
+            )
         if self.witness:
             parts.append("  witness: " + ", ".join(f"{k}={float(v):.6g}" for k, v in list(self.witness.items())[:8]))
         return "\n".join(parts)
-
-

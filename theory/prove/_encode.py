@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, cast
 import numpy as np
 import z3
 
-from ._certificate import Certificate
 from .._errors import TheoryError, bad
 from ..spec import Network, as_rational, evaluate_exact, input_name
 from ..spec._rational import ZERO
+from ._certificate import Certificate
 
 
 # ---------------------------------------------------------------------------------------------- numbers
@@ -45,8 +45,12 @@ def as_fraction(v: z3.ExprRef) -> Fraction | None:
 
 def check_timeout(timeout_s: Any) -> float:
     """Validate a positive, finite time budget in seconds."""
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(timeout_s) or timeout_s <= 0:
+    if (
+        isinstance(timeout_s, bool)
+        or not isinstance(timeout_s, (int, float, np.integer, np.floating))
+        or not np.isfinite(timeout_s)
+        or timeout_s <= 0
+    ):
         raise bad("timeout_s", timeout_s, "a positive finite number of seconds")
     return float(timeout_s)
 
@@ -131,8 +135,9 @@ def _term(w: Fraction, v: z3.ArithRef) -> z3.ArithRef:
     return z3_rational(w) * v
 
 
-def encode(net: Network, inputs: Any = None, *, cone: bool = True,
-           definitions: list | None = None) -> tuple[Mapping[int, z3.ArithRef], list[z3.ArithRef]]:
+def encode(
+    net: Network, inputs: Any = None, *, cone: bool = True, definitions: list | None = None
+) -> tuple[Mapping[int, z3.ArithRef], list[z3.ArithRef]]:
     """The network's outputs as exact z3 real expressions.
 
     Formula: ``h_l[u] = act(b_l[u] + sum_{edges u <- v} W_l[u, v] h_{l-1}[v])`` with ``act(z) = If(z > 0, z, 0)``
@@ -182,7 +187,9 @@ def encode(net: Network, inputs: Any = None, *, cone: bool = True,
         try:
             v = input_vars[u]
         except (KeyError, IndexError):
-            raise bad("inputs", f"no expression for input unit {u}", "one z3 expression per input unit the outputs read") from None
+            raise bad(
+                "inputs", f"no expression for input unit {u}", "one z3 expression per input unit the outputs read"
+            ) from None
         if not isinstance(v, z3.ArithRef):
             raise bad("inputs", v, f"z3 arithmetic expressions (input unit {u})")
         values[u] = v
@@ -228,7 +235,9 @@ def witness_of(net: Network, point: Mapping[int, Fraction]) -> dict[str, Fractio
     return {input_name(net, u): v for u, v in sorted(point.items()) if v != 0}
 
 
-def _exact_value(expr: z3.ExprRef, point: Mapping[int, Fraction], variables: Mapping[int, z3.ArithRef]) -> Fraction | None:
+def _exact_value(
+    expr: z3.ExprRef, point: Mapping[int, Fraction], variables: Mapping[int, z3.ArithRef]
+) -> Fraction | None:
     """Exact value of a z3 expression at a rational point (``None`` when z3 does not reduce it to a rational)."""
     subs = [(variables[u], z3_rational(point.get(u, ZERO))) for u in variables]
     value = z3.simplify(z3.substitute(expr, *subs) if subs else expr)
@@ -236,8 +245,14 @@ def _exact_value(expr: z3.ExprRef, point: Mapping[int, Fraction], variables: Map
 
 
 # ---------------------------------------------------------------------------------------------- proof
-def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z3.ArithRef]], Sequence[Any]] | Sequence[int],
-                                *, timeout_s: float = 60, cone: bool = True, claim: str | None = None) -> Certificate:
+def prove_equivalent_monolithic(
+    net: Network,
+    expected: Callable[[Mapping[int, z3.ArithRef]], Sequence[Any]] | Sequence[int],
+    *,
+    timeout_s: float = 60,
+    cone: bool = True,
+    claim: str | None = None,
+) -> Certificate:
     """Prove with one z3 query that ``net(x) == expected(x)`` for every real input x.
 
     The query is ``exists x: OR_j net_j(x) != expected_j(x)`` over the encoding of :func:`encode`; ``unsat``
@@ -286,14 +301,19 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
     variables, outs = encode(net, cone=cone, definitions=definitions)
     if support is not None:
         wanted = [variables[i] for i in support]
-        claim = claim or f"for every x in R^{net.d}: output j == x[support[j]] for all j < {len(support)} (support = {support})"
+        claim = (
+            claim
+            or f"for every x in R^{net.d}: output j == x[support[j]] for all j < {len(support)} (support = {support})"
+        )
     else:
         try:
             raw = list(cast(Callable[..., Sequence[Any]], expected)(variables))
         except TheoryError:
             raise
         except Exception as e:  # the user's function failed on z3 variables
-            raise bad("expected", expected, f"a callable accepting the input variables ({type(e).__name__}: {e})") from None
+            raise bad(
+                "expected", expected, f"a callable accepting the input variables ({type(e).__name__}: {e})"
+            ) from None
         if len(raw) != len(outs):
             raise bad("expected", f"{len(raw)} values", f"{len(outs)}, one per output")
         wanted = []
@@ -303,14 +323,24 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
             else:
                 wanted.append(z3_rational(as_rational(v, "expected")))
         claim = claim or f"for every x in R^{n_in}: net(x) == expected(x) (a given function, {len(outs)} outputs)"
-    base: dict[str, Any] = dict(claim=claim, method="z3-monolithic", spec_hash=net.content_hash,
-                assumptions={"domain": f"R^{n_in}", "semantics": "exact rational arithmetic (z3 reals, ReLU as If)",
-                             **({"support": support} if support is not None else {})})
+    base: dict[str, Any] = dict(
+        claim=claim,
+        method="z3-monolithic",
+        spec_hash=net.content_hash,
+        assumptions={
+            "domain": f"R^{n_in}",
+            "semantics": "exact rational arithmetic (z3 reals, ReLU as If)",
+            **({"support": support} if support is not None else {}),
+        },
+    )
     solver = z3.Solver()
     solver.add(*definitions)
     solver.add(z3.Or(*[o != w for o, w in zip(outs, wanted)]) if len(outs) > 1 else outs[0] != wanted[0])
-    details: dict[str, Any] = {"encoding": "cone" if cone else "whole network", "inputs_encoded": len(variables),
-                               "definitions": len(definitions)}
+    details: dict[str, Any] = {
+        "encoding": "cone" if cone else "whole network",
+        "inputs_encoded": len(variables),
+        "definitions": len(definitions),
+    }
     queries: list[str] = []
     result, reason = solve(solver, deadline, queries)
     details["z3"] = result
@@ -336,10 +366,17 @@ def prove_equivalent_monolithic(net: Network, expected: Callable[[Mapping[int, z
                 continue
         bad_outputs = [j for j, (g, w) in enumerate(zip(got, want)) if g != w]
         if bad_outputs:
-            details.update(violated_outputs=bad_outputs[:16],
-                           output_at_witness={str(j): str(got[j]) for j in bad_outputs[:16]},
-                           expected_at_witness={str(j): str(want[j]) for j in bad_outputs[:16]})
-            return Certificate(status="refuted", witness=witness_of(net, point), seconds=time.perf_counter() - t0,
-                               details=details, **base)
+            details.update(
+                violated_outputs=bad_outputs[:16],
+                output_at_witness={str(j): str(got[j]) for j in bad_outputs[:16]},
+                expected_at_witness={str(j): str(want[j]) for j in bad_outputs[:16]},
+            )
+            return Certificate(
+                status="refuted",
+                witness=witness_of(net, point),
+                seconds=time.perf_counter() - t0,
+                details=details,
+                **base,
+            )
     details["reason"] = "z3 found a model but no exact rational point near it violates the claim (exact re-check)"
     return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)

@@ -49,7 +49,7 @@ def cvc5_answer(smtlib: str, timeout_s: float) -> str:
         cmd = parser.nextCommand()
         if cmd.isNull():
             break
-        out = cmd.invoke(solver, symbols).split()       # "unsat", "sat", "unknown (TIMEOUT)"
+        out = cmd.invoke(solver, symbols).split()  # "unsat", "sat", "unknown (TIMEOUT)"
         if out and out[0] in ("sat", "unsat", "unknown"):
             answers.append(out[0])
     if len(answers) != 1:
@@ -78,21 +78,32 @@ def recheck(cert: Certificate, with_: str = "cvc5", *, timeout_s: float = 60) ->
         raise bad("with_", with_, f"one of {SOLVERS}")
     queries = cert.smtlib()
     if cert.status != "proved" or not queries:
-        raise bad("cert", f"status {cert.status!r}, {len(queries)} z3 queries",
-                  "a proved certificate from a z3 prover (prove_routing, prove_bound, prove_equivalent_monolithic) "
-                  "made by this version (it keeps its queries as SMT-LIB 2)")
+        raise bad(
+            "cert",
+            f"status {cert.status!r}, {len(queries)} z3 queries",
+            "a proved certificate from a z3 prover (prove_routing, prove_bound, prove_equivalent_monolithic) "
+            "made by this version (it keeps its queries as SMT-LIB 2)",
+        )
     cvc5 = _cvc5()
     t0 = time.perf_counter()
     answers = [cvc5_answer(q, timeout_s) for q in queries]
-    record = {"version": getattr(cvc5, "__version__", "unknown"), "queries": len(answers),
-              "agreed": answers.count("unsat"), "unknown": [i for i, a in enumerate(answers) if a == "unknown"],
-              "disagreed": [i for i, a in enumerate(answers) if a == "sat"], "seconds": round(time.perf_counter() - t0, 3)}
+    record = {
+        "version": getattr(cvc5, "__version__", "unknown"),
+        "queries": len(answers),
+        "agreed": answers.count("unsat"),
+        "unknown": [i for i, a in enumerate(answers) if a == "unknown"],
+        "disagreed": [i for i, a in enumerate(answers) if a == "sat"],
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     details = dict(cert.details)
     details["rechecks"] = {**dict(cert.details.get("rechecks", {})), with_: record}
     status = cert.status
     if record["disagreed"]:
         status = "unknown"
-        details["reason"] = (f"solvers disagree: z3 answered unsat and {with_} sat on queries {record['disagreed']}; "
-                             "at least one solver is wrong about the same formula")
-    return dataclasses.replace(cert, status=status, details=details,
-                               versions={**dict(cert.versions), with_: str(record["version"])})
+        details["reason"] = (
+            f"solvers disagree: z3 answered unsat and {with_} sat on queries {record['disagreed']}; "
+            "at least one solver is wrong about the same formula"
+        )
+    return dataclasses.replace(
+        cert, status=status, details=details, versions={**dict(cert.versions), with_: str(record["version"])}
+    )

@@ -14,10 +14,10 @@ from typing import Any, Sequence
 
 import z3
 
-from ._certificate import Certificate
 from .._errors import bad
-from ..spec import ConvLayer, Network, PointwiseLayer, evaluate_exact
 from ..constructions._routing import validate_support
+from ..spec import ConvLayer, Network, PointwiseLayer, evaluate_exact
+from ._certificate import Certificate
 from ._encode import as_fraction, check_timeout, point_array, relu, solve, witness_of, z3_rational
 
 ARGUMENT = (
@@ -45,17 +45,32 @@ def _premises(net: Network, k: int) -> tuple[list[dict[str, Any]], int, int]:
         rec.append({"premise": name, "holds": bool(holds), "observed": observed})
 
     premise("one input channel", net.c_in == 1, f"c_in = {net.c_in}")
-    premise("shared ConvLayer filters", L >= 1 and all(type(layer) is ConvLayer for layer in tree),
-            f"layers 0..{L - 1} are {[layer.kind for layer in tree]}")
+    premise(
+        "shared ConvLayer filters",
+        L >= 1 and all(type(layer) is ConvLayer for layer in tree),
+        f"layers 0..{L - 1} are {[layer.kind for layer in tree]}",
+    )
     premise("kernel = stride = s for all tree layers", len(kernels) == 1 and s >= 2, f"kernels {kernels}")
     premise("d = s^L", s >= 2 and net.d == s**L, f"d = {net.d}, s = {s}, L = {L}")
     want = (1,) + (2 * k,) * L
-    premise("channels 1 -> 2k -> ... -> 2k", tuple(net.channels[: L + 1]) == want,
-            f"channels {list(net.channels[: L + 1])}, k = {k}")
-    premise("readout PointwiseLayer (k, 2k)", type(last) is PointwiseLayer and last.weight.shape == (k, 2 * k),
-            f"last layer {last.kind} with weight shape {list(last.weight.shape)}")
-    rec.append({"premise": "activations", "holds": True,
-                "observed": "encoded as given in the spec: " + ", ".join("relu" if layer.relu else "linear" for layer in layers)})
+    premise(
+        "channels 1 -> 2k -> ... -> 2k",
+        tuple(net.channels[: L + 1]) == want,
+        f"channels {list(net.channels[: L + 1])}, k = {k}",
+    )
+    premise(
+        "readout PointwiseLayer (k, 2k)",
+        type(last) is PointwiseLayer and last.weight.shape == (k, 2 * k),
+        f"last layer {last.kind} with weight shape {list(last.weight.shape)}",
+    )
+    rec.append(
+        {
+            "premise": "activations",
+            "holds": True,
+            "observed": "encoded as given in the spec: "
+            + ", ".join("relu" if layer.relu else "linear" for layer in layers),
+        }
+    )
     return rec, s, L
 
 
@@ -100,8 +115,10 @@ def _lemma(net: Network, idx: list[int], s: int, level: int, L: int) -> dict[str
         expected = [relu(sign(e, y[((idx[j] // span) % s, idx[j] % span)])) for j in range(k) for e in (0, 1)]
         variables = [(y[(t, r)], t * span + r) for t in range(s) for r in residues]
         block = span * s
-        statement = (f"for all reals y_(t,r) (t < {s}, r in the {len(residues)} residues i_j mod s^{level}), "
-                     f"h[t, 2j+e] = relu((-1)^e y_(t, i_j mod s^{level})): out(j,e) = relu((-1)^e y_(delta_{level}(i_j), i_j mod s^{level}))")
+        statement = (
+            f"for all reals y_(t,r) (t < {s}, r in the {len(residues)} residues i_j mod s^{level}), "
+            f"h[t, 2j+e] = relu((-1)^e y_(t, i_j mod s^{level})): out(j,e) = relu((-1)^e y_(delta_{level}(i_j), i_j mod s^{level}))"
+        )
     else:
         y = {i: z3.Real(f"y_i{i}") for i in idx}
         h = [relu(sign(e, y[idx[j]])) for j in range(k) for e in (0, 1)]
@@ -110,7 +127,14 @@ def _lemma(net: Network, idx: list[int], s: int, level: int, L: int) -> dict[str
         variables = [(y[i], i) for i in idx]
         block, statement = net.d, "for all reals y_j, h[2j+e] = relu((-1)^e y_j): out_j = y_j"
     query = z3.Or(*[o != w for o, w in zip(outs, expected)])
-    return {"query": query, "outs": outs, "expected": expected, "vars": variables, "block": block, "statement": statement}
+    return {
+        "query": query,
+        "outs": outs,
+        "expected": expected,
+        "vars": variables,
+        "block": block,
+        "statement": statement,
+    }
 
 
 def _index_identity(s: int, level: int) -> z3.BoolRef:
@@ -121,7 +145,9 @@ def _index_identity(s: int, level: int) -> z3.BoolRef:
     return z3.Not(lhs == p * (span * s) + i % (span * s))
 
 
-def _lift(net: Network, idx: list[int], lemma: dict[str, Any], model: z3.ModelRef) -> tuple[dict[int, Fraction], list] | None:
+def _lift(
+    net: Network, idx: list[int], lemma: dict[str, Any], model: z3.ModelRef
+) -> tuple[dict[int, Fraction], list] | None:
     """Place a failing lemma's model at the input coordinates of a block and re-check the whole network.
 
     Candidate blocks: the level ancestor ``p = i_j // block`` of every support index whose channel the model
@@ -197,17 +223,28 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
     budget = check_timeout(timeout_s)
     deadline = t0 + budget
     if support is None and not net.meta_covered and "support" in net.meta:
-        raise bad("support", None, "the support given explicitly: the net's meta is not covered by a hash (a "
-                  "format-1 spec file), so its 'support' is not used (re-save it with theory.save to cover it)")
+        raise bad(
+            "support",
+            None,
+            "the support given explicitly: the net's meta is not covered by a hash (a "
+            "format-1 spec file), so its 'support' is not used (re-save it with theory.save to cover it)",
+        )
     raw = support if support is not None else net.meta.get("support")
     if raw is None:
         raise bad("support", None, "a sequence of k distinct indices, or a net built by select (net.meta['support'])")
     idx = validate_support(raw, net.d)
     k = len(idx)
     claim = f"for every x in R^{net.d}: output j == x[support[j]] for all j < {k} (support = {idx})"
-    base: dict[str, Any] = dict(claim=claim, method="z3-induction", spec_hash=net.content_hash,
-                assumptions={"domain": f"R^{net.d}", "support": idx,
-                             "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))"})
+    base: dict[str, Any] = dict(
+        claim=claim,
+        method="z3-induction",
+        spec_hash=net.content_hash,
+        assumptions={
+            "domain": f"R^{net.d}",
+            "support": idx,
+            "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))",
+        },
+    )
     premises, s, L = _premises(net, k)
     details: dict[str, Any] = {"premises": premises, "argument": ARGUMENT}
     failed = [p["premise"] for p in premises if not p["holds"]]
@@ -227,9 +264,14 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         solver.add(lemma["query"])
         t = time.perf_counter()
         result, reason = solve(solver, deadline, queries)
-        rec = {"layer": level, "lemma": "readout" if level == L else f"level {level + 1}",
-               "statement": lemma["statement"], "variables": len(lemma["vars"]), "z3": result,
-               "seconds": round(time.perf_counter() - t, 6)}
+        rec = {
+            "layer": level,
+            "lemma": "readout" if level == L else f"level {level + 1}",
+            "statement": lemma["statement"],
+            "variables": len(lemma["vars"]),
+            "z3": result,
+            "seconds": round(time.perf_counter() - t, 6),
+        }
         if reason:
             rec["reason"] = reason
         lemmas.append(rec)
@@ -242,9 +284,16 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
             isolver.add(_index_identity(s, level))
             t = time.perf_counter()
             iresult, ireason = solve(isolver, deadline, queries)
-            identities.append({"l": level, "identity": f"(p*{s} + delta_{level}(i))*{s}^{level} + i mod {s}^{level} == "
-                               f"p*{s}^{level + 1} + i mod {s}^{level + 1}", "z3": iresult,
-                               "seconds": round(time.perf_counter() - t, 6), **({"reason": ireason} if ireason else {})})
+            identities.append(
+                {
+                    "l": level,
+                    "identity": f"(p*{s} + delta_{level}(i))*{s}^{level} + i mod {s}^{level} == "
+                    f"p*{s}^{level + 1} + i mod {s}^{level + 1}",
+                    "z3": iresult,
+                    "seconds": round(time.perf_counter() - t, 6),
+                    **({"reason": ireason} if ireason else {}),
+                }
+            )
             if iresult == "sat":  # cannot happen for a true identity; kept so a broken z3 never proves
                 unknowns.append(f"index identity l={level} (sat)")
             elif iresult == "unknown":
@@ -255,15 +304,24 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         lifted = _lift(net, idx, lemma, model)
         if lifted is not None:
             point, out = lifted
-            details.update(failed_lemma=lemmas[level]["lemma"],
-                           output_at_witness=[str(v) for v in out],
-                           expected_at_witness=[str(point.get(i, Fraction(0))) for i in idx])
-            return Certificate(status="refuted", witness=witness_of(net, point), seconds=time.perf_counter() - t0,
-                               details=details, **base)
+            details.update(
+                failed_lemma=lemmas[level]["lemma"],
+                output_at_witness=[str(v) for v in out],
+                expected_at_witness=[str(point.get(i, Fraction(0))) for i in idx],
+            )
+            return Certificate(
+                status="refuted",
+                witness=witness_of(net, point),
+                seconds=time.perf_counter() - t0,
+                details=details,
+                **base,
+            )
     if failures:
         names = [lemmas[level]["lemma"] for level, _, _ in failures]
-        details["reason"] = (f"lemma(s) {names} failed but no counterexample lifts to the network (the level "
-                             "invariant is stronger than the claim); try prove_equivalent_monolithic for small d")
+        details["reason"] = (
+            f"lemma(s) {names} failed but no counterexample lifts to the network (the level "
+            "invariant is stronger than the claim); try prove_equivalent_monolithic for small d"
+        )
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
     if unknowns:
         details["reason"] = f"z3 did not decide {unknowns}"

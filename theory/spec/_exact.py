@@ -33,8 +33,11 @@ def _input_units(net: Network, x: Any) -> np.ndarray:
         raise bad("x shape", arr.shape, f"{want}: channels first, like torch's (C0, d)")
     if flat.dtype.kind in "iuf":
         if flat.dtype.kind == "f" and not np.all(np.isfinite(flat)):
-            raise bad("x", f"entry {int(np.flatnonzero(~np.isfinite(flat))[0])} = {flat[~np.isfinite(flat)][0]}",
-                      "finite numbers (nan and inf have no exact value)")
+            raise bad(
+                "x",
+                f"entry {int(np.flatnonzero(~np.isfinite(flat))[0])} = {flat[~np.isfinite(flat)][0]}",
+                "finite numbers (nan and inf have no exact value)",
+            )
         return flat
     out = np.empty(flat.size, dtype=object)
     out[:] = [as_rational(v, "x") for v in flat]
@@ -54,8 +57,13 @@ def _relu(v: np.ndarray) -> np.ndarray:
     return np.where(v > 0, v, 0)
 
 
-def _forward(net: Network, inputs: np.ndarray, outputs: np.ndarray | None,
-             relu: Callable[[np.ndarray], np.ndarray], weight_cast: Callable[[Any], Any] | None = None):
+def _forward(
+    net: Network,
+    inputs: np.ndarray,
+    outputs: np.ndarray | None,
+    relu: Callable[[np.ndarray], np.ndarray],
+    weight_cast: Callable[[Any], Any] | None = None,
+):
     """Propagate exact values through the cone of ``outputs`` (all units when None).
 
     Returns the list of ``(units, values)`` per level, level 0 being the input.
@@ -137,8 +145,9 @@ def trace_exact(net: Network, x: Any) -> list[np.ndarray]:
     return out
 
 
-def forward_objects(net: Network, inputs: np.ndarray, relu: Callable[[np.ndarray], np.ndarray],
-                    weight_cast: Callable[[Any], Any]) -> np.ndarray:
+def forward_objects(
+    net: Network, inputs: np.ndarray, relu: Callable[[np.ndarray], np.ndarray], weight_cast: Callable[[Any], Any]
+) -> np.ndarray:
     """Output-cone forward pass over arbitrary Python objects (used by :func:`theory.symbolic`).
 
     ``inputs`` is the flat object array of input units; ``weight_cast`` converts each exact weight/bias.

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import TheoryError, bad
+from ..io import atomic_write_dir, read_json
 from ._layers import LAYER_KINDS
 from ._network import Network, thaw
-from ..io import atomic_write_dir, read_json
 from ._rational import as_rational
 from ._sparse import SparseArray
 
@@ -37,8 +37,10 @@ def uncovered_meta_error(path: str | os.PathLike, flags: str = "--target and --b
     ``Network.meta_covered`` False): it names the file and the ``flags`` that replace the meta's fields."""
     p = Path(path)
     p = p / SPEC_FILE if p.is_dir() else p
-    return TheoryError(f"{p}: format version 1, its meta is not covered by a hash: pass {flags} explicitly, or "
-                       "re-save it with theory.save to cover it")
+    return TheoryError(
+        f"{p}: format version 1, its meta is not covered by a hash: pass {flags} explicitly, or "
+        "re-save it with theory.save to cover it"
+    )
 
 
 def _array_json(a: SparseArray) -> dict[str, Any]:
@@ -95,19 +97,27 @@ def from_json(obj: Any) -> Network:
         raise TheoryError(f"not a {FORMAT} document (missing or wrong 'format' field)")
     version = obj.get("version")
     if type(version) is not int or version not in READABLE_VERSIONS:
-        raise TheoryError(f"unsupported {FORMAT} version {version!r}; this library reads versions "
-                          f"{', '.join(map(str, READABLE_VERSIONS))}")
+        raise TheoryError(
+            f"unsupported {FORMAT} version {version!r}; this library reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
+        )
     try:
         layers = []
         for i, lj in enumerate(obj["layers"]):
             cls = LAYER_KINDS.get(lj.get("kind"))
             if cls is None:
                 raise TheoryError(f"layers[{i}].kind: {lj.get('kind')!r} is not one of {sorted(LAYER_KINDS)}")
-            layers.append(cls(_array_from_json(lj["weight"], f"layers[{i}].weight"),
-                              _array_from_json(lj["bias"], f"layers[{i}].bias"), relu=lj["relu"]))
+            layers.append(
+                cls(
+                    _array_from_json(lj["weight"], f"layers[{i}].weight"),
+                    _array_from_json(lj["bias"], f"layers[{i}].bias"),
+                    relu=lj["relu"],
+                )
+            )
         meta = obj.get("meta") or {}
-        net = Network(d=obj["d"], c_in=obj["c_in"], layers=tuple(layers), meta=meta,
-                      meta_covered=version >= 2 or not meta)
+        net = Network(
+            d=obj["d"], c_in=obj["c_in"], layers=tuple(layers), meta=meta, meta_covered=version >= 2 or not meta
+        )
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as e:
         if isinstance(e, TheoryError):
             raise
@@ -115,14 +125,21 @@ def from_json(obj: Any) -> Network:
     except RecursionError:
         raise TheoryError("malformed spec document: nested too deeply (a corrupted file)") from None
     if net.content_hash != obj.get("content_hash"):
-        raise TheoryError("content hash mismatch: the weights do not match the recorded hash (corrupted or edited file)")
+        raise TheoryError(
+            "content hash mismatch: the weights do not match the recorded hash (corrupted or edited file)"
+        )
     if version >= 2 and net.meta_hash != obj.get("meta_hash"):
-        raise TheoryError("modified file: meta does not match its hash (meta_hash); the target, box or bounds "
-                          "were edited or the file is corrupted (rebuild it, or load the weights and save again)")
+        raise TheoryError(
+            "modified file: meta does not match its hash (meta_hash); the target, box or bounds "
+            "were edited or the file is corrupted (rebuild it, or load the weights and save again)"
+        )
     if not net.meta_covered:
-        warnings.warn("meta not covered by a hash (format version 1): the tools use its target, box, support, "
-                      "bounds and eps only when given explicitly; re-save to cover it (theory.save)",
-                      MetaNotCoveredWarning, stacklevel=2)
+        warnings.warn(
+            "meta not covered by a hash (format version 1): the tools use its target, box, support, "
+            "bounds and eps only when given explicitly; re-save to cover it (theory.save)",
+            MetaNotCoveredWarning,
+            stacklevel=2,
+        )
     return net
 
 

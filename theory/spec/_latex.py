@@ -25,8 +25,10 @@ class _Sigma(sp.Function):
 
 def _sigma(expr: sp.Expr) -> sp.Expr:
     """Every ``Max(0, e)`` as ``sigma(e)`` (innermost first)."""
-    return expr.replace(lambda e: isinstance(e, sp.Max) and sp.S.Zero in e.args,
-                        lambda e: _Sigma(sp.Max(*[a for a in e.args if a != 0])))
+    return expr.replace(
+        lambda e: isinstance(e, sp.Max) and sp.S.Zero in e.args,
+        lambda e: _Sigma(sp.Max(*[a for a in e.args if a != 0])),
+    )
 
 
 def _hidden_units(net: Network) -> int:
@@ -56,8 +58,17 @@ def _layers(net: Network) -> str:
     for i, layer in enumerate(net.layers):
         key = (layer.kind, layer.kernel, layer.relu, layer.c_in, layer.c_out)
         start = groups[-1][0] if groups else None
-        same = start is not None and (net.layers[start].kind, net.layers[start].kernel, net.layers[start].relu,
-                                      net.layers[start].c_in, net.layers[start].c_out) == key
+        same = (
+            start is not None
+            and (
+                net.layers[start].kind,
+                net.layers[start].kernel,
+                net.layers[start].relu,
+                net.layers[start].c_in,
+                net.layers[start].c_out,
+            )
+            == key
+        )
         if same and i < net.depth - 1:
             groups[-1].append(i)
         else:
@@ -75,8 +86,10 @@ def _layers(net: Network) -> str:
         n_in, n_out = net.positions[first - 1], net.positions[last]
         pos = f"{n_in} \\to {n_out} positions" if n_in != n_out else f"{n_out} position" + ("s" if n_out > 1 else "")
         nnz = sum(net.layers[i].nonzeros for i in group)
-        detail = (text.format(s=layer.kernel) + f", {layer.c_in} \\to {layer.c_out} channels, {pos}, "
-                  f"{nnz} nonzeros" + ("" if layer.relu else ", linear"))
+        detail = (
+            text.format(s=layer.kernel) + f", {layer.c_in} \\to {layer.c_out} channels, {pos}, "
+            f"{nnz} nonzeros" + ("" if layer.relu else ", linear")
+        )
         lines.append(rf"{name} &= {rhs} && \text{{{_escape(detail)}}}")
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
@@ -87,8 +100,9 @@ def _escape(text: str) -> str:
     return text.replace(r"\to", r"$\to$").replace(r"1\times 1", r"$1\times 1$")
 
 
-def latex(net: Network, *, mode: str = "auto", max_units: int = 64, max_chars: int = 2000,
-          define_sigma: bool = True) -> str:
+def latex(
+    net: Network, *, mode: str = "auto", max_units: int = 64, max_chars: int = 2000, define_sigma: bool = True
+) -> str:
     """A readable LaTeX rendering of ``net``.
 
     ``"formula"``: the output as ``sympy.latex(theory.symbolic(net))`` with every ReLU ``Max(0, e)``

@@ -49,7 +49,9 @@ class Layer:
             raise bad(f"{self.kind} weight shape", self.weight.shape, f"{self._weight_ndim} axes: {self._layout}")
         expected = self.weight.shape[: self._row_axes]
         if self.bias.shape != expected:
-            raise bad(f"{self.kind} bias shape", self.bias.shape, f"{expected}, matching the weight {self.weight.shape}")
+            raise bad(
+                f"{self.kind} bias shape", self.bias.shape, f"{expected}, matching the weight {self.weight.shape}"
+            )
 
     _layout: ClassVar[str] = ""
 
@@ -98,7 +100,9 @@ class Layer:
             ``(which, in_units, nz)``: for every connection, the index into ``units`` it feeds, the input
             unit id ``n * c_in + c`` it reads, and the index of its weight in ``weight.values``.
         """
-        row_size = self.weight.size // (self.weight.shape[0] if self._row_axes == 1 else self.weight.shape[0] * self.weight.shape[1])
+        row_size = self.weight.size // (
+            self.weight.shape[0] if self._row_axes == 1 else self.weight.shape[0] * self.weight.shape[1]
+        )
         n_rows = self.weight.size // row_size
         rowptr = np.searchsorted(self.weight.keys, np.arange(n_rows + 1, dtype=np.int64) * row_size)
         rows = self._row_of(units)
@@ -129,8 +133,11 @@ class _TreeLayer(Layer):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.stride is not None and self.stride != self.kernel:
-            raise bad(f"{self.kind} stride", self.stride,
-                      f"the kernel size {self.kernel}: only kernel = stride (non-overlapping) layers")
+            raise bad(
+                f"{self.kind} stride",
+                self.stride,
+                f"the kernel size {self.kernel}: only kernel = stride (non-overlapping) layers",
+            )
         if self.kernel < 2:
             raise bad(f"{self.kind} kernel", self.kernel, "s >= 2 (a kernel of 1 is a PointwiseLayer)")
 
@@ -168,7 +175,9 @@ class LocalLayer(_TreeLayer):
     def out_positions(self, n_in: int) -> int:
         n_out = self.weight.shape[0]
         if n_in != n_out * self.kernel:
-            raise TheoryError(f"local layer with {n_out} positions x kernel {self.kernel} needs {n_out * self.kernel} input positions, got {n_in}")
+            raise TheoryError(
+                f"local layer with {n_out} positions x kernel {self.kernel} needs {n_out * self.kernel} input positions, got {n_in}"
+            )
         return n_out
 
 

@@ -95,7 +95,9 @@ class Network:
             if not isinstance(layer, Layer):
                 raise bad(f"layers[{i}]", type(layer).__name__, "a ConvLayer, LocalLayer, PointwiseLayer or DenseLayer")
             if layer.c_in != c:
-                raise TheoryError(f"layers[{i}] ({layer.kind}) expects {layer.c_in} input channels but layer {i - 1} gives {c}")
+                raise TheoryError(
+                    f"layers[{i}] ({layer.kind}) expects {layer.c_in} input channels but layer {i - 1} gives {c}"
+                )
             try:
                 n = layer.out_positions(n)
             except TheoryError as e:
@@ -111,8 +113,10 @@ class Network:
         if not isinstance(self.meta_covered, bool):
             raise bad("meta_covered", self.meta_covered, "True or False")
         if _meta_depth(self.meta, MAX_META_DEPTH) > MAX_META_DEPTH:
-            raise TheoryError(f"argument 'meta': nested more than {MAX_META_DEPTH} levels deep; allowed: JSON-able "
-                              f"values nested at most {MAX_META_DEPTH} deep (a corrupted or hostile file)")
+            raise TheoryError(
+                f"argument 'meta': nested more than {MAX_META_DEPTH} levels deep; allowed: JSON-able "
+                f"values nested at most {MAX_META_DEPTH} deep (a corrupted or hostile file)"
+            )
         meta = _freeze(dict(self.meta))
         try:
             json.dumps(thaw(meta), allow_nan=False)
@@ -184,7 +188,9 @@ class Network:
         n_units = self.n_outputs
         owner = np.arange(n_units, dtype=np.int64)  # which output unit a cone entry belongs to
         units = np.arange(n_units, dtype=np.int64)
-        for layer, n_in_units in zip(reversed(self.layers), reversed([p * c for p, c in zip(self.positions[:-1], self.channels[:-1])])):
+        for layer, n_in_units in zip(
+            reversed(self.layers), reversed([p * c for p, c in zip(self.positions[:-1], self.channels[:-1])])
+        ):
             which, in_units, _ = layer.edges(units)
             pair = np.unique(owner[which] * n_in_units + in_units)
             owner, units = pair // n_in_units, pair % n_in_units
@@ -211,8 +217,9 @@ class Network:
     def meta_hash(self) -> str:
         """sha256 of ``meta`` bound to the weights: ``sha256("cnnverify.meta|" + content_hash + "|" + JSON)``,
         the JSON canonical (keys sorted, no spaces, ASCII), so equal metas give equal hashes."""
-        canonical = json.dumps(thaw(self.meta), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                               allow_nan=False)
+        canonical = json.dumps(
+            thaw(self.meta), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        )
         return hashlib.sha256(f"cnnverify.meta|{self.content_hash}|{canonical}".encode()).hexdigest()
 
     def __eq__(self, other: object) -> bool:

@@ -50,6 +50,7 @@ def as_rational(value: Any, arg: str) -> Fraction:
         if not value.is_finite:
             raise bad(arg, value, "a finite number (nan and inf have no exact value)")
         import sympy as sp
+
         exact = sp.Rational(value)
         return Fraction(int(exact.p), int(exact.q))
     raise bad(arg, value, "an exact rational (int, Fraction, 'p/q' string or finite float)")

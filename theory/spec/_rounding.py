@@ -47,8 +47,12 @@ from .._errors import bad
 from ._network import Network
 
 # name -> (p: significand bits incl. the hidden bit, emin: exponent of the smallest normal, emax)
-FORMATS = {"float64": (53, -1022, 1023), "float32": (24, -126, 127), "float16": (11, -14, 15),
-           "bfloat16": (8, -126, 127)}
+FORMATS = {
+    "float64": (53, -1022, 1023),
+    "float32": (24, -126, 127),
+    "float16": (11, -14, 15),
+    "bfloat16": (8, -126, 127),
+}
 _SAFETY = 1 + 2.0**-30  # covers the float64 rounding of the bound's own arithmetic (relative, tiny)
 
 _ZERO: Any = Fraction(0)
@@ -143,8 +147,15 @@ def _abs_floats(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _signatures(layer_relu: bool, units: int, which: np.ndarray, src: np.ndarray, w_signed: np.ndarray,
-                zero_bias: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _signatures(
+    layer_relu: bool,
+    units: int,
+    which: np.ndarray,
+    src: np.ndarray,
+    w_signed: np.ndarray,
+    zero_bias: np.ndarray,
+    sig: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact routing units of one level and their signatures.
 
     ``sig[u] = (t, sigma, r)``: unit ``u`` equals ``sigma x_t`` (``r = 0``) or ``relu(sigma x_t)`` (``r = 1``)
@@ -166,12 +177,24 @@ def _signatures(layer_relu: bool, units: int, which: np.ndarray, src: np.ndarray
     two = np.flatnonzero(zero_bias & all_unit & (fan == 2))
     if two.size:
         a, b = src[first[two]], src[first[two] + 1]
-        pair = (sig[a, 0] >= 0) & (sig[a, 0] == sig[b, 0]) & (sig[a, 1] == -sig[b, 1]) & (sig[a, 2] == 1) & (sig[b, 2] == 1)
+        pair = (
+            (sig[a, 0] >= 0)
+            & (sig[a, 0] == sig[b, 0])
+            & (sig[a, 1] == -sig[b, 1])
+            & (sig[a, 2] == 1)
+            & (sig[b, 2] == 1)
+        )
         exact[two[pair]] = True
         wa, wb = w_signed[first[two]], w_signed[first[two] + 1]
         lin = pair & (wa == -wb)  # w (relu(sx) - relu(-sx)) = w s x
-        out[two[lin]] = np.stack([sig[a[lin], 0], sig[a[lin], 1] * np.sign(wa[lin]).astype(np.int64),
-                                  np.full(int(lin.sum()), 1 if layer_relu else 0)], 1)
+        out[two[lin]] = np.stack(
+            [
+                sig[a[lin], 0],
+                sig[a[lin], 1] * np.sign(wa[lin]).astype(np.int64),
+                np.full(int(lin.sum()), 1 if layer_relu else 0),
+            ],
+            1,
+        )
     return exact, out
 
 
@@ -194,6 +217,7 @@ class _Level:
 
     def __init__(self, layer: Any, level: tuple, n_below: int, sig: np.ndarray):
         import scipy.sparse as sps
+
         units, (which, src, nz) = level
         self.m = m = units.size
         order = np.argsort(which, kind="stable")
@@ -204,7 +228,7 @@ class _Level:
         self.nonzero = np.concatenate([w[w > 0], b[b > 0]])
         self.fan = np.bincount(which, minlength=m)
         self.W = sps.csr_matrix((w, (which, src)), shape=(m, n_below))
-        self.P = sps.csr_matrix((np.ones(w.size), (which, src)), shape=(m, n_below))   # the edge pattern
+        self.P = sps.csr_matrix((np.ones(w.size), (which, src)), shape=(m, n_below))  # the edge pattern
         self.relu = bool(layer.relu)
         self.exact, self.sig = _signatures(layer.relu, m, which, src, w_signed, b == 0, sig)
 
@@ -231,18 +255,22 @@ def _step(lv: _Level, a: np.ndarray, e: np.ndarray, dtype: str, live: np.ndarray
     """
     p, emin, _ = _format(dtype)
     u, eta = unit_roundoff(dtype), math.ldexp(1.0, emin - p + 1)  # eta: the smallest subnormal
-    col = (slice(None),) + (None,) * (a.ndim - 1)       # broadcast per-unit vectors over regions
+    col = (slice(None),) + (None,) * (a.ndim - 1)  # broadcast per-unit vectors over regions
     fan = lv.fan[col] if live is None else np.asarray(lv.P @ live.astype(np.float64)).astype(np.int64)
     sum_a, sum_e = lv.W @ a, lv.W @ e
-    g = gamma(np.arange(int(lv.fan.max(initial=0)) + 3), dtype)[fan + 2]      # gamma of the integer fan-ins
+    g = gamma(np.arange(int(lv.fan.max(initial=0)) + 3), dtype)[fan + 2]  # gamma of the integer fan-ins
     total = sum_a + sum_e + lv.b[col]
     new = np.where(lv.exact[col], 0.0, g * total + (fan + 2) * eta)
     return sum_a, np.where(lv.exact[col], sum_e, (1 + u) * sum_e + new), new, (1 + g) * total
 
 
-def region_bounds(net: Network, magnitudes: Sequence[np.ndarray], dtype: str,
-                  pre_max: Sequence[np.ndarray | None] | None = None, plan: list | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def region_bounds(
+    net: Network,
+    magnitudes: Sequence[np.ndarray],
+    dtype: str,
+    pre_max: Sequence[np.ndarray | None] | None = None,
+    plan: list | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The bound of :func:`rounding_bound` on many regions at once, from exact magnitudes of every cone unit.
 
     Args:
@@ -295,15 +323,14 @@ def point_bound(net: Network, point: Sequence[Any], dtype: str) -> tuple[float, 
         acc = layer.bias_of(units)
         np.add.at(acc, which, layer.weight.values[nz] * vals[src])
         up_ = np.array([float(v) for v in acc]) if acc.size else np.zeros(0)
-        pres.append((up_ + np.abs(up_) * 2.0**-50)[:, None] if layer.relu else None)   # rounded up
+        pres.append((up_ + np.abs(up_) * 2.0**-50)[:, None] if layer.relu else None)  # rounded up
         vals = np.where(acc > 0, acc, _ZERO) if layer.relu else acc
         mags.append(_abs_floats(vals)[:, None])
     e, peak = region_bounds(net, mags, dtype, pres)
     return float(e[0]), float(peak[0])
 
 
-def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence[Any] | None = None
-                   ) -> RoundingBound:
+def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence[Any] | None = None) -> RoundingBound:
     """The bound of the module docstring, propagated unit by unit through the output's cone.
 
     Args:
@@ -320,13 +347,18 @@ def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence
     Raises:
         TheoryError: non-finite or negative magnitudes, wrong length, unknown format name.
     """
-    _format(dtype)                                   # a clear error for an unknown name
+    _format(dtype)  # a clear error for an unknown name
     levels = cone_levels(net)
     n0 = levels[0][0].size
-    a = np.broadcast_to(np.asarray(magnitudes, dtype=np.float64), (n0,)).copy() if np.ndim(magnitudes) == 0 \
+    a = (
+        np.broadcast_to(np.asarray(magnitudes, dtype=np.float64), (n0,)).copy()
+        if np.ndim(magnitudes) == 0
         else np.asarray(magnitudes, dtype=np.float64)
+    )
     if a.shape != (n0,) or not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise bad("magnitudes", f"array of shape {a.shape}", f"{n0} finite nonnegative bounds (one per live input unit)")
+        raise bad(
+            "magnitudes", f"array of shape {a.shape}", f"{n0} finite nonnegative bounds (one per live input unit)"
+        )
     e = np.zeros(n0)
     exact_layers, layer_new = [], []
     peak, w_min, w_max = float(a.max()) if n0 else 0.0, math.inf, 0.0
@@ -341,5 +373,6 @@ def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence
         if bool(lv.exact.all()):
             exact_layers.append(i)
         layer_new.append(float(new.max()) if lv.m else 0.0)
-    return RoundingBound(e * _SAFETY, a * _SAFETY, tuple(exact_layers), tuple(layer_new), dtype, peak * _SAFETY,
-                         (w_min, w_max))
+    return RoundingBound(
+        e * _SAFETY, a * _SAFETY, tuple(exact_layers), tuple(layer_new), dtype, peak * _SAFETY, (w_min, w_max)
+    )

@@ -96,10 +96,16 @@ class SparseArray:
         try:
             raw = np.asarray(indices) if len(indices) else np.zeros((0, len(shape)), np.int64)
         except (TypeError, ValueError):
-            raise bad(f"{arg} indices", indices, f"rows of {len(shape)} ints (ragged or non-numeric coordinates)") from None
+            raise bad(
+                f"{arg} indices", indices, f"rows of {len(shape)} ints (ragged or non-numeric coordinates)"
+            ) from None
         if raw.dtype.kind not in "iu" or raw.ndim != 2 or raw.shape[1] != len(shape):
-            raise bad(f"{arg} indices", indices, f"an int array of shape (nnz, {len(shape)}): one row of "
-                      f"{len(shape)} ints per entry (no floats or bools)")
+            raise bad(
+                f"{arg} indices",
+                indices,
+                f"an int array of shape (nnz, {len(shape)}): one row of "
+                f"{len(shape)} ints per entry (no floats or bools)",
+            )
         idx = raw.astype(np.int64)
         for axis, n in enumerate(shape):
             col = idx[:, axis]
@@ -125,7 +131,9 @@ class SparseArray:
         items = list(entries.items())
         coords = [k if isinstance(k, tuple) else (k,) for k, _ in items]
         for c in coords:
-            if len(c) != len(tuple(shape)) or any(not isinstance(i, (int, np.integer)) or isinstance(i, bool) for i in c):
+            if len(c) != len(tuple(shape)) or any(
+                not isinstance(i, (int, np.integer)) or isinstance(i, bool) for i in c
+            ):
                 raise bad(f"{arg} index", c, f"a tuple of {len(tuple(shape))} ints")
         idx = np.array(coords, dtype=np.int64).reshape(-1, len(tuple(shape)))
         return cls.from_coo(shape, idx, [v for _, v in items], arg=arg)

@@ -70,8 +70,10 @@ def input_unit(net: Network, name: str, arg: str = "target") -> int:
         elif a < net.c_in and int(b) < net.d:
             return int(b) * net.c_in + a
     shown = str(name) if len(str(name)) <= 40 else str(name)[:37] + "..."
-    raise TheoryError(f"argument {arg!r}: {shown} is not an input of this network "
-                      f"(d={net.d}, c_in={net.c_in}: inputs {input_names_text(net)})")
+    raise TheoryError(
+        f"argument {arg!r}: {shown} is not an input of this network "
+        f"(d={net.d}, c_in={net.c_in}: inputs {input_names_text(net)})"
+    )
 
 
 def _expr(v: object) -> sp.Expr:
@@ -115,7 +117,11 @@ def symbolic(net: Network, *, simplify: bool = False, max_inputs: int = 4096) ->
         raise bad("net", type(net).__name__, "a theory.Network")
     max_inputs = check_positive_int("max_inputs", max_inputs)
     if net.d * net.c_in > max_inputs:
-        raise bad("net", f"{net.d * net.c_in} input units", f"at most max_inputs = {max_inputs} (symbolic output is for small d)")
+        raise bad(
+            "net",
+            f"{net.d * net.c_in} input units",
+            f"at most max_inputs = {max_inputs} (symbolic output is for small d)",
+        )
     xs = np.empty(net.d * net.c_in, dtype=object)
     xs[:] = input_symbols(net)
     outs = forward_objects(net, xs, _relu, _rational)

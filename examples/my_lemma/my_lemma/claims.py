@@ -5,9 +5,8 @@
 where the exact error is above 1/1024.
 """
 
-import theory
-
 import checks
+import theory
 
 SOURCE = "my_lemma example project (our own construction)"
 
@@ -17,13 +16,23 @@ def square_of_x5() -> theory.Network:
     return theory.compose(theory.select(16, [5], 2), theory.square_head(m=3))
 
 
-@checks.claim("mylab.square.bound", statement="sup over x in [0,1]^16 of |net(x) - x5^2| <= 1/128.", source=SOURCE,
-              kind="formal", cost={"quick": 3, "full": 3})
+@checks.claim(
+    "mylab.square.bound",
+    statement="sup over x in [0,1]^16 of |net(x) - x5^2| <= 1/128.",
+    source=SOURCE,
+    kind="formal",
+    cost={"quick": 3, "full": 3},
+)
 def square_bound(ctx):
     return checks.expect_sup_error(square_of_x5(), "x5**2", (0, 1), "1/128", time_limit_s=20)
 
 
-@checks.claim("mylab.square.planted", statement="sup over x in [0,1]^16 of |net(x) - x5^2| <= 1/1024 (planted: "
-              "false).", source=SOURCE, kind="formal", cost={"quick": 3, "full": 3})
+@checks.claim(
+    "mylab.square.planted",
+    statement="sup over x in [0,1]^16 of |net(x) - x5^2| <= 1/1024 (planted: false).",
+    source=SOURCE,
+    kind="formal",
+    cost={"quick": 3, "full": 3},
+)
 def square_planted(ctx):
     return checks.expect_sup_error(square_of_x5(), "x5**2", (0, 1), "1/1024", time_limit_s=20)

@@ -19,5 +19,13 @@ from ._task import bars_task
 from ._train import TrainSpec, spread
 from ._trends import depth_experiment, residual_experiment
 
-__all__ = ["ConvArch", "TrainSpec", "bars_task", "spread", "depth_experiment", "residual_experiment",
-           "lora_experiment", "pruning_experiment"]
+__all__ = [
+    "ConvArch",
+    "TrainSpec",
+    "bars_task",
+    "spread",
+    "depth_experiment",
+    "residual_experiment",
+    "lora_experiment",
+    "pruning_experiment",
+]

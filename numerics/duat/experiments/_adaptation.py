@@ -14,11 +14,10 @@ from typing import Any, Sequence
 
 import torch
 
-from ._models import ConvArch, Params, add_lora, init_params
-from ..._threads import torch_threads
-from ._train import (TaskData, TrainSpec, check_seeds, evaluate, sub_seed, task_data,
-                          train)
 from ..._errors import bad
+from ..._threads import torch_threads
+from ._models import ConvArch, Params, add_lora, init_params
+from ._train import TaskData, TrainSpec, check_seeds, evaluate, sub_seed, task_data, train
 
 PRETRAIN_ARCH = ConvArch((8, 8, 8, 8), pools=(0, 1, 2))
 """The pretrained CNN: four 3 x 3 conv layers of width 8, max-pool after the first three (global receptive field
@@ -26,8 +25,17 @@ on 16 x 16 images)."""
 
 
 @functools.lru_cache(maxsize=4)
-def _pretrained(arch: ConvArch, seeds: tuple[int, ...], side: int, noise: float, n_train: int, n_test: int,
-                spec: TrainSpec, dtype: torch.dtype, device: str) -> tuple[Params, TaskData, TaskData, list[float]]:
+def _pretrained(
+    arch: ConvArch,
+    seeds: tuple[int, ...],
+    side: int,
+    noise: float,
+    n_train: int,
+    n_test: int,
+    spec: TrainSpec,
+    dtype: torch.dtype,
+    device: str,
+) -> tuple[Params, TaskData, TaskData, list[float]]:
     """Models trained on the task, their data and test accuracies (cached; callers must not mutate the tensors)."""
     tr, te = task_data(seeds, side, noise, n_train, n_test, dtype, device)
     params = init_params(arch, tuple(sub_seed(s, "init-pretrain") for s in seeds), dtype=dtype, device=device)
@@ -35,18 +43,47 @@ def _pretrained(arch: ConvArch, seeds: tuple[int, ...], side: int, noise: float,
     return params, tr, te, log["test_acc"]
 
 
-def _config(arch: ConvArch, side: int, noise: float, n_train: int, n_test: int, pretrain: TrainSpec,
-            dtype: torch.dtype, device: str) -> dict[str, Any]:
-    return {"widths": list(arch.widths), "pools": list(arch.pools), "params": arch.param_count(), "side": side,
-            "noise": noise, "n_train": n_train, "n_test": n_test, "pretrain_steps": pretrain.steps,
-            "batch": pretrain.batch, "lr": pretrain.lr, "dtype": str(dtype), "device": device}
+def _config(
+    arch: ConvArch,
+    side: int,
+    noise: float,
+    n_train: int,
+    n_test: int,
+    pretrain: TrainSpec,
+    dtype: torch.dtype,
+    device: str,
+) -> dict[str, Any]:
+    return {
+        "widths": list(arch.widths),
+        "pools": list(arch.pools),
+        "params": arch.param_count(),
+        "side": side,
+        "noise": noise,
+        "n_train": n_train,
+        "n_test": n_test,
+        "pretrain_steps": pretrain.steps,
+        "batch": pretrain.batch,
+        "lr": pretrain.lr,
+        "dtype": str(dtype),
+        "device": device,
+    }
 
 
-def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRETRAIN_ARCH, side: int = 16,
-                    noise: float = 0.5, n_train: int = 2000, n_test: int = 1000, seeds: Sequence[int] = range(5),
-                    pretrain: TrainSpec = TrainSpec(800, batch=32, lr=1e-2),
-                    adapt: TrainSpec = TrainSpec(300, batch=32, lr=1e-2), dtype: torch.dtype = torch.float32,
-                    device: str = "cpu", threads: int = 1) -> dict[str, Any]:
+def lora_experiment(
+    *,
+    ranks: Sequence[int] = (1, 2, 4, 8),
+    arch: ConvArch = PRETRAIN_ARCH,
+    side: int = 16,
+    noise: float = 0.5,
+    n_train: int = 2000,
+    n_test: int = 1000,
+    seeds: Sequence[int] = range(5),
+    pretrain: TrainSpec = TrainSpec(800, batch=32, lr=1e-2),
+    adapt: TrainSpec = TrainSpec(300, batch=32, lr=1e-2),
+    dtype: torch.dtype = torch.float32,
+    device: str = "cpu",
+    threads: int = 1,
+) -> dict[str, Any]:
     """Accuracy on the rotated task after adapting a pretrained CNN: none, readout only, LoRA rank r, full (E18).
 
     LoRA adapts every conv kernel by ``reshape(B A)`` of rank ``r`` (:func:`add_lora`) and trains the readout; the
@@ -73,15 +110,25 @@ def lora_experiment(*, ranks: Sequence[int] = (1, 2, 4, 8), arch: ConvArch = PRE
         acc = {"none": evaluate(arch, base, te_rot)[1].tolist()}
         trainable = {"none": 0}
         for name, (params, names) in variants.items():
-            _, log = train(arch, params, names, tr_rot, adapt, seed=sub_seed(seeds[0], f"adapt-{name}"),
-                           test_data=te_rot)
+            _, log = train(
+                arch, params, names, tr_rot, adapt, seed=sub_seed(seeds[0], f"adapt-{name}"), test_data=te_rot
+            )
             acc[name] = log["test_acc"]
             trainable[name] = sum(params[k][0].numel() for k in names)
-    return {"ranks": list(ranks), "max_rank": [min(w, arch.channels_in(l) * 9) for l, w in enumerate(arch.widths)],
-            "trainable": trainable, "test_acc": acc,
-            "pretrain_test_acc": pre_acc, "seeds": list(seeds),
-            "config": {**_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
-                       "adapt_steps": adapt.steps, "adapt_lr": adapt.lr, "shift": "images rotated by 90 degrees"}}
+    return {
+        "ranks": list(ranks),
+        "max_rank": [min(w, arch.channels_in(l) * 9) for l, w in enumerate(arch.widths)],
+        "trainable": trainable,
+        "test_acc": acc,
+        "pretrain_test_acc": pre_acc,
+        "seeds": list(seeds),
+        "config": {
+            **_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
+            "adapt_steps": adapt.steps,
+            "adapt_lr": adapt.lr,
+            "shift": "images rotated by 90 degrees",
+        },
+    }
 
 
 def magnitude_masks(arch: ConvArch, params: Params, ratio: float) -> dict[int, torch.Tensor]:
@@ -104,16 +151,26 @@ def magnitude_masks(arch: ConvArch, params: Params, ratio: float) -> dict[int, t
     for l in range(arch.depth):
         w = params[f"w{l}"]
         n = w[0].numel()
-        masks[l] = keep[:, start:start + n].reshape(w.shape)
+        masks[l] = keep[:, start : start + n].reshape(w.shape)
         start += n
     return masks
 
 
-def pruning_experiment(*, ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 0.95), arch: ConvArch = PRETRAIN_ARCH,
-                       side: int = 16, noise: float = 0.5, n_train: int = 2000, n_test: int = 1000,
-                       seeds: Sequence[int] = range(5), pretrain: TrainSpec = TrainSpec(800, batch=32, lr=1e-2),
-                       finetune: TrainSpec | None = None, dtype: torch.dtype = torch.float32, device: str = "cpu",
-                       threads: int = 1) -> dict[str, Any]:
+def pruning_experiment(
+    *,
+    ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 0.95),
+    arch: ConvArch = PRETRAIN_ARCH,
+    side: int = 16,
+    noise: float = 0.5,
+    n_train: int = 2000,
+    n_test: int = 1000,
+    seeds: Sequence[int] = range(5),
+    pretrain: TrainSpec = TrainSpec(800, batch=32, lr=1e-2),
+    finetune: TrainSpec | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: str = "cpu",
+    threads: int = 1,
+) -> dict[str, Any]:
     """Test accuracy of pretrained CNNs after global magnitude pruning of their conv kernels (E19).
 
     Without retraining; with ``finetune``, also after a short fine-tune of the surviving weights (masks fixed).
@@ -131,12 +188,25 @@ def pruning_experiment(*, ratios: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 
             masks = magnitude_masks(arch, base, ratio)
             acc.append(evaluate(arch, base, te, masks)[1].tolist())
             if finetune is not None:
-                _, log = train(arch, base, list(base), tr, finetune, seed=sub_seed(seeds[0], f"prune{ratio}"),
-                               test_data=te, masks=masks)
+                _, log = train(
+                    arch,
+                    base,
+                    list(base),
+                    tr,
+                    finetune,
+                    seed=sub_seed(seeds[0], f"prune{ratio}"),
+                    test_data=te,
+                    masks=masks,
+                )
                 tuned.append(log["test_acc"])
-    return {"ratios": list(ratios), "test_acc": acc,
-            "finetuned_test_acc": tuned if finetune is not None else None,
-            "seeds": list(seeds),
-            "config": {**_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
-                       "finetune_steps": finetune.steps if finetune is not None else 0,
-                       "pruned": "conv kernels, global per model (biases and readout kept)"}}
+    return {
+        "ratios": list(ratios),
+        "test_acc": acc,
+        "finetuned_test_acc": tuned if finetune is not None else None,
+        "seeds": list(seeds),
+        "config": {
+            **_config(arch, side, noise, n_train, n_test, pretrain, dtype, device),
+            "finetune_steps": finetune.steps if finetune is not None else 0,
+            "pruned": "conv kernels, global per model (biases and readout kept)",
+        },
+    }

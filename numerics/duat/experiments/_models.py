@@ -61,10 +61,18 @@ class ConvArch:
         if any(not isinstance(p, int) or not 0 <= p < depth for p in self.pools):
             raise bad("pools", self.pools, f"layer indices in [0, {depth})")
         for s in self.skips:
-            if not isinstance(s, int) or not 1 <= s < depth or s - 1 in self.pools \
-                    or self.widths[s] != self.channels_in(s - 1):
-                raise bad("skips", self.skips, "layer indices l >= 1 with no pool after layer l-1 and "
-                          "widths[l] equal to the input channels of layer l-1")
+            if (
+                not isinstance(s, int)
+                or not 1 <= s < depth
+                or s - 1 in self.pools
+                or self.widths[s] != self.channels_in(s - 1)
+            ):
+                raise bad(
+                    "skips",
+                    self.skips,
+                    "layer indices l >= 1 with no pool after layer l-1 and "
+                    "widths[l] equal to the input channels of layer l-1",
+                )
         for name in ("in_channels", "classes"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -96,8 +104,9 @@ class ConvArch:
         return r
 
 
-def init_params(arch: ConvArch, seeds: tuple[int, ...], *, dtype: torch.dtype = torch.float32,
-                device: str | torch.device = "cpu") -> Params:
+def init_params(
+    arch: ConvArch, seeds: tuple[int, ...], *, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+) -> Params:
     """He-normal conv kernels ``N(0, 2 / (9 C_in))``, readout ``N(0, 1 / C_L)``, zero biases; model ``m`` from
     ``torch.Generator().manual_seed(seeds[m])`` only (drawn in float64, then cast, so every dtype gets the same
     initialisation up to rounding).
@@ -117,11 +126,13 @@ def init_params(arch: ConvArch, seeds: tuple[int, ...], *, dtype: torch.dtype = 
         p = {}
         for l, w in enumerate(arch.widths):
             fan_in = arch.channels_in(l) * K * K
-            p[f"w{l}"] = torch.randn(w, arch.channels_in(l), K, K, generator=g, dtype=torch.float64) \
-                * math.sqrt(2.0 / fan_in)
+            p[f"w{l}"] = torch.randn(w, arch.channels_in(l), K, K, generator=g, dtype=torch.float64) * math.sqrt(
+                2.0 / fan_in
+            )
             p[f"b{l}"] = torch.zeros(w, dtype=torch.float64)
-        p["head_w"] = torch.randn(arch.widths[-1], arch.classes, generator=g, dtype=torch.float64) \
-            / math.sqrt(arch.widths[-1])
+        p["head_w"] = torch.randn(arch.widths[-1], arch.classes, generator=g, dtype=torch.float64) / math.sqrt(
+            arch.widths[-1]
+        )
         p["head_b"] = torch.zeros(arch.classes, dtype=torch.float64)
         per_model.append(p)
     return {k: torch.stack([p[k] for p in per_model]).to(dtype=dtype, device=device) for k in per_model[0]}
@@ -145,8 +156,7 @@ def add_lora(arch: ConvArch, params: Params, rank: int, *, seed: int) -> Params:
     m = ref.shape[0]
     for l, w in enumerate(arch.widths):
         fan_in = arch.channels_in(l) * K * K
-        out[f"lora_a{l}"] = (torch.randn(m, rank, fan_in, generator=g, dtype=torch.float64)
-                             / math.sqrt(fan_in)).to(ref)
+        out[f"lora_a{l}"] = (torch.randn(m, rank, fan_in, generator=g, dtype=torch.float64) / math.sqrt(fan_in)).to(ref)
         out[f"lora_b{l}"] = torch.zeros(m, w, rank, dtype=ref.dtype, device=ref.device)
     return out
 
@@ -165,8 +175,9 @@ def kernel(params: Params, layer: int, masks: Mapping[int, torch.Tensor] | None 
     return w
 
 
-def forward(arch: ConvArch, params: Params, x: torch.Tensor,
-            masks: Mapping[int, torch.Tensor] | None = None) -> torch.Tensor:
+def forward(
+    arch: ConvArch, params: Params, x: torch.Tensor, masks: Mapping[int, torch.Tensor] | None = None
+) -> torch.Tensor:
     """Logits of all ``M`` models, model ``m`` on its own images ``x[:, m]``.
 
     Formula: ``h_0 = x``, ``z_l = conv(h_{l-1}, K_l) + b_l (+ h_{l-2}`` if ``l`` in skips), ``h_l = relu(z_l)``,
@@ -205,7 +216,7 @@ def matched_arch(depth: int, target: int, *, pools: tuple[int, ...], max_width: 
     for w in range(1, max_width + 1):
         if ConvArch((w,) * depth, pools=pools).param_count() > 4 * target:
             break
-        for v in ([w] if depth == 1 else range((w + 1) // 2, 2 * w + 1)):
+        for v in [w] if depth == 1 else range((w + 1) // 2, 2 * w + 1):
             arch = ConvArch((w,) * (depth - 1) + (v,), pools=pools)
             key = (abs(arch.param_count() - target), abs(v - w))
             if best is None or key < best[0]:

@@ -35,8 +35,15 @@ def _regions(side: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return (MARGIN, half - GAP // 2), (half + GAP // 2, side - MARGIN)
 
 
-def bars_task(n: int, *, side: int = 16, noise: float = 0.5, seed: int, dtype: torch.dtype = torch.float32,
-              device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def bars_task(
+    n: int,
+    *,
+    side: int = 16,
+    noise: float = 0.5,
+    seed: int,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``n`` images of the bar-relation task and their labels (deterministic per ``seed``).
 
     ``x = noise * N(0, I) + 1[horizontal bar] + 1[vertical bar]``; ``y = 1`` iff the horizontal bar lies in the

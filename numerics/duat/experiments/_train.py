@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..._errors import bad
 from ._models import ConvArch, Params, forward
 from ._task import bars_task
-from ..._errors import bad
 
 
 def sub_seed(seed: int, tag: str) -> int:
@@ -48,8 +48,9 @@ class TaskData:
         return TaskData(torch.rot90(self.x, 1, dims=(2, 3)).contiguous(), self.y)
 
 
-def make_data(seeds: Sequence[int], tag: str, n: int, *, side: int, noise: float, dtype: torch.dtype,
-              device: str | torch.device) -> TaskData:
+def make_data(
+    seeds: Sequence[int], tag: str, n: int, *, side: int, noise: float, dtype: torch.dtype, device: str | torch.device
+) -> TaskData:
     """``bars_task`` sets for each model seed, drawn from ``sub_seed(seed, tag)`` and stacked.
 
     Shape:
@@ -60,8 +61,9 @@ def make_data(seeds: Sequence[int], tag: str, n: int, *, side: int, noise: float
 
 
 @torch.no_grad()
-def evaluate(arch: ConvArch, params: Params, data: TaskData, masks: Mapping[int, torch.Tensor] | None = None,
-             chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(
+    arch: ConvArch, params: Params, data: TaskData, masks: Mapping[int, torch.Tensor] | None = None, chunk: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean cross-entropy and accuracy of every model on its own data.
 
     Returns:
@@ -71,8 +73,8 @@ def evaluate(arch: ConvArch, params: Params, data: TaskData, masks: Mapping[int,
     loss = torch.zeros(m, dtype=torch.float64)
     hits = torch.zeros(m, dtype=torch.float64)
     for i in range(0, data.n, chunk):
-        logits = forward(arch, params, data.x[i:i + chunk], masks)
-        y = data.y[i:i + chunk]
+        logits = forward(arch, params, data.x[i : i + chunk], masks)
+        y = data.y[i : i + chunk]
         ce = F.cross_entropy(logits.reshape(-1, arch.classes), y.reshape(-1), reduction="none").reshape(y.shape)
         loss += ce.sum(0).double().cpu()
         hits += (logits.argmax(-1) == y).sum(0).double().cpu()
@@ -110,9 +112,17 @@ class TrainSpec:
             raise bad("eval_every", self.eval_every, "an int >= 1 when loss_target is set (the loss is checked then)")
 
 
-def train(arch: ConvArch, params: Params, trainable: Sequence[str], train_data: TaskData, spec: TrainSpec, *,
-          seed: int, test_data: TaskData | None = None,
-          masks: Mapping[int, torch.Tensor] | None = None) -> tuple[Params, dict[str, Any]]:
+def train(
+    arch: ConvArch,
+    params: Params,
+    trainable: Sequence[str],
+    train_data: TaskData,
+    spec: TrainSpec,
+    *,
+    seed: int,
+    test_data: TaskData | None = None,
+    masks: Mapping[int, torch.Tensor] | None = None,
+) -> tuple[Params, dict[str, Any]]:
     """Train the named parameters of every model on its own training set with Adam.
 
     Loss: ``sum_m mean_batch CE(forward(x)[:, m], y[:, m])``. With ``spec.loss_target``, each model's
@@ -158,8 +168,11 @@ def train(arch: ConvArch, params: Params, trainable: Sequence[str], train_data: 
     if test_data is not None:
         log["test_acc"] = evaluate(arch, params, test_data, masks)[1].tolist()
     if spec.loss_target is not None:
-        log.update(target_step=target_step.tolist(), target_train_loss=target_loss.tolist(),
-                   target_test_acc=target_acc.tolist())
+        log.update(
+            target_step=target_step.tolist(),
+            target_train_loss=target_loss.tolist(),
+            target_test_acc=target_acc.tolist(),
+        )
     return params, log
 
 
@@ -170,23 +183,33 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     ok = v[np.isfinite(v)]
     if ok.size == 0:
         return {"mean": math.nan, "sd": math.nan, "min": math.nan, "max": math.nan, "n": 0, "missing": int(v.size)}
-    return {"mean": float(ok.mean()), "sd": float(ok.std(ddof=1)) if ok.size > 1 else 0.0,
-            "min": float(ok.min()), "max": float(ok.max()), "n": int(ok.size), "missing": int(v.size - ok.size)}
-
-
+    return {
+        "mean": float(ok.mean()),
+        "sd": float(ok.std(ddof=1)) if ok.size > 1 else 0.0,
+        "min": float(ok.min()),
+        "max": float(ok.max()),
+        "n": int(ok.size),
+        "missing": int(v.size - ok.size),
+    }
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     """``seeds`` as a tuple. Raises NumericsError unless they are distinct ints >= 0 (at least one)."""
     seeds = tuple(seeds)
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+    if (
+        not seeds
+        or len(set(seeds)) != len(seeds)
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+    ):
         raise bad("seeds", seeds, "a non-empty sequence of distinct ints >= 0")
     return seeds
 
 
-def task_data(seeds: tuple[int, ...], side: int, noise: float, n_train: int, n_test: int, dtype: torch.dtype,
-              device: str) -> tuple[TaskData, TaskData]:
+def task_data(
+    seeds: tuple[int, ...], side: int, noise: float, n_train: int, n_test: int, dtype: torch.dtype, device: str
+) -> tuple[TaskData, TaskData]:
     """Training and test sets of every model (streams ``'train'`` and ``'test'`` of each seed)."""
-    return (make_data(seeds, "train", n_train, side=side, noise=noise, dtype=dtype, device=device),
-            make_data(seeds, "test", n_test, side=side, noise=noise, dtype=dtype, device=device))
+    return (
+        make_data(seeds, "train", n_train, side=side, noise=noise, dtype=dtype, device=device),
+        make_data(seeds, "test", n_test, side=side, noise=noise, dtype=dtype, device=device),
+    )

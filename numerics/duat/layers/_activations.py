@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from ..._errors import NumericsError
-from ._leaf import LeafMap, flat, forward
 from .._sparse import diag
+from ._leaf import LeafMap, flat, forward
 
 
 def _gate(module: nn.Module, z: torch.Tensor, path: str) -> tuple[torch.Tensor, float]:
@@ -31,10 +31,11 @@ def _gate(module: nn.Module, z: torch.Tensor, path: str) -> tuple[torch.Tensor, 
         return torch.sigmoid(z), 0.0
     if isinstance(module, nn.GELU):
         if module.approximate == "tanh":
-            return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z ** 3))), 0.0
+            return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3))), 0.0
         if module.approximate != "none":
-            raise NumericsError(f"{path}: GELU(approximate={module.approximate!r}) is not supported; "
-                                f"allowed: 'none' (erf) or 'tanh'")
+            raise NumericsError(
+                f"{path}: GELU(approximate={module.approximate!r}) is not supported; allowed: 'none' (erf) or 'tanh'"
+            )
         return 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0))), 0.0
     if isinstance(module, nn.Sigmoid):
         safe = torch.where(z == 0, torch.ones_like(z), z)
@@ -54,8 +55,14 @@ def activation(module: nn.Module, h: torch.Tensor, path: str, structural: bool) 
     g, c = _gate(module, h.detach().to(torch.float64), path)
     piecewise = isinstance(module, (nn.ReLU, nn.LeakyReLU))
     m = diag(np.ones(h.numel()) if structural else flat(g))
-    return LeafMap(m, np.full(h.numel(), c), forward(module, h), None,
-                   {("mask" if piecewise else "gate"): g.reshape(h.shape)}, weight_dynamic=True)
+    return LeafMap(
+        m,
+        np.full(h.numel(), c),
+        forward(module, h),
+        None,
+        {("mask" if piecewise else "gate"): g.reshape(h.shape)},
+        weight_dynamic=True,
+    )
 
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Tanh)

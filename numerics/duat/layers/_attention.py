@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from ..._errors import NumericsError
-from ._leaf import LeafMap
 from .._sparse import from_dense
+from ._leaf import LeafMap
 
 
 def _check(module: nn.MultiheadAttention, h: torch.Tensor, path: str) -> None:
@@ -31,8 +31,10 @@ def _check(module: nn.MultiheadAttention, h: torch.Tensor, path: str) -> None:
     elif h.dim() != 2 or h.shape[1] != module.embed_dim:
         why = f"input of shape {tuple(h.shape)} (expected (tokens, {module.embed_dim}))"
     if why:
-        raise NumericsError(f"{path}: nn.MultiheadAttention with {why} is not supported; allowed: self-attention "
-                            f"on (tokens, embed_dim) without masks, bias_kv or zero attention")
+        raise NumericsError(
+            f"{path}: nn.MultiheadAttention with {why} is not supported; allowed: self-attention "
+            f"on (tokens, embed_dim) without masks, bias_kv or zero attention"
+        )
 
 
 def self_attention(module: nn.MultiheadAttention, h: torch.Tensor, path: str, structural: bool) -> LeafMap:
@@ -46,19 +48,23 @@ def self_attention(module: nn.MultiheadAttention, h: torch.Tensor, path: str, st
     heads, dh = module.num_heads, module.head_dim
     x = h.detach().double()
     w_in = module.in_proj_weight.detach().double()
-    b_in = module.in_proj_bias.detach().double() if module.in_proj_bias is not None else torch.zeros(3 * d, dtype=x.dtype)
+    b_in = (
+        module.in_proj_bias.detach().double() if module.in_proj_bias is not None else torch.zeros(3 * d, dtype=x.dtype)
+    )
     w_o = module.out_proj.weight.detach().double()
     b_o = module.out_proj.bias.detach().double() if module.out_proj.bias is not None else torch.zeros(d, dtype=x.dtype)
-    q, k, _ = [(x @ w_in[i * d:(i + 1) * d].T + b_in[i * d:(i + 1) * d]).reshape(n, heads, dh).transpose(0, 1)
-               for i in range(3)]
-    attn = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(dh), dim=-1)                   # (H, N, N)
-    w_v = w_in[2 * d:].reshape(heads, dh, d)                                                # rows of W_V^h.T
-    w_oh = w_o.reshape(d, heads, dh).permute(1, 2, 0)                                       # W_O^h: (H, dh, D)
-    p = torch.einsum("hcd,hce->hde", w_v, w_oh)                                             # P_h = W_V^h W_O^h
+    q, k, _ = [
+        (x @ w_in[i * d : (i + 1) * d].T + b_in[i * d : (i + 1) * d]).reshape(n, heads, dh).transpose(0, 1)
+        for i in range(3)
+    ]
+    attn = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(dh), dim=-1)  # (H, N, N)
+    w_v = w_in[2 * d :].reshape(heads, dh, d)  # rows of W_V^h.T
+    w_oh = w_o.reshape(d, heads, dh).permute(1, 2, 0)  # W_O^h: (H, dh, D)
+    p = torch.einsum("hcd,hce->hde", w_v, w_oh)  # P_h = W_V^h W_O^h
     # vec_r(Y)[(i, f)] = sum_h sum_{j,e} A_h[i, j] P_h[e, f] X[j, e]
     dense = torch.ones(n, d, n, d, dtype=x.dtype) if structural else torch.einsum("hij,hef->ifje", attn, p)
     m = from_dense(dense.reshape(n * d, n * d).numpy())
-    bias = (b_in[2 * d:] @ w_o.T + b_o).repeat(n).numpy()
+    bias = (b_in[2 * d :] @ w_o.T + b_o).repeat(n).numpy()
     with torch.no_grad():
         xb = h[None] if module.batch_first else h[:, None]
         out = module(xb, xb, xb, need_weights=False)[0]

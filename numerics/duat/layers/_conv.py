@@ -49,13 +49,21 @@ def resolve_padding(padding, kernel: Sequence[int], dilation: Sequence[int]) -> 
     return tuple((v, v) for v in p)
 
 
-def conv_csr(weight: np.ndarray, in_shape: Sequence[int], stride: Sequence[int],
-             pads: Sequence[tuple[int, int]], dilation: Sequence[int], groups: int) -> sp.csr_matrix:
+def conv_csr(
+    weight: np.ndarray,
+    in_shape: Sequence[int],
+    stride: Sequence[int],
+    pads: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+) -> sp.csr_matrix:
     """CSR form of :func:`conv_matrix` for a 2-D problem (1-D problems pass H = 1); arguments already checked."""
     cout, cg, kh, kw = weight.shape
     c, h, w = in_shape
-    outs = [(n + lo + hi - d * (k - 1) - 1) // s + 1
-            for n, k, s, (lo, hi), d in zip((h, w), (kh, kw), stride, pads, dilation)]
+    outs = [
+        (n + lo + hi - d * (k - 1) - 1) // s + 1
+        for n, k, s, (lo, hi), d in zip((h, w), (kh, kw), stride, pads, dilation)
+    ]
     ho, wo = outs
     hi_, ha, hu = axis_taps(h, ho, kh, stride[0], pads[0][0], dilation[0])
     wi, wa, wu = axis_taps(w, wo, kw, stride[1], pads[1][0], dilation[1])
@@ -68,23 +76,30 @@ def conv_csr(weight: np.ndarray, in_shape: Sequence[int], stride: Sequence[int],
     cols = ch * (h * w) + hu[th] * w + wu[tw]
     vals = weight[o, cl, ha[th], wa[tw]]
     shape = np.broadcast_shapes(rows.shape, cols.shape, vals.shape)
-    return coo(np.broadcast_to(rows, shape), np.broadcast_to(cols, shape), np.broadcast_to(vals, shape),
-               (cout * ho * wo, c * h * w))
+    return coo(
+        np.broadcast_to(rows, shape),
+        np.broadcast_to(cols, shape),
+        np.broadcast_to(vals, shape),
+        (cout * ho * wo, c * h * w),
+    )
 
 
-def conv_out_shape(weight_shape: Sequence[int], input_shape: Sequence[int], stride, padding, dilation
-                   ) -> tuple[int, ...]:
+def conv_out_shape(
+    weight_shape: Sequence[int], input_shape: Sequence[int], stride, padding, dilation
+) -> tuple[int, ...]:
     """Output shape ``(C_out, *spatial)`` with ``Ho = floor((H + p_lo + p_hi - d(k-1) - 1)/s) + 1`` per axis."""
     nd = len(input_shape) - 1
     k = tuple(weight_shape[2:])
     s, d = _pair(stride, "stride", nd), _pair(dilation, "dilation", nd)
     pads = resolve_padding(padding, k, d)
-    return (weight_shape[0],) + tuple((n + lo + hi - dd * (kk - 1) - 1) // ss + 1
-                                      for n, kk, ss, (lo, hi), dd in zip(input_shape[1:], k, s, pads, d))
+    return (weight_shape[0],) + tuple(
+        (n + lo + hi - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, (lo, hi), dd in zip(input_shape[1:], k, s, pads, d)
+    )
 
 
-def conv_matrix(weight: torch.Tensor, input_shape: Sequence[int], stride=1, padding=0, dilation=1,
-                groups: int = 1) -> torch.Tensor:
+def conv_matrix(
+    weight: torch.Tensor, input_shape: Sequence[int], stride=1, padding=0, dilation=1, groups: int = 1
+) -> torch.Tensor:
     """The sparse matrix ``M_K`` of a zero-padded 1-D or 2-D convolution (PyTorch cross-correlation, no flip).
 
     Formula (M1, our reconstruction): ``M_K[(o,i,j),(c,u,v)] = K[o, c - g_o C_in/g, a, b]`` when
@@ -113,11 +128,22 @@ def conv_matrix(weight: torch.Tensor, input_shape: Sequence[int], stride=1, padd
     nd = weight.dim() - 2
     in_shape = tuple(int(v) for v in input_shape)
     if len(in_shape) != nd + 1 or min(in_shape) < 1:
-        raise bad("input_shape", input_shape, f"{nd + 1} positive ints (C, {'H, W' if nd == 2 else 'L'}) for this kernel")
-    if not isinstance(groups, int) or groups < 1 or in_shape[0] % groups or weight.shape[0] % groups \
-            or weight.shape[1] * groups != in_shape[0]:
-        raise bad("groups", groups, f"a positive int dividing C_in={in_shape[0]} and C_out={weight.shape[0]} "
-                                    f"with C_in/groups == weight.shape[1]={weight.shape[1]}")
+        raise bad(
+            "input_shape", input_shape, f"{nd + 1} positive ints (C, {'H, W' if nd == 2 else 'L'}) for this kernel"
+        )
+    if (
+        not isinstance(groups, int)
+        or groups < 1
+        or in_shape[0] % groups
+        or weight.shape[0] % groups
+        or weight.shape[1] * groups != in_shape[0]
+    ):
+        raise bad(
+            "groups",
+            groups,
+            f"a positive int dividing C_in={in_shape[0]} and C_out={weight.shape[0]} "
+            f"with C_in/groups == weight.shape[1]={weight.shape[1]}",
+        )
     s, d = _pair(stride, "stride", nd), _pair(dilation, "dilation", nd)
     if min(s) < 1:
         raise bad("stride", stride, "positive ints")
@@ -130,11 +156,23 @@ def conv_matrix(weight: torch.Tensor, input_shape: Sequence[int], stride=1, padd
     return to_torch(conv_from_args(weight, in_shape, s, pads, d, groups))
 
 
-def conv_from_args(weight: torch.Tensor, in_shape: tuple[int, ...], stride: tuple[int, ...],
-                   pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...], groups: int) -> sp.csr_matrix:
+def conv_from_args(
+    weight: torch.Tensor,
+    in_shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    pads: tuple[tuple[int, int], ...],
+    dilation: tuple[int, ...],
+    groups: int,
+) -> sp.csr_matrix:
     """Lift 1-D problems to 2-D (H = 1) and call :func:`conv_csr` with a float64 numpy kernel."""
     w = weight.detach().to(torch.float64).cpu().numpy()
     if w.ndim == 3:
-        return conv_csr(w[:, :, None, :], (in_shape[0], 1, in_shape[1]), (1,) + tuple(stride),
-                        ((0, 0),) + tuple(pads), (1,) + tuple(dilation), groups)
+        return conv_csr(
+            w[:, :, None, :],
+            (in_shape[0], 1, in_shape[1]),
+            (1,) + tuple(stride),
+            ((0, 0),) + tuple(pads),
+            (1,) + tuple(dilation),
+            groups,
+        )
     return conv_csr(w, in_shape, stride, pads, dilation, groups)

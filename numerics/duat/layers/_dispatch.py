@@ -29,8 +29,10 @@ def _as_2d(h: torch.Tensor, nd: int) -> tuple[int, ...]:
 
 def _check_dims(module: nn.Module, h: torch.Tensor, nd: int, path: str) -> None:
     if h.dim() != nd + 1:
-        raise NumericsError(f"{path}: {type(module).__name__} needs a per-sample input of {nd + 1} dims "
-                            f"(C, {'H, W' if nd == 2 else 'L'}), got {tuple(h.shape)}")
+        raise NumericsError(
+            f"{path}: {type(module).__name__} needs a per-sample input of {nd + 1} dims "
+            f"(C, {'H, W' if nd == 2 else 'L'}), got {tuple(h.shape)}"
+        )
 
 
 def conv(module: nn.Conv1d | nn.Conv2d, h: torch.Tensor, path: str, structural: bool) -> LeafMap:
@@ -38,9 +40,11 @@ def conv(module: nn.Conv1d | nn.Conv2d, h: torch.Tensor, path: str, structural: 
     nd = 2 if isinstance(module, nn.Conv2d) else 1
     _check_dims(module, h, nd, path)
     if module.padding_mode != "zeros":
-        raise NumericsError(f"{path}: {type(module).__name__}(padding_mode={module.padding_mode!r}) is not "
-                            f"supported; allowed: padding_mode='zeros'")
-    out = forward(module, h)                      # torch validates shapes first (its errors name the problem)
+        raise NumericsError(
+            f"{path}: {type(module).__name__}(padding_mode={module.padding_mode!r}) is not "
+            f"supported; allowed: padding_mode='zeros'"
+        )
+    out = forward(module, h)  # torch validates shapes first (its errors name the problem)
     pads = resolve_padding(module.padding, module.kernel_size, module.dilation)
     w = torch.ones_like(module.weight) if structural else module.weight
     m = conv_from_args(w, tuple(h.shape), module.stride, pads, module.dilation, module.groups)
@@ -52,7 +56,7 @@ def _pool_args(module, nd: int):
     k = _pair(module.kernel_size, "kernel_size", nd)
     s = _pair(module.stride if module.stride else module.kernel_size, "stride", nd)
     p = _pair(module.padding, "padding", nd)
-    lift = (lambda t, one: t if nd == 2 else (one,) + t)
+    lift = lambda t, one: t if nd == 2 else (one,) + t
     return lift(k, 1), lift(s, 1), lift(p, 0)
 
 
@@ -63,8 +67,9 @@ def avg_pool(module: nn.AvgPool1d | nn.AvgPool2d, h: torch.Tensor, path: str, st
     k, s, p = _pool_args(module, nd)
     out = forward(module, h)
     out_sp = _as_2d(out, nd)[1:]
-    m = avg_pool_csr(_as_2d(h, nd), out_sp, k, s, p, module.count_include_pad,
-                     getattr(module, "divisor_override", None))
+    m = avg_pool_csr(
+        _as_2d(h, nd), out_sp, k, s, p, module.count_include_pad, getattr(module, "divisor_override", None)
+    )
     if structural:
         m.data[:] = 1.0
     return LeafMap(m, np.zeros(out.numel()), out, m)
@@ -87,8 +92,15 @@ def max_pool(module: nn.MaxPool1d | nn.MaxPool2d, h: torch.Tensor, path: str, st
     _check_dims(module, h, nd, path)
     fn = F.max_pool2d if nd == 2 else F.max_pool1d
     with torch.no_grad():
-        out, idx = fn(h[None], module.kernel_size, module.stride, module.padding, module.dilation,
-                      ceil_mode=module.ceil_mode, return_indices=True)
+        out, idx = fn(
+            h[None],
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.dilation,
+            ceil_mode=module.ceil_mode,
+            return_indices=True,
+        )
     out, idx = out[0], idx[0]
     if structural:
         k, s, p = _pool_args(module, nd)
@@ -103,16 +115,28 @@ def max_pool(module: nn.MaxPool1d | nn.MaxPool2d, h: torch.Tensor, path: str, st
 # a per-key relation that a Callable type over nn.Module cannot express (parameters are contravariant).
 Handler = Callable[[Any, torch.Tensor, str, bool], LeafMap]
 LEAVES: dict[type, Handler] = {
-    nn.Conv1d: conv, nn.Conv2d: conv,
-    nn.AvgPool1d: avg_pool, nn.AvgPool2d: avg_pool,
-    nn.AdaptiveAvgPool1d: adaptive_avg_pool, nn.AdaptiveAvgPool2d: adaptive_avg_pool,
-    nn.MaxPool1d: max_pool, nn.MaxPool2d: max_pool,
-    nn.BatchNorm1d: batch_norm, nn.BatchNorm2d: batch_norm, nn.LayerNorm: layer_norm,
-    nn.Linear: linear, nn.MultiheadAttention: self_attention, ChannelsToTokens: channels_to_tokens,
-    nn.Flatten: reshape_only, nn.Unflatten: reshape_only, nn.Identity: reshape_only, nn.Dropout: reshape_only,
+    nn.Conv1d: conv,
+    nn.Conv2d: conv,
+    nn.AvgPool1d: avg_pool,
+    nn.AvgPool2d: avg_pool,
+    nn.AdaptiveAvgPool1d: adaptive_avg_pool,
+    nn.AdaptiveAvgPool2d: adaptive_avg_pool,
+    nn.MaxPool1d: max_pool,
+    nn.MaxPool2d: max_pool,
+    nn.BatchNorm1d: batch_norm,
+    nn.BatchNorm2d: batch_norm,
+    nn.LayerNorm: layer_norm,
+    nn.Linear: linear,
+    nn.MultiheadAttention: self_attention,
+    ChannelsToTokens: channels_to_tokens,
+    nn.Flatten: reshape_only,
+    nn.Unflatten: reshape_only,
+    nn.Identity: reshape_only,
+    nn.Dropout: reshape_only,
     **{cls: activation for cls in ACTIVATIONS},
 }
 """Exact module type -> handler ``(module, sample, path, structural) -> LeafMap``."""
 
-SUPPORTED_NAMES = ", ".join(sorted(f"nn.{c.__name__}" if c.__module__.startswith("torch") else c.__name__
-                                   for c in LEAVES))
+SUPPORTED_NAMES = ", ".join(
+    sorted(f"nn.{c.__name__}" if c.__module__.startswith("torch") else c.__name__ for c in LEAVES)
+)

@@ -35,8 +35,10 @@ class LeafMap:
     def __post_init__(self):
         n_out, n_in = self.matrix.shape
         if self.bias.shape != (n_out,) or self.out.numel() != n_out:
-            raise NumericsError(f"internal: layer map of shape {self.matrix.shape} with bias {self.bias.shape} "
-                                f"and output {tuple(self.out.shape)}")
+            raise NumericsError(
+                f"internal: layer map of shape {self.matrix.shape} with bias {self.bias.shape} "
+                f"and output {tuple(self.out.shape)}"
+            )
 
 
 def forward(module: torch.nn.Module, h: torch.Tensor) -> torch.Tensor:

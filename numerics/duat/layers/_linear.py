@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from ..._errors import NumericsError
-from ._leaf import LeafMap, forward
 from .._sparse import coo, eye, kron_eye
+from ._leaf import LeafMap, forward
 
 
 def linear(module: nn.Linear, h: torch.Tensor, path: str, structural: bool) -> LeafMap:
@@ -37,8 +37,9 @@ def reshape_only(module: nn.Module, h: torch.Tensor, path: str, structural: bool
         NumericsError: for Dropout in train mode (random, not a function of the input).
     """
     if isinstance(module, nn.Dropout) and module.training and module.p > 0:
-        raise NumericsError(f"{path}: Dropout(p={module.p}) in train mode is random; allowed: eval mode "
-                            f"(call model.eval())")
+        raise NumericsError(
+            f"{path}: Dropout(p={module.p}) in train mode is random; allowed: eval mode (call model.eval())"
+        )
     if isinstance(module, nn.Flatten) and module.start_dim == 0:
         raise NumericsError(f"{path}: Flatten(start_dim=0) merges the batch dimension; allowed: start_dim >= 1")
     m = eye(h.numel())

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from ..._errors import NumericsError
-from ._leaf import LeafMap, forward
 from .._sparse import coo, diag
+from ._leaf import LeafMap, forward
 
 
 def batch_norm(module: nn.modules.batchnorm._BatchNorm, h: torch.Tensor, path: str, structural: bool) -> LeafMap:
@@ -25,9 +25,11 @@ def batch_norm(module: nn.modules.batchnorm._BatchNorm, h: torch.Tensor, path: s
         NumericsError: in train mode, or without running statistics (batch statistics are not per-sample maps).
     """
     if module.training or module.running_mean is None or module.running_var is None:
-        raise NumericsError(f"{path}: {type(module).__name__} in train mode (or without running statistics) "
-                            f"normalises by batch statistics, which is not a per-sample map; allowed: eval mode "
-                            f"with track_running_stats=True (call model.eval())")
+        raise NumericsError(
+            f"{path}: {type(module).__name__} in train mode (or without running statistics) "
+            f"normalises by batch statistics, which is not a per-sample map; allowed: eval mode "
+            f"with track_running_stats=True (call model.eval())"
+        )
     c = h.shape[0]
     if module.num_features != c:
         raise NumericsError(f"{path}: {type(module).__name__}({module.num_features}) got {c} channels")
@@ -51,8 +53,10 @@ def layer_norm(module: nn.LayerNorm, h: torch.Tensor, path: str, structural: boo
         NumericsError: when the normalised shape is not just the last dimension.
     """
     if len(module.normalized_shape) != 1:
-        raise NumericsError(f"{path}: LayerNorm{tuple(module.normalized_shape)} is not supported; allowed: "
-                            f"normalisation over the last dimension only")
+        raise NumericsError(
+            f"{path}: LayerNorm{tuple(module.normalized_shape)} is not supported; allowed: "
+            f"normalisation over the last dimension only"
+        )
     if h.shape[-1] != module.normalized_shape[0]:
         raise NumericsError(f"{path}: LayerNorm({module.normalized_shape[0]}) got input of shape {tuple(h.shape)}")
     n = h.shape[-1]
@@ -70,6 +74,12 @@ def layer_norm(module: nn.LayerNorm, h: torch.Tensor, path: str, structural: boo
     else:
         m = (diag(np.repeat(inv.numpy(), n)) @ static).tocsr()
     blocks = inv.numpy()[:, None, None] * (gamma.numpy()[:, None] * centre)[None]
-    return LeafMap(m, np.tile(beta.numpy(), tokens), forward(module, h), static,
-                   {"inv_std": inv.reshape(h.shape[:-1])}, weight_dynamic=True,
-                   blocks=None if structural else blocks)
+    return LeafMap(
+        m,
+        np.tile(beta.numpy(), tokens),
+        forward(module, h),
+        static,
+        {"inv_std": inv.reshape(h.shape[:-1])},
+        weight_dynamic=True,
+        blocks=None if structural else blocks,
+    )

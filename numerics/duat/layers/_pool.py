@@ -14,24 +14,39 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._conv import axis_taps
 from .._sparse import coo
+from ._conv import axis_taps
 
 
-def _plane_product(channels: int, in_sp: Sequence[int], out_sp: Sequence[int],
-                   axes: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> sp.csr_matrix:
+def _plane_product(
+    channels: int,
+    in_sp: Sequence[int],
+    out_sp: Sequence[int],
+    axes: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> sp.csr_matrix:
     """Depthwise matrix from per-axis (out index, in index, weight) lists: the weight is the product over axes."""
     (oh, uh, wh), (ow, uw, ww) = axes
     c = np.arange(channels)[:, None, None]
     rows = c * (out_sp[0] * out_sp[1]) + oh[None, :, None] * out_sp[1] + ow[None, None, :]
     cols = c * (in_sp[0] * in_sp[1]) + uh[None, :, None] * in_sp[1] + uw[None, None, :]
     vals = np.broadcast_to(wh[None, :, None] * ww[None, None, :], rows.shape)
-    return coo(rows, np.broadcast_to(cols, rows.shape), vals,
-               (channels * out_sp[0] * out_sp[1], channels * in_sp[0] * in_sp[1]))
+    return coo(
+        rows,
+        np.broadcast_to(cols, rows.shape),
+        vals,
+        (channels * out_sp[0] * out_sp[1], channels * in_sp[0] * in_sp[1]),
+    )
 
 
-def avg_pool_csr(in_shape: Sequence[int], out_sp: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-                 padding: Sequence[int], count_include_pad: bool, divisor_override: int | None) -> sp.csr_matrix:
+def avg_pool_csr(
+    in_shape: Sequence[int],
+    out_sp: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> sp.csr_matrix:
     """Fixed matrix of AvgPool2d (1-D: H = 1, kernel 1) for input ``(C, H, W)`` and output spatial ``out_sp``.
 
     Formula (PyTorch's CPU kernel): window ``[i s - p, min(i s - p + k, n + p))`` along each axis; the divisor is
@@ -54,8 +69,9 @@ def avg_pool_csr(in_shape: Sequence[int], out_sp: Sequence[int], kernel: Sequenc
     return _plane_product(c, in_sp, out_sp, [(oi, ui, 1.0 / d[oi]) for (oi, ui), d in zip(axes, div)])
 
 
-def window_pattern_csr(in_shape: Sequence[int], out_sp: Sequence[int], kernel, stride, padding, dilation
-                       ) -> sp.csr_matrix:
+def window_pattern_csr(
+    in_shape: Sequence[int], out_sp: Sequence[int], kernel, stride, padding, dilation
+) -> sp.csr_matrix:
     """0/1 matrix of every tap of a depthwise sliding window (max-pool's full window, for receptive fields)."""
     c, *in_sp = in_shape
     axes = []

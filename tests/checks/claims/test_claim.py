@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import checks
 from checks import ChecksError, Claim, Context, Result
-
 from tests.checks.helpers import ctx_for, make_claim, ok_check, raising_check
 
 
@@ -25,11 +24,18 @@ def test_claim_rejects_bad_ids(bad_id):
         make_claim(bad_id)
 
 
-@pytest.mark.parametrize("field, value, arg", [
-    ("kind", "proof", "kind"), ("statement", " ", "statement"), ("source", "", "source"),
-    ("cost", {"quick": 1.0}, "cost"), ("cost", {"quick": -1, "full": 1}, "cost"),
-    ("cost", {"quick": float("nan"), "full": 1}, "cost"), ("check", "not callable", "check"),
-])
+@pytest.mark.parametrize(
+    "field, value, arg",
+    [
+        ("kind", "proof", "kind"),
+        ("statement", " ", "statement"),
+        ("source", "", "source"),
+        ("cost", {"quick": 1.0}, "cost"),
+        ("cost", {"quick": -1, "full": 1}, "cost"),
+        ("cost", {"quick": float("nan"), "full": 1}, "cost"),
+        ("check", "not callable", "check"),
+    ],
+)
 def test_claim_validates_fields(field, value, arg):
     kw = dict(id="t.x", statement="s", source="src", kind="exact", cost={"quick": 1, "full": 2}, check=ok_check)
     kw[field] = value
@@ -37,19 +43,33 @@ def test_claim_validates_fields(field, value, arg):
         Claim(**kw)
 
 
-@pytest.mark.parametrize("kw, arg", [
-    ({"status": "passed"}, "status"), ({"status": "pass", "tolerance": "approx"}, "tolerance"),
-    ({"status": "pass", "tolerance": "rate:nope"}, "tolerance"), ({"status": "pass", "seconds": -1.0}, "seconds"),
-    ({"status": "pass", "seconds": math.inf}, "seconds"), ({"status": "pass", "evidence": [1]}, "evidence"),
-    ({"status": "pass", "observed": object()}, "value"), ({"status": "pass", "note": 3}, "note"),
-])
+@pytest.mark.parametrize(
+    "kw, arg",
+    [
+        ({"status": "passed"}, "status"),
+        ({"status": "pass", "tolerance": "approx"}, "tolerance"),
+        ({"status": "pass", "tolerance": "rate:nope"}, "tolerance"),
+        ({"status": "pass", "seconds": -1.0}, "seconds"),
+        ({"status": "pass", "seconds": math.inf}, "seconds"),
+        ({"status": "pass", "evidence": [1]}, "evidence"),
+        ({"status": "pass", "observed": object()}, "value"),
+        ({"status": "pass", "note": 3}, "note"),
+    ],
+)
 def test_result_validates_fields(kw, arg):
     with pytest.raises(ChecksError, match=f"argument '{arg}'"):
         Result(**kw)
 
 
-@pytest.mark.parametrize("kw, arg", [({"profile": "medium"}, "profile"), ({"seed": -1}, "seed"),
-                                     ({"seed": True}, "seed"), ({"progress": 3}, "progress")])
+@pytest.mark.parametrize(
+    "kw, arg",
+    [
+        ({"profile": "medium"}, "profile"),
+        ({"seed": -1}, "seed"),
+        ({"seed": True}, "seed"),
+        ({"progress": 3}, "progress"),
+    ],
+)
 def test_context_validates_fields(kw, arg, tmp_path):
     with pytest.raises(ChecksError, match=f"argument '{arg}'"):
         Context(out_dir=tmp_path, **kw)
@@ -61,9 +81,15 @@ def test_result_accepts_named_tolerances():
 
 
 def test_jsonable_and_round_trip():
-    r = Result("fail", observed={"q": Fraction(1, 3), "t": (1, 2), "nan": float("nan"), "np": torch.tensor(2).item()},
-               expected=[Fraction(2)], tolerance="routing_exact", evidence={"cx": [{"level": 2}]}, seconds=0.5,
-               note="n")
+    r = Result(
+        "fail",
+        observed={"q": Fraction(1, 3), "t": (1, 2), "nan": float("nan"), "np": torch.tensor(2).item()},
+        expected=[Fraction(2)],
+        tolerance="routing_exact",
+        evidence={"cx": [{"level": 2}]},
+        seconds=0.5,
+        note="n",
+    )
     assert r.observed == {"q": "1/3", "t": [1, 2], "nan": "nan", "np": 2}
     again = Result.from_json(json.loads(json.dumps(r.to_json(), allow_nan=False)))
     assert again == r
@@ -71,16 +97,28 @@ def test_jsonable_and_round_trip():
         Result.from_json({"status": "pass"})
 
 
-JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
-                        st.floats(allow_nan=True, allow_infinity=True),
-                        st.fractions(max_denominator=10**6))
-JSONISH = st.recursive(JSON_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                       st.tuples(inner, inner), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
-                       max_leaves=12)
+JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.fractions(max_denominator=10**6),
+)
+JSONISH = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.tuples(inner, inner), st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
-@given(observed=JSONISH, evidence=st.dictionaries(st.text(max_size=6), JSONISH, max_size=3),
-       status=st.sampled_from(checks.STATUSES))
+@given(
+    observed=JSONISH,
+    evidence=st.dictionaries(st.text(max_size=6), JSONISH, max_size=3),
+    status=st.sampled_from(checks.STATUSES),
+)
 def test_result_json_round_trip_property(observed, evidence, status):
     r = Result(status, observed=observed, expected=observed, tolerance="exact", evidence=evidence)
     text = json.dumps(r.to_json(), allow_nan=False)  # strict JSON: non-finite floats became strings

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 import checks
-
 from checks import ChecksError, Registry, Result
-
 from tests.checks.helpers import make_claim
 
 

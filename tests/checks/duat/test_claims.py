@@ -10,20 +10,32 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import checks
 from checks import Context, Result
 from checks.duat._adaptation import e18_exact, merge, prune, verify_lora_rank, verify_pruning
+from checks.duat._layers import (
+    conv_configs,
+    verify_activation,
+    verify_conv,
+    verify_maxpool,
+    verify_mha,
+    verify_toeplitz,
+    verify_uat,
+)
 from checks.duat._networks import plain_net, residual_net, verify_constancy, verify_jacobian
-from checks.duat._residual import (postact_parts, preact_parts, sigma_free_after_first, verify_postact_form,
-                                   verify_preact_form)
-from checks.duat._layers import (conv_configs, verify_activation, verify_conv, verify_maxpool, verify_mha,
-                                 verify_toeplitz, verify_uat)
+from checks.duat._residual import (
+    postact_parts,
+    preact_parts,
+    sigma_free_after_first,
+    verify_postact_form,
+    verify_preact_form,
+)
 from numerics import duat
 from numerics.duat import references as ref
-
 from tests.numerics.duat.helpers import prep as _model
 from tests.numerics.duat.helpers import randn as _randn
 
@@ -39,7 +51,7 @@ def test_conv_identity_and_planted_wrong_index(seed):
     M = duat.conv_matrix(w, x.shape, cfg["s"], cfg["p"], cfg["d"], cfg["groups"]).coalesce()
     assert verify_conv(M, w, b, x, cfg)["ok"]
     idx = M.indices().clone()
-    idx[1, 0] = (idx[1, 0] + 1) % M.shape[1]                 # one entry moved to a wrong input column
+    idx[1, 0] = (idx[1, 0] + 1) % M.shape[1]  # one entry moved to a wrong input column
     wrong = torch.sparse_coo_tensor(idx, M.values(), M.shape, check_invariants=True)
     assert not verify_conv(wrong, w, b, x, cfg)["ok"]
 
@@ -73,7 +85,7 @@ def test_activation_forms_and_planted_flipped_mask(act):
     W, b = duat.decompose(act, z)
     assert verify_activation(act, z, W, b)["ok"]
     Wd = ref.dense(W)
-    Wd[1, 1] = 1.0 - Wd[1, 1] if Wd[1, 1] in (0.0, 1.0) else 2 * Wd[1, 1]   # flipped mask / wrong gate
+    Wd[1, 1] = 1.0 - Wd[1, 1] if Wd[1, 1] in (0.0, 1.0) else 2 * Wd[1, 1]  # flipped mask / wrong gate
     assert not verify_activation(act, z, torch.from_numpy(Wd), b)["ok"]
 
 
@@ -125,7 +137,7 @@ def test_piecewise_constancy_fails_across_a_boundary():
     model = _model(plain_net(), 1)
     x = _randn((3, 8, 8), 2)
     assert not verify_constancy(model, x, _randn((3, 8, 8), 3), [_randn((3, 8, 8), 4)])["ok"]
-    assert not verify_constancy(model, x, 0 * x, [x])["ok"]        # "W differs across regions" must be shown
+    assert not verify_constancy(model, x, 0 * x, [x])["ok"]  # "W differs across regions" must be shown
 
 
 @settings(max_examples=4)
@@ -140,7 +152,7 @@ def test_residual_forms_and_planted_flipped_mask(seed, blocks):
     post = _model(nn.Sequential(*[duat.BasicBlock(3, 3) for _ in range(blocks)]), seed + 2)
     f, d, xl = postact_parts(post, x)
     assert verify_postact_form(x, f, d, xl)["ok"]
-    flip = (d[-1] * (xl != 0)).nonzero()[0]                         # an active output unit: flipping it matters
+    flip = (d[-1] * (xl != 0)).nonzero()[0]  # an active output unit: flipping it matters
     d[-1][tuple(flip)] = 0.0
     assert not verify_postact_form(x, f, d, xl)["ok"]
 
@@ -153,7 +165,7 @@ def test_sigma_free_paths_distinguish_plain_pre_and_post_activation():
 
 
 @settings(max_examples=6)
-@given(seeds, st.integers(1, 2))                  # (r + 1) Ho Wo = 48 at most: still below min dims (48, 80)
+@given(seeds, st.integers(1, 2))  # (r + 1) Ho Wo = 48 at most: still below min dims (48, 80)
 def test_lora_rank_bound_and_planted_wrong_rank(seed, r):
     w = (_randn((5, r), seed) @ _randn((r, 3 * 9), seed + 1)).reshape(5, 3, 3, 3)
     M = duat.conv_matrix(w, (3, 4, 4), padding=1)
@@ -171,8 +183,8 @@ def test_uat_and_pruning_identities_with_planted_violations(seed, act):
     removed = np.array([1, 4, 7])
     pruned = prune(model, np.setdiff1d(np.arange(10), removed))
     assert verify_pruning(model, pruned, removed, x)["ok"]
-    assert not verify_pruning(model, pruned, np.array([1, 4]), x)["ok"]          # wrong set P
-    model[2].register_forward_hook(lambda m, i, o: o + 1e-9)                   # forward off the UAT sum
+    assert not verify_pruning(model, pruned, np.array([1, 4]), x)["ok"]  # wrong set P
+    model[2].register_forward_hook(lambda m, i, o: o + 1e-9)  # forward off the UAT sum
     assert not verify_uat(model, x)["ok"]
 
 
@@ -198,5 +210,6 @@ def test_duat_claims_table_order_and_exact_claims_pass(tmp_path):
 
 def test_e18_exact_part_fails_for_a_wrong_bound(monkeypatch):
     import checks.duat._adaptation as mod
+
     monkeypatch.setattr(mod, "verify_lora_rank", lambda M, r, hw, dims: verify_lora_rank(M, r - 1 or 0, hw, dims))
     assert e18_exact(Context(profile="quick")).status == "fail"

@@ -13,7 +13,6 @@ from numerics.duat.experiments._adaptation import lora_experiment, pruning_exper
 from numerics.duat.experiments._models import ConvArch
 from numerics.duat.experiments._train import TrainSpec
 from numerics.duat.experiments._trends import depth_experiment, residual_experiment
-
 from tests.numerics.duat.helpers import TINY_ARCH
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: train with one torch thread
@@ -31,9 +30,16 @@ def test_depth_experiment_keys_and_a_planted_chance_level_fails():
 
 
 def test_depth_verdict_needs_matched_parameters():
-    good = {"depths": [1, 2], "params": [100, 100], "widths": [[1], [1, 1]], "receptive_field": [3, 8],
-            "test_acc": [[0.5, 0.5, 0.51], [0.9, 0.92, 0.91]], "train_acc": [[0.5] * 3, [0.9] * 3],
-            "seeds": [0, 1, 2], "config": {"target_params": 100, "side": 12}}
+    good = {
+        "depths": [1, 2],
+        "params": [100, 100],
+        "widths": [[1], [1, 1]],
+        "receptive_field": [3, 8],
+        "test_acc": [[0.5, 0.5, 0.51], [0.9, 0.92, 0.91]],
+        "train_acc": [[0.5] * 3, [0.9] * 3],
+        "seeds": [0, 1, 2],
+        "config": {"target_params": 100, "side": 12},
+    }
     assert emp.depth_verdict(good).status == "pass"
     assert emp.depth_verdict({**good, "params": [100, 120]}).status == "fail"
     assert emp.depth_verdict({**good, "test_acc": [[0.5, 0.5, 0.51], [0.5, 0.6, 0.55]]}).status == "fail"
@@ -44,10 +50,20 @@ def test_residual_experiment_unreached_target_is_unknown_and_worse_residual_fail
     v = exp["variants"]
     assert set(v) == {"plain", "residual"} and v["plain"]["target_step"] == [-1, -1]
     assert emp.residual_verdict(exp).status == "unknown"  # never at equal training loss: not decided
-    reached = {"target_step": [100, 100], "target_train_loss": [0.1, 0.1], "test_acc": [0.7, 0.7],
-               "train_loss": [0.1, 0.1], "reached": [True, True]}
-    planted = {**exp, "variants": {"plain": {**reached, "target_test_acc": [0.8, 0.82]},
-                                   "residual": {**reached, "target_test_acc": [0.7, 0.72]}}}
+    reached = {
+        "target_step": [100, 100],
+        "target_train_loss": [0.1, 0.1],
+        "test_acc": [0.7, 0.7],
+        "train_loss": [0.1, 0.1],
+        "reached": [True, True],
+    }
+    planted = {
+        **exp,
+        "variants": {
+            "plain": {**reached, "target_test_acc": [0.8, 0.82]},
+            "residual": {**reached, "target_test_acc": [0.7, 0.72]},
+        },
+    }
     assert emp.residual_verdict(planted).status == "fail"
     planted["variants"]["residual"]["target_test_acc"] = [0.9, 0.92]
     assert emp.residual_verdict(planted).status == "pass"
@@ -71,17 +87,27 @@ def test_lora_and_pruning_experiments_keys_and_planted_failures():
 
 
 def test_claims_run_end_to_end_with_plots(tmp_path, monkeypatch):
-    tiny = {"seeds": 2, "side": 12,
-            "depth": {"depths": (1, 2), "target_params": 200, "n_train": 100, "n_test": 100, "spec": TrainSpec(5)},
-            "residual": {"blocks": 1, "width": 3, "n_train": 100, "n_test": 100, "loss_target": 5.0,
-                         "spec": TrainSpec(10, eval_every=5)},
-            "pretrained": {"arch": ConvArch((3, 3), pools=(0,)), "n_train": 100, "n_test": 100,
-                           "pretrain": TrainSpec(5)},
-            "adapt": TrainSpec(3), "finetune": TrainSpec(2)}
+    tiny = {
+        "seeds": 2,
+        "side": 12,
+        "depth": {"depths": (1, 2), "target_params": 200, "n_train": 100, "n_test": 100, "spec": TrainSpec(5)},
+        "residual": {
+            "blocks": 1,
+            "width": 3,
+            "n_train": 100,
+            "n_test": 100,
+            "loss_target": 5.0,
+            "spec": TrainSpec(10, eval_every=5),
+        },
+        "pretrained": {"arch": ConvArch((3, 3), pools=(0,)), "n_train": 100, "n_test": 100, "pretrain": TrainSpec(5)},
+        "adapt": TrainSpec(3),
+        "finetune": TrainSpec(2),
+    }
     monkeypatch.setitem(emp.PROFILES, "quick", tiny)
     ctx = Context(profile="quick", out_dir=tmp_path)
     checks = {c.id: c for c in DUAT_CLAIMS}
     from checks import Claim
+
     checks["duat.E18"] = Claim("duat.E18", "s", "src", "numerical", {"quick": 1, "full": 1}, emp.lora_adaptation)
     checks["duat.E19"] = Claim("duat.E19", "s", "src", "numerical", {"quick": 1, "full": 1}, emp.pruning_curve)
     for cid in ("duat.E16", "duat.E17", "duat.E18", "duat.E19"):
@@ -93,8 +119,9 @@ def test_claims_run_end_to_end_with_plots(tmp_path, monkeypatch):
 
 def test_not_testable_claims_have_reasons(tmp_path):
     claims = {c.id: c for c in DUAT_CLAIMS if c.kind in ("numerical", "not-testable")}
-    assert {"duat.E16", "duat.E17", "duat.E18", "duat.E19", "duat.E22", "duat.E17.causal",
-            "duat.E16.necessity"} == set(claims)
+    assert {"duat.E16", "duat.E17", "duat.E18", "duat.E19", "duat.E22", "duat.E17.causal", "duat.E16.necessity"} == set(
+        claims
+    )
     assert claims["duat.E16"].kind == claims["duat.E17"].kind == "numerical"
     for cid in ("duat.E22", "duat.E17.causal", "duat.E16.necessity"):
         assert claims[cid].kind == "not-testable"

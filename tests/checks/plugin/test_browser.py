@@ -17,17 +17,27 @@ from tests.helpers import REPO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package chromium)")
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=5000"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=5000",
+]
 
 
 def page(tmp_path, png: bytes) -> str:
     from checks.reporting import build_document, environment, render_html
+
     (tmp_path / "t.a.plot.png").write_bytes(png)
-    mk = lambda i: checks.claim(i, statement="s", source="t", kind="exact",
-                                cost={"quick": 0, "full": 0})(lambda ctx: Result("pass"))
-    runs = [(mk("t.a"), Result("pass", observed={"x": 1}, evidence={"plots": ["t.a.plot.png"]})),
-            (mk("t.b"), Result("fail", observed={"x": 2}))]
+    mk = lambda i: checks.claim(i, statement="s", source="t", kind="exact", cost={"quick": 0, "full": 0})(
+        lambda ctx: Result("pass")
+    )
+    runs = [
+        (mk("t.a"), Result("pass", observed={"x": 1}, evidence={"plots": ["t.a.plot.png"]})),
+        (mk("t.b"), Result("fail", observed={"x": 2})),
+    ]
     doc = build_document(runs, profile="quick", seed=0, started="a", finished="b", env=environment())
     path = tmp_path / "report.html"
     path.write_text(render_html(doc, tmp_path))
@@ -35,8 +45,12 @@ def page(tmp_path, png: bytes) -> str:
 
 
 def chromium(*args, tmp_path):
-    res = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args], capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return res.stdout, [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
 
 
@@ -50,8 +64,9 @@ def test_report_renders_in_chromium(tmp_path):
     shot = tmp_path / "shot.png"
     chromium(f"--screenshot={shot}", "--window-size=1200,1600", url, tmp_path=tmp_path)
     from matplotlib.image import imread
+
     pixels = imread(shot)
-    assert pixels.shape[0] > 100 and float(np.std(pixels)) > 0.01     # not a blank page
+    assert pixels.shape[0] > 100 and float(np.std(pixels)) > 0.01  # not a blank page
 
 
 def test_a_plot_that_does_not_decode_is_caught(tmp_path):

@@ -18,7 +18,7 @@ from tests.helpers import REPO
 EXAMPLE = REPO / "examples" / "my_lemma"
 CLAIMS = EXAMPLE / "my_lemma" / "claims.py"
 
-COUNTING = '''
+COUNTING = """
 import os, checks
 
 @checks.claim("count.a", statement="s", source="t", kind="exact", cost={"quick": 1, "full": 1})
@@ -33,12 +33,18 @@ def b(ctx):
     with open(os.environ["COUNT_FILE"], "a") as f:
         f.write("b\\n")
     return checks.Result("{status_b}")
-'''
+"""
 
 
 def run_cli(*args, cwd=REPO, env=None):
-    return subprocess.run([sys.executable, "-m", "checks", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "checks", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        timeout=600,
+    )
 
 
 def test_cli_runs_a_claims_file_and_reports_the_planted_failure(tmp_path):
@@ -74,14 +80,14 @@ def test_workers_and_cache(tmp_path):
     doc1 = json.loads((tmp_path / "r1" / "report.json").read_text())
     assert [e["id"] for e in doc1["claims"]] == ["count.a", "count.b"] and not any(e["cached"] for e in doc1["claims"])
     second = run_cli(*base, "-j", "2", "--out", tmp_path / "r2", env=env)
-    assert second.returncode == 0 and sorted(count.read_text().split()) == ["a", "b"]   # nothing ran again
+    assert second.returncode == 0 and sorted(count.read_text().split()) == ["a", "b"]  # nothing ran again
     doc2 = json.loads((tmp_path / "r2" / "report.json").read_text())
     assert all(e["cached"] for e in doc2["claims"]) and "(2 cached)" in second.stdout
     assert [e["result"] for e in doc2["claims"]] == [e["result"] for e in doc1["claims"]]
     assert (tmp_path / "r2" / "count.a.plot.png").read_bytes() == b"png"
     assert run_cli(*base, "--no-cache", "-j", "1", "--out", tmp_path / "r3", env=env).returncode == 0
     assert count.read_text().split().count("a") == 2
-    src.write_text(COUNTING.replace("{status_b}", "unknown"))                            # edited: new key
+    src.write_text(COUNTING.replace("{status_b}", "unknown"))  # edited: new key
     assert run_cli(*base, "-j", "1", "--out", tmp_path / "r4", env=env).returncode == 1
     assert run_cli(*base, "-j", "1", "--out", tmp_path / "r5", env=env).returncode == 1
     assert count.read_text().split().count("b") == 4 and count.read_text().split().count("a") == 3  # a: cached in r5
@@ -100,8 +106,10 @@ def test_cache_ignores_damaged_entries(tmp_path):
 
 def test_html_report_is_self_contained_and_compares(tmp_path):
     from checks.reporting import build_document, environment, render_html
-    claim = checks.claim("t.h", statement="<b>x</b> & y", source="s", kind="exact",
-                         cost={"quick": 0, "full": 0})(lambda ctx: Result("pass"))
+
+    claim = checks.claim("t.h", statement="<b>x</b> & y", source="s", kind="exact", cost={"quick": 0, "full": 0})(
+        lambda ctx: Result("pass")
+    )
     (tmp_path / "t.h.p.png").write_bytes((REPO / "docs" / "img").glob("*.png").__next__().read_bytes())
     runs_old = [(claim, Result("pass", observed={"slope": 1.0}, tolerance="exact"))]
     runs_new = [(claim, Result("fail", observed={"slope": 1.5}, tolerance="exact", evidence={"plots": ["t.h.p.png"]}))]
@@ -110,27 +118,46 @@ def test_html_report_is_self_contained_and_compares(tmp_path):
     page = render_html(new, tmp_path, baseline=old)
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in page and "<b>x</b>" not in page
     assert "data:image/png;base64," in page and "status pass -&gt; fail" in page
-    assert "http://" not in page and "https://" not in page and "src=\"http" not in page
+    assert "http://" not in page and "https://" not in page and 'src="http' not in page
 
 
-@pytest.mark.parametrize("tol, old, new, moved", [
-    ("exact", {"a": 1}, {"a": 1}, []),
-    ("exact", {"a": 1}, {"a": 2}, [("a", 1, 2)]),
-    ("rate:sample_slope_lcn", {"s": 1.0}, {"s": 1.3}, []),
-    ("rate:sample_slope_lcn", {"s": 1.0}, {"s": 1.5}, [("s", 1.0, 1.5)]),
-    (None, {"a": [1, "x"]}, {"a": [1, "y"]}, [("a[1]", "x", "y")]),
-    ("exact", {"a": 1, "seconds": 3}, {"a": 1, "seconds": 9}, []),
-    ("exact", {"a": 1}, {"a": 1, "b": 2}, [("b", None, 2)]),
-])
+@pytest.mark.parametrize(
+    "tol, old, new, moved",
+    [
+        ("exact", {"a": 1}, {"a": 1}, []),
+        ("exact", {"a": 1}, {"a": 2}, [("a", 1, 2)]),
+        ("rate:sample_slope_lcn", {"s": 1.0}, {"s": 1.3}, []),
+        ("rate:sample_slope_lcn", {"s": 1.0}, {"s": 1.5}, [("s", 1.0, 1.5)]),
+        (None, {"a": [1, "x"]}, {"a": [1, "y"]}, [("a[1]", "x", "y")]),
+        ("exact", {"a": 1, "seconds": 3}, {"a": 1, "seconds": 9}, []),
+        ("exact", {"a": 1}, {"a": 1, "b": 2}, [("b", None, 2)]),
+    ],
+)
 def test_moved_uses_the_named_tolerance(tol, old, new, moved):
     assert checks.moved(old, new, tol) == moved
 
 
 def test_pytest_plugin_on_the_example_project(tmp_path):
     """The example project's pytest run: one claim passes, the planted false claim fails with its witness."""
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                          "--basetemp", str(tmp_path / "bt")], capture_output=True, text=True, cwd=EXAMPLE,
-                         env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{EXAMPLE}"}, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "--basetemp",
+            str(tmp_path / "bt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=EXAMPLE,
+        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{EXAMPLE}"},
+        timeout=600,
+    )
     assert res.returncode == 1, res.stdout + res.stderr
     assert "1 failed, 1 passed" in res.stdout
     assert "FAILED ::claims/mylab.square.planted" in res.stdout and "witness" in res.stdout
@@ -139,17 +166,40 @@ def test_pytest_plugin_on_the_example_project(tmp_path):
 @pytest.mark.parametrize("policy, outcome", [("fail", "1 failed"), ("xfail", "1 xfailed")])
 def test_pytest_plugin_maps_unknown(tmp_path, policy, outcome):
     src = tmp_path / "crash.py"
-    src.write_text(textwrap.dedent('''
+    src.write_text(
+        textwrap.dedent("""
         import checks
 
         @checks.claim("t.crash", statement="s", source="t", kind="exact", cost={"quick": 0, "full": 0})
         def crash(ctx):
             raise RuntimeError("no decision")
-    '''))
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "checks.pytest_plugin",
-                          "--claims", str(src), "--claims-unknown", policy, "--rootdir", str(tmp_path),
-                          "--basetemp", str(tmp_path / "bt")], capture_output=True, text=True, cwd=tmp_path,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    """)
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "checks.pytest_plugin",
+            "--claims",
+            str(src),
+            "--claims-unknown",
+            policy,
+            "--rootdir",
+            str(tmp_path),
+            "--basetemp",
+            str(tmp_path / "bt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+    )
     assert outcome in res.stdout, res.stdout + res.stderr
 
 
@@ -169,8 +219,9 @@ def test_context_artifacts_are_private_per_unit(tmp_path):
         seen["outsider"] = (ctx.out_dir / "g.w.shared.txt").exists()
         return Result("pass")
 
-    mk = lambda i, f, g: checks.claim(i, statement="s", source="t", kind="exact", cost={"quick": 0, "full": 0},
-                                      group=g)(f)
+    mk = lambda i, f, g: checks.claim(
+        i, statement="s", source="t", kind="exact", cost={"quick": 0, "full": 0}, group=g
+    )(f)
     reg = checks.Registry([mk("g.w", writer, "grp"), mk("g.r", reader, "grp"), mk("o.x", outsider, "")])
     out = checks.run_claims(reg, list(reg), Context(out_dir=tmp_path / "stage"))
     assert [o.result.status for o in out] == ["pass"] * 3 and seen == {"reader": True, "outsider": False}

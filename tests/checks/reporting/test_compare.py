@@ -13,14 +13,15 @@ import pytest
 
 import checks
 from checks import ChecksError, Registry, Result
-
 from tests.checks.helpers import make_claim
 
 
 def result(status="pass", observed=None):
     def check(ctx):
-        return Result(status, observed=observed if observed is not None else {"x": 1}, expected={"x": 1},
-                      tolerance="exact")
+        return Result(
+            status, observed=observed if observed is not None else {"x": 1}, expected={"x": 1}, tolerance="exact"
+        )
+
     return check
 
 
@@ -32,10 +33,17 @@ def report(tmp_path, name, claims):
 
 
 def test_identical_runs_and_timings_are_equal(tmp_path):
-    a = report(tmp_path, "a", [make_claim("t.a", result(observed={"cases": [{"n": 1, "seconds": 0.5}]})),
-                               make_claim("t.b")])
-    b = report(tmp_path, "b", [make_claim("t.b"),  # order does not matter
-                               make_claim("t.a", result(observed={"cases": [{"n": 1, "seconds": 0.7}]}))])
+    a = report(
+        tmp_path, "a", [make_claim("t.a", result(observed={"cases": [{"n": 1, "seconds": 0.5}]})), make_claim("t.b")]
+    )
+    b = report(
+        tmp_path,
+        "b",
+        [
+            make_claim("t.b"),  # order does not matter
+            make_claim("t.a", result(observed={"cases": [{"n": 1, "seconds": 0.7}]})),
+        ],
+    )
     diff = checks.compare_reports(a, b)
     assert diff.identical and diff.same == ("t.b", "t.a")
     strict = checks.compare_reports(a, b, ignore=())
@@ -43,10 +51,19 @@ def test_identical_runs_and_timings_are_equal(tmp_path):
 
 
 def test_every_kind_of_difference_is_reported(tmp_path):
-    a = report(tmp_path, "a", [make_claim("t.same"), make_claim("t.status"), make_claim("t.value"),
-                               make_claim("t.gone")])
-    b = report(tmp_path, "b", [make_claim("t.same"), make_claim("t.status", result("fail")),
-                               make_claim("t.value", result(observed={"x": "1/3"})), make_claim("t.new")])
+    a = report(
+        tmp_path, "a", [make_claim("t.same"), make_claim("t.status"), make_claim("t.value"), make_claim("t.gone")]
+    )
+    b = report(
+        tmp_path,
+        "b",
+        [
+            make_claim("t.same"),
+            make_claim("t.status", result("fail")),
+            make_claim("t.value", result(observed={"x": "1/3"})),
+            make_claim("t.new"),
+        ],
+    )
     diff = checks.compare_reports(a, b)
     assert not diff.identical
     assert diff.same == ("t.same",)
@@ -60,8 +77,11 @@ def test_every_kind_of_difference_is_reported(tmp_path):
 def test_command_line_exit_codes(tmp_path):
     a = report(tmp_path, "a", [make_claim("t.a")])
     b = report(tmp_path, "b", [make_claim("t.a", result("fail"))])
-    run = lambda *args: checks.main(["--compare", *map(str, args)], stdout=io.StringIO(),  # noqa: E731
-                                    stderr=io.StringIO())
+    run = lambda *args: checks.main(
+        ["--compare", *map(str, args)],
+        stdout=io.StringIO(),  # noqa: E731
+        stderr=io.StringIO(),
+    )
     assert run(a, a) == 0
     assert run(a, b) == 1
     (tmp_path / "junk.json").write_text("{not json")

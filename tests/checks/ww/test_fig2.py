@@ -15,8 +15,10 @@ SHORT, LONG = "short x0*x1", "long x0*x4095"
 
 def _table(cnn, fcn2=(1.1, 1.1), ols=(1.1, 1.1), lcn=(1.0, 1.0)):
     """Per-seed errors: two seeds per model, the two targets given as (short, long) means."""
-    return {m: {SHORT: [v[0], v[0]], LONG: [v[1], v[1]]} for m, v in
-            (("cnn", cnn), ("lcn", lcn), ("fcn2", fcn2), ("ols", ols))}
+    return {
+        m: {SHORT: [v[0], v[0]], LONG: [v[1], v[1]]}
+        for m, v in (("cnn", cnn), ("lcn", lcn), ("fcn2", fcn2), ("ols", ols))
+    }
 
 
 def test_paper_outcome_passes():
@@ -24,12 +26,15 @@ def test_paper_outcome_passes():
     assert status == "pass" and all(crit.values()) and len(crit) == 6
 
 
-@pytest.mark.parametrize("table,bad", [
-    (_table(cnn=(0.02, 0.5)), f"cnn mean test error <= {CNN_MAX} on {LONG}"),      # long range not learned
-    (_table(cnn=(1.01, 1.0)), f"cnn mean test error <= {CNN_MAX} on {SHORT}"),     # the measured regime
-    (_table(cnn=(0.02, 0.05), fcn2=(0.3, 1.1)), f"fcn2 mean test error >= {BASELINE_MIN} on {SHORT}"),
-    (_table(cnn=(0.02, 0.05), ols=(1.1, 0.2)), f"ols mean test error >= {BASELINE_MIN} on {LONG}"),
-])
+@pytest.mark.parametrize(
+    "table,bad",
+    [
+        (_table(cnn=(0.02, 0.5)), f"cnn mean test error <= {CNN_MAX} on {LONG}"),  # long range not learned
+        (_table(cnn=(1.01, 1.0)), f"cnn mean test error <= {CNN_MAX} on {SHORT}"),  # the measured regime
+        (_table(cnn=(0.02, 0.05), fcn2=(0.3, 1.1)), f"fcn2 mean test error >= {BASELINE_MIN} on {SHORT}"),
+        (_table(cnn=(0.02, 0.05), ols=(1.1, 0.2)), f"ols mean test error >= {BASELINE_MIN} on {LONG}"),
+    ],
+)
 def test_planted_misses_fail(table, bad):
     status, crit = verdict(table)
     assert status == "fail" and crit[bad] is False

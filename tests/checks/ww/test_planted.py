@@ -12,12 +12,12 @@ import torch.nn.functional as F
 
 import checks
 import theory
-
 from tests.checks.helpers import ctx_for
 
 
-def perturb(net: theory.Network, layer_index: int, delta: Fraction = Fraction(1, 10**9), entry: int = 0
-            ) -> theory.Network:
+def perturb(
+    net: theory.Network, layer_index: int, delta: Fraction = Fraction(1, 10**9), entry: int = 0
+) -> theory.Network:
     """The same network with one stored weight changed by ``delta``."""
     layer = net.layers[layer_index]
     values = layer.weight.values.copy()
@@ -42,9 +42,11 @@ def extra_connection(net: theory.Network, layer_index: int) -> theory.Network:
 
 def planted_select(change):
     """A select builder whose CNN has ``change`` applied to layer 2, with LCN/FCN derived from it."""
+
     def build(d, support, s=2, architecture="cnn"):
         net = change(theory.select(d, support, s, "cnn"), 1)
         return {"cnn": net, "lcn": theory.to_lcn(net), "fcn": theory.to_fcn(net)}[architecture]
+
     return build
 
 
@@ -65,6 +67,7 @@ def test_gather_planted_weight_fails(tmp_path):
 def test_gather_float_comparison_catches_a_1e9_weight():
     # routing_exact has atol = rtol = 0: a weight 1 + 1e-9 changes the float64 output and must be reported.
     from checks.ww._gather import float_violations
+
     net = perturb(theory.gather(8, 2), 0, Fraction(1, 10**9))
     X = torch.ones(2, 8, dtype=torch.float64)
     v = float_violations(net, X, {"d": 8})
@@ -93,6 +96,7 @@ def test_select_planted_lcn_only_fails(tmp_path):
     def build(d, support, s=2, architecture="cnn"):
         net = theory.select(d, support, s, architecture)
         return perturb(net, 1) if architecture == "lcn" else net
+
     r = checks.select_exact(ctx_for(tmp_path), build=build, sizes=[(16, 2)])
     assert r.status == "fail"
     assert {c.get("architecture") for c in r.evidence["counterexamples"]} == {"lcn"}
@@ -102,19 +106,24 @@ def test_select_planted_wrong_support_fails_receptive_field(tmp_path):
     def build(d, support, s=2, architecture="cnn"):
         shifted = [(i + 1) % d for i in support]
         return theory.select(d, shifted, s, architecture)
+
     r = checks.select_exact(ctx_for(tmp_path), build=build, sizes=[(16, 2)])
     assert r.status == "fail" and r.observed["violations"] > 0
     from checks.ww._select import select_violations  # the kept counterexamples are invariant ones; all kinds:
+
     net = build(16, [0, 15], 2)
     v, _ = select_violations(net, 16, 2, [0, 15], [Fraction(i + 1) for i in range(16)], {})
     assert any(c.get("what") == "receptive_field" for c in v)
 
 
-@pytest.mark.parametrize("arch, wrong", [
-    ("cnn", lambda d, k, s: 2 * k * s + (checks.ww._params.tree_depth(d, s) - 1) * 4 * k * k),  # lost factor s
-    ("lcn", lambda d, k, s: checks.lcn_formula(d, k, s) + 1),
-    ("fcn", lambda d, k, s: checks.cnn_formula(d, k, s) * d),
-])
+@pytest.mark.parametrize(
+    "arch, wrong",
+    [
+        ("cnn", lambda d, k, s: 2 * k * s + (checks.ww._params.tree_depth(d, s) - 1) * 4 * k * k),  # lost factor s
+        ("lcn", lambda d, k, s: checks.lcn_formula(d, k, s) + 1),
+        ("fcn", lambda d, k, s: checks.cnn_formula(d, k, s) * d),
+    ],
+)
 def test_params_wrong_formula_fails(arch, wrong, tmp_path):
     formulas = {**checks.FORMULAS, arch: wrong}
     r = checks.select_params(ctx_for(tmp_path, claim_id="ww.select.params"), formulas=formulas)
@@ -126,6 +135,7 @@ def test_params_wrong_formula_fails(arch, wrong, tmp_path):
 def test_params_planted_growth_fails(tmp_path):
     def build(d, support, s=2, architecture="cnn"):  # an "LCN" that is secretly the CNN: count Theta(log d)
         return theory.select(d, support, s, "cnn" if architecture == "lcn" else architecture)
+
     formulas = {**checks.FORMULAS, "lcn": checks.cnn_formula}
     r = checks.select_params(ctx_for(tmp_path, claim_id="ww.select.params"), build=build, formulas=formulas)
     assert r.status == "fail"
@@ -146,8 +156,8 @@ def test_receptive_planted_dilation_fails(tmp_path):
         for w in weights:
             h = torch.relu(F.conv1d(F.pad(h, (2 * (s - 1), 0)), w, stride=1, dilation=2))
         return h[0, 0, -1]
-    r = checks.receptive_stride1(ctx_for(tmp_path, claim_id="ww.receptive.stride1"), forward=dilated,
-                                 cases=[(16, 2)])
+
+    r = checks.receptive_stride1(ctx_for(tmp_path, claim_id="ww.receptive.stride1"), forward=dilated, cases=[(16, 2)])
     assert r.status == "fail" and r.evidence["counterexamples"]
     assert r.observed["stride-1 vs tree depth"]["d=16,s=2"][0] != 15  # dilation 2 never reaches x_0 from x_15
 

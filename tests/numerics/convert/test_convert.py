@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 import numerics
 import theory
 from numerics import TOLERANCES, NumericsError
-
 from tests.numerics.helpers import CUDA, F64_AFFINE
 from tests.numerics.helpers import rational_net as _rational_net
 
@@ -132,8 +131,13 @@ def test_tree_sum_matches_exact(shape, data, seed):
     for row, e in zip(x, exact):
         vals = [Fraction(v) for v in row.tolist()]
         per = d // s  # patches per root subtree: d / s patches in s subtrees of d / s^2 patches each
-        total = sum(((signs[p // (per // s)] if signs else 1) * head.evaluate(vals[p * s:(p + 1) * s])[0]
-                     for p in range(per)), Fraction(0))
+        total = sum(
+            (
+                (signs[p // (per // s)] if signs else 1) * head.evaluate(vals[p * s : (p + 1) * s])[0]
+                for p in range(per)
+            ),
+            Fraction(0),
+        )
         assert float(total) == e.item()
     for out in both_layouts(numerics.to_module(net), x):
         assert out.shape == (3, 1)
@@ -214,7 +218,8 @@ def rationals_for(draw, dtype: torch.dtype) -> Fraction:
         q = draw(st.fractions(max_denominator=10**9).filter(lambda f: abs(f) < 10**6))
     elif kind == "scaled":
         q = draw(st.fractions(min_value=-2, max_value=2, max_denominator=10**6)) * Fraction(2) ** draw(
-            st.integers(emin_sub - 3, emax))
+            st.integers(emin_sub - 3, emax)
+        )
     elif kind == "tie":  # a midpoint between two neighbours, nudged by 0 or a tiny amount either way
         bits = draw(st.integers(0, _bits_of(info.max, dtype) - 1))
         lo, hi = Fraction(_from_bits(bits, dtype)), Fraction(_from_bits(bits + 1, dtype))
@@ -255,11 +260,19 @@ def test_round_rational_float32_double_rounding_case():
     assert numerics.round_rational(1 + Fraction(2) ** -24 + Fraction(2) ** -60, torch.float32) == 1 + 2.0**-23
 
 
-@pytest.mark.parametrize("dtype, q", [
-    (torch.float32, Fraction(2) ** 128), (torch.float16, Fraction(65520)), (torch.float16, Fraction(-10**6)),
-    (torch.bfloat16, -Fraction(2) ** 128),
-    pytest.param(torch.float64, Fraction(2) ** 1024, id="float64-2**1024"),
-], ids=lambda v: str(v).removeprefix("torch.") if isinstance(v, torch.dtype) else (str(v) if len(str(v)) < 20 else "big"))
+@pytest.mark.parametrize(
+    "dtype, q",
+    [
+        (torch.float32, Fraction(2) ** 128),
+        (torch.float16, Fraction(65520)),
+        (torch.float16, Fraction(-(10**6))),
+        (torch.bfloat16, -(Fraction(2) ** 128)),
+        pytest.param(torch.float64, Fraction(2) ** 1024, id="float64-2**1024"),
+    ],
+    ids=lambda v: (
+        str(v).removeprefix("torch.") if isinstance(v, torch.dtype) else (str(v) if len(str(v)) < 20 else "big")
+    ),
+)
 def test_round_rational_overflow_raises(dtype, q):
     with pytest.raises(NumericsError, match="overflows"):
         numerics.round_rational(q, dtype)
@@ -267,13 +280,23 @@ def test_round_rational_overflow_raises(dtype, q):
 
 def test_round_rational_largest_finite_does_not_overflow():
     assert numerics.round_rational(Fraction(65519), torch.float16) == 65504.0  # below the threshold 65520
-    assert numerics.round_rational(Fraction(torch.finfo(torch.float32).max), torch.float32) == torch.finfo(torch.float32).max
+    assert (
+        numerics.round_rational(Fraction(torch.finfo(torch.float32).max), torch.float32)
+        == torch.finfo(torch.float32).max
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64], ids=str)
 def test_module_weights_are_round_rational_of_exact_weights(dtype):
-    for net in (_rational_net(), theory.compose(theory.gather(4, 2), theory.TwoLayerHead(
-            [[Fraction(1, 3), 0, Fraction(-2, 3), Fraction(1, 7)]], [Fraction(1, 10)], [[Fraction(5, 3)]], [0]))):
+    for net in (
+        _rational_net(),
+        theory.compose(
+            theory.gather(4, 2),
+            theory.TwoLayerHead(
+                [[Fraction(1, 3), 0, Fraction(-2, 3), Fraction(1, 7)]], [Fraction(1, 10)], [[Fraction(5, 3)]], [0]
+            ),
+        ),
+    ):
         module = numerics.to_module(net, dtype)
         params = [p for p in module.parameters()]
         assert len(params) == 2 * net.depth
@@ -376,8 +399,14 @@ def _header_len(data: bytes) -> int:
 def test_truncated_weights_rejected(saved, cut):
     w = saved / "weights.safetensors"
     data = w.read_bytes()
-    n = {"empty": 0, "4": 4, "half_header": _header_len(data) // 2, "header_only": _header_len(data),
-         "minus_1": len(data) - 1, "half": len(data) // 2}[cut]
+    n = {
+        "empty": 0,
+        "4": 4,
+        "half_header": _header_len(data) // 2,
+        "header_only": _header_len(data),
+        "minus_1": len(data) - 1,
+        "half": len(data) // 2,
+    }[cut]
     w.write_bytes(data[:n])
     with pytest.raises(NumericsError, match="weights.safetensors"):
         numerics.load_module(saved)
@@ -438,16 +467,30 @@ def _rewrite(saved: Path, tensors: dict, metadata: dict | None) -> None:
 
 def _good(net: theory.Network, dtype=torch.float64) -> tuple[dict, dict]:
     tensors = {k: v.contiguous() for k, v in numerics.to_module(net, dtype).state_dict().items()}
-    return tensors, {"format": "cnnverify.weights", "version": "1", "content_hash": net.content_hash,
-                     "dtype": str(dtype).removeprefix("torch.")}
+    return tensors, {
+        "format": "cnnverify.weights",
+        "version": "1",
+        "content_hash": net.content_hash,
+        "dtype": str(dtype).removeprefix("torch."),
+    }
 
 
-@pytest.mark.parametrize("case, match", [
-    ("no_metadata", "no metadata"), ("format", "format"), ("version", "version"), ("no_hash", "another spec"),
-    ("dtype_name", "dtype"), ("dtype_mismatch", "dtype"), ("missing_tensor", "missing"),
-    ("extra_tensor", "unexpected"), ("shape", "shape"), ("value", "do not match the exact spec"),
-    ("negative_zero", "do not match the exact spec"),
-])
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("no_metadata", "no metadata"),
+        ("format", "format"),
+        ("version", "version"),
+        ("no_hash", "another spec"),
+        ("dtype_name", "dtype"),
+        ("dtype_mismatch", "dtype"),
+        ("missing_tensor", "missing"),
+        ("extra_tensor", "unexpected"),
+        ("shape", "shape"),
+        ("value", "do not match the exact spec"),
+        ("negative_zero", "do not match the exact spec"),
+    ],
+)
 def test_bad_weights_content_rejected(saved, nets, case, match):
     tensors, meta = _good(nets["select"])
     name = "layers.0.weight"
@@ -529,8 +572,13 @@ BAD_INPUTS = [
     ("dtype int32", lambda tmp: numerics.to_module(theory.gather(4, 2), dtype=torch.int32), "dtype"),
     ("dtype float8", lambda tmp: numerics.to_module(theory.gather(4, 2), dtype="float8"), "dtype"),
     ("device tpu", lambda tmp: numerics.to_module(theory.gather(4, 2), device="tpu"), "device"),
-    pytest.param("device cuda", lambda tmp: numerics.to_module(theory.gather(4, 2), device="cuda"), "device",
-                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here"), id="device cuda"),
+    pytest.param(
+        "device cuda",
+        lambda tmp: numerics.to_module(theory.gather(4, 2), device="cuda"),
+        "device",
+        marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here"),
+        id="device cuda",
+    ),
     ("net not a Network", lambda tmp: numerics.to_module("gather"), "net"),
     ("x wrong length", lambda tmp: _select_module()(torch.zeros(2, 9, dtype=torch.float64)), "x"),
     ("x wrong rank", lambda tmp: _select_module()(torch.zeros(8, dtype=torch.float64)), "x"),
@@ -538,18 +586,27 @@ BAD_INPUTS = [
     ("x wrong dtype", lambda tmp: _select_module()(torch.zeros(2, 8, dtype=torch.float32)), "x"),
     ("x nan", lambda tmp: _select_module()(torch.full((2, 8), float("nan"), dtype=torch.float64)), "x"),
     ("x inf", lambda tmp: _select_module()(torch.tensor([[0.0] * 7 + [float("-inf")]], dtype=torch.float64)), "x"),
-    ("memory_budget", lambda tmp: numerics.to_module(theory.select(64, [0, 63], 2, "fcn"), memory_budget=1000),
-     "memory_budget"),
+    (
+        "memory_budget",
+        lambda tmp: numerics.to_module(theory.select(64, [0, 63], 2, "fcn"), memory_budget=1000),
+        "memory_budget",
+    ),
     ("save dtype", lambda tmp: numerics.save_module(theory.gather(4, 2), tmp / "w", dtype="float8"), "dtype"),
     ("save net", lambda tmp: numerics.save_module({"d": 4}, tmp / "w"), "net"),
     ("save out_dir", lambda tmp: numerics.save_module(theory.gather(4, 2), 42), "out_dir"),
     ("export dtype", lambda tmp: numerics.export(theory.save(theory.gather(4, 2), tmp / "s"), "int8"), "dtype"),
-    ("load device", lambda tmp: numerics.load_module(numerics.save_module(theory.gather(4, 2), tmp / "w"), device="tpu"), "device"),
+    (
+        "load device",
+        lambda tmp: numerics.load_module(numerics.save_module(theory.gather(4, 2), tmp / "w"), device="tpu"),
+        "device",
+    ),
     ("load path", lambda tmp: numerics.load_module(tmp / "missing"), "path"),
 ]
 
 
-@pytest.mark.parametrize("name, call, arg", [b if hasattr(b, "marks") else pytest.param(*b, id=b[0]) for b in BAD_INPUTS])
+@pytest.mark.parametrize(
+    "name, call, arg", [b if hasattr(b, "marks") else pytest.param(*b, id=b[0]) for b in BAD_INPUTS]
+)
 def test_bad_input_raises_numerics_error_naming_the_argument(tmp_path, name, call, arg):
     with pytest.raises(NumericsError) as info:
         call(tmp_path)

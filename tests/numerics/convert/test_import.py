@@ -50,8 +50,16 @@ def test_float64_weights_of_a_rational_spec_come_back_as_their_binary_values():
 
 def _user_net(seed: int) -> nn.Sequential:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv1d(1, 4, 2, 2), nn.ReLU(), nn.Conv1d(4, 4, 2, 2), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(16, 3), nn.ReLU(), nn.Linear(3, 1))
+    return nn.Sequential(
+        nn.Conv1d(1, 4, 2, 2),
+        nn.ReLU(),
+        nn.Conv1d(4, 4, 2, 2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(16, 3),
+        nn.ReLU(),
+        nn.Linear(3, 1),
+    )
 
 
 class _Block(nn.Module):
@@ -79,8 +87,10 @@ MODELS = {
     "sequential": (lambda: _user_net(0), (1, 16)),
     "custom forward": (lambda: (torch.manual_seed(1), _Block())[1], (2, 8)),
     "strided grouped dilated": (lambda: (torch.manual_seed(2), _Strided())[1], (2, 9)),
-    "linear first": (lambda: (torch.manual_seed(3), nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 1)))[1],
-                     (5,)),
+    "linear first": (
+        lambda: (torch.manual_seed(3), nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 1)))[1],
+        (5,),
+    ),
 }
 
 
@@ -100,8 +110,12 @@ def test_exact_spec_equals_the_float64_module_to_rounding(name):
     y = _torch_out(m, x)
     tol = TOLERANCES["float64_affine"]
     for i in range(3):
-        exact = theory.evaluate_exact(net, [[Fraction(v) for v in row] for row in x[i].tolist()] if len(shape) == 2
-                                      else [Fraction(v) for v in x[i].tolist()])
+        exact = theory.evaluate_exact(
+            net,
+            [[Fraction(v) for v in row] for row in x[i].tolist()]
+            if len(shape) == 2
+            else [Fraction(v) for v in x[i].tolist()],
+        )
         for e, f in zip(exact, y[i].tolist()):
             assert abs(float(e) - f) <= tol.atol + tol.rtol * abs(float(e)), (name, float(e), f)
     assert torch.allclose(_torch_out(to_module(net), x), y, atol=tol.atol, rtol=tol.rtol)
@@ -125,19 +139,24 @@ def test_an_imported_network_is_certified():
     assert cert.status == "proved" and cert.lower <= cert.upper
     w = dict(cert.witness)
     xw = torch.tensor([[[float(w[f"x{i}"]) for i in range(4)]]], dtype=torch.float64)
-    assert abs(float(m.double()(xw).detach()) - float(sum(w[f"x{i}"] for i in range(4)) / 4)) <= float(cert.upper) + 1e-12
+    assert (
+        abs(float(m.double()(xw).detach()) - float(sum(w[f"x{i}"] for i in range(4)) / 4)) <= float(cert.upper) + 1e-12
+    )
 
 
-@pytest.mark.parametrize("make, shape, message", [
-    (lambda: nn.Sequential(nn.Conv1d(1, 2, 2, 2), nn.Tanh()), (1, 8), "'1': got 'Tanh'"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 2)), (1, 8), "Conv2d"),
-    (lambda: nn.Sequential(nn.Flatten(), nn.Conv1d(1, 2, 2, 2)), (1, 8), "after Flatten"),
-    (lambda: nn.Sequential(nn.Linear(7, 2)), (8,), "in_features = 8"),
-    (lambda: nn.Sequential(nn.Conv1d(3, 2, 2, 2)), (1, 8), "in_channels 1"),
-    (lambda: nn.Sequential(nn.Identity()), (1, 8), "at least one Conv1d or Linear"),
-    (lambda: nn.Sequential(nn.Conv1d(1, 1, 1)), (1, 2, 8, 8), "input_shape"),  # (1, 2, 8): 2-D now
-    (lambda: nn.Sequential(nn.Dropout(0.5)), (1, 8), "Dropout"),
-])
+@pytest.mark.parametrize(
+    "make, shape, message",
+    [
+        (lambda: nn.Sequential(nn.Conv1d(1, 2, 2, 2), nn.Tanh()), (1, 8), "'1': got 'Tanh'"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 2)), (1, 8), "Conv2d"),
+        (lambda: nn.Sequential(nn.Flatten(), nn.Conv1d(1, 2, 2, 2)), (1, 8), "after Flatten"),
+        (lambda: nn.Sequential(nn.Linear(7, 2)), (8,), "in_features = 8"),
+        (lambda: nn.Sequential(nn.Conv1d(3, 2, 2, 2)), (1, 8), "in_channels 1"),
+        (lambda: nn.Sequential(nn.Identity()), (1, 8), "at least one Conv1d or Linear"),
+        (lambda: nn.Sequential(nn.Conv1d(1, 1, 1)), (1, 2, 8, 8), "input_shape"),  # (1, 2, 8): 2-D now
+        (lambda: nn.Sequential(nn.Dropout(0.5)), (1, 8), "Dropout"),
+    ],
+)
 def test_unrepresentable_layers_are_named(make, shape, message):
     with pytest.raises(NumericsError, match=message.replace("(", r"\(")):
         from_torch(make(), shape)
@@ -145,6 +164,7 @@ def test_unrepresentable_layers_are_named(make, shape, message):
 
 def test_mismatched_skips_and_nonfinite_weights_are_errors():
     """Skips are imported (tests/numerics/convert/test_import_skips.py); a sum of two shapes is not."""
+
     class Residual(nn.Module):
         def __init__(self):
             super().__init__()

@@ -42,8 +42,9 @@ def _close(net: theory.Network, out: torch.Tensor, x: torch.Tensor) -> bool:
     y = _flat(out).tolist()
     for i in range(x.shape[0]):
         exact = theory.evaluate_exact(net, _spec_input(x[i]))
-        if len(exact) != len(y[i]) or any(abs(float(e) - f) > TOL.atol + TOL.rtol * abs(float(e))
-                                          for e, f in zip(exact, y[i])):
+        if len(exact) != len(y[i]) or any(
+            abs(float(e) - f) > TOL.atol + TOL.rtol * abs(float(e)) for e, f in zip(exact, y[i])
+        ):
             return False
     return True
 
@@ -91,8 +92,9 @@ def _model(seed: int):
     kind = seed % 3
     if kind == 0:
         conv = nn.Conv2d(c_in, 4, rng.choice([2, 3]), stride, rng.choice([0, 1]), groups=groups)
-        feats = nn.Sequential(conv, nn.ReLU(), nn.AvgPool2d(2, 1, 1), nn.Conv2d(4, 2, (1, 2), padding=(1, 0)),
-                              nn.ReLU(), nn.Flatten())
+        feats = nn.Sequential(
+            conv, nn.ReLU(), nn.AvgPool2d(2, 1, 1), nn.Conv2d(4, 2, (1, 2), padding=(1, 0)), nn.ReLU(), nn.Flatten()
+        )
         m = nn.Sequential(*feats, nn.Linear(feats(torch.zeros(1, c_in, h, w)).numel(), 3), nn.ReLU(), nn.Linear(3, 2))
     elif kind == 1:
         m = _Skip(c_in, 2 * groups, h, w, stride, groups)
@@ -121,8 +123,9 @@ def test_exact_spec_equals_float64_torch_and_a_planted_weight_is_caught(seed):
     values = np.array(last.weight.values, dtype=object)
     values[live[0]] += 1
     wrong = theory.SparseArray(last.weight.shape, last.weight.keys, values)
-    planted = theory.Network(d=net.d, c_in=net.c_in, layers=(*net.layers[:-1], type(last)(wrong, last.bias,
-                                                                                         relu=last.relu)), meta={})
+    planted = theory.Network(
+        d=net.d, c_in=net.c_in, layers=(*net.layers[:-1], type(last)(wrong, last.bias, relu=last.relu)), meta={}
+    )
     assert not _close(planted, m(x), x)
 
 
@@ -130,8 +133,15 @@ def test_dyadic_weights_are_equal_exactly():
     """Weights k/8 and inputs k/16 with |k| <= 8: every float64 product and sum is exact, so torch's output is
     the exact value and the spec must equal it, not just be close."""
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv2d(2, 4, 3, 2, 1, groups=2), nn.ReLU(), nn.AvgPool2d(2, 1, count_include_pad=True),
-                      nn.Conv2d(4, 3, 2, dilation=(1, 2), padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 3 * 2, 2))
+    m = nn.Sequential(
+        nn.Conv2d(2, 4, 3, 2, 1, groups=2),
+        nn.ReLU(),
+        nn.AvgPool2d(2, 1, count_include_pad=True),
+        nn.Conv2d(4, 3, 2, dilation=(1, 2), padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3 * 3 * 2, 2),
+    )
     m = m.double().eval()
     with torch.no_grad():
         for p in m.parameters():
@@ -146,8 +156,16 @@ def test_dyadic_weights_are_equal_exactly():
 def test_padding_modes_and_pool_divisors():
     """``"same"`` with an even kernel (the extra zero at the bottom / right), ``divisor_override``, a 2-D output."""
     torch.manual_seed(3)
-    m = nn.Sequential(nn.Conv2d(1, 2, (2, 4), padding="same"), nn.ReLU(), nn.AvgPool2d(3, 2, 1, divisor_override=5),
-                      nn.Conv2d(2, 2, 2, padding="valid")).double().eval()
+    m = (
+        nn.Sequential(
+            nn.Conv2d(1, 2, (2, 4), padding="same"),
+            nn.ReLU(),
+            nn.AvgPool2d(3, 2, 1, divisor_override=5),
+            nn.Conv2d(2, 2, 2, padding="valid"),
+        )
+        .double()
+        .eval()
+    )
     x = torch.randn(2, 1, 7, 5, dtype=torch.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's note on even kernels with "same"
@@ -180,20 +198,23 @@ class _FunctionalMax(nn.Module):
         return F.max_pool2d(x, 2)
 
 
-@pytest.mark.parametrize("make, shape, message", [
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), (1, 6, 6), r"'1': got 'MaxPool2d'.*not a linear"),
-    (lambda: nn.MaxPool2d(2), (1, 6, 6), "MaxPool2d"),
-    (_FunctionalMax, (1, 6, 6), r"max_pool2d.*not a linear"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 8), r"'0'.*Conv2d.*\(batch, channels, H, W\)"),
-    (lambda: nn.Sequential(nn.Conv2d(2, 2, 3)), (1, 6, 6), "'0'.*c_in = 1"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 7)), (1, 6, 6), "'0'.*at least one output position"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")), (1, 6, 6), "padding_mode"),
-    (lambda: nn.Sequential(nn.AvgPool2d(2, ceil_mode=True)), (1, 5, 5), "ceil_mode"),
-    (lambda: nn.Sequential(nn.Conv1d(1, 2, 3)), (1, 6, 6), "'0'.*Conv1d"),
-    (lambda: nn.Sequential(nn.Flatten(), nn.Conv2d(1, 2, 3)), (1, 6, 6), "'1'.*Conv2d.*before any Flatten"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 0, 6), "input_shape.*\\(c_in, H, W\\)"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 2, 6, 6), "input_shape"),
-])
+@pytest.mark.parametrize(
+    "make, shape, message",
+    [
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), (1, 6, 6), r"'1': got 'MaxPool2d'.*not a linear"),
+        (lambda: nn.MaxPool2d(2), (1, 6, 6), "MaxPool2d"),
+        (_FunctionalMax, (1, 6, 6), r"max_pool2d.*not a linear"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 8), r"'0'.*Conv2d.*\(batch, channels, H, W\)"),
+        (lambda: nn.Sequential(nn.Conv2d(2, 2, 3)), (1, 6, 6), "'0'.*c_in = 1"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 7)), (1, 6, 6), "'0'.*at least one output position"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")), (1, 6, 6), "padding_mode"),
+        (lambda: nn.Sequential(nn.AvgPool2d(2, ceil_mode=True)), (1, 5, 5), "ceil_mode"),
+        (lambda: nn.Sequential(nn.Conv1d(1, 2, 3)), (1, 6, 6), "'0'.*Conv1d"),
+        (lambda: nn.Sequential(nn.Flatten(), nn.Conv2d(1, 2, 3)), (1, 6, 6), "'1'.*Conv2d.*before any Flatten"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 0, 6), "input_shape.*\\(c_in, H, W\\)"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 2, 6, 6), "input_shape"),
+    ],
+)
 def test_unsupported_2d_layers_and_shapes_are_named(make, shape, message):
     with pytest.raises(NumericsError, match=message):
         from_torch(make(), shape)
@@ -204,10 +225,17 @@ def test_onnx_max_pool_is_refused_by_name(tmp_path):
     from onnx import TensorProto, helper, numpy_helper
 
     w = numpy_helper.from_array(np.ones((1, 1, 2, 2), np.float32), "w")
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-             helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2])]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])], [w])
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])],
+        [w],
+    )
     path = tmp_path / "m.onnx"
     onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     with pytest.raises(NumericsError, match=r"node 'pool' \(MaxPool\).*not a linear map"):
@@ -225,13 +253,20 @@ def test_onnx_conv2d_auto_pad_and_average_pool_against_torch(auto, tmp_path):
     rng = np.random.default_rng(7)
     w, b = rng.standard_normal((3, 2, 2, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
     conv = {"auto_pad": auto} if auto != "NOTSET" else {"pads": [1, 0, 0, 2]}
-    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", strides=[2, 2], **conv),
-             helper.make_node("Relu", ["c"], ["r"], name="relu"),
-             helper.make_node("AveragePool", ["r"], ["y"], name="pool", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                              count_include_pad=0)]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 6])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, None, None])],
-                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", strides=[2, 2], **conv),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node(
+            "AveragePool", ["r"], ["y"], name="pool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=0
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, None, None])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
     path = tmp_path / "m.onnx"
     onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     net = from_onnx(path)

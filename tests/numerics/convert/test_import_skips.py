@@ -31,9 +31,19 @@ def _conv_exact(m: nn.Conv1d, x):
     c_out, c_in, k = m.weight.shape
     (stride,), (pad,), (dil,), n = m.stride, m.padding, m.dilation, len(x[0])
     n_out = (n + 2 * pad - dil * (k - 1) - 1) // stride + 1
-    return [[b[o] + sum(w[(o * c_in + c) * k + t] * x[c][p * stride - pad + t * dil] for c in range(c_in)
-                        for t in range(k) if 0 <= p * stride - pad + t * dil < n) for p in range(n_out)]
-            for o in range(c_out)]
+    return [
+        [
+            b[o]
+            + sum(
+                w[(o * c_in + c) * k + t] * x[c][p * stride - pad + t * dil]
+                for c in range(c_in)
+                for t in range(k)
+                if 0 <= p * stride - pad + t * dil < n
+            )
+            for p in range(n_out)
+        ]
+        for o in range(c_out)
+    ]
 
 
 def _linear_exact(m: nn.Linear, x):
@@ -52,12 +62,22 @@ def _relu_exact(x):
     return [_relu_exact(v) for v in x] if isinstance(x, list) else max(x, Fraction(0))
 
 
-TORCH = SimpleNamespace(conv=lambda m, x: m(x), linear=lambda m, x: m(x), relu=torch.relu,
-                        add=lambda a, b: a + b, sub=lambda a, b: a - b, flatten=lambda x: x.flatten(1))
-EXACT = SimpleNamespace(conv=_conv_exact, linear=_linear_exact, relu=_relu_exact,
-                        add=lambda a, b: _map2(lambda u, v: u + v, a, b),
-                        sub=lambda a, b: _map2(lambda u, v: u - v, a, b),
-                        flatten=lambda x: [v for row in x for v in row])
+TORCH = SimpleNamespace(
+    conv=lambda m, x: m(x),
+    linear=lambda m, x: m(x),
+    relu=torch.relu,
+    add=lambda a, b: a + b,
+    sub=lambda a, b: a - b,
+    flatten=lambda x: x.flatten(1),
+)
+EXACT = SimpleNamespace(
+    conv=_conv_exact,
+    linear=_linear_exact,
+    relu=_relu_exact,
+    add=lambda a, b: _map2(lambda u, v: u + v, a, b),
+    sub=lambda a, b: _map2(lambda u, v: u - v, a, b),
+    flatten=lambda x: [v for row in x for v in row],
+)
 
 
 class _Model(nn.Module):
@@ -210,9 +230,17 @@ def test_a_pointwise_skip_equals_the_folded_layer_exactly():
             return x + self.c(x)
 
     w, b = _q(c.weight), _q(c.bias)
-    folded = theory.Network(d=8, c_in=2, layers=(theory.PointwiseLayer(
-        theory.SparseArray.from_dense([[w[0] + 1, w[1]], [w[2], w[3] + 1]]), theory.SparseArray.from_dense(b),
-        relu=False),))
+    folded = theory.Network(
+        d=8,
+        c_in=2,
+        layers=(
+            theory.PointwiseLayer(
+                theory.SparseArray.from_dense([[w[0] + 1, w[1]], [w[2], w[3] + 1]]),
+                theory.SparseArray.from_dense(b),
+                relu=False,
+            ),
+        ),
+    )
     net = from_torch(Skip(), SHAPE)
     for seed in range(3):
         x = _inputs(seed)
@@ -227,8 +255,9 @@ def _flip_carry_sign(net: theory.Network) -> theory.Network:
     join = net.layers[1]
     cols = join.weight.keys % (join.weight.shape[2] * join.weight.shape[3])
     vals = [-v if c >= 16 and (c - 16) % 2 else v for v, c in zip(join.weight.values, cols)]
-    bad_join = theory.DenseLayer(theory.SparseArray(join.weight.shape, join.weight.keys, vals), join.bias,
-                                 relu=join.relu)
+    bad_join = theory.DenseLayer(
+        theory.SparseArray(join.weight.shape, join.weight.keys, vals), join.bias, relu=join.relu
+    )
     return theory.Network(d=net.d, c_in=net.c_in, layers=(net.layers[0], bad_join))
 
 
@@ -264,11 +293,14 @@ class _Product(nn.Module):
         return x * self.c(x)
 
 
-@pytest.mark.parametrize("make, message", [
-    (_Mismatch, r"node 'add'.*shapes \(2, 4\) and \(2, 8\).*same shape"),
-    (_Constant, r"node 'add'.*two traced tensors"),
-    (_Product, r"node 'mul'.*sums x \+ f\(x\)"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (_Mismatch, r"node 'add'.*shapes \(2, 4\) and \(2, 8\).*same shape"),
+        (_Constant, r"node 'add'.*two traced tensors"),
+        (_Product, r"node 'mul'.*sums x \+ f\(x\)"),
+    ],
+)
 def test_skips_that_cannot_be_expressed_name_the_node(make, message):
     with pytest.raises(NumericsError, match=message):
         from_torch(make(), SHAPE)

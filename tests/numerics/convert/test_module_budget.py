@@ -34,18 +34,28 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base, module_b
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads the resident set from /proc (Linux)")
 def test_estimate_bounds_the_measured_growth():
-    out = subprocess.run([sys.executable, "-c", _RSS, "float32"], check=False, capture_output=True, text=True,
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS, "float32"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     grew, need = map(int, out.stdout.split())
     assert grew <= need <= BYTES_FACTOR * grew, (grew, need)
 
 
 def test_huge_dense_spec_is_refused_before_allocating():
-    fcn = theory.select(2**14, [0, 5], architecture="fcn")          # dense layers of 2^29 + 2^29 + ... entries
-    with pytest.raises(NumericsError, match=r"^to_module: estimated [0-9.]+ GiB for the dense float weights "
-                                            r"\(float64, 1\.3e9 entries\) exceeds memory_budget 4 GiB; pass "
-                                            r"memory_budget= / --memory-budget to raise it, or use a CNN spec"):
+    fcn = theory.select(2**14, [0, 5], architecture="fcn")  # dense layers of 2^29 + 2^29 + ... entries
+    with pytest.raises(
+        NumericsError,
+        match=r"^to_module: estimated [0-9.]+ GiB for the dense float weights "
+        r"\(float64, 1\.3e9 entries\) exceeds memory_budget 4 GiB; pass "
+        r"memory_budget= / --memory-budget to raise it, or use a CNN spec",
+    ):
         numerics.to_module(fcn)
 
 

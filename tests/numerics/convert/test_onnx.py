@@ -39,15 +39,29 @@ D = 16
 ROUTING = {"select": lambda: theory.select(D, [0, 15]), "gather": lambda: theory.gather(D)}
 HEADS = {
     "approximate_sparse": lambda: theory.approximate_sparse(D, [0, 9], "x0*x1", (-1, 1), Fraction(1, 100)),
-    "tree_sum": lambda: theory.tree_sum(D, 2, theory.TwoLayerHead(
-        [[Fraction(1, 3), Fraction(-1, 10)], [Fraction(2, 7), 0]], [Fraction(1, 5), Fraction(-1, 3)],
-        [[Fraction(3, 11), Fraction(-5, 13)]], [Fraction(1, 9)])),
+    "tree_sum": lambda: theory.tree_sum(
+        D,
+        2,
+        theory.TwoLayerHead(
+            [[Fraction(1, 3), Fraction(-1, 10)], [Fraction(2, 7), 0]],
+            [Fraction(1, 5), Fraction(-1, 3)],
+            [[Fraction(3, 11), Fraction(-5, 13)]],
+            [Fraction(1, 9)],
+        ),
+    ),
 }
 ARCHS = {"cnn": lambda net: net, "lcn": theory.to_lcn, "fcn": theory.to_fcn}
-FORMS = [(torch.float64, "auto"), (torch.float64, "matmul"), (torch.float32, "auto"), (torch.float32, "conv"),
-         (torch.float32, "matmul")]
-REORDERING = {torch.float64: TOLERANCES["onnx_reordering_float64"],
-              torch.float32: TOLERANCES["onnx_reordering_float32"]}
+FORMS = [
+    (torch.float64, "auto"),
+    (torch.float64, "matmul"),
+    (torch.float32, "auto"),
+    (torch.float32, "conv"),
+    (torch.float32, "matmul"),
+]
+REORDERING = {
+    torch.float64: TOLERANCES["onnx_reordering_float64"],
+    torch.float32: TOLERANCES["onnx_reordering_float32"],
+}
 
 
 def _run(path, x: torch.Tensor) -> torch.Tensor:
@@ -102,8 +116,7 @@ def test_module_input_and_metadata(tmp_path):
     path = numerics.export_onnx(module, tmp_path / "m.onnx")  # dtype None: the module's own
     model = onnx.load(os.fspath(path))
     props = {p.key: p.value for p in model.metadata_props}
-    assert props == {"format": "cnnverify.onnx", "version": "1", "content_hash": net.content_hash,
-                     "dtype": "float64"}
+    assert props == {"format": "cnnverify.onnx", "version": "1", "content_hash": net.content_hash, "dtype": "float64"}
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
     assert not any(node.op_type == "Conv" for node in model.graph.node)  # float64 auto: MatMul form
     x = _inputs(net, torch.float64)
@@ -123,8 +136,12 @@ def _mixed_network() -> theory.Network:
         flat = [Fraction(rng.randint(-3, 3), rng.choice((6, 7, 9))) if rng.random() < 0.7 else 0 for _ in range(n)]
         return theory.SparseArray.from_coo(shape, [_unravel(i, shape) for i in range(n)], flat)
 
-    layers = (theory.ConvLayer(arr(3, 2, 2), arr(3)), theory.LocalLayer(arr(2, 2, 3, 2), arr(2, 2), relu=False),
-              theory.PointwiseLayer(arr(2, 2), arr(2)), theory.DenseLayer(arr(1, 2, 2, 2), arr(1, 2), relu=False))
+    layers = (
+        theory.ConvLayer(arr(3, 2, 2), arr(3)),
+        theory.LocalLayer(arr(2, 2, 3, 2), arr(2, 2), relu=False),
+        theory.PointwiseLayer(arr(2, 2), arr(2)),
+        theory.DenseLayer(arr(1, 2, 2, 2), arr(1, 2), relu=False),
+    )
     return theory.Network(d=8, c_in=2, layers=layers)
 
 
@@ -209,6 +226,7 @@ def test_module_dtype_must_match(tmp_path):
 
 def test_missing_onnx_names_the_extra(tmp_path, monkeypatch):
     import builtins
+
     real = builtins.__import__
 
     def no_onnx(name, *args, **kwargs):

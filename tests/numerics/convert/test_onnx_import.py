@@ -51,8 +51,12 @@ def _same(a: theory.Network, b: theory.Network, shape, seeds=range(4)) -> bool:
 
 
 def _dyadic(net: theory.Network) -> bool:
-    return all(v.denominator & (v.denominator - 1) == 0 for layer in net.layers
-               for a in (layer.weight, layer.bias) for v in a.values)
+    return all(
+        v.denominator & (v.denominator - 1) == 0
+        for layer in net.layers
+        for a in (layer.weight, layer.bias)
+        for v in a.values
+    )
 
 
 @pytest.mark.parametrize("dtype,conv", FORMS, ids=lambda f: str(f))
@@ -83,10 +87,15 @@ def test_untied_and_dense_layers_keep_their_kind(dtype, conv, tmp_path):
     def arr(*shape):
         return theory.SparseArray.from_dense(rng.integers(-8, 9, size=shape).astype(object) * Fraction(1, 8))
 
-    net = theory.Network(d=8, c_in=2, layers=(
-        theory.LocalLayer(arr(4, 3, 2, 2), arr(4, 3), relu=True),
-        theory.DenseLayer(arr(2, 3, 4, 3), arr(2, 3), relu=True),
-        theory.ConvLayer(arr(1, 3, 2), arr(1), relu=False)))
+    net = theory.Network(
+        d=8,
+        c_in=2,
+        layers=(
+            theory.LocalLayer(arr(4, 3, 2, 2), arr(4, 3), relu=True),
+            theory.DenseLayer(arr(2, 3, 4, 3), arr(2, 3), relu=True),
+            theory.ConvLayer(arr(1, 3, 2), arr(1), relu=False),
+        ),
+    )
     back = from_onnx(numerics.export_onnx(net, tmp_path / "n.onnx", dtype=dtype, conv=conv))
     assert back.kinds == ("local", "dense", "conv")
     assert _same(back, net, (2, 8))
@@ -95,9 +104,16 @@ def test_untied_and_dense_layers_keep_their_kind(dtype, conv, tmp_path):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_a_rational_head_comes_back_as_its_float_weights(dtype, tmp_path):
     """1/3 is no float: the file holds its rounding, and from_onnx reads exactly that (as from_torch does)."""
-    net = theory.tree_sum(D, 2, theory.TwoLayerHead([[Fraction(1, 3), Fraction(-1, 10)], [Fraction(2, 7), 0]],
-                                                    [Fraction(1, 5), Fraction(-1, 3)],
-                                                    [[Fraction(3, 11), Fraction(-5, 13)]], [Fraction(1, 9)]))
+    net = theory.tree_sum(
+        D,
+        2,
+        theory.TwoLayerHead(
+            [[Fraction(1, 3), Fraction(-1, 10)], [Fraction(2, 7), 0]],
+            [Fraction(1, 5), Fraction(-1, 3)],
+            [[Fraction(3, 11), Fraction(-5, 13)]],
+            [Fraction(1, 9)],
+        ),
+    )
     m = to_module(net, dtype)
     back = from_onnx(numerics.export_onnx(m, tmp_path / "n.onnx"))
     assert _same(back, from_torch(m, (D,)), (D,))
@@ -109,10 +125,13 @@ def test_float16_weights_are_read_exactly(tmp_path):
     w = np.array([[0.1, -0.3, 2.0, 0.0], [1 / 3, 0.7, -1e-3, 5.0]], dtype=np.float16)
     b = np.array([0.2, -0.6], dtype=np.float16)
     f = TensorProto.FLOAT16
-    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc", transB=1)], "g",
-                              [helper.make_tensor_value_info("x", f, ["batch", 4])],
-                              [helper.make_tensor_value_info("y", f, ["batch", 2])],
-                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc", transB=1)],
+        "g",
+        [helper.make_tensor_value_info("x", f, ["batch", 4])],
+        [helper.make_tensor_value_info("y", f, ["batch", 2])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
     path = tmp_path / "h.onnx"
     path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
     net = from_onnx(path)
@@ -162,9 +181,21 @@ class _PerPosition(nn.Module):
 
 
 TORCH_MODELS = {
-    "conv chain": (lambda: nn.Sequential(nn.Conv1d(2, 4, 2, 2), nn.ReLU(), nn.Conv1d(4, 4, 3, 1, padding=1), nn.ReLU(),
-                                         nn.Conv1d(4, 4, 3, 2, padding=2, dilation=2), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 1)), (2, 8)),
+    "conv chain": (
+        lambda: nn.Sequential(
+            nn.Conv1d(2, 4, 2, 2),
+            nn.ReLU(),
+            nn.Conv1d(4, 4, 3, 1, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(4, 4, 3, 2, padding=2, dilation=2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(8, 3),
+            nn.ReLU(),
+            nn.Linear(3, 1),
+        ),
+        (2, 8),
+    ),
     "linear": (lambda: nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2)), (5,)),
     "residual": (_Residual, (2, 8)),
     "matmul + add": (_PerPosition, (1, 8)),
@@ -197,8 +228,13 @@ def test_torch_onnx_export_imports_as_from_torch(name, dynamic, tmp_path):
 # ---------------------------------------------------------------- bad files
 def _graph_file(path, nodes, inits=(), out_shape=("batch", 4), in_shape=("batch", 4)):
     f = TensorProto.FLOAT
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", f, list(in_shape))],
-                              [helper.make_tensor_value_info("y", f, list(out_shape))], list(inits))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", f, list(in_shape))],
+        [helper.make_tensor_value_info("y", f, list(out_shape))],
+        list(inits),
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     path.write_bytes(model.SerializeToString())
     return path
@@ -209,24 +245,38 @@ def _w(name, rows, cols, value=0.5):
 
 
 def test_an_unsupported_node_is_named(tmp_path):
-    path = _graph_file(tmp_path / "s.onnx", [helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1),
-                                             helper.make_node("Sigmoid", ["h"], ["y"], name="squash")],
-                       [_w("w", 4, 4)])
+    path = _graph_file(
+        tmp_path / "s.onnx",
+        [
+            helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1),
+            helper.make_node("Sigmoid", ["h"], ["y"], name="squash"),
+        ],
+        [_w("w", 4, 4)],
+    )
     with pytest.raises(NumericsError, match=r"node 'squash' \(Sigmoid\) is not supported; allowed: Conv"):
         from_onnx(path)
 
 
 def test_a_sum_of_two_shapes_names_the_add_node(tmp_path):
-    path = _graph_file(tmp_path / "a.onnx", [helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1),
-                                             helper.make_node("Add", ["h", "x"], ["y"], name="join")],
-                       [_w("w", 2, 4)], out_shape=("batch", 2))
+    path = _graph_file(
+        tmp_path / "a.onnx",
+        [
+            helper.make_node("Gemm", ["x", "w"], ["h"], name="fc", transB=1),
+            helper.make_node("Add", ["h", "x"], ["y"], name="join"),
+        ],
+        [_w("w", 2, 4)],
+        out_shape=("batch", 2),
+    )
     with pytest.raises(NumericsError, match=r"node 'join' \(Add\).*shapes \(2,\) and \(4,\)"):
         from_onnx(path)
 
 
 def test_nonfinite_weights_are_refused(tmp_path):
-    path = _graph_file(tmp_path / "n.onnx", [helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)],
-                       [_w("w", 4, 4, float("nan"))])
+    path = _graph_file(
+        tmp_path / "n.onnx",
+        [helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)],
+        [_w("w", 4, 4, float("nan"))],
+    )
     with pytest.raises(NumericsError, match="nan or inf"):
         from_onnx(path)
 
@@ -259,18 +309,27 @@ def test_truncated_and_corrupted_files_are_clear_errors(tmp_path):
 
 def test_external_weights_are_refused(tmp_path):
     model = onnx.load(str(numerics.export_onnx(theory.select(D, [0, 15]), tmp_path / "n.onnx")))
-    onnx.save_model(model, str(tmp_path / "x.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="x.data", size_threshold=0)
+    onnx.save_model(
+        model,
+        str(tmp_path / "x.onnx"),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="x.data",
+        size_threshold=0,
+    )
     with pytest.raises(NumericsError, match="external file"):
         from_onnx(tmp_path / "x.onnx")
 
 
-@pytest.mark.parametrize("path, kwargs, message", [
-    (42, {}, "argument 'path'"),
-    ("no/such/file.onnx", {}, "an existing ONNX file"),
-    ("n.onnx", {"max_bytes": 0}, "argument 'max_bytes'"),
-    ("n.onnx", {"max_bytes": True}, "argument 'max_bytes'"),
-])
+@pytest.mark.parametrize(
+    "path, kwargs, message",
+    [
+        (42, {}, "argument 'path'"),
+        ("no/such/file.onnx", {}, "an existing ONNX file"),
+        ("n.onnx", {"max_bytes": 0}, "argument 'max_bytes'"),
+        ("n.onnx", {"max_bytes": True}, "argument 'max_bytes'"),
+    ],
+)
 def test_bad_arguments(path, kwargs, message, tmp_path, monkeypatch):
     numerics.export_onnx(theory.select(D, [0, 15]), tmp_path / "n.onnx")
     monkeypatch.chdir(tmp_path)

@@ -14,8 +14,8 @@ import numerics
 import numerics.convert
 import numerics.convert._files as files
 import theory
-from tests.helpers import downgrade_to_format_1
 from numerics._cli import main as cli_main
+from tests.helpers import downgrade_to_format_1
 
 
 @pytest.fixture
@@ -97,12 +97,15 @@ def test_evaluate_refuses_an_uncovered_target_and_ignores_an_uncovered_bound(tmp
     common = ["--samples", "200", "--device", "cpu", "--no-progress", "--search-steps", "5"]
     assert cli_main(["evaluate", str(tmp_path / "spec"), *common]) == 2
     err = capsys.readouterr().err
-    assert (f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
-            "pass --target and --box explicitly") in err
+    assert (
+        f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
+        "pass --target and --box explicitly"
+    ) in err
     # explicit target and box: runs, and the uncovered a-priori bound is not used (and the command says so)
     out_json = tmp_path / "report.json"
-    rc = cli_main(["evaluate", str(tmp_path / "spec"), "--target", "x0*x9", "--box", "-1", "1", *common,
-                   "--json", str(out_json)])
+    rc = cli_main(
+        ["evaluate", str(tmp_path / "spec"), "--target", "x0*x9", "--box", "-1", "1", *common, "--json", str(out_json)]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured
     assert "a_priori_bound is ignored" in captured.err
@@ -120,8 +123,9 @@ def test_a_too_small_covered_bound_still_exits_3(tmp_path, approx):
     net = theory.Network(d=approx.d, c_in=approx.c_in, layers=approx.layers, meta=meta)
     theory.save(net, tmp_path / "spec")
     with pytest.warns(numerics.UnsoundCertificateWarning):
-        assert cli_main(["evaluate", str(tmp_path / "spec"), "--samples", "2000", "--device", "cpu",
-                         "--no-progress"]) == 3
+        assert (
+            cli_main(["evaluate", str(tmp_path / "spec"), "--samples", "2000", "--device", "cpu", "--no-progress"]) == 3
+        )
 
 
 def test_the_a_priori_bound_speaks_only_about_its_own_target_and_box(tmp_path, approx):

@@ -44,8 +44,12 @@ class ResNet18(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         chans = [w, w, 2 * w, 4 * w, 8 * w]
-        self.layers = nn.Sequential(*[nn.Sequential(Block(chans[i], chans[i + 1], 1 if i == 0 else 2),
-                                                    Block(chans[i + 1], chans[i + 1])) for i in range(4)])
+        self.layers = nn.Sequential(
+            *[
+                nn.Sequential(Block(chans[i], chans[i + 1], 1 if i == 0 else 2), Block(chans[i + 1], chans[i + 1]))
+                for i in range(4)
+            ]
+        )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(8 * w, num_classes)
 
@@ -73,8 +77,9 @@ class Functional(nn.Module):
         y = torch.relu(F.conv2d(x, self.weight, self.bias, padding=1))
         y = F.batch_norm(y, self.mean, self.var, training=False, eps=1e-5) * self.scale
         y = F.max_pool2d(y, 2).relu() / 2.0 - 0.25
-        tokens = y.flatten(2).transpose(1, 2)                        # (B, HW, C)
+        tokens = y.flatten(2).transpose(1, 2)  # (B, HW, C)
         tokens = torch.cat([self.cls.expand(x.shape[0], -1, -1), tokens], dim=1)
         z = F.avg_pool2d(y, 2)
         return self.head(tokens[:, 0] + tokens[:, 1:].reshape(x.shape[0], -1)[:, :4]) + F.linear(
-            torch.flatten(z, 1)[:, :4], self.head.weight)
+            torch.flatten(z, 1)[:, :4], self.head.weight
+        )

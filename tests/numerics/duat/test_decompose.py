@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from numerics import duat
-
 from tests.numerics.duat.helpers import TOL
 from tests.numerics.duat.helpers import check_reconstruction as _check
 from tests.numerics.duat.helpers import close as _close
@@ -21,8 +20,9 @@ from tests.numerics.duat.helpers import randn as _randn
 
 
 def _jacobian(model, x):
-    return torch.autograd.functional.jacobian(lambda v: model(v[None])[0].reshape(-1), x,
-                                            vectorize=True).reshape(-1, x.numel())
+    return torch.autograd.functional.jacobian(lambda v: model(v[None])[0].reshape(-1), x, vectorize=True).reshape(
+        -1, x.numel()
+    )
 
 
 PIECEWISE_LINEAR = [
@@ -31,8 +31,12 @@ PIECEWISE_LINEAR = [
     (lambda: duat.PreActBlock(2, 4, stride=2), (2, 6, 6)),
     (lambda: duat.PreActBlock(3, 3), (3, 5, 5)),
     (lambda: duat.vgg_small(2, 3), (2, 8, 8)),
-    (lambda: nn.Sequential(nn.Conv1d(2, 3, 3, 2, 1), nn.LeakyReLU(0.2), nn.AvgPool1d(2), nn.Flatten(),
-                           nn.Linear(27, 2)), (2, 36)),
+    (
+        lambda: nn.Sequential(
+            nn.Conv1d(2, 3, 3, 2, 1), nn.LeakyReLU(0.2), nn.AvgPool1d(2), nn.Flatten(), nn.Linear(27, 2)
+        ),
+        (2, 36),
+    ),
 ]
 
 
@@ -73,4 +77,4 @@ def test_float32_model_is_decomposed_as_its_float64_copy():
     model = duat.init_(nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU()), 0).float().eval()
     d = duat.decompose_layers(model, _randn((2, 5, 5), 1))
     assert d.W.dtype == torch.float64 and d.error <= 1e-12
-    assert next(model.parameters()).dtype == torch.float32            # the caller's model is untouched
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is untouched

@@ -20,8 +20,14 @@ from numerics import NumericsError, duat
 from numerics.duat import _accumulate, _estimate
 from numerics.duat._cli import main as cli_main
 
-CASES = [("resnet-basic-block", (3, 24, 24)), ("resnet-preact-block", (3, 20, 20)), ("resnet-2-blocks", (3, 12, 12)),
-         ("vgg-small", (3, 24, 24)), ("vit-block", (8, 64)), ("patch-vit", (3, 16, 16))]
+CASES = [
+    ("resnet-basic-block", (3, 24, 24)),
+    ("resnet-preact-block", (3, 20, 20)),
+    ("resnet-2-blocks", (3, 12, 12)),
+    ("vgg-small", (3, 24, 24)),
+    ("vit-block", (8, 64)),
+    ("patch-vit", (3, 16, 16)),
+]
 NNZ_FACTOR = 3.0
 """The bound is at most 3x the measured nonzeros here (measured 1.0-2.2)."""
 BYTES_FACTOR = 3.0
@@ -72,15 +78,18 @@ def test_receptive_field_pattern_is_bounded():
 def test_guard_refuses_before_building():
     model, _ = duat.reference_model("resnet-basic-block")
     x = torch.zeros(3, 2048, 2048, dtype=torch.float64)
-    with pytest.raises(NumericsError, match=r"^decompose: estimated [0-9.]+ GiB for W \(nnz ~ [0-9.]+e9\) and its "
-                                            r"intermediates exceeds memory_budget 4 GiB; pass memory_budget="):
+    with pytest.raises(
+        NumericsError,
+        match=r"^decompose: estimated [0-9.]+ GiB for W \(nnz ~ [0-9.]+e9\) and its "
+        r"intermediates exceeds memory_budget 4 GiB; pass memory_budget=",
+    ):
         duat.decompose(model, x)
     with pytest.raises(NumericsError, match="decompose_layers: .* exceeds memory_budget 1 MiB"):
         duat.decompose_layers(model, _sample((3, 16, 16)), memory_budget=1 << 20)
     with pytest.raises(NumericsError, match="receptive_field: .* exceeds memory_budget 4 GiB"):
         duat.receptive_field(model, (3, 2048, 2048))
     est = duat.estimate_memory(model, (3, 16, 16))
-    W, _ = duat.decompose(model, _sample((3, 16, 16)), memory_budget=est.peak_bytes)   # the estimate itself fits
+    W, _ = duat.decompose(model, _sample((3, 16, 16)), memory_budget=est.peak_bytes)  # the estimate itself fits
     assert W._nnz() <= est.nnz
 
 

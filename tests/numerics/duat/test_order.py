@@ -18,7 +18,6 @@ from numerics.duat._accumulate import compose
 from numerics.duat._decompose import prepare
 from numerics.duat._graph import build_graph
 from numerics.duat.layers import _dispatch
-
 from tests.numerics.duat.helpers import prep, randn
 from tests.numerics.duat.resnets import Block, Functional, ResNet18
 
@@ -31,8 +30,7 @@ MODELS = [
     (lambda: duat.ViTBlock(16, 4, 2), (6, 16)),
     (lambda: nn.Sequential(duat.PatchEmbed(3, 16, 4), duat.ViTBlock(16, 2, 2)), (3, 8, 8)),
     (Functional, (2, 6, 6)),
-    (lambda: nn.Sequential(nn.Conv1d(2, 3, 4, 2, padding=1), nn.ReLU(), nn.Flatten(),
-                           nn.Linear(27, 2)), (2, 18)),
+    (lambda: nn.Sequential(nn.Conv1d(2, 3, 4, 2, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(27, 2)), (2, 18)),
 ]
 
 
@@ -42,8 +40,10 @@ def _graph(make, shape, seed=0):
 
 
 def _close(a, b):
-    return ORDER.ok(torch.from_numpy(np.asarray(a.toarray() if hasattr(a, "toarray") else a)),
-                    torch.from_numpy(np.asarray(b.toarray() if hasattr(b, "toarray") else b)))
+    return ORDER.ok(
+        torch.from_numpy(np.asarray(a.toarray() if hasattr(a, "toarray") else a)),
+        torch.from_numpy(np.asarray(b.toarray() if hasattr(b, "toarray") else b)),
+    )
 
 
 @pytest.mark.parametrize("make,shape", MODELS)
@@ -58,10 +58,10 @@ def test_forward_and_reverse_order_give_the_same_W(make, shape):
 @pytest.mark.parametrize("order", ["forward", "reverse"])
 def test_sparse_and_dense_blocks_and_chunks_agree(make, shape, order, monkeypatch):
     _, _, g = _graph(make, shape)
-    monkeypatch.setattr(_accumulate, "_DENSE_FILL", 2.0)                    # never dense
+    monkeypatch.setattr(_accumulate, "_DENSE_FILL", 2.0)  # never dense
     ws, bs, _ = compose(g, order=order)
-    monkeypatch.setattr(_accumulate, "_DENSE_FILL", 0.0)                    # dense from the first product
-    monkeypatch.setattr(_accumulate, "_BLOCK_ENTRIES", 7 * max(n.n for n in g.nodes))   # chunks of 7 vectors
+    monkeypatch.setattr(_accumulate, "_DENSE_FILL", 0.0)  # dense from the first product
+    monkeypatch.setattr(_accumulate, "_BLOCK_ENTRIES", 7 * max(n.n for n in g.nodes))  # chunks of 7 vectors
     wd, bd, _ = compose(g, order=order)
     assert _close(ws, wd) and _close(bs, bd)
 
@@ -83,11 +83,11 @@ def test_every_maps_batched_operator_equals_its_index_formula_matrix(make, shape
 
 def test_order_is_chosen_by_shape():
     d = duat.decompose_layers(prep(duat.vgg_small(2, 3)), randn((2, 8, 8), 0))
-    assert d.order == "reverse"                                             # 3 outputs < 128 inputs
+    assert d.order == "reverse"  # 3 outputs < 128 inputs
     d = duat.decompose_layers(prep(duat.BasicBlock(2, 4)), randn((2, 6, 6), 0))
     assert d.order == "forward"
     d = duat.decompose_layers(prep(duat.vgg_small(2, 3)), randn((2, 8, 8), 0), cumulative=True)
-    assert d.order == "forward" and d.layers[-1].prefix_W is not None      # prefix maps need forward order
+    assert d.order == "forward" and d.layers[-1].prefix_W is not None  # prefix maps need forward order
 
 
 def test_a_planted_wrong_local_map_is_caught(monkeypatch):
@@ -95,7 +95,7 @@ def test_a_planted_wrong_local_map_is_caught(monkeypatch):
     duat.decompose(model, x)
     real = _dispatch.LEAVES[nn.BatchNorm2d]
 
-    def wrong(module, h, path, structural):                                # every scale off by 1 %
+    def wrong(module, h, path, structural):  # every scale off by 1 %
         lm = real(module, h, path, structural)
         m = lm.matrix.copy()
         m.data *= 1.01
@@ -106,4 +106,4 @@ def test_a_planted_wrong_local_map_is_caught(monkeypatch):
         duat.decompose(model, x)
     monkeypatch.setattr(_maps.Conv, "bwd", lambda self, r: 1.01 * _maps.Matrix(self.csr()).bwd(r))
     with pytest.raises(NumericsError, match="do not reproduce forward"):
-        duat.decompose(prep(duat.vgg_small(2, 3)), randn((2, 8, 8), 0))   # reverse order, dense conv kernels
+        duat.decompose(prep(duat.vgg_small(2, 3)), randn((2, 8, 8), 0))  # reverse order, dense conv kernels

@@ -14,15 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from numerics import NumericsError, duat
-
 from tests.numerics.duat.helpers import TOL, check_reconstruction, prep, randn
 from tests.numerics.duat.resnets import Block, Functional, ResNet18
 from tests.numerics.duat.zoo import torchvision
 
 
 def jacobian(model, x):
-    return torch.autograd.functional.jacobian(lambda v: model(v[None])[0].reshape(-1), x,
-                                              vectorize=True).reshape(-1, x.numel())
+    return torch.autograd.functional.jacobian(lambda v: model(v[None])[0].reshape(-1), x, vectorize=True).reshape(
+        -1, x.numel()
+    )
 
 
 def check_jacobian(model, x):
@@ -53,7 +53,7 @@ def test_functional_forms_and_data_movement():
     kinds = {r.kind for r in d.layers}
     assert {"Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "Linear", "cat", "getitem", "mul"} <= kinds
     cat = next(r for r in d.layers if r.kind == "cat")
-    assert float(cat.bias.abs().sum()) > 0                               # the class token lives in the bias
+    assert float(cat.bias.abs().sum()) > 0  # the class token lives in the bias
 
 
 def test_hand_written_resnet18():
@@ -73,10 +73,14 @@ def test_torchvision_resnet18():
 def test_torchvision_vision_transformer():
     tv = torchvision()
     torch.manual_seed(0)
-    model = prep(tv.models.VisionTransformer(image_size=16, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16,
-                                             mlp_dim=32, num_classes=5), 9)
+    model = prep(
+        tv.models.VisionTransformer(
+            image_size=16, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5
+        ),
+        9,
+    )
     x = randn((3, 16, 16), 10)
-    check_reconstruction(model, x)                                        # GELU: the gating decomposition, not J
+    check_reconstruction(model, x)  # GELU: the gating decomposition, not J
     d = duat.decompose_layers(model, x)
     kinds = [r.kind for r in d.layers]
     assert "MultiheadAttention" in kinds and "GELU" in kinds and kinds.count("Add") == 2
@@ -109,18 +113,28 @@ class _Product(nn.Module):
 
 def test_unsupported_op_names_the_node_and_source_line():
     import inspect
+
     line = inspect.getsourcelines(_Sorting.forward)[1] + 2
-    with pytest.raises(NumericsError, match=rf"node 'sort' at test_trace.py:{line}: return torch.sort\(y.flatten"
-                                            rf"\(1\), dim=1\).values: torch.sort is not supported"):
+    with pytest.raises(
+        NumericsError,
+        match=rf"node 'sort' at test_trace.py:{line}: return torch.sort\(y.flatten"
+        rf"\(1\), dim=1\).values: torch.sort is not supported",
+    ):
         duat.decompose(prep(_Sorting()), randn((1, 5, 5), 0))
-    with pytest.raises(NumericsError, match=r"node 'mul' .* operator.mul is not supported here: a product .* of two "
-                                            r"input-dependent tensors"):
+    with pytest.raises(
+        NumericsError,
+        match=r"node 'mul' .* operator.mul is not supported here: a product .* of two "
+        r"input-dependent tensors",
+    ):
         duat.decompose(_Product(), randn((4,), 0))
 
 
 def test_data_dependent_control_flow_is_a_clear_error():
-    with pytest.raises(NumericsError, match=r"torch.fx cannot trace _Branching.forward\(\) \(data-dependent "
-                                            r"control flow"):
+    with pytest.raises(
+        NumericsError,
+        match=r"torch.fx cannot trace _Branching.forward\(\) \(data-dependent "
+        r"control flow",
+    ):
         duat.decompose(_Branching(), randn((4,), 0))
     with pytest.raises(NumericsError, match="torch.fx cannot trace"):
         duat.estimate_memory(_Branching(), (4,))
@@ -174,7 +188,7 @@ class _Tokens(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.attn = nn.MultiheadAttention(4, 2)                          # batch_first=False: (N, B, D)
+        self.attn = nn.MultiheadAttention(4, 2)  # batch_first=False: (N, B, D)
         self.pos = nn.Parameter(torch.randn(1, 5, 4))
 
     def forward(self, x):
@@ -188,7 +202,7 @@ class _Tokens(nn.Module):
 def test_sequence_first_attention_views_stack_and_pad():
     model = prep(_Tokens(), 4)
     W, b = check_reconstruction(model, randn((5, 4), 5))
-    assert W.shape == (41, 20) and float(b[-1]) == 0.5                   # the padding value lives in b
+    assert W.shape == (41, 20) and float(b[-1]) == 0.5  # the padding value lives in b
 
 
 class _ConstBranch(nn.Module):

@@ -26,7 +26,7 @@ def torchvision():
     """The ``torchvision`` module, or skip the calling test when it is not installed."""
     if importlib.util.find_spec("torchvision") is None:
         pytest.skip("torchvision is not installed (extra 'zoo')")
-    if not _LIB and torch.version.cuda is None:        # a CUDA build of torch loads torchvision's own ops
+    if not _LIB and torch.version.cuda is None:  # a CUDA build of torch loads torchvision's own ops
         lib = torch.library.Library("torchvision", "FRAGMENT")
         for name, schema in _SCHEMAS.items():
             if not hasattr(torch.ops.torchvision, name):

@@ -31,7 +31,7 @@ BUDGET: int | None = None
 
 def n_true(arch: str, d: int) -> float:
     c, a = PLANTED[arch]
-    return c * d ** a
+    return c * d**a
 
 
 def _z(config: dict, arch: str, d: int, s: int) -> float:
@@ -51,8 +51,17 @@ def evaluate(config: dict, arch: str, d: int, n: int, *, device: str, dtype: str
         raise RuntimeError(f"planted failure at {arch} d={d} n={n}")
     tau = config["tau"]
     test = [tau * (n_true(arch, d) / n) ** P * _z(config, arch, d, s) for s in config["seeds"]]
-    return {"n": n, "d": d, "arch": arch, "test_rel": test, "train_rel": [0.5 * t for t in test],
-            "val_rel": test, "lr": [config["lrs"][0]] * len(test), "steps": [1] * len(test), "seconds": 0.0}
+    return {
+        "n": n,
+        "d": d,
+        "arch": arch,
+        "test_rel": test,
+        "train_rel": [0.5 * t for t in test],
+        "val_rel": test,
+        "lr": [config["lrs"][0]] * len(test),
+        "steps": [1] * len(test),
+        "seconds": 0.0,
+    }
 
 
 def always_fail(config: dict, arch: str, d: int, n: int, *, device: str, dtype: str) -> dict:

@@ -13,8 +13,13 @@ SCRIPT = ROOT / "benchmarks" / "ablation.py"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--quick", "--seeds", "1", "--threads", "1", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--seeds", "1", "--threads", "1", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_quick_run_of_setting_c_stores_every_cell(tmp_path):
@@ -22,10 +27,24 @@ def test_quick_run_of_setting_c_stores_every_cell(tmp_path):
     run = _run("--setting", "C", "--out", str(out))
     assert run.returncode == 0, run.stderr
     cells = json.loads(out.read_text())["cells"]["C patch-quadratic"]
-    expected = {"baseline="} | {f"{f}={label}" for f, label in [
-        ("init_scale", "0.1"), ("init_scale", "0.03"), ("init_scale", "0.01"), ("init_scale", "3"),
-        ("optimizer", "sgd"), ("lr", "0.01"), ("lr", "0.03"), ("lr", "0.1"), ("stopping", "none"),
-        ("width", "16"), ("readout", "gaussian"), ("weight_decay", "1e-3"), ("weight_decay", "1e-2")]}
+    expected = {"baseline="} | {
+        f"{f}={label}"
+        for f, label in [
+            ("init_scale", "0.1"),
+            ("init_scale", "0.03"),
+            ("init_scale", "0.01"),
+            ("init_scale", "3"),
+            ("optimizer", "sgd"),
+            ("lr", "0.01"),
+            ("lr", "0.03"),
+            ("lr", "0.1"),
+            ("stopping", "none"),
+            ("width", "16"),
+            ("readout", "gaussian"),
+            ("weight_decay", "1e-3"),
+            ("weight_decay", "1e-2"),
+        ]
+    }
     assert set(cells) == expected
     base = cells["baseline="]
     for lr in (0.01, 0.03, 0.1):  # a fixed-lr cell is the baseline member trained at that lr, not a new training

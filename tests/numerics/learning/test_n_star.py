@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 from numerics._errors import NumericsError
-from numerics.learning._nstar import fit_n_star, interpolate_n_star, local_n_star
 from numerics.learning._config import SweepConfig, separation_config, upgrade_config
+from numerics.learning._nstar import fit_n_star, interpolate_n_star, local_n_star
 from numerics.learning._sweep import run_separation
 from numerics.learning._threshold import ThresholdSearch
-
 from tests.numerics.learning import fake_evaluator as _fake
 
 EXACT = 1e-12  # float64 relative tolerance for identities that hold exactly in real arithmetic
@@ -118,8 +117,9 @@ def test_stop_ratio_setting_and_old_configs():
 
 def test_an_old_store_resumes_with_the_old_stopping_rule(tmp_path):
     """A store without stop_ratio bisects to 1 + resolution, evaluating exactly the points it did before."""
-    kw = dict(ds=(4, 8), archs=("lcn",), evaluator=_fake.EVALUATOR, bootstrap_reps=50, resolution=0.1, n_min=4,
-              n_max=2048)
+    kw = dict(
+        ds=(4, 8), archs=("lcn",), evaluator=_fake.EVALUATOR, bootstrap_reps=50, resolution=0.1, n_min=4, n_max=2048
+    )
     before = separation_config("patch-quadratic", "quick", stop_ratio=None, **kw)
     _fake.CALLS.clear()
     run_separation(before, tmp_path / "a", executor="serial", progress=False, plots=False)
@@ -131,8 +131,13 @@ def test_an_old_store_resumes_with_the_old_stopping_rule(tmp_path):
     summary = run_separation(again, tmp_path / "a", executor="serial", progress=False, plots=False)
     assert _fake.CALLS == [] and summary["timings"]["reused"] == len(old_calls)  # nothing new evaluated
     _fake.CALLS.clear()
-    early = run_separation(separation_config("patch-quadratic", "quick", **kw), tmp_path / "b", executor="serial",
-                           progress=False, plots=False)
+    early = run_separation(
+        separation_config("patch-quadratic", "quick", **kw),
+        tmp_path / "b",
+        executor="serial",
+        progress=False,
+        plots=False,
+    )
     assert len(_fake.CALLS) < len(old_calls)  # the ratio-2 stop skips the bisection
     for e in early["archs"]["lcn"]["per_d"]:
         lo, hi = e["bracket"]
@@ -141,6 +146,7 @@ def test_an_old_store_resumes_with_the_old_stopping_rule(tmp_path):
 
 def test_the_command_line_resumes_a_store_written_before_stop_ratio(tmp_path, capsys):
     import argparse
+
     from numerics.learning._cli import add_parser, run
 
     def cli(argv: list[str]) -> int:
@@ -148,8 +154,23 @@ def test_the_command_line_resumes_a_store_written_before_stop_ratio(tmp_path, ca
         add_parser(parser.add_subparsers(dest="command"))
         return run(parser.parse_args(["separation", *argv]))
 
-    base = ["--task", "halves", "--ds", "4,8", "--archs", "lcn", "--seeds", "3", "--evaluator", _fake.EVALUATOR,
-            "--executor", "serial", "--no-progress", "--out", str(tmp_path)]
+    base = [
+        "--task",
+        "halves",
+        "--ds",
+        "4,8",
+        "--archs",
+        "lcn",
+        "--seeds",
+        "3",
+        "--evaluator",
+        _fake.EVALUATOR,
+        "--executor",
+        "serial",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    ]
     assert cli(base) == 0
     out = capsys.readouterr().out
     assert "bracket" in out and "fitted n* [95% interval]" in out

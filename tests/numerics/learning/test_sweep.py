@@ -13,19 +13,18 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import theory
-
 from numerics._errors import NumericsError
-from numerics.learning._executors import make_executor
-from numerics.learning._fit import bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
-from numerics.learning._threshold import ThresholdSearch
 from numerics.learning._cli import add_parser, run
 from numerics.learning._config import SweepConfig, separation_config
-from numerics.learning._sweep import run_separation
+from numerics.learning._executors import make_executor
+from numerics.learning._fit import bootstrap_fit, interpolate_n_star, log2_fit, loglog_fit, ratio_fit
 from numerics.learning._store import POINTS_FILE, SweepStore
-
+from numerics.learning._sweep import run_separation
+from numerics.learning._threshold import ThresholdSearch
 from tests.numerics.learning import fake_evaluator as _fake_sep
 
 EXACT = 1e-12  # float64 relative tolerance for identities that hold exactly in real arithmetic
@@ -34,8 +33,9 @@ FAIL = _fake_sep.FAILING
 
 
 def _config(**kw) -> SweepConfig:
-    base = dict(ds=(4, 8, 16), evaluator=FAKE, bootstrap_reps=200, resolution=0.0, n_min=4, n_max=2048,
-                stop_ratio=None)  # exact integer bisection: n* is checked against a brute-force scan
+    base = dict(
+        ds=(4, 8, 16), evaluator=FAKE, bootstrap_reps=200, resolution=0.0, n_min=4, n_max=2048, stop_ratio=None
+    )  # exact integer bisection: n* is checked against a brute-force scan
     return separation_config("patch-quadratic", "quick", **{**base, **kw})
 
 
@@ -50,6 +50,7 @@ def _search(threshold: int, n_min: int, n_max: int, resolution: float) -> Thresh
 
 
 # ---------------------------------------------------------------- threshold search
+
 
 def test_search_finds_planted_threshold_exactly():
     s = _search(137, 1, 10_000, 0.0)
@@ -93,14 +94,23 @@ def test_search_replay_and_misuse():
         ThresholdSearch(3, 1000).record(4, True)
 
 
-@pytest.mark.parametrize("args, name", [((0, 10, 0.0), "n_min"), ((5, 4, 0.0), "n_max"), ((1.5, 4, 0.0), "n_min"),
-                                        ((1, 4, -0.1), "resolution"), ((1, 4, math.nan), "resolution")])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ((0, 10, 0.0), "n_min"),
+        ((5, 4, 0.0), "n_max"),
+        ((1.5, 4, 0.0), "n_min"),
+        ((1, 4, -0.1), "resolution"),
+        ((1, 4, math.nan), "resolution"),
+    ],
+)
 def test_search_bad_arguments(args, name):
     with pytest.raises(NumericsError, match=f"'{name}'"):
         ThresholdSearch(*args)
 
 
 # ---------------------------------------------------------------- fits
+
 
 def _planted_points(arch: str, ds, seeds=5, sigma=0.2, seed=0) -> dict:
     """Error curves of the fake on a fine grid of n around its planted threshold."""
@@ -115,7 +125,7 @@ def _planted_points(arch: str, ds, seeds=5, sigma=0.2, seed=0) -> dict:
 
 def test_loglog_and_log2_fits_exact():
     ds = [4.0, 8.0, 32.0, 1024.0]
-    fit = loglog_fit(ds, [3.0 * d ** 1.5 for d in ds])
+    fit = loglog_fit(ds, [3.0 * d**1.5 for d in ds])
     assert fit.slope == pytest.approx(1.5, rel=EXACT) and math.exp(fit.intercept) == pytest.approx(3.0, rel=EXACT)
     law = log2_fit(ds, [3.0 + 5.0 * math.log(d) ** 2 for d in ds])
     assert (law["a"], law["b"], law["r2"]) == pytest.approx((3.0, 5.0, 1.0), rel=EXACT)
@@ -174,6 +184,7 @@ def test_fit_degenerate_inputs():
 
 # ---------------------------------------------------------------- store
 
+
 def test_store_torn_line_and_corruption(tmp_path):
     cfg = {"a": 1}
     store = SweepStore(tmp_path, cfg)
@@ -195,6 +206,7 @@ def test_store_torn_line_and_corruption(tmp_path):
 
 
 # ---------------------------------------------------------------- driver
+
 
 def _strip(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if k != "timings"}
@@ -250,8 +262,9 @@ def test_resume_after_interruption(serial_run, tmp_path):
 
 
 def test_progress_shows_done_of_total_and_an_eta(tmp_path, capsys):
-    run_separation(_config(archs=("cnn", "lcn"), ds=(4, 8)), tmp_path / "out", executor="serial", progress=True,
-                   plots=False)
+    run_separation(
+        _config(archs=("cnn", "lcn"), ds=(4, 8)), tmp_path / "out", executor="serial", progress=True, plots=False
+    )
     err = capsys.readouterr().err
     shown = [(int(a), int(b)) for a, b in re.findall(r"\| (\d+)/(\d+) \[", err)]
     assert shown and all(done <= total for done, total in shown) and shown[-1][0] == shown[-1][1]
@@ -293,23 +306,36 @@ def test_parallel_executors_match_serial(serial_run, tmp_path, kind, kw):
 
 
 def test_executor_and_run_arguments(tmp_path):
-    for call, name in [(lambda: make_executor("threads"), "executor"),
-                       (lambda: make_executor("local", workers=0), "workers"),
-                       (lambda: make_executor("local", scheduler="tcp://h:8786"), "scheduler"),
-                       (lambda: make_executor("dask", scheduler="h:8786"), "scheduler"),
-                       (lambda: run_separation(_config(), tmp_path, dtype="float16"), "dtype"),
-                       (lambda: run_separation(_config(), tmp_path, device="gpu"), "device"),
-                       (lambda: run_separation(_config(evaluator="no_such_module:f"), tmp_path), "evaluator")]:
+    for call, name in [
+        (lambda: make_executor("threads"), "executor"),
+        (lambda: make_executor("local", workers=0), "workers"),
+        (lambda: make_executor("local", scheduler="tcp://h:8786"), "scheduler"),
+        (lambda: make_executor("dask", scheduler="h:8786"), "scheduler"),
+        (lambda: run_separation(_config(), tmp_path, dtype="float16"), "dtype"),
+        (lambda: run_separation(_config(), tmp_path, device="gpu"), "device"),
+        (lambda: run_separation(_config(evaluator="no_such_module:f"), tmp_path), "evaluator"),
+    ]:
         with pytest.raises(NumericsError, match=f"'{name}'"):
             call()
 
 
-@pytest.mark.parametrize("kw, name", [(dict(task="images"), "task"), (dict(ds=(4, 12)), "ds"), (dict(ds=(8, 4)), "ds"),
-                                      (dict(archs=("cnn", "rnn")), "archs"), (dict(seeds=(0, 0)), "seeds"),
-                                      (dict(lrs=(0.1, -1.0)), "lrs"), (dict(tau=1.5), "tau"), (dict(n_min=0), "n_min"),
-                                      (dict(train={"width": object()}), "train"),
-                                      (dict(bootstrap_reps=0), "bootstrap_reps"),
-                                      (dict(evaluator="nocolon"), "evaluator"), (dict(fit_d_min=-1), "fit_d_min")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(task="images"), "task"),
+        (dict(ds=(4, 12)), "ds"),
+        (dict(ds=(8, 4)), "ds"),
+        (dict(archs=("cnn", "rnn")), "archs"),
+        (dict(seeds=(0, 0)), "seeds"),
+        (dict(lrs=(0.1, -1.0)), "lrs"),
+        (dict(tau=1.5), "tau"),
+        (dict(n_min=0), "n_min"),
+        (dict(train={"width": object()}), "train"),
+        (dict(bootstrap_reps=0), "bootstrap_reps"),
+        (dict(evaluator="nocolon"), "evaluator"),
+        (dict(fit_d_min=-1), "fit_d_min"),
+    ],
+)
 def test_config_validation(kw, name):
     with pytest.raises(NumericsError, match=f"'{name}'"):
         SweepConfig(**{"task": "halves", "ds": (4, 8), **kw})
@@ -327,6 +353,7 @@ def test_config_profiles_and_round_trip():
 
 # ---------------------------------------------------------------- command line
 
+
 def _cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"))
@@ -334,8 +361,21 @@ def _cli(argv: list[str]) -> int:
 
 
 def test_cli(tmp_path, capsys):
-    base = ["--task", "halves", "--ds", "4,8", "--archs", "cnn,lcn", "--seeds", "3", "--evaluator", FAKE,
-            "--executor", "serial", "--no-progress"]
+    base = [
+        "--task",
+        "halves",
+        "--ds",
+        "4,8",
+        "--archs",
+        "cnn,lcn",
+        "--seeds",
+        "3",
+        "--evaluator",
+        FAKE,
+        "--executor",
+        "serial",
+        "--no-progress",
+    ]
     assert _cli([*base, "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     assert "interp n*" in out and "lcn:" in out and "log-log slope of n*_lcn / n*_cnn against d" in out
@@ -350,8 +390,23 @@ def test_cli(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
     assert _cli([*base, "--out", str(tmp_path / "c"), "--ds", "4,,8"]) == 2 and not (tmp_path / "c").exists()
     assert "item 2 is empty" in capsys.readouterr().err
-    failing = ["--task", "halves", "--ds", "4,8", "--archs", "cnn", "--seeds", "3", "--evaluator", FAIL,
-               "--executor", "serial", "--no-progress", "--out", str(tmp_path / "d")]
+    failing = [
+        "--task",
+        "halves",
+        "--ds",
+        "4,8",
+        "--archs",
+        "cnn",
+        "--seeds",
+        "3",
+        "--evaluator",
+        FAIL,
+        "--executor",
+        "serial",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "d"),
+    ]
     assert _cli(failing) == 1  # every point failed: a summary is written, and the exit status says so
     assert "2 of 2 searches stopped at a failed point" in capsys.readouterr().err
 
@@ -389,6 +444,7 @@ def test_a_sweep_stored_with_the_old_private_evaluator_path_resumes(tmp_path):
     import numerics.learning
     from numerics.learning._config import DEFAULT_EVALUATOR, upgrade_config
     from numerics.learning._sweep import resolve_evaluator
+
     new = separation_config("sparse", "quick")
     assert new.evaluator == DEFAULT_EVALUATOR == "numerics.learning:train_point"
     assert resolve_evaluator(DEFAULT_EVALUATOR) is numerics.learning.train_point

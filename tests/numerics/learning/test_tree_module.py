@@ -50,8 +50,9 @@ def test_a_trained_cnn_is_imported_and_certified():
     params = arch.init([torch.Generator().manual_seed(0)], dtype=torch.float64, device="cpu")
     x = 2 * torch.rand(1, 256, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64) - 1
     y = x[..., 0] * x[..., 3]
-    train_ensemble(arch, params, x, y, torch.tensor([0.03], dtype=torch.float64),
-                   TrainSettings(max_steps=300, patience=None))
+    train_ensemble(
+        arch, params, x, y, torch.tensor([0.03], dtype=torch.float64), TrainSettings(max_steps=300, patience=None)
+    )
     m = arch.module(params, 0)
     net = numerics.from_torch(m, (1, 4))
     cert = theory.certify_sup_error(net, target="x0*x3", box=(-1, 1), time_limit_s=5)

@@ -23,5 +23,6 @@ def skip_without_marabou() -> None:
     import pytest
 
     from numerics.peers import marabou_available
+
     if not marabou_available():
         pytest.skip("needs maraboupy (the peers extra)")

@@ -19,8 +19,15 @@ from tests.numerics.peers.helpers import planted, skip_without_marabou
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "numerics", "crosscheck", *args], cwd=cwd, env=env, check=False,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "numerics", "crosscheck", *args],
+        cwd=cwd,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +56,16 @@ def test_agree_on_a_refutation_exits_1(specs):
     assert "AGREE (refuted)" in r.stdout and "violates the claim" in r.stdout and "[-2, 2]" in r.stdout
 
 
-@pytest.mark.parametrize("args, match", [
-    (["missing-dir", "--with", "marabou"], "spec.json"),
-    (["{good}", "--with", "marabou", "--timeout", "0"], "timeout"),
-    (["{good}", "--with", "marabou", "--support", "0,99"], "support"),
-    (["{good}", "--with", "marabou", "--box", "1", "-1"], "lo <= hi"),
-    (["{good}", "--with", "marabou", "--tol", "0"], "tol"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["missing-dir", "--with", "marabou"], "spec.json"),
+        (["{good}", "--with", "marabou", "--timeout", "0"], "timeout"),
+        (["{good}", "--with", "marabou", "--support", "0,99"], "support"),
+        (["{good}", "--with", "marabou", "--box", "1", "-1"], "lo <= hi"),
+        (["{good}", "--with", "marabou", "--tol", "0"], "tol"),
+    ],
+)
 def test_bad_input_exits_2_with_one_error_line(specs, capsys, args, match):
     skip_without_marabou()  # without it the first error is the missing peer, also exit 2
     code = main(["crosscheck", *[a.format(good=specs / "good") for a in args]])

@@ -30,8 +30,16 @@ def _sat(point) -> PeerAnswer:
 
 
 def _cases(prop, answers) -> tuple[Case, ...]:
-    return tuple(Case(c, a, replay_point(prop, NET if prop.spec_hash == NET.content_hash else BAD, a.point)
-                      if a.point is not None else None) for c, a in enumerate(answers))
+    return tuple(
+        Case(
+            c,
+            a,
+            replay_point(prop, NET if prop.spec_hash == NET.content_hash else BAD, a.point)
+            if a.point is not None
+            else None,
+        )
+        for c, a in enumerate(answers)
+    )
 
 
 UNSAT = PeerAnswer("fake", "unsat", seconds=0.0)
@@ -68,10 +76,17 @@ def test_a_peer_unsat_against_our_counterexample_in_the_box_is_a_disagreement():
     assert classify("refuted", "proved", ours_meets_margin=False)[0] == "unknown"
 
 
-@pytest.mark.parametrize("ours, peer, verdict", [
-    ("proved", "proved", "agree"), ("refuted", "refuted", "agree"), ("unknown", "proved", "unknown"),
-    ("proved", "unknown", "unknown"), ("unknown", "refuted", "unknown"), ("refuted", "spurious", "spurious"),
-])
+@pytest.mark.parametrize(
+    "ours, peer, verdict",
+    [
+        ("proved", "proved", "agree"),
+        ("refuted", "refuted", "agree"),
+        ("unknown", "proved", "unknown"),
+        ("proved", "unknown", "unknown"),
+        ("unknown", "refuted", "unknown"),
+        ("refuted", "spurious", "spurious"),
+    ],
+)
 def test_classify_table(ours, peer, verdict):
     assert classify(ours, peer)[0] == verdict
 
@@ -108,8 +123,10 @@ def test_peer_answer_validates_itself():
         PeerAnswer("fake", "unsat", point=(0.0,))
 
 
-@pytest.mark.parametrize("kwargs, match", [({"with_": "eran"}, "with"), ({"timeout": 0}, "timeout"),
-                                           ({"timeout": True}, "timeout"), ({"tol": 0}, "tol")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"with_": "eran"}, "with"), ({"timeout": 0}, "timeout"), ({"timeout": True}, "timeout"), ({"tol": 0}, "tol")],
+)
 def test_crosscheck_rejects_bad_arguments(kwargs, match):
     with pytest.raises(numerics.NumericsError, match=match):
         crosscheck(NET, **kwargs)
@@ -123,7 +140,8 @@ def test_correct_select_network_both_prove(tmp_path):
     assert r.verdict == "agree" and r.exit_code == 0
     assert [c.answer.status for c in r.cases] == ["unsat"] * 4
     assert sorted(p.name for p in tmp_path.glob("property_case*.vnnlib")) == [
-        f"property_case{c}.vnnlib" for c in range(4)]
+        f"property_case{c}.vnnlib" for c in range(4)
+    ]
 
 
 def test_planted_wrong_network_both_refute_and_the_replay_confirms():

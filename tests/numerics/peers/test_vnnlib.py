@@ -28,9 +28,18 @@ NET = theory.select(16, [0, 9, 15], 2)
 
 
 # ------------------------------------------------------------------------------------------------ numbers
-@pytest.mark.parametrize("q, text", [(Fraction(0), "0.0"), (Fraction(3), "3.0"), (Fraction(-1, 2), "-0.5"),
-                                     (Fraction(1, 1024), "0.0009765625"), (Fraction(1, 10), "0.1"),
-                                     (Fraction(-7, 4), "-1.75"), (Fraction(12345, 8), "1543.125")])
+@pytest.mark.parametrize(
+    "q, text",
+    [
+        (Fraction(0), "0.0"),
+        (Fraction(3), "3.0"),
+        (Fraction(-1, 2), "-0.5"),
+        (Fraction(1, 1024), "0.0009765625"),
+        (Fraction(1, 10), "0.1"),
+        (Fraction(-7, 4), "-1.75"),
+        (Fraction(12345, 8), "1543.125"),
+    ],
+)
 def test_decimal_is_exact(q, text):
     assert decimal(q) == text and Fraction(text) == q
 
@@ -61,11 +70,19 @@ def test_routing_property_of_gather_is_the_identity():
     assert p.support == tuple(range(8))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"support": [0, 1]}, "support"), ({"support": [0, 9, 16]}, "support"), ({"support": "abc"}, "support"),
-    ({"box": (1, -1)}, "lo <= hi"), ({"box": (0,)}, "box"), ({"box": ("nan", 1)}, "box"),
-    ({"tol": 0}, "tol"), ({"tol": -1}, "tol"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"support": [0, 1]}, "support"),
+        ({"support": [0, 9, 16]}, "support"),
+        ({"support": "abc"}, "support"),
+        ({"box": (1, -1)}, "lo <= hi"),
+        ({"box": (0,)}, "box"),
+        ({"box": ("nan", 1)}, "box"),
+        ({"tol": 0}, "tol"),
+        ({"tol": -1}, "tol"),
+    ],
+)
 def test_routing_property_rejects_bad_arguments(kwargs, match):
     with pytest.raises(numerics.NumericsError, match=match):
         routing_property(NET, **kwargs)
@@ -87,11 +104,17 @@ def test_target_property_is_linear_and_exact():
     assert p.errors(x, [Fraction(5, 2), Fraction(1), Fraction(0)]) == (0, 0, Fraction(1, 4))
 
 
-@pytest.mark.parametrize("target, match", [
-    ("x0*x1, x9, x15", "linear"), ("x0**2, x9, x15", "linear"),
-    ("pi*x0, x9, x15", "rational"), ("x0, x9", "3 formulas"), ("x0, x9, x99", "not an input"),
-    ("__import__('os'), x9, x15", "target"),
-])
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ("x0*x1, x9, x15", "linear"),
+        ("x0**2, x9, x15", "linear"),
+        ("pi*x0, x9, x15", "rational"),
+        ("x0, x9", "3 formulas"),
+        ("x0, x9, x99", "not an input"),
+        ("__import__('os'), x9, x15", "target"),
+    ],
+)
 def test_target_property_rejects_what_vnnlib_cannot_state(target, match):
     with pytest.raises(numerics.NumericsError, match=match):
         target_property(NET, target, eps=0)
@@ -131,11 +154,12 @@ def _holds(query, x, y) -> bool:
     def value(expr):
         le = expr.to_linear_expr()
         vals = {"X": x, "Y": y}
-        return Fraction(le.constant) + sum(Fraction(t.coeff) * vals[t.var_name[0]][t.var.indices[-1]]
-                                           for t in le.terms)
+        return Fraction(le.constant) + sum(Fraction(t.coeff) * vals[t.var_name[0]][t.var.indices[-1]] for t in le.terms)
 
-    return all(any(all(ops[type(c).__name__](value(c.lhs), value(c.rhs)) for c in conj) for conj in a.expr.to_dnf())
-               for a in query.assertions)
+    return all(
+        any(all(ops[type(c).__name__](value(c.lhs), value(c.rhs)) for c in conj) for conj in a.expr.to_dnf())
+        for a in query.assertions
+    )
 
 
 def test_vnnlib_2_parses_with_the_onnx_shapes(tmp_path):
@@ -206,8 +230,12 @@ def test_a_linear_target_parses_with_its_coefficients_and_constant():
     q = _parsed(render(p, "2.0"))
     x = [Fraction(1, 2)] * 16
     t = [Fraction(1), Fraction(1, 2), Fraction(-1, 8)]  # targets at x
-    for y0, expected in [(t[0] + Fraction(1, 4), True), (t[0] + Fraction(1, 4) - Fraction(1, 64), False),
-                         (t[0] - Fraction(1, 4), True), (t[0], False)]:
+    for y0, expected in [
+        (t[0] + Fraction(1, 4), True),
+        (t[0] + Fraction(1, 4) - Fraction(1, 64), False),
+        (t[0] - Fraction(1, 4), True),
+        (t[0], False),
+    ]:
         y = [y0, t[1], t[2]]
         assert _holds(q, x, y) is expected
         assert (max(p.errors(x, y)) >= p.threshold) is expected

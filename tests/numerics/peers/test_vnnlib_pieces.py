@@ -37,14 +37,22 @@ TARGETS = {
     "Min(x3, 1/2) + 2*x9": lambda x: min(x[3], F(1, 2)) + 2 * x[9],
     "-2*Max(x3, x9) + 1/4": lambda x: -2 * max(x[3], x[9]) + F(1, 4),
     "Max(Min(x3, x9), 1/4 - Abs(x9)) - 3*x3": lambda x: max(min(x[3], x[9]), F(1, 4) - abs(x[9])) - 3 * x[3],
-    "Min(Max(x3, 0), Max(x9, -1/2), Abs(x3 + x9))": lambda x: min(max(x[3], 0), max(x[9], F(-1, 2)),
-                                                                abs(x[3] + x[9])),
+    "Min(Max(x3, 0), Max(x9, -1/2), Abs(x3 + x9))": lambda x: min(max(x[3], 0), max(x[9], F(-1, 2)), abs(x[3] + x[9])),
     "Abs(x3) - Max(x9, 1/2) + x9/4": lambda x: abs(x[3]) - max(x[9], F(1, 2)) + x[9] / 4,
 }
 # x3, x9 on a grid that holds every kink of the targets above (x3 = x9, x3 = 1/2, x9 = 0, x3 = -x9, ...)
 GRID = [F(v) for v in ("-1", "-1/2", "-1/4", "0", "1/4", "1/2", "1")]
-DELTAS = [F(0), THRESHOLD, -THRESHOLD, THRESHOLD - F(1, 256), -THRESHOLD + F(1, 256), THRESHOLD + F(1, 256),
-          -THRESHOLD - F(1, 256), F(3), F(-3)]
+DELTAS = [
+    F(0),
+    THRESHOLD,
+    -THRESHOLD,
+    THRESHOLD - F(1, 256),
+    -THRESHOLD + F(1, 256),
+    THRESHOLD + F(1, 256),
+    -THRESHOLD - F(1, 256),
+    F(3),
+    F(-3),
+]
 
 
 # ------------------------------------------------------------------------------------------------ a VNN-LIB 1.0 reader
@@ -152,7 +160,8 @@ def test_max_is_written_as_and_above_or_below():
     assert "(and (>= (- Y_0 X_3) 0.0009765625) (>= (- Y_0 X_9) 0.0009765625))" in text
     assert "(and (<= (- Y_0 X_3) -0.0009765625))\n    (and (<= (- Y_0 X_9) -0.0009765625))" in text
     assert "(assert (or (and (<= (- Y_0 X_3) -0.0009765625)) (and (<= (- Y_0 X_9) -0.0009765625))))" in render(
-        p, "1.0", case=1)
+        p, "1.0", case=1
+    )
     for c in range(p.cases):
         _parsed(render(p, "2.0", case=c))
 
@@ -191,12 +200,20 @@ def test_planted_wrong_network_is_caught_exactly_at_a_corner():
 
 
 # ------------------------------------------------------------------------------------------------ refused
-@pytest.mark.parametrize("target, match", [
-    ("x3*x9", "piecewise-linear"), ("sin(x3)", "piecewise-linear"), ("x3*Max(x3, x9)", "product"),
-    ("Max(x3, x9)**2", "piecewise-linear"), ("sin(Max(x3, x9))", "piecewise-linear"),
-    ("pi*Max(x3, x9)", "rational"), ("Max(x3, pi*x9)", "rational"), ("Abs(x3, x9)", "target"),
-    ("Max(x3, x99)", "not an input"),
-])
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ("x3*x9", "piecewise-linear"),
+        ("sin(x3)", "piecewise-linear"),
+        ("x3*Max(x3, x9)", "product"),
+        ("Max(x3, x9)**2", "piecewise-linear"),
+        ("sin(Max(x3, x9))", "piecewise-linear"),
+        ("pi*Max(x3, x9)", "rational"),
+        ("Max(x3, pi*x9)", "rational"),
+        ("Abs(x3, x9)", "target"),
+        ("Max(x3, x99)", "not an input"),
+    ],
+)
 def test_nonlinear_targets_are_refused(target, match):
     with pytest.raises(numerics.NumericsError, match=match):
         target_property(NET, f"{target}, x9", eps=0)
@@ -219,8 +236,18 @@ def test_too_many_conjunctions_are_refused_naming_the_cap():
     p = target_property(NET, f"{narrow}, x9", eps=0)
     assert [len(p.conjunctions(c)) for c in range(4)] == [4, 16, 1, 1]
     n = MAX_CONJUNCTIONS  # the cap is per output: many linear outputs (a wide gather) stay fine
-    many = Property("sup-norm", n, n, (F(-1), F(1)), tuple(LinearTarget(((i, F(1)),)) for i in range(n)), F(0),
-                    F(1, 1024), "h", 1, n)
+    many = Property(
+        "sup-norm",
+        n,
+        n,
+        (F(-1), F(1)),
+        tuple(LinearTarget(((i, F(1)),)) for i in range(n)),
+        F(0),
+        F(1, 1024),
+        "h",
+        1,
+        n,
+    )
     assert many.cases == 2 * n > MAX_CONJUNCTIONS
 
 

@@ -59,8 +59,8 @@ def test_measured_float_error_within_the_certificate(net, fmt):
     with torch.no_grad():
         out = mod(_inputs(pts, net.d, dt))[:, 0].double().numpy()
     err = [abs(Fraction(float(y)) - g(Fraction(float(a)), Fraction(float(b)))) for y, (a, b) in zip(out, pts)]
-    assert max(err) <= cert.upper                 # the claim: sup over the format's points of |module - g| <= upper
-    assert err[0] >= cert.lower                    # the lower bound is attained at the witness
+    assert max(err) <= cert.upper  # the claim: sup over the format's points of |module - g| <= upper
+    assert err[0] >= cert.lower  # the lower bound is attained at the witness
     # |module - exact net| <= R on a sub-grid (exact evaluation is slower) and at the witness
     dev = []
     for i in [0, *range(1, len(pts), 97)]:
@@ -80,5 +80,7 @@ def test_numerics_rounding_bound_wraps_the_theory_bound(net):
         assert np.array_equal(rb.per_output, ref.per_output) and rb.layer_new == ref.layer_new
         assert rb.total == ref.total > 0 and rb.exact_layers == ref.exact_layers
     assert numerics.unit_roundoff(torch.float32) == core.unit_roundoff("float32") == 2.0**-24
-    assert core.smallest_normal("float64") == 2.0**-1022 and core.largest_finite("float32") == float(torch.finfo(torch.float32).max)
+    assert core.smallest_normal("float64") == 2.0**-1022 and core.largest_finite("float32") == float(
+        torch.finfo(torch.float32).max
+    )
     assert numerics.cone(net)[0][0].tolist() == [3, 12]

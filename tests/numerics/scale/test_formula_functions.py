@@ -13,17 +13,28 @@ import torch
 
 import numerics
 import theory
-from tests.helpers import format_1_document
 from numerics import NumericsError
 from numerics.scale._target import make_target
+from tests.helpers import format_1_document
 from tests.numerics.helpers import F64_AFFINE
 from theory.formula import FUNCTIONS
 
 # libm's elementary functions in float64 are within a few ulps of the exact value, far inside float64_affine
 REFERENCE = {
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "exp": mpmath.exp, "log": mpmath.log,
-    "sqrt": mpmath.sqrt, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "atan": mpmath.atan,
-    "Abs": abs, "abs": abs, "Min": min, "Max": max,
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "exp": mpmath.exp,
+    "log": mpmath.log,
+    "sqrt": mpmath.sqrt,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh,
+    "atan": mpmath.atan,
+    "Abs": abs,
+    "abs": abs,
+    "Min": min,
+    "Max": max,
 }
 FAST = {"search_steps": 5, "restarts": 1, "candidates": 2, "progress": False}
 
@@ -45,8 +56,8 @@ def test_torch_evaluator_covers_every_function(name):
         want = [float(REFERENCE[name](*[mpmath.mpf(float(v)) for v in row[: 2 if two else 1]])) for row in pts]
     assert F64_AFFINE.ok(got, torch.tensor(want, dtype=torch.float64)), (got, want)
     for row, w in zip(pts.tolist(), want):
-        lo, hi = tg.enclose([Fraction(v) for v in row])[0]               # rigorous, at 128 bits
-        slack = Fraction(F64_AFFINE.atol) + Fraction(F64_AFFINE.rtol) * abs(Fraction(w))   # w is a rounded float
+        lo, hi = tg.enclose([Fraction(v) for v in row])[0]  # rigorous, at 128 bits
+        slack = Fraction(F64_AFFINE.atol) + Fraction(F64_AFFINE.rtol) * abs(Fraction(w))  # w is a rounded float
         assert lo - slack <= Fraction(w) <= hi + slack and hi - lo < Fraction(1, 10**30) * max(1, abs(hi))
 
 
@@ -74,9 +85,11 @@ def test_check_at_scale_refuses_payload(tmp_path, monkeypatch):
 def test_meta_payload_in_an_old_spec_file_is_refused(tmp_path, monkeypatch, capsys):
     """A version-1 file (meta without a hash) whose meta target is a payload: evaluate warns, refuses, runs nothing."""
     from numerics._cli import main as cli_main
+
     monkeypatch.chdir(tmp_path)
-    doc = format_1_document(_net(), target=_payload(tmp_path),
-                            a_priori_bound=f"__import__('os').system('touch {tmp_path / 'G'}')")
+    doc = format_1_document(
+        _net(), target=_payload(tmp_path), a_priori_bound=f"__import__('os').system('touch {tmp_path / 'G'}')"
+    )
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "spec.json").write_text(json.dumps(doc))
     rc = cli_main(["evaluate", str(tmp_path / "s"), "--samples", "100", "--device", "cpu", "--no-progress"])
@@ -87,6 +100,7 @@ def test_meta_payload_in_an_old_spec_file_is_refused(tmp_path, monkeypatch, caps
 
 def test_edited_meta_is_refused_by_evaluate(tmp_path, capsys):
     from numerics._cli import main as cli_main
+
     spec = theory.save(_net(), tmp_path / "s")
     doc = json.loads((spec / "spec.json").read_text())
     doc["meta"]["target"] = "x0*x5 + 1"

@@ -17,7 +17,6 @@ import numerics
 import theory
 from numerics import NumericsError, ScaleOptions
 from numerics.scale._options import FIELDS, ScaleOverrides
-
 from tests.numerics.helpers import relu_head_net
 
 NET = relu_head_net(64)
@@ -37,9 +36,22 @@ def _deterministic(report: numerics.ScaleReport) -> dict:
 # --------------------------------------------------------------------------------------- the record
 def test_defaults_are_check_at_scale_s():
     o = ScaleOptions()
-    assert (o.samples, o.device, o.dtype, o.seed, o.memory_budget, o.path) == (10**6, "auto", torch.float32, 0, 1 << 30,
-                                                                              "auto")
-    assert (o.certify, o.time_limit_s, o.search_steps, o.restarts, o.candidates, o.full_rows) == (False, 30.0, 200, 4, 16, 4)
+    assert (o.samples, o.device, o.dtype, o.seed, o.memory_budget, o.path) == (
+        10**6,
+        "auto",
+        torch.float32,
+        0,
+        1 << 30,
+        "auto",
+    )
+    assert (o.certify, o.time_limit_s, o.search_steps, o.restarts, o.candidates, o.full_rows) == (
+        False,
+        30.0,
+        200,
+        4,
+        16,
+        4,
+    )
     assert (o.progress, o.max_seconds, o.force, o.sampling_limit) == (None, 600.0, False, 600.0)
     assert numerics.scale.ScaleOptions is ScaleOptions and "ScaleOptions" in numerics.__all__
     assert set(typing.get_type_hints(ScaleOverrides)) == set(FIELDS) == {f.name for f in dataclasses.fields(o)}
@@ -47,7 +59,13 @@ def test_defaults_are_check_at_scale_s():
 
 def test_the_record_is_frozen_and_normalised():
     o = ScaleOptions(samples=1e4, dtype="float64", search_steps=7.0, force=True, max_seconds=5)
-    assert (o.samples, o.dtype, o.search_steps, o.max_seconds, o.sampling_limit) == (10_000, torch.float64, 7, 5.0, None)
+    assert (o.samples, o.dtype, o.search_steps, o.max_seconds, o.sampling_limit) == (
+        10_000,
+        torch.float64,
+        7,
+        5.0,
+        None,
+    )
     assert type(o.samples) is int and type(o.max_seconds) is float
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.samples = 3  # type: ignore[misc]
@@ -55,14 +73,26 @@ def test_the_record_is_frozen_and_normalised():
 
 
 BAD = [
-    ({"samples": 0}, "samples"), ({"samples": True}, "samples"), ({"samples": 2.5}, "samples"),
+    ({"samples": 0}, "samples"),
+    ({"samples": True}, "samples"),
+    ({"samples": 2.5}, "samples"),
     ({"samples": 10**12}, None),  # the time estimate: "check_at_scale: 1e+12 samples would take at least ..."
-    ({"max_seconds": 0}, "max_seconds"), ({"force": "yes"}, "force"),
-    ({"search_steps": 0}, "search_steps"), ({"restarts": -1}, "restarts"), ({"candidates": 0}, "candidates"),
-    ({"full_rows": -1}, "full_rows"), ({"dtype": "int8"}, "dtype"), ({"device": "tpu"}, "device"),
-    ({"seed": -1}, "seed"), ({"memory_budget": 0}, "memory_budget"), ({"path": "fast"}, "path"),
-    ({"certify": "yes"}, "certify"), ({"time_limit_s": -1}, "time_limit_s"), ({"time_limit_s": True}, "time_limit_s"),
-    ({"progress": 3}, "progress"), ({"progress": "bar"}, "progress"),
+    ({"max_seconds": 0}, "max_seconds"),
+    ({"force": "yes"}, "force"),
+    ({"search_steps": 0}, "search_steps"),
+    ({"restarts": -1}, "restarts"),
+    ({"candidates": 0}, "candidates"),
+    ({"full_rows": -1}, "full_rows"),
+    ({"dtype": "int8"}, "dtype"),
+    ({"device": "tpu"}, "device"),
+    ({"seed": -1}, "seed"),
+    ({"memory_budget": 0}, "memory_budget"),
+    ({"path": "fast"}, "path"),
+    ({"certify": "yes"}, "certify"),
+    ({"time_limit_s": -1}, "time_limit_s"),
+    ({"time_limit_s": True}, "time_limit_s"),
+    ({"progress": 3}, "progress"),
+    ({"progress": "bar"}, "progress"),
 ]
 
 

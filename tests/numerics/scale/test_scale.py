@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 import numerics
 import theory
 from numerics import NumericsError
-
 from tests.helpers import REPO
 from tests.numerics.helpers import CUDA, F64_AFFINE, relu_head_net
 from tests.numerics.helpers import relu_head_certificate as _cert
@@ -54,8 +53,12 @@ def tree_net(draw, max_d: int = 256):
         k = len(support)
         frac = st.fractions(min_value=-3, max_value=3, max_denominator=7)
         m = draw(st.integers(1, 4))
-        head = theory.TwoLayerHead([[draw(frac) for _ in range(k)] for _ in range(m)], [draw(frac) for _ in range(m)],
-                                   [[draw(frac) for _ in range(m)]], [draw(frac)])
+        head = theory.TwoLayerHead(
+            [[draw(frac) for _ in range(k)] for _ in range(m)],
+            [draw(frac) for _ in range(m)],
+            [[draw(frac) for _ in range(m)]],
+            [draw(frac)],
+        )
         net = theory.compose(net, head)
     return net, kind
 
@@ -78,7 +81,9 @@ def test_paths_match_plain_conv1d(case, seed, dtype):
     if kind == "head":  # dense head: equal up to the order of additions, within the rounding bound
         live = sp.live_units
         for row, a, b in zip(x.double(), sp(x), dp(x)):
-            rb = numerics.rounding_bound(net, row.abs()[live].numpy(), dtype, point=[Fraction(v) for v in row[live].tolist()])
+            rb = numerics.rounding_bound(
+                net, row.abs()[live].numpy(), dtype, point=[Fraction(v) for v in row[live].tolist()]
+            )
             exact = torch.tensor([float(q) for q in theory.evaluate_exact(net, row.numpy())], dtype=torch.float64)
             for out in (a, b):
                 assert torch.all((out.double() - exact).abs() <= torch.as_tensor(rb.per_output))
@@ -103,8 +108,11 @@ def test_dense_path_random_weights_any_values():
     mod = numerics.to_module(net)
     x = inputs(1, 7, d)
     ref = mod(x)
-    for path in (numerics.DensePath(net, mod), numerics.DensePath(net, mod, chunk_bytes=32, min_rows=1, threads=2),
-                 numerics.StructuredPath(net, mod)):
+    for path in (
+        numerics.DensePath(net, mod),
+        numerics.DensePath(net, mod, chunk_bytes=32, min_rows=1, threads=2),
+        numerics.StructuredPath(net, mod),
+    ):
         assert F64_AFFINE.ok(path(x), ref)  # tolerance "float64_affine": sums of <= 10 terms re-ordered
     exact = torch.tensor([[float(q) for q in theory.evaluate_exact(net, r.numpy())] for r in x], dtype=torch.float64)
     assert F64_AFFINE.ok(ref, exact)
@@ -138,7 +146,7 @@ def test_gamma_and_unit_roundoff():
 
 @pytest.mark.parametrize("depth_exp", [1, 5, 12])
 def test_routing_bound_is_zero_at_every_depth(depth_exp):
-    for net in (theory.select(2**depth_exp, [0, 2**depth_exp - 1]), theory.gather(2**min(depth_exp, 6), 2)):
+    for net in (theory.select(2**depth_exp, [0, 2**depth_exp - 1]), theory.gather(2 ** min(depth_exp, 6), 2)):
         for dt in (torch.float32, torch.float64, torch.float16):
             rb = numerics.rounding_bound(net, 1e3, dt)
             assert rb.total == 0 and len(rb.exact_layers) == net.depth
@@ -169,13 +177,21 @@ def test_seeds_and_batch_size_independence():
     a, b, c = run(seed=3), run(seed=3), run(seed=4)
     assert (a.output_min, a.output_max, a.output_mean) == (b.output_min, b.output_max, b.output_mean)
     assert a.output_mean != c.output_mean
-    small = run(seed=3, memory_budget=numerics.scale._engine.Engine(net, [1, 2000, 4095], [(-1, 1)] * 3, (-1, 1),
-                                                              device="cpu").planned_bytes(300))
+    small = run(
+        seed=3,
+        memory_budget=numerics.scale._engine.Engine(
+            net, [1, 2000, 4095], [(-1, 1)] * 3, (-1, 1), device="cpu"
+        ).planned_bytes(300),
+    )
     assert small.batch_size < 5000 and small.output_mean == a.output_mean  # same samples whatever the batches
     for path in ("dense", "module"):  # the same samples through full inputs: routing agrees bit for bit
         full = numerics.evaluate_at_scale(net, 200, path=path, device="cpu", seed=3, progress=False)
         part = numerics.evaluate_at_scale(net, 200, path="structured", device="cpu", seed=3, progress=False)
-        assert (full.output_min, full.output_max, full.output_mean) == (part.output_min, part.output_max, part.output_mean)
+        assert (full.output_min, full.output_max, full.output_mean) == (
+            part.output_min,
+            part.output_max,
+            part.output_mean,
+        )
     lo, hi = np.array(a.output_min), np.array(a.output_max)
     assert np.all(lo >= -1) and np.all(hi <= 1) and np.all(hi - lo > 1.9)
 
@@ -185,7 +201,9 @@ def test_batch_size_arithmetic_fits_budget(path):
     net = theory.approximate_sparse(2**12, [5, 4000], "x0*x1", (-1, 1), Fraction(1, 100))
     units = numerics.cone(net)[0][0]
     budget = 64 << 20
-    eng = numerics.scale._engine.Engine(net, units, [(-1, 1)] * len(units), (-1, 1), path=path, device="cpu", memory_budget=budget)
+    eng = numerics.scale._engine.Engine(
+        net, units, [(-1, 1)] * len(units), (-1, 1), path=path, device="cpu", memory_budget=budget
+    )
     assert eng.planned_bytes(eng.batch_size) <= budget
     assert eng.batch_size == numerics.scale._engine.MAX_ROWS or eng.planned_bytes(eng.batch_size + 1) > budget
 
@@ -205,8 +223,14 @@ print(run.batch_size, run.planned_peak_bytes, grew)
 def test_memory_budget_respected_cpu_rss(path, samples):
     """Peak RSS growth of a fresh process stays within the budget (tracemalloc cannot see torch)."""
     budget = 96 << 20
-    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(budget), path, str(samples)], capture_output=True,
-                         text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(budget), path, str(samples)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     batch, planned, grew = map(int, out.stdout.split())
     assert batch < samples or path == "structured"  # the budget forced several batches
@@ -229,8 +253,10 @@ def test_cuda_paths_match_cpu():
     net = theory.compose(theory.select(4096, [3, 4000]), theory.TwoLayerHead([[1, 2]], [Fraction(1, 3)], [[3]], [1]))
     x = inputs(5, 4, 4096)
     ref = numerics.to_module(net)(x)
-    for path in (numerics.StructuredPath(net, dtype=torch.float64, device="cuda"),
-                 numerics.DensePath(net, dtype=torch.float64, device="cuda")):
+    for path in (
+        numerics.StructuredPath(net, dtype=torch.float64, device="cuda"),
+        numerics.DensePath(net, dtype=torch.float64, device="cuda"),
+    ):
         assert F64_AFFINE.ok(path(x.cuda()).cpu(), ref)
     a = numerics.check_at_scale(net, "2*x3", (-1, 1), samples=10**4, device="cuda", **FAST)
     assert a.lower_bound >= 0 and a.run["device"].startswith("cuda")
@@ -246,17 +272,26 @@ def test_check_at_scale_finds_known_sup_error_exactly():
     assert r.cross_check["bitwise_equal"] and r.cross_check["consistent"]
     assert all(v["respected"] for v in r.float_error["measured"].values())
     again = numerics.check_at_scale(net, "x3", (-1, 1), samples=20000, device="cpu", seed=1, **FAST)
-    assert (again.lower_bound, again.argmax, again.mean_error, again.search) == (r.lower_bound, r.argmax, r.mean_error, r.search)
+    assert (again.lower_bound, again.argmax, again.mean_error, again.search) == (
+        r.lower_bound,
+        r.argmax,
+        r.mean_error,
+        r.search,
+    )
 
 
 def test_wrong_certificate_is_flagged_and_right_one_passes():
     net = relu_head_net()
     with pytest.warns(numerics.UnsoundCertificateWarning, match="UNSOUND certified upper bound"):
-        r = numerics.check_at_scale(net, "x3", (-1, 1), samples=5000, device="cpu", certificate=_cert(net, Fraction(99, 100)), **FAST)
+        r = numerics.check_at_scale(
+            net, "x3", (-1, 1), samples=5000, device="cpu", certificate=_cert(net, Fraction(99, 100)), **FAST
+        )
     assert r.unsound and "UNSOUND" in r.summary() and r.gap < 0
     with warnings.catch_warnings():
         warnings.simplefilter("error", numerics.UnsoundCertificateWarning)
-        ok = numerics.check_at_scale(net, "x3", (-1, 1), samples=5000, device="cpu", certificate=_cert(net, 1, 1), **FAST)
+        ok = numerics.check_at_scale(
+            net, "x3", (-1, 1), samples=5000, device="cpu", certificate=_cert(net, 1, 1), **FAST
+        )
     assert not ok.unsound and ok.gap == 0 and ok.ratio == 1 and ok.certificate["status"] == "proved"
     with pytest.raises(NumericsError, match="argument 'certificate'"):
         numerics.check_at_scale(net, "x3", (-1, 1), samples=10, certificate=_cert(theory.select(4, [0]), 1), **FAST)
@@ -264,8 +299,11 @@ def test_wrong_certificate_is_flagged_and_right_one_passes():
 
 def test_wrong_a_priori_bound_is_flagged():
     base = relu_head_net()
-    net = theory.Network(d=base.d, layers=base.layers, meta={"target": "x3", "box": {"x3": ["-1", "1"], "x1023": ["-1", "1"]},
-                                                             "a_priori_bound": "1/2"})
+    net = theory.Network(
+        d=base.d,
+        layers=base.layers,
+        meta={"target": "x3", "box": {"x3": ["-1", "1"], "x1023": ["-1", "1"]}, "a_priori_bound": "1/2"},
+    )
     with pytest.warns(numerics.UnsoundCertificateWarning, match="a-priori bound"):
         r = numerics.check_at_scale(net, samples=3000, device="cpu", **FAST)
     assert r.unsound and r.a_priori_bound == Fraction(1, 2)
@@ -280,22 +318,35 @@ def test_certify_cross_check():
 
 def test_target_enclosure_is_rigorous():
     from numerics.scale._target import make_target
+
     net = theory.select(16, [2, 9])
     tg = make_target(net, "sin(3*x2)*exp(x9), sqrt(x9 + 2) + tanh(x2)", (-1, 1))
     pt = [Fraction(1, 3), Fraction(-2, 7)]
     f = tg.torch_fn()(torch.tensor([[1 / 3, -2 / 7]], dtype=torch.float64))[0]
     for (a, b), v in zip(tg.enclose(pt), f.tolist()):
-        assert a <= Fraction(v) + Fraction(1, 10**14) and Fraction(v) - Fraction(1, 10**14) <= b and b - a < Fraction(1, 10**30)
+        assert (
+            a <= Fraction(v) + Fraction(1, 10**14)
+            and Fraction(v) - Fraction(1, 10**14) <= b
+            and b - a < Fraction(1, 10**30)
+        )
     poly = make_target(net, "x2*x9 - 1/3, x9**3", (-1, 1))
     assert poly.enclose(pt) == [(pt[0] * pt[1] - Fraction(1, 3),) * 2, (pt[1] ** 3,) * 2]
 
 
 def test_search_climbs_to_the_maximum():
     from numerics.scale._ascent import ascend
+
     f = lambda x: -((x - torch.tensor([0.3, -0.7], dtype=x.dtype)) ** 2).sum(1) + torch.relu(x[:, 0])  # noqa: E731
     lo, hi = -torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
-    best, val = ascend(f, torch.zeros(3, 2, dtype=torch.float64), lo, hi, steps=200, restarts=2,
-                       generator=torch.Generator().manual_seed(0))
+    best, val = ascend(
+        f,
+        torch.zeros(3, 2, dtype=torch.float64),
+        lo,
+        hi,
+        steps=200,
+        restarts=2,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert best[0].tolist() == pytest.approx([0.8, -0.7], abs=1e-4)  # max of -(x-0.3)^2 + x at 0.8
     assert torch.all(best >= lo) and torch.all(best <= hi)
 
@@ -303,6 +354,7 @@ def test_search_climbs_to_the_maximum():
 # --------------------------------------------------------------------------------------- claims
 def test_claim_checks_pass_and_planted_violation_fails():
     from numerics import claim_head_bound, claim_routing_at_scale, claim_sparse_approx
+
     assert claim_routing_at_scale("select", d=2**12, k=8, samples=20000, device="cpu")["status"] == "pass"
     assert claim_routing_at_scale("gather", d=64, samples=50, device="cpu")["status"] == "pass"
     head = theory.square_head(3)
@@ -322,16 +374,35 @@ def test_claim_checks_pass_and_planted_violation_fails():
 NET = relu_head_net(64)
 
 
-@pytest.mark.parametrize("kwargs,arg", [
-    ({"samples": 0}, "samples"), ({"samples": -3}, "samples"), ({"samples": 1.5}, "samples"), ({"samples": True}, "samples"),
-    ({"memory_budget": 1000}, "memory_budget"), ({"memory_budget": 0}, "memory_budget"),
-    ({"box": (1, -1)}, "box"), ({"box": (0,)}, "box"), ({"box": "ab"}, "box"), ({"box": (float("nan"), 1)}, "box"),
-    ({"box": {"x63": (-1, 1)}}, "box"), ({"box": {"x3": (-1, 1), "x63": (0, 1), "y": (0, 1)}}, "box"), ({"box": {}}, "box"),
-    ({"target": "x99999"}, "target"), ({"target": "y + x3"}, "target"), ({"target": "x3, x63"}, "target"),
-    ({"target": "x3 +* 2"}, "target"), ({"target": 5}, "target"),
-    ({"device": "tpu"}, "device"), ({"dtype": "int8"}, "dtype"), ({"path": "fast"}, "path"), ({"seed": -1}, "seed"),
-    ({"search_steps": 0}, "search_steps"), ({"certificate": "cert"}, "certificate"),
-])
+@pytest.mark.parametrize(
+    "kwargs,arg",
+    [
+        ({"samples": 0}, "samples"),
+        ({"samples": -3}, "samples"),
+        ({"samples": 1.5}, "samples"),
+        ({"samples": True}, "samples"),
+        ({"memory_budget": 1000}, "memory_budget"),
+        ({"memory_budget": 0}, "memory_budget"),
+        ({"box": (1, -1)}, "box"),
+        ({"box": (0,)}, "box"),
+        ({"box": "ab"}, "box"),
+        ({"box": (float("nan"), 1)}, "box"),
+        ({"box": {"x63": (-1, 1)}}, "box"),
+        ({"box": {"x3": (-1, 1), "x63": (0, 1), "y": (0, 1)}}, "box"),
+        ({"box": {}}, "box"),
+        ({"target": "x99999"}, "target"),
+        ({"target": "y + x3"}, "target"),
+        ({"target": "x3, x63"}, "target"),
+        ({"target": "x3 +* 2"}, "target"),
+        ({"target": 5}, "target"),
+        ({"device": "tpu"}, "device"),
+        ({"dtype": "int8"}, "dtype"),
+        ({"path": "fast"}, "path"),
+        ({"seed": -1}, "seed"),
+        ({"search_steps": 0}, "search_steps"),
+        ({"certificate": "cert"}, "certificate"),
+    ],
+)
 def test_bad_input_names_the_argument(kwargs, arg):
     args = {"target": "x3", "box": (-1, 1), "samples": 100, "device": "cpu", **kwargs}
     with pytest.raises(NumericsError, match=f"argument '{arg}"):
@@ -350,7 +421,9 @@ def test_bad_input_evaluate_at_scale_and_paths():
     with pytest.raises(NumericsError, match="argument 'memory_budget'"):
         numerics.evaluate_at_scale(theory.gather(256), 10, device="cpu", memory_budget=1 << 20)  # weights alone
     seen = []
-    numerics.evaluate_at_scale(NET, 10, device="cpu", reduce=lambda start, cols, y: seen.append((start, cols.shape, y.shape)))
+    numerics.evaluate_at_scale(
+        NET, 10, device="cpu", reduce=lambda start, cols, y: seen.append((start, cols.shape, y.shape))
+    )
     assert seen == [(0, (10, 1), (10, 1))]
     with pytest.raises(NumericsError, match="argument 'magnitudes'"):
         numerics.rounding_bound(NET, [1.0, -1.0], torch.float32)
@@ -359,8 +432,9 @@ def test_bad_input_evaluate_at_scale_and_paths():
 # --------------------------------------------------------------------------------------- large d (slow)
 @pytest.mark.slow
 def test_large_d_select_and_approximant():
-    r = numerics.check_at_scale(theory.select(2**20, [5, 700, 2**20 - 1]), "x5, x700, x1048575", (-1, 1),
-                                samples=10**6, device="auto", **FAST)
+    r = numerics.check_at_scale(
+        theory.select(2**20, [5, 700, 2**20 - 1]), "x5, x700, x1048575", (-1, 1), samples=10**6, device="auto", **FAST
+    )
     assert r.lower_bound == 0 and r.float_max_error == 0 and r.cross_check["bitwise_equal"]
     net = theory.approximate_sparse(2**22, [5, 4000], "x0*x1", (-1, 1), Fraction(1, 1000))
     r = numerics.check_at_scale(net, samples=10**6, device="auto", memory_budget=2 << 30, **FAST)

@@ -31,12 +31,15 @@ def test_alias_is_the_canonical_input(net4):
     assert box.box == ((-1, 1), (0, 1))
 
 
-@pytest.mark.parametrize("target, box, fragment", [
-    ("x99*x0", (-1, 1), "argument 'target': x99 is not an input of this network \\(d=4, c_in=1: inputs x0..x3\\)"),
-    ("x1_0*x0", (-1, 1), "argument 'target': x1_0 is not an input"),
-    ("x0*x1", {"x0": (-1, 1), "x1": (-1, 1), "x9": (0, 1)}, "argument 'box': x9 is not an input"),
-    ("x0*x1", {"x0": (-1, 1), "x0_0": (0, 1), "x1": (-1, 1)}, "each coordinate once \\(x0_0 names x0 again\\)"),
-])
+@pytest.mark.parametrize(
+    "target, box, fragment",
+    [
+        ("x99*x0", (-1, 1), "argument 'target': x99 is not an input of this network \\(d=4, c_in=1: inputs x0..x3\\)"),
+        ("x1_0*x0", (-1, 1), "argument 'target': x1_0 is not an input"),
+        ("x0*x1", {"x0": (-1, 1), "x1": (-1, 1), "x9": (0, 1)}, "argument 'box': x9 is not an input"),
+        ("x0*x1", {"x0": (-1, 1), "x0_0": (0, 1), "x1": (-1, 1)}, "each coordinate once \\(x0_0 names x0 again\\)"),
+    ],
+)
 def test_names_that_are_not_inputs(net4, target, box, fragment):
     with pytest.raises(numerics.NumericsError, match=fragment):
         make_target(net4, target, box)

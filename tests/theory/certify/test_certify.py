@@ -24,8 +24,10 @@ from theory.certify._propagate import exact_output
 
 # Tolerances (one table): the certified bound is a float rounded up; a-priori bounds are exact and can be tight
 # (Yarotsky's bound is attained), so "upper <= a priori" is checked up to this relative rounding.
-TOL = {"apriori_rel": 1e-6,   # float rounding accounting of the bound: ~1e-7 relative at m = 6 (error 2^-14)
-       "mp_abs": 1e-80}       # transcendental targets are evaluated at 100 digits here (exact when rational)
+TOL = {
+    "apriori_rel": 1e-6,  # float rounding accounting of the bound: ~1e-7 relative at m = 6 (error 2^-14)
+    "mp_abs": 1e-80,
+}  # transcendental targets are evaluated at 100 digits here (exact when rational)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -54,7 +56,7 @@ def _abs_err(net: theory.Network, expr: sp.Expr, point: dict[str, Fraction]):
     x = [Fraction(0)] * (net.d * net.c_in)
     for name, v in point.items():
         x[int(name[1:])] = v
-    if net.c_in > 1:                 # a one-position net: channels first, x{c} is channel c
+    if net.c_in > 1:  # a one-position net: channels first, x{c} is channel c
         x = [[v] for v in x]
     y = theory.evaluate_exact(net, x)[0]
     g = _g_exact(expr, point)
@@ -134,14 +136,15 @@ def test_transcendental_target_and_exact_output():
         assert exact_output(cone, rep, x, [0, 1]) == theory.evaluate_exact(net, np.array(full))[0]
 
 
-@pytest.mark.parametrize("g,support,box,eps", [("x0**2", [5], (0, 1), Fraction(1, 10**4)),
-                                                ("x0*x1", [3, 200], (-1, 1), Fraction(1, 200))])
+@pytest.mark.parametrize(
+    "g,support,box,eps", [("x0**2", [5], (0, 1), Fraction(1, 10**4)), ("x0*x1", [3, 200], (-1, 1), Fraction(1, 200))]
+)
 def test_real_heads_tight_and_below_a_priori(g, support, box, eps):
     net = theory.approximate_sparse(256, support, g, box, eps)
     cert = certify_sup_error(net, time_limit_s=25)
     apriori = Fraction(net.meta["a_priori_bound"])
     assert cert.status == "proved" and cert.details["gap_reached"]
-    assert cert.lower <= apriori                     # the a-priori bound is not violated anywhere we looked
+    assert cert.lower <= apriori  # the a-priori bound is not violated anywhere we looked
     assert cert.lower <= cert.upper <= cert.lower * Fraction(101, 100)
     # Yarotsky's bound is attained, so "upper <= a priori" needs the search to close the gap completely:
     at_apriori = certify_sup_error(net, eps=apriori * (1 + Fraction(TOL["apriori_rel"])), time_limit_s=25)
@@ -157,7 +160,7 @@ def test_eps_decides_proved_and_refuted_with_planted_violation():
     net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
     lay = net.layers[-1]
     vals = lay.weight.values.copy()
-    vals[0] = vals[0] + Fraction(1, 10**9)                      # plant: one head weight changed by 1e-9
+    vals[0] = vals[0] + Fraction(1, 10**9)  # plant: one head weight changed by 1e-9
     layers = list(net.layers)
     layers[-1] = type(lay)(theory.SparseArray(lay.weight.shape, lay.weight.keys, vals), lay.bias, relu=lay.relu)
     bad = theory.Network(d=net.d, c_in=net.c_in, layers=tuple(layers), meta=dict(net.meta))
@@ -189,8 +192,9 @@ def test_unsound_certificate_detector_flags_a_fabricated_bound():
     net = _head_net(32, [4, 20], m=6, seed=3)
     expr = sp.sympify("x4*x20")
     cert = certify_sup_error(net, "x4*x20", (-1, 1), time_limit_s=5)
-    fake = Certificate(claim="fabricated", status="proved", method="interval-bnb", spec_hash=net.content_hash,
-                       upper=cert.lower / 2)
+    fake = Certificate(
+        claim="fabricated", status="proved", method="interval-bnb", spec_hash=net.content_hash, upper=cert.lower / 2
+    )
     flagged = _unsound_points(fake, net, expr, [dict(cert.witness)])
     assert flagged and flagged[0][1] > fake.upper
     assert _unsound_points(cert, net, expr, [dict(cert.witness)]) == []
@@ -208,18 +212,26 @@ def test_variables_are_cone_inputs_and_target_symbols():
     assert Fraction(-1, 3) <= cert2.witness["x3"] <= Fraction(1, 2)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"target": "y*x3"}, "unknown name 'y'.*allowed: numbers, x<i> or x<c>_<p>"),
-    ({"target": "x3*", }, "valid syntax"),
-    ({"target": "x3", "box": [(-1, 1)] * 3}, "box"),
-    ({"target": "x3", "box": (1, -1)}, "lo < hi"),
-    ({"target": "x3", "box": (-1, 1), "eps": -1}, "eps"),
-    ({"target": "x3", "box": (-1, 1), "time_limit_s": -1}, "time_limit_s"),
-    ({"target": "x3", "box": (-1, 1), "rel_gap": float("nan")}, "rel_gap"),
-    ({"target": None, "box": (-1, 1)}, "target"),
-    ({"target": "x3", "box": None}, "box"),
-    ({"target": "x3", "box": (-1, 1), "max_patterns": 0}, "max_patterns"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"target": "y*x3"}, "unknown name 'y'.*allowed: numbers, x<i> or x<c>_<p>"),
+        (
+            {
+                "target": "x3*",
+            },
+            "valid syntax",
+        ),
+        ({"target": "x3", "box": [(-1, 1)] * 3}, "box"),
+        ({"target": "x3", "box": (1, -1)}, "lo < hi"),
+        ({"target": "x3", "box": (-1, 1), "eps": -1}, "eps"),
+        ({"target": "x3", "box": (-1, 1), "time_limit_s": -1}, "time_limit_s"),
+        ({"target": "x3", "box": (-1, 1), "rel_gap": float("nan")}, "rel_gap"),
+        ({"target": None, "box": (-1, 1)}, "target"),
+        ({"target": "x3", "box": None}, "box"),
+        ({"target": "x3", "box": (-1, 1), "max_patterns": 0}, "max_patterns"),
+    ],
+)
 def test_bad_input_table(kwargs, match):
     net = _head_net(64, [3, 60], m=4, seed=1)
     target = kwargs.pop("target")
@@ -234,9 +246,22 @@ def test_multi_output_network_refused():
 
 
 # ------------------------------------------------------------------------------------------- interval math
-@pytest.mark.parametrize("text", ["sin(3*x0)*x1", "cos(x0*x1 + 1/3)", "exp(x0 - 2*x1)", "log(x0**2 + 1)",
-                                  "sqrt(x0**2 + x1**2 + 1)*pi", "x0**5 - x1**4 + x0**3*x1", "exp(sin(x0))/(3 + x1)",
-                                  "Abs(x0) - x1**2", "(x1**2 + 1)**(1/3)", "sin(100*x0 + x1/2)", "E**x0 - 1/x1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sin(3*x0)*x1",
+        "cos(x0*x1 + 1/3)",
+        "exp(x0 - 2*x1)",
+        "log(x0**2 + 1)",
+        "sqrt(x0**2 + x1**2 + 1)*pi",
+        "x0**5 - x1**4 + x0**3*x1",
+        "exp(sin(x0))/(3 + x1)",
+        "Abs(x0) - x1**2",
+        "(x1**2 + 1)**(1/3)",
+        "sin(100*x0 + x1/2)",
+        "E**x0 - 1/x1",
+    ],
+)
 def test_interval_evaluator_encloses_mpmath(text):
     x0, x1 = sp.symbols("x0 x1", real=True)
     expr = sp.sympify(text, rational=True, locals={"x0": x0, "x1": x1})
@@ -282,7 +307,7 @@ def test_purely_linear_network_uses_every_layer():
     # output unit alone (that gave an unsound bound, caught by the lower > upper self-check)
     l1 = theory.PointwiseLayer(theory.SparseArray.from_dense([[2, -1]]), theory.SparseArray.from_dense([0]), relu=False)
     l2 = theory.PointwiseLayer(theory.SparseArray.from_dense([[3]]), theory.SparseArray.from_dense([1]), relu=False)
-    net = theory.Network(d=1, c_in=2, layers=(l1, l2))            # 6 x0 - 3 x1 + 1
+    net = theory.Network(d=1, c_in=2, layers=(l1, l2))  # 6 x0 - 3 x1 + 1
     cert = certify_sup_error(net, "0", (-1, 1), time_limit_s=2)
     assert cert.lower == 10 and 10 <= cert.upper <= 10 * (1 + Fraction(1, 10**9))
     exact = certify_sup_error(net, "6*x0 - 3*x1 + 1", (-1, 1), time_limit_s=0.5)

@@ -38,8 +38,7 @@ def test_alias_target_is_the_canonical_target(net4, alias):
 def test_a_name_that_is_not_an_input_is_an_error(net4, name):
     with pytest.raises(theory.TheoryError) as err:
         certify_sup_error(net4, f"{name}*x0", (-1, 1), time_limit_s=1)
-    assert str(err.value) == (f"argument 'target': {name} is not an input of this network "
-                              "(d=4, c_in=1: inputs x0..x3)")
+    assert str(err.value) == (f"argument 'target': {name} is not an input of this network (d=4, c_in=1: inputs x0..x3)")
 
 
 def test_inputs_outside_the_cone_stay_search_variables(net4):
@@ -50,12 +49,15 @@ def test_inputs_outside_the_cone_stay_search_variables(net4):
     assert 2 - apriori <= cert.lower <= cert.upper <= 2 + apriori
 
 
-@pytest.mark.parametrize("box, fragment", [
-    ({"x0": (-1, 1), "x1": (-1, 1), "x3": (0, 1)}, "variables of this search only \\(x0, x1\\): x3 is an input"),
-    ({"x0": (-1, 1), "x1": (-1, 1), "x7": (0, 1)}, "argument 'box': x7 is not an input of this network"),
-    ({"x0": (-1, 1), "x0_0": (-1, 1), "x1": (-1, 1)}, "each input once \\(x0_0 names x0 again\\)"),
-    ({"x0": (-1, 1)}, "missing \\['x1'\\]"),
-])
+@pytest.mark.parametrize(
+    "box, fragment",
+    [
+        ({"x0": (-1, 1), "x1": (-1, 1), "x3": (0, 1)}, "variables of this search only \\(x0, x1\\): x3 is an input"),
+        ({"x0": (-1, 1), "x1": (-1, 1), "x7": (0, 1)}, "argument 'box': x7 is not an input of this network"),
+        ({"x0": (-1, 1), "x0_0": (-1, 1), "x1": (-1, 1)}, "each input once \\(x0_0 names x0 again\\)"),
+        ({"x0": (-1, 1)}, "missing \\['x1'\\]"),
+    ],
+)
 def test_box_keys_are_the_search_variables(net4, box, fragment):
     with pytest.raises(theory.TheoryError, match=fragment):
         certify_sup_error(net4, "x0*x1", box, time_limit_s=1)
@@ -68,11 +70,17 @@ def test_box_keys_may_be_aliases(net4):
 
 def test_command_line(net4, tmp_path, capsys):
     spec = str(theory.save(net4, tmp_path / "spec"))
-    assert cli_main(["certify", spec, "--target", "x0_0*x0_1", "--eps", "1/100", "--time-limit", "20",
-                     "--no-progress"]) == 0
+    assert (
+        cli_main(["certify", spec, "--target", "x0_0*x0_1", "--eps", "1/100", "--time-limit", "20", "--no-progress"])
+        == 0
+    )
     assert "[proved] sup over {x0 in [-1, 1], x1 in [-1, 1]} of |net(x) - (x0*x1)|" in capsys.readouterr().out
     assert cli_main(["certify", spec, "--target", "x99*x0", "--eps", "1/100", "--no-progress"]) == 2
     assert "x99 is not an input of this network (d=4, c_in=1: inputs x0..x3)" in capsys.readouterr().err
-    assert cli_main(["certify", spec, "--target", "x0*x1", "--box", "x0=-1,1;x1=-1,1;x3=0,1", "--eps", "1/100",
-                     "--no-progress"]) == 2
+    assert (
+        cli_main(
+            ["certify", spec, "--target", "x0*x1", "--box", "x0=-1,1;x1=-1,1;x3=0,1", "--eps", "1/100", "--no-progress"]
+        )
+        == 2
+    )
     assert "x3 is an input the output and the target do not depend on" in capsys.readouterr().err

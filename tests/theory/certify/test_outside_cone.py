@@ -47,9 +47,9 @@ def _check(net, cert, target, names, grid):
     assert [list(row) for row in cert.assumptions["domain"]] == [[n, "-1", "1"] for n in names]
     assert list(cert.details["variables"]) == names
     low = _grid_sup(net, target, names, grid)
-    assert cert.lower <= cert.upper and low <= cert.upper                  # sound: above what exact points reach
+    assert cert.lower <= cert.upper and low <= cert.upper  # sound: above what exact points reach
     assert set(cert.witness) == set(names)
-    assert _exact_error(net, target, cert.witness) == cert.lower            # the witness, re-evaluated exactly
+    assert _exact_error(net, target, cert.witness) == cert.lower  # the witness, re-evaluated exactly
     return low, apriori
 
 
@@ -59,7 +59,7 @@ def test_target_outside_the_cone(product_net):
     cert = certify_sup_error(product_net, "x5*x6", (-1, 1), time_limit_s=20)
     names = ["x0", "x5", "x6", "x700"]
     low, apriori = _check(product_net, cert, target, names, [-1, 0, 1])
-    assert low == 2                                                        # N(1, -1) = -1, target(1, 1) = 1
+    assert low == 2  # N(1, -1) = -1, target(1, 1) = 1
     assert cert.upper <= 2 + apriori and cert.lower >= 2 - apriori
 
 
@@ -70,7 +70,7 @@ def test_constant_target(product_net, c):
     cq = Fraction(str(c))
     target = sp.Rational(cq.numerator, cq.denominator)
     low, apriori = _check(product_net, cert, target, ["x0", "x700"], [Fraction(i, 4) for i in range(-4, 5)])
-    assert low == 1 + abs(cq)                                              # N = +-1 exactly at the corners
+    assert low == 1 + abs(cq)  # N = +-1 exactly at the corners
     assert cert.upper <= 1 + abs(cq) + apriori
 
 

@@ -33,14 +33,16 @@ def _replace_weight(net: theory.Network, layer: int, index: int, value: Fraction
     vals = lay.weight.values.copy()
     vals[index] = value
     new = dataclasses.replace(lay, weight=SparseArray(lay.weight.shape, lay.weight.keys, vals))
-    layers = net.layers[:layer] + (new,) + net.layers[layer + 1:]
+    layers = net.layers[:layer] + (new,) + net.layers[layer + 1 :]
     return theory.Network(d=net.d, c_in=net.c_in, layers=layers, meta=dict(net.meta))
 
 
 def _dense_sup(net: theory.Network, support: list[int], g, m: int = 201) -> float:
     """max |net - g| on an m^k grid of the box, float64 (an independent lower estimate of the sup)."""
-    import numerics
     import torch
+
+    import numerics
+
     mod = numerics.to_module(net, dtype=torch.float64)
     axes = np.meshgrid(*[np.linspace(-1, 1, m)] * len(support), indexing="ij")
     pts = np.stack([a.reshape(-1) for a in axes], axis=1)
@@ -89,7 +91,7 @@ def test_planted_uneven_carry_is_caught():
 def test_planted_hidden_weight_breaks_step_one_and_the_search_falls_back():
     head = theory.pl_head("x0*x1", (-1, 1), 4)
     net = theory.compose(theory.select(4, [0, 3], 2), head.net)
-    layer = len(net.layers) - 2                       # the hat layer phi_v = relu(1 - P_v - Q_v)
+    layer = len(net.layers) - 2  # the hat layer phi_v = relu(1 - P_v - Q_v)
     bad = _replace_weight(net, layer, 0, net.layers[layer].weight.values[0] * Fraction(3, 2))
     cert = theory.certify_sup_error(bad, "x0*x3", (-1, 1), time_limit_s=20)
     assert cert.method == "interval-bnb"
@@ -100,10 +102,13 @@ def test_planted_hidden_weight_breaks_step_one_and_the_search_falls_back():
     assert only.status == "unknown" and "failed" in only.details["reason"]
 
 
-@pytest.mark.parametrize("g, f, support", [
-    ("sin(3*x0)*x1", lambda a, b: np.sin(3 * a) * b, [1, 6]),
-    ("exp(x0) - x1**2", lambda a, b: np.exp(a) - b ** 2, [6, 1]),     # support out of order: x0 is x6
-])
+@pytest.mark.parametrize(
+    "g, f, support",
+    [
+        ("sin(3*x0)*x1", lambda a, b: np.sin(3 * a) * b, [1, 6]),
+        ("exp(x0) - x1**2", lambda a, b: np.exp(a) - b**2, [6, 1]),  # support out of order: x0 is x6
+    ],
+)
 def test_bounds_bracket_the_dense_sup_and_agree_with_branch_and_bound(g, f, support):
     net = theory.approximate_sparse(8, support, g, (-1, 1), Fraction(1, 100), method="pl")
     cert = theory.certify_sup_error(net, rel_gap=1e-3, time_limit_s=20)
@@ -127,8 +132,8 @@ def test_lower_bound_is_exact_at_its_witness():
     x = [Fraction(0)] * 8
     x[3], x[4] = w["x3"], w["x4"]
     val = theory.evaluate_exact(net, x)[0]
-    exact = abs(val - w["x3"] * w["x4"])                        # polynomial target: the exact error at the witness
-    assert 0 <= exact - cert.lower <= Fraction(1, 2**200)       # the target is enclosed at 256 bits
+    exact = abs(val - w["x3"] * w["x4"])  # polynomial target: the exact error at the witness
+    assert 0 <= exact - cert.lower <= Fraction(1, 2**200)  # the target is enclosed at 256 bits
     assert cert.method == "kuhn-pieces"
 
 
@@ -150,7 +155,7 @@ def test_product_head_on_its_polarisation_grid(m):
     assert cert.method == "kuhn-pieces" and "polarisation" in cert.details["structure"]["grid_source"]
     true = Fraction(1, 4 ** (m + 1))
     assert cert.lower <= true <= cert.upper <= true * Fraction(101, 100)
-    assert all(-1 <= v <= 1 for v in cert.witness.values())            # the witness lies in the box
+    assert all(-1 <= v <= 1 for v in cert.witness.values())  # the witness lies in the box
 
 
 def test_methods():

@@ -19,17 +19,23 @@ import sympy as sp
 
 import theory
 from theory import TheoryError, certify_sup_error
-from theory.spec._rounding import point_bound, cone_levels, rounding_bound
+from theory.spec._rounding import cone_levels, point_bound, rounding_bound
 
-PRODUCT = ("x0*x1", "polynomial")   # d=16 routing + Yarotsky product head
-PL = ("x0**2 - x1/3", "pl")         # d=16 routing + Kuhn interpolation head (piecewise linear)
+PRODUCT = ("x0*x1", "polynomial")  # d=16 routing + Yarotsky product head
+PL = ("x0**2 - x1/3", "pl")  # d=16 routing + Kuhn interpolation head (piecewise linear)
 
 
 @pytest.fixture(scope="module", params=[PRODUCT, PL], ids=["product", "pl"])
 def case(request):
     g, method = request.param
-    net = theory.approximate_sparse(d=16, support=[3, 12], g=g, box=(-1, 1),
-                                    eps=Fraction(1, 100) if method == "polynomial" else Fraction(1, 10), method=method)
+    net = theory.approximate_sparse(
+        d=16,
+        support=[3, 12],
+        g=g,
+        box=(-1, 1),
+        eps=Fraction(1, 100) if method == "polynomial" else Fraction(1, 10),
+        method=method,
+    )
     exact = certify_sup_error(net, time_limit_s=20, semantics="exact")
     return net, exact
 
@@ -52,7 +58,7 @@ def test_float_upper_is_exact_upper_plus_rounding_bound(case, fmt):
     rb = rounding_bound(net, 1.0, fmt)  # box (-1, 1): every magnitude max(|lo|, |hi|) = 1
     R = cert.details["rounding_bound"]
     assert rb.total > 0 and n_live == 2
-    if cert.method == "kuhn-pieces":    # the per-cell bound of the certificate's grid, when tighter
+    if cert.method == "kuhn-pieces":  # the per-cell bound of the certificate's grid, when tighter
         assert 0 < R < rb.total and "per cell" in cert.details["rounding_bound_from"]
     else:
         assert R == rb.total and "a-priori" in cert.details["rounding_bound_from"]
@@ -68,7 +74,7 @@ def test_float_upper_is_exact_upper_plus_rounding_bound(case, fmt):
     assert all(Fraction(float(cast(float(v)))) == v and -1 <= v <= 1 for v in w.values())
     point = [w[theory.input_name(net, int(u))] for u in cone_levels(net)[0][0]]
     at = rounding_bound(net, [abs(float(v)) for v in point], fmt, point=point).total
-    at = min(at, point_bound(net, point, fmt)[0])           # exact float zeros at the point make it tighter
+    at = min(at, point_bound(net, point, fmt)[0])  # exact float zeros at the point make it tighter
     want = _exact_error(net, w) - Fraction(at)
     # g is enclosed in 256-bit intervals (exact for x0*x1; x1/3 is not a binary number): the certified lower bound
     # is at most the exact value and within the enclosure's width, far below 2^-200, of it
@@ -102,8 +108,9 @@ def test_routing_has_no_rounding():
 def test_outside_the_model_range_has_no_float_bound():
     """A weight below float32's normal range does not round relatively: no float32 bound (float64 is fine)."""
     tiny = Fraction(1, 2**130)
-    layer = theory.PointwiseLayer(theory.SparseArray.from_dense([[tiny]]), theory.SparseArray.from_dense([0]),
-                                  relu=False)
+    layer = theory.PointwiseLayer(
+        theory.SparseArray.from_dense([[tiny]]), theory.SparseArray.from_dense([0]), relu=False
+    )
     net = theory.Network(d=1, c_in=1, layers=(layer,))
     f32 = certify_sup_error(net, "0", (-1, 1), time_limit_s=2, semantics="float32")
     assert f32.upper is None and f32.status == "unknown" and "normal range" in f32.details["reason"]
@@ -121,11 +128,11 @@ def test_bad_semantics_is_a_clear_error(value):
 
 def test_cli_semantics(tmp_path, capsys):
     from theory._main import main as cli_main
+
     net = theory.approximate_sparse(16, [3, 12], "x0*x1", (-1, 1), Fraction(1, 100))
     spec = theory.save(net, tmp_path / "spec")
     out = tmp_path / "cert.json"
-    cli_main(["certify", str(spec), "--semantics", "float32", "--time-limit", "10", "--out", str(out),
-              "--no-progress"])
+    cli_main(["certify", str(spec), "--semantics", "float32", "--time-limit", "10", "--out", str(out), "--no-progress"])
     cert = theory.Certificate.load(out)
     assert cert.details["semantics"] == "float32" and "net_float32(x)" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stop:  # argparse's usage error
@@ -135,18 +142,21 @@ def test_cli_semantics(tmp_path, capsys):
 
 def test_theory_runs_without_torch():
     """The rounding bound lives in theory now: a float32 certificate imports no torch."""
-    code = ("import sys, theory; from fractions import Fraction; "
-            "c = theory.certify_sup_error(theory.approximate_sparse(4, [0, 1], 'x0*x1', (-1, 1), Fraction(1, 10)), "
-            "time_limit_s=2, semantics='float32'); "
-            "assert c.details['rounding_bound'] > 0, c.details; "
-            "assert 'torch' not in sys.modules, 'theory imported torch'")
+    code = (
+        "import sys, theory; from fractions import Fraction; "
+        "c = theory.certify_sup_error(theory.approximate_sparse(4, [0, 1], 'x0*x1', (-1, 1), Fraction(1, 10)), "
+        "time_limit_s=2, semantics='float32'); "
+        "assert c.details['rounding_bound'] > 0, c.details; "
+        "assert 'torch' not in sys.modules, 'theory imported torch'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
 
 
 def test_region_bounds_is_the_running_bound_per_region():
     """region_bounds with the exact magnitudes at a point and no exact zeros is the running-error bound there, and
     the exact zeros only ever lower it (the measured float deviations are compared in tests/numerics/scale)."""
-    from theory.spec._rounding import region_bounds, _exact_levels
+    from theory.spec._rounding import _exact_levels, region_bounds
+
     net = theory.approximate_sparse(d=16, support=[3, 12], g="sin(3*x0)*x1", box=(-1, 1), eps=Fraction(1, 10))
     levels = cone_levels(net)
     for point in ([Fraction(1, 3), Fraction(-5, 7)], [Fraction(-1), Fraction(9, 10)]):

@@ -21,8 +21,20 @@ from theory.heads._target import parse_global_target
 from theory.prove import CERTIFICATE_METHODS
 from theory.spec._network import thaw
 
-MEMBERS = {"method", "upper", "lower", "witness", "boxes", "open_boxes", "max_unstable", "exact_evals",
-           "min_width_hit", "deadline", "done", "structure"}
+MEMBERS = {
+    "method",
+    "upper",
+    "lower",
+    "witness",
+    "boxes",
+    "open_boxes",
+    "max_unstable",
+    "exact_evals",
+    "min_width_hit",
+    "deadline",
+    "done",
+    "structure",
+}
 
 
 def _both_searches() -> tuple[PieceResult, Search]:
@@ -61,12 +73,20 @@ def test_the_base_cannot_be_instantiated():
 
 def _complete() -> dict:
     """Every member of the interface, for a search that finished at once with nothing found."""
-    return {"method": property(lambda self: "interval-bnb"), "upper": lambda self: 0.0,
-            "lower": property(lambda self: None), "witness": property(lambda self: None),
-            "boxes": property(lambda self: 0), "open_boxes": property(lambda self: 0),
-            "max_unstable": property(lambda self: 0), "exact_evals": property(lambda self: 0),
-            "min_width_hit": property(lambda self: False), "deadline": property(lambda self: time.perf_counter()),
-            "done": lambda self: True, "structure": property(lambda self: None)}
+    return {
+        "method": property(lambda self: "interval-bnb"),
+        "upper": lambda self: 0.0,
+        "lower": property(lambda self: None),
+        "witness": property(lambda self: None),
+        "boxes": property(lambda self: 0),
+        "open_boxes": property(lambda self: 0),
+        "max_unstable": property(lambda self: 0),
+        "exact_evals": property(lambda self: 0),
+        "min_width_hit": property(lambda self: False),
+        "deadline": property(lambda self: time.perf_counter()),
+        "done": lambda self: True,
+        "structure": property(lambda self: None),
+    }
 
 
 def test_a_complete_subclass_instantiates():

@@ -13,8 +13,13 @@ from theory.cli import EXIT_CODES, parse_int_list
 
 
 def test_exit_code_table():
-    assert (theory.cli.EXIT_OK, theory.cli.EXIT_FAIL, theory.cli.EXIT_USAGE, theory.cli.EXIT_UNSOUND, theory.cli.EXIT_PIPE) == \
-        (0, 1, 2, 3, 141)
+    assert (
+        theory.cli.EXIT_OK,
+        theory.cli.EXIT_FAIL,
+        theory.cli.EXIT_USAGE,
+        theory.cli.EXIT_UNSOUND,
+        theory.cli.EXIT_PIPE,
+    ) == (0, 1, 2, 3, 141)
     assert sorted(EXIT_CODES) == [0, 1, 2, 3, 141] and all(EXIT_CODES.values())
 
 
@@ -23,8 +28,17 @@ def test_parse_int_list(text, expected):
     assert parse_int_list(text, "--support") == expected
 
 
-@pytest.mark.parametrize("text, why", [("0,,1", "item 2 is empty"), ("0,1,", "item 3 is empty"), ("", "item 1 is empty"),
-                                       (",3", "item 1 is empty"), ("1,x", "'x', not an integer"), ("1.5", "not an integer")])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("0,,1", "item 2 is empty"),
+        ("0,1,", "item 3 is empty"),
+        ("", "item 1 is empty"),
+        (",3", "item 1 is empty"),
+        ("1,x", "'x', not an integer"),
+        ("1.5", "not an integer"),
+    ],
+)
 def test_parse_int_list_rejects_malformed_lists(text, why):
     with pytest.raises(TheoryError, match="'--support'") as e:
         parse_int_list(text, "--support")
@@ -37,6 +51,7 @@ def test_run_cli_passes_codes_and_ends_quietly_on_a_closed_pipe(capsys):
 
     def main(argv):
         raise BrokenPipeError(32, "Broken pipe")
+
     assert theory.cli.run_cli(main) == theory.cli.EXIT_PIPE
 
 

@@ -10,9 +10,8 @@ from fractions import Fraction
 import pytest
 
 import theory
-from theory.heads._interpolation import InterpolationBound
-
 from tests.theory.head_eval import head_value, mp_value, mpq, random_point
+from theory.heads._interpolation import InterpolationBound
 
 
 def test_approximate_sparse_example():
@@ -36,12 +35,16 @@ def test_approximate_sparse_example():
         got = theory.evaluate_exact(net, x)[0]
         assert got == head_value(head, [x[5], x[4000]])
         assert abs(mpq(got) - mp_value(head.target, [x[5], x[4000]])) <= mpq(Fraction(meta["a_priori_bound"]))
-    print(f"approximate_sparse sin(3*x0)*x1 eps=1e-3: n={n}, units={sum(net.channels[-4:-1])}, "
-          f"nonzeros={net.nonzeros}, {seconds:.2f} s")
+    print(
+        f"approximate_sparse sin(3*x0)*x1 eps=1e-3: n={n}, units={sum(net.channels[-4:-1])}, "
+        f"nonzeros={net.nonzeros}, {seconds:.2f} s"
+    )
 
 
-@pytest.mark.parametrize("g, name", [("x0*x1", "polynomial"), ("x0**2 - x1/2 + 1", "polynomial"),
-                                     ("2*x0 - x1", "polynomial"), ("exp(x0/2)*x1", "pl")])
+@pytest.mark.parametrize(
+    "g, name",
+    [("x0*x1", "polynomial"), ("x0**2 - x1/2 + 1", "polynomial"), ("2*x0 - x1", "polynomial"), ("exp(x0/2)*x1", "pl")],
+)
 def test_approximate_sparse_picks_head(g, name):
     eps = Fraction(1, 200)
     net = theory.approximate_sparse(64, [63, 0], g, [(-1, 1), (0, 2)], eps)

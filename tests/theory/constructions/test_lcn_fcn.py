@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-
 from tests.theory.naive import as_arg, flat, naive_dependencies, naive_forward, random_input, random_network
 
 
@@ -46,7 +45,9 @@ def test_to_lcn_and_to_fcn_preserve_the_function(net, seed):
         assert lcn.param_count(biases) == lcn_count
         assert fcn.param_count(biases) == fcn_count
     # Nonzeros: a shared filter is stored once per position after untying / densifying.
-    lcn_nnz = sum(n[i] * layer.nonzeros if layer.kind == "conv" else layer.nonzeros for i, layer in enumerate(net.layers, start=1))
+    lcn_nnz = sum(
+        n[i] * layer.nonzeros if layer.kind == "conv" else layer.nonzeros for i, layer in enumerate(net.layers, start=1)
+    )
     fcn_nnz = sum(n[i] * layer.nonzeros for i, layer in enumerate(net.layers, start=1))
     assert lcn.nonzeros == lcn_nnz
     assert fcn.nonzeros == fcn_nnz

@@ -54,9 +54,12 @@ def test_estimate_bounds_the_traced_peak(case):
 
 def test_refusals_come_before_allocating():
     tracemalloc.start()
-    with pytest.raises(TheoryError, match=r"^gather: estimated [0-9.]+ GiB for the spec \(nnz ~ 6\.4e9\) exceeds "
-                                          r"memory_budget 4 GiB; pass memory_budget= / --memory-budget to raise it, "
-                                          r"or use a smaller d$"):
+    with pytest.raises(
+        TheoryError,
+        match=r"^gather: estimated [0-9.]+ GiB for the spec \(nnz ~ 6\.4e9\) exceeds "
+        r"memory_budget 4 GiB; pass memory_budget= / --memory-budget to raise it, "
+        r"or use a smaller d$",
+    ):
         theory.gather(2**30)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -73,8 +76,10 @@ def test_refusals_come_before_allocating():
 
 @pytest.mark.parametrize("budget", [0, -1, True, 1.5, "4GiB", 2**63, None])
 def test_bad_budget_names_the_argument(budget):
-    for call in (lambda: theory.gather(8, memory_budget=budget), lambda: theory.to_fcn(theory.gather(8),
-                                                                                       memory_budget=budget),
-                 lambda: theory.select(8, [1], architecture="lcn", memory_budget=budget)):
+    for call in (
+        lambda: theory.gather(8, memory_budget=budget),
+        lambda: theory.to_fcn(theory.gather(8), memory_budget=budget),
+        lambda: theory.select(8, [1], architecture="lcn", memory_budget=budget),
+    ):
         with pytest.raises(TheoryError, match="argument 'memory_budget'"):
             call()

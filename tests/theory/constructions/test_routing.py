@@ -244,7 +244,9 @@ def test_gather_structure_and_counts(shape):
     tree = net.layers[:L]
     assert sum(layer.nonzeros for layer in tree) * (s - 1) == 2 * s * (d - 1)
     assert sum(layer.nonzeros for layer in tree) == sum(2 * s**lvl for lvl in range(1, L + 1))
-    assert sum(layer.param_count(biases=False) for layer in tree) == 2 * s**2 + sum(4 * s ** (2 * lvl) for lvl in range(2, L + 1))
+    assert sum(layer.param_count(biases=False) for layer in tree) == 2 * s**2 + sum(
+        4 * s ** (2 * lvl) for lvl in range(2, L + 1)
+    )
     assert net.nonzeros == sum(2 * s**lvl for lvl in range(1, L + 1)) + 2 * d
     if d <= 256:
         assert [f.tolist() for f in net.receptive_field()] == [[i] for i in range(d)]
@@ -271,7 +273,9 @@ def test_gather_and_select_agree_on_the_support():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("construction, s, L", [("select", 2, 14), ("select", 4, 7), ("gather", 2, 12), ("gather", 4, 6)])
+@pytest.mark.parametrize(
+    "construction, s, L", [("select", 2, 14), ("select", 4, 7), ("gather", 2, 12), ("gather", 4, 6)]
+)
 def test_invariants_at_larger_d(construction, s, L):
     d = s**L
     support = [0, d - 1, d // 2, d // 2 - 1, 1, d - 2, d // 3, 2 * d // 3]

@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-
 from tests.theory.random_heads import ZERO, rand_q, random_head_lists, two_layer
 
 
@@ -169,8 +168,17 @@ def test_compose_network_head():
     """A Network head (here a 1x1 linear layer on 2 positions) composed after a partial tree."""
     d = 8
     routing = theory.Network(d=d, layers=theory.select(d, [1, 6]).layers[:2])  # 2 positions x 4 channels
-    head = theory.Network(d=2, c_in=4, layers=(theory.PointwiseLayer(
-        theory.SparseArray.from_dense([[1, -1, 0, 0], [0, 0, 1, -1]]), theory.SparseArray.zeros((2,)), relu=False),))
+    head = theory.Network(
+        d=2,
+        c_in=4,
+        layers=(
+            theory.PointwiseLayer(
+                theory.SparseArray.from_dense([[1, -1, 0, 0], [0, 0, 1, -1]]),
+                theory.SparseArray.zeros((2,)),
+                relu=False,
+            ),
+        ),
+    )
     net = theory.compose(routing, head)
     x = random_x(d, 9)
     # position p of level 2 reads x[4p + (i mod 4)]: i = 1 -> x[4p+1], i = 6 -> x[4p+2]

@@ -20,13 +20,28 @@ from theory.certify._enclosure import Target
 from theory.formula import FUNCTION_CLASSES, FUNCTIONS, parse_formula
 
 REFERENCE = {
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "exp": mpmath.exp, "log": mpmath.log,
-    "sqrt": mpmath.sqrt, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "atan": mpmath.atan,
-    "Abs": abs, "abs": abs, "Min": min, "Max": max,
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "exp": mpmath.exp,
+    "log": mpmath.log,
+    "sqrt": mpmath.sqrt,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh,
+    "atan": mpmath.atan,
+    "Abs": abs,
+    "abs": abs,
+    "Min": min,
+    "Max": max,
 }
 POSITIVE_ONLY = {"log", "sqrt"}
-POINTS = [(Fraction(3, 8), Fraction(-5, 8)), (Fraction(5, 4), Fraction(1, 2)), (Fraction(-5, 8), Fraction(9, 4)),
-          (Fraction(-3, 1), Fraction(-7, 2))]
+POINTS = [
+    (Fraction(3, 8), Fraction(-5, 8)),
+    (Fraction(5, 4), Fraction(1, 2)),
+    (Fraction(-5, 8), Fraction(9, 4)),
+    (Fraction(-3, 1), Fraction(-7, 2)),
+]
 
 
 def _text(name: str) -> str:
@@ -74,7 +89,7 @@ def test_certifier_evaluator_encloses_every_function(name, point):
     expr = parse_formula(_text(name), variables="inputs")
     target = Target(expr, ["x0", "x1"])
     ref = float(_reference(name, point))
-    c = np.array([[float(point[0])], [float(point[1])]])            # the points are dyadic: exact floats
+    c = np.array([[float(point[0])], [float(point[1])]])  # the points are dyadic: exact floats
     gd = target.data(c, c)
     for enc in (gd.g0, gd.gB):
         assert enc[0][0] <= ref <= enc[1][0], (enc, ref)
@@ -96,10 +111,16 @@ def test_certifier_evaluator_encloses_every_function(name, point):
 
 def test_certifier_uses_its_own_interval_functions_where_it_has_them():
     """sin, cos, exp, log, atan, Abs, Min, Max, powers: the vectorised numpy path (no mpmath per box)."""
-    for text in ("sin(x0) + cos(x1)", "exp(x0) * log(x1**2 + 1)", "atan(x0) - Abs(x1)", "Min(x0, x1) + Max(x0, 1)",
-                 "sqrt(x0**2 + 1)", "tanh(x0) + sinh(x1) * cosh(x0)"):
+    for text in (
+        "sin(x0) + cos(x1)",
+        "exp(x0) * log(x1**2 + 1)",
+        "atan(x0) - Abs(x1)",
+        "Min(x0, x1) + Max(x0, 1)",
+        "sqrt(x0**2 + 1)",
+        "tanh(x0) + sinh(x1) * cosh(x0)",
+    ):
         assert Target(parse_formula(text), ["x0", "x1"]).fast, text
-    assert not Target(parse_formula("tan(x0)"), ["x0"]).fast        # tan: the mpmath fallback
+    assert not Target(parse_formula("tan(x0)"), ["x0"]).fast  # tan: the mpmath fallback
 
 
 def test_min_max_fallback_uses_interval_min_max():

@@ -25,18 +25,18 @@ ACCEPTED = [
     (".5", "none", Q(1, 2)),
     ("1.", "none", Q(1)),
     ("1_000.25", "none", Q(4001, 4)),
-    ("0.1 + 0.2", "none", Q(3, 10)),                          # exact decimals: no binary 0.30000000000000004
+    ("0.1 + 0.2", "none", Q(3, 10)),  # exact decimals: no binary 0.30000000000000004
     ("-x0 + +x1", "head", -x0 + x1),
-    ("x0 - x1 - x2", "head", x0 - x1 - x2),                   # left associative
+    ("x0 - x1 - x2", "head", x0 - x1 - x2),  # left associative
     ("x0/x1/x2", "head", x0 / (x1 * x2)),
-    ("2**3**2", "none", Q(512)),                              # right associative
+    ("2**3**2", "none", Q(512)),  # right associative
     ("-2**2", "none", Q(-4)),
     ("(-2)**2", "none", Q(4)),
     ("x0**(1/2) + x1**0.5", "head", sp.sqrt(x0) + sp.sqrt(x1)),
     ("x0**-2", "head", x0**-2),
     ("x0**64", "head", x0**64),
-    ("(x0**8)**8 * x0**-64", "head", Q(1)),                   # merged powers within +-64
-    ("sqrt(" * 6 + "x0" + ")" * 6, "head", x0 ** Q(1, 64)),   # merged roots up to the 64th
+    ("(x0**8)**8 * x0**-64", "head", Q(1)),  # merged powers within +-64
+    ("sqrt(" * 6 + "x0" + ")" * 6, "head", x0 ** Q(1, 64)),  # merged roots up to the 64th
     ("(x0**(1/3))**64", "head", x0 ** Q(64, 3)),
     ("pi*E", "none", sp.pi * sp.E),
     ("exp(x0) + log(x1) + sqrt(x2)", "head", sp.exp(x0) + sp.log(x1) + sp.sqrt(x2)),
@@ -47,11 +47,11 @@ ACCEPTED = [
     ("x3_7 * x12", "inputs", x3_7 * x12),
     ("  x0 + 1  ", "head", x0 + 1),
     ("(x0 +\n x1)", "head", x0 + x1),
-    ("sqrt(x0**2)", "head", sp.Abs(x0)),                      # sympy's own simplification applies
+    ("sqrt(x0**2)", "head", sp.Abs(x0)),  # sympy's own simplification applies
     ("2**(-2*m - 2)", "parameters", 2 ** (-2 * m - 2)),
     ("7", "none", Q(7)),
-    ("(" * 150 + "x0" + ")" * 150, "head", x0),               # redundant parentheses add no depth
-    ("+".join(["x0*x1"] * 1500), "head", 1500 * x0 * x1),    # a long sum is one node, not 1500 levels
+    ("(" * 150 + "x0" + ")" * 150, "head", x0),  # redundant parentheses add no depth
+    ("+".join(["x0*x1"] * 1500), "head", 1500 * x0 * x1),  # a long sum is one node, not 1500 levels
 ]
 
 
@@ -97,7 +97,7 @@ REJECTED = [
     ("e", "unknown name 'e'"),
     ("y", "unknown name 'y'"),
     ("x01", "unknown name 'x01'"),
-    ("x1_2", "unknown name 'x1_2'"),                        # head kind: no channel names
+    ("x1_2", "unknown name 'x1_2'"),  # head kind: no channel names
     ("sin", "without a call"),
     ("sin()", "sin with 0 arguments"),
     ("sin(x0, x1)", "sin with 2 arguments"),
@@ -139,7 +139,7 @@ REJECTED = [
     ("x0\x00", "valid syntax"),
     ("(" * 10000 + "x0" + ")" * 10000, "longer than 10000"),
     ("-" * 5000 + "x0", "nested"),
-    ("(" * 250 + "x0" + ")" * 250, "valid syntax"),                # the parser's own limit on parentheses
+    ("(" * 250 + "x0" + ")" * 250, "valid syntax"),  # the parser's own limit on parentheses
     ("sin(" * 120 + "x0" + ")" * 120, "nested more than 100"),
     ("+".join(f"Max(x0, {i})" for i in range(33)), "more than 32 calls of Min / Max"),
 ]
@@ -173,13 +173,15 @@ def test_limits_are_named():
 
 
 # ------------------------------------------------------------------------------- random expression trees
-LEAVES = st.sampled_from([("x0", x0), ("x1", x1), ("x2", x2), ("3", Q(3)), ("0.25", Q(1, 4)), ("pi", sp.pi),
-                          ("1e-2", Q(1, 100))])
+LEAVES = st.sampled_from(
+    [("x0", x0), ("x1", x1), ("x2", x2), ("3", Q(3)), ("0.25", Q(1, 4)), ("pi", sp.pi), ("1e-2", Q(1, 100))]
+)
 
 
 def _extend(children):
     unary = st.tuples(st.sampled_from(["sin", "cos", "exp", "atan", "Abs", "tanh", "-"]), children).map(
-        lambda t: (f"-({t[1][0]})", -t[1][1]) if t[0] == "-" else (f"{t[0]}({t[1][0]})", FUNCTIONS[t[0]].build(t[1][1])))
+        lambda t: (f"-({t[1][0]})", -t[1][1]) if t[0] == "-" else (f"{t[0]}({t[1][0]})", FUNCTIONS[t[0]].build(t[1][1]))
+    )
     binary = st.tuples(st.sampled_from(["+", "-", "*", "Min", "Max"]), children, children).map(_binary)
     power = st.tuples(children, st.integers(0, 4)).map(lambda t: (f"({t[0][0]})**{t[1]}", t[0][1] ** t[1]))
     halve = children.map(lambda c: (f"({c[0]})/7", c[1] / 7))
@@ -204,7 +206,7 @@ def test_random_trees_parse_to_the_same_sympy_object(pair):
     except theory.TheoryError as err:  # nested powers merged beyond the limit (maybe in a piece only)
         assert "after sympy merges the powers" in str(err), (text, err)
         return
-    assert not merged, (text, merged)                       # a merged power beyond the limit is always refused
+    assert not merged, (text, merged)  # a merged power beyond the limit is always refused
     assert got == want or sp.simplify(got - want) == 0, (text, got, want)
 
 
@@ -231,18 +233,61 @@ def payloads(marker: str) -> list[str]:
         f"open('{marker}', 'w')",
         f"open('{marker}', 'w').write('x')",
         "().__class__.__bases__[0].__subclasses__()",
-        "lambda: 1", "eval('1')", "exec('1')", "compile('1', 'f', 'eval')", "globals()", "vars()", "dir()",
-        "x0.__class__", "x0.real", "x0[0]", "[x0]", "{x0}", "x0 if 1 else 0", "x0 and 1", "x0 < 1", "f'{x0}'",
-        "Symbol('y')", "Integer(1)", "S.Pi", "sympify('1')", "Function('f')(x0)", "Lambda(x0, x0)(1)",
-        "x0**10**10", "9**9**9", "2**2**2**2**2**2", "(2**64)**64**64", "10**10**10**10",
-        "(" * 10000 + "x0" + ")" * 10000, "1" * 100000, "x0" + "+x0" * 4000, "sin(" * 2000 + "x0" + ")" * 2000,
-        "sin(x0, x1)", "sin()", "sin(x=1)", "1j", "nan", "oo", "zoo", "I", "inf", "float('inf')",
-        "__builtins__", "x0.__dict__", "(lambda: __import__('os'))()", "[c for c in ().__class__.__mro__]",
-        "x0 # comment\n; __import__('os')", "x0\n__import__('os')",
+        "lambda: 1",
+        "eval('1')",
+        "exec('1')",
+        "compile('1', 'f', 'eval')",
+        "globals()",
+        "vars()",
+        "dir()",
+        "x0.__class__",
+        "x0.real",
+        "x0[0]",
+        "[x0]",
+        "{x0}",
+        "x0 if 1 else 0",
+        "x0 and 1",
+        "x0 < 1",
+        "f'{x0}'",
+        "Symbol('y')",
+        "Integer(1)",
+        "S.Pi",
+        "sympify('1')",
+        "Function('f')(x0)",
+        "Lambda(x0, x0)(1)",
+        "x0**10**10",
+        "9**9**9",
+        "2**2**2**2**2**2",
+        "(2**64)**64**64",
+        "10**10**10**10",
+        "(" * 10000 + "x0" + ")" * 10000,
+        "1" * 100000,
+        "x0" + "+x0" * 4000,
+        "sin(" * 2000 + "x0" + ")" * 2000,
+        "sin(x0, x1)",
+        "sin()",
+        "sin(x=1)",
+        "1j",
+        "nan",
+        "oo",
+        "zoo",
+        "I",
+        "inf",
+        "float('inf')",
+        "__builtins__",
+        "x0.__dict__",
+        "(lambda: __import__('os'))()",
+        "[c for c in ().__class__.__mro__]",
+        "x0 # comment\n; __import__('os')",
+        "x0\n__import__('os')",
         "Max(" * 40 + "x0" + ", x1)" * 40,
         # sympy merges nested powers into one: 9 levels are x0**(2**54), which no evaluator may loop over
-        "(" * 9 + "x0" + "**64)" * 9, "(" * 7 + "x0" + "**64)" * 7, "(" * 9 + "x0_3" + "**-64)" * 9,
-        "(x0**64)**64 * x1", "exp(" + "64*log(" * 3 + "x0" + "))" * 3, "x0**64" + "*x0**64" * 200,
+        "(" * 9 + "x0" + "**64)" * 9,
+        "(" * 7 + "x0" + "**64)" * 7,
+        "(" * 9 + "x0_3" + "**-64)" * 9,
+        "(x0**64)**64 * x1",
+        "exp(" + "64*log(" * 3 + "x0" + "))" * 3,
+        "x0**64" + "*x0**64" * 200,
         "sqrt(" * 60 + "x0" + ")" * 60,
     ]
 

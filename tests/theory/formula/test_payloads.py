@@ -24,8 +24,24 @@ def payload(tmp_path, monkeypatch):
 
 def test_cli_build_g(payload, tmp_path, capsys):
     text, _ = payload
-    rc = cli_main(["build", "approx", "--d", "16", "--support", "0,1", "--g", text, "--box", "-1,1", "--eps", "1e-2",
-                   "--out", str(tmp_path / "n")])
+    rc = cli_main(
+        [
+            "build",
+            "approx",
+            "--d",
+            "16",
+            "--support",
+            "0,1",
+            "--g",
+            text,
+            "--box",
+            "-1,1",
+            "--eps",
+            "1e-2",
+            "--out",
+            str(tmp_path / "n"),
+        ]
+    )
     assert rc == 2 and not (tmp_path / "n").exists()
     err = capsys.readouterr().err
     assert "error: argument 'g'" in err and "is not allowed" in err
@@ -63,8 +79,9 @@ def test_prove_bound_and_head_record(payload):
     with pytest.raises(theory.TheoryError, match="not allowed"):
         theory.Head(net=head.net, target=text, box=head.box, bound=head.bound, formula=head.formula, source="x")
     with pytest.raises(theory.TheoryError, match="argument 'bound'.*not allowed"):
-        theory.Head(net=head.net, target=head.target, box=head.box, bound="__import__('os')", formula=head.formula,
-                    source="x")
+        theory.Head(
+            net=head.net, target=head.target, box=head.box, bound="__import__('os')", formula=head.formula, source="x"
+        )
 
 
 def test_strings_still_work_everywhere():
@@ -75,7 +92,8 @@ def test_strings_still_work_everywhere():
     assert cert.status == "proved" and cert.upper <= Fraction(1, 10)
     head = theory.product_head(3)
     assert theory.prove_bound(head, target="x0*x1", eps=head.bound).status == "proved"
-    rebuilt = theory.Head(net=head.net, target="x0*x1", box=head.box, bound=str(head.bound), formula="2**(-2*m - 2)",
-                          source="test")
+    rebuilt = theory.Head(
+        net=head.net, target="x0*x1", box=head.box, bound=str(head.bound), formula="2**(-2*m - 2)", source="test"
+    )
     assert rebuilt.target == head.target and rebuilt.bound == head.bound
     assert rebuilt.formula == 2 ** (-2 * sp.Symbol("m", real=True) - 2)

@@ -21,7 +21,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-
 from tests.theory.head_eval import head_value, mp_value, mpq, random_point
 
 ZERO = Fraction(0)
@@ -100,11 +99,18 @@ def targets(draw, k: int) -> sp.Expr:
     def factor():
         kind = draw(st.sampled_from(["x", "x2", "sin", "cos", "exp"]))
         x = xs[draw(st.integers(0, k - 1))]
-        return {"x": lambda: x, "x2": lambda: x**2, "sin": lambda: sp.sin(linear()), "cos": lambda: sp.cos(linear()),
-                "exp": lambda: sp.exp(linear() / 2)}[kind]()
+        return {
+            "x": lambda: x,
+            "x2": lambda: x**2,
+            "sin": lambda: sp.sin(linear()),
+            "cos": lambda: sp.cos(linear()),
+            "exp": lambda: sp.exp(linear() / 2),
+        }[kind]()
 
-    terms = [sp.Rational(draw(small)) * factor() * (factor() if draw(st.booleans()) else 1)
-             for _ in range(draw(st.integers(1, 2)))]
+    terms = [
+        sp.Rational(draw(small)) * factor() * (factor() if draw(st.booleans()) else 1)
+        for _ in range(draw(st.integers(1, 2)))
+    ]
     expr = sum(terms, sp.Rational(draw(small)))
     return expr if expr.free_symbols else expr + xs[0]
 
@@ -114,7 +120,10 @@ def targets(draw, k: int) -> sp.Expr:
 def test_square_breakpoints_midpoints_and_tightness(m):
     head = theory.square_head(m)
     delta = Fraction(1, 4 ** (m + 1))
-    assert head.bound == sp.Rational(delta) and head.formula.subs(sp.Symbol("m", positive=True, integer=True), m) == head.bound
+    assert (
+        head.bound == sp.Rational(delta)
+        and head.formula.subs(sp.Symbol("m", positive=True, integer=True), m) == head.bound
+    )
     assert head.net.depth == m + 1 and head.net.kinds == ("pointwise",) * (m + 1) and not head.net.layers[-1].relu
     for j in range(2**m + 1):  # breakpoints: exact
         t = Fraction(j, 2**m)
@@ -140,7 +149,7 @@ def test_square_random_points_against_tent_formula(m, seed):
 @given(m=st.integers(1, 6), box=boxes(1), seed=st.integers(0, 2**32 - 1))
 def test_square_general_box(m, box, seed):
     head = theory.square_head(m, box[0])
-    (a, b), = box
+    ((a, b),) = box
     assert head.bound == sp.Rational((b - a) ** 2 / 4 ** (m + 1))
     rng = random.Random(seed)
     for x in [a, b] + [random_point(rng, box)[0] for _ in range(8)]:
@@ -150,8 +159,11 @@ def test_square_general_box(m, box, seed):
 
 
 # ------------------------------------------------------------------------------- products, polynomials
-@given(m=st.integers(1, 6), B=st.fractions(min_value=Fraction(1, 8), max_value=8, max_denominator=8),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    m=st.integers(1, 6),
+    B=st.fractions(min_value=Fraction(1, 8), max_value=8, max_denominator=8),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_product_head_bound_and_attained(m, B, seed):
     head = theory.product_head(m, B)
     assert head.bound == sp.Rational(B * B / 4 ** (m + 1))
@@ -210,7 +222,11 @@ def test_pl_head_equals_kuhn_interpolation_and_g_at_vertices(k, data):
     box = data.draw(boxes(k))
     n = data.draw(st.integers(1, 6 if k == 2 else 12))
     xs = theory.head_symbols(k)
-    expr = sp.Rational(data.draw(rationals)) * xs[0] ** 2 + sp.Rational(data.draw(rationals)) * xs[-1] * xs[0] + sp.Rational(1, 3)
+    expr = (
+        sp.Rational(data.draw(rationals)) * xs[0] ** 2
+        + sp.Rational(data.draw(rationals)) * xs[-1] * xs[0]
+        + sp.Rational(1, 3)
+    )
     head = theory.pl_head(expr, box, n)
     value = exact_vertex_value(expr, box, n)
     for v in [(0,) * k, (n,) * k, tuple(data.draw(st.integers(0, n)) for _ in range(k))]:
@@ -280,6 +296,7 @@ def test_pl_head_hessian_bound_value():
 def test_pl_head_user_constants_and_callable():
     def g(x0, x1):
         return abs(x0) - x1 / 2  # Lipschitz 3/2 in the inf-norm
+
     head = theory.pl_head(g, [(-1, 1), (-1, 1)], 4, lipschitz=Fraction(3, 2))
     assert head.bound == sp.Rational(3, 2) * sp.Rational(1, 2)  # L * max h
     rng = random.Random(3)

@@ -14,7 +14,9 @@ def test_enclose_target_exact_interval_and_undefined():
     import mpmath
 
     x, y = sp.symbols("x0 x1", real=True)
-    assert theory.enclose_target(x * y + sp.Rational(1, 3), {x: Fraction(1, 2), y: Fraction(-4)}) == (Fraction(-5, 3),) * 2
+    assert (
+        theory.enclose_target(x * y + sp.Rational(1, 3), {x: Fraction(1, 2), y: Fraction(-4)}) == (Fraction(-5, 3),) * 2
+    )
     lo, hi = theory.enclose_target(sp.sin(3 * x) * y, {x: Fraction(1, 7), y: Fraction(2)}, bits=128)
     with mpmath.workdps(60):  # independent high-precision value
         ref = Fraction(mpmath.nstr(mpmath.sin(mpmath.mpf(3) / 7) * 2, 50))

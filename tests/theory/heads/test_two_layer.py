@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-
 from tests.theory.random_heads import ZERO, rand_q, random_head_lists, two_layer
 
 

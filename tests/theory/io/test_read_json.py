@@ -63,7 +63,9 @@ def test_meta_depth_limit(tmp_path, capsys):
     doc = theory.to_json(net)
     doc["meta"] = "DEEP"
     theory.save(net, tmp_path / "spec")
-    (tmp_path / "spec" / theory.spec.SPEC_FILE).write_text(json.dumps(doc).replace('"DEEP"', '{"a":' * 900 + "1" + "}" * 900))
+    (tmp_path / "spec" / theory.spec.SPEC_FILE).write_text(
+        json.dumps(doc).replace('"DEEP"', '{"a":' * 900 + "1" + "}" * 900)
+    )
     assert cli_main(["show", str(tmp_path / "spec")]) == 2
     err = capsys.readouterr().err
     assert "nested more than 32 levels" in err and "Traceback" not in err

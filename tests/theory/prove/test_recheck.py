@@ -10,8 +10,8 @@ import sys
 import pytest
 
 import theory
-from theory.prove._recheck import cvc5_answer, logic_of
 from tests.helpers import REPO
+from theory.prove._recheck import cvc5_answer, logic_of
 
 cvc5 = pytest.importorskip("cvc5")
 
@@ -35,16 +35,17 @@ def test_cvc5_agrees_with_every_query(name):
     rec = out.details["rechecks"]["cvc5"]
     assert out.status == "proved" and rec["agreed"] == rec["queries"] == len(cert.smtlib())
     assert list(rec["disagreed"]) == [] and out.versions["cvc5"] == rec["version"]
-    again = theory.Certificate.from_json(json.loads(json.dumps(out.to_json())))      # the record round-trips
+    again = theory.Certificate.from_json(json.loads(json.dumps(out.to_json())))  # the record round-trips
     assert again.smtlib() == cert.smtlib() and again.details["rechecks"]["cvc5"]["agreed"] == rec["agreed"]
 
 
 def test_planted_disagreement_is_caught():
     cert = certificates()["routing"]
     queries = list(cert.smtlib())
-    queries[3] = SAT                                      # as if z3 had answered unsat to a satisfiable formula
-    planted = theory.Certificate.from_json({**cert.to_json(), "details": {**cert.to_json()["details"],
-                                                                          "smtlib": queries}})
+    queries[3] = SAT  # as if z3 had answered unsat to a satisfiable formula
+    planted = theory.Certificate.from_json(
+        {**cert.to_json(), "details": {**cert.to_json()["details"], "smtlib": queries}}
+    )
     out = theory.recheck(planted)
     assert out.status == "unknown" and list(out.details["rechecks"]["cvc5"]["disagreed"]) == [3]
     assert "solvers disagree" in out.details["reason"]
@@ -66,8 +67,9 @@ def test_only_proved_z3_certificates_are_rechecked():
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "theory", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "theory", *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 def test_command_line_exit_codes(tmp_path):

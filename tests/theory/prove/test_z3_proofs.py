@@ -59,7 +59,9 @@ def with_weights(net: Network, i: int, changes: dict, bias_changes: dict | None 
     w.update(changes)
     b = dict(layer.bias.items())
     b.update(bias_changes or {})
-    new = type(layer)(SparseArray.from_dict(layer.weight.shape, w), SparseArray.from_dict(layer.bias.shape, b), relu=layer.relu)
+    new = type(layer)(
+        SparseArray.from_dict(layer.weight.shape, w), SparseArray.from_dict(layer.bias.shape, b), relu=layer.relu
+    )
     return replace_layer(net, i, new)
 
 
@@ -145,9 +147,20 @@ def roundtrip(cert: theory.Certificate, tmp_path=None) -> None:
 
 # ---------------------------------------------------------------------------------------------- routing: proved
 ROUTING_CASES = [
-    (2, 1, [0]), (2, 1, [1, 0]), (2, 3, [0, 7]), (2, 3, [1, 3]), (2, 4, [5, 6, 0, 15]), (2, 5, [31, 0, 16, 15]),
-    (3, 1, [2]), (3, 2, [0, 8, 4]), (3, 3, [26, 0, 13, 14]), (3, 3, [1, 10, 19]),
-    (4, 1, [3, 0]), (4, 2, [0, 15, 5]), (4, 3, [63, 0, 1, 2]), (4, 3, [7, 23, 39, 55]),
+    (2, 1, [0]),
+    (2, 1, [1, 0]),
+    (2, 3, [0, 7]),
+    (2, 3, [1, 3]),
+    (2, 4, [5, 6, 0, 15]),
+    (2, 5, [31, 0, 16, 15]),
+    (3, 1, [2]),
+    (3, 2, [0, 8, 4]),
+    (3, 3, [26, 0, 13, 14]),
+    (3, 3, [1, 10, 19]),
+    (4, 1, [3, 0]),
+    (4, 2, [0, 15, 5]),
+    (4, 3, [63, 0, 1, 2]),
+    (4, 3, [7, 23, 39, 55]),
 ]
 
 
@@ -274,7 +287,9 @@ def test_invariant_stronger_than_claim_gives_unknown_not_refuted():
 # ---------------------------------------------------------------------------------------------- routing: premises
 def _two_channel_input_net() -> Network:
     w = SparseArray.from_dict((2, 2, 2), {(0, 0, 0): 1, (1, 0, 0): -1})
-    readout = PointwiseLayer(SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False)
+    readout = PointwiseLayer(
+        SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False
+    )
     return Network(d=2, c_in=2, layers=(ConvLayer(w, SparseArray.zeros((2,))), readout), meta={"support": [0]})
 
 
@@ -282,15 +297,28 @@ PREMISE_CASES = {
     "lcn": (lambda: theory.select(16, [1, 14], 2, architecture="lcn"), "premise: shared ConvLayer filters"),
     "fcn": (lambda: theory.select(16, [1, 14], 2, architecture="fcn"), "premise: shared ConvLayer filters"),
     # a two-layer head after the routing: the fused 1x1 ReLU layer sits among the tree layers
-    "composed_head": (lambda: theory.compose(theory.select(8, [1, 6], 2), theory.TwoLayerHead(
-        [[1, 0], [0, 1]], [0, 0], [[1, 0], [0, 1]], [0, 0])), "premise: shared ConvLayer filters"),
+    "composed_head": (
+        lambda: theory.compose(
+            theory.select(8, [1, 6], 2), theory.TwoLayerHead([[1, 0], [0, 1]], [0, 0], [[1, 0], [0, 1]], [0, 0])
+        ),
+        "premise: shared ConvLayer filters",
+    ),
     "gather": (lambda: theory.gather(8, 2), "premise: channels"),
     "two_input_channels": (_two_channel_input_net, "premise: one input channel"),
-    "mixed_kernels": (lambda: Network(d=6, layers=(
-        ConvLayer(SparseArray.from_dict((2, 1, 2), {(0, 0, 0): 1, (1, 0, 0): -1}), SparseArray.zeros((2,))),
-        ConvLayer(SparseArray.from_dict((2, 2, 3), {(0, 0, 0): 1, (1, 1, 0): 1}), SparseArray.zeros((2,))),
-        PointwiseLayer(SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False)),
-        meta={"support": [0]}), "premise: kernel = stride"),
+    "mixed_kernels": (
+        lambda: Network(
+            d=6,
+            layers=(
+                ConvLayer(SparseArray.from_dict((2, 1, 2), {(0, 0, 0): 1, (1, 0, 0): -1}), SparseArray.zeros((2,))),
+                ConvLayer(SparseArray.from_dict((2, 2, 3), {(0, 0, 0): 1, (1, 1, 0): 1}), SparseArray.zeros((2,))),
+                PointwiseLayer(
+                    SparseArray.from_dict((1, 2), {(0, 0): 1, (0, 1): -1}), SparseArray.zeros((1,)), relu=False
+                ),
+            ),
+            meta={"support": [0]},
+        ),
+        "premise: kernel = stride",
+    ),
 }
 
 
@@ -310,21 +338,24 @@ def test_tiny_budget_is_unknown_never_proved():
     assert cert.status == "unknown" and "z3 did not decide" in cert.details["reason"]
 
 
-@pytest.mark.parametrize("args,kwargs", [
-    (("not a net",), {}),
-    ((None,), {}),
-    ((theory.gather(4, 2),), {}),                                # no support in meta, none given
-    ((theory.select(8, [1, 2], 2), [1, 8]), {}),                 # out of range
-    ((theory.select(8, [1, 2], 2), [1, 1]), {}),                 # repeated
-    ((theory.select(8, [1, 2], 2), []), {}),                     # empty
-    ((theory.select(8, [1, 2], 2), "12"), {}),                   # a string
-    ((theory.select(8, [1, 2], 2), [1.0, 2]), {}),               # not ints
-    ((theory.select(8, [1, 2], 2),), {"timeout_s": 0}),
-    ((theory.select(8, [1, 2], 2),), {"timeout_s": -1}),
-    ((theory.select(8, [1, 2], 2),), {"timeout_s": float("nan")}),
-    ((theory.select(8, [1, 2], 2),), {"timeout_s": "10"}),
-    ((theory.select(8, [1, 2], 2),), {"timeout_s": True}),
-])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        (("not a net",), {}),
+        ((None,), {}),
+        ((theory.gather(4, 2),), {}),  # no support in meta, none given
+        ((theory.select(8, [1, 2], 2), [1, 8]), {}),  # out of range
+        ((theory.select(8, [1, 2], 2), [1, 1]), {}),  # repeated
+        ((theory.select(8, [1, 2], 2), []), {}),  # empty
+        ((theory.select(8, [1, 2], 2), "12"), {}),  # a string
+        ((theory.select(8, [1, 2], 2), [1.0, 2]), {}),  # not ints
+        ((theory.select(8, [1, 2], 2),), {"timeout_s": 0}),
+        ((theory.select(8, [1, 2], 2),), {"timeout_s": -1}),
+        ((theory.select(8, [1, 2], 2),), {"timeout_s": float("nan")}),
+        ((theory.select(8, [1, 2], 2),), {"timeout_s": "10"}),
+        ((theory.select(8, [1, 2], 2),), {"timeout_s": True}),
+    ],
+)
 def test_prove_routing_bad_input(args, kwargs):
     with pytest.raises(theory.TheoryError):
         theory.prove_routing(*args, **kwargs)
@@ -394,8 +425,19 @@ def test_monolithic_with_a_callable_expected():
     assert cert.status == "refuted" and cert.witness["x3"] != 0
 
 
-@pytest.mark.parametrize("expected", [[0, 1], [0, 1, 2, 3, 4, 5, 6, 99], "ab", 5, lambda v: [v[0]], lambda v: 1 / 0,
-                                      lambda v: ["x"] * 8, lambda v: [v[100]] * 8])
+@pytest.mark.parametrize(
+    "expected",
+    [
+        [0, 1],
+        [0, 1, 2, 3, 4, 5, 6, 99],
+        "ab",
+        5,
+        lambda v: [v[0]],
+        lambda v: 1 / 0,
+        lambda v: ["x"] * 8,
+        lambda v: [v[100]] * 8,
+    ],
+)
 def test_monolithic_bad_expected(expected):
     with pytest.raises(theory.TheoryError):
         theory.prove_equivalent_monolithic(theory.gather(8, 2), expected)
@@ -416,9 +458,13 @@ ENCODE_NETS = {
     "select_lcn": lambda: theory.select(8, [5, 2], 2, architecture="lcn"),
     "select_fcn": lambda: theory.select(8, [5, 2], 2, architecture="fcn"),
     "gather": lambda: theory.gather(9, 3),
-    "tree_sum": lambda: theory.tree_sum(8, 2, theory.TwoLayerHead([[1, 0], [-1, 0], [0, 1], [0, -1]], [0] * 4, [[1, 1, -1, -1]], [0])),
+    "tree_sum": lambda: theory.tree_sum(
+        8, 2, theory.TwoLayerHead([[1, 0], [-1, 0], [0, 1], [0, -1]], [0] * 4, [[1, 1, -1, -1]], [0])
+    ),
     "yarotsky": lambda: yarotsky(4),
-    "head": lambda: theory.TwoLayerHead([[1, -2], [Fraction(1, 3), 1]], [Fraction(-1, 2), 1], [[2, -1]], [Fraction(5, 7)]).network(),
+    "head": lambda: theory.TwoLayerHead(
+        [[1, -2], [Fraction(1, 3), 1]], [Fraction(-1, 2), 1], [[2, -1]], [Fraction(5, 7)]
+    ).network(),
 }
 
 
@@ -499,10 +545,24 @@ def test_yarotsky_bound_with_the_whole_query_strategies(m, strategy):
 @pytest.mark.parametrize("name", ["yarotsky", "head"])
 def test_linear_pieces_match_exact_evaluation(name):
     from theory.prove._bound import linear_pieces
-    net = yarotsky(5) if name == "yarotsky" else Network(d=1, layers=(
-        PointwiseLayer(SparseArray.from_dense([[1], [-2], [Fraction(1, 3)]]), SparseArray.from_dense([Fraction(-1, 5), 1, 0])),
-        PointwiseLayer(SparseArray.from_dense([[1, -1, 3], [2, 1, -1]]), SparseArray.from_dense([0, Fraction(-1, 2)])),
-        PointwiseLayer(SparseArray.from_dense([[1, -3]]), SparseArray.from_dense([Fraction(1, 7)]), relu=False)))
+
+    net = (
+        yarotsky(5)
+        if name == "yarotsky"
+        else Network(
+            d=1,
+            layers=(
+                PointwiseLayer(
+                    SparseArray.from_dense([[1], [-2], [Fraction(1, 3)]]),
+                    SparseArray.from_dense([Fraction(-1, 5), 1, 0]),
+                ),
+                PointwiseLayer(
+                    SparseArray.from_dense([[1, -1, 3], [2, 1, -1]]), SparseArray.from_dense([0, Fraction(-1, 2)])
+                ),
+                PointwiseLayer(SparseArray.from_dense([[1, -3]]), SparseArray.from_dense([Fraction(1, 7)]), relu=False),
+            ),
+        )
+    )
     lo, hi = Fraction(-3, 2), Fraction(5, 3)
     pieces = linear_pieces(net, lo, hi)
     assert pieces[0][0] == lo and pieces[-1][1] == hi
@@ -528,8 +588,9 @@ def test_planted_violation_in_head_is_refuted_at_the_true_bound(m):
 
 
 def test_prove_bound_two_inputs_and_nonlinear_targets():
-    net = Network(d=1, c_in=2, layers=(
-        PointwiseLayer(SparseArray.from_dense([[1, 1]]), SparseArray.zeros((1,))),), meta={})
+    net = Network(
+        d=1, c_in=2, layers=(PointwiseLayer(SparseArray.from_dense([[1, 1]]), SparseArray.zeros((1,))),), meta={}
+    )
     # relu(x0 + x1) vs x0 + x1 on [0, 1]^2 is exact; vs x0 x1 the gap 1 - (1 - x0)(1 - x1) peaks at 1
     assert theory.prove_bound(net, X0 + X1, (0, 1), 0).proved
     assert theory.prove_bound(net, X0 * X1, [(0, 1), (0, 1)], 1).proved
@@ -552,6 +613,7 @@ def test_algebraic_models_become_rational_witnesses():
     solver.add(x * x == 2, x > 0)
     assert solver.check() == z3.sat
     from theory.prove._encode import rational_candidates
+
     cands = rational_candidates(solver.model()[x], Fraction(0), Fraction(3, 2))
     assert any(abs(c * c - 2) < Fraction(1, 10**100) for c in cands) and all(0 <= c <= Fraction(3, 2) for c in cands)
 
@@ -566,7 +628,9 @@ def _as_fraction(q) -> Fraction:
 
 
 def _target_at(head, x) -> Fraction:
-    value = head.target.xreplace({s: sp.Rational(v.numerator, v.denominator) for s, v in zip(theory.head_symbols(head.k), x)})
+    value = head.target.xreplace(
+        {s: sp.Rational(v.numerator, v.denominator) for s, v in zip(theory.head_symbols(head.k), x)}
+    )
     return _as_fraction(value)
 
 
@@ -583,16 +647,18 @@ def _heads():
         return [pytest.param(None, False, id="none", marks=pytest.mark.skip(reason="theory.square_head not available"))]
     P = pytest.param
     out = [P(lambda m=m: theory.square_head(m), True, id=f"square-m{m}") for m in range(1, 9)]
-    out += [P(lambda: theory.square_head(3, (-1, 2)), True, id="square-m3-box[-1,2]"),
-            P(lambda: theory.square_head(4, (Fraction(1, 3), Fraction(5, 2))), True, id="square-m4-box[1/3,5/2]"),
-            P(lambda: theory.product_head(1), True, id="product-m1"),
-            P(lambda: theory.product_head(2), True, id="product-m2"),
-            P(lambda: theory.product_head(2, Fraction(1, 3)), True, id="product-m2-B1/3"),
-            P(lambda: theory.product_head(3), True, id="product-m3", marks=pytest.mark.slow),
-            P(lambda: theory.product_head(4), True, id="product-m4", marks=pytest.mark.slow),
-            P(lambda: theory.polynomial_head("x0**3", (0, 1), 3, k=1), False, id="poly-x0^3-m3"),
-            P(lambda: theory.polynomial_head("2*x0**4 - x0", (-1, 1), 2, k=1), False, id="poly-2x0^4-x0-m2"),
-            P(lambda: theory.polynomial_head("x0**2 - x0*x1 + 3*x1", (-1, 1), 2, k=2), False, id="poly-x0^2-x0x1+3x1-m2")]
+    out += [
+        P(lambda: theory.square_head(3, (-1, 2)), True, id="square-m3-box[-1,2]"),
+        P(lambda: theory.square_head(4, (Fraction(1, 3), Fraction(5, 2))), True, id="square-m4-box[1/3,5/2]"),
+        P(lambda: theory.product_head(1), True, id="product-m1"),
+        P(lambda: theory.product_head(2), True, id="product-m2"),
+        P(lambda: theory.product_head(2, Fraction(1, 3)), True, id="product-m2-B1/3"),
+        P(lambda: theory.product_head(3), True, id="product-m3", marks=pytest.mark.slow),
+        P(lambda: theory.product_head(4), True, id="product-m4", marks=pytest.mark.slow),
+        P(lambda: theory.polynomial_head("x0**3", (0, 1), 3, k=1), False, id="poly-x0^3-m3"),
+        P(lambda: theory.polynomial_head("2*x0**4 - x0", (-1, 1), 2, k=1), False, id="poly-2x0^4-x0-m2"),
+        P(lambda: theory.polynomial_head("x0**2 - x0*x1 + 3*x1", (-1, 1), 2, k=2), False, id="poly-x0^2-x0x1+3x1-m2"),
+    ]
     return out
 
 
@@ -624,8 +690,19 @@ def test_interval_bnb_brackets_the_exact_sup(m):
     assert cert.lower <= eps <= cert.upper
 
 
-NOT_POLYNOMIAL = [sp.sin(X0), sp.Abs(X0), X0**-1, sp.sqrt(X0), sp.Float(0.5) * X0, sp.Max(0, X0), sp.Symbol("y") + X0,
-                  X0**X1, sp.exp(X0), sp.pi * X0, X0 ** sp.Rational(1, 2)]
+NOT_POLYNOMIAL = [
+    sp.sin(X0),
+    sp.Abs(X0),
+    X0**-1,
+    sp.sqrt(X0),
+    sp.Float(0.5) * X0,
+    sp.Max(0, X0),
+    sp.Symbol("y") + X0,
+    X0**X1,
+    sp.exp(X0),
+    sp.pi * X0,
+    X0 ** sp.Rational(1, 2),
+]
 
 
 @pytest.mark.parametrize("target", NOT_POLYNOMIAL, ids=str)
@@ -654,28 +731,47 @@ def _head_with_bound(bound):
     return theory.Head(net=net, target=X0, box=(0, 1), bound=bound, formula=bound, source="test")
 
 
-@pytest.mark.parametrize("args,kwargs", [
-    (("head",), {}),
-    ((theory.select(4, [1], 2), X0, (0, 1), 1), {}),          # more than one position
-    ((Network(d=1, layers=(PointwiseLayer(SparseArray.from_dense([[1], [1]]), SparseArray.zeros((2,))),)), X0, (0, 1), 1),
-     {}),                                                       # two outputs
-    ((yarotsky(2),), {}),                                      # bare network without target/box/eps
-    ((yarotsky(2), X0**2, (0, 1)), {}),                        # no eps
-    ((yarotsky(2), X0**2, (1, 0), 1), {}),                     # empty box
-    ((yarotsky(2), X0**2, [(0, 1), (0, 1)], 1), {}),           # box for 2 inputs
-    ((yarotsky(2), X0**2, (0, 1), -1), {}),                    # negative eps
-    ((yarotsky(2), X0**2, (0, 1), float("nan")), {}),
-    ((yarotsky(2), X0**2, (0, 1), "abc"), {}),
-    ((yarotsky(2), "x0 +* 2", (0, 1), 1), {}),                 # not parseable
-    ((yarotsky(2), X0**2, (0, 1), 1), {"timeout_s": 0}),
-    ((_head_with_bound(sp.sqrt(2) / 10),), {}),                # irrational a-priori bound and no eps
-    ((yarotsky(2), X0**2, (0, 1), 1), {"strategy": "z3"}),
-    ((Network(d=1, c_in=2, layers=(PointwiseLayer(SparseArray.from_dense([[1, 1]]), SparseArray.zeros((1,))),)), X0, (0, 1), 1),
-     {"strategy": "pieces"}),                                   # pieces need one input
-    ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 0}),
-    ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 2.0}),
-    ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 65}),
-])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        (("head",), {}),
+        ((theory.select(4, [1], 2), X0, (0, 1), 1), {}),  # more than one position
+        (
+            (
+                Network(d=1, layers=(PointwiseLayer(SparseArray.from_dense([[1], [1]]), SparseArray.zeros((2,))),)),
+                X0,
+                (0, 1),
+                1,
+            ),
+            {},
+        ),  # two outputs
+        ((yarotsky(2),), {}),  # bare network without target/box/eps
+        ((yarotsky(2), X0**2, (0, 1)), {}),  # no eps
+        ((yarotsky(2), X0**2, (1, 0), 1), {}),  # empty box
+        ((yarotsky(2), X0**2, [(0, 1), (0, 1)], 1), {}),  # box for 2 inputs
+        ((yarotsky(2), X0**2, (0, 1), -1), {}),  # negative eps
+        ((yarotsky(2), X0**2, (0, 1), float("nan")), {}),
+        ((yarotsky(2), X0**2, (0, 1), "abc"), {}),
+        ((yarotsky(2), "x0 +* 2", (0, 1), 1), {}),  # not parseable
+        ((yarotsky(2), X0**2, (0, 1), 1), {"timeout_s": 0}),
+        ((_head_with_bound(sp.sqrt(2) / 10),), {}),  # irrational a-priori bound and no eps
+        ((yarotsky(2), X0**2, (0, 1), 1), {"strategy": "z3"}),
+        (
+            (
+                Network(
+                    d=1, c_in=2, layers=(PointwiseLayer(SparseArray.from_dense([[1, 1]]), SparseArray.zeros((1,))),)
+                ),
+                X0,
+                (0, 1),
+                1,
+            ),
+            {"strategy": "pieces"},
+        ),  # pieces need one input
+        ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 0}),
+        ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 2.0}),
+        ((yarotsky(2), X0**2, (0, 1), 1), {"splits": 65}),
+    ],
+)
 def test_prove_bound_bad_input(args, kwargs):
     with pytest.raises(theory.TheoryError):
         theory.prove_bound(*args, **kwargs)
@@ -695,8 +791,8 @@ def test_certificates_round_trip_through_json(tmp_path):
     net = theory.select(16, [3, 12], 2)
     bad_net = flip_sign(net, [3, 12], 2, 1)
     certs = [
-        theory.prove_routing(net),                                              # proved
-        theory.prove_routing(bad_net),                                          # refuted, witness
+        theory.prove_routing(net),  # proved
+        theory.prove_routing(bad_net),  # refuted, witness
         theory.prove_routing(theory.select(16, [3, 12], 2, architecture="lcn")),  # unknown (premise)
         theory.prove_equivalent_monolithic(net, [3, 12]),
         theory.prove_equivalent_monolithic(bad_net, [3, 12]),
@@ -704,7 +800,16 @@ def test_certificates_round_trip_through_json(tmp_path):
         theory.prove_bound(yarotsky(3), X0**2, (0, 1), yarotsky_bound(3) / 2),  # refuted, lower and witness
         theory.prove_bound(yarotsky(3), X0**2, (0, 1), yarotsky_bound(3), timeout_s=1e-9),
     ]
-    assert [c.status for c in certs] == ["proved", "refuted", "unknown", "proved", "refuted", "proved", "refuted", "unknown"]
+    assert [c.status for c in certs] == [
+        "proved",
+        "refuted",
+        "unknown",
+        "proved",
+        "refuted",
+        "proved",
+        "refuted",
+        "unknown",
+    ]
     for cert in certs:
         roundtrip(cert, tmp_path)
     again = theory.Certificate.from_json(json.loads(json.dumps(certs[6].to_json())))

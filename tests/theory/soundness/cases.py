@@ -38,8 +38,8 @@ from theory import Network, SparseArray
 
 ZERO, ONE = Fraction(0), Fraction(1)
 N_CASES = 50
-NEAR = Fraction(1, 1000)   # "just above / just below": eps = true * (1 +- 1/1000)
-CLEAR = Fraction(1, 10)    # "clearly above / below": eps = true * (1 +- 1/10)
+NEAR = Fraction(1, 1000)  # "just above / just below": eps = true * (1 +- 1/1000)
+CLEAR = Fraction(1, 10)  # "clearly above / below": eps = true * (1 +- 1/10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,7 +208,13 @@ def perturb(net: Network, rng: np.random.Generator, exponents: tuple[int, int]) 
 def _square(rng, perturbed):
     m = int(rng.integers(2, 4))
     head = theory.square_head(m)
-    return head.net, "x0", (ZERO, ONE), sym("x0") ** 2, {"head": f"square_head({m})", "theorem_sup": Fraction(1, 4 ** (m + 1))}
+    return (
+        head.net,
+        "x0",
+        (ZERO, ONE),
+        sym("x0") ** 2,
+        {"head": f"square_head({m})", "theorem_sup": Fraction(1, 4 ** (m + 1))},
+    )
 
 
 def _square_sel(rng, perturbed):
@@ -216,8 +222,13 @@ def _square_sel(rng, perturbed):
     d = int(rng.choice([4, 8]))
     i = int(rng.integers(d))
     net = theory.compose(theory.select(d, [i], 2), theory.square_head(m).net)
-    return net, f"x{i}", (ZERO, ONE), sym(f"x{i}") ** 2, {"head": f"select({d}, [{i}]) + square_head({m})",
-                                                          "theorem_sup": Fraction(1, 4 ** (m + 1))}
+    return (
+        net,
+        f"x{i}",
+        (ZERO, ONE),
+        sym(f"x{i}") ** 2,
+        {"head": f"select({d}, [{i}]) + square_head({m})", "theorem_sup": Fraction(1, 4 ** (m + 1))},
+    )
 
 
 def _pl1_box(rng):
@@ -286,10 +297,23 @@ def _sup_1d(rng, index, family, side, margin=NEAR, perturbed=False, shift=None) 
     true, arg = exact_sup_1d(knots, values, g, name)
     assert true > 0, (family, facts)
     facts["knots"] = len(knots)
-    expect = ("proved" if side == "above" else "refuted")
-    return Case(name=f"{index:02d}-{family}-{label}-eps-{side}", category=f"sup/{family}/{label}/eps-{side}",
-                kind="sup", net=net, truth="exact 1-D", target=g, box={name: (lo, hi)}, eps=_eps(true, side, margin), margin=margin,
-                sup_lower=true, sup_upper=true, argmax={name: arg}, expect=expect, facts=facts)
+    expect = "proved" if side == "above" else "refuted"
+    return Case(
+        name=f"{index:02d}-{family}-{label}-eps-{side}",
+        category=f"sup/{family}/{label}/eps-{side}",
+        kind="sup",
+        net=net,
+        truth="exact 1-D",
+        target=g,
+        box={name: (lo, hi)},
+        eps=_eps(true, side, margin),
+        margin=margin,
+        sup_lower=true,
+        sup_upper=true,
+        argmax={name: arg},
+        expect=expect,
+        facts=facts,
+    )
 
 
 # ------------------------------------------------------------------------------------------ 2-D sup cases
@@ -315,11 +339,19 @@ def _two_inputs(rng, family):
         delta = B * B / 4 ** (m + 1)
         # Yarotsky Prop. 3: net - x0 x1 = B^2 [(f_m(|u|) - u^2) - (f_m(|v|) - v^2)], each bracket in [0, delta / B^2]
         # and reaching both ends (f_m = t^2 on the grid j/2^m, = t^2 + 2^(-2m-2) at odd/2^(m+1)): range [-delta, delta].
-        top = {f"x{i}": B / 2 ** (m + 1), f"x{j}": B / 2 ** (m + 1)}           # u = 1/2^(m+1), v = 0
+        top = {f"x{i}": B / 2 ** (m + 1), f"x{j}": B / 2 ** (m + 1)}  # u = 1/2^(m+1), v = 0
         box = {f"x{i}": (-B, B), f"x{j}": (-B, B)}
         step = B / 2 ** (m + 2)
         axes = (tuple(-B + step * r for r in range(2 ** (m + 3) + 1)),) * 2
-        return net, box, xi * xj, (-delta, delta), top, axes, {"head": f"select({d}, [{i}, {j}]) + product_head({m}, {B})"}
+        return (
+            net,
+            box,
+            xi * xj,
+            (-delta, delta),
+            top,
+            axes,
+            {"head": f"select({d}, [{i}, {j}]) + product_head({m}, {B})"},
+        )
     n = int(rng.integers(2, 4))
     lo0, lo1 = (Fraction(int(v), 2) for v in rng.integers(-2, 1, size=2))
     w0, w1 = (Fraction(int(v), 2) for v in rng.integers(1, 4, size=2))
@@ -327,10 +359,18 @@ def _two_inputs(rng, family):
     head = theory.pl_head(sym("x0") * sym("x1"), boxh, n, k=2)
     net = theory.compose(theory.select(d, [i, j], 2), head.net)
     h0, h1 = w0 / n, w1 / n
-    top = {f"x{i}": lo0 + h0 / 2, f"x{j}": lo1 + h1 / 2}                        # a diagonal midpoint
+    top = {f"x{i}": lo0 + h0 / 2, f"x{j}": lo1 + h1 / 2}  # a diagonal midpoint
     box = {f"x{i}": boxh[0], f"x{j}": boxh[1]}
     axes = (tuple(lo0 + h0 / 2 * r for r in range(2 * n + 1)), tuple(lo1 + h1 / 2 * r for r in range(2 * n + 1)))
-    return net, box, xi * xj, _pl2_error_range(h0, h1), top, axes, {"head": f"select({d}, [{i}, {j}]) + pl_head(x0*x1, {_show(boxh)}, {n})"}
+    return (
+        net,
+        box,
+        xi * xj,
+        _pl2_error_range(h0, h1),
+        top,
+        axes,
+        {"head": f"select({d}, [{i}, {j}]) + pl_head(x0*x1, {_show(boxh)}, {n})"},
+    )
 
 
 def _show(box) -> str:
@@ -358,10 +398,22 @@ def _sup_2d(rng, index, family, side, margin=NEAR, perturbed=False, shift=False)
         true, arg = grid_max(net, g, names, axes)
         facts["grid_points"] = len(axes[0]) * len(axes[1])
         assert true > 0
-        return Case(name=f"{index:02d}-{family}-perturbed-grid-eps-{side}",
-                    category=f"sup/{family}/perturbed-grid/eps-{side}", kind="sup", net=net, truth="grid",
-                    target=g, box=box, eps=_eps(true, side, margin), margin=margin, sup_lower=true, sup_upper=None,
-                    argmax=arg, grid=axes, facts=facts)
+        return Case(
+            name=f"{index:02d}-{family}-perturbed-grid-eps-{side}",
+            category=f"sup/{family}/perturbed-grid/eps-{side}",
+            kind="sup",
+            net=net,
+            truth="grid",
+            target=g,
+            box=box,
+            eps=_eps(true, side, margin),
+            margin=margin,
+            sup_lower=true,
+            sup_upper=None,
+            argmax=arg,
+            grid=axes,
+            facts=facts,
+        )
     label = "analytic"
     if shift:
         # net - (g + c) ranges over [elo - c, ehi - c] (net - g is continuous and attains both ends)
@@ -373,10 +425,23 @@ def _sup_2d(rng, index, family, side, margin=NEAR, perturbed=False, shift=False)
     true = max(abs(elo), abs(ehi))
     attained = top if abs(ehi) >= abs(elo) else None
     facts["error_range"] = (str(elo), str(ehi))
-    return Case(name=f"{index:02d}-{family}-{label}-eps-{side}", category=f"sup/{family}/{label}/eps-{side}",
-                kind="sup", net=net, truth="analytic", target=g, box=box, eps=_eps(true, side, margin),
-                margin=margin, grid=axes, sup_lower=true, sup_upper=true, argmax=attained, expect="proved" if side == "above" else "refuted",
-                facts=facts)
+    return Case(
+        name=f"{index:02d}-{family}-{label}-eps-{side}",
+        category=f"sup/{family}/{label}/eps-{side}",
+        kind="sup",
+        net=net,
+        truth="analytic",
+        target=g,
+        box=box,
+        eps=_eps(true, side, margin),
+        margin=margin,
+        grid=axes,
+        sup_lower=true,
+        sup_upper=true,
+        argmax=attained,
+        expect="proved" if side == "above" else "refuted",
+        facts=facts,
+    )
 
 
 # ------------------------------------------------------------------------------------------ routing cases
@@ -408,16 +473,33 @@ def _routing(rng, index, family, perturbed, exponents=(10, 30)) -> Case:
         net = theory.select(d, support, s)
         facts = {"net": f"select({d}, {list(support)}, {s})"}
     if not perturbed:
-        return Case(name=f"{index:02d}-{family}-unperturbed", category=f"routing/{family}/unperturbed",
-                    kind="routing", net=net, truth="construction", support=support, routes=True, expect="proved",
-                    facts=facts)
+        return Case(
+            name=f"{index:02d}-{family}-unperturbed",
+            category=f"routing/{family}/unperturbed",
+            kind="routing",
+            net=net,
+            truth="construction",
+            support=support,
+            routes=True,
+            expect="proved",
+            facts=facts,
+        )
     bad, how = perturb(net, rng, exponents)
     point = routing_violation(bad, support, rng)
     assert point is not None, (facts, how)
     facts["perturbed"] = how
-    return Case(name=f"{index:02d}-{family}-perturbed", category=f"routing/{family}/perturbed", kind="routing",
-                net=bad, truth="probe point", support=support, routes=False, violation=point, expect="refuted",
-                facts=facts)
+    return Case(
+        name=f"{index:02d}-{family}-perturbed",
+        category=f"routing/{family}/perturbed",
+        kind="routing",
+        net=bad,
+        truth="probe point",
+        support=support,
+        routes=False,
+        violation=point,
+        expect="refuted",
+        facts=facts,
+    )
 
 
 def _routing_new_connection(rng, index) -> Case:
@@ -432,9 +514,18 @@ def _routing_new_connection(rng, index) -> Case:
     bad = with_value(net, li, coords, Fraction(1, 2 ** int(rng.integers(10, 30))))
     point = routing_violation(bad, support, rng)
     assert point is not None
-    return Case(name=f"{index:02d}-select-new-connection", category="routing/select/new-connection", kind="routing",
-                net=bad, truth="probe point", support=support, routes=False, violation=point, expect="refuted",
-                facts={"net": f"select({d}, {list(support)}, {s})", "perturbed": f"layer {li} weight {coords}: 0 -> small"})
+    return Case(
+        name=f"{index:02d}-select-new-connection",
+        category="routing/select/new-connection",
+        kind="routing",
+        net=bad,
+        truth="probe point",
+        support=support,
+        routes=False,
+        violation=point,
+        expect="refuted",
+        facts={"net": f"select({d}, {list(support)}, {s})", "perturbed": f"layer {li} weight {coords}: 0 -> small"},
+    )
 
 
 # ------------------------------------------------------------------------------------------ the suite
@@ -443,14 +534,22 @@ def generate_cases(seed: int = 0) -> list[Case]:
     rng = np.random.default_rng(seed)
     plan = [
         # 1-D, exact truth: unperturbed heads, eps just above / below
-        lambda i: _sup_1d(rng, i, "square", "above"), lambda i: _sup_1d(rng, i, "square", "below"),
-        lambda i: _sup_1d(rng, i, "square-sel", "above"), lambda i: _sup_1d(rng, i, "square-sel", "below"),
-        lambda i: _sup_1d(rng, i, "pl1", "above"), lambda i: _sup_1d(rng, i, "pl1", "below"),
-        lambda i: _sup_1d(rng, i, "pl1-sel", "above"), lambda i: _sup_1d(rng, i, "pl1-sel", "below"),
-        lambda i: _sup_1d(rng, i, "square-sel", "above", CLEAR), lambda i: _sup_1d(rng, i, "pl1", "below", CLEAR),
+        lambda i: _sup_1d(rng, i, "square", "above"),
+        lambda i: _sup_1d(rng, i, "square", "below"),
+        lambda i: _sup_1d(rng, i, "square-sel", "above"),
+        lambda i: _sup_1d(rng, i, "square-sel", "below"),
+        lambda i: _sup_1d(rng, i, "pl1", "above"),
+        lambda i: _sup_1d(rng, i, "pl1", "below"),
+        lambda i: _sup_1d(rng, i, "pl1-sel", "above"),
+        lambda i: _sup_1d(rng, i, "pl1-sel", "below"),
+        lambda i: _sup_1d(rng, i, "square-sel", "above", CLEAR),
+        lambda i: _sup_1d(rng, i, "pl1", "below", CLEAR),
         # 1-D, one weight perturbed
-        *[(lambda f, sd: lambda i: _sup_1d(rng, i, f, sd, perturbed=True))(f, sd)
-          for f in BUILDERS_1D for sd in ("above", "below")],
+        *[
+            (lambda f, sd: lambda i: _sup_1d(rng, i, f, sd, perturbed=True))(f, sd)
+            for f in BUILDERS_1D
+            for sd in ("above", "below")
+        ],
         # 1-D, target shifted by a constant a little above / below half the error
         lambda i: _sup_1d(rng, i, "square-sel", "above", shift="plus"),
         lambda i: _sup_1d(rng, i, "square-sel", "below", shift="minus"),
@@ -461,9 +560,11 @@ def generate_cases(seed: int = 0) -> list[Case]:
         lambda i: _sup_1d(rng, i, "square-sel", "above", perturbed=True, shift="plus"),
         lambda i: _sup_1d(rng, i, "pl1", "below", perturbed=True, shift="minus"),
         # 2-D: analytic truth, shifted targets, perturbed with a grid lower bound
-        lambda i: _sup_2d(rng, i, "product", "above"), lambda i: _sup_2d(rng, i, "product", "below"),
+        lambda i: _sup_2d(rng, i, "product", "above"),
+        lambda i: _sup_2d(rng, i, "product", "below"),
         lambda i: _sup_2d(rng, i, "product", "below", shift=True),
-        lambda i: _sup_2d(rng, i, "pl2", "above"), lambda i: _sup_2d(rng, i, "pl2", "below"),
+        lambda i: _sup_2d(rng, i, "pl2", "above"),
+        lambda i: _sup_2d(rng, i, "pl2", "below"),
         lambda i: _sup_2d(rng, i, "pl2", "above", shift=True),
         lambda i: _sup_2d(rng, i, "product", "below", perturbed=True),
         lambda i: _sup_2d(rng, i, "product", "above", perturbed=True),
@@ -473,7 +574,8 @@ def generate_cases(seed: int = 0) -> list[Case]:
         *[(lambda i: _routing(rng, i, "select", False))] * 5,
         *[(lambda i: _routing(rng, i, "select", True))] * 5,
         lambda i: _routing(rng, i, "select", True, exponents=(40, 60)),
-        lambda i: _routing(rng, i, "gather", False), lambda i: _routing(rng, i, "gather", True),
+        lambda i: _routing(rng, i, "gather", False),
+        lambda i: _routing(rng, i, "gather", True),
         lambda i: _routing_new_connection(rng, i),
     ]
     assert len(plan) == N_CASES, len(plan)

@@ -37,11 +37,22 @@ import pytest
 import theory
 from theory import Certificate
 
-from .cases import (CLEAR, N_CASES, Case, abs_error, exact_sup_1d, generate_cases, grid_max, net_value,
-                    pl_restriction, routing_violation, target_value)
+from .cases import (
+    CLEAR,
+    N_CASES,
+    Case,
+    abs_error,
+    exact_sup_1d,
+    generate_cases,
+    grid_max,
+    net_value,
+    pl_restriction,
+    routing_violation,
+    target_value,
+)
 
 SEED = 0
-TIME_LIMIT_S = 1.0        # per sup case; a time-out gives "unknown" (counted, allowed)
+TIME_LIMIT_S = 1.0  # per sup case; a time-out gives "unknown" (counted, allowed)
 ROUTING_TIMEOUT_S = 10.0  # per routing case; every lemma here is a few linear real constraints
 
 
@@ -108,8 +119,9 @@ def run_case(case: Case) -> Outcome:
     o = Outcome(case)
     try:
         if case.kind == "sup":
-            o.cert = theory.certify_sup_error(case.net, case.target_text, case.box, eps=case.eps,
-                                              time_limit_s=TIME_LIMIT_S)
+            o.cert = theory.certify_sup_error(
+                case.net, case.target_text, case.box, eps=case.eps, time_limit_s=TIME_LIMIT_S
+            )
             o.unsound = judge_sup(case, o.cert)
         else:
             o.cert = theory.prove_routing(case.net, case.support, timeout_s=ROUTING_TIMEOUT_S)
@@ -122,8 +134,10 @@ def run_case(case: Case) -> Outcome:
 
 def summary(outcomes: list[Outcome]) -> str:
     count = lambda s: sum(o.status == s for o in outcomes)  # noqa: E731
-    line = (f"planted: {len(outcomes)} cases, {count('proved')} proved, {count('refuted')} refuted, "
-            f"{count('unknown')} unknown, {sum(bool(o.unsound) for o in outcomes)} unsound")
+    line = (
+        f"planted: {len(outcomes)} cases, {count('proved')} proved, {count('refuted')} refuted, "
+        f"{count('unknown')} unknown, {sum(bool(o.unsound) for o in outcomes)} unsound"
+    )
     errors = sum(o.error is not None for o in outcomes)
     return line + (f", {errors} errors" if errors else "")
 
@@ -132,8 +146,10 @@ def describe(o: Outcome) -> str:
     c = o.case
     head = f"{c.name} [{c.category}] status={o.status}"
     if c.kind == "sup" and o.cert is not None:
-        head += (f" eps={c.eps} true in [{c.sup_lower}, {c.sup_upper}] upper={o.cert.upper} lower={o.cert.lower} "
-                 f"witness={dict(o.cert.witness) if o.cert.witness else None} target={c.target_text} box={c.box}")
+        head += (
+            f" eps={c.eps} true in [{c.sup_lower}, {c.sup_upper}] upper={o.cert.upper} lower={o.cert.lower} "
+            f"witness={dict(o.cert.witness) if o.cert.witness else None} target={c.target_text} box={c.box}"
+        )
     return head + f" facts={c.facts}"
 
 
@@ -164,18 +180,22 @@ def test_every_case_runs(outcomes):
 
 def test_suite_is_not_vacuous(outcomes):
     """Decisive answers where the truth is exact and eps is off it: at least half of each group."""
+
     def share(select, want):
         group = [o for o in outcomes if select(o.case)]
         assert group, "empty group"
         return sum(o.status == want for o in group), len(group)
 
     groups = {
-        "correct heads, eps above the exact sup -> proved":
-            (lambda c: c.kind == "sup" and c.expect == "proved" and "perturbed" not in c.facts, "proved"),
-        "eps below the exact sup -> refuted":
-            (lambda c: c.kind == "sup" and c.expect == "refuted", "refuted"),
-        "eps clearly below the exact sup -> refuted":
-            (lambda c: c.kind == "sup" and c.expect == "refuted" and c.margin == CLEAR, "refuted"),
+        "correct heads, eps above the exact sup -> proved": (
+            lambda c: c.kind == "sup" and c.expect == "proved" and "perturbed" not in c.facts,
+            "proved",
+        ),
+        "eps below the exact sup -> refuted": (lambda c: c.kind == "sup" and c.expect == "refuted", "refuted"),
+        "eps clearly below the exact sup -> refuted": (
+            lambda c: c.kind == "sup" and c.expect == "refuted" and c.margin == CLEAR,
+            "refuted",
+        ),
         "correct routing -> proved": (lambda c: c.kind == "routing" and c.routes is True, "proved"),
         "perturbed routing -> refuted": (lambda c: c.kind == "routing" and c.routes is False, "refuted"),
     }
@@ -194,19 +214,23 @@ def test_planted_truths_hold(cases):
     problems = []
     for c in cases:
         if c.truth == "exact 1-D":
-            (name, (lo, hi)), = c.box.items()
+            ((name, (lo, hi)),) = c.box.items()
             knots, values = pl_restriction(c.net, name, lo, hi)
             # the restriction is the network: direct exact evaluation at every knot and piece midpoint
             for a in range(len(knots) - 1):
                 mid = (knots[a] + knots[a + 1]) / 2
-                if net_value(c.net, {name: mid}) != (values[a] + values[a + 1]) / 2 or \
-                        net_value(c.net, {name: knots[a]}) != values[a]:
+                if (
+                    net_value(c.net, {name: mid}) != (values[a] + values[a + 1]) / 2
+                    or net_value(c.net, {name: knots[a]}) != values[a]
+                ):
                     problems.append(f"{c.name}: exact restriction disagrees with evaluate_exact near {mid}")
                     break
             sup, _ = exact_sup_1d(knots, values, c.target, name)
             if not (sup == c.sup_lower == c.sup_upper == abs_error(c.net, c.target, c.argmax)):
-                problems.append(f"{c.name}: sup {sup}, recorded [{c.sup_lower}, {c.sup_upper}], at argmax "
-                                f"{abs_error(c.net, c.target, c.argmax)}")
+                problems.append(
+                    f"{c.name}: sup {sup}, recorded [{c.sup_lower}, {c.sup_upper}], at argmax "
+                    f"{abs_error(c.net, c.target, c.argmax)}"
+                )
             if "theorem_sup" in c.facts and sup != c.facts["theorem_sup"]:
                 problems.append(f"{c.name}: exact sup {sup} != theorem {c.facts['theorem_sup']}")
         elif c.truth == "analytic":
@@ -245,8 +269,17 @@ def test_targets_are_exact_polynomials(cases):
 
 def test_generation_is_deterministic(cases):
     again = generate_cases(SEED)
-    key = lambda c: (c.name, c.net.content_hash, c.eps, c.sup_lower, c.sup_upper, c.target_text,  # noqa: E731
-                     tuple(sorted(c.box.items())), c.support, c.violation)
+    key = lambda c: (
+        c.name,
+        c.net.content_hash,
+        c.eps,
+        c.sup_lower,
+        c.sup_upper,
+        c.target_text,  # noqa: E731
+        tuple(sorted(c.box.items())),
+        c.support,
+        c.violation,
+    )
     assert [key(c) for c in again] == [key(c) for c in cases]
 
 
@@ -254,13 +287,19 @@ def test_judges_catch_false_answers(cases):
     """The judges are not blind: forged certificates that contradict the truth are flagged."""
     below = next(c for c in cases if c.kind == "sup" and c.expect == "refuted" and c.truth == "exact 1-D")
     above = next(c for c in cases if c.kind == "sup" and c.expect == "proved" and c.truth == "exact 1-D")
-    forge = lambda c, **kw: Certificate(claim="forged", method=kw.pop("method", "interval-bnb"),  # noqa: E731
-                                        spec_hash=c.net.content_hash, **kw)
+    forge = lambda c, **kw: Certificate(
+        claim="forged",
+        method=kw.pop("method", "interval-bnb"),  # noqa: E731
+        spec_hash=c.net.content_hash,
+        **kw,
+    )
     assert judge_sup(below, forge(below, status="proved", upper=below.eps, eps=below.eps))
     assert not judge_sup(above, forge(above, status="proved", upper=above.eps, eps=above.eps))
-    (name, (lo, hi)), = above.box.items()
-    calm = min((lo + (hi - lo) * Fraction(r, 64) for r in range(65)),
-               key=lambda t: abs_error(above.net, above.target, {name: t}))  # a point of small error
+    ((name, (lo, hi)),) = above.box.items()
+    calm = min(
+        (lo + (hi - lo) * Fraction(r, 64) for r in range(65)),
+        key=lambda t: abs_error(above.net, above.target, {name: t}),
+    )  # a point of small error
     assert abs_error(above.net, above.target, {name: calm}) <= above.eps
     assert judge_sup(above, forge(above, status="refuted", witness={name: calm}, eps=above.eps))
     assert judge_sup(above, forge(above, status="refuted", witness={name: hi + 1}, eps=above.eps))

@@ -17,9 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, SparseArray
-
 from tests.theory.naive import as_arg, flat, naive_dependencies, naive_forward, rand_q, random_input, random_network
+from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, SparseArray
 
 
 @given(net=random_network(), seed=st.integers(0, 2**32))
@@ -47,7 +46,11 @@ def test_derived_facts_match_layers(net):
             n.append(W[0])
         else:
             n.append(n[-1])
-        c.append(W[-3] if isinstance(layer, (ConvLayer, LocalLayer)) else (W[0] if isinstance(layer, PointwiseLayer) else W[1]))
+        c.append(
+            W[-3]
+            if isinstance(layer, (ConvLayer, LocalLayer))
+            else (W[0] if isinstance(layer, PointwiseLayer) else W[1])
+        )
     assert net.positions == tuple(n)
     assert net.channels == tuple(c)
     assert net.depth == len(net.layers)
@@ -99,7 +102,9 @@ def test_partial_dependence_network():
 
 def test_numeric_and_object_inputs_agree():
     """int, float and Fraction inputs give the same exact output (floats converted to their binary value)."""
-    net = theory.compose(theory.gather(8), theory.TwoLayerHead([[1, -2, 0, 0, 0, 0, 0, 3]], [Fraction(1, 3)], [[2]], [-1]))
+    net = theory.compose(
+        theory.gather(8), theory.TwoLayerHead([[1, -2, 0, 0, 0, 0, 0, 3]], [Fraction(1, 3)], [[2]], [-1])
+    )
     xi = np.arange(-4, 4)
     xf = xi.astype(np.float64) + 0.1
     want_i = 2 * max(Fraction(-4) - 2 * Fraction(-3) + 3 * Fraction(3) + Fraction(1, 3), 0) - 1
@@ -111,7 +116,9 @@ def test_numeric_and_object_inputs_agree():
     assert theory.evaluate_exact(net, xf) == (want_f,)
     assert theory.evaluate_exact(net, xf.tolist()) == (want_f,)
     assert theory.evaluate_exact(net, xf.astype(np.float32)) == (
-        2 * max(sum((w * Fraction(float(np.float32(xf[i]))) for i, w in ((0, 1), (1, -2), (7, 3))), Fraction(1, 3)), 0) - 1,)
+        2 * max(sum((w * Fraction(float(np.float32(xf[i]))) for i, w in ((0, 1), (1, -2), (7, 3))), Fraction(1, 3)), 0)
+        - 1,
+    )
 
 
 def test_longdouble_inputs_are_exact():
@@ -157,7 +164,11 @@ def test_symbolic_matches_exact_at_random_points(net, seed):
     assert all(e.free_symbols <= allowed for e in exprs)
     for k in range(2):
         x = random_input(net, seed + k)
-        sub = {syms[c][p]: sp.Rational(x[c][p].numerator, x[c][p].denominator) for c in range(net.c_in) for p in range(net.d)}
+        sub = {
+            syms[c][p]: sp.Rational(x[c][p].numerator, x[c][p].denominator)
+            for c in range(net.c_in)
+            for p in range(net.d)
+        }
         got = []
         for e in exprs:
             v = e.xreplace(sub)

@@ -52,7 +52,9 @@ def networks():
         "select-fcn": theory.select(16, [3, 9], architecture="fcn"),
         "gather": theory.gather(16, 2),
         "tree_sum": theory.tree_sum(16, 2, head, signs=(1, -1)),
-        "compose": theory.compose(theory.gather(9, 3), theory.TwoLayerHead([[Fraction(1, 3)] * 9], [-1], [[2]], [Fraction(5, 7)])),
+        "compose": theory.compose(
+            theory.gather(9, 3), theory.TwoLayerHead([[Fraction(1, 3)] * 9], [-1], [[2]], [Fraction(5, 7)])
+        ),
         "mixed": mixed_network(),
     }
 
@@ -101,12 +103,16 @@ def test_content_hash_identifies_the_weights():
     renamed = Network(d=net.d, layers=net.layers, meta={"construction": "other"})
     assert renamed.content_hash == net.content_hash and renamed == net
     # activation flag and a single weight value are
-    flipped = Network(d=net.d, layers=net.layers[:-1] + (PointwiseLayer(net.layers[-1].weight, net.layers[-1].bias, relu=True),))
+    flipped = Network(
+        d=net.d, layers=net.layers[:-1] + (PointwiseLayer(net.layers[-1].weight, net.layers[-1].bias, relu=True),)
+    )
     assert flipped.content_hash != net.content_hash and flipped != net
     w = net.layers[0].weight
     vals = w.values.copy()
     vals[0] = vals[0] + Fraction(1, 10**9)
-    tweaked = Network(d=net.d, layers=(ConvLayer(SparseArray(w.shape, w.keys, vals), net.layers[0].bias),) + net.layers[1:])
+    tweaked = Network(
+        d=net.d, layers=(ConvLayer(SparseArray(w.shape, w.keys, vals), net.layers[0].bias),) + net.layers[1:]
+    )
     assert tweaked.content_hash != net.content_hash and tweaked != net
     assert len(net.content_hash) == 64 and int(net.content_hash, 16) >= 0
 
@@ -127,7 +133,10 @@ def test_edited_weight_is_a_hash_mismatch(tmp_path):
 def test_edited_key_and_d_are_hash_mismatches(tmp_path):
     out = theory.save(theory.select(16, [0, 15]), tmp_path / "s")
     original = (out / "spec.json").read_text()
-    _edit(out / "spec.json", lambda doc: doc["layers"][1]["weight"]["keys"].__setitem__(0, doc["layers"][1]["weight"]["keys"][0] + 1))
+    _edit(
+        out / "spec.json",
+        lambda doc: doc["layers"][1]["weight"]["keys"].__setitem__(0, doc["layers"][1]["weight"]["keys"][0] + 1),
+    )
     with pytest.raises(theory.TheoryError):
         theory.load(out)
     (out / "spec.json").write_text(original)
@@ -171,9 +180,27 @@ def test_truncated_file(tmp_path):
         lambda doc: doc.__setitem__("d", 9),
         lambda doc: doc.__setitem__("c_in", 0),
     ],
-    ids=["format", "no-format", "version-3", "version-str", "no-version", "no-layers", "empty-layers", "layers-int",
-         "kind", "relu-str", "values-not-str", "keys-str", "shape", "explicit-zero", "nan-value", "unsorted-keys",
-         "no-keys", "d", "c_in"],
+    ids=[
+        "format",
+        "no-format",
+        "version-3",
+        "version-str",
+        "no-version",
+        "no-layers",
+        "empty-layers",
+        "layers-int",
+        "kind",
+        "relu-str",
+        "values-not-str",
+        "keys-str",
+        "shape",
+        "explicit-zero",
+        "nan-value",
+        "unsorted-keys",
+        "no-keys",
+        "d",
+        "c_in",
+    ],
 )
 def test_malformed_documents(tmp_path, edit):
     out = theory.save(theory.select(4, [0, 3]), tmp_path / "s")
@@ -182,7 +209,9 @@ def test_malformed_documents(tmp_path, edit):
         theory.load(out)
 
 
-@pytest.mark.parametrize("doc", [None, [], "spec", 3, {"format": "cnnverify.network"}], ids=["none", "list", "str", "int", "bare"])
+@pytest.mark.parametrize(
+    "doc", [None, [], "spec", 3, {"format": "cnnverify.network"}], ids=["none", "list", "str", "int", "bare"]
+)
 def test_from_json_rejects_non_documents(doc):
     with pytest.raises(theory.TheoryError):
         theory.from_json(doc)

@@ -52,8 +52,10 @@ def test_certify_refuses_an_uncovered_target(tmp_path, capsys):
     downgrade_to_format_1(tmp_path / "spec", target="x0*x9 + 100", a_priori_bound="1000")
     assert cli_main(["certify", str(tmp_path / "spec"), "--no-progress", "--time-limit", "2"]) == 2
     err = capsys.readouterr().err
-    want = (f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
-            "pass --target and --box explicitly, or re-save it with theory.save to cover it")
+    want = (
+        f"error: {tmp_path / 'spec' / theory.spec.SPEC_FILE}: format version 1, its meta is not covered by a hash: "
+        "pass --target and --box explicitly, or re-save it with theory.save to cover it"
+    )
     assert want in err and "Traceback" not in err
     # only one of the two is not enough either
     assert cli_main(["certify", str(tmp_path / "spec"), "--target", "x0*x9", "--no-progress"]) == 2
@@ -63,8 +65,21 @@ def test_certify_refuses_an_uncovered_target(tmp_path, capsys):
 def test_certify_of_a_genuine_version_1_file_with_explicit_target_and_box(tmp_path, capsys):
     theory.save(_approx(), tmp_path / "spec")
     downgrade_to_format_1(tmp_path / "spec")
-    rc = cli_main(["certify", str(tmp_path / "spec"), "--target", "x0*x9", "--box", "-1,1", "--eps", "1/50",
-                   "--time-limit", "20", "--no-progress"])
+    rc = cli_main(
+        [
+            "certify",
+            str(tmp_path / "spec"),
+            "--target",
+            "x0*x9",
+            "--box",
+            "-1,1",
+            "--eps",
+            "1/50",
+            "--time-limit",
+            "20",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured
     assert "warning:" in captured.err and "format version 1" in captured.err

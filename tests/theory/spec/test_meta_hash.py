@@ -46,10 +46,16 @@ def test_round_trip_keeps_both_hashes(tmp_path):
     assert theory.spec.spec_bytes(back) == theory.spec.spec_bytes(net)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("target", "x5*x6"), ("box", {"x0": ["-2", "2"], "x9": ["-1", "1"]}), ("a_priori_bound", "1"),
-    ("support", [0, 10]), ("eps", "1"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("target", "x5*x6"),
+        ("box", {"x0": ["-2", "2"], "x9": ["-1", "1"]}),
+        ("a_priori_bound", "1"),
+        ("support", [0, 10]),
+        ("eps", "1"),
+    ],
+)
 def test_edited_meta_is_a_clear_error(tmp_path, field, value):
     out = theory.save(_approx(), tmp_path / "s")
     _edit(out / "spec.json", lambda doc: doc["meta"].__setitem__(field, value))
@@ -57,13 +63,17 @@ def test_edited_meta_is_a_clear_error(tmp_path, field, value):
         theory.load(out)
 
 
-@pytest.mark.parametrize("edit", [
-    lambda doc: doc.pop("meta_hash"),
-    lambda doc: doc.__setitem__("meta_hash", "0" * 64),
-    lambda doc: doc["meta"].pop("target"),
-    lambda doc: doc["meta"].__setitem__("note", "added"),
-    lambda doc: doc.pop("meta"),
-], ids=["no-hash", "zero-hash", "removed-field", "added-field", "no-meta"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda doc: doc.pop("meta_hash"),
+        lambda doc: doc.__setitem__("meta_hash", "0" * 64),
+        lambda doc: doc["meta"].pop("target"),
+        lambda doc: doc["meta"].__setitem__("note", "added"),
+        lambda doc: doc.pop("meta"),
+    ],
+    ids=["no-hash", "zero-hash", "removed-field", "added-field", "no-meta"],
+)
 def test_missing_or_wrong_meta_hash(tmp_path, edit):
     out = theory.save(_approx(), tmp_path / "s")
     _edit(out / "spec.json", edit)

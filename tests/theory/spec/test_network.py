@@ -15,19 +15,27 @@ from theory import ConvLayer, DenseLayer, LocalLayer, Network, PointwiseLayer, S
 
 
 def ones_conv(c_out, c_in, s, relu=True):
-    return ConvLayer(SparseArray.from_dense(np.ones((c_out, c_in, s), dtype=int)), SparseArray.zeros((c_out,)), relu=relu)
+    return ConvLayer(
+        SparseArray.from_dense(np.ones((c_out, c_in, s), dtype=int)), SparseArray.zeros((c_out,)), relu=relu
+    )
 
 
 def ones_local(n_out, c_out, c_in, s):
-    return LocalLayer(SparseArray.from_dense(np.ones((n_out, c_out, c_in, s), dtype=int)), SparseArray.zeros((n_out, c_out)))
+    return LocalLayer(
+        SparseArray.from_dense(np.ones((n_out, c_out, c_in, s), dtype=int)), SparseArray.zeros((n_out, c_out))
+    )
 
 
 def ones_pointwise(c_out, c_in, relu=True):
-    return PointwiseLayer(SparseArray.from_dense(np.ones((c_out, c_in), dtype=int)), SparseArray.zeros((c_out,)), relu=relu)
+    return PointwiseLayer(
+        SparseArray.from_dense(np.ones((c_out, c_in), dtype=int)), SparseArray.zeros((c_out,)), relu=relu
+    )
 
 
 def ones_dense(n_out, c_out, n_in, c_in):
-    return DenseLayer(SparseArray.from_dense(np.ones((n_out, c_out, n_in, c_in), dtype=int)), SparseArray.zeros((n_out, c_out)))
+    return DenseLayer(
+        SparseArray.from_dense(np.ones((n_out, c_out, n_in, c_in), dtype=int)), SparseArray.zeros((n_out, c_out))
+    )
 
 
 @st.composite
@@ -102,11 +110,11 @@ def test_layers_given_as_a_list_are_copied():
 
 def test_derived_facts_of_a_mixed_network():
     layers = (
-        ones_pointwise(3, 2),                # (12, 2) -> (12, 3)
-        ones_conv(2, 3, 3),                  # -> (4, 2)
-        ones_local(2, 4, 2, 2),              # -> (2, 4)
-        ones_dense(5, 1, 2, 4),              # -> (5, 1)
-        ones_pointwise(2, 1, relu=False),    # -> (5, 2)
+        ones_pointwise(3, 2),  # (12, 2) -> (12, 3)
+        ones_conv(2, 3, 3),  # -> (4, 2)
+        ones_local(2, 4, 2, 2),  # -> (2, 4)
+        ones_dense(5, 1, 2, 4),  # -> (5, 1)
+        ones_pointwise(2, 1, relu=False),  # -> (5, 2)
     )
     net = Network(d=12, c_in=2, layers=layers)
     assert net.positions == (12, 12, 4, 2, 5, 5)
@@ -148,11 +156,15 @@ def test_layer_edges_and_biases_by_hand():
     units = np.array([0, 1, 3], dtype=np.int64)  # (p=0, o=0), (p=0, o=1), (p=1, o=1)
     which, in_units, nz = layer.edges(units)
     got = sorted((int(units[i]), int(u), w.values[k]) for i, u, k in zip(which, in_units, nz))
-    assert got == sorted([
-        (0, (0 * 2 + 0) * 2 + 1, Fraction(5)),
-        (1, (0 * 2 + 1) * 2 + 0, Fraction(-1, 2)), (1, (0 * 2 + 1) * 2 + 1, Fraction(3)),
-        (3, (1 * 2 + 1) * 2 + 0, Fraction(-1, 2)), (3, (1 * 2 + 1) * 2 + 1, Fraction(3)),
-    ])
+    assert got == sorted(
+        [
+            (0, (0 * 2 + 0) * 2 + 1, Fraction(5)),
+            (1, (0 * 2 + 1) * 2 + 0, Fraction(-1, 2)),
+            (1, (0 * 2 + 1) * 2 + 1, Fraction(3)),
+            (3, (1 * 2 + 1) * 2 + 0, Fraction(-1, 2)),
+            (3, (1 * 2 + 1) * 2 + 1, Fraction(3)),
+        ]
+    )
     assert layer.bias_of(units).tolist() == [0, Fraction(7, 3), Fraction(7, 3)]
     assert layer.out_positions(6) == 3
     with pytest.raises(theory.TheoryError):

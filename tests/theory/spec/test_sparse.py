@@ -49,8 +49,11 @@ def test_constructors_agree_and_are_canonical(dense):
         rows.append(key)
         vals.append(0)
     order = rng.permutation(len(rows))
-    e = SparseArray.from_coo(dense.shape, np.array([rows[i] for i in order], dtype=np.int64).reshape(-1, dense.ndim),
-                             [vals[i] for i in order])
+    e = SparseArray.from_coo(
+        dense.shape,
+        np.array([rows[i] for i in order], dtype=np.int64).reshape(-1, dense.ndim),
+        [vals[i] for i in order],
+    )
     for arr in (a, b, c, e):
         assert arr == a
         assert arr.shape == dense.shape and arr.ndim == dense.ndim and arr.size == dense.size
@@ -68,7 +71,9 @@ def test_constructors_agree_and_are_canonical(dense):
 
 
 def test_duplicates_are_summed_and_cancelling_entries_dropped():
-    a = SparseArray.from_coo((2, 3), [[1, 2], [0, 0], [1, 2], [0, 1], [0, 1]], [Fraction(1, 3), 5, Fraction(1, 6), 2, -2])
+    a = SparseArray.from_coo(
+        (2, 3), [[1, 2], [0, 0], [1, 2], [0, 1], [0, 1]], [Fraction(1, 3), 5, Fraction(1, 6), 2, -2]
+    )
     assert a.keys.tolist() == [0, 5]
     assert a.values.tolist() == [Fraction(5), Fraction(1, 2)]
     assert a[0, 1] == 0 and a[1, 2] == Fraction(1, 2)
@@ -81,8 +86,14 @@ def test_scalar_value_broadcasts_in_from_coo():
 
 def test_value_conversion():
     a = SparseArray.from_dense([0.5, "1/3", 2, Fraction(-7, 9), np.int64(4), np.float32(0.1)])
-    assert a.values.tolist() == [Fraction(1, 2), Fraction(1, 3), Fraction(2), Fraction(-7, 9), Fraction(4),
-                                 Fraction(float(np.float32(0.1)))]
+    assert a.values.tolist() == [
+        Fraction(1, 2),
+        Fraction(1, 3),
+        Fraction(2),
+        Fraction(-7, 9),
+        Fraction(4),
+        Fraction(float(np.float32(0.1))),
+    ]
 
 
 def test_equality_is_by_content():
@@ -155,11 +166,40 @@ F = Fraction
         (lambda: SparseArray.from_dense([1, 2])[0, 0], "coords"),
         (lambda: SparseArray.from_dense([1, 2])[-1], "coords"),
     ],
-    ids=["shape-0", "shape-empty", "shape-neg", "shape-bool", "shape-float", "shape-huge", "keys-unsorted",
-         "keys-dup", "keys-high", "keys-neg", "keys-float", "keys-2d", "explicit-zero", "value-int", "value-float",
-         "value-count", "coo-high", "coo-axis1", "coo-neg", "coo-count", "coo-nan-named", "coo-inf", "coo-bool",
-         "coo-word", "coo-none", "dict-high", "dense-scalar", "dense-ragged", "dense-inf-named", "getitem-high",
-         "getitem-ndim", "getitem-neg"],
+    ids=[
+        "shape-0",
+        "shape-empty",
+        "shape-neg",
+        "shape-bool",
+        "shape-float",
+        "shape-huge",
+        "keys-unsorted",
+        "keys-dup",
+        "keys-high",
+        "keys-neg",
+        "keys-float",
+        "keys-2d",
+        "explicit-zero",
+        "value-int",
+        "value-float",
+        "value-count",
+        "coo-high",
+        "coo-axis1",
+        "coo-neg",
+        "coo-count",
+        "coo-nan-named",
+        "coo-inf",
+        "coo-bool",
+        "coo-word",
+        "coo-none",
+        "dict-high",
+        "dense-scalar",
+        "dense-ragged",
+        "dense-inf-named",
+        "getitem-high",
+        "getitem-ndim",
+        "getitem-neg",
+    ],
 )
 def test_validation(make, arg):
     with pytest.raises(theory.TheoryError) as info:
@@ -173,11 +213,15 @@ def test_non_integer_indices_are_rejected():
         SparseArray.from_dict((3,), {(1.7,): 1})
 
 
-@pytest.mark.parametrize("make", [
-    lambda: SparseArray.from_dict((3, 3), {(0, 1): 1, (0,): 2}),
-    lambda: SparseArray.from_coo((3, 3), [[0, 1, 2]], [1]),
-    lambda: SparseArray.from_coo((3,), [["a"]], [1]),
-], ids=["dict-ragged", "coo-arity", "coo-word-index"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SparseArray.from_dict((3, 3), {(0, 1): 1, (0,): 2}),
+        lambda: SparseArray.from_coo((3, 3), [[0, 1, 2]], [1]),
+        lambda: SparseArray.from_coo((3,), [["a"]], [1]),
+    ],
+    ids=["dict-ragged", "coo-arity", "coo-word-index"],
+)
 def test_malformed_coordinates_are_theory_errors(make):
     with pytest.raises(theory.TheoryError):
         make()

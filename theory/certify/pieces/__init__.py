@@ -24,5 +24,14 @@ from ._result import METHOD, PieceResult, certify_pieces
 from ._rounding import pieces_rounding
 from ._simplex_bound import PieceSearch
 
-__all__ = ["Grid", "GridCheck", "check_grid", "grid_hypothesis", "PieceSearch", "PieceResult", "certify_pieces",
-           "pieces_rounding", "METHOD"]
+__all__ = [
+    "Grid",
+    "GridCheck",
+    "check_grid",
+    "grid_hypothesis",
+    "PieceSearch",
+    "PieceResult",
+    "certify_pieces",
+    "pieces_rounding",
+    "METHOD",
+]

@@ -34,8 +34,8 @@ from .._cone import Cone
 from ._grid import Grid
 from ._live import _PRUNE_ABOVE, _TILE, _live_units, _tiles
 
-_LIMIT = 2.0**62                  # largest |integer| allowed in an int64 product (proved before each level)
-_SLAB_ELEMENTS = 8_000_000        # units x points evaluated at once (about 64 MB per int64 array)
+_LIMIT = 2.0**62  # largest |integer| allowed in an int64 product (proved before each level)
+_SLAB_ELEMENTS = 8_000_000  # units x points evaluated at once (about 64 MB per int64 array)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +85,7 @@ def _pairs(cone: Cone) -> list[np.ndarray]:
     """
     L = len(cone.levels)
     rows = [_rows(level) for level in cone.levels]
-    cand: list[dict[int, int]] = []           # per level: unit -> partner
+    cand: list[dict[int, int]] = []  # per level: unit -> partner
     parent: list[dict[int, tuple[int, int]]] = []
     for l in range(L):
         r, bias = rows[l]
@@ -101,14 +101,14 @@ def _pairs(cone: Cone) -> list[np.ndarray]:
                 carry = {}
                 for u, row in r.items():
                     if len(row) == 1 and bias[u] == 0:
-                        (p, c), = row.items()
+                        ((p, c),) = row.items()
                         if c > 0 and p in cand[l - 1]:
                             carry[(p, c)] = u
                 for (p, c), u in carry.items():
                     v = carry.get((cand[l - 1][p], c))
                     if v is not None and u not in part:
                         part[u], par[u] = v, (p, cand[l - 1][p])
-        part = {u: v for u, v in part.items() if part.get(v) == u}      # duplicate rows: keep mutual pairs only
+        part = {u: v for u, v in part.items() if part.get(v) == u}  # duplicate rows: keep mutual pairs only
         cand.append(part)
         parent.append({u: p for u, p in par.items() if u in part})
     valid: list[set[int]] = [set() for _ in range(L)]
@@ -142,7 +142,11 @@ def _edge_slices(k: int):
     """For each direction ``e in {0,1}^k \\ 0``: slices selecting the edge starts and the edge ends."""
     for e in product((0, 1), repeat=k):
         if any(e):
-            yield e, tuple(slice(0, -1) if s else slice(None) for s in e), tuple(slice(1, None) if s else slice(None) for s in e)
+            yield (
+                e,
+                tuple(slice(0, -1) if s else slice(None) for s in e),
+                tuple(slice(1, None) if s else slice(None) for s in e),
+            )
 
 
 def _cell_max(num: np.ndarray, D: int, sub: tuple[int, ...], signed: bool = False) -> np.ndarray:
@@ -155,11 +159,12 @@ def _cell_max(num: np.ndarray, D: int, sub: tuple[int, ...], signed: bool = Fals
         lo[ax], hi[ax] = slice(0, -1), slice(1, None)
         m = np.maximum(m[tuple(lo)], m[tuple(hi)])
     m = m.reshape(m.shape[0], -1) / float(D)
-    return m + np.abs(m) * 2.0**-48             # int -> float and / D rounded: rounded up with room
+    return m + np.abs(m) * 2.0**-48  # int -> float and / D rounded: rounded up with room
 
 
-def check_grid(cone: Cone, var_index: list[int], grid: Grid,
-               on_slab: Callable[[list, list], None] | None = None) -> GridCheck:
+def check_grid(
+    cone: Cone, var_index: list[int], grid: Grid, on_slab: Callable[[list, list], None] | None = None
+) -> GridCheck:
     """Prove ``net = A_S`` on every simplex ``S`` of ``grid`` (module docstring), or say where it fails.
 
     Args:
@@ -180,24 +185,28 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
     for l, (src, dst, w, bias, relu) in enumerate(cone.levels):
         wi, bi = _integers(w), _integers(bias)
         if wi is None or bi is None:
-            return GridCheck(False, None, f"level {l}: weights too large for exact int64 evaluation", 0, time.perf_counter() - t0)
+            return GridCheck(
+                False, None, f"level {l}: weights too large for exact int64 evaluation", 0, time.perf_counter() - t0
+            )
         W = sps.csr_matrix((wi[0], (dst, src)), shape=(cone.sizes[l + 1], cone.sizes[l]), dtype=np.int64)
         absW = sps.csr_matrix((np.abs(wi[0]).astype(np.float64), (dst, src)), shape=W.shape)
         check = ~pairs[l] if relu else None
         levels.append((W, absW, wi[1], bi[0], bi[1], check))
-    Minv, c = grid.affine()                       # x = Minv y + c at the integer vertices y
+    Minv, c = grid.affine()  # x = Minv y + c at the integer vertices y
     D0 = math.lcm(*{q.denominator for row in Minv for q in row}, *{q.denominator for q in c})
     coef = [[int(q * D0) for q in row] for row in Minv]
     const = [int(q * D0) for q in c]
     if any(sum(abs(v) * n for v, n in zip(row, grid.cells)) + abs(b) >= _LIMIT for row, b in zip(coef, const)):
-        return GridCheck(False, None, "grid coordinates too large for exact int64 evaluation", 0, time.perf_counter() - t0)
+        return GridCheck(
+            False, None, "grid coordinates too large for exact int64 evaluation", 0, time.perf_counter() - t0
+        )
     var = np.asarray(var_index, dtype=np.int64)
     values = np.empty(shape, dtype=object)
     n_relu = sum(int(lev[5].sum()) for lev in levels if lev[5] is not None)
-    if on_slab is None and max(cone.sizes) * grid.vertices > _PRUNE_ABOVE:   # tiles, each with its live units
+    if on_slab is None and max(cone.sizes) * grid.vertices > _PRUNE_ABOVE:  # tiles, each with its live units
         tiles = _tiles(grid.cells, [_TILE] * k)
         live = _live_units(cone, var_index, grid, tiles)
-    else:                                     # slabs of whole rows: every unit, for the per-cell magnitudes
+    else:  # slabs of whole rows: every unit, for the per-cell magnitudes
         width, rest = max(cone.sizes), int(np.prod(shape[1:], dtype=np.int64))
         rows = max(1, min(grid.cells[0], _SLAB_ELEMENTS // max(1, width * rest) - 1))
         tiles, live = _tiles(grid.cells, [rows] + list(grid.cells[1:])), None
@@ -206,8 +215,11 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
         idx = np.indices(sub).reshape(k, -1) + np.asarray(start, dtype=np.int64)[:, None]
         X = [sum((np.int64(coef[a][b]) * idx[b] for b in range(k)), np.int64(const[a])) for a in range(k)]
         need = None if live is None else live(t)
-        num = np.stack([X[v] for v in (var if need is None else var[need[0]])]) if var.size else \
-            np.zeros((0, idx.shape[1]), np.int64)
+        num = (
+            np.stack([X[v] for v in (var if need is None else var[need[0]])])
+            if var.size
+            else np.zeros((0, idx.shape[1]), np.int64)
+        )
         D = D0
         mags = [] if on_slab is None else [_cell_max(num, D, sub)]
         pre_max: list = []
@@ -221,7 +233,9 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
             mag = np.abs(num).max(axis=1).astype(np.float64) if num.size else np.zeros(num.shape[0])
             bound = (absW @ mag) * float(m1) + np.abs(bn).astype(np.float64) * float(m2)
             if bound.size and (float(bound.max()) * (1 + 2.0**-40) >= _LIMIT or m1 >= _LIMIT or m2 >= _LIMIT):
-                return GridCheck(False, None, f"level {l}: exact values too large for int64", n_relu, time.perf_counter() - t0)
+                return GridCheck(
+                    False, None, f"level {l}: exact values too large for int64", n_relu, time.perf_counter() - t0
+                )
             pre = np.asarray(W @ num) * np.int64(m1) + bn[:, None] * np.int64(m2)
             g = math.gcd(int(np.gcd.reduce(pre, axis=None)) if pre.size else 0, L) if L > 1 else 1
             if g > 1:
@@ -231,7 +245,7 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
                 pre_max.append(_cell_max(pre, D, sub, signed=True) if check is not None else None)
             if check is not None:
                 pos, neg = pre > 0, pre < 0
-                both = np.flatnonzero(check & pos.any(axis=1) & neg.any(axis=1))   # only these can change sign
+                both = np.flatnonzero(check & pos.any(axis=1) & neg.any(axis=1))  # only these can change sign
                 P, N = pos[both].reshape((-1,) + sub), neg[both].reshape((-1,) + sub)
                 for e, a, b in _edge_slices(k):
                     a, b = (slice(None),) + a, (slice(None),) + b
@@ -241,9 +255,14 @@ def check_grid(cone: Cone, var_index: list[int], grid: Grid,
                         u = int(both[u]) if need is None else int(need[l + 1][both[u]])
                         p = [pi + s_ for pi, s_ in zip(p, start)]
                         q = [pi + ei for pi, ei in zip(p, e)]
-                        return GridCheck(False, None, f"level {l} unit {u} changes sign on the grid edge {tuple(p)} - "
-                                         f"{tuple(q)}: the network is not affine on a simplex of this grid",
-                                         n_relu, time.perf_counter() - t0)
+                        return GridCheck(
+                            False,
+                            None,
+                            f"level {l} unit {u} changes sign on the grid edge {tuple(p)} - "
+                            f"{tuple(q)}: the network is not affine on a simplex of this grid",
+                            n_relu,
+                            time.perf_counter() - t0,
+                        )
                 num = np.maximum(pre, 0)
             else:
                 num = pre

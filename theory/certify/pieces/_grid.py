@@ -17,7 +17,7 @@ import sympy as sp
 
 from ..._errors import TheoryError, bad
 
-MAX_GRID_VERTICES = 2_000_000   # (n + 1)^k grid vertices a piecewise check may visit (about 3 s per million on 2 cores)
+MAX_GRID_VERTICES = 2_000_000  # (n + 1)^k grid vertices a piecewise check may visit (about 3 s per million on 2 cores)
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,14 @@ class Grid:
             M = sp.Matrix(self.matrix)
             if M.shape != (self.k, self.k) or M.det() == 0 or len(self.offset) != self.k:
                 raise bad("matrix", self.matrix, f"an invertible {self.k} x {self.k} matrix and {self.k} offsets")
-            for corner in product(*self.box):      # the box must lie in the grid (a convex set: its corners do)
+            for corner in product(*self.box):  # the box must lie in the grid (a convex set: its corners do)
                 y = self.to_y(list(corner))
                 if any(not 0 <= v <= n for v, n in zip(y, self.cells)):
-                    raise bad("matrix", self.matrix, "a grid covering the box (corner "
-                              f"{tuple(str(c) for c in corner)} is outside)")
+                    raise bad(
+                        "matrix",
+                        self.matrix,
+                        f"a grid covering the box (corner {tuple(str(c) for c in corner)} is outside)",
+                    )
 
     @property
     def k(self) -> int:
@@ -143,6 +146,7 @@ def _product_m(rec: Mapping) -> int | None:
     if not (isinstance(m, int) and isinstance(target, str)):
         return None
     from ...formula import parse_formula
+
     x0, x1 = sp.Symbol("x0", real=True), sp.Symbol("x1", real=True)
     try:
         return m if sp.expand(parse_formula(target, variables="head", name="head_target") - x0 * x1) == 0 else None
@@ -167,8 +171,13 @@ def _polarisation_grid(m: int, box: tuple[tuple[Fraction, Fraction], ...]) -> Gr
         offset.append(R * scale if fold else -a * scale)
         cells.append(2 ** (m + 1) if fold else 2**m)
     try:
-        return Grid(tuple(cells), tuple(box), f"Yarotsky product by polarisation, m = {m} (construction record)",
-                    matrix=tuple(rows), offset=tuple(offset))
+        return Grid(
+            tuple(cells),
+            tuple(box),
+            f"Yarotsky product by polarisation, m = {m} (construction record)",
+            matrix=tuple(rows),
+            offset=tuple(offset),
+        )
     except TheoryError:
         return None
 

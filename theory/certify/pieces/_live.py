@@ -19,8 +19,8 @@ import scipy.sparse as sps
 from .._cone import Cone
 from ._grid import Grid
 
-_TILE = 12                        # cells per axis of a tile whose live units are evaluated together
-_PRUNE_ABOVE = 20_000_000         # units x vertices above which tiles with their live units beat whole slabs
+_TILE = 12  # cells per axis of a tile whose live units are evaluated together
+_PRUNE_ABOVE = 20_000_000  # units x vertices above which tiles with their live units beat whole slabs
 
 
 def _tiles(cells: tuple[int, ...], size: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -47,6 +47,7 @@ def _ibp(cone: Cone, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarray, n
     rounding terms of :mod:`theory.certify._intervals`.
     """
     from .._intervals import TINY, dn, slack, up
+
     c = 0.5 * (lo + hi)
     r = up(np.maximum(hi - c, c - lo))
     out = []
@@ -90,8 +91,10 @@ def _live_units(cone: Cone, var_index: list[int], grid: Grid, tiles: list) -> Ca
     lo = np.stack([b_[0][var] for b_ in bounds], axis=1)
     hi = np.stack([b_[1][var] for b_ in bounds], axis=1)
     z = _ibp(cone, lo, hi)
-    rows = [sps.csr_matrix((np.ones(src.size), (dst, src)), shape=(cone.sizes[l + 1], cone.sizes[l]))
-            for l, (src, dst, *_) in enumerate(cone.levels)]
+    rows = [
+        sps.csr_matrix((np.ones(src.size), (dst, src)), shape=(cone.sizes[l + 1], cone.sizes[l]))
+        for l, (src, dst, *_) in enumerate(cone.levels)
+    ]
     L = len(cone.levels)
 
     def live(t: int) -> _Need:
@@ -100,10 +103,11 @@ def _live_units(cone: Cone, var_index: list[int], grid: Grid, tiles: list) -> Ca
         for l in range(L - 1, -1, -1):
             cols = np.unique(rows[l][need[l + 1]].indices)
             if l and cone.levels[l - 1][4]:
-                cols = cols[z[l - 1][1][cols, t] > 0]          # a ReLU unit with zhi <= 0 is exactly 0 here
+                cols = cols[z[l - 1][1][cols, t] > 0]  # a ReLU unit with zhi <= 0 is exactly 0 here
             need[l] = cols
-        need.active = [(z[l][0][:, t] >= 0) if cone.levels[l][4] else np.zeros(cone.sizes[l + 1], bool)
-                       for l in range(L)]
+        need.active = [
+            (z[l][0][:, t] >= 0) if cone.levels[l][4] else np.zeros(cone.sizes[l + 1], bool) for l in range(L)
+        ]
         return need
 
     return live

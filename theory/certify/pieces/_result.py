@@ -40,11 +40,13 @@ class PieceResult(SupSearch):
         self._witness = None if search.witness_y is None else grid.to_x(search.witness_y)
         self._structure = {
             "object": "piecewise-linear interpolant of the network's own vertex values on the Kuhn triangulation",
-            "grid_cells": list(grid.cells), "grid_source": grid.source, "simplices": search.pieces,
+            "grid_cells": list(grid.cells),
+            "grid_source": grid.source,
+            "simplices": search.pieces,
             "step1": "exact: every ReLU pre-activation has no strictly opposite signs on any grid edge "
-                     f"({check.units} units checked, {check.seconds:.2f} s)",
+            f"({check.units} units checked, {check.seconds:.2f} s)",
             "step2": "interval natural / mean-value / Taylor forms of the target on every simplex, refined near the "
-                     f"maximum ({seconds_bound:.2f} s)",
+            f"maximum ({seconds_bound:.2f} s)",
         }
 
     @property
@@ -96,9 +98,19 @@ class PieceResult(SupSearch):
         return self._structure
 
 
-def certify_pieces(meta: Any, cone: Cone, expr: sp.Expr, names: list[str], var_index: list[int],
-                   box: tuple, eps: float | None, time_limit_s: float, rel_gap: float, seed: int,
-                   progress: Callable[[dict], None] | None) -> tuple[PieceResult | None, str]:
+def certify_pieces(
+    meta: Any,
+    cone: Cone,
+    expr: sp.Expr,
+    names: list[str],
+    var_index: list[int],
+    box: tuple,
+    eps: float | None,
+    time_limit_s: float,
+    rel_gap: float,
+    seed: int,
+    progress: Callable[[dict], None] | None,
+) -> tuple[PieceResult | None, str]:
     """Run both steps when the construction record names a grid; ``(result or None, why not)``."""
     if not names:
         return None, "no variables"
@@ -113,7 +125,8 @@ def certify_pieces(meta: Any, cone: Cone, expr: sp.Expr, names: list[str], var_i
         return None, f"exact check on the grid {list(grid.cells)} failed: {check.reason}"
     assert check.values is not None  # a passed check carries its vertex values (GridCheck)
     t0 = time.perf_counter()
-    search = PieceSearch(grid, check.values, expr, names, eps, max(0.0, time_limit_s - check.seconds), rel_gap,
-                         seed, progress)
+    search = PieceSearch(
+        grid, check.values, expr, names, eps, max(0.0, time_limit_s - check.seconds), rel_gap, seed, progress
+    )
     search.run()
     return PieceResult(search, check, grid, time.perf_counter() - t0), ""

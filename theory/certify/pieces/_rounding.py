@@ -25,6 +25,7 @@ def pieces_rounding(net: Any, names: list[str], box: tuple, dtype: str) -> tuple
     from ...spec._network import thaw
     from ...spec._rounding import _levels, cone_levels, region_bounds
     from .._cone import extract_cone
+
     cone = extract_cone(net)
     if any(n not in names for n in cone.names):
         return None

@@ -29,8 +29,8 @@ from .._form_bounds import form_bounds
 from .._intervals import TINY, up
 from ._grid import Grid
 
-_BATCH = 4096          # pieces bounded per call of form_bounds
-_TOP = 64              # pieces whose candidate points are tried per batch
+_BATCH = 4096  # pieces bounded per call of form_bounds
+_TOP = 64  # pieces whose candidate points are tried per batch
 _MIN_WIDTH = 2.0**-30  # sub-boxes narrower than this (index units) are settled as they are
 
 
@@ -45,8 +45,18 @@ class PieceSearch:
     coordinates, Fractions), ``pieces``, ``boxes`` (rows bounded), ``open`` (unsettled at the end).
     """
 
-    def __init__(self, grid: Grid, values: np.ndarray, expr: sp.Expr, names: list[str], eps: float | None,
-                 time_limit_s: float, rel_gap: float, seed: int, progress: Callable[[dict], None] | None):
+    def __init__(
+        self,
+        grid: Grid,
+        values: np.ndarray,
+        expr: sp.Expr,
+        names: list[str],
+        eps: float | None,
+        time_limit_s: float,
+        rel_gap: float,
+        seed: int,
+        progress: Callable[[dict], None] | None,
+    ):
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + time_limit_s
         self.grid, self.eps, self.rel_gap, self.progress = grid, eps, rel_gap, progress
@@ -66,7 +76,9 @@ class PieceSearch:
         big = max(abs(q) for q in [v for row in Minv for v in row] + c + [v for b in grid.box for v in b])
         self._dyadic = D & (D - 1) == 0 and D * (big * (1 + sum(grid.cells)) + 1) < 2**50
         # float error of x = Minv y + c on the grid (only used to drop pieces clearly outside the box)
-        self.tol = 1e-9 * (1.0 + float(np.abs(self.Minv).sum(axis=1).max()) * max(grid.cells) + float(np.abs(self.c).max()))
+        self.tol = 1e-9 * (
+            1.0 + float(np.abs(self.Minv).sum(axis=1).max()) * max(grid.cells) + float(np.abs(self.c).max())
+        )
         gexpr = self.target.expr
         grad = [sp.diff(gexpr, y) for y in ys]
         self.grad_np = sp.lambdify(ys, grad, modules="numpy")
@@ -82,11 +94,11 @@ class PieceSearch:
     # -- the pieces: one row per (cell, permutation)
     def _pieces(self, values: np.ndarray) -> None:
         k, grid = self.k, self.grid
-        cells = np.indices(grid.cells).reshape(k, -1).T                       # (C, k)
-        perms = grid.permutations()                                           # (m, k)
+        cells = np.indices(grid.cells).reshape(k, -1).T  # (C, k)
+        perms = grid.permutations()  # (m, k)
         C, m = cells.shape[0], perms.shape[0]
-        cell = np.repeat(cells, m, axis=0)                                    # (N, k)
-        perm = np.tile(perms, (C, 1))                                         # (N, k)
+        cell = np.repeat(cells, m, axis=0)  # (N, k)
+        perm = np.tile(perms, (C, 1))  # (N, k)
         N = C * m
         v = cell.copy()
         prev = values[tuple(v.T)]
@@ -122,10 +134,13 @@ class PieceSearch:
                     CF[:, j, :k] = side * self.Minv[a]
                     CF[:, j, k] = side * (xo[:, a] - self.box_f[a, 0 if side > 0 else 1])
                     if not self._dyadic:
-                        CE[:, j] = up(2.0**-50 * (np.abs(O) @ np.abs(self.Minv[a]) + abs(self.c[a]) + abs(self.box_f[a]).max()) + TINY)
+                        CE[:, j] = up(
+                            2.0**-50 * (np.abs(O) @ np.abs(self.Minv[a]) + abs(self.c[a]) + abs(self.box_f[a]).max())
+                            + TINY
+                        )
         self.CF, self.CE, self.CS = CF, CE, np.ones((N, J))
         self.pieces = N
-        if not grid.aligned:    # pieces whose simplex lies clearly outside the box are empty there
+        if not grid.aligned:  # pieces whose simplex lies clearly outside the box are empty there
             verts = [cell.astype(np.float64)]
             for i in range(k):
                 nxt = verts[-1].copy()
@@ -139,13 +154,23 @@ class PieceSearch:
     def _bound(self, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         out = np.empty(pid.size)
         for s in range(0, pid.size, _BATCH):
-            p, l_, h_ = pid[s:s + _BATCH], lo[s:s + _BATCH], hi[s:s + _BATCH]
+            p, l_, h_ = pid[s : s + _BATCH], lo[s : s + _BATCH], hi[s : s + _BATCH]
             n = p.size
             gd = self.target.data(l_.T.copy(), h_.T.copy())
             use = np.ones(n, dtype=bool)
-            s_up, s_lo, _ = form_bounds(self.F[p], self.E[p], self.CF[p], self.CE[p], self.CS[p], use, use,
-                                        np.arange(n), gd, self.cell[p].astype(np.float64))
-            out[s:s + n] = np.maximum(s_up, s_lo)
+            s_up, s_lo, _ = form_bounds(
+                self.F[p],
+                self.E[p],
+                self.CF[p],
+                self.CE[p],
+                self.CS[p],
+                use,
+                use,
+                np.arange(n),
+                gd,
+                self.cell[p].astype(np.float64),
+            )
+            out[s : s + n] = np.maximum(s_up, s_lo)
             self.boxes += n
         return out
 
@@ -170,7 +195,9 @@ class PieceSearch:
             t = np.minimum(t, hi[rows, a] - c[rows, a])
             ok &= t >= lo[rows, a] - c[rows, a]
         if not self.grid.aligned:
-            corners = np.stack([np.where(np.array(bits, dtype=bool), hi, lo) for bits in product((0, 1), repeat=self.k)], axis=1)
+            corners = np.stack(
+                [np.where(np.array(bits, dtype=bool), hi, lo) for bits in product((0, 1), repeat=self.k)], axis=1
+            )
             ok &= self._meets_box(corners)
         return ok
 
@@ -187,16 +214,18 @@ class PieceSearch:
         return c + t
 
     def _score(self, pid: np.ndarray, y: np.ndarray) -> np.ndarray:
-        A = self.F[pid, self.k] + ((y - self.cell[pid]) * self.F[pid, :self.k]).sum(axis=1)
+        A = self.F[pid, self.k] + ((y - self.cell[pid]) * self.F[pid, : self.k]).sum(axis=1)
         return np.abs(A - self.target.values_np(y.T))
 
     def _newton(self, pid: np.ndarray, y: np.ndarray, steps: int = 3) -> np.ndarray:
-        a = self.F[pid, :self.k]
+        a = self.F[pid, : self.k]
         for _ in range(steps):
             with np.errstate(all="ignore"):
                 g1 = np.stack([np.broadcast_to(v, y.shape[:1]) for v in self.grad_np(*y.T)], axis=1)
-                H = np.stack([np.stack([np.broadcast_to(v, y.shape[:1]) for v in row], axis=1)
-                              for row in self.hess_np(*y.T)], axis=1)
+                H = np.stack(
+                    [np.stack([np.broadcast_to(v, y.shape[:1]) for v in row], axis=1) for row in self.hess_np(*y.T)],
+                    axis=1,
+                )
                 try:
                     step = np.linalg.solve(H, (g1 - a)[:, :, None])[:, :, 0]
                 except np.linalg.LinAlgError:
@@ -208,10 +237,12 @@ class PieceSearch:
     def _candidates(self, pid: np.ndarray, lo: np.ndarray, hi: np.ndarray, bound: np.ndarray) -> None:
         top = np.argsort(-bound, kind="stable")[:_TOP]
         p, l_, h_ = pid[top], lo[top], hi[top]
-        pts = [self._into_simplex(p, 0.5 * (l_ + h_)),
-               self._into_simplex(p, l_ + self.rng.random(l_.shape) * (h_ - l_))]
+        pts = [
+            self._into_simplex(p, 0.5 * (l_ + h_)),
+            self._into_simplex(p, l_ + self.rng.random(l_.shape) * (h_ - l_)),
+        ]
         pts.append(self._newton(p, pts[0]))
-        verts = [self.cell[p].astype(np.float64)]            # the simplex's vertices, then its edge midpoints
+        verts = [self.cell[p].astype(np.float64)]  # the simplex's vertices, then its edge midpoints
         for i in range(self.k):
             nxt = verts[-1].copy()
             nxt[np.arange(p.size), self.perm[p, i]] += 1.0
@@ -221,7 +252,7 @@ class PieceSearch:
         Pid = np.concatenate([p] * len(pts))
         sc = self._score(Pid, P)
         sc = np.where(np.isfinite(sc), sc, -1.0)
-        if not self.grid.aligned:           # only points of the certified box can be witnesses
+        if not self.grid.aligned:  # only points of the certified box can be witnesses
             x = P @ self.Minv.T + self.c
             sc = np.where(((x >= self.box_f[:, 0]) & (x <= self.box_f[:, 1])).all(axis=1), sc, -1.0)
         for j in np.argsort(-sc, kind="stable")[:3]:
@@ -232,7 +263,7 @@ class PieceSearch:
         self.exact_evals += 1
         yq = [Fraction(float(v)) for v in y]
         if not self.grid.aligned and any(not lo <= v <= hi for v, (lo, hi) in zip(self.grid.to_x(yq), self.grid.box)):
-            return                                             # outside the certified box
+            return  # outside the certified box
         c = self.cell[pid]
         A = self.const_q[pid] + sum(self.coef_q[pid, a] * (yq[a] - int(c[a])) for a in range(self.k))
         g = self.target.point_hp(yq)
@@ -261,15 +292,21 @@ class PieceSearch:
                 self.settled = max(self.settled, float(bound[done].max()))
                 pid, lo, hi, bound = pid[~done], lo[~done], hi[~done], bound[~done]
             if self.progress is not None:
-                self.progress({"boxes": self.boxes, "open_boxes": int(pid.size), "upper": self.upper(bound),
-                               "lower": None if self.lower is None else self.lower_f,
-                               "elapsed_s": time.perf_counter() - self.t0})
+                self.progress(
+                    {
+                        "boxes": self.boxes,
+                        "open_boxes": int(pid.size),
+                        "upper": self.upper(bound),
+                        "lower": None if self.lower is None else self.lower_f,
+                        "elapsed_s": time.perf_counter() - self.t0,
+                    }
+                )
             if not pid.size or time.perf_counter() >= self.deadline:
                 break
             if self.eps is not None and self.lower is not None and self.lower_f > self.eps:
                 break
             order = np.argsort(-bound, kind="stable")
-            sel, keep = order[:_BATCH // 2], order[_BATCH // 2:]
+            sel, keep = order[: _BATCH // 2], order[_BATCH // 2 :]
             p, l_, h_ = pid[sel], lo[sel], hi[sel]
             w = h_ - l_
             ax = np.argmax(w, axis=1)

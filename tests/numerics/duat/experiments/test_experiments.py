@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 
 import numerics
 from numerics.duat.experiments._adaptation import magnitude_masks
-from numerics.duat.experiments._trends import residual_arch
 from numerics.duat.experiments._models import ConvArch, add_lora, forward, init_params, kernel, matched_arch
 from numerics.duat.experiments._task import BAR, GAP, MARGIN, bars_task
 from numerics.duat.experiments._train import TrainSpec, make_data, train
-
+from numerics.duat.experiments._trends import residual_arch
 from tests.numerics.duat.helpers import TINY_ARCH
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: train with one torch thread
@@ -52,11 +51,21 @@ def test_task_seeds_differ_and_noise_is_added():
     assert float(a.std()) > 0.4  # noise sd 0.5 by default
 
 
-@pytest.mark.parametrize("kwargs, arg", [
-    ({"n": 1}, "n"), ({"n": 2.0}, "n"), ({"side": 10}, "side"), ({"side": 13}, "side"), ({"noise": -1.0}, "noise"),
-    ({"noise": math.nan}, "noise"), ({"noise": math.inf}, "noise"), ({"seed": -1}, "seed"), ({"seed": True}, "seed"),
-    ({"dtype": torch.int64}, "dtype"),
-])
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"n": 1}, "n"),
+        ({"n": 2.0}, "n"),
+        ({"side": 10}, "side"),
+        ({"side": 13}, "side"),
+        ({"noise": -1.0}, "noise"),
+        ({"noise": math.nan}, "noise"),
+        ({"noise": math.inf}, "noise"),
+        ({"seed": -1}, "seed"),
+        ({"seed": True}, "seed"),
+        ({"dtype": torch.int64}, "dtype"),
+    ],
+)
 def test_task_rejects_bad_input(kwargs, arg):
     args = {"n": 8, "seed": 0, **kwargs}
     with pytest.raises(numerics.NumericsError, match=repr(arg)):
@@ -78,11 +87,18 @@ def test_a_depth_1_cnn_cannot_see_the_relation():
 
 
 # ----------------------------------------------------------------------------------------------- models
-@pytest.mark.parametrize("kwargs", [
-    {"widths": ()}, {"widths": (0,)}, {"widths": (4, 4), "pools": (2,)}, {"widths": (4, 4), "skips": (0,)},
-    {"widths": (4, 4, 4), "pools": (0,), "skips": (1,)}, {"widths": (4, 4, 5), "skips": (2,)},
-    {"widths": (4,), "classes": 0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"widths": ()},
+        {"widths": (0,)},
+        {"widths": (4, 4), "pools": (2,)},
+        {"widths": (4, 4), "skips": (0,)},
+        {"widths": (4, 4, 4), "pools": (0,), "skips": (1,)},
+        {"widths": (4, 4, 5), "skips": (2,)},
+        {"widths": (4,), "classes": 0},
+    ],
+)
 def test_conv_arch_rejects_bad_shapes(kwargs):
     with pytest.raises(numerics.NumericsError):
         ConvArch(**kwargs)
@@ -103,12 +119,14 @@ def test_stacked_training_equals_training_each_model_alone():
     arch = ConvArch((3, 4), pools=(0,), skips=())
     data = make_data(seeds, "train", 64, side=12, noise=0.5, dtype=torch.float64, device="cpu")
     spec = TrainSpec(5, batch=16, lr=1e-2)
-    stacked, _ = train(arch, init_params(arch, seeds, dtype=torch.float64), ["w0", "w1", "b1", "head_w"], data, spec,
-                       seed=4)
+    stacked, _ = train(
+        arch, init_params(arch, seeds, dtype=torch.float64), ["w0", "w1", "b1", "head_w"], data, spec, seed=4
+    )
     for m, s in enumerate(seeds):
-        alone_data = type(data)(data.x[:, m:m + 1], data.y[:, m:m + 1])
-        alone, _ = train(arch, init_params(arch, (s,), dtype=torch.float64), ["w0", "w1", "b1", "head_w"], alone_data,
-                         spec, seed=4)
+        alone_data = type(data)(data.x[:, m : m + 1], data.y[:, m : m + 1])
+        alone, _ = train(
+            arch, init_params(arch, (s,), dtype=torch.float64), ["w0", "w1", "b1", "head_w"], alone_data, spec, seed=4
+        )
         for k in alone:
             # float64: grouped vs single convolution sum in a different order
             assert numerics.TOLERANCES["float64_affine"].ok(stacked[k][m], alone[k][0]), k
@@ -141,9 +159,18 @@ def test_magnitude_masks_remove_the_smallest_weights(ratio):
             assert float(kept.min()) >= float(cut.max())
 
 
-@pytest.mark.parametrize("kwargs, arg", [({"steps": 0}, "steps"), ({"batch": 0}, "batch"), ({"lr": 0.0}, "lr"),
-                                         ({"lr": math.inf}, "lr"), ({"eval_every": -1}, "eval_every"),
-                                         ({"loss_target": 0.0}, "loss_target"), ({"loss_target": 0.1}, "eval_every")])
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"steps": 0}, "steps"),
+        ({"batch": 0}, "batch"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": math.inf}, "lr"),
+        ({"eval_every": -1}, "eval_every"),
+        ({"loss_target": 0.0}, "loss_target"),
+        ({"loss_target": 0.1}, "eval_every"),
+    ],
+)
 def test_train_spec_rejects_bad_settings(kwargs, arg):
     with pytest.raises(numerics.NumericsError, match=repr(arg)):
         TrainSpec(**{"steps": 10, **kwargs})

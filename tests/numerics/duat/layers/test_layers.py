@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from numerics import NumericsError, duat
-
 from tests.numerics.duat.helpers import check_reconstruction as _check
 from tests.numerics.duat.helpers import close as _close
 from tests.numerics.duat.helpers import prep as _prep
@@ -21,9 +21,22 @@ from tests.numerics.duat.helpers import randn as _randn
 
 
 @settings(max_examples=25)
-@given(cin_g=st.integers(1, 3), cout_g=st.integers(1, 3), groups=st.integers(1, 2), kh=st.integers(1, 3),
-       kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 2), ph=st.integers(0, 2), pw=st.integers(0, 2),
-       dh=st.integers(1, 2), dw=st.integers(1, 2), h=st.integers(4, 9), w=st.integers(4, 9), seed=st.integers(0, 99))
+@given(
+    cin_g=st.integers(1, 3),
+    cout_g=st.integers(1, 3),
+    groups=st.integers(1, 2),
+    kh=st.integers(1, 3),
+    kw=st.integers(1, 3),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 2),
+    ph=st.integers(0, 2),
+    pw=st.integers(0, 2),
+    dh=st.integers(1, 2),
+    dw=st.integers(1, 2),
+    h=st.integers(4, 9),
+    w=st.integers(4, 9),
+    seed=st.integers(0, 99),
+)
 def test_conv2d_matrix_matches_torch(cin_g, cout_g, groups, kh, kw, sh, sw, ph, pw, dh, dw, h, w, seed):
     cin, cout = cin_g * groups, cout_g * groups
     k = _randn((cout, cin_g, kh, kw), seed)
@@ -39,8 +52,17 @@ def test_conv2d_matrix_matches_torch(cin_g, cout_g, groups, kh, kw, sh, sw, ph, 
 
 
 @settings(max_examples=20)
-@given(cin=st.integers(1, 4), cout=st.integers(1, 4), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 3),
-       d=st.integers(1, 3), length=st.integers(8, 16), seed=st.integers(0, 99), bias=st.booleans())
+@given(
+    cin=st.integers(1, 4),
+    cout=st.integers(1, 4),
+    k=st.integers(1, 4),
+    s=st.integers(1, 3),
+    p=st.integers(0, 3),
+    d=st.integers(1, 3),
+    length=st.integers(8, 16),
+    seed=st.integers(0, 99),
+    bias=st.booleans(),
+)
 def test_conv1d_module_matches_torch(cin, cout, k, s, p, d, length, seed, bias):
     conv = _prep(nn.Conv1d(cin, cout, k, s, p, d, bias=bias), seed)
     x = _randn((cin, length), seed + 1)
@@ -51,7 +73,7 @@ def test_conv1d_module_matches_torch(cin, cout, k, s, p, d, length, seed, bias):
     _check(conv, x)
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same'")      # torch's note on asymmetric 'same' padding
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on asymmetric 'same' padding
 @pytest.mark.parametrize("padding", ["same", "valid", (2, 1)])
 def test_conv_string_and_tuple_padding(padding):
     conv = _prep(nn.Conv2d(2, 3, (4, 3), padding=padding, dilation=(1, 2)))
@@ -70,12 +92,23 @@ LAYERS = [
     (lambda: nn.AdaptiveAvgPool1d(3), (2, 8)),
     (lambda: nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True), (2, 9, 8)),
     (lambda: nn.MaxPool1d(2), (3, 9)),
-    (nn.ReLU, (3, 4, 4)), (lambda: nn.LeakyReLU(0.1), (3, 4, 4)), (nn.GELU, (5, 6)),
-    (lambda: nn.GELU("tanh"), (5, 6)), (nn.SiLU, (5, 6)), (nn.Sigmoid, (5, 6)), (nn.Tanh, (5, 6)),
-    (lambda: nn.BatchNorm2d(3), (3, 4, 5)), (lambda: nn.BatchNorm1d(4), (4, 6)), (lambda: nn.BatchNorm1d(4), (4,)),
-    (lambda: nn.LayerNorm(6), (5, 6)), (lambda: nn.LayerNorm(6, elementwise_affine=False), (2, 3, 6)),
-    (lambda: nn.Linear(6, 4), (5, 6)), (lambda: nn.Linear(6, 4, bias=False), (6,)),
-    (nn.Flatten, (2, 3, 4)), (nn.Identity, (3, 4)), (lambda: nn.Dropout(0.5), (3, 4)),
+    (nn.ReLU, (3, 4, 4)),
+    (lambda: nn.LeakyReLU(0.1), (3, 4, 4)),
+    (nn.GELU, (5, 6)),
+    (lambda: nn.GELU("tanh"), (5, 6)),
+    (nn.SiLU, (5, 6)),
+    (nn.Sigmoid, (5, 6)),
+    (nn.Tanh, (5, 6)),
+    (lambda: nn.BatchNorm2d(3), (3, 4, 5)),
+    (lambda: nn.BatchNorm1d(4), (4, 6)),
+    (lambda: nn.BatchNorm1d(4), (4,)),
+    (lambda: nn.LayerNorm(6), (5, 6)),
+    (lambda: nn.LayerNorm(6, elementwise_affine=False), (2, 3, 6)),
+    (lambda: nn.Linear(6, 4), (5, 6)),
+    (lambda: nn.Linear(6, 4, bias=False), (6,)),
+    (nn.Flatten, (2, 3, 4)),
+    (nn.Identity, (3, 4)),
+    (lambda: nn.Dropout(0.5), (3, 4)),
     (lambda: duat.PatchEmbed(3, 8, 4), (3, 8, 12)),
     (lambda: nn.MultiheadAttention(8, 2, batch_first=True), (5, 8)),
     (lambda: nn.MultiheadAttention(8, 4, bias=False), (5, 8)),
@@ -100,7 +133,7 @@ def test_sigmoid_tanh_gate_takes_the_limit_at_zero():
     for act, slope, const in ((nn.Sigmoid(), 0.25, 0.5), (nn.Tanh(), 1.0, 0.0)):
         d = duat.decompose_layers(act, x)
         gate = d.layers[0].factors["gate"].reshape(-1)
-        assert gate[0] == slope and gate[3] == slope                 # exact limit sigma'(0), no 0/0
+        assert gate[0] == slope and gate[3] == slope  # exact limit sigma'(0), no 0/0
         assert torch.all(d.b == const)
         assert _close(d.W.to_dense() @ x.reshape(-1) + d.b, act(x).reshape(-1))
 
@@ -122,39 +155,53 @@ class _SortingConv(nn.Conv2d):
         return torch.sort(super().forward(x), dim=-1).values
 
 
-@pytest.mark.parametrize("model,x,match", [
-    (nn.Sequential(nn.Conv2d(1, 1, 1), nn.Sequential(nn.ReLU(), nn.Conv3d(1, 1, 1))), (1, 3, 3),
-     r"1\.1: nn\.Conv3d is not supported; supported: .*nn\.Conv2d"),
-    (nn.Sequential(_SortingConv(1, 1, 1)), (1, 3, 3), r"node 'sort' in '0' at test_layers.py:\d+: .*torch.sort.* "
-                                                      r"is not supported"),
-    (nn.Sequential(nn.BatchNorm2d(1).train()), (1, 3, 3), r"0: BatchNorm2d in train mode"),
-    (nn.Sequential(nn.Dropout(0.3).train()), (4,), r"Dropout\(p=0.3\) in train mode"),
-    (nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"), (1, 4, 4), r"padding_mode='reflect'"),
-    (nn.GELU(approximate="none"), (float("nan"),), r"argument 'x'.*finite"),
-    (nn.LayerNorm((2, 3)), (2, 3), r"normalisation over the last dimension only"),
-    (nn.MultiheadAttention(4, 2, add_bias_kv=True), (3, 4), r"add_bias_kv"),
-    (nn.MultiheadAttention(4, 2, kdim=3, vdim=3), (3, 4), r"kdim/vdim"),
-    (nn.Linear(3, 2), (4,), r"Linear\(3, \.\.\.\) got input of shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "model,x,match",
+    [
+        (
+            nn.Sequential(nn.Conv2d(1, 1, 1), nn.Sequential(nn.ReLU(), nn.Conv3d(1, 1, 1))),
+            (1, 3, 3),
+            r"1\.1: nn\.Conv3d is not supported; supported: .*nn\.Conv2d",
+        ),
+        (
+            nn.Sequential(_SortingConv(1, 1, 1)),
+            (1, 3, 3),
+            r"node 'sort' in '0' at test_layers.py:\d+: .*torch.sort.* "
+            r"is not supported",
+        ),
+        (nn.Sequential(nn.BatchNorm2d(1).train()), (1, 3, 3), r"0: BatchNorm2d in train mode"),
+        (nn.Sequential(nn.Dropout(0.3).train()), (4,), r"Dropout\(p=0.3\) in train mode"),
+        (nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"), (1, 4, 4), r"padding_mode='reflect'"),
+        (nn.GELU(approximate="none"), (float("nan"),), r"argument 'x'.*finite"),
+        (nn.LayerNorm((2, 3)), (2, 3), r"normalisation over the last dimension only"),
+        (nn.MultiheadAttention(4, 2, add_bias_kv=True), (3, 4), r"add_bias_kv"),
+        (nn.MultiheadAttention(4, 2, kdim=3, vdim=3), (3, 4), r"kdim/vdim"),
+        (nn.Linear(3, 2), (4,), r"Linear\(3, \.\.\.\) got input of shape \(4,\)"),
+    ],
+)
 def test_unsupported_and_bad_input_raise_clear_errors(model, x, match):
     model = model.double()
-    if not isinstance(model, nn.BatchNorm2d) and not any(m.training and isinstance(m, (nn.BatchNorm2d, nn.Dropout))
-                                                         for m in model.modules()):
+    if not isinstance(model, nn.BatchNorm2d) and not any(
+        m.training and isinstance(m, (nn.BatchNorm2d, nn.Dropout)) for m in model.modules()
+    ):
         model.eval()
     sample = torch.tensor(x, dtype=torch.float64) if isinstance(x[0], float) else _randn(x, 0)
     with pytest.raises(NumericsError, match=match):
         duat.decompose(model, sample)
 
 
-@pytest.mark.parametrize("kwargs,arg", [
-    (dict(weight=torch.zeros(2, 3, 3), input_shape=(2, 8)), "groups"),
-    (dict(weight=torch.zeros(2, 1, 3), input_shape=(2, 8), groups=2, stride=0), "stride"),
-    (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 8)), "input_shape"),
-    (dict(weight=torch.zeros(2, 1, 5, 5), input_shape=(1, 3, 3)), "input_shape"),
-    (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 5, 5), padding=-1), "padding"),
-    (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 5, 5), dilation=(1, 0)), "dilation"),
-    (dict(weight=torch.zeros(2), input_shape=(1, 5)), "weight"),
-])
+@pytest.mark.parametrize(
+    "kwargs,arg",
+    [
+        (dict(weight=torch.zeros(2, 3, 3), input_shape=(2, 8)), "groups"),
+        (dict(weight=torch.zeros(2, 1, 3), input_shape=(2, 8), groups=2, stride=0), "stride"),
+        (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 8)), "input_shape"),
+        (dict(weight=torch.zeros(2, 1, 5, 5), input_shape=(1, 3, 3)), "input_shape"),
+        (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 5, 5), padding=-1), "padding"),
+        (dict(weight=torch.zeros(2, 1, 3, 3), input_shape=(1, 5, 5), dilation=(1, 0)), "dilation"),
+        (dict(weight=torch.zeros(2), input_shape=(1, 5)), "weight"),
+    ],
+)
 def test_conv_matrix_argument_table(kwargs, arg):
     with pytest.raises(NumericsError, match=f"argument '{arg}'"):
         duat.conv_matrix(**kwargs)
