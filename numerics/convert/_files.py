@@ -12,13 +12,13 @@ Every write goes through :func:`theory.io.atomic_write_dir` (temporary sibling d
 failure leaves the old directory or nothing, never half a directory. Loading never unpickles: the weights
 are parsed with ``safetensors.torch.load`` (after the header alone has been read and the memory budget
 checked) and must be bit-identical to a fresh :func:`to_module` of the spec, so a file that loads is exactly
-the correctly rounded conversion of the exact weights it names.
+the correctly rounded conversion of the exact weights it names. The weights file's own bytes, metadata and checks
+are :mod:`numerics.convert._weights`.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,35 +32,16 @@ from theory.cli import MEMORY_BUDGET, check_budget, guard_memory
 from theory.spec import SPEC_FILE
 
 from .._errors import NumericsError, bad, theory_errors
-from ._module import DTYPES, SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
+from ._module import SpecModule, module_bytes, resolve_device, resolve_dtype, to_module
+from ._weights import _check_metadata, _check_tensors, _dtype_name, _read_metadata, _weights_bytes
 
 WEIGHTS_FILE = "weights.safetensors"
-WEIGHTS_FORMAT = "cnnverify.weights"
-WEIGHTS_VERSION = "1"
-_HEADER_LIMIT = 100 * 1024**2  # safetensors' own limit on the JSON header
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return next(name for name, dt in DTYPES.items() if dt == dtype)
 
 
 def _as_path(value: Any, arg: str) -> Path:
     if not isinstance(value, (str, os.PathLike)):
         raise bad(arg, value, "a path (str or os.PathLike)")
     return Path(value)
-
-
-def _weights_bytes(net: theory.Network, dtype: torch.dtype, memory_budget: int = MEMORY_BUDGET) -> bytes:
-    """The safetensors file of ``to_module(net, dtype)``: contiguous CPU tensors plus metadata."""
-    module = to_module(net, dtype, "cpu", memory_budget=memory_budget)
-    tensors = {name: t.detach().contiguous() for name, t in module.state_dict().items()}
-    metadata = {
-        "format": WEIGHTS_FORMAT,
-        "version": WEIGHTS_VERSION,
-        "content_hash": net.content_hash,
-        "dtype": _dtype_name(dtype),
-    }
-    return safetensors.torch.save(tensors, metadata)
 
 
 def _write_dir(out: Path, files: dict[str, bytes], force: bool, **kwargs: Any) -> Path:
@@ -202,79 +183,6 @@ def export(
     files[SPEC_FILE] = spec_data
     files[WEIGHTS_FILE] = _weights_bytes(net, dt, budget)
     return _write_dir(d, files, force=True, tool="numerics.export", update=True, written=[WEIGHTS_FILE])
-
-
-def _read_metadata(wpath: Path) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file, parsed from its header alone (8-byte length + JSON), without
-    reading the tensors; the header length is checked against the file size and safetensors' own limit first."""
-    size = wpath.stat().st_size
-    with open(wpath, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise NumericsError(f"{wpath}: truncated safetensors file ({len(head)} bytes, no header)")
-        (n,) = struct.unpack("<Q", head)
-        if n > min(size - 8, _HEADER_LIMIT):
-            raise NumericsError(
-                f"{wpath}: corrupted or truncated safetensors file (header length {n} exceeds the "
-                f"{size - 8} bytes that follow)"
-            )
-        raw = fh.read(n)
-    with theory_errors():
-        header = theory.io.parse_json(raw, wpath, "safetensors header")
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict):
-        raise NumericsError(
-            f"{wpath}: no metadata in the safetensors header; not written by numerics.save_module/export"
-        )
-    return meta
-
-
-def _check_metadata(meta: dict[str, Any], net: theory.Network, where: Path) -> torch.dtype:
-    if meta.get("format") != WEIGHTS_FORMAT:
-        raise NumericsError(f"{where}: metadata format is {meta.get('format')!r}, expected {WEIGHTS_FORMAT!r}")
-    if meta.get("version") != WEIGHTS_VERSION:
-        raise NumericsError(
-            f"{where}: unsupported weights version {meta.get('version')!r}; this library reads "
-            f"version {WEIGHTS_VERSION!r}"
-        )
-    if meta.get("content_hash") != net.content_hash:
-        raise NumericsError(
-            f"{where}: the weights belong to another spec (content_hash "
-            f"{str(meta.get('content_hash'))[:16]}... in the weights, {net.content_hash[:16]}... "
-            f"in {SPEC_FILE})"
-        )
-    name = meta.get("dtype")
-    if name not in DTYPES:
-        raise NumericsError(f"{where}: metadata dtype {name!r} is not one of {sorted(DTYPES)}")
-    return DTYPES[name]
-
-
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    """The tensor's bit pattern as integers (so -0.0 != 0.0 and NaN payloads count)."""
-    return t.view({8: torch.int64, 4: torch.int32, 2: torch.int16}[t.element_size()])
-
-
-def _check_tensors(
-    loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], dtype: torch.dtype, where: Path
-) -> None:
-    if set(loaded) != set(expected):
-        missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
-        raise NumericsError(
-            f"{where}: tensor names do not match the spec's module (missing {missing}, unexpected {extra})"
-        )
-    for name, want in expected.items():
-        got = loaded[name]
-        if got.dtype != dtype:
-            raise NumericsError(f"{where}: tensor {name!r} has dtype {got.dtype}, the metadata says {dtype}")
-        if got.shape != want.shape:
-            raise NumericsError(
-                f"{where}: tensor {name!r} has shape {tuple(got.shape)}, the spec's module needs {tuple(want.shape)}"
-            )
-        if not torch.equal(_bits(got), _bits(want.detach().contiguous())):
-            raise NumericsError(
-                f"{where}: weights do not match the exact spec (tensor {name!r} differs from "
-                f"to_module(spec, {dtype}); corrupted or edited file)"
-            )
 
 
 def load_module(

@@ -30,8 +30,11 @@ Skips: a traced ``forward`` may add (or subtract) two tensors of the same shape,
 ``y = g(x) + f(x)`` (a residual block of ``Conv1d`` / ``ReLU`` with ``out + x``), with or without a ReLU after
 the join and at the end of the network. The spec is a chain, so ``x`` travels through the branch's layers in
 extra channels as ``(relu(x), relu(-x))`` and comes back as ``relu(x) - relu(-x) = x`` at the join
-(``numerics.convert._lower``): exact, so still lossless; the layers that carry a skip are dense layers.
+(``numerics.convert._lower_forms``): exact, so still lossless; the layers that carry a skip are dense layers.
 A sum of tensors of different shapes is an error naming the add node.
+
+This module walks the traced graph (:func:`from_torch`); the rule of each leaf layer is
+:mod:`numerics.convert._import_layers`.
 """
 
 from __future__ import annotations
@@ -47,194 +50,21 @@ from torch.nn import functional as F
 import theory
 
 from .._errors import bad
-from ._lower import Lowering, Sym
-from ._lower_2d import avg_pool2d, conv2d
-from ._lower_layers import conv_layer, exact_array, exact_dense
-from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
+from ._import_layers import _LEAVES, _MAX_POOL, _apply, _avg_pool2d, _conv2d, _ops
+from ._lower import Lowering
+from ._lower_forms import Sym
+from ._module import SpecModule
 
-_LEAVES = (
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.AvgPool2d,
-    nn.Linear,
-    nn.ReLU,
-    nn.Flatten,
-    nn.Identity,
-    nn.Dropout,
-    LocallyConnected1d,
-    DenseOnSignal,
-    SpecModule,
-)
-_MAX_POOLS = (
-    nn.MaxPool1d,
-    nn.MaxPool2d,
-    nn.MaxPool3d,
-    nn.AdaptiveMaxPool1d,
-    nn.AdaptiveMaxPool2d,
-    nn.FractionalMaxPool2d,
-)
 _SUMS = {operator.add: 1, torch.add: 1, "add": 1, operator.iadd: 1, operator.sub: -1, torch.sub: -1, "sub": -1}
 _OPERATIONS = (
     "conv1d, conv2d and avg_pool2d (weights from the module), linear, relu and flatten(x, 1) of one "
     "traced tensor, and sums x + f(x) of two"
 )
-_SUPPORTED = (
-    "Conv1d, Conv2d, AvgPool2d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or DenseOnSignal"
-)
-_MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
-
-
-def _pair(x: Any) -> tuple[int, int]:
-    return (x, x) if isinstance(x, int) else (int(x[0]), int(x[-1]))
-
-
-def _pads2d(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right) zeros of torch's ``padding`` (an int, a pair, ``"valid"`` or ``"same"``: the
-    extra zero of an odd total goes to the bottom / right, as torch pads)."""
-    if padding == "valid":
-        return 0, 0, 0, 0
-    if padding == "same":
-        th, tw = (d * (k - 1) for k, d in zip(kernel, dilation))
-        return th // 2, tw // 2, th - th // 2, tw - tw // 2
-    ph, pw = _pair(padding)
-    return ph, pw, ph, pw
-
-
-def _conv2d(
-    lo: Lowering, v: Sym, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int, *, where: str
-) -> Sym:
-    dilation = _pair(dilation)
-    return conv2d(
-        lo,
-        v,
-        weight,
-        bias,
-        stride=_pair(stride),
-        pads=_pads2d(padding, tuple(weight.shape[2:]), dilation),
-        dilation=dilation,
-        groups=int(groups),
-        where=where,
-    )
-
-
-def _avg_pool2d(
-    lo: Lowering,
-    v: Sym,
-    kernel: Any,
-    stride: Any,
-    padding: Any,
-    ceil_mode: bool,
-    count_pad: bool,
-    divisor: Any,
-    *,
-    where: str,
-) -> Sym:
-    if ceil_mode:
-        raise bad(where, "AvgPool2d(ceil_mode=True)", "ceil_mode=False (windows inside the padded signal)")
-    ph, pw = _pair(padding)
-    return avg_pool2d(
-        lo,
-        v,
-        _pair(kernel),
-        stride=_pair(stride or kernel),
-        pads=(ph, pw, ph, pw),
-        count_pad=bool(count_pad),
-        divisor=divisor,
-        where=where,
-    )
-
-
-def _ops(module: nn.Module) -> list[tuple[str, Any]]:
-    """``(where, op)`` of a module that is a plain list of layers: ``op`` a leaf module or ``"relu"``."""
-    if isinstance(module, SpecModule):
-        out: list[tuple[str, Any]] = []
-        for i, (layer, relu) in enumerate(zip(module.layers, module.relu)):
-            out.append((f"layers.{i}", layer))
-            if relu:
-                out.append((f"layers.{i} relu", "relu"))
-        return out
-    return [("", module)]
-
-
-def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
-    """One leaf operation on the traced tensor ``v``."""
-    if op == "relu" or isinstance(op, nn.ReLU):
-        return lo.relu(v)
-    if op == "flatten" or (isinstance(op, nn.Flatten) and op.start_dim == 1 and op.end_dim == -1):
-        return lo.flatten(v, 1, where)
-    if isinstance(op, nn.Identity) or (isinstance(op, nn.Dropout) and not op.training):
-        return v
-    if isinstance(op, nn.Conv2d):
-        if op.padding_mode != "zeros":
-            raise bad(where, f"Conv2d(padding_mode={op.padding_mode!r})", "padding_mode='zeros'")
-        return _conv2d(lo, v, op.weight, op.bias, op.stride, op.padding, op.dilation, op.groups, where=where)
-    if isinstance(op, nn.AvgPool2d):
-        return _avg_pool2d(
-            lo,
-            v,
-            op.kernel_size,
-            op.stride,
-            op.padding,
-            op.ceil_mode,
-            op.count_include_pad,
-            op.divisor_override,
-            where=where,
-        )
-    if isinstance(op, _MAX_POOLS):
-        raise bad(where or "module", type(op).__name__, _MAX_POOL)
-    if isinstance(op, nn.Conv1d):
-        if v.index.ndim != 3:
-            raise bad(
-                where,
-                f"Conv1d on a signal of shape {v.shape} (after Flatten/Linear, or 2-D)",
-                "convolutions on a (batch, channels, positions) signal",
-            )
-        c = v.shape[0]
-        if op.in_channels != c or op.padding_mode != "zeros" or isinstance(op.padding, str):
-            raise bad(
-                where,
-                f"Conv1d(in_channels={op.in_channels}, padding={op.padding!r}, padding_mode="
-                f"{op.padding_mode!r}) on {c} channels",
-                f"in_channels {c}, numeric zero padding",
-            )
-        (stride,), (pad,), (dil,) = op.stride, op.padding, op.dilation
-        return lo.tree(
-            v,
-            lambda c, n: conv_layer(
-                op.weight, op.bias, c, n, stride=stride, pads=(pad, pad), dilation=dil, groups=op.groups, where=where
-            )[0],
-            where,
-        )
-    if isinstance(op, nn.Linear):
-        if v.shape[-1] != op.in_features:
-            raise bad(
-                where,
-                f"Linear(in_features={op.in_features}) on a signal of shape {v.shape}",
-                f"a Linear on the last axis (after Flatten: the flattened signal), in_features = {v.shape[-1]}",
-            )
-        v = lo.matmul(v, exact_dense(op.weight.T, where), where)
-        return v if op.bias is None else lo.add_const(v, exact_dense(op.bias, where), where)
-    if isinstance(op, LocallyConnected1d):
-        return lo.tree(
-            v,
-            lambda c, n: theory.LocalLayer(
-                exact_array(op.weight, op.weight.shape, where), exact_array(op.bias, op.bias.shape, where), relu=False
-            ),
-            where,
-        )
-    if isinstance(op, DenseOnSignal):
-        return lo.tree(
-            v,
-            lambda c, n: theory.DenseLayer(
-                exact_array(op.weight, op.shape, where), exact_array(op.bias, op.shape[:2], where), relu=False
-            ),
-            where,
-        )
-    raise bad(where or "module", type(op).__name__, _SUPPORTED)
 
 
 class _Tracer(torch.fx.Tracer):
-    """Keeps this project's layers whole (their forward is einsum and reshapes, not the operations above)."""
+    """Keeps this project's layers whole (their forward is einsum and reshapes, not the operations :func:`_apply`
+    lowers)."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, _LEAVES) or super().is_leaf_module(m, qualname)

@@ -7,8 +7,9 @@ as affine forms, so they become dense layers: no tree layer kind is 2-D. Both im
 :func:`numerics.from_torch` (``Conv2d``, ``F.conv2d``, ``AvgPool2d``) and :func:`numerics.from_onnx` (2-D ``Conv``,
 ``AveragePool``).
 
-This module sits above :mod:`numerics.convert._lower` and :mod:`numerics.convert._lower_layers` (it imports both,
-neither imports it), so the lowering and its per-layer helpers import each other in one direction only.
+This module sits above :mod:`numerics.convert._lower` (with :mod:`numerics.convert._lower_forms` below it) and
+:mod:`numerics.convert._lower_layers` (it imports them, none imports it), so the lowering and its per-layer helpers
+import each other in one direction only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import bad
-from ._lower import Lowering, Sym
+from ._lower import Lowering
+from ._lower_forms import Sym
 from ._lower_layers import exact_dense
 
 

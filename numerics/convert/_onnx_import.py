@@ -35,8 +35,9 @@ import numpy as np
 import theory
 
 from .._errors import NumericsError, bad
-from ._lower import Lowering, Sym
+from ._lower import Lowering
 from ._lower_2d import avg_pool2d, conv2d
+from ._lower_forms import Sym
 from ._lower_layers import conv_layer, exact_dense
 
 DEFAULT_MAX_BYTES = 1 << 30

@@ -15,8 +15,9 @@ alone: the guard every decomposition runs against its ``memory_budget``), and re
 Internals: ``_trace`` (torch.fx tracing with the supported layers as leaves; node names and source lines for
 errors), ``_graph`` (the traced graph at ``x`` as local maps), ``_ops`` (functional forms, data movement, ``+``
 and ``*`` by constants), ``_maps`` (gather / matrix / conv maps with their batched operators), ``_accumulate``
-(forward / reverse order, sparse / dense blocks), ``_decompose`` (the public API), ``_estimate`` and
-``_estimate_rules`` (the memory estimate).
+(forward / reverse order, sparse / dense blocks), ``_decompose`` (the public API), ``_estimate``,
+``_estimate_walk`` and ``_estimate_rules`` (the memory estimate: its records, the walk over the graph, the
+per-node rules).
 
 Subpackages and public modules: :mod:`numerics.duat.layers` (one form per leaf type), :mod:`numerics.duat.models`
 (the reference models), :mod:`numerics.duat.references` (independent second computations of each form, for

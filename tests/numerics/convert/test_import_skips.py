@@ -18,7 +18,7 @@ from torch import nn
 
 import theory
 from numerics import TOLERANCES, NumericsError, from_torch
-from numerics.convert import _lower
+from numerics.convert import _lower_forms
 
 
 def _q(t: torch.Tensor):
@@ -308,6 +308,6 @@ def test_skips_that_cannot_be_expressed_name_the_node(make, message):
 
 def test_the_size_of_a_lowered_skip_is_capped(monkeypatch):
     """Carried skips are dense layers; past MAX_TERMS coefficients the import stops with a clear error."""
-    monkeypatch.setattr(_lower, "MAX_TERMS", 50)
+    monkeypatch.setattr(_lower_forms, "MAX_TERMS", 50)
     with pytest.raises(NumericsError, match="exceed 50 coefficients"):
         from_torch(_make(ResidualEnd), SHAPE)
