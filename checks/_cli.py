@@ -26,7 +26,7 @@ import theory
 
 from ._errors import ChecksError
 from .claims import PROFILES, Context, Registry, build_registry
-from .claims._claim import quiet_progress
+from .claims._result import quiet_progress
 from .reporting import (
     build_document,
     check_out_dir,

@@ -18,23 +18,13 @@ The citation strings of the project's claims are in ``_sources.py`` (used by the
 ``checks.verify`` and ``checks.duat``).
 """
 
-from ._claim import (
-    KINDS,
-    PROFILES,
-    STATUSES,
-    Claim,
-    Context,
-    Result,
-    claim,
-    counts_as_failure,
-    finding_state,
-    not_testable,
-    status_label,
-)
+from ._claim import KINDS, Claim, counts_as_failure, finding_state, status_label
+from ._declare import claim, not_testable
 from ._discover import BUILTIN, ENTRY_POINT_GROUP, build_registry, claims_in, default_registry, load_source
 from ._json import jsonable
 from ._rates import RATE_BANDS, RateBand, loglog_slope
 from ._registry import Registry
+from ._result import PROFILES, STATUSES, Context, Result
 
 __all__ = [
     "Claim",

@@ -9,6 +9,7 @@ declared criteria (:func:`depth_verdict`, :func:`residual_verdict`, :func:`lora_
 """
 
 from ._catalogue import CLAIMS
-from ._empirical import depth_verdict, lora_verdict, pruning_verdict, residual_verdict
+from ._pretrained import lora_verdict, pruning_verdict
+from ._trends import depth_verdict, residual_verdict
 
 __all__ = ["CLAIMS", "depth_verdict", "residual_verdict", "lora_verdict", "pruning_verdict"]

@@ -2,7 +2,7 @@
 
 Exact parts: a conv matrix is linear in its kernel and a rank-r kernel update has ``rank M(dK) <= r Ho Wo``
 (E18); removing hidden units of a UAT-form layer changes the output by exactly their terms (E19). Empirical parts
-(``_empirical``): LoRA rank against adaptation, accuracy against the pruning ratio. :func:`merge` makes one
+(``_pretrained``): LoRA rank against adaptation, accuracy against the pruning ratio. :func:`merge` makes one
 Result of the two (a crash in either part is ``unknown``, the other still reported). Float comparisons use
 ``TOLERANCES['float64_affine']``; ranks are numpy's SVD-threshold ranks. Source: Wang & Li, DUAT (arXiv
 2407.17480), our reconstruction (docs/duat.md; docs/catalogue.md lists the claims).
@@ -20,8 +20,8 @@ from numerics import duat
 from numerics.duat import references as ref
 
 from ..claims import Context, Result
-from ._empirical import lora_adaptation, pruning_curve
 from ._parts import Part, _gen, _model, _randn, _result, _uat_layers, matrix_part
+from ._pretrained import lora_adaptation, pruning_curve
 
 
 # ------------------------------------------------------------------------------------------------ E18, E19

@@ -11,11 +11,11 @@ from ..claims import Claim, not_testable
 from ..claims._sources import DUAT_CLAIM, DUAT_EXPERIMENT, DUAT_FORMS
 from ._adaptation import e18_lora, e19_pruning
 from ._definition import e20_duat_functions, e21_universal
-from ._empirical import depth_trend, residual_trend
 from ._layers import e1_uat, e2_conv, e3_structure, e4_pooling, e5_activations, e6_norms, e7_linear, e8_patch, e9_mha
 from ._networks import e10_resnet, e11_vit, e12_constancy, e14_cnn_vs_vit, e15_receptive
 from ._parts import one_thread
 from ._residual import e13_residual
+from ._trends import depth_trend, residual_trend
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(

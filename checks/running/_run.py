@@ -25,7 +25,7 @@ import numerics
 
 from .._errors import bad
 from ..claims import Claim, Context, Registry, Result, status_label
-from ..claims._claim import quiet_progress
+from ..claims._result import quiet_progress
 from ._cache import Cache
 
 _WORKER: dict[str, dict[str, Claim]] = {}

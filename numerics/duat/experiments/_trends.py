@@ -2,7 +2,7 @@
 
 Each function trains seed-stacked CNN ensembles (:mod:`numerics.duat.experiments._models`) on the bar-relation task
 (:func:`numerics.duat.experiments._task.bars_task`) and returns a plain JSON-able dict of per-seed numbers; the claims
-(``checks.duat._empirical``) apply the declared criteria. float32 on the CPU by default (``device='cuda'`` is
+(``checks.duat._trends``, ``checks.duat._pretrained``) apply the declared criteria. float32 on the CPU by default (``device='cuda'`` is
 accepted), one torch thread by default: on a shared 2-core machine, intra-op threads spin-waiting on these tiny
 kernels made training 10-40x slower in our measurements. Source: claims duat.E16-E19
 (docs/catalogue.md; the experiments are ours; the paper's own could not be read).

@@ -1,6 +1,6 @@
-"""The DUAT empirical claims (checks/duat/_empirical.py): the criteria on tiny experiments (planted failures), the
-claims end to end with plots, the not-testable claims. Every training run here is tiny (12 x 12 images, 2 seeds,
-tens of steps)."""
+"""The DUAT empirical claims (checks/duat/_trends.py, checks/duat/_pretrained.py; sizes and decision rule:
+checks/duat/_empirical.py): the criteria on tiny experiments (planted failures), the claims end to end with plots,
+the not-testable claims. Every training run here is tiny (12 x 12 images, 2 seeds, tens of steps)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from checks import Context
 from checks.duat import CLAIMS as DUAT_CLAIMS
 from checks.duat import _empirical as emp
+from checks.duat import _pretrained, _trends
 from numerics.duat.experiments._adaptation import lora_experiment, pruning_experiment
 from numerics.duat.experiments._models import ConvArch
 from numerics.duat.experiments._train import TrainSpec
@@ -26,7 +27,7 @@ def test_depth_experiment_keys_and_a_planted_chance_level_fails():
     assert len(exp["test_acc"]) == 2 and all(len(a) == 2 for a in exp["test_acc"])
     # planted: a learning rate so small that no model moves from its initialisation, so depth cannot help
     frozen = depth_experiment(depths=(1, 3), target_params=300, **TINY, spec=TrainSpec(30, lr=1e-9))
-    assert emp.depth_verdict(frozen).status == "fail"
+    assert _trends.depth_verdict(frozen).status == "fail"
 
 
 def test_depth_verdict_needs_matched_parameters():
@@ -40,16 +41,16 @@ def test_depth_verdict_needs_matched_parameters():
         "seeds": [0, 1, 2],
         "config": {"target_params": 100, "side": 12},
     }
-    assert emp.depth_verdict(good).status == "pass"
-    assert emp.depth_verdict({**good, "params": [100, 120]}).status == "fail"
-    assert emp.depth_verdict({**good, "test_acc": [[0.5, 0.5, 0.51], [0.5, 0.6, 0.55]]}).status == "fail"
+    assert _trends.depth_verdict(good).status == "pass"
+    assert _trends.depth_verdict({**good, "params": [100, 120]}).status == "fail"
+    assert _trends.depth_verdict({**good, "test_acc": [[0.5, 0.5, 0.51], [0.5, 0.6, 0.55]]}).status == "fail"
 
 
 def test_residual_experiment_unreached_target_is_unknown_and_worse_residual_fails():
     exp = residual_experiment(blocks=1, width=4, **TINY, loss_target=1e-4, spec=TrainSpec(20, eval_every=10))
     v = exp["variants"]
     assert set(v) == {"plain", "residual"} and v["plain"]["target_step"] == [-1, -1]
-    assert emp.residual_verdict(exp).status == "unknown"  # never at equal training loss: not decided
+    assert _trends.residual_verdict(exp).status == "unknown"  # never at equal training loss: not decided
     reached = {
         "target_step": [100, 100],
         "target_train_loss": [0.1, 0.1],
@@ -64,9 +65,9 @@ def test_residual_experiment_unreached_target_is_unknown_and_worse_residual_fail
             "residual": {**reached, "target_test_acc": [0.7, 0.72]},
         },
     }
-    assert emp.residual_verdict(planted).status == "fail"
+    assert _trends.residual_verdict(planted).status == "fail"
     planted["variants"]["residual"]["target_test_acc"] = [0.9, 0.92]
-    assert emp.residual_verdict(planted).status == "pass"
+    assert _trends.residual_verdict(planted).status == "pass"
 
 
 def test_lora_and_pruning_experiments_keys_and_planted_failures():
@@ -75,15 +76,17 @@ def test_lora_and_pruning_experiments_keys_and_planted_failures():
     assert set(lora["test_acc"]) == {"none", "head", "r=1", "r=2", "full"}
     assert lora["trainable"]["r=1"] == sum(4 * 1 + 1 * 9 * c for c in (1, 4, 4)) + 4 * 2 + 2
     # planted: adaptation that cannot move (learning rate 1e-9): the shift is never adapted to
-    assert emp.lora_verdict(lora_experiment(ranks=(1,), **kw, adapt=TrainSpec(10, lr=1e-9))).status == "fail"
+    assert _pretrained.lora_verdict(lora_experiment(ranks=(1,), **kw, adapt=TrainSpec(10, lr=1e-9))).status == "fail"
     prune = pruning_experiment(ratios=(0.0, 0.5, 0.9), **kw, finetune=TrainSpec(5))
     assert len(prune["test_acc"]) == 3 and len(prune["finetuned_test_acc"]) == 3
     # planted: untrained models at chance "tolerate" pruning vacuously, which must not pass
     untrained = pruning_experiment(ratios=(0.0, 0.5), **{**kw, "pretrain": TrainSpec(1, lr=1e-9)})
-    assert emp.pruning_verdict(untrained).status == "fail"
+    assert _pretrained.pruning_verdict(untrained).status == "fail"
     collapse = {**prune, "test_acc": [[0.9, 0.9], [0.7, 0.7], [0.5, 0.5]], "finetuned_test_acc": None}
-    assert emp.pruning_verdict(collapse).status == "fail"
-    assert emp.pruning_verdict({**collapse, "test_acc": [[0.9, 0.9], [0.88, 0.88], [0.5, 0.5]]}).status == "pass"
+    assert _pretrained.pruning_verdict(collapse).status == "fail"
+    assert (
+        _pretrained.pruning_verdict({**collapse, "test_acc": [[0.9, 0.9], [0.88, 0.88], [0.5, 0.5]]}).status == "pass"
+    )
 
 
 def test_claims_run_end_to_end_with_plots(tmp_path, monkeypatch):
@@ -108,8 +111,10 @@ def test_claims_run_end_to_end_with_plots(tmp_path, monkeypatch):
     checks = {c.id: c for c in DUAT_CLAIMS}
     from checks import Claim
 
-    checks["duat.E18"] = Claim("duat.E18", "s", "src", "numerical", {"quick": 1, "full": 1}, emp.lora_adaptation)
-    checks["duat.E19"] = Claim("duat.E19", "s", "src", "numerical", {"quick": 1, "full": 1}, emp.pruning_curve)
+    checks["duat.E18"] = Claim(
+        "duat.E18", "s", "src", "numerical", {"quick": 1, "full": 1}, _pretrained.lora_adaptation
+    )
+    checks["duat.E19"] = Claim("duat.E19", "s", "src", "numerical", {"quick": 1, "full": 1}, _pretrained.pruning_curve)
     for cid in ("duat.E16", "duat.E17", "duat.E18", "duat.E19"):
         res = checks[cid].run(ctx)
         assert res.status in ("pass", "fail"), (cid, res.evidence)
