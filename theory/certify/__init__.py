@@ -9,7 +9,7 @@ pruning (``_patterns``, ``_duals``), interval and Taylor forms of the target (ou
 ``_enclosure``, ``_form_bounds``), or the piecewise certificate of :mod:`theory.certify.pieces`.
 It returns a :class:`theory.prove.Certificate`: the upper bound is always sound, the lower bound is an exact
 witness. Both searches implement :class:`SupSearch` (``_sup_search``), the written interface the certificate
-is assembled from.
+is assembled from (``_assemble``).
 """
 
 from ._certify import SEARCH_METHODS, certify_sup_error

@@ -5,13 +5,13 @@ the target a polynomial with rational coefficients, so the query is in the decid
 fields: ``unsat`` proves the bound exactly, ``sat`` gives a counterexample (re-checked in exact rational
 arithmetic before it is reported). One-input heads are first cut exactly into their linear pieces (one small
 univariate query each); heads with several inputs go to z3 as one query with the ReLU units as variables
-``h = If(z > 0, z, 0)``.
+``h = If(z > 0, z, 0)``. This module holds the polynomial target (:func:`sympy_to_z3`), the arguments and the
+outcome of :func:`prove_bound`; the queries themselves are built by :mod:`theory.prove._bound_queries`.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 from fractions import Fraction
 from typing import Any, Mapping
@@ -24,8 +24,9 @@ from .._errors import TheoryError, bad
 from ..formula import parse_formula
 from ..heads import Head, as_box
 from ..spec import Network, as_rational, evaluate_exact
+from ._bound_queries import bound_queries
 from ._certificate import Certificate
-from ._encode import check_timeout, encode, point_array, rational_candidates, solve, z3_rational
+from ._solving import check_timeout, point_array, rational_candidates, solve, z3_rational
 
 POLYNOMIAL = "a polynomial with rational coefficients in x0..x{k-1} (Add, Mul, Pow with a nonnegative integer exponent, Integer, Rational, Symbol)"
 
@@ -110,112 +111,6 @@ def _inputs(head: Any, target: Any, box: Any, eps: Any) -> tuple[Network, sp.Exp
 
 
 STRATEGIES = ("auto", "pieces", "smt", "nlsat")
-MAX_PIECES = 1 << 16
-
-
-def linear_pieces(
-    net: Network, lo: Fraction, hi: Fraction, *, max_pieces: int = MAX_PIECES
-) -> list[tuple[Fraction, Fraction, Fraction, Fraction]] | None:
-    """The exact linear pieces of a one-input network on ``[lo, hi]``: ``[(u, v, a, b)]`` with ``net(x) = a x + b``
-    on ``[u, v]``, consecutive, covering ``[lo, hi]``.
-
-    Every unit is tracked by its exact values at a common sorted set of breakpoints (linear in between). A
-    ReLU unit whose pre-activation changes sign strictly inside a segment adds the exact rational crossing
-    ``x = u + (v - u) z(u) / (z(u) - z(v))`` as a breakpoint (all units' values there by linear interpolation),
-    so after every layer each unit is linear between consecutive breakpoints. Returns None when more than
-    ``max_pieces`` pieces would be needed.
-    """
-    counts = [p * c for p, c in zip(net.positions, net.channels)]
-    if counts[0] != 1 or counts[-1] != 1:
-        raise TheoryError("internal: linear_pieces needs one input unit and one output unit")
-    pts = [lo, hi]
-    vals = [[lo, hi]]
-    for i, layer in enumerate(net.layers):
-        units = np.arange(counts[i + 1], dtype=np.int64)
-        which, src, nz = layer.edges(units)
-        bias = layer.bias_of(units)
-        rows: list[list[tuple[Fraction, int]]] = [[] for _ in range(units.size)]
-        for w_i, s_u, n in zip(which.tolist(), src.tolist(), nz.tolist()):
-            rows[w_i].append((layer.weight.values[n], s_u))
-        pre = [
-            [bias[u] + sum((w * vals[su][p] for w, su in rows[u]), Fraction(0)) for p in range(len(pts))]
-            for u in range(units.size)
-        ]
-        if layer.relu:
-            new_pts, new_pre = [pts[0]], [[col[0]] for col in pre]
-            for seg in range(len(pts) - 1):
-                cuts = set()
-                for col in pre:
-                    z0, z1 = col[seg], col[seg + 1]
-                    if (z0 < 0 < z1) or (z1 < 0 < z0):
-                        cuts.add(z0 / (z0 - z1))
-                x0, x1 = pts[seg], pts[seg + 1]
-                for t in sorted(cuts):
-                    new_pts.append(x0 + t * (x1 - x0))
-                    for col, out in zip(pre, new_pre):
-                        out.append(col[seg] + t * (col[seg + 1] - col[seg]))
-                new_pts.append(x1)
-                for col, out in zip(pre, new_pre):
-                    out.append(col[seg + 1])
-            if len(new_pts) - 1 > max_pieces:
-                return None
-            pts = new_pts
-            vals = [[v if v > 0 else Fraction(0) for v in col] for col in new_pre]
-        else:
-            vals = pre
-    out = vals[0]
-    pieces = []
-    for seg in range(len(pts) - 1):
-        u, v = pts[seg], pts[seg + 1]
-        a = (out[seg + 1] - out[seg]) / (v - u)
-        pieces.append((u, v, a, out[seg] - a * u))
-    return pieces
-
-
-def _sub_boxes(box: tuple, splits: int) -> list[tuple]:
-    axes = [
-        [(lo + (hi - lo) * Fraction(i, splits), lo + (hi - lo) * Fraction(i + 1, splits)) for i in range(splits)]
-        for lo, hi in box
-    ]
-    return [tuple(b) for b in itertools.product(*axes)]
-
-
-def _queries(
-    net: Network, poly: z3.ArithRef, xs: list, box: tuple, eps: Fraction, strategy: str, splits: int, details: dict
-):
-    """Yield ``(solver, sub-box, hints)``: the box is violated iff one of the solvers is sat; ``hints`` are
-    cheap candidate coordinates (per axis) tried before the model's own values."""
-    e = z3_rational(eps)
-    if strategy == "pieces":
-        pieces = linear_pieces(net, *box[0])
-        if pieces is None:
-            details["pieces"] = f"more than {MAX_PIECES}; fell back to 'smt'"
-            strategy = "smt"
-        else:
-            details["pieces"] = len(pieces)
-            x = xs[0]
-            solver = z3.Solver()  # one incremental solver: push/pop per piece is ~4x cheaper than new solvers
-            for u, v, a, b in pieces:
-                err = z3_rational(a) * x + z3_rational(b) - poly
-                solver.push()
-                solver.add(x >= z3_rational(u), x <= z3_rational(v), z3.Or(err > e, err < -e))
-                yield solver, ((u, v),), [[(u + v) / 2]]  # hint: a quadratic error peaks mid-piece
-                solver.pop()
-            return
-    definitions: list = []
-    _, (out,) = encode(net, inputs=xs, definitions=definitions)
-    details["relu_units"] = len(definitions)
-    err = out - poly
-    for sub in _sub_boxes(box, splits):
-        if strategy == "nlsat":
-            solver = z3.Then("simplify", "elim-term-ite", "qfnra-nlsat").solver()
-        else:
-            solver = z3.Solver()
-        solver.add(*definitions)
-        for x, (lo, hi) in zip(xs, sub):
-            solver.add(x >= z3_rational(lo), x <= z3_rational(hi))
-        solver.add(z3.Or(err > e, err < -e))
-        yield solver, sub, [[] for _ in sub]
 
 
 def prove_bound(
@@ -235,8 +130,8 @@ def prove_bound(
     Strategies (the answer is the same, only the speed differs):
 
     * ``"pieces"`` (one input; the ``"auto"`` choice for k = 1): the network is split exactly into its linear
-      pieces ``a x + b`` on ``[u, v]`` (:func:`linear_pieces`), and z3 decides one univariate query
-      ``exists x in [u, v]: |a x + b - target(x)| > eps`` per piece;
+      pieces ``a x + b`` on ``[u, v]`` (:func:`theory.prove._bound_queries.linear_pieces`), and z3 decides one
+      univariate query ``exists x in [u, v]: |a x + b - target(x)| > eps`` per piece;
     * ``"smt"`` (the ``"auto"`` choice for k >= 2): one query, ReLU units as variables with defining equations
       ``h = If(z > 0, z, 0)`` (much faster in z3 than nested ``If`` terms), z3's default solver;
     * ``"nlsat"``: the same query through the tactic ``simplify; elim-term-ite; qfnra-nlsat``.
@@ -306,7 +201,7 @@ def prove_bound(
     reasons: list[str] = []
     tried, finished = 0, True
     queries: list[Any] = []
-    for solver, sub, hints in _queries(net, poly, xs, box, eps, strategy, splits, details):
+    for solver, sub, hints in bound_queries(net, poly, xs, box, eps, strategy, splits, details):
         result, reason = solve(solver, deadline, queries)
         counts[result] += 1
         if result == "unknown":

@@ -3,9 +3,9 @@
 Every weight and bias enters z3 as the exact rational it is (``z3.RealVal("p/q")``), ReLU as
 ``If(z > 0, z, 0)``. Only the output's cone (the units the outputs reach through nonzero weights, found with
 :meth:`theory.Layer.edges` exactly like :func:`theory.evaluate_exact`) is built, so a routing network at
-``d = 2^20`` encodes into ``O(k log d)`` terms. The helpers that turn a z3 model back into an exact rational
-point and re-check it with :func:`theory.evaluate_exact` live here too: a counterexample is only reported after
-that exact re-check.
+``d = 2^20`` encodes into ``O(k log d)`` terms. A z3 model is turned back into an exact rational point and
+re-checked with :func:`theory.evaluate_exact` (the helpers of :mod:`theory.prove._solving`): a counterexample is
+only reported after that exact re-check.
 """
 
 from __future__ import annotations
@@ -21,92 +21,7 @@ from .._errors import TheoryError, bad
 from ..spec import Network, as_rational, evaluate_exact, input_name
 from ..spec._rational import ZERO
 from ._certificate import Certificate
-
-
-# ---------------------------------------------------------------------------------------------- numbers
-def z3_rational(q: Fraction) -> z3.ArithRef:
-    """The exact z3 real numeral of a Fraction: ``z3.RealVal("p/q")``."""
-    return z3.RealVal(f"{q.numerator}/{q.denominator}") if q.denominator != 1 else z3.RealVal(q.numerator)
-
-
-def relu(e: z3.ArithRef) -> z3.ArithRef:
-    """``max(e, 0)`` as ``If(e > 0, e, 0)``."""
-    return z3.If(e > 0, e, z3.RealVal(0))
-
-
-def as_fraction(v: z3.ExprRef) -> Fraction | None:
-    """The Fraction of a z3 rational numeral (``None`` for algebraic or non-numeral values)."""
-    if z3.is_rational_value(v):
-        return Fraction(v.numerator_as_long(), v.denominator_as_long())
-    if z3.is_int_value(v):
-        return Fraction(v.as_long())
-    return None
-
-
-def check_timeout(timeout_s: Any) -> float:
-    """Validate a positive, finite time budget in seconds."""
-    if (
-        isinstance(timeout_s, bool)
-        or not isinstance(timeout_s, (int, float, np.integer, np.floating))
-        or not np.isfinite(timeout_s)
-        or timeout_s <= 0
-    ):
-        raise bad("timeout_s", timeout_s, "a positive finite number of seconds")
-    return float(timeout_s)
-
-
-def solve(solver: z3.Solver, deadline: float, log: list[str] | None = None) -> tuple[str, str]:
-    """Run ``solver.check()`` within the wall-clock ``deadline``; returns ``(result, reason)``.
-
-    ``result`` is ``"unsat"``, ``"sat"`` or ``"unknown"`` (timeout, budget spent, or z3 gave up; ``reason``
-    says which). An ``unsat`` query is appended to ``log`` as SMT-LIB 2 text (``solver.to_smt2()``: the
-    assertions in force, exact rational constants), so a second solver can re-check every step of a proof
-    (:func:`theory.recheck`).
-    """
-    left = deadline - time.perf_counter()
-    if left <= 0:
-        return "unknown", "time budget spent before this query"
-    solver.set("timeout", max(1, int(left * 1000)))
-    r = solver.check()
-    if r == z3.unsat:
-        if log is not None:
-            log.append(solver.to_smt2())
-        return "unsat", ""
-    if r == z3.sat:
-        return "sat", ""
-    return "unknown", f"z3: {solver.reason_unknown()}"
-
-
-def rational_candidates(value: z3.ExprRef, lo: Fraction | None = None, hi: Fraction | None = None) -> list[Fraction]:
-    """Exact rational points at or near a z3 model value, nearest first, clipped to ``[lo, hi]``.
-
-    A rational numeral gives itself. An algebraic number (nonlinear models) gives its approximations
-    ``|r - value| <= 10^-p`` for ``p = 2, 4, 8, ..., 128`` (short witnesses first) and the neighbours
-    ``r +- 10^-p``: when the violated set is open (strict inequalities of continuous functions) one of them
-    lies inside it once ``p`` is large enough.
-    """
-    exact = as_fraction(value)
-    if exact is not None:
-        out = [exact]
-    elif z3.is_algebraic_value(value):
-        out = []
-        for p in (2, 4, 8, 16, 32, 64, 128):
-            r = as_fraction(value.approx(p))
-            if r is None:
-                continue
-            step = Fraction(1, 10**p)
-            out += [r, r + step, r - step]
-    else:
-        return []
-    clipped = []
-    for r in out:
-        if lo is not None and r < lo:
-            r = lo
-        if hi is not None and r > hi:
-            r = hi
-        if r not in clipped:
-            clipped.append(r)
-    return clipped
+from ._solving import check_timeout, exact_value, point_array, rational_candidates, relu, solve, witness_of, z3_rational
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -218,30 +133,6 @@ def encode(
             new[u] = e
         values = new
     return input_vars, [values[u] for u in needed[-1].tolist()]
-
-
-# ---------------------------------------------------------------------------------------------- witnesses
-def point_array(net: Network, point: Mapping[int, Fraction]) -> np.ndarray:
-    """The input array (shape ``(d,)`` or ``(c_in, d)``) with ``point[unit]`` at each given unit, 0 elsewhere."""
-    flat = np.empty(net.d * net.c_in, dtype=object)
-    flat[:] = ZERO
-    for u, v in point.items():
-        flat[int(u)] = v
-    return flat if net.c_in == 1 else flat.reshape(net.d, net.c_in).T
-
-
-def witness_of(net: Network, point: Mapping[int, Fraction]) -> dict[str, Fraction]:
-    """Witness record: the nonzero coordinates by input name (all others are 0)."""
-    return {input_name(net, u): v for u, v in sorted(point.items()) if v != 0}
-
-
-def _exact_value(
-    expr: z3.ExprRef, point: Mapping[int, Fraction], variables: Mapping[int, z3.ArithRef]
-) -> Fraction | None:
-    """Exact value of a z3 expression at a rational point (``None`` when z3 does not reduce it to a rational)."""
-    subs = [(variables[u], z3_rational(point.get(u, ZERO))) for u in variables]
-    value = z3.simplify(z3.substitute(expr, *subs) if subs else expr)
-    return as_fraction(value)
 
 
 # ---------------------------------------------------------------------------------------------- proof
@@ -361,7 +252,7 @@ def prove_equivalent_monolithic(
         if support is not None:
             want = [point.get(i, ZERO) for i in support]
         else:
-            want = [_exact_value(w, point, variables) for w in wanted]
+            want = [exact_value(w, point, variables) for w in wanted]
             if any(v is None for v in want):
                 continue
         bad_outputs = [j for j, (g, w) in enumerate(zip(got, want)) if g != w]

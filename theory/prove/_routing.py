@@ -18,7 +18,7 @@ from .._errors import bad
 from ..constructions._routing import validate_support
 from ..spec import ConvLayer, Network, PointwiseLayer, evaluate_exact
 from ._certificate import Certificate
-from ._encode import as_fraction, check_timeout, point_array, relu, solve, witness_of, z3_rational
+from ._solving import as_fraction, check_timeout, point_array, relu, solve, witness_of, z3_rational
 
 ARGUMENT = (
     "Induction on the level l = 1..L. Invariant I(l): at every position p of level l, channel 2j+e (e in {0: +, 1: -}) "

@@ -31,7 +31,9 @@ depth-``D`` stack of general layers the recursion unrolls to the a-priori form
 ``n_l`` the largest fan-in of level ``l``: linear in depth for unit-norm layers, ``O(D n u)`` overall.
 
 This module is the one implementation; ``numerics.rounding_bound`` resolves a torch dtype to its name and
-calls :func:`rounding_bound`, and :func:`theory.certify_sup_error` adds it for ``semantics="float32"``.
+calls :func:`rounding_bound`, and :func:`theory.certify_sup_error` adds it for ``semantics="float32"``. The
+fixed per-level data of the bound (float weights, fan-ins, the exact routing units) is
+:mod:`theory.spec._rounding_levels`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import numpy as np
 
 from .._errors import bad
 from ._network import Network
+from ._rounding_levels import Level, abs_floats, level_plan
 
 # name -> (p: significand bits incl. the hidden bit, emin: exponent of the smallest normal, emax)
 FORMATS = {
@@ -138,66 +141,6 @@ def cone_levels(net: Network) -> list[tuple[np.ndarray, tuple[np.ndarray, np.nda
     return out
 
 
-def _abs_floats(values: np.ndarray) -> np.ndarray:
-    """|q| as float64, rounded up by one ulp where float64 cannot hold it exactly (the bound stays a bound)."""
-    out = np.empty(len(values), dtype=np.float64)
-    for i, v in enumerate(values):
-        f = abs(float(v))
-        out[i] = f if Fraction(f) == abs(Fraction(v)) else math.nextafter(f, math.inf)
-    return out
-
-
-def _signatures(
-    layer_relu: bool,
-    units: int,
-    which: np.ndarray,
-    src: np.ndarray,
-    w_signed: np.ndarray,
-    zero_bias: np.ndarray,
-    sig: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact routing units of one level and their signatures.
-
-    ``sig[u] = (t, sigma, r)``: unit ``u`` equals ``sigma x_t`` (``r = 0``) or ``relu(sigma x_t)`` (``r = 1``)
-    exactly, ``t`` an input unit; ``t = -1`` when unknown. A unit is exact when it has no edges and bias 0,
-    one edge of weight ``+-1`` and bias 0, or two edges of weight ``+-1`` from ``relu(sigma x_t)`` and
-    ``relu(-sigma x_t)`` with bias 0 (one of the two is 0, so the float sum is exact: the sign-split readout).
-    """
-    fan = np.bincount(which, minlength=units)
-    unit_w = np.abs(w_signed) == 1
-    all_unit = np.bincount(which, weights=(~unit_w).astype(np.float64), minlength=units) == 0
-    exact = zero_bias & all_unit & (fan <= 1)
-    out = np.full((units, 3), -1, dtype=np.int64)
-    first = np.searchsorted(which, np.arange(units))  # edges are grouped by unit (which is sorted)
-    one = np.flatnonzero(exact & (fan == 1))
-    e = first[one]
-    s_t, s_sig, s_r = sig[src[e], 0], sig[src[e], 1] * np.sign(w_signed[e]).astype(np.int64), sig[src[e], 2]
-    ok = (s_t >= 0) & ~((s_r == 1) & (np.sign(w_signed[e]) < 0))  # -relu(.) has no signature
-    out[one[ok]] = np.stack([s_t[ok], s_sig[ok], np.where(layer_relu, 1, s_r[ok])], 1)
-    two = np.flatnonzero(zero_bias & all_unit & (fan == 2))
-    if two.size:
-        a, b = src[first[two]], src[first[two] + 1]
-        pair = (
-            (sig[a, 0] >= 0)
-            & (sig[a, 0] == sig[b, 0])
-            & (sig[a, 1] == -sig[b, 1])
-            & (sig[a, 2] == 1)
-            & (sig[b, 2] == 1)
-        )
-        exact[two[pair]] = True
-        wa, wb = w_signed[first[two]], w_signed[first[two] + 1]
-        lin = pair & (wa == -wb)  # w (relu(sx) - relu(-sx)) = w s x
-        out[two[lin]] = np.stack(
-            [
-                sig[a[lin], 0],
-                sig[a[lin], 1] * np.sign(wa[lin]).astype(np.int64),
-                np.full(int(lin.sum()), 1 if layer_relu else 0),
-            ],
-            1,
-        )
-    return exact, out
-
-
 def _exact_levels(net: Network, levels: list, x: Sequence[Fraction]) -> list[np.ndarray]:
     """Exact values of every cone unit at the point ``x`` (values of the cone's input units), level by level."""
     vals = np.empty(len(x), dtype=object)
@@ -212,39 +155,7 @@ def _exact_levels(net: Network, levels: list, x: Sequence[Fraction]) -> list[np.
     return out
 
 
-class _Level:
-    """The fixed data of one level of the bound: sorted edges, float weights, fan-in, exact units (signatures)."""
-
-    def __init__(self, layer: Any, level: tuple, n_below: int, sig: np.ndarray):
-        import scipy.sparse as sps
-
-        units, (which, src, nz) = level
-        self.m = m = units.size
-        order = np.argsort(which, kind="stable")
-        which, src, nz = which[order], src[order], nz[order]
-        w_signed = np.array([float(v) for v in layer.weight.values[nz]], dtype=np.float64)
-        w = _abs_floats(layer.weight.values[nz])
-        self.b = b = _abs_floats(layer.bias_of(units))
-        self.nonzero = np.concatenate([w[w > 0], b[b > 0]])
-        self.fan = np.bincount(which, minlength=m)
-        self.W = sps.csr_matrix((w, (which, src)), shape=(m, n_below))
-        self.P = sps.csr_matrix((np.ones(w.size), (which, src)), shape=(m, n_below))  # the edge pattern
-        self.relu = bool(layer.relu)
-        self.exact, self.sig = _signatures(layer.relu, m, which, src, w_signed, b == 0, sig)
-
-
-def _levels(net: Network, levels: list) -> list[_Level]:
-    out = []
-    n0 = levels[0][0].size
-    sig = np.stack([np.arange(n0), np.ones(n0, dtype=np.int64), np.zeros(n0, dtype=np.int64)], 1)
-    for i, layer in enumerate(net.layers):
-        lv = _Level(layer, levels[i + 1], levels[i][0].size, sig)
-        out.append(lv)
-        sig = lv.sig
-    return out
-
-
-def _step(lv: _Level, a: np.ndarray, e: np.ndarray, dtype: str, live: np.ndarray | None = None):
+def _step(lv: Level, a: np.ndarray, e: np.ndarray, dtype: str, live: np.ndarray | None = None):
     """One level for magnitudes ``a`` and errors ``e`` of the level below, ``(n,)`` or ``(n, B)``.
 
     ``sum_a = |W| a``, ``sum_e = |W| e``, the new rounding ``gamma_{fan+2} (sum_a + sum_e + |b|) + (fan + 2) eta``
@@ -282,13 +193,14 @@ def region_bounds(
         pre_max: optional, per level ``1 .. D`` (None for linear levels): ``(units_l, B)`` upper bounds of the exact
             pre-activation on each region. A ReLU unit with ``pre_max + e <= 0`` has float output exactly 0 there
             (the float pre-activation is ``<= 0``): its error is 0 and it does not count in the next level's fan-in.
-        plan: the result of ``_levels(net, cone_levels(net))``, to reuse across calls (computed when None).
+        plan: the result of ``level_plan(net, cone_levels(net))`` (:mod:`theory.spec._rounding_levels`), to reuse
+            across calls (computed when None).
     Returns:
         ``(e, peak)``, each ``(B,)``: the bound on ``|float output - exact output|`` on each region, and the
         largest magnitude a float value may reach there (the model needs ``peak`` below the format's maximum).
     """
     levels = cone_levels(net)
-    plan = plan or _levels(net, levels)
+    plan = plan or level_plan(net, levels)
     if len(magnitudes) != len(levels) or any(np.shape(m)[0] != lv[0].size for m, lv in zip(magnitudes, levels)):
         raise bad("magnitudes", [np.shape(m) for m in magnitudes], "one (units, regions) array per cone level")
     a = np.asarray(magnitudes[0], dtype=np.float64)
@@ -315,7 +227,7 @@ def point_bound(net: Network, point: Sequence[Any], dtype: str) -> tuple[float, 
     levels = cone_levels(net)
     vals = np.empty(len(point), dtype=object)
     vals[:] = [Fraction(v) for v in point]
-    mags, pres = [_abs_floats(vals)[:, None]], []
+    mags, pres = [abs_floats(vals)[:, None]], []
     for i, layer in enumerate(net.layers):
         units, level_edges = levels[i + 1]
         assert level_edges is not None  # every level above the input carries its edges
@@ -325,7 +237,7 @@ def point_bound(net: Network, point: Sequence[Any], dtype: str) -> tuple[float, 
         up_ = np.array([float(v) for v in acc]) if acc.size else np.zeros(0)
         pres.append((up_ + np.abs(up_) * 2.0**-50)[:, None] if layer.relu else None)  # rounded up
         vals = np.where(acc > 0, acc, _ZERO) if layer.relu else acc
-        mags.append(_abs_floats(vals)[:, None])
+        mags.append(abs_floats(vals)[:, None])
     e, peak = region_bounds(net, mags, dtype, pres)
     return float(e[0]), float(peak[0])
 
@@ -363,13 +275,13 @@ def rounding_bound(net: Network, magnitudes: Any, dtype: str, *, point: Sequence
     exact_layers, layer_new = [], []
     peak, w_min, w_max = float(a.max()) if n0 else 0.0, math.inf, 0.0
     at = None if point is None else _exact_levels(net, levels, point)
-    for i, lv in enumerate(_levels(net, levels)):
+    for i, lv in enumerate(level_plan(net, levels)):
         if lv.nonzero.size:
             w_min, w_max = min(w_min, float(lv.nonzero.min())), max(w_max, float(lv.nonzero.max()))
         sum_a, e, new, pk = _step(lv, a, e, dtype)
         if lv.m:
             peak = max(peak, float(pk.max()))
-        a = sum_a + lv.b if at is None else _abs_floats(at[i + 1])
+        a = sum_a + lv.b if at is None else abs_floats(at[i + 1])
         if bool(lv.exact.all()):
             exact_layers.append(i)
         layer_new.append(float(new.max()) if lv.m else 0.0)

@@ -544,7 +544,7 @@ def test_yarotsky_bound_with_the_whole_query_strategies(m, strategy):
 
 @pytest.mark.parametrize("name", ["yarotsky", "head"])
 def test_linear_pieces_match_exact_evaluation(name):
-    from theory.prove._bound import linear_pieces
+    from theory.prove._bound_queries import linear_pieces
 
     net = (
         yarotsky(5)
@@ -612,7 +612,7 @@ def test_algebraic_models_become_rational_witnesses():
     x = z3.Real("x")
     solver.add(x * x == 2, x > 0)
     assert solver.check() == z3.sat
-    from theory.prove._encode import rational_candidates
+    from theory.prove._solving import rational_candidates
 
     cands = rational_candidates(solver.model()[x], Fraction(0), Fraction(3, 2))
     assert any(abs(c * c - 2) < Fraction(1, 10**100) for c in cands) and all(0 <= c <= Fraction(3, 2) for c in cands)

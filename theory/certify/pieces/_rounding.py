@@ -23,7 +23,8 @@ def pieces_rounding(net: Any, names: list[str], box: tuple, dtype: str) -> tuple
     adds the worst cases of all hats at once. None when no grid applies or step one fails.
     """
     from ...spec._network import thaw
-    from ...spec._rounding import _levels, cone_levels, region_bounds
+    from ...spec._rounding import cone_levels, region_bounds
+    from ...spec._rounding_levels import level_plan
     from .._cone import extract_cone
 
     cone = extract_cone(net)
@@ -35,7 +36,7 @@ def pieces_rounding(net: Any, names: list[str], box: tuple, dtype: str) -> tuple
     if grid is None:
         return None
     worst = [0.0, 0.0]
-    plan = _levels(net, cone_levels(net))
+    plan = level_plan(net, cone_levels(net))
 
     def slab(mags: list, pre_max: list) -> None:
         e, peak = region_bounds(net, mags, dtype, pre_max, plan)
