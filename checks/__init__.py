@@ -45,7 +45,7 @@ Public API (re-exported here, so no one needs the folders):
 * errors: :class:`ChecksError` (a ``ValueError``) for every bad input.
 """
 
-from . import duat, verify, ww
+from . import claims, duat, expect, reporting, running, verify, ww
 from ._cli import main
 from ._errors import ChecksError
 from .claims import (

@@ -78,3 +78,13 @@ def test_theory_face_holds_the_mathematics():
 
     assert {"run_cli", "EXIT_CODES", "check_budget", "ProgressLine"} <= set(theory.cli.__all__)
     assert {"read_json", "atomic_write_dir", "check_writable", "MARKER_FILE"} <= set(theory.io.__all__)
+
+
+@pytest.mark.parametrize("package", ["theory", "numerics", "checks"])
+def test_package_faces_reach_every_subpackage(package):
+    """One way to reach a name: the package's face re-exports the entry points users call, and every subpackage
+    is an attribute of it, so the rest is ``package.subpackage.name`` (``numerics.duat.decompose``)."""
+    module = importlib.import_module(package)
+    subpackages = sorted(p.name for p in (ROOT / package).iterdir() if (p / "__init__.py").exists())
+    missing = [name for name in subpackages if not isinstance(vars(module).get(name), types.ModuleType)]
+    assert not missing, f"{package} does not import its subpackages {missing}"
