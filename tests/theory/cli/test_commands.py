@@ -1,4 +1,4 @@
-"""What the command lines share (theory._commands): the exit-code table, the strict integer-list parser, the
+"""What the command lines share (theory.cli): the exit-code table, the strict integer-list parser, the
 closed-pipe guard and the terminal progress line."""
 
 from __future__ import annotations
