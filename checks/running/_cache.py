@@ -6,8 +6,14 @@ versions of the libraries that compute (python, numpy, scipy, sympy, torch, z3, 
 ``.py`` file of the top-level package its module belongs to. Code the claim imports from elsewhere is covered only
 through the library versions; after editing such code, run with ``--no-cache``.
 
-An entry holds the :class:`Result` as JSON and the claim's artifact files (plots); ``unknown`` results are never
-stored (a timeout or crash is retried on the next run). Entries are written to a temporary directory and
+The files a claim read through the toolkit's readers (spec files, weight files, ONNX files, any JSON read by
+``theory.io.read_json``) are not in the key, since they are known only after the claim ran: the entry records each
+one's path and sha256 (``theory.io.FileRead``), and :meth:`Cache.get` re-hashes them before serving it. A file
+that changed, vanished or cannot be read makes the entry stale: it is not served, the claim runs again
+(:attr:`Cache.stale` says why) and its new result replaces the entry.
+
+An entry holds the :class:`Result` as JSON, the files it read, and the claim's artifact files (plots);
+``unknown`` results are never stored (a timeout or crash is retried on the next run). Entries are written to a temporary directory and
 renamed into place, so a reader sees a whole entry or none. Default location: ``$CNNVERIFY_CACHE``, else
 ``$XDG_CACHE_HOME/cnnverify/checks``, else ``~/.cache/cnnverify/checks``.
 """
@@ -25,6 +31,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable
+
+from theory.io import FileRead, changed_reads
 
 from .._errors import bad
 from ..claims import Result
@@ -99,6 +107,8 @@ class Cache:
         if root is not None and not isinstance(root, (str, os.PathLike)):
             raise bad("root", root, "None (the default cache directory) or a path")
         self.root = Path(root) if root is not None else default_cache_dir()
+        self.stale: dict[str, list[str]] = {}
+        """Key -> the recorded files that changed, for every entry :meth:`get` refused as stale."""
 
     @staticmethod
     def key(claim_id: str, origin: str, profile: str, seed: int) -> str:
@@ -115,21 +125,35 @@ class Cache:
     def _dir(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, key: str, into: Path) -> Result | None:
-        """The stored result of ``key`` with its artifacts copied into ``into``; None when absent or unreadable."""
+    def get(self, key: str, into: Path) -> tuple[Result, tuple[str, ...]] | None:
+        """The stored result of ``key`` and the paths of the files it read (each re-hashed: unchanged), with its
+        artifacts copied into ``into``; None when absent, unreadable, or stale (a file it read changed:
+        recorded in :attr:`stale`)."""
         entry = self._dir(key)
         try:
             result = Result.from_json(json.loads((entry / "result.json").read_text()))
+            reads_json = json.loads((entry / "reads.json").read_text())
+            if not isinstance(reads_json, list):
+                return None
+            reads = [FileRead.from_json(r) for r in reads_json]
+        except (OSError, ValueError):  # absent, written by an older version, or damaged by hand: recompute
+            return None
+        changed = changed_reads(reads)
+        if changed:
+            self.stale[key] = changed
+            return None
+        try:
             for f in (entry / "files").iterdir():
                 into.mkdir(parents=True, exist_ok=True)
                 _copy(f, into / f.name)
-        except (OSError, ValueError):  # absent, or damaged by hand: recompute
+        except OSError:
             return None
-        return result
+        return result, tuple(r.path for r in reads)
 
-    def put(self, key: str, result: Result, files: Iterable[Path]) -> bool:
-        """Store ``result`` and ``files`` unless it is ``unknown``; returns whether it was stored. A cache that
-        cannot be written (read-only, full disk) is skipped silently: the run's own report is unaffected."""
+    def put(self, key: str, result: Result, files: Iterable[Path], reads: Iterable[FileRead] = ()) -> bool:
+        """Store ``result``, the files it ``reads`` (path and sha256) and its artifact ``files`` unless it is
+        ``unknown``; returns whether it was stored. A cache that cannot be written (read-only, full disk) is
+        skipped silently: the run's own report is unaffected."""
         if result.status == "unknown":
             return False
         entry, tmp = self._dir(key), None
@@ -140,6 +164,7 @@ class Cache:
             for f in files:
                 _copy(f, tmp / "files" / f.name)
             (tmp / "result.json").write_text(json.dumps(result.to_json(), allow_nan=False))
+            (tmp / "reads.json").write_text(json.dumps([r.to_json() for r in reads]))
             if entry.exists():
                 shutil.rmtree(entry)
             os.rename(tmp, entry)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numerics
+from theory.io import FileRead, recording_reads
 
 from .._errors import bad
 from ..claims import Claim, Context, Registry, Result, status_label
@@ -34,21 +35,40 @@ _WORKER: dict[str, dict[str, Claim]] = {}
 
 @dataclass(frozen=True)
 class Outcome:
-    """One claim's result in a run; ``cached`` when it was reused from the cache rather than computed."""
+    """One claim's result in a run; ``cached`` when it was reused from the cache rather than computed, with the
+    files re-hashed to make sure the cached result is still about them (``rehashed``)."""
 
     claim: Claim
     result: Result
     cached: bool = False
+    rehashed: tuple[str, ...] = ()
 
 
-def _worker_run(origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool) -> list[dict]:
+def _run_unit(
+    unit: Sequence[Claim], ctx: Context, before: Callable[[int, Claim], None] = lambda i, c: None
+) -> tuple[list[Result], list[FileRead]]:
+    """Run a unit's claims in order (``before(i, claim)`` first); also return every file they read (through the
+    toolkit's readers). A unit's claims may share what one of them computed, so each depends on every file the
+    unit read."""
+    results = []
+    with recording_reads() as reads:
+        for i, c in enumerate(unit):
+            before(i, c)
+            results.append(c.run(ctx))
+    return results, list(dict.fromkeys(reads))
+
+
+def _worker_run(
+    origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool
+) -> tuple[list[dict], list[dict[str, str]]]:
     from ..claims import load_source
 
     if origin not in _WORKER:
         _WORKER[origin] = {c.id: c for c in load_source(origin)[1]}
     if verbose:
         ctx = dataclasses.replace(ctx, progress=lambda msg: print(f"      {msg}", file=sys.stderr, flush=True))
-    return [_WORKER[origin][i].run(ctx).to_json() for i in claim_ids]
+    results, reads = _run_unit([_WORKER[origin][i] for i in claim_ids], ctx)
+    return [r.to_json() for r in results], [r.to_json() for r in reads]
 
 
 def _collect(private: Path, staging: Path) -> list[Path]:
@@ -107,23 +127,31 @@ def run_claims(
             keys[c.id] = cache.key(c.id, origin, profile, ctx.seed)
             hit = cache.get(keys[c.id], staging)
             if hit is not None:
-                outcomes[c.id] = Outcome(c, hit, cached=True)
+                result, rehashed = hit
+                outcomes[c.id] = Outcome(c, result, cached=True, rehashed=rehashed)
+                files = (
+                    f"; {len(rehashed)} file{'s' * (len(rehashed) != 1)} it read re-hashed, unchanged"
+                    if rehashed
+                    else ""
+                )
                 report(
                     f"[{len(outcomes)}/{len(claims)}] {c.id}: "
-                    f"{status_label(hit.status, c.findings.get(profile, ''))} (cached)"
+                    f"{status_label(result.status, c.findings.get(profile, ''))} (cached{files})"
                 )
+            elif cache.stale.get(keys[c.id]):
+                report(f"{c.id}: cached result is stale ({', '.join(cache.stale[keys[c.id]])}); recomputing")
     units = _units([c for c in claims if c.id not in outcomes])
     cost = {id(u): max(c.cost[profile] for c in u) for u in units}
     left, start = sum(cost.values()), time.perf_counter()
 
-    def finished(unit: list[Claim], results: list[Result]) -> None:
+    def finished(unit: list[Claim], results: list[Result], reads: list[FileRead]) -> None:
         nonlocal left
         files = _collect(staging / ".claims" / _name(unit), staging)
         left -= cost[id(unit)]
         eta = left / max(1, min(jobs, len(units)))
         for c, result in zip(unit, results):
             if cache is not None and c.id in keys:
-                cache.put(keys[c.id], result, files)
+                cache.put(keys[c.id], result, files, reads)
             outcomes[c.id] = Outcome(c, result)
             report(
                 f"[{len(outcomes)}/{len(claims)}] {c.id}: {status_label(result.status, c.findings.get(profile, ''))} "
@@ -144,14 +172,14 @@ def run_claims(
         _run_in_workers(registry, remote, ctx, jobs, verbose, finished, cost)
     for unit in (u for u in units if not any(u is r for r in remote)):
         private = dataclasses.replace(ctx, out_dir=staging / ".claims" / _name(unit))
-        results: list[Result] = []
-        for c in unit:
-            report(
-                f"[{len(outcomes) + len(results) + 1}/{len(claims)}] {c.id}: running ({profile}, about "
-                f"{c.cost[profile]:g} s)"
-            )
-            results.append(c.run(private))
-        finished(unit, results)
+        results, reads = _run_unit(
+            unit,
+            private,
+            lambda i, c: report(
+                f"[{len(outcomes) + i + 1}/{len(claims)}] {c.id}: running ({profile}, about {c.cost[profile]:g} s)"
+            ),
+        )
+        finished(unit, results, reads)
     discard_private(staging)
     return [outcomes[c.id] for c in claims]
 
@@ -166,7 +194,7 @@ def _run_in_workers(
     ctx: Context,
     jobs: int,
     verbose: bool,
-    finished: Callable[[list[Claim], list[Result]], None],
+    finished: Callable[[list[Claim], list[Result], list[FileRead]], None],
     cost: dict[int, float],
 ) -> None:
     order = sorted(units, key=lambda u: -cost[id(u)])
@@ -194,8 +222,11 @@ def _run_in_workers(
                 ready, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in ready:
                     unit = pending.pop(fut)
+                    reads: list[FileRead] = []
                     try:
-                        results = [Result.from_json(r) for r in fut.result()]
+                        results_json, reads_json = fut.result()
+                        results = [Result.from_json(r) for r in results_json]
+                        reads = [FileRead.from_json(r) for r in reads_json]
                     except Exception as e:  # noqa: BLE001 -- a worker that died is an 'unknown', never a pass
                         results = [
                             Result(
@@ -205,7 +236,7 @@ def _run_in_workers(
                             )
                             for _ in unit
                         ]
-                    finished(unit, results)
+                    finished(unit, results, reads)
         except BaseException:
             for fut in pending:
                 fut.cancel()

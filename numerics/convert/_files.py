@@ -232,6 +232,7 @@ def load_module(
         error=NumericsError,
     )
     data = wpath.read_bytes()
+    theory.io.note_read(wpath, data)
     try:
         loaded = safetensors.torch.load(data)
     except (safetensors.SafetensorError, KeyError, ValueError, RuntimeError, TypeError) as e:

@@ -78,6 +78,7 @@ def _read(path: Any, max_bytes: int) -> tuple[bytes, Path]:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise bad("path", os.fspath(path), f"a file of at most max_bytes = {max_bytes} bytes (it grew while read)")
+    theory.io.note_read(p, data)
     return data, p
 
 

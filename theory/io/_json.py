@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import TheoryError
+from ._reads import note_read
 
 
 def parse_json(data: bytes | str, where: str | os.PathLike, what: str = "file") -> Any:
@@ -29,7 +30,8 @@ def parse_json(data: bytes | str, where: str | os.PathLike, what: str = "file") 
 
 
 def read_json(path: str | os.PathLike, what: str = "file") -> Any:
-    """Read the JSON file ``path`` (the one reader of JSON files of all three packages).
+    """Read the JSON file ``path`` (the one reader of JSON files of all three packages); the read is recorded
+    (:func:`note_read`), so a result computed from it can tell later whether the file changed.
 
     Raises:
         TheoryError: ``path`` cannot be read, or is not valid JSON (:func:`parse_json`: syntax, encoding, or
@@ -39,4 +41,5 @@ def read_json(path: str | os.PathLike, what: str = "file") -> Any:
         data = Path(path).read_bytes()
     except OSError as e:
         raise TheoryError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    note_read(path, data)
     return parse_json(data, path, what)

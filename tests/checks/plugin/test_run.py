@@ -97,7 +97,7 @@ def test_cache_ignores_damaged_entries(tmp_path):
     cache = Cache(tmp_path / "c")
     key = cache.key("t.x", str(CLAIMS), "quick", 0)
     assert cache.put(key, Result("pass", observed={"v": 1}), [])
-    assert cache.get(key, tmp_path / "into") == Result("pass", observed={"v": 1})
+    assert cache.get(key, tmp_path / "into") == (Result("pass", observed={"v": 1}), ())
     (cache.root / key[:2] / key / "result.json").write_text("{not json")
     assert cache.get(key, tmp_path / "into") is None
     assert not cache.put(key, Result("unknown"), [])
