@@ -236,6 +236,7 @@ def main(
             finished=_utc_now().isoformat(),
             env=environment(),
             cached={o.claim.id for o in outcomes if o.cached},
+            rehashed={o.claim.id: o.rehashed for o in outcomes if o.rehashed},
             origins={c.id: registry.origin(c.id) for c in claims},
         )
         finish(doc, staging, out, args.force, {"report.html": render_html(doc, staging, baseline)})

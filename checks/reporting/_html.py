@@ -143,6 +143,9 @@ def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, 
             f"<li>origin: {escape(e.get('origin') or '')}</li><li>kind: {escape(e['kind'])}</li>",
             f"<li>tolerance: {escape(str(r.tolerance))}</li><li>seconds: {r.seconds:.3f}"
             f"{' (cached)' if e.get('cached') else ''}</li>",
+            f"<li>files it read, re-hashed before reuse (unchanged): {escape(', '.join(e['cache_rehashed']))}</li>"
+            if e.get("cache_rehashed")
+            else "",
             f"<li>recorded finding: {escape(e['finding'])}</li>" if e.get("finding") else "",
             f"<li>note: {escape(r.note)}</li></ul>" if r.note else "</ul>",
             f"<h3>observed</h3>{_json_block(r.observed)}<h3>expected</h3>{_json_block(r.expected)}",

@@ -78,9 +78,11 @@ def build_document(
     env: Mapping[str, Any],
     cached: Collection[str] = (),
     origins: Mapping[str, str] | None = None,
+    rehashed: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`;
-    ``cached``: ids whose results were reused from the cache; ``origins``: where each claim was found. Each claim
+    ``cached``: ids whose results were reused from the cache; ``rehashed``: per cached id, the files it read that
+    were re-hashed (unchanged) before it was served; ``origins``: where each claim was found. Each claim
     entry carries its recorded ``finding`` for the profile ('' when none); ``findings`` lists the ids whose
     recorded finding reproduced (``known``) and those whose finding no longer does (``stale``)."""
     results = [r for _, r in runs]
@@ -107,6 +109,7 @@ def build_document(
                 "cost": dict(c.cost),
                 "origin": (origins or {}).get(c.id, ""),
                 "cached": c.id in cached,
+                "cache_rehashed": list((rehashed or {}).get(c.id, ())),
                 "finding": f,
                 "result": r.to_json(),
             }
@@ -253,6 +256,10 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         ]
         if entry.get("cached"):
             lines.append("- cached: reused from an earlier run with the same code, profile, seed and libraries")
+            if entry.get("cache_rehashed"):
+                lines.append(
+                    f"- files it read, re-hashed before reuse (unchanged): {', '.join(entry['cache_rehashed'])}"
+                )
         if _finding(entry):
             lines.append(f"- recorded finding: {_finding(entry)}")
         if r.note:

@@ -75,6 +75,11 @@ def test_a_spec_saved_over_is_recomputed_not_served_from_the_cache(tmp_path):
     assert second.returncode == 0 and "(1 cached)" in second.stdout
     assert "(cached; 2 files it read re-hashed, unchanged)" in second.stderr
     assert count.read_text().split() == ["ran"]
+    entry = json.loads((tmp_path / "r2" / "report.json").read_text())["claims"][0]
+    assert entry["cached"] and sorted(entry["cache_rehashed"]) == sorted(
+        str((spec / name).resolve()) for name in ("spec.json", "weights.safetensors")
+    )
+    assert "re-hashed before reuse (unchanged)" in (tmp_path / "r2" / "report.md").read_text()
     numerics.save_module(theory.select(4, [1], 2), spec, force=True)  # another network, same path
     third = run_cli(*base, "--out", tmp_path / "r3", env=env)
     assert count.read_text().split() == ["ran", "ran"], "the stale entry was served"
