@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds (default 30); the bound is sound at any "
         "time, but a search stopped by the limit before --rel-gap exits 1",
     )
+    c.add_argument(
+        "--max-work",
+        type=int,
+        metavar="N",
+        help="also stop after N boxes taken to be refined (default: no limit); a deterministic budget: a certificate "
+        "stopped by it is the same on any machine and under any load",
+    )
     c.add_argument("--rel-gap", type=float, default=0.01, help="stop when upper <= (1 + gap) lower (default 0.01)")
     c.add_argument(
         "--semantics",
@@ -188,6 +195,8 @@ def _certify(args) -> int:
             eps = Fraction(eps)
         except (ValueError, ZeroDivisionError):
             raise bad("--eps", args.eps, "a number such as 1e-3 or 1/1000") from None
+    if args.max_work is not None and args.max_work < 1:
+        raise bad("--max-work", args.max_work, "an int >= 1 (boxes taken to be refined)")
     net = load(args.path, note=_warning_line)
     if not net.meta_covered and (args.target is None or args.box is None):
         raise uncovered_meta_error(args.path)
@@ -204,6 +213,7 @@ def _certify(args) -> int:
             progress=progress,
             semantics=args.semantics,
             method=args.method,
+            max_work=args.max_work,
         )
     finally:
         if line is not None:
@@ -215,9 +225,10 @@ def _certify(args) -> int:
     if cert.status == "proved" and cert.incomplete is None:
         return EXIT_OK
     if cert.status == "proved":
+        flag = "--max-work" if cert.incomplete == "work budget exhausted" else "--time-limit"
         print(
             f"exit {EXIT_FAIL}: the search stopped before --rel-gap {args.rel_gap:g} ({cert.incomplete}); "
-            "a larger --time-limit tightens the bound",
+            f"a larger {flag} tightens the bound",
             file=sys.stderr,
         )
     return EXIT_FAIL

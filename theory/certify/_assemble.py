@@ -36,9 +36,17 @@ def _a_priori(meta) -> float | None:
 
 
 def no_pieces_certificate(
-    net: Network, expr: sp.Expr, names: list[str], boxq: tuple, eps_q: Fraction | None, why: str, seconds: float
+    net: Network,
+    expr: sp.Expr,
+    names: list[str],
+    boxq: tuple,
+    eps_q: Fraction | None,
+    why: str,
+    seconds: float,
+    max_work: int | None = None,
 ) -> Certificate:
-    """The certificate of ``method="pieces"`` when the piecewise certificate does not apply: unknown, with why."""
+    """The certificate of ``method="pieces"`` when the piecewise certificate does not apply: unknown, with why
+    (no search ran: no work done)."""
     dom = ", ".join(f"{n} in [{a}, {b}]" for n, (a, b) in zip(names, boxq))
     bound = "" if eps_q is None else f" <= {float(eps_q):.6g}"
     return Certificate(
@@ -49,7 +57,13 @@ def no_pieces_certificate(
         assumptions={"domain": [[n, str(a), str(b)] for n, (a, b) in zip(names, boxq)], "target": str(expr)},
         eps=eps_q,
         seconds=seconds,
-        details={"reason": f"piecewise certificate not applicable: {why}", "structure": {"piecewise": why}},
+        details={
+            "reason": f"piecewise certificate not applicable: {why}",
+            "structure": {"piecewise": why},
+            "work": 0,
+            "max_work": max_work,
+            "stopped_by": None,
+        },
     )
 
 
@@ -73,7 +87,8 @@ def certificate_of(
 
     ``upper`` is ``s.upper()`` as an exact Fraction (None when not finite), ``lower`` and the witness are the
     search's; the status is decided against ``eps_q``; ``details`` record the search's counters, the options, the
-    time since ``t0`` and the a-priori bound of ``meta`` (module docstring of :mod:`theory.certify._certify`).
+    time since ``t0`` and the a-priori bound of ``meta`` (module docstring of :mod:`theory.certify._certify`), and
+    both budgets: ``work`` (units done), ``max_work``, ``stopped_by`` (``"work"``, ``"time"``, None: finished).
     Raises:
         TheoryError: a lower bound above the upper bound (self-check).
     """
@@ -110,7 +125,11 @@ def certificate_of(
         "rel_gap": rel_gap,
         "gap_reached": bool(ratio is not None and ratio <= 1 + rel_gap),
         "time_limit_s": time_limit_s,
-        "timed_out": s.timed_out(),
+        # with a work budget, read from how the search stopped: the same on every machine
+        "timed_out": s.timed_out() if s.max_work is None else s.stopped_by == "time",
+        "work": s.work,
+        "max_work": s.max_work,
+        "stopped_by": s.stopped_by,
         "min_width_reached": s.min_width_hit,
         "cone_units": cone.n_units,
         "variables": names,

@@ -31,7 +31,7 @@ from ._intervals import dn, up
 from ._patterns import enumerate_patterns
 from ._propagate import UNSTABLE, exact_output, propagate
 from ._simplify import simplify
-from ._sup_search import SupSearch
+from ._sup_search import Budget, SupSearch
 
 METHOD = "interval-bnb"
 
@@ -45,7 +45,8 @@ class Search(SupSearch):
         names: the ``k`` search variables; ``var_index[i]`` is the variable of cone input ``i``.
         box: ``k`` exact intervals ``(lo, hi)``; the search covers the outer float box, candidates stay inside.
         eps: stop once the bound is ``<= eps`` or a witness exceeds it (None: stop at the relative gap).
-        time_limit_s, rel_gap, max_patterns, seed, progress: as in :func:`theory.certify_sup_error`.
+        time_limit_s, rel_gap, max_patterns, seed, progress, max_work: as in :func:`theory.certify_sup_error`;
+            one unit of work is one box taken from the heap to be split (:class:`~theory.certify._sup_search.Budget`).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class Search(SupSearch):
         max_patterns: int,
         seed: int = 0,
         progress: Callable[[dict], None] | None = None,
+        max_work: int | None = None,
     ) -> None:
         self.t0 = time.perf_counter()
         self.progress = progress  # called after every batch with the state (see report)
@@ -77,7 +79,7 @@ class Search(SupSearch):
         self.hi_in = np.where([Fraction(v) > q for v, (_, q) in zip(hi, box)], dn(hi), hi)
         self.width0 = np.where(self.hi0 > self.lo0, self.hi0 - self.lo0, 1.0)
         self.eps = eps
-        self._deadline = self.t0 + time_limit_s
+        self.budget: Budget = Budget(self.t0 + time_limit_s, max_work)
         self.rel_gap = rel_gap
         self.max_patterns = max_patterns
         self.max_units = 96  # enumeration is attempted on reps with at most this many unstable units
@@ -132,7 +134,7 @@ class Search(SupSearch):
 
     @property
     def deadline(self) -> float:
-        return self._deadline
+        return self.budget.deadline
 
     @property
     def structure(self) -> None:
@@ -216,7 +218,7 @@ class Search(SupSearch):
         K1 = self.k + 1
         for t, b in enumerate(idx):
             r2 = rep
-            late = time.perf_counter() > self._deadline
+            late = time.perf_counter() > self.budget.deadline  # only past the deadline: never on the work budget
             if prop is not None:
                 cls = prop.cls[:, t]
                 # minimal already when every unit but the output is an unstable ReLU
@@ -313,11 +315,14 @@ class Search(SupSearch):
         for node in self.process([(RepState(self.root), self.lo0, self.hi0, 0, np.inf)]):
             self.push(node)
         self.report()
-        while not self.done() and time.perf_counter() < self._deadline:
+        while not self.done():
+            self.budget.stopped_by = self.budget.spent()
+            if self.budget.stopped_by is not None:
+                break
             thr = self.threshold()
             batch = min(256, max(8, len(self.heap) // 2))
             items: list[tuple[RepState | PatState, np.ndarray, np.ndarray, int, float]] = []
-            while self.heap and len(items) < 2 * batch and -self.heap[0][0] > thr:
+            while self.heap and len(items) < 2 * batch and -self.heap[0][0] > thr and self.budget.take():
                 node = heapq.heappop(self.heap)[2]
                 kids = self.split(node)
                 if kids is None:

@@ -118,6 +118,7 @@ def certify_sup_error(
     progress: Callable[[dict], None] | None = None,
     semantics: str = "exact",
     method: str = "auto",
+    max_work: int | None = None,
 ) -> Certificate:
     """Certified ``sup_{x in box} |net(x) - target(x)|``: a sound upper bound and a rigorous lower bound.
 
@@ -134,7 +135,8 @@ def certify_sup_error(
             target's symbols.
         eps: optional tolerance to decide: ``"proved"`` if ``upper <= eps``, ``"refuted"`` if
             ``lower > eps`` (the witness violates, rigorously), else ``"unknown"``.
-        time_limit_s: wall-clock budget; the bound found when it runs out is still sound.
+        time_limit_s: wall-clock budget; the bound found when it runs out is still sound. Where it stops the
+            search depends on the machine and its load (``details["stopped_by"] == "time"``).
         rel_gap: stop once ``upper <= (1 + rel_gap) lower``.
         seed: seed of the random candidate points of the lower-bound search (the result is deterministic
             for a given seed).
@@ -152,6 +154,12 @@ def certify_sup_error(
             construction record names a Kuhn grid and the network is proved affine on its simplices, else the
             general branch and bound; ``"pieces"``: the piecewise certificate or ``"unknown"`` with the reason;
             ``"branch-and-bound"``: the general search only.
+        max_work: a deterministic work budget beside the time budget (None: none): the search stops once it has
+            taken ``max_work`` boxes (sub-boxes, or simplices and their parts) to refine, as at the deadline (the
+            bound is still sound); whichever budget is reached first stops it. The first bound of the whole box is
+            always computed. A certificate stopped by work (or finished) is the same on every machine, apart from
+            its timings. ``details`` record ``work``, ``max_work`` and ``stopped_by`` (``"work"``, ``"time"``,
+            None: finished).
     Returns:
         A :class:`Certificate` (method ``"kuhn-pieces"`` or ``"interval-bnb"``; ``details["structure"]`` says
         what was tried): ``upper`` (exact rational), ``lower`` with its
@@ -206,6 +214,8 @@ def certify_sup_error(
             raise bad(name, v, "a finite number >= 0")
     if isinstance(max_patterns, bool) or not isinstance(max_patterns, int) or max_patterns < 1:
         raise bad("max_patterns", max_patterns, "an int >= 1")
+    if max_work is not None and (isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 1):
+        raise bad("max_work", max_work, "None or an int >= 1 (units of work: boxes taken to be refined)")
     if progress is not None and not callable(progress):
         raise bad("progress", progress, "None or a callable taking one dict")
     check_semantics(semantics)
@@ -236,10 +246,12 @@ def certify_sup_error(
             float(rel_gap),
             seed,
             progress,
+            max_work,
         )
     if s is None and method == "pieces":
+        seconds = time.perf_counter() - t0
         return apply_semantics(
-            no_pieces_certificate(net, expr, names, boxq, eps_q, why, time.perf_counter() - t0), semantics, net, expr
+            no_pieces_certificate(net, expr, names, boxq, eps_q, why, seconds, max_work), semantics, net, expr
         )
     if s is None:
         search = Search(
@@ -254,6 +266,7 @@ def certify_sup_error(
             max_patterns,
             seed,
             progress,
+            max_work,
         )
         search.run()
         s = search

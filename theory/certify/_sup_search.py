@@ -12,6 +12,13 @@ Both are :class:`SupSearch` subclasses. Once a search has run, :func:`theory.cer
 certificate's bounds; the counters go into ``details``). A subclass must implement every abstract member;
 one that misses any cannot be instantiated (:class:`TypeError`). Source: the abstract-base pattern of solver
 interfaces (e.g. diffrax's ``AbstractSolver``); the members are ours.
+
+Budgets (:class:`Budget`): a search stops at its wall-clock deadline or once its work reaches ``max_work``,
+whichever comes first. One unit of work is one box taken from the open set to be refined (split in two, or
+settled when too narrow to split): a sub-box of the general search, a simplex (or a part of one) of the
+piecewise one. The first bound of the whole box (of every simplex) is not counted: no sound bound exists
+without it. Work does not depend on the machine, so a search stopped by work (or finished) gives the same
+certificate on any machine and under any load; one stopped by time does not.
 """
 
 from __future__ import annotations
@@ -19,10 +26,43 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
+
+
+@dataclass(eq=False)
+class Budget:
+    """The two budgets of one search and what it spent (mutable: the search counts into it).
+
+    Attributes:
+        deadline: the ``time.perf_counter()`` time at which the time budget ends.
+        max_work: the work budget in units (module docstring); None: no work budget.
+        work: units done so far.
+        stopped_by: ``"time"`` or ``"work"`` when the search stopped on that budget unfinished; None otherwise.
+    """
+
+    deadline: float
+    max_work: int | None = None
+    work: int = 0
+    stopped_by: str | None = None
+
+    def take(self, n: int = 1) -> int:
+        """Count up to ``n`` more units of work, as many as the work budget leaves; returns how many."""
+        if self.max_work is not None:
+            n = max(0, min(n, self.max_work - self.work))
+        self.work += n
+        return n
+
+    def spent(self) -> str | None:
+        """Which budget is spent now: ``"time"`` (checked first), ``"work"``, or None (the search may go on)."""
+        if time.perf_counter() >= self.deadline:
+            return "time"
+        if self.max_work is not None and self.work >= self.max_work:
+            return "work"
+        return None
 
 
 class SupSearch(abc.ABC):
@@ -94,6 +134,26 @@ class SupSearch(abc.ABC):
     def timed_out(self) -> bool:
         """Whether the budget is spent and the search is not finished (read at the time of the call)."""
         return bool(time.perf_counter() >= self.deadline and not self.done())
+
+    budget: Budget | None = None
+    """The search's :class:`Budget` (None: a search that counts no work; the members below then say 0, None)."""
+
+    @property
+    def work(self) -> int:
+        """Units of work done (module docstring): the same on every machine for the same call."""
+        return 0 if self.budget is None else self.budget.work
+
+    @property
+    def max_work(self) -> int | None:
+        """The work budget (None: none)."""
+        return None if self.budget is None else self.budget.max_work
+
+    @property
+    def stopped_by(self) -> str | None:
+        """``"work"`` or ``"time"``: the budget that stopped the unfinished search; None: it finished."""
+        if self.budget is None:
+            return "time" if self.timed_out() else None
+        return None if self.done() else self.budget.stopped_by
 
 
 def witness_fractions(witness: Any, names: list[str]) -> dict[str, Fraction] | None:

@@ -26,7 +26,7 @@ from ..heads import Head, as_box
 from ..spec import Network, as_rational, evaluate_exact
 from ._bound_queries import bound_queries
 from ._certificate import Certificate
-from ._solving import check_timeout, point_array, rational_candidates, solve, z3_rational
+from ._solving import check_rlimit, check_timeout, point_array, rational_candidates, solve, z3_rational
 
 POLYNOMIAL = "a polynomial with rational coefficients in x0..x{k-1} (Add, Mul, Pow with a nonnegative integer exponent, Integer, Rational, Symbol)"
 
@@ -122,6 +122,7 @@ def prove_bound(
     timeout_s: float = 60,
     strategy: str = "auto",
     splits: int = 1,
+    rlimit: int | None = None,
 ) -> Certificate:
     """Prove ``sup_{x in box} |net(x) - target(x)| <= eps`` exactly, or refute it with a rational counterexample.
 
@@ -157,6 +158,8 @@ def prove_bound(
         timeout_s: wall-clock budget for all queries.
         strategy: one of :data:`STRATEGIES`.
         splits: parts per axis for ``smt``/``nlsat`` (an int in [1, 64]; ``splits^k`` queries).
+        rlimit: z3's deterministic resource limit per query (None: none; ``details["rlimit"]``); a query that
+            hits it is undecided, ``"unknown"`` with the reason ``"resource limit: ..."``, never ``"proved"``.
     Returns:
         A :class:`theory.Certificate` with method ``"z3-nra"``.
     Raises:
@@ -168,6 +171,7 @@ def prove_bound(
     t0 = time.perf_counter()
     net, target, box, eps = _inputs(head, target, box, eps)
     deadline = t0 + check_timeout(timeout_s)
+    rlimit = check_rlimit(rlimit)
     k = net.c_in
     if strategy not in STRATEGIES:
         raise bad("strategy", strategy, f"one of {STRATEGIES}")
@@ -194,7 +198,7 @@ def prove_bound(
             "semantics": "exact rational arithmetic (z3 reals, ReLU as If(z > 0, z, 0))",
         },
     )
-    details: dict[str, Any] = {"strategy": strategy, "splits": int(splits)}
+    details: dict[str, Any] = {"strategy": strategy, "splits": int(splits), "rlimit": rlimit}
     symbols = [sp.Symbol(n, real=True) for n in names]
     target_named = target.xreplace({s: sp.Symbol(s.name, real=True) for s in target.free_symbols})
     counts = {"unsat": 0, "sat": 0, "unknown": 0}
@@ -202,7 +206,7 @@ def prove_bound(
     tried, finished = 0, True
     queries: list[Any] = []
     for solver, sub, hints in bound_queries(net, poly, xs, box, eps, strategy, splits, details):
-        result, reason = solve(solver, deadline, queries)
+        result, reason = solve(solver, deadline, queries, rlimit)
         counts[result] += 1
         if result == "unknown":
             reasons.append(reason)

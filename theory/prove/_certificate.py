@@ -124,12 +124,16 @@ class Certificate:
 
         Only for a sup-norm certificate (``details`` with ``gap_reached``) asked for a bound rather than a
         decision (``eps`` None): ``"budget exhausted"`` (time limit reached), ``"boxes at the minimum width"``
-        or ``"gap not reached"`` when ``upper > (1 + rel_gap) lower``. The upper bound is proved all the same
-        (status ``"proved"``); it may just be far above the true error. An upper bound of 0 is exact.
+        or ``"gap not reached"`` when ``upper > (1 + rel_gap) lower``. With a work budget (``details["max_work"]``
+        set) the budget is named: ``"work budget exhausted"`` or ``"time budget exhausted"``
+        (``details["stopped_by"]``). The upper bound is proved all the same (status ``"proved"``); it may just be
+        far above the true error. An upper bound of 0 is exact.
         """
         d = self.details
         if "gap_reached" not in d or self.eps is not None or self.upper is None or self.upper == 0 or d["gap_reached"]:
             return None
+        if d.get("max_work") is not None and d.get("stopped_by") in ("work", "time"):
+            return f"{d['stopped_by']} budget exhausted"
         if d.get("timed_out"):
             return "budget exhausted"
         return "boxes at the minimum width" if d.get("min_width_reached") else "gap not reached"

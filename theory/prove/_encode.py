@@ -21,7 +21,17 @@ from .._errors import TheoryError, bad
 from ..spec import Network, as_rational, evaluate_exact, input_name
 from ..spec._rational import ZERO
 from ._certificate import Certificate
-from ._solving import check_timeout, exact_value, point_array, rational_candidates, relu, solve, witness_of, z3_rational
+from ._solving import (
+    check_rlimit,
+    check_timeout,
+    exact_value,
+    point_array,
+    rational_candidates,
+    relu,
+    solve,
+    witness_of,
+    z3_rational,
+)
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -143,6 +153,7 @@ def prove_equivalent_monolithic(
     timeout_s: float = 60,
     cone: bool = True,
     claim: str | None = None,
+    rlimit: int | None = None,
 ) -> Certificate:
     """Prove with one z3 query that ``net(x) == expected(x)`` for every real input x.
 
@@ -159,6 +170,8 @@ def prove_equivalent_monolithic(
         timeout_s: wall-clock budget of the whole attempt.
         cone: encode only the output's cone (default) or every unit (baseline; see :func:`encode`).
         claim: optional wording of the claim for the certificate.
+        rlimit: z3's deterministic resource limit for the query (None: none; ``details["rlimit"]``); hitting it
+            gives ``"unknown"`` with the reason ``"resource limit: ..."``, the same on every machine.
     Returns:
         A :class:`theory.Certificate` with method ``"z3-monolithic"``: ``proved`` (unsat), ``refuted`` (witness
         = the nonzero coordinates of the re-checked counterexample, names ``x{i}``) or ``unknown`` (timeout,
@@ -174,6 +187,7 @@ def prove_equivalent_monolithic(
         raise bad("net", type(net).__name__, "a theory.Network")
     budget = check_timeout(timeout_s)
     deadline = t0 + budget
+    rlimit = check_rlimit(rlimit)
     n_in = net.d * net.c_in
     support: list[int] | None = None
     if callable(expected):
@@ -231,9 +245,10 @@ def prove_equivalent_monolithic(
         "encoding": "cone" if cone else "whole network",
         "inputs_encoded": len(variables),
         "definitions": len(definitions),
+        "rlimit": rlimit,
     }
     queries: list[str] = []
-    result, reason = solve(solver, deadline, queries)
+    result, reason = solve(solver, deadline, queries, rlimit)
     details["z3"] = result
     if result == "unsat":
         details["smtlib"] = queries

@@ -18,7 +18,17 @@ from .._errors import bad
 from ..constructions._routing import validate_support
 from ..spec import ConvLayer, Network, PointwiseLayer, evaluate_exact
 from ._certificate import Certificate
-from ._solving import as_fraction, check_timeout, point_array, relu, solve, witness_of, z3_rational
+from ._solving import (
+    as_fraction,
+    check_rlimit,
+    check_timeout,
+    limit_note,
+    point_array,
+    relu,
+    solve,
+    witness_of,
+    z3_rational,
+)
 
 ARGUMENT = (
     "Induction on the level l = 1..L. Invariant I(l): at every position p of level l, channel 2j+e (e in {0: +, 1: -}) "
@@ -175,7 +185,9 @@ def _lift(
     return None
 
 
-def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout_s: float = 60) -> Certificate:
+def prove_routing(
+    net: Network, support: Sequence[int] | None = None, *, timeout_s: float = 60, rlimit: int | None = None
+) -> Certificate:
     """Prove that ``net`` routes: for every x in R^d, output j == x[support[j]], by induction over levels.
 
     Premises checked on the spec (``details["premises"]``): one input channel; layers ``0..L-1`` are
@@ -209,6 +221,8 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         support: the k routed indices; default ``net.meta["support"]`` (only when a hash covers the meta,
             ``net.meta_covered``).
         timeout_s: wall-clock budget for all lemmas; running out gives ``"unknown"``, never ``"proved"``.
+        rlimit: z3's deterministic resource limit per query (None: none; ``details["rlimit"]``); a lemma that
+            hits it is ``"unknown"`` with the reason ``"resource limit: ..."``, the same on every machine.
     Returns:
         A :class:`theory.Certificate`, method ``"z3-induction"``; ``details`` holds premises, every lemma's
         statement/result/time, the index identities and the argument.
@@ -222,6 +236,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         raise bad("net", type(net).__name__, "a theory.Network")
     budget = check_timeout(timeout_s)
     deadline = t0 + budget
+    rlimit = check_rlimit(rlimit)
     if support is None and not net.meta_covered and "support" in net.meta:
         raise bad(
             "support",
@@ -246,7 +261,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         },
     )
     premises, s, L = _premises(net, k)
-    details: dict[str, Any] = {"premises": premises, "argument": ARGUMENT}
+    details: dict[str, Any] = {"premises": premises, "argument": ARGUMENT, "rlimit": rlimit}
     failed = [p["premise"] for p in premises if not p["holds"]]
     if failed:
         details["reason"] = "; ".join(f"premise: {name}" for name in failed)
@@ -263,7 +278,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         solver = z3.Solver()
         solver.add(lemma["query"])
         t = time.perf_counter()
-        result, reason = solve(solver, deadline, queries)
+        result, reason = solve(solver, deadline, queries, rlimit)
         rec = {
             "layer": level,
             "lemma": "readout" if level == L else f"level {level + 1}",
@@ -283,7 +298,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
             isolver = z3.Solver()
             isolver.add(_index_identity(s, level))
             t = time.perf_counter()
-            iresult, ireason = solve(isolver, deadline, queries)
+            iresult, ireason = solve(isolver, deadline, queries, rlimit)
             identities.append(
                 {
                     "l": level,
@@ -324,7 +339,7 @@ def prove_routing(net: Network, support: Sequence[int] | None = None, *, timeout
         )
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
     if unknowns:
-        details["reason"] = f"z3 did not decide {unknowns}"
+        details["reason"] = f"z3 did not decide {unknowns}" + limit_note(lemmas + identities, rlimit)
         return Certificate(status="unknown", seconds=time.perf_counter() - t0, details=details, **base)
     details["smtlib"] = queries
     return Certificate(status="proved", seconds=time.perf_counter() - t0, details=details, **base)

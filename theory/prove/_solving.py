@@ -1,8 +1,8 @@
 """Exact numbers in and out of z3: numerals, the ReLU term, a query within a deadline, and witnesses.
 
 Every proof of :mod:`theory.prove` builds its z3 terms from exact rationals (:func:`z3_rational`, :func:`relu`),
-runs its queries through :func:`solve` (a wall-clock deadline; the SMT-LIB 2 text of every ``unsat`` query kept
-for :func:`theory.recheck`), and turns a ``sat`` model back into exact rational points
+runs its queries through :func:`solve` (a wall-clock deadline, and optionally z3's deterministic resource limit
+``rlimit``, :func:`check_rlimit`; the SMT-LIB 2 text of every ``unsat`` query kept for :func:`theory.recheck`), and turns a ``sat`` model back into exact rational points
 (:func:`rational_candidates`, :func:`point_array`) that are re-checked with :func:`theory.evaluate_exact` before a
 counterexample is reported (:func:`witness_of`, :func:`exact_value`).
 """
@@ -52,18 +52,42 @@ def check_timeout(timeout_s: Any) -> float:
     return float(timeout_s)
 
 
-def solve(solver: z3.Solver, deadline: float, log: list[str] | None = None) -> tuple[str, str]:
-    """Run ``solver.check()`` within the wall-clock ``deadline``; returns ``(result, reason)``.
+RESOURCE_LIMIT = "resource limit"
+"""How the reason of a query stopped by ``rlimit`` begins (:func:`solve`)."""
 
-    ``result`` is ``"unsat"``, ``"sat"`` or ``"unknown"`` (timeout, budget spent, or z3 gave up; ``reason``
-    says which). An ``unsat`` query is appended to ``log`` as SMT-LIB 2 text (``solver.to_smt2()``: the
-    assertions in force, exact rational constants), so a second solver can re-check every step of a proof
-    (:func:`theory.recheck`).
+
+def check_rlimit(rlimit: Any) -> int | None:
+    """Validate z3's resource limit per query: None (none) or an int in ``[1, 2**32)`` (z3 reads it as an
+    unsigned 32-bit number: larger values would wrap around)."""
+    if rlimit is not None and (
+        isinstance(rlimit, (bool, np.bool_)) or not isinstance(rlimit, (int, np.integer)) or not 1 <= rlimit < 2**32
+    ):
+        raise bad("rlimit", rlimit, "None or an int in [1, 2**32) (z3's resource limit per query)")
+    return None if rlimit is None else int(rlimit)
+
+
+def solve(
+    solver: z3.Solver, deadline: float, log: list[str] | None = None, rlimit: int | None = None
+) -> tuple[str, str]:
+    """Run ``solver.check()`` within the wall-clock ``deadline`` and z3's ``rlimit``; returns ``(result, reason)``.
+
+    ``result`` is ``"unsat"``, ``"sat"`` or ``"unknown"`` (timeout, budget spent, resource limit, or z3 gave up;
+    ``reason`` says which). ``rlimit`` (None: none) is z3's resource limit for this query
+    (``solver.set("rlimit", n)``): a count of z3's own elementary steps, the same on every machine, so a query
+    stopped by it is stopped at the same point everywhere; its reason begins with :data:`RESOURCE_LIMIT`. z3 says
+    ``"max. resource limit exceeded"``, or ``"canceled"`` when the limit stops one of its tactics; a
+    ``"canceled"`` before the query's timeout can have fired is the resource limit too. An ``unsat`` query is
+    appended to ``log`` as SMT-LIB 2 text (``solver.to_smt2()``: the assertions in force, exact rational
+    constants), so a second solver can re-check every step of a proof (:func:`theory.recheck`).
     """
     left = deadline - time.perf_counter()
     if left <= 0:
         return "unknown", "time budget spent before this query"
-    solver.set("timeout", max(1, int(left * 1000)))
+    timeout_ms = max(1, int(left * 1000))
+    solver.set("timeout", timeout_ms)
+    if rlimit is not None:
+        solver.set("rlimit", rlimit)
+    t = time.perf_counter()
     r = solver.check()
     if r == z3.unsat:
         if log is not None:
@@ -71,7 +95,20 @@ def solve(solver: z3.Solver, deadline: float, log: list[str] | None = None) -> t
         return "unsat", ""
     if r == z3.sat:
         return "sat", ""
-    return "unknown", f"z3: {solver.reason_unknown()}"
+    why = solver.reason_unknown()
+    if rlimit is not None and (
+        "resource limit" in why or (why == "canceled" and time.perf_counter() - t < timeout_ms / 1000)
+    ):
+        return "unknown", f"{RESOURCE_LIMIT}: z3 rlimit {rlimit} reached (z3: {why})"
+    return "unknown", f"z3: {why}"
+
+
+def limit_note(records: list[dict[str, Any]], rlimit: int | None) -> str:
+    """``" (resource limit: z3 rlimit N)"`` when a query record's ``reason`` says the resource limit stopped it,
+    else ``""`` (always ``""`` without ``rlimit``)."""
+    if rlimit is None or not any(str(r.get("reason", "")).startswith(RESOURCE_LIMIT) for r in records):
+        return ""
+    return f" ({RESOURCE_LIMIT}: z3 rlimit {rlimit})"
 
 
 def rational_candidates(value: z3.ExprRef, lo: Fraction | None = None, hi: Fraction | None = None) -> list[Fraction]:

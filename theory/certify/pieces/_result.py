@@ -37,6 +37,7 @@ class PieceResult(SupSearch):
 
     def __init__(self, search: PieceSearch, check: GridCheck, grid: Grid, seconds_bound: float) -> None:
         self.search = search
+        self.budget = search.budget
         self._witness = None if search.witness_y is None else grid.to_x(search.witness_y)
         self._structure = {
             "object": "piecewise-linear interpolant of the network's own vertex values on the Kuhn triangulation",
@@ -88,10 +89,10 @@ class PieceResult(SupSearch):
 
     @property
     def deadline(self) -> float:
-        return self.search.deadline
+        return self.search.budget.deadline
 
     def done(self) -> bool:
-        return not self.search.timed_out
+        return not self.search.unfinished
 
     @property
     def structure(self) -> dict[str, Any]:
@@ -110,8 +111,10 @@ def certify_pieces(
     rel_gap: float,
     seed: int,
     progress: Callable[[dict], None] | None,
+    max_work: int | None = None,
 ) -> tuple[PieceResult | None, str]:
-    """Run both steps when the construction record names a grid; ``(result or None, why not)``."""
+    """Run both steps when the construction record names a grid; ``(result or None, why not)``. Step one is
+    exact and always runs to its end; ``max_work`` and the time left after it budget step two."""
     if not names:
         return None, "no variables"
     read = [False] * len(names)
@@ -126,7 +129,7 @@ def certify_pieces(
     assert check.values is not None  # a passed check carries its vertex values (GridCheck)
     t0 = time.perf_counter()
     search = PieceSearch(
-        grid, check.values, expr, names, eps, max(0.0, time_limit_s - check.seconds), rel_gap, seed, progress
+        grid, check.values, expr, names, eps, max(0.0, time_limit_s - check.seconds), rel_gap, seed, progress, max_work
     )
     search.run()
     return PieceResult(search, check, grid, time.perf_counter() - t0), ""

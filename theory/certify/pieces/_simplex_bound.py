@@ -27,6 +27,7 @@ import sympy as sp
 from .._enclosure import Target
 from .._form_bounds import form_bounds
 from .._intervals import TINY, up
+from .._sup_search import Budget
 from ._grid import Grid
 
 _BATCH = 4096  # pieces bounded per call of form_bounds
@@ -40,9 +41,11 @@ class PieceSearch:
     Args:
         grid: the grid; ``values``: exact network values at its vertices (object array, ``grid.shape``).
         expr: the target in the search variables ``names``.
-        eps, time_limit_s, rel_gap, seed, progress: as in :func:`theory.certify_sup_error`.
+        eps, time_limit_s, rel_gap, seed, progress, max_work: as in :func:`theory.certify_sup_error`; one unit of
+            work is one (piece, sub-box) row taken to be halved (:class:`~theory.certify._sup_search.Budget`).
     After :meth:`run`: ``upper`` (float, rigorous), ``lower`` (Fraction or None), ``witness_y`` (index
-    coordinates, Fractions), ``pieces``, ``boxes`` (rows bounded), ``open`` (unsettled at the end).
+    coordinates, Fractions), ``pieces``, ``boxes`` (rows bounded), ``open`` (unsettled at the end),
+    ``unfinished`` (rows left open and ``eps`` not refuted), ``budget`` (work done, why it stopped).
     """
 
     def __init__(
@@ -56,9 +59,10 @@ class PieceSearch:
         rel_gap: float,
         seed: int,
         progress: Callable[[dict], None] | None,
+        max_work: int | None = None,
     ):
         self.t0 = time.perf_counter()
-        self.deadline = self.t0 + time_limit_s
+        self.budget = Budget(self.t0 + time_limit_s, max_work)
         self.grid, self.eps, self.rel_gap, self.progress = grid, eps, rel_gap, progress
         self.rng = np.random.default_rng(seed)
         k = self.k = grid.k
@@ -301,12 +305,14 @@ class PieceSearch:
                         "elapsed_s": time.perf_counter() - self.t0,
                     }
                 )
-            if not pid.size or time.perf_counter() >= self.deadline:
+            self.budget.stopped_by = self.budget.spent() if pid.size else None
+            if not pid.size or self.budget.stopped_by is not None:
                 break
             if self.eps is not None and self.lower is not None and self.lower_f > self.eps:
                 break
             order = np.argsort(-bound, kind="stable")
-            sel, keep = order[: _BATCH // 2], order[_BATCH // 2 :]
+            n = self.budget.take(min(_BATCH // 2, pid.size))
+            sel, keep = order[:n], order[n:]
             p, l_, h_ = pid[sel], lo[sel], hi[sel]
             w = h_ - l_
             ax = np.argmax(w, axis=1)
@@ -329,7 +335,7 @@ class PieceSearch:
             bound = np.concatenate([bound[keep], cb])
         self.open = int(pid.size)
         self.upper_f = self.upper(bound)
-        self.timed_out = bool(pid.size) and not (self.eps is not None and self.lower_f > self.eps)
+        self.unfinished = bool(pid.size) and not (self.eps is not None and self.lower_f > self.eps)
 
     def upper(self, bound: np.ndarray) -> float:
         return float(max(self.settled, bound.max() if bound.size else -np.inf, 0.0))
