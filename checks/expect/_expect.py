@@ -25,6 +25,27 @@ from ._plots import line_plot
 _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
 """Certificate status -> Result status."""
 
+SUP_ERROR_MAX_WORK = 50_000
+"""The default work budget of the claims' sup-norm certificates (:func:`expect_sup_error`, ``ww.sparse.approx``,
+``cert.planted``): boxes refined, the same count on every machine (docs/certificates.md, "Budgets"), so a claim
+stopped by it is stopped at the same point everywhere. Chosen from measured work: the quick profile's
+certificates take at most 366 units (``ww.sparse.approx``, ``sin(x0)*x1``), the full profile's at most 6398
+(``sin(3*x0)*x1``, eps 1/1000), the docs' examples 7; 50 000 is about 8x the largest and 130x the quick profile's,
+and takes about 17 s of the general search (about 1.5 s of the piecewise one) on a 2-core laptop. The claims'
+searches finish far below it, so their verdicts never depend on the time limits beside it (a safety net)."""
+
+PROOF_RLIMIT = 2_000_000
+"""The default z3 resource limit per query of the claims' proofs (:func:`expect_routing`, ``ww.select.proved``,
+``lemma.yarotsky.square``, ``cert.planted``): a count of z3's own steps, the same on every machine for one z3
+version, so a query stopped by it is stopped at the same point everywhere. Chosen from measured use (the z3
+statistic ``rlimit count`` per query): at most 4114 for the routing lemmas (quick and full profiles), 1281 for the
+Yarotsky pieces, 2836 for the planted violations, 16 582 for a monolithic routing query (an LCN of d = 64);
+2 000 000 is over 100x the largest, and about 5 s of z3's nonlinear arithmetic on a 2-core laptop, well inside
+the time limits that stay beside it as a safety net."""
+
+BUDGET_KEYS = ("work", "max_work", "stopped_by")
+"""The keys of a sup-norm certificate's ``details`` that say which budget stopped it, copied into evidence."""
+
 
 def _network(net: Any, name: str = "net") -> theory.Network:
     if not isinstance(net, theory.Network):
@@ -42,6 +63,7 @@ def _from_certificate(cert: theory.Certificate, observed: dict, expected: Any, t
         evidence["witness"] = dict(cert.witness)
     if cert.status == "unknown":
         evidence["reason"] = cert.details.get("reason", "")
+    evidence.update({k: cert.details[k] for k in BUDGET_KEYS if k in cert.details})
     return Result(
         _VERDICT[cert.status],
         observed={"status": cert.status, **observed},
@@ -51,7 +73,13 @@ def _from_certificate(cert: theory.Certificate, observed: dict, expected: Any, t
     )
 
 
-def expect_routing(net: theory.Network, support: Sequence[int] | None = None, *, timeout_s: float = 60) -> Result:
+def expect_routing(
+    net: theory.Network,
+    support: Sequence[int] | None = None,
+    *,
+    timeout_s: float = 60,
+    rlimit: int | None = PROOF_RLIMIT,
+) -> Result:
     """``output j == x[support[j]]`` for every real input ``x``, proved about exactly these weights.
 
     Tree-shaped routing networks (shared kernel = stride convolutions) are proved by induction over levels
@@ -61,18 +89,28 @@ def expect_routing(net: theory.Network, support: Sequence[int] | None = None, *,
 
     Args:
         net: the network; support: the routed input of each output (default: ``net.meta['support']``).
-        timeout_s: the prover's budget; a timeout is ``unknown``.
+        timeout_s: the prover's time budget, a safety net; a timeout is ``unknown``.
+        rlimit: z3's deterministic resource limit per query (default :data:`PROOF_RLIMIT`; None: none); a query
+            that reaches it is ``unknown``, at the same point on every machine.
     """
     net = _network(net)
-    cert = theory.prove_routing(net, support, timeout_s=timeout_s)
+    cert = theory.prove_routing(net, support, timeout_s=timeout_s, rlimit=rlimit)
     if support is None and net.meta_covered and "support" in net.meta:
         support = net.meta["support"]
     if cert.status == "unknown" and support is not None:  # no tree, or a failed lemma that did not lift
-        cert = theory.prove_equivalent_monolithic(net, list(support), timeout_s=timeout_s)
+        cert = theory.prove_equivalent_monolithic(net, list(support), timeout_s=timeout_s, rlimit=rlimit)
     return _from_certificate(cert, {}, {"routes": "output j == x[support[j]] for all x"}, "exact")
 
 
-def expect_sup_error(net: theory.Network, target: Any, box: Any, eps: Any, *, time_limit_s: float = 30) -> Result:
+def expect_sup_error(
+    net: theory.Network,
+    target: Any,
+    box: Any,
+    eps: Any,
+    *,
+    time_limit_s: float = 30,
+    max_work: int | None = SUP_ERROR_MAX_WORK,
+) -> Result:
     """``sup_{x in box} |net(x) - target(x)| <= eps``, certified by interval branch and bound
     (:func:`theory.certify_sup_error`): ``pass`` when the certified upper bound is ``<= eps``, ``fail`` when an
     exactly evaluated point has error ``> eps``, ``unknown`` when the budget ran out in between.
@@ -80,9 +118,11 @@ def expect_sup_error(net: theory.Network, target: Any, box: Any, eps: Any, *, ti
     Args:
         net: a single-output network; target: a formula in the input names (parsed by the whitelist grammar);
         box: ``(lo, hi)`` for every variable or one pair per variable; eps: the claimed bound (exact rational or
-        decimal string); time_limit_s: the certifier's budget.
+        decimal string); time_limit_s: the certifier's time budget, a safety net; max_work: its work budget
+        (boxes refined, default :data:`SUP_ERROR_MAX_WORK`; None: none), which stops it at the same point on every
+        machine. The evidence records ``work``, ``max_work`` and ``stopped_by`` (``"work"``, ``"time"`` or None).
     """
-    cert = theory.certify_sup_error(_network(net), target, box, eps=eps, time_limit_s=time_limit_s)
+    cert = theory.certify_sup_error(_network(net), target, box, eps=eps, time_limit_s=time_limit_s, max_work=max_work)
     return _from_certificate(cert, {"upper": cert.upper, "lower": cert.lower}, {"sup_error_at_most": cert.eps}, "exact")
 
 

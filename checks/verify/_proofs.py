@@ -17,6 +17,7 @@ import theory
 from .._errors import ChecksError
 from ..claims import Context, Result
 from ..expect._exact import keep
+from ..expect._expect import BUDGET_KEYS, PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 
 def _status(proved: bool, refuted_somewhere: bool) -> str:
@@ -67,8 +68,8 @@ def yarotsky_square(
         ctx.say(f"m={m}")
         head = build(m)
         eps = Fraction(1, 2 ** (2 * m + 2))
-        proof = prove(head, eps=eps, timeout_s=60)
-        tight = prove(head, eps=eps * Fraction(99, 100), timeout_s=60)
+        proof = prove(head, eps=eps, timeout_s=60, rlimit=PROOF_RLIMIT)
+        tight = prove(head, eps=eps * Fraction(99, 100), timeout_s=60, rlimit=PROOF_RLIMIT)
         x = Fraction(1, 2 ** (m + 1))
         attained = theory.evaluate_exact(head.net, [x])[0] - x * x
         row = {
@@ -117,7 +118,7 @@ def routing_proof(
     rows: list[dict[str, Any]] = []
     for d, support, s in cases:
         ctx.say(f"d={d} s={s} support={support}")
-        cert = prove(build(d, support, s))
+        cert = prove(build(d, support, s), rlimit=PROOF_RLIMIT)
         row = {
             "d": d,
             "s": s,
@@ -169,12 +170,13 @@ def sparse_approx(
     """
     certify = certify if certify is not None else theory.certify_sup_error
     cases = list(cases) if cases is not None else _sparse_cases(ctx.full)
-    rows, violations = [], []
+    rows, violations, budgets = [], [], []
     for case in cases:
         ctx.say(f"d={case['d']} support={case['support']} g={case['g']} eps={case['eps']}")
         net = build(case["d"], case["support"], case["g"], case["box"], case["eps"])
-        # Certify tightly (no eps: the search runs to upper/lower <= 1.01 or its time limit), then compare.
-        cert = certify(net, time_limit_s=60 if ctx.full else 20)
+        # Certify tightly (no eps: the search runs to upper/lower <= 1.01 or its budget), then compare.
+        cert = certify(net, time_limit_s=60 if ctx.full else 20, max_work=SUP_ERROR_MAX_WORK)
+        budgets.append(cert.details)
         upper, lower = cert.upper, cert.lower
         status = (
             "proved"
@@ -216,10 +218,16 @@ def sparse_approx(
         observed={"cases": rows},
         expected={"certified upper": "<= eps (status proved)"},
         tolerance="exact",
-        evidence={"counterexamples": keep(violations)},
+        evidence={"counterexamples": keep(violations), **_budgets(budgets)},
         note="upper bounds are sound (outward-rounded interval arithmetic, exact affine pieces); "
         "lower bounds are exact evaluations at witness points",
     )
+
+
+def _budgets(details: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``work``, ``max_work`` and ``stopped_by`` of each certificate (the keys its ``details`` hold), one list per
+    key in the order of the cases."""
+    return {k: [d[k] for d in details] for k in BUDGET_KEYS if details and all(k in d for d in details)}
 
 
 def _perturbed(net: theory.Network, layer: int, delta: Fraction) -> theory.Network:
@@ -256,7 +264,7 @@ def planted_violations(ctx: Context) -> Result:
     rows = []
     d, support = 256, sorted(rng.sample(range(256), 3))
     bad = _perturbed(theory.select(d, support, 2), 3, Fraction(1, 10**9))
-    cert = theory.prove_routing(bad, support)
+    cert = theory.prove_routing(bad, support, rlimit=PROOF_RLIMIT)
     rows.append(
         {
             "plant": "select weight +1e-9",
@@ -268,17 +276,19 @@ def planted_violations(ctx: Context) -> Result:
     m = 4
     head = theory.square_head(m)
     eps = Fraction(99, 100) / 2 ** (2 * m + 2)
-    cert = theory.prove_bound(head, eps=eps)
+    cert = theory.prove_bound(head, eps=eps, rlimit=PROOF_RLIMIT)
     ok = False
     if cert.status == "refuted":
         x0 = _witness(cert)["x0"]
         ok = abs(theory.evaluate_exact(head.net, [x0])[0] - x0 * x0) > eps
     rows.append({"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok})
     net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
-    probe = theory.certify_sup_error(net, time_limit_s=10)
+    probe = theory.certify_sup_error(net, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
+    searched = [probe.details]
     if probe.lower:
         eps = probe.lower * Fraction(999, 1000)
-        cert = theory.certify_sup_error(net, eps=eps, time_limit_s=10)
+        cert = theory.certify_sup_error(net, eps=eps, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
+        searched.append(cert.details)
         ok = False
         if cert.status == "refuted":
             x = [Fraction(0)] * 64
@@ -294,5 +304,6 @@ def planted_violations(ctx: Context) -> Result:
         observed={"plants": rows},
         expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
         tolerance="exact",
+        evidence=_budgets(searched),  # the probe's and the planted certificate's
         note="a prover that misses a planted violation fails this claim",
     )

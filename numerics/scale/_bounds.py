@@ -27,6 +27,9 @@ from ._engine import Engine
 from ._report import UnsoundCertificateWarning
 from ._target import Target, exact_constant, make_target
 
+BUDGET_KEYS = ("work", "max_work", "stopped_by")
+"""The keys of a certificate's ``details`` that say which budget stopped its search, copied into its summary."""
+
 TARGET_SLACK = 1e-12  # absolute slack for the float64 evaluation of the target (torch's float64 functions: a few ulps)
 _WITNESSES = ("searched, rounded to dtype", "best sample", "searched, float64")
 """Where each row of the witnesses :func:`exact_witness` receives comes from, in order."""
@@ -176,6 +179,7 @@ def judge_bounds(
             "lower": None if cert.lower is None else str(cert.lower),
             "seconds": cert.seconds,
             "lower_recheck": certificate_witness(net, tg, cert, witness.fill),
+            **{k: cert.details[k] for k in BUDGET_KEYS if k in cert.details},
         }
     )
     if cert_info and isinstance(cert_info["lower_recheck"], dict) and cert_info["lower_recheck"].get("holds") is False:

@@ -157,9 +157,10 @@ def check_at_scale(
             ``"cuda"``), ``dtype`` (float dtype of the sampled network, ``torch.float32``), ``seed`` (every random
             choice derives from it, 0), ``memory_budget`` (bytes, 1 GiB), ``path`` (``"auto"``, ``"structured"``,
             ``"dense"`` or ``"module"``, see :func:`evaluate_at_scale`), ``certify`` (False), ``time_limit_s``
-            (30), ``search_steps`` (200), ``restarts`` (4), ``candidates`` (16), ``full_rows`` (4), ``progress``
-            (None: a bar on stderr when it is a terminal; True / False: the bar always / never; a callable: called
-            after every sampled batch with ``{"samples_done", "samples", "seconds"}``, no bar), ``max_seconds``
+            (30), ``max_work`` (None: the certifier's work budget, boxes refined), ``search_steps`` (200),
+            ``restarts`` (4), ``candidates`` (16), ``full_rows`` (4), ``progress`` (None: a bar on stderr when it
+            is a terminal; True / False: the bar always / never; a callable: called after every sampled batch
+            with ``{"samples_done", "samples", "seconds"}``, no bar), ``max_seconds``
             (refuse a sampling run estimated to take longer, default 600 s: first ``samples / 1e9`` s before
             anything is built, then from the rate measured on the first batches) and ``force`` (sample anyway).
     Returns:
@@ -194,7 +195,9 @@ def check_at_scale(
     # (5) the box of exactly the certifier's variables (tg.units: the cone and the target's inputs, in the
     # network's own names): coordinates a mapping gave beyond them would be refused there as typos
     cert = (
-        theory.certify_sup_error(net, target, dict(zip(tg.names, tg.box)), time_limit_s=opts.time_limit_s)
+        theory.certify_sup_error(
+            net, target, dict(zip(tg.names, tg.box)), time_limit_s=opts.time_limit_s, max_work=opts.max_work
+        )
         if opts.certify and certificate is None
         else certificate
     )

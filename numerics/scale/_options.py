@@ -37,7 +37,8 @@ class ScaleOptions:
             int >= 1; its batches are sized to fill it). path: one of :data:`PATHS` (see
             :func:`numerics.evaluate_at_scale`).
         certify: also run :func:`theory.certify_sup_error` (when no certificate is given), within
-            ``time_limit_s`` seconds (a number >= 0).
+            ``time_limit_s`` seconds (a number >= 0) and ``max_work`` boxes refined (None: no work budget; an int
+            >= 1 stops it at the same point on every machine).
         search_steps: projected-ascent steps per round (>= 1); restarts: further rounds (>= 0); candidates: the
             worst samples the search starts from (>= 1); full_rows: samples cross-checked on a second path (>= 0).
         progress: None (a bar on stderr when it is a terminal), True / False (the bar always / never), or a
@@ -46,7 +47,7 @@ class ScaleOptions:
     Raises:
         NumericsError: naming the first bad field, in the order the run checks them: samples, max_seconds, force
             (with the estimate ``samples / 1e9`` s against ``max_seconds``), search_steps, restarts, candidates,
-            full_rows, dtype, device, seed, memory_budget, path, certify, time_limit_s, progress.
+            full_rows, dtype, device, seed, memory_budget, path, certify, time_limit_s, max_work, progress.
     """
 
     samples: int = 10**6
@@ -64,6 +65,7 @@ class ScaleOptions:
     progress: Progress = None
     max_seconds: float = MAX_SECONDS
     force: bool = False
+    max_work: int | None = None
 
     def __post_init__(self) -> None:
         samples, _ = plan_samples("check_at_scale", self.samples, self.max_seconds, self.force, error=NumericsError)
@@ -85,6 +87,10 @@ class ScaleOptions:
         t = self.time_limit_s
         if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, float)) or not t >= 0:
             raise bad("time_limit_s", t, "a finite number >= 0")  # theory.certify_sup_error's rule and words
+        w = self.max_work
+        if w is not None and (isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, np.integer)) or w < 1):
+            raise bad("max_work", w, "None or an int >= 1 (units of work: boxes taken to be refined)")  # theirs
+        set_(self, "max_work", None if w is None else int(w))
         check_progress(self.progress)
 
     @property
@@ -111,6 +117,7 @@ class ScaleOverrides(TypedDict, total=False):
     progress: Progress
     max_seconds: float
     force: bool
+    max_work: int | None
 
 
 FIELDS = tuple(f.name for f in fields(ScaleOptions))
