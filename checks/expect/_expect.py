@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 import z3
 
 import theory
+from theory.certify import BUDGET_KEYS
+from theory.cli import PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 from .._errors import bad
 from ..claims import Context, Result, loglog_slope
@@ -24,27 +26,6 @@ from ._plots import line_plot
 
 _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
 """Certificate status -> Result status."""
-
-SUP_ERROR_MAX_WORK = 50_000
-"""The default work budget of the claims' sup-norm certificates (:func:`expect_sup_error`, ``ww.sparse.approx``,
-``cert.planted``): boxes refined, the same count on every machine (docs/certificates.md, "Budgets"), so a claim
-stopped by it is stopped at the same point everywhere. Chosen from measured work: the quick profile's
-certificates take at most 366 units (``ww.sparse.approx``, ``sin(x0)*x1``), the full profile's at most 6398
-(``sin(3*x0)*x1``, eps 1/1000), the docs' examples 7; 50 000 is about 8x the largest and 130x the quick profile's,
-and takes about 17 s of the general search (about 1.5 s of the piecewise one) on a 2-core laptop. The claims'
-searches finish far below it, so their verdicts never depend on the time limits beside it (a safety net)."""
-
-PROOF_RLIMIT = 2_000_000
-"""The default z3 resource limit per query of the claims' proofs (:func:`expect_routing`, ``ww.select.proved``,
-``lemma.yarotsky.square``, ``cert.planted``): a count of z3's own steps, the same on every machine for one z3
-version, so a query stopped by it is stopped at the same point everywhere. Chosen from measured use (the z3
-statistic ``rlimit count`` per query): at most 4114 for the routing lemmas (quick and full profiles), 1281 for the
-Yarotsky pieces, 2836 for the planted violations, 16 582 for a monolithic routing query (an LCN of d = 64);
-2 000 000 is over 100x the largest, and about 5 s of z3's nonlinear arithmetic on a 2-core laptop, well inside
-the time limits that stay beside it as a safety net."""
-
-BUDGET_KEYS = ("work", "max_work", "stopped_by")
-"""The keys of a sup-norm certificate's ``details`` that say which budget stopped it, copied into evidence."""
 
 
 def _network(net: Any, name: str = "net") -> theory.Network:

@@ -13,11 +13,12 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
 
 import theory
+from theory.certify import BUDGET_KEYS
+from theory.cli import PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 from .._errors import ChecksError
 from ..claims import Context, Result
 from ..expect._exact import keep
-from ..expect._expect import BUDGET_KEYS, PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 
 def _status(proved: bool, refuted_somewhere: bool) -> str:

@@ -21,14 +21,12 @@ import sympy as sp
 import torch
 
 import theory
+from theory.certify import BUDGET_KEYS
 
 from .._errors import NumericsError
 from ._engine import Engine
 from ._report import UnsoundCertificateWarning
 from ._target import Target, exact_constant, make_target
-
-BUDGET_KEYS = ("work", "max_work", "stopped_by")
-"""The keys of a certificate's ``details`` that say which budget stopped its search, copied into its summary."""
 
 TARGET_SLACK = 1e-12  # absolute slack for the float64 evaluation of the target (torch's float64 functions: a few ulps)
 _WITNESSES = ("searched, rounded to dtype", "best sample", "searched, float64")

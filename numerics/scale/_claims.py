@@ -17,22 +17,14 @@ import sympy as sp
 import torch
 
 import theory
+from theory.certify import BUDGET_KEYS
+from theory.cli import SUP_ERROR_MAX_WORK
 
-from ._bounds import BUDGET_KEYS
 from ._check import check_at_scale
 from ._engine import DEFAULT_BUDGET, Engine, check_count
 from ._meters import PeakMemory
 from ._rounding import rounding_bound
 from ._target import exact_constant, make_box
-
-CERTIFY_MAX_WORK = 50_000
-"""The default work budget of :func:`claim_sparse_approx`'s certificate (``certify=True``): boxes refined, the same
-count on every machine (docs/certificates.md, "Budgets"), so its verdict does not depend on machine load. Chosen
-from measured work: the product head of ``num.sparse.scale`` (full profile, ``x5*x4000``, eps 1/1000) is
-certified by the piecewise search with 0 units beyond the first bounds, and the harder sparse certificates of
-the claims at most 6398 units (``sin(3*x0)*x1``, eps 1/1000); 50 000 is about 8x that, and about 1.5 s of the
-piecewise search (17 s of the general one) on a 2-core laptop. ``time_limit_s`` stays beside it as a safety
-net."""
 
 
 def _upper(value: Any) -> Fraction:
@@ -207,13 +199,13 @@ def claim_sparse_approx(
     dtype: Any = torch.float32,
     certify: bool = False,
     time_limit_s: float = 30.0,
-    max_work: int | None = CERTIFY_MAX_WORK,
+    max_work: int | None = SUP_ERROR_MAX_WORK,
     memory_budget: int = DEFAULT_BUDGET,
 ) -> dict[str, Any]:
     """``approximate_sparse(d, support, g, box, eps)`` meets eps at scale: lower <= a-priori <= eps (and <= the
     certified upper bound when ``certify``), routing and head paths agree, float deviations within bound.
 
-    The certificate runs within ``max_work`` boxes refined (default :data:`CERTIFY_MAX_WORK`; None: none) and
+    The certificate runs within ``max_work`` boxes refined (default :data:`SUP_ERROR_MAX_WORK`; None: none) and
     ``time_limit_s`` seconds (a safety net); the evidence records its ``work``, ``max_work`` and ``stopped_by``.
     Source: Wang & Wu (2023), sparse long-range approximation (reconstruction, docs/catalogue.md) with Yarotsky /
     Kuhn heads (standard).

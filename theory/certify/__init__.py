@@ -13,6 +13,6 @@ is assembled from (``_assemble``).
 """
 
 from ._certify import SEARCH_METHODS, certify_sup_error
-from ._sup_search import SupSearch
+from ._sup_search import BUDGET_KEYS, SupSearch
 
-__all__ = ["certify_sup_error", "SEARCH_METHODS", "SupSearch"]
+__all__ = ["certify_sup_error", "SEARCH_METHODS", "SupSearch", "BUDGET_KEYS"]

@@ -32,6 +32,10 @@ from typing import Any
 
 import numpy as np
 
+BUDGET_KEYS = ("work", "max_work", "stopped_by")
+"""The keys of a sup-norm certificate's ``details`` that say which budget stopped its search (summaries and
+claim evidence copy them)."""
+
 
 @dataclass(eq=False)
 class Budget:

@@ -9,15 +9,18 @@
 * progress: :class:`ProgressLine`;
 * budgets: :data:`MEMORY_BUDGET`, :data:`SCALE_MEMORY_BUDGET`, :data:`MAX_SECONDS`, :func:`check_budget`,
   :func:`check_samples`, :func:`check_seconds`, :func:`plan_samples`, :func:`guard_memory`, :func:`guard_time`,
-  :func:`over_budget`, :func:`format_bytes`, :func:`format_count`. Each takes ``error=``, the caller's error type.
+  :func:`over_budget`, :func:`format_bytes`, :func:`format_count`; the claims' work budgets
+  :data:`SUP_ERROR_MAX_WORK` and :data:`PROOF_RLIMIT`. Each takes ``error=``, the caller's error type.
 """
 
 from .._errors import CnnverifyError
 from ._budget import (
     MAX_SECONDS,
     MEMORY_BUDGET,
+    PROOF_RLIMIT,
     RATE_CEILING,
     SCALE_MEMORY_BUDGET,
+    SUP_ERROR_MAX_WORK,
     check_budget,
     check_samples,
     check_seconds,
@@ -59,6 +62,8 @@ __all__ = [
     "SCALE_MEMORY_BUDGET",
     "MAX_SECONDS",
     "RATE_CEILING",
+    "SUP_ERROR_MAX_WORK",
+    "PROOF_RLIMIT",
     "check_budget",
     "check_samples",
     "check_seconds",

@@ -39,6 +39,25 @@ optimistic time estimate ``samples / RATE_CEILING``, made before anything is bui
 MAX_COUNT = 2**63
 """Largest count (samples, bytes) any argument may take."""
 
+SUP_ERROR_MAX_WORK = 50_000
+"""The default work budget of the claims' sup-norm certificates (``checks.expect_sup_error``, ``ww.sparse.approx``,
+``cert.planted``, ``numerics.claim_sparse_approx``): boxes refined, the same count on every machine
+(docs/certificates.md, "Budgets"), so a claim stopped by it is stopped at the same point everywhere. Chosen from
+measured work: the quick profile's certificates take at most 366 units (``ww.sparse.approx``, ``sin(x0)*x1``), the
+full profile's at most 6398 (``sin(3*x0)*x1``, eps 1/1000), the docs' examples 7; 50 000 is about 8x the largest and
+130x the quick profile's, and takes about 17 s of the general search (about 1.5 s of the piecewise one) on a 2-core
+laptop. The claims' searches finish far below it, so their verdicts never depend on the time limits beside it (a
+safety net)."""
+
+PROOF_RLIMIT = 2_000_000
+"""The default z3 resource limit per query of the claims' proofs (``checks.expect_routing``, ``ww.select.proved``,
+``lemma.yarotsky.square``, ``cert.planted``): a count of z3's own steps, the same on every machine for one z3
+version, so a query stopped by it is stopped at the same point everywhere. Chosen from measured use (the z3
+statistic ``rlimit count`` per query): at most 4114 for the routing lemmas (quick and full profiles), 1281 for the
+Yarotsky pieces, 2836 for the planted violations, 16 582 for a monolithic routing query (an LCN of d = 64);
+2 000 000 is over 100x the largest, and about 5 s of z3's nonlinear arithmetic on a 2-core laptop, well inside
+the time limits that stay beside it as a safety net."""
+
 _Error = type[CnnverifyError]
 
 

@@ -64,6 +64,10 @@ def file_digest(path: str | os.PathLike) -> str:
 
 def note_read(path: str | os.PathLike, data: bytes) -> None:
     """Record that ``data`` was read from ``path``, when a recording is active (else nothing)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise bad("path", path, "a path (str or os.PathLike)")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise bad("data", type(data).__name__, "the bytes read from the file")
     reads = _READS.get()
     if reads is not None:
         reads.append(FileRead(str(Path(path).resolve()), hashlib.sha256(data).hexdigest()))
