@@ -21,15 +21,18 @@ One subpackage per concept; everything public is re-exported here:
   :func:`prove_bound` (sup-norm bound vs a polynomial); :func:`recheck` (every z3 query of a proof re-checked by
   cvc5 from its SMT-LIB 2 text);
 * :mod:`theory.certify`: :func:`certify_sup_error` (sup-norm error vs any target, interval branch and bound);
+* :mod:`theory.check`: :func:`check_certificate` (a certificate's proof object re-verified by an independent
+  kernel, :class:`CheckReport`);
 * the plumbing shared by all three packages has faces of its own, not re-exported here: :mod:`theory.cli`
   (the error base, exit codes, argument helpers, progress, budgets) and :mod:`theory.io` (JSON reading, atomic
   writes, output paths and markers);
 * errors: :class:`TheoryError` (a ``ValueError``) for every bad input.
 """
 
-from . import certify, cli, constructions, formula, heads, io, prove, spec
+from . import certify, check, cli, constructions, formula, heads, io, prove, spec
 from ._errors import TheoryError
 from .certify import certify_sup_error
+from .check import CheckReport, check_certificate
 from .constructions import (
     ARCHITECTURES,
     approximate_head,
@@ -142,4 +145,6 @@ __all__ = [
     "recheck",
     "SOLVERS",
     "certify_sup_error",
+    "check_certificate",
+    "CheckReport",
 ]

@@ -1,6 +1,7 @@
 """Command line: ``python -m theory build ...`` writes an exact spec; ``python -m theory show`` describes one;
 ``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target;
-``python -m theory recheck CERT.json --with cvc5`` re-checks every z3 query of a proved certificate.
+``python -m theory recheck CERT.json --with cvc5`` re-checks every z3 query of a proved certificate;
+``python -m theory check CERT.json SPEC`` re-checks a certificate's proof object with the independent checker.
 
 Exit codes (the project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 built / shown / proved (within
 ``--rel-gap``, or ``upper <= --eps``); 1 refuted, unknown, or a bound whose search stopped before ``--rel-gap``
@@ -21,6 +22,8 @@ from fractions import Fraction
 from ._errors import TheoryError, bad
 from .certify import SEARCH_METHODS, certify_sup_error
 from .certify._semantics import SEMANTICS
+from .check import _cli as check_cli
+from .check import check_certificate
 from .cli import (
     EXIT_FAIL,
     EXIT_OK,
@@ -125,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="write the certificate JSON here (atomically; checked before computing)")
     c.add_argument("--force", action="store_true", help="replace an existing --out file")
     c.add_argument("--no-progress", action="store_true", help="no status line (boxes, upper, lower, elapsed)")
+    c.add_argument(
+        "--check",
+        action="store_true",
+        help="re-check the certificate with the independent checker (exit 3 if rejected)",
+    )
+    check_cli.add_parser(sub)
     r = sub.add_parser(
         "recheck",
         help="re-check every z3 query of a proved certificate with a second solver (exit 0 "
@@ -222,6 +231,11 @@ def _certify(args) -> int:
     if args.out is not None:
         path = cert.save(args.out, force=args.force)
         print(f"wrote {path}")
+    if args.check:
+        report = check_certificate(cert, net)
+        print(check_cli.report_line(report))
+        if report.verdict == "rejected":
+            return EXIT_UNSOUND
     if cert.status == "proved" and cert.incomplete is None:
         return EXIT_OK
     if cert.status == "proved":
@@ -302,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _certify(args)
         if args.command == "recheck":
             return _recheck(args)
+        if args.command == "check":
+            return check_cli.run(args, note=_warning_line)
         if args.command == "build":
             _build(args)
         else:

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("theory", "numerics", "checks")
 ALLOWED = {"theory": set(), "numerics": {"theory"}, "checks": {"theory", "numerics"}}
 ORDER = {
-    "theory": ["cli", "io", "formula", "spec", "heads", "constructions", "prove", "certify"],
+    "theory": ["cli", "io", "formula", "spec", "heads", "constructions", "prove", "check", "certify"],
     "numerics": ["convert", "scale", "learning", "duat", "peers"],
     "checks": ["claims", "expect", "running", "reporting", "ww", "verify", "duat"],
 }

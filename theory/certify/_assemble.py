@@ -21,6 +21,7 @@ from ..formula import parse_formula
 from ..prove import Certificate
 from ..prove._certificate import decide_status
 from ..spec import Network
+from ._cover import proof_object
 from ._sup_search import SupSearch, witness_fractions
 
 
@@ -163,5 +164,6 @@ def certificate_of(
         witness=witness,
         seconds=elapsed,
         details=details,
+        proof=None if s.cover is None or s.frame is None else proof_object(s.cover, names, s.frame, s.open_boxes, tgt),
     )
     return cert

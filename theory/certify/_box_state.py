@@ -70,10 +70,11 @@ class RepState:
 
 @dataclass(eq=False)
 class Node:
-    """A bounded box ``[lo, hi]`` (shape ``(k,)``) with its state, bound and depth in the split tree."""
+    """A bounded box ``[lo, hi]`` (shape ``(k,)``) with its state, bound, depth in the split tree and node index."""
 
     lo: np.ndarray
     hi: np.ndarray
     upper: float
     state: RepState | PatState
     depth: int
+    nid: int = -1  # the box's node in the search's CoverLog

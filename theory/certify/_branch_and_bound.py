@@ -1,12 +1,12 @@
 """The best-first branch-and-bound search of :func:`certify_sup_error` over sub-boxes (see :mod:`theory.certify._certify`).
 
-A box's state is a rep (:class:`~theory.certify._box_state.RepState`, bounded by propagation and simplified per
-box) or, once small enough, its enumerated activation patterns (:class:`~theory.certify._box_state.PatState`,
-only filtered on sub-boxes). :class:`Search` bounds boxes in vectorised batches
-(:func:`theory.certify._batch_bounds.bound_rows` over :func:`theory.certify._form_bounds.form_bounds`), splits the
-worst ones (along the widest scaled axis, at a ReLU kink near the middle when there is one), and keeps the best
-rigorous lower bound found at candidate points (:mod:`theory.certify._candidates`). A :class:`SupSearch`
-(``"interval-bnb"``): the upper bound, the largest bound of the settled and open boxes, holds at any time.
+A box's state is a rep (:class:`~theory.certify._box_state.RepState`, bounded by propagation and simplified per box)
+or, once small enough, its enumerated activation patterns (:class:`~theory.certify._box_state.PatState`, only
+filtered on sub-boxes). :class:`Search` bounds boxes in vectorised batches (:func:`~._batch_bounds.bound_rows` over
+:func:`~._form_bounds.form_bounds`), splits the worst ones (along the widest scaled axis, at a ReLU kink near the
+middle when there is one; every split goes into the :class:`~._cover.CoverLog`), and keeps the best rigorous lower
+bound found at candidate points (:mod:`._candidates`). A :class:`SupSearch` (``"interval-bnb"``): the upper bound,
+the largest bound of the settled and open boxes, holds at any time.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ._batch_bounds import Row, bound_rows
 from ._box_state import Node, PatState, RepState
 from ._candidates import best_candidate
 from ._cone import Cone, breakpoints, root_rep
+from ._cover import CoverLog
 from ._enclosure import Target
 from ._intervals import dn, up
 from ._patterns import enumerate_patterns
@@ -98,6 +99,8 @@ class Search(SupSearch):
         self._bp: dict[int, tuple] = {}
         self._rows_F: np.ndarray | None = None
         self.rng = np.random.default_rng(seed)
+        self.cover: CoverLog = CoverLog()  # the final cover, the certificate's proof object (_cover)
+        self.frame = {"kind": "box", "root": [[a.hex(), b.hex()] for a, b in zip(self.lo0.tolist(), self.hi0.tolist())]}
 
     # -- the SupSearch interface
     @property
@@ -137,8 +140,7 @@ class Search(SupSearch):
         return self.budget.deadline
 
     @property
-    def structure(self) -> None:
-        """None: the general search records no structure (the caller says why no piecewise certificate ran)."""
+    def structure(self) -> None:  # the general search records none: the caller says why no piecewise one ran
         return None
 
     # -- thresholds and status
@@ -192,7 +194,10 @@ class Search(SupSearch):
                 self._process_reps(state, idx, lo, hi, rows, new_states)
         bounds, self._dirs, self._rows_F = bound_rows(rows, gd, B, k)
         ub = np.minimum(bounds, [it[4] for it in items])
-        nodes = [Node(lo[:, b].copy(), hi[:, b].copy(), float(ub[b]), new_states[b], items[b][3]) for b in range(B)]
+        nodes = [
+            Node(lo[:, b].copy(), hi[:, b].copy(), float(ub[b]), new_states[b], items[b][3], items[b][5])
+            for b in range(B)
+        ]
         self._boxes += B
         x = best_candidate(
             nodes,
@@ -267,7 +272,9 @@ class Search(SupSearch):
             self._lower, self.lower_f, self._witness = lo_e, float(lo_e), x.copy()
 
     # -- splitting
-    def split(self, node: Node) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    def split(
+        self, node: Node
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, float] | None:
         if not self.k:
             return None
         w = (node.hi - node.lo) / self.width0
@@ -289,11 +296,12 @@ class Search(SupSearch):
         hi1[ax] = mid
         lo2 = node.lo.copy()
         lo2[ax] = mid
-        return (node.lo, hi1), (lo2, node.hi)
+        return (node.lo, hi1), (lo2, node.hi), ax, mid
 
     def push(self, node: Node) -> None:
         if node.upper <= self.threshold():
             self.settled = max(self.settled, node.upper)
+            self.cover.leaf(node.nid, node.upper)
         else:
             heapq.heappush(self.heap, (-node.upper, next(self.count), node))
 
@@ -312,7 +320,7 @@ class Search(SupSearch):
             )
 
     def run(self) -> None:
-        for node in self.process([(RepState(self.root), self.lo0, self.hi0, 0, np.inf)]):
+        for node in self.process([(RepState(self.root), self.lo0, self.hi0, 0, np.inf, self.cover.root())]):
             self.push(node)
         self.report()
         while not self.done():
@@ -321,18 +329,22 @@ class Search(SupSearch):
                 break
             thr = self.threshold()
             batch = min(256, max(8, len(self.heap) // 2))
-            items: list[tuple[RepState | PatState, np.ndarray, np.ndarray, int, float]] = []
+            items: list[tuple[RepState | PatState, np.ndarray, np.ndarray, int, float, int]] = []
             while self.heap and len(items) < 2 * batch and -self.heap[0][0] > thr and self.budget.take():
                 node = heapq.heappop(self.heap)[2]
                 kids = self.split(node)
                 if kids is None:
                     self._min_width_hit = True
                     self.settled = max(self.settled, node.upper)
+                    self.cover.leaf(node.nid, node.upper)
                     continue
-                for lo, hi in kids:
-                    items.append((node.state, lo, hi, node.depth + 1, node.upper))
+                ids = self.cover.split(node.nid, kids[2], kids[3])
+                for (lo, hi), nid in zip(kids[:2], ids):
+                    items.append((node.state, lo, hi, node.depth + 1, node.upper, nid))
             if not items:
                 break
             for node in self.process(items):
                 self.push(node)
             self.report()
+        for _, _, node in self.heap:  # the open boxes are leaves of the final cover too
+            self.cover.leaf(node.nid, node.upper)

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ._cover import CoverLog
+
 BUDGET_KEYS = ("work", "max_work", "stopped_by")
 """The keys of a sup-norm certificate's ``details`` that say which budget stopped its search (summaries and
 claim evidence copy them)."""
@@ -134,6 +136,13 @@ class SupSearch(abc.ABC):
     @abc.abstractmethod
     def structure(self) -> dict[str, Any] | None:
         """What the certificate's ``details["structure"]`` records about the method (None: the caller's note)."""
+
+    cover: CoverLog | None = None
+    """The search's final cover (:class:`~theory.certify._cover.CoverLog`); None: the search records none."""
+
+    frame: dict[str, Any] | None = None
+    """What the cover's roots are, for the proof object (:mod:`theory.certify._cover`): ``{"kind": "box",
+    "root": [[lo, hi] as float.hex() per variable]}`` or the Kuhn grid with its exact vertex values."""
 
     def timed_out(self) -> bool:
         """Whether the budget is spent and the search is not finished (read at the time of the call)."""

@@ -17,7 +17,7 @@ from ..spec._network import _freeze, thaw
 
 CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
 CERTIFICATE_METHODS = ("z3-induction", "z3-monolithic", "z3-nra", "interval-bnb", "kuhn-pieces", "symbolic", "exact")
-CERT_FORMAT, CERT_VERSION = "cnnverify.certificate", 1
+CERT_FORMAT, CERT_VERSION = "cnnverify.certificate", 2  # version 1: the same without "proof"
 
 
 def library_versions() -> dict[str, str]:
@@ -71,6 +71,8 @@ class Certificate:
         seconds: wall time of the proof attempt.
         versions: library versions (:func:`library_versions`).
         details: JSON-able method-specific record (lemmas per level, boxes explored, solver statistics).
+        proof: JSON-able proof object a checker re-verifies without searching (a sup-norm search's final
+            cover: :func:`theory.check_certificate`, docs/certificates.md); None: none recorded.
     """
 
     claim: str
@@ -85,6 +87,7 @@ class Certificate:
     seconds: float = 0.0
     versions: Mapping[str, str] = field(default_factory=library_versions)
     details: Mapping[str, Any] = field(default_factory=dict)
+    proof: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in CERTIFICATE_STATUSES:
@@ -112,6 +115,14 @@ class Certificate:
             except (TypeError, ValueError):
                 raise bad(name, value, "a JSON-able mapping") from None
             object.__setattr__(self, name, _freeze(dict(value)))
+        if self.proof is not None:
+            if not isinstance(self.proof, Mapping):
+                raise bad("proof", type(self.proof).__name__, "None or a JSON-able mapping")
+            try:
+                json.dumps(thaw(_freeze(dict(self.proof))))
+            except (TypeError, ValueError):
+                raise bad("proof", "...", "a JSON-able mapping") from None
+            object.__setattr__(self, "proof", _freeze(dict(self.proof)))
         object.__setattr__(self, "seconds", float(self.seconds))
 
     @property
@@ -179,6 +190,7 @@ class Certificate:
             "seconds": self.seconds,
             "versions": thaw(self.versions),
             "details": thaw(self.details),
+            "proof": None if self.proof is None else thaw(self.proof),
         }
 
     @classmethod
@@ -186,7 +198,7 @@ class Certificate:
         """Rebuild from :meth:`to_json` output. Raises TheoryError on a malformed document."""
         if not isinstance(obj, Mapping) or obj.get("format") != CERT_FORMAT:
             raise TheoryError(f"not a {CERT_FORMAT} document")
-        if type(obj.get("version")) is not int or obj["version"] != CERT_VERSION:
+        if type(obj.get("version")) is not int or obj["version"] not in (1, CERT_VERSION):
             raise TheoryError(f"unsupported certificate version {obj.get('version')!r}")
         try:
             return cls(
@@ -202,6 +214,7 @@ class Certificate:
                 seconds=obj["seconds"],
                 versions=obj["versions"],
                 details=obj["details"],
+                proof=obj.get("proof"),
             )
         except (KeyError, TypeError, AttributeError) as e:
             raise TheoryError(f"malformed certificate: {type(e).__name__}: {e}") from None

@@ -314,3 +314,19 @@ def test_judges_catch_false_answers(cases):
     assert judge_routing(right, forge(right, status="refuted", method="z3-induction", witness={"x0": 1}))
     real = {f"x{i}": v for i, v in enumerate(wrong.violation) if v != 0}
     assert not judge_routing(wrong, forge(wrong, status="refuted", method="z3-induction", witness=real))
+
+
+def test_checker_accepts_every_decided_sup_certificate(outcomes):
+    """No false rejection: the independent checker re-establishes every proved or refuted sup-norm certificate
+    of the suite from its proof object (the hidden counterexamples included: their certificates are true)."""
+    checked, wrong = 0, []
+    for o in outcomes:
+        if o.case.kind != "sup" or o.cert is None or o.cert.status not in ("proved", "refuted"):
+            continue
+        report = theory.check_certificate(o.cert, o.case.net)
+        checked += 1
+        if not report.accepted:
+            wrong.append(f"{o.case.name} [{o.case.category}] {o.cert.method} {o.cert.status}: {report.summary()}")
+    print(f"checker: {checked} decided sup certificates, {len(wrong)} not accepted")
+    assert checked >= 10, "too few decided certificates to say anything"
+    assert not wrong, "\n".join(wrong)

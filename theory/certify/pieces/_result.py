@@ -9,11 +9,14 @@ index coordinates to the variables, exactly). Source: reconstruction (see :mod:`
 
 from __future__ import annotations
 
+import base64
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .._cone import Cone
@@ -38,6 +41,8 @@ class PieceResult(SupSearch):
     def __init__(self, search: PieceSearch, check: GridCheck, grid: Grid, seconds_bound: float) -> None:
         self.search = search
         self.budget = search.budget
+        self.cover = search.cover
+        self.frame = grid_frame(grid, check.values)
         self._witness = None if search.witness_y is None else grid.to_x(search.witness_y)
         self._structure = {
             "object": "piecewise-linear interpolant of the network's own vertex values on the Kuhn triangulation",
@@ -97,6 +102,21 @@ class PieceResult(SupSearch):
     @property
     def structure(self) -> dict[str, Any]:
         return self._structure
+
+
+def grid_frame(grid: Grid, values: Any) -> dict[str, Any]:
+    """The Kuhn frame of the proof object: the grid (cells, exact box, ``y = M x + o`` or None for the box's own
+    grid) and the network's exact values at its vertices (C order, zlib-compressed text, base64)."""
+    text = ",".join(str(v) for v in np.asarray(values, dtype=object).ravel()).encode()
+    q = lambda rows: None if rows is None else [[str(v) for v in r] for r in rows]  # noqa: E731
+    return {
+        "kind": "kuhn",
+        "cells": list(grid.cells),
+        "box": [[str(a), str(b)] for a, b in grid.box],
+        "matrix": q(grid.matrix),
+        "offset": None if grid.offset is None else [str(v) for v in grid.offset],
+        "vertex_values": base64.b64encode(zlib.compress(text, 6)).decode("ascii"),
+    }
 
 
 def certify_pieces(

@@ -24,6 +24,7 @@ from itertools import product
 import numpy as np
 import sympy as sp
 
+from .._cover import CoverLog
 from .._enclosure import Target
 from .._form_bounds import form_bounds
 from .._intervals import TINY, up
@@ -94,6 +95,7 @@ class PieceSearch:
         self.lower_f = 0.0
         self.witness_y: list[Fraction] | None = None
         self.exact_evals = 0
+        self.cover = CoverLog()  # the final cover, the certificate's proof object
 
     # -- the pieces: one row per (cell, permutation)
     def _pieces(self, values: np.ndarray) -> None:
@@ -285,6 +287,7 @@ class PieceSearch:
 
     def run(self) -> None:
         pid = np.flatnonzero(self.inside)
+        nid = np.array([self.cover.root(int(p)) for p in pid], dtype=np.int64)  # pid is the canonical piece number
         lo = self.cell[pid].astype(np.float64)
         hi = lo + 1.0
         bound = self._bound(pid, lo, hi)
@@ -294,7 +297,8 @@ class PieceSearch:
             done = bound <= thr
             if done.any():
                 self.settled = max(self.settled, float(bound[done].max()))
-                pid, lo, hi, bound = pid[~done], lo[~done], hi[~done], bound[~done]
+                self.cover.leaves(nid[done], bound[done])
+                pid, nid, lo, hi, bound = pid[~done], nid[~done], lo[~done], hi[~done], bound[~done]
             if self.progress is not None:
                 self.progress(
                     {
@@ -313,26 +317,31 @@ class PieceSearch:
             order = np.argsort(-bound, kind="stable")
             n = self.budget.take(min(_BATCH // 2, pid.size))
             sel, keep = order[:n], order[n:]
-            p, l_, h_ = pid[sel], lo[sel], hi[sel]
+            p, q, l_, h_, b_ = pid[sel], nid[sel], lo[sel], hi[sel], bound[sel]
             w = h_ - l_
             ax = np.argmax(w, axis=1)
             narrow = w[np.arange(sel.size), ax] < _MIN_WIDTH
             if narrow.any():
-                self.settled = max(self.settled, float(bound[sel][narrow].max()))
-                p, l_, h_, ax = p[~narrow], l_[~narrow], h_[~narrow], ax[~narrow]
+                self.settled = max(self.settled, float(b_[narrow].max()))
+                self.cover.leaves(q[narrow], b_[narrow])
+                p, q, l_, h_, ax = p[~narrow], q[~narrow], l_[~narrow], h_[~narrow], ax[~narrow]
             r = np.arange(p.size)
             mid = 0.5 * (l_[r, ax] + h_[r, ax])
+            q1, q2 = self.cover.split_many(q, ax, mid)
             h1, l2 = h_.copy(), l_.copy()
             h1[r, ax] = mid
             l2[r, ax] = mid
             cp, cl, ch = np.concatenate([p, p]), np.concatenate([l_, l2]), np.concatenate([h1, h_])
+            cq = np.concatenate([q1, q2])
             ok = self._feasible(cp, cl, ch)
-            cp, cl, ch = cp[ok], cl[ok], ch[ok]
+            self.cover.missed(cq[~ok])
+            cp, cq, cl, ch = cp[ok], cq[ok], cl[ok], ch[ok]
             cb = self._bound(cp, cl, ch)
             self._candidates(cp, cl, ch, cb)
-            pid = np.concatenate([pid[keep], cp])
+            pid, nid = np.concatenate([pid[keep], cp]), np.concatenate([nid[keep], cq])
             lo, hi = np.concatenate([lo[keep], cl]), np.concatenate([hi[keep], ch])
             bound = np.concatenate([bound[keep], cb])
+        self.cover.leaves(nid, bound)  # the open rows are leaves of the final cover too
         self.open = int(pid.size)
         self.upper_f = self.upper(bound)
         self.unfinished = bool(pid.size) and not (self.eps is not None and self.lower_f > self.eps)

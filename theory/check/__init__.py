@@ -1,0 +1,14 @@
+"""theory.check: an independent checker of certificates, re-verifying a proof object without searching.
+
+:func:`check_certificate` re-derives every fact a sup-norm certificate's cover rests on with its own small kernel:
+python-flint ``arb`` balls and exact rationals (the searches use numpy outward rounding), its own exact evaluation
+of the network's cone (:mod:`._net`), its own enclosures of the target (:mod:`._target`) and bounds per region
+(:mod:`._regions`), the cover tree read as untrusted data (:mod:`._tree`), the box and Kuhn frames
+(:mod:`._frames`). It imports nothing from :mod:`theory.certify` or :mod:`theory.prove`'s searches (a test keeps
+it so). The outcome is a :class:`CheckReport`.
+"""
+
+from ._check import MAX_SPLITS, check_certificate
+from ._report import CHECK_VERDICTS, CheckReport
+
+__all__ = ["check_certificate", "CheckReport", "CHECK_VERDICTS", "MAX_SPLITS"]

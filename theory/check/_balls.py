@@ -1,0 +1,58 @@
+"""Ball arithmetic of the checker: exact numbers to arb balls and back, boxes as balls, rigorous endpoints.
+
+The checker's real arithmetic is python-flint's ``arb`` (a midpoint-radius ball, every operation enclosing its
+exact result) at :data:`PRECISION` bits, and ``fmpq`` (exact rationals); it uses none of the search's numpy
+outward rounding. Source: Johansson, "Arb: efficient arbitrary-precision midpoint-radius interval arithmetic",
+IEEE Trans. Computers 66 (2017).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from flint import arb, ctx, fmpq
+
+PRECISION = 96
+"""Bits of every ball operation of the checker (about 29 digits: a claimed float64 bound is checked far below
+its own ulp)."""
+
+
+def set_precision() -> None:
+    """Set flint's working precision to :data:`PRECISION` (flint's context is global; the checker sets it on entry)."""
+    ctx.prec = PRECISION
+
+
+_RATIONAL = re.compile(r"-?[0-9]{1,400}(/[0-9]{1,400})?")
+
+
+def rational(text: object) -> Fraction:
+    """An exact number written as ``str(Fraction)`` (``-3/8``, ``5``): nothing else is read (no exponents, so no
+    hostile size). Raises ValueError."""
+    if not isinstance(text, str) or not _RATIONAL.fullmatch(text):
+        raise ValueError(f"not an exact number p/q: {str(text)[:40]!r}")
+    return Fraction(text)
+
+
+def ball(q: Fraction | int) -> arb:
+    """The exact rational ``q`` as a ball (exact where ``q`` is dyadic and fits, else a tight enclosure)."""
+    q = Fraction(q)
+    return arb(fmpq(q.numerator, q.denominator))
+
+
+def span(lo: Fraction, hi: Fraction) -> arb:
+    """A ball containing the interval ``[lo, hi]``."""
+    return ball(lo).union(ball(hi))
+
+
+def upper(x: arb) -> Fraction:
+    """An exact rational ``>=`` every point of ``x`` (inf-free: a non-finite ball raises ValueError)."""
+    if not x.is_finite():
+        raise ValueError("not finite")
+    man, exp = x.upper().man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def lower(x: arb) -> Fraction:
+    """An exact rational ``<=`` every point of ``x``."""
+    return -upper(-x)

@@ -1,0 +1,73 @@
+""":func:`check_certificate`: re-verify a certificate from its proof object, sharing no code with the searches."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sympy as sp
+from flint import ctx
+
+from .._errors import bad
+from ..prove._certificate import Certificate
+from ..spec import Network
+from ._balls import PRECISION
+from ._report import CheckReport
+from ._sup import check_sup
+from ._tree import Rejected
+
+MAX_SPLITS = 200_000
+"""Default most halvings the checker adds in all, where its own bound of a leaf is looser than the claim."""
+
+
+def check_certificate(
+    cert: Any, net: Network, *, target: str | sp.Expr | None = None, max_splits: int = MAX_SPLITS
+) -> CheckReport:
+    """Re-check ``cert`` against ``net`` without searching: accepted, rejected (naming the first failing step,
+    region or fact) or unsupported.
+
+    Args:
+        cert: a :class:`theory.Certificate` (e.g. :meth:`theory.Certificate.load` of a file).
+        net: the network the certificate is about; its content hash must be the certificate's ``spec_hash``.
+        target: optionally the target the caller means: it must be the certificate's (compared in canonical form).
+        max_splits: most halvings the checker may add where its own bound is looser than a leaf's claim.
+    Returns:
+        A :class:`CheckReport`.
+
+    What is checked, for a sup-norm certificate (``interval-bnb`` or ``kuhn-pieces``, exact semantics), with the
+    checker's own code (python-flint balls and exact rationals; docs/certificates.md): the network and target
+    binding, the cover partitioning the domain, every leaf's claimed bound, the Kuhn frame's vertex values and
+    affinity, the witness and the status. Other methods are ``unsupported`` for now.
+    """
+    if not isinstance(cert, Certificate):
+        raise bad("cert", type(cert).__name__, "a theory.Certificate")
+    if not isinstance(net, Network):
+        raise bad("net", type(net).__name__, "a theory.Network")
+    if isinstance(max_splits, bool) or not isinstance(max_splits, int) or max_splits < 0:
+        raise bad("max_splits", max_splits, "an int >= 0")
+    t0 = time.perf_counter()
+    old = ctx.prec
+    ctx.prec = PRECISION
+    counts: dict[str, int] = {}
+    try:
+        if cert.spec_hash != net.content_hash:
+            raise Rejected(
+                "network",
+                f"the certificate is about spec {cert.spec_hash[:16]}, not this network ({net.content_hash[:16]})",
+            )
+        if cert.method not in ("interval-bnb", "kuhn-pieces"):
+            raise Rejected("unsupported", f"no checker for method {cert.method!r} yet")
+        if cert.upper is None and cert.status != "refuted" and cert.lower is None:
+            raise Rejected("unsupported", "nothing to check: no bound and no witness")
+        counts = check_sup(cert, net, target, max_splits)
+        verdict, step, message = "accepted", "", ""
+    except Rejected as r:
+        verdict = "unsupported" if r.step == "unsupported" else "rejected"
+        step, message = r.step, str(r)
+    except ValueError as e:  # a cone or grid beyond the checker's limits
+        verdict, step, message = "unsupported", "limits", str(e)
+    finally:
+        ctx.prec = old
+    return CheckReport(
+        verdict, cert.method, step, message, counts.get("leaves", 0), counts.get("splits", 0), time.perf_counter() - t0
+    )

@@ -1,0 +1,54 @@
+"""The outcome of a certificate check: a frozen record, its one-line summary and its exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHECK_VERDICTS = ("accepted", "rejected", "unsupported")
+"""``accepted``: every fact re-established; ``rejected``: the first step that fails is named; ``unsupported``: the
+checker has no procedure for this certificate (method, semantics or a certificate without a proof object)."""
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What :func:`theory.check_certificate` found.
+
+    Attributes:
+        verdict: one of :data:`CHECK_VERDICTS`.
+        method: the certificate's method.
+        step: the step that failed (``"cover"``, ``"bound"``, ``"vertex values"``, ``"affine"``, ``"witness"``,
+            ``"status"``, ``"network"``, ``"target"``, ...); ``""`` when accepted.
+        message: what failed, naming the region, node, vertex or fact; ``""`` when accepted.
+        leaves: leaves of the cover whose bounds were re-derived.
+        splits: halvings the checker added where its own bound was looser than a leaf's claim.
+        seconds: wall time of the check.
+    """
+
+    verdict: str
+    method: str
+    step: str = ""
+    message: str = ""
+    leaves: int = 0
+    splits: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.verdict not in CHECK_VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {CHECK_VERDICTS}")
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "accepted"
+
+    @property
+    def exit_code(self) -> int:
+        """0 accepted, 3 rejected (the exit code of an unsound result), 1 unsupported."""
+        return {"accepted": 0, "rejected": 3, "unsupported": 1}[self.verdict]
+
+    def summary(self) -> str:
+        if self.accepted:
+            return f"accepted: {self.method} certificate re-checked ({self.leaves} leaves, {self.splits} extra halvings, {self.seconds:.2f} s)"
+        return f"{self.verdict} ({self.step}): {self.message}"
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("verdict", "method", "step", "message", "leaves", "splits", "seconds")}
