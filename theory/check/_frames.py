@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from flint import arb
+from flint import arb, fmpq
 
-from ._balls import ball, rational
+from ._balls import ball, exact, frac, rational
 from ._net import ConeNet
-from ._regions import chain_vertices, polytope_vertices, region_bound
+from ._regions import region_bound
 from ._target import BallTarget
 from ._tree import Rejected
 
@@ -42,9 +42,10 @@ class BoxFrame:
         if not isinstance(root, list) or len(root) != len(names):
             raise Rejected("format", "the box frame's root is not one [lo, hi] pair per variable")
         try:
-            self.root = [(Fraction(float.fromhex(a)), Fraction(float.fromhex(b))) for a, b in root]
+            self.root = [(exact(float.fromhex(a)), exact(float.fromhex(b))) for a, b in root]
         except (TypeError, ValueError, OverflowError):
             raise Rejected("format", "the box frame's root holds no finite float.hex numbers") from None
+        box = [(exact(lo), exact(hi)) for lo, hi in box]
         if any(not (r[0] <= d[0] and d[1] <= r[1]) for r, d in zip(self.root, box)):
             raise Rejected("cover", "the cover's root box does not contain the domain")
         self.cone, self.box, self.k = cone, box, len(names)
@@ -62,15 +63,15 @@ class BoxFrame:
     def empty(self, piece: int, lo: list, hi: list) -> bool:
         return any(h < d[0] or l_ > d[1] for l_, h, d in zip(lo, hi, self.box))
 
-    def width(self, i: int, lo: list, hi: list) -> Fraction:
+    def width(self, i: int, lo: list, hi: list) -> fmpq:
         span_ = self.root[i][1] - self.root[i][0]
-        return (hi[i] - lo[i]) / span_ if span_ else Fraction(0)
+        return (hi[i] - lo[i]) / span_ if span_ else fmpq(0)
 
-    def bound(self, piece: int, lo: list, hi: list) -> Fraction | None:
+    def bound(self, piece: int, lo: list, hi: list, claim: fmpq | None = None) -> fmpq | None:
         mid = [ball((p + q) / 2) for p, q in zip(lo, hi)]
         rad = [ball((q - p) / 2) for p, q in zip(lo, hi)]
         a, c, e = self.cone.enclose(mid, rad, self.var_of)
-        return region_bound(a, c, e, self.target, lo, hi)
+        return region_bound(a, c, e, self.target, lo, hi, claim=claim)
 
 
 def _fracs(rows: Any, shape: tuple, what: str) -> list[Any]:
@@ -113,8 +114,9 @@ class KuhnFrame:
         self.shape = tuple(n + 1 for n in cells)
         if int(np.prod(self.shape, dtype=object)) > MAX_VERTICES:
             raise Rejected("format", f"the grid has more than {MAX_VERTICES} vertices")
-        if _fracs(rec.get("box"), (k, 2), "box") != [list(b) for b in box]:
+        if _fracs(rec.get("box"), (k, 2), "box") != [[exact(lo), exact(hi)] for lo, hi in box]:
             raise Rejected("cover", "the Kuhn frame's box is not the certificate's domain")
+        box = [(frac(exact(lo)), frac(exact(hi))) for lo, hi in box]  # the set-up computes in Fractions
         self.box = box
         if rec.get("matrix") is None and rec.get("offset") is None:
             self.Minv = [
@@ -122,8 +124,9 @@ class KuhnFrame:
             ]
             self.c0 = [box[a][0] for a in range(k)]
         else:
-            M = sp.Matrix(_fracs(rec.get("matrix"), (k, k), "matrix"))
-            o = sp.Matrix(_fracs(rec.get("offset"), (k,), "offset"))
+            rat = lambda q: sp.Rational(int(q.p), int(q.q))  # noqa: E731
+            M = sp.Matrix([[rat(v) for v in row] for row in _fracs(rec.get("matrix"), (k, k), "matrix")])
+            o = sp.Matrix([rat(v) for v in _fracs(rec.get("offset"), (k,), "offset")])
             if M.det() == 0:
                 raise Rejected("format", "the Kuhn frame's matrix is singular")
             inv, c0 = M.inv(), -M.inv() * o
@@ -145,8 +148,13 @@ class KuhnFrame:
         }
         own = {str(s): s for s in expr.free_symbols}
         self.target = BallTarget(expr.xreplace({own.get(str(s), s): v for s, v in sub.items()}), [str(y) for y in ys])
-        self.values = self._vertex_values(cone, names, rec.get("vertex_values"))
-        self._coef: dict[int, tuple[list[Fraction], Fraction]] = {}
+        values = self._vertex_values(cone, names, rec.get("vertex_values"))
+        # the hot paths compute in flint's exact rationals
+        self.values = np.array([exact(v) for v in values.ravel()], dtype=object).reshape(values.shape)
+        self.Minv = [[exact(v) for v in row] for row in self.Minv]
+        self.c0 = [exact(v) for v in self.c0]
+        self.box = [(exact(lo), exact(hi)) for lo, hi in box]
+        self._coef: dict[int, tuple[list[fmpq], fmpq]] = {}
         self.pieces_checked = 0
 
     def _vertex_values(self, cone: ConeNet, names: list, packed: Any) -> np.ndarray:
@@ -224,19 +232,17 @@ class KuhnFrame:
         ]
         return all(lo_ <= x[a] <= hi_ for x in xs for a, (lo_, hi_) in enumerate(self.box))
 
-    def _constraints(self, cell: tuple, perm: tuple, lo: list, hi: list) -> tuple[list, list]:
-        """``rows . y <= rhs``: the box, the simplex's chain and the domain (``x = Minv y + c``)."""
-        k, rows, rhs = self.k, [], []
-        for a in range(k):
-            e = [Fraction(int(a == b)) for b in range(k)]
-            rows += [e, [-v for v in e]]
-            rhs += [hi[a], -lo[a]]
+    def _cuts(self, cell: tuple, perm: tuple, domain: bool) -> tuple[list, list]:
+        """``rows . y <= rhs``: the simplex's chain and (``domain``) the domain's faces (``x = Minv y + c``)."""
+        k = self.k
+        rows: list[list[Any]] = []
+        rhs: list[Any] = []
         for i in range(k - 1):  # y_p(i+1) - c_p(i+1) <= y_p(i) - c_p(i)
-            r = [Fraction(0)] * k
-            r[perm[i + 1]], r[perm[i]] = Fraction(1), Fraction(-1)
+            r = [fmpq(0)] * k
+            r[perm[i + 1]], r[perm[i]] = fmpq(1), fmpq(-1)
             rows.append(r)
-            rhs.append(Fraction(cell[perm[i + 1]] - cell[perm[i]]))
-        for a, (lo_, hi_) in enumerate(self.box):
+            rhs.append(fmpq(cell[perm[i + 1]] - cell[perm[i]]))
+        for a, (lo_, hi_) in enumerate(self.box if domain else ()):
             rows += [list(self.Minv[a]), [-v for v in self.Minv[a]]]
             rhs += [hi_ - self.c0[a], self.c0[a] - lo_]
         return rows, rhs
@@ -258,7 +264,7 @@ class KuhnFrame:
 
     def root_box(self, piece: int) -> tuple[list, list]:
         cell, _ = self._piece(piece)
-        return [Fraction(c) for c in cell], [Fraction(c + 1) for c in cell]
+        return [fmpq(c) for c in cell], [fmpq(c + 1) for c in cell]
 
     def empty(self, piece: int, lo: list, hi: list) -> bool:
         cell, perm = self._piece(piece)
@@ -269,15 +275,15 @@ class KuhnFrame:
                 return True
         return not self.aligned and self._outside([list(p) for p in product(*zip(lo, hi))])
 
-    def width(self, i: int, lo: list, hi: list) -> Fraction:
+    def width(self, i: int, lo: list, hi: list) -> fmpq:
         return hi[i] - lo[i]
 
-    def bound(self, piece: int, lo: list, hi: list) -> Fraction | None:
+    def bound(self, piece: int, lo: list, hi: list, claim: fmpq | None = None) -> fmpq | None:
         cell, perm = self._piece(piece)
         if piece not in self._coef:
             self.pieces_checked += 1
             v, prev = list(cell), self.values[cell]
-            coef = [Fraction(0)] * self.k
+            coef = [fmpq(0)] * self.k
             for a in perm:
                 v[a] += 1
                 cur = self.values[tuple(v)]
@@ -286,12 +292,8 @@ class KuhnFrame:
             self._coef[piece] = (coef, self.values[cell])
         coef, base = self._coef[piece]
         mid = [(p + q) / 2 for p, q in zip(lo, hi)]
-        c = base + sum((q * (m - cc) for q, m, cc in zip(coef, mid, cell)), Fraction(0))  # the form at mid, exact
+        c = base + sum((q * (m - cc) for q, m, cc in zip(coef, mid, cell)), fmpq(0))  # the form at mid, exact
         inside = all(lo[perm[i]] - cell[perm[i]] >= hi[perm[i + 1]] - cell[perm[i + 1]] for i in range(self.k - 1))
-        verts = None  # a box inside the simplex is its own region
-        if not self.aligned and not self._box_in_domain(lo, hi):
-            verts = polytope_vertices(*self._constraints(cell, perm, lo, hi), self.k)
-        elif not inside:
-            t = chain_vertices([p - cc for p, cc in zip(lo, cell)], [q - cc for q, cc in zip(hi, cell)], perm)
-            verts = [[x + cc for x, cc in zip(p, cell)] for p in t]
-        return region_bound([ball(q) for q in coef], ball(c), arb(0), self.target, lo, hi, verts)
+        outside = not self.aligned and not self._box_in_domain(lo, hi)
+        cuts = None if inside and not outside else self._cuts(cell, perm, outside)  # None: the box is the region
+        return region_bound([ball(q) for q in coef], ball(c), arb(0), self.target, lo, hi, cuts, claim)

@@ -17,56 +17,15 @@ limits*, Reliable Computing 9 (2003); the combination is ours.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
-from itertools import product
+from itertools import combinations
 
-from flint import arb
+from flint import arb, fmpq
 
-from ._balls import ball, span, upper
+from ._balls import ball, midpoint, span, upper
 from ._target import BallTarget
 
 
-def _compositions(k: int) -> list[list[int]]:
-    """Ways to cut ``0..k-1`` into consecutive blocks (block sizes)."""
-    out = []
-    for cuts in product((0, 1), repeat=k - 1):
-        sizes, run = [], 1
-        for c in cuts:
-            if c:
-                sizes.append(run)
-                run = 1
-            else:
-                run += 1
-        out.append([*sizes, run])
-    return out
-
-
-def chain_vertices(lo: Sequence[Fraction], hi: Sequence[Fraction], perm: Sequence[int]) -> list[list[Fraction]]:
-    """Every vertex of ``{t : lo <= t <= hi, t_perm[0] >= t_perm[1] >= ...}`` (possibly with repeats); empty when
-    the polytope is. A vertex has each block of equal consecutive chain coordinates at a bound of one member."""
-    k = len(perm)
-    pts = []
-    for sizes in _compositions(k):
-        blocks, at = [], 0
-        for s in sizes:
-            blocks.append(list(perm[at : at + s]))
-            at += s
-        choices = [sorted({v for a in blk for v in (lo[a], hi[a])}, reverse=True) for blk in blocks]
-        for vals in product(*choices):
-            if any(vals[i] < vals[i + 1] for i in range(len(vals) - 1)):
-                continue
-            t: list[Fraction] = [Fraction(0)] * k
-            ok = True
-            for blk, v in zip(blocks, vals):
-                for a in blk:
-                    ok &= lo[a] <= v <= hi[a]
-                    t[a] = v
-            if ok:
-                pts.append(t)
-    return pts
-
-
-def polytope_vertices(rows: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction], k: int) -> list[list[Fraction]]:
+def polytope_vertices(rows: Sequence[Sequence[fmpq]], rhs: Sequence[fmpq], k: int) -> list[list[fmpq]]:
     """Every vertex of ``{z : rows . z <= rhs}`` (bounded, ``k`` small), exactly: the solutions of each ``k`` of the
     constraints taken as equalities that satisfy all of them. Empty when the polytope is."""
     from itertools import combinations
@@ -74,7 +33,7 @@ def polytope_vertices(rows: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction
     pts = []
     for pick in combinations(range(len(rows)), k):
         M = [[*rows[i], rhs[i]] for i in pick]
-        for col in range(k):  # Gaussian elimination in Fractions
+        for col in range(k):  # Gaussian elimination, exactly
             piv = next((r for r in range(col, k) if M[r][col] != 0), None)
             if piv is None:
                 break
@@ -90,9 +49,7 @@ def polytope_vertices(rows: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction
     return pts
 
 
-def linear_range(
-    l: Sequence[arb], mid: Sequence[Fraction], rad: Sequence[Fraction], verts: list | None
-) -> tuple[arb, arb]:
+def linear_range(l: Sequence[arb], mid: Sequence[fmpq], rad: Sequence[fmpq], verts: list | None) -> tuple[arb, arb]:
     """``(min, max)`` of ``l . (z - mid)`` over the box ``mid +- rad`` (``verts`` None) or over the polytope with
     vertices ``verts`` (coordinates ``z``)."""
     if verts is None:
@@ -119,50 +76,41 @@ def _quadratic_range(l: arb, h: arb, r: arb) -> tuple[arb, arb]:
     return lo, hi
 
 
-def _quadratic_box_range(c: arb, l: Sequence[arb], H: list, rad: Sequence[Fraction]) -> tuple[arb, arb]:
-    """The exact range of ``c + l . t - t^T H t / 2`` over ``|t_i| <= rad_i`` for a constant ``H``: the stationary
-    point of every face (free coordinates solve ``H_FF t_F = l_F - H_F,fixed t_fixed``) where it may lie inside."""
-    k = len(l)
-    vals = []
-    for kinds in product((-1, 0, 1), repeat=k):  # 0: free, +-1: fixed at +-rad
-        t: list = [ball(s * r) if s else None for s, r in zip(kinds, rad)]
-        free = [i for i in range(k) if kinds[i] == 0]
-        if free:
-            rhs = [l[i] - sum((H[i][j] * t[j] for j in range(k) if kinds[j]), arb(0)) for i in free]
-            M = [[H[i][j] for j in free] for i in free]
-            sol = _solve(M, rhs)
-            if sol is None:
-                continue
-            if any(abs(v) > ball(rad[i]) for v, i in zip(sol, free)):
-                continue
-            for v, i in zip(sol, free):
-                t[i] = v
-        vals.append(
-            c
-            + sum((a * x for a, x in zip(l, t)), arb(0))
-            - sum((t[i] * H[i][j] * t[j] for i in range(k) for j in range(k)), arb(0)) / 2
-        )
-    lo, hi = vals[0], vals[0]
-    for v in vals[1:]:
-        lo, hi = arb.min(lo, v), arb.max(hi, v)
-    return lo, hi
-
-
 def _solve(M: list, rhs: list) -> list | None:
-    """``M x = rhs`` by elimination in balls; None where a pivot may be 0 (a flat direction: the face's extremes
-    lie on its own faces)."""
+    """``M x = rhs`` exactly (fmpq); None when singular (the face has a flat direction: its extremes lie on its
+    own faces)."""
     n = len(rhs)
     A = [[*row, r] for row, r in zip(M, rhs)]
     for col in range(n):
-        piv = next((r for r in range(col, n) if not A[r][col].contains(0)), None)
+        piv = next((r for r in range(col, n) if A[r][col] != 0), None)
         if piv is None:
             return None
         A[col], A[piv] = A[piv], A[col]
         for r in range(n):
-            if r != col:
+            if r != col and A[r][col] != 0:
                 f = A[r][col] / A[col][col]
                 A[r] = [a - f * b for a, b in zip(A[r], A[col])]
     return [A[i][n] / A[i][i] for i in range(n)]
+
+
+def quadratic_range(c: fmpq, l: Sequence[fmpq], H: list, rows: list, rhs: list) -> tuple[fmpq, fmpq] | None:
+    """The exact range of ``c + l . t - t^T H t / 2`` over the bounded polytope ``{t : rows . t <= rhs}``
+    (exact rationals, ``H`` symmetric): the stationary points of every face (``H t + R_S^T lam = l``,
+    ``R_S t = rhs_S`` for each set ``S`` of at most ``k`` constraints) that lie in the polytope; None if none does."""
+    k, vals = len(l), []
+    zero = fmpq(0)
+    for size in range(k + 1):
+        for S in combinations(range(len(rows)), size):
+            M = [[*H[i], *(rows[s][i] for s in S)] for i in range(k)] + [[*rows[s], *([zero] * size)] for s in S]
+            sol = _solve(M, [*l, *(rhs[s] for s in S)])
+            if sol is None:
+                continue
+            t = sol[:k]
+            if any(sum((a * x for a, x in zip(row, t)), zero) > b for row, b in zip(rows, rhs)):
+                continue
+            quad = sum((t[i] * H[i][j] * t[j] for i in range(k) for j in range(k)), zero)
+            vals.append(c + sum((a * x for a, x in zip(l, t)), zero) - quad / 2)
+    return (min(vals), max(vals)) if vals else None
 
 
 def region_bound(
@@ -170,42 +118,71 @@ def region_bound(
     c: arb,
     e: arb,
     target: BallTarget,
-    lo: Sequence[Fraction],
-    hi: Sequence[Fraction],
-    verts: list | None = None,
-) -> Fraction | None:
-    """An exact upper bound of ``|a . (z - m) + c +- e - g(z)|`` over the box ``[lo, hi]`` (cut to the polytope
-    with vertices ``verts`` when given; ``m`` the box's midpoint), or None where no form gives a finite one. The
-    forms are compared by their exact upper ends (a wide ball's radius is kept to 30 bits only). Module
-    docstring."""
+    lo: Sequence[fmpq],
+    hi: Sequence[fmpq],
+    cuts: tuple[list, list] | None = None,
+    claim: fmpq | None = None,
+) -> fmpq | None:
+    """An exact upper bound of ``|a . (z - m) + c +- e - g(z)|`` over the box ``[lo, hi]`` (cut by the constraints
+    ``rows . z <= rhs`` of ``cuts`` when given; ``m`` the box's midpoint), or None where no form gives a finite
+    one. The forms are tried from the cheapest and compared by their exact upper ends (a wide ball's radius is
+    kept to 30 bits only); the first at most ``claim`` is returned. Module docstring."""
     k = len(lo)
-    if verts is not None and not verts:
-        return Fraction(0)  # an empty region: nothing to bound
     mid = [(p + q) / 2 for p, q in zip(lo, hi)]
     rad = [(q - p) / 2 for p, q in zip(lo, hi)]
+    verts = None
+    rows_t = [[fmpq(int(i == j) * s) for j in range(k)] for i in range(k) for s in (1, -1)]
+    rhs_t = [r for r in rad for _ in (1, -1)]
+    if cuts is not None:
+        box_rows = [[fmpq(int(i == j)) * s for j in range(k)] for i in range(k) for s in (1, -1)]
+        box_rhs = [v for p, q in zip(lo, hi) for v in (q, -p)]
+        verts = polytope_vertices(box_rows + cuts[0], box_rhs + cuts[1], k)
+        if not verts:
+            return fmpq(0)  # an empty region: nothing to bound
+        rows_t += cuts[0]
+        rhs_t += [b - sum((v * x for v, x in zip(row, mid)), fmpq(0)) for row, b in zip(*cuts)]
     box = [span(p, q) for p, q in zip(lo, hi)]
-    amin, amax = linear_range(a, mid, rad, verts)
-    g_box = target.value(box)
-    bounds = [arb.max(c + amax - g_box, g_box - c - amin)]
+    best: fmpq | None = None
+
+    def done(b: arb) -> bool:
+        nonlocal best
+        b = b + e
+        if b.is_finite():
+            end = upper(b)
+            best = end if best is None else min(best, end)
+        return best is not None and claim is not None and best <= claim
+
     if target.smooth:
         m = [ball(v) for v in mid]
         slope = [ai - d(m) for ai, d in zip(a, target.grad)]
         c2 = c - target.value(m)
-        H = [[target.hess[i][j](box) for j in range(i + 1)] for i in range(k)]
-        cross = sum((2 * abs(H[i][j]) * ball(rad[i] * rad[j]) / 2 for i in range(k) for j in range(i)), arb(0))
-        # separable: per variable the exact range of slope_i t - H_ii t^2 / 2, the cross terms by magnitude
-        qs = [_quadratic_range(slope[i], H[i][i], ball(rad[i])) for i in range(k)]
-        s_lo = c2 + sum((q[0] for q in qs), arb(0)) - cross
-        s_hi = c2 + sum((q[1] for q in qs), arb(0)) + cross
-        bounds.append(arb.max(s_hi, -s_lo))
-        if target.constant_hessian and verts is None:  # exact: the order-2 expansion of a quadratic target
-            full = [[H[i][j] if j <= i else H[j][i] for j in range(k)] for i in range(k)]
-            q_lo, q_hi = _quadratic_box_range(c2, slope, full, rad)
-            bounds.append(arb.max(q_hi, -q_lo))
-        if verts is not None:  # the linear part over the polytope, the quadratic part over the box
+        H = target.constant_hess or [[target.hess[i][j](box) for j in range(i + 1)] for i in range(k)]
+        cross = sum((abs(H[i][j]) * ball(rad[i] * rad[j]) for i in range(k) for j in range(i)), arb(0))
+        if verts is None:  # separable: per variable the exact range of slope_i t - H_ii t^2 / 2, cross terms by size
+            qs = [_quadratic_range(slope[i], H[i][i], ball(rad[i])) for i in range(k)]
+            s_lo = c2 + sum((q[0] for q in qs), arb(0)) - cross
+            s_hi = c2 + sum((q[1] for q in qs), arb(0)) + cross
+            if done(arb.max(s_hi, -s_lo)):
+                return best
+        else:  # the linear part over the polytope, the quadratic part over the box
             lmin, lmax = linear_range(slope, mid, rad, verts)
             q_lo = sum((arb.min(arb(0), -H[i][i].upper() * ball(rad[i] ** 2) / 2) for i in range(k)), arb(0))
             q_hi = sum((arb.max(arb(0), -H[i][i].lower() * ball(rad[i] ** 2) / 2) for i in range(k)), arb(0))
-            bounds.append(arb.max(c2 + lmax + q_hi + cross, -(c2 + lmin + q_lo - cross)))
-    ends = [upper(b + e) for b in bounds if (b + e).is_finite()]
-    return min(ends) if ends else None
+            if done(arb.max(c2 + lmax + q_hi + cross, -(c2 + lmin + q_lo - cross))):
+                return best
+        # the quadratic at m with exact midpoints over the region exactly; the balls' radii and the order-3
+        # remainder (0 for a quadratic target) by size
+        Hm = target.constant_hess or [[target.hess[i][j](m) for j in range(i + 1)] for i in range(k)]
+        full = [[Hm[i][j] if j <= i else Hm[j][i] for j in range(k)] for i in range(k)]
+        third = zip(target.third, target.third_index)
+        rem = sum((abs(f(box)) * n * ball(rad[i] * rad[j] * rad[l]) for (f, n), (i, j, l) in third), arb(0)) / 6
+        rem += c2.rad() + sum((s_.rad() * ball(r) for s_, r in zip(slope, rad)), arb(0))
+        rem += sum((full[i][j].rad() * ball(rad[i] * rad[j]) for i in range(k) for j in range(k)), arb(0)) / 2
+        Hq = [[midpoint(h) for h in row] for row in full]
+        qr = quadratic_range(midpoint(c2), [midpoint(s_) for s_ in slope], Hq, rows_t, rhs_t)
+        if qr is not None and done(arb.max(ball(qr[1]) + rem, -(ball(qr[0]) - rem))):
+            return best
+    amin, amax = linear_range(a, mid, rad, verts)
+    g_box = target.value(box)
+    done(arb.max(c + amax - g_box, g_box - c - amin))
+    return best

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from flint import ctx
+from flint import ctx, fmpq
 
 from .._errors import TheoryError
 from ..formula import parse_formula
 from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
-from ._balls import ball, lower, rational
+from ._balls import ball, exact, lower, rational
 from ._frames import BoxFrame, KuhnFrame
 from ._net import ConeNet
 from ._target import BallTarget
@@ -34,7 +34,7 @@ MAX_DEPTH = 64
 """Most halvings of one leaf by the checker."""
 
 
-def _rational(text: Any, what: str) -> Fraction:
+def _rational(text: Any, what: str) -> fmpq:
     try:
         return rational(text)
     except (ValueError, ZeroDivisionError) as e:
@@ -82,15 +82,15 @@ def _witness(cert: Any, cone: ConeNet, names: list, box: list, expr: sp.Expr) ->
     if sorted(w) != sorted(names):
         raise Rejected("witness", f"the witness names {sorted(w)}, not the variables {names}")
     point = [w[n] for n in names]
-    if any(not lo <= v <= hi for v, (lo, hi) in zip(point, box)):
+    if any(not lo <= exact(v) <= hi for v, (lo, hi) in zip(point, box)):
         raise Rejected("witness", "the witness lies outside the domain")
     cols = [names.index(n) for n in cone.names]
     den = lcm(1, *(v.denominator for v in point))
     num = np.array([[int(point[c] * den)] for c in cols], dtype=object)
     value = cone.exact(num, den)[0][0]
-    exact = expr.xreplace({s: sp.Rational(w[str(s)].numerator, w[str(s)].denominator) for s in expr.free_symbols})
-    if isinstance(exact, sp.Rational):  # a rational target at a rational point: exactly
-        low: Fraction | None = abs(value - Fraction(int(exact.p), int(exact.q)))
+    g_exact = expr.xreplace({s: sp.Rational(w[str(s)].numerator, w[str(s)].denominator) for s in expr.free_symbols})
+    if isinstance(g_exact, sp.Rational):  # a rational target at a rational point: exactly
+        low: Any = exact(abs(value - Fraction(int(g_exact.p), int(g_exact.q))))
     else:
         old = ctx.prec
         ctx.prec = WITNESS_PRECISION  # the search's lower bound is rigorous at 256 bits: enclose finer
@@ -99,7 +99,7 @@ def _witness(cert: Any, cone: ConeNet, names: list, box: list, expr: sp.Expr) ->
             low = lower(err) if err.is_finite() else None
         finally:
             ctx.prec = old
-    if cert.lower is not None and not (low is not None and cert.lower <= low):
+    if cert.lower is not None and not (low is not None and exact(cert.lower) <= low):
         got = "not finite" if low is None else f"at least {float(low):.9g}"
         raise Rejected(
             "witness",
@@ -144,7 +144,7 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
     roots = -1 - parent[parent < 0]
     frame.check_roots(roots)
     counts = {"leaves": 0, "missed": 0, "splits": 0}
-    top = Fraction(0)
+    top = fmpq(0)
     for node, piece, what, lo, hi, v in walk(parent, axis, value, frame.root_box):
         if what == MISSED:
             if not frame.empty(piece, lo, hi):
@@ -152,14 +152,15 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
             counts["missed"] += 1
             continue
         counts["leaves"] += 1
-        top = max(top, Fraction(v)) if v != float("inf") else top
+        top = max(top, exact(v)) if v != float("inf") else top
         if v == float("inf"):
             continue
         stack = [(lo, hi, 0)]
         while stack:
             l_, h_, depth = stack.pop()
-            b = frame.bound(piece, l_, h_)
-            if b is not None and b <= Fraction(v):
+            claim = exact(v)
+            b = frame.bound(piece, l_, h_, claim)
+            if b is not None and b <= claim:
                 continue
             if depth >= MAX_DEPTH or counts["splits"] >= max_splits:
                 got = "not finite" if b is None else f"{float(b)!r}"
@@ -173,7 +174,7 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
             for cl, ch in ((l_, [*h_[:a], m, *h_[a + 1 :]]), ([*l_[:a], m, *l_[a + 1 :]], h_)):
                 if not frame.empty(piece, cl, ch):
                     stack.append((cl, ch, depth + 1))
-    if counts["leaves"] and cert.upper is not None and top > cert.upper:
+    if counts["leaves"] and cert.upper is not None and top > exact(cert.upper):
         raise Rejected(
             "bound", f"a leaf claims {float(top)!r}, above the certificate's upper bound {float(cert.upper)!r}"
         )

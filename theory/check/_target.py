@@ -93,6 +93,11 @@ def compile_ball(expr: sp.Expr, names: Sequence[str]) -> Fn:
     return build(expr)
 
 
+def _orderings(i: int, j: int, l: int) -> int:
+    """How many ordered triples sort to ``(i, j, l)``: 1, 3 or 6."""
+    return {1: 1, 2: 3, 3: 6}[len({i, j, l})]
+
+
 class BallTarget:
     """``g``, its gradient and Hessian (when :attr:`smooth`) over balls, in the variables ``names``."""
 
@@ -103,6 +108,9 @@ class BallTarget:
         self.grad: list[Fn] = []
         self.hess: list[list[Fn]] = []
         self.constant_hessian = False  # a quadratic target: its Taylor expansion of order 2 is exact
+        self.constant_hess: list[list[arb]] | None = None
+        self.third: list[tuple[Fn, int]] = []
+        self.third_index: list[tuple[int, int, int]] = []
         if self.smooth:
             own = {str(s): s for s in expr.free_symbols}
             syms = [own.get(n, sp.Symbol(n, real=True)) for n in names]
@@ -111,3 +119,14 @@ class BallTarget:
             d2 = [[sp.diff(e, s) for s in syms] for e in d1]
             self.hess = [[compile_ball(e, names) for e in row] for row in d2]
             self.constant_hessian = all(e.is_Rational for row in d2 for e in row)
+            # third derivatives for the remainder of order 3, once per sorted triple with its number of orderings
+            self.third = [
+                (compile_ball(sp.diff(d2[i][j], syms[l]), names), _orderings(i, j, l))
+                for i in range(self.k)
+                for j in range(i, self.k)
+                for l in range(j, self.k)
+                if not self.constant_hessian
+            ]
+            self.third_index = [(i, j, l) for i in range(self.k) for j in range(i, self.k) for l in range(j, self.k)]
+            if self.constant_hessian:  # the lower triangle, once
+                self.constant_hess = [[self.hess[i][j]([]) for j in range(i + 1)] for i in range(self.k)]

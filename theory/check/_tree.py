@@ -14,10 +14,10 @@ import binascii
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from flint import fmpq
 
 MAX_NODES = 20_000_000
 """Most nodes of a cover tree the checker reads (about 260 MB decompressed)."""
@@ -71,7 +71,7 @@ def decode(tree: Any, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def walk(
     parent: np.ndarray, axis: np.ndarray, value: np.ndarray, root_box: Callable[[int], tuple[list, list]]
-) -> Iterator[tuple[int, int, int, list[Fraction], list[Fraction], float]]:
+) -> Iterator[tuple[int, int, int, list[fmpq], list[fmpq], float]]:
     """Every leaf and missed part, derived from its root: ``(node, piece, kind, lo, hi, value)`` with ``kind``
     LEAF or MISSED and the box exact. ``root_box(piece)`` gives a root's box. Raises Rejected on a split outside
     its region or a leaf bound that is not a number >= 0."""
@@ -94,9 +94,9 @@ def walk(
                     raise Rejected("cover", f"leaf {i} claims the bound {v}, not a number >= 0")
                 yield i, piece, LEAF, lo, hi, v
                 continue
-            if not math.isfinite(v) or not lo[a] < Fraction(v) < hi[a]:
+            at = fmpq(*v.as_integer_ratio()) if math.isfinite(v) else None
+            if at is None or not lo[a] < at < hi[a]:
                 raise Rejected("cover", f"node {i} splits axis {a} at {v}, outside its region [{lo[a]}, {hi[a]}]")
             c0, c1 = children[i]
-            at = Fraction(v)
             stack.append((c1, [*lo[:a], at, *lo[a + 1 :]], hi))
             stack.append((c0, lo, [*hi[:a], at, *hi[a + 1 :]]))
