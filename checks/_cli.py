@@ -237,6 +237,7 @@ def main(
             env=environment(),
             cached={o.claim.id for o in outcomes if o.cached},
             rehashed={o.claim.id: o.rehashed for o in outcomes if o.rehashed},
+            rechecked={o.claim.id: o.rechecked for o in outcomes if o.rechecked},
             origins={c.id: registry.origin(c.id) for c in claims},
         )
         finish(doc, staging, out, args.force, {"report.html": render_html(doc, staging, baseline)})

@@ -22,6 +22,7 @@ from theory.cli import PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 from .._errors import bad
 from ..claims import Context, Result, loglog_slope
+from ._certificates import keep_certificate, rejected
 from ._plots import line_plot
 
 _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
@@ -38,15 +39,26 @@ def _network(net: Any, name: str = "net") -> theory.Network:
     return net
 
 
-def _from_certificate(cert: theory.Certificate, observed: dict, expected: Any, tolerance: str | None) -> Result:
+def _from_certificate(
+    cert: theory.Certificate,
+    net: theory.Network,
+    observed: dict,
+    expected: Any,
+    tolerance: str | None,
+    ctx: Context | None = None,
+) -> Result:
+    """The Result of a certificate, re-checked by the independent checker (a rejection fails the claim) and, with
+    ``ctx``, written beside the report with its re-check command (:func:`keep_certificate`)."""
     evidence: dict[str, Any] = {"method": cert.method, "claim": cert.claim, "spec_hash": cert.spec_hash}
     if cert.witness:
         evidence["witness"] = dict(cert.witness)
     if cert.status == "unknown":
         evidence["reason"] = cert.details.get("reason", "")
     evidence.update({k: cert.details[k] for k in BUDGET_KEYS if k in cert.details})
+    evidence["certificates"] = [keep_certificate(cert, net, ctx)]
+    status = "fail" if rejected(evidence["certificates"]) else _VERDICT[cert.status]
     return Result(
-        _VERDICT[cert.status],
+        status,
         observed={"status": cert.status, **observed},
         expected=expected,
         tolerance=tolerance,
@@ -60,6 +72,7 @@ def expect_routing(
     *,
     timeout_s: float = 60,
     rlimit: int | None = PROOF_RLIMIT,
+    ctx: Context | None = None,
 ) -> Result:
     """``output j == x[support[j]]`` for every real input ``x``, proved about exactly these weights.
 
@@ -73,6 +86,8 @@ def expect_routing(
         timeout_s: the prover's time budget, a safety net; a timeout is ``unknown``.
         rlimit: z3's deterministic resource limit per query (default :data:`PROOF_RLIMIT`; None: none); a query
             that reaches it is ``unknown``, at the same point on every machine.
+        ctx: the claim's context: the certificate and the spec are then written beside the report, with the
+            command that re-checks them (the evidence's ``certificates``).
     """
     net = _network(net)
     cert = theory.prove_routing(net, support, timeout_s=timeout_s, rlimit=rlimit)
@@ -80,7 +95,7 @@ def expect_routing(
         support = net.meta["support"]
     if cert.status == "unknown" and support is not None:  # no tree, or a failed lemma that did not lift
         cert = theory.prove_equivalent_monolithic(net, list(support), timeout_s=timeout_s, rlimit=rlimit)
-    return _from_certificate(cert, {}, {"routes": "output j == x[support[j]] for all x"}, "exact")
+    return _from_certificate(cert, net, {}, {"routes": "output j == x[support[j]] for all x"}, "exact", ctx)
 
 
 def expect_sup_error(
@@ -91,6 +106,7 @@ def expect_sup_error(
     *,
     time_limit_s: float = 30,
     max_work: int | None = SUP_ERROR_MAX_WORK,
+    ctx: Context | None = None,
 ) -> Result:
     """``sup_{x in box} |net(x) - target(x)| <= eps``, certified by interval branch and bound
     (:func:`theory.certify_sup_error`): ``pass`` when the certified upper bound is ``<= eps``, ``fail`` when an
@@ -102,9 +118,15 @@ def expect_sup_error(
         decimal string); time_limit_s: the certifier's time budget, a safety net; max_work: its work budget
         (boxes refined, default :data:`SUP_ERROR_MAX_WORK`; None: none), which stops it at the same point on every
         machine. The evidence records ``work``, ``max_work`` and ``stopped_by`` (``"work"``, ``"time"`` or None).
+        ctx: the claim's context: the certificate and the spec are then written beside the report, with the
+            command that re-checks them.
+    The certificate is re-checked by the independent checker (:func:`theory.check_certificate`); a rejected
+    certificate fails the claim (evidence ``certificates``: the checker's verdict, files and command).
     """
-    cert = theory.certify_sup_error(_network(net), target, box, eps=eps, time_limit_s=time_limit_s, max_work=max_work)
-    return _from_certificate(cert, {"upper": cert.upper, "lower": cert.lower}, {"sup_error_at_most": cert.eps}, "exact")
+    net = _network(net)
+    cert = theory.certify_sup_error(net, target, box, eps=eps, time_limit_s=time_limit_s, max_work=max_work)
+    observed = {"upper": cert.upper, "lower": cert.lower}
+    return _from_certificate(cert, net, observed, {"sup_error_at_most": cert.eps}, "exact", ctx)
 
 
 def expect_rate(

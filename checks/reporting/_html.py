@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from ..claims import Result, status_label
 from ._compare import moved
-from ._report import summarize, summary_text
+from ._report import certificates_of, summarize, summary_text
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700", "not-testable": "#57606a"}
 
@@ -146,6 +146,15 @@ def render_html(doc: Mapping[str, Any], directory: Path, baseline: Mapping[str, 
             f"<li>files it read, re-hashed before reuse (unchanged): {escape(', '.join(e['cache_rehashed']))}</li>"
             if e.get("cache_rehashed")
             else "",
+            f"<li>certificates re-checked before reuse: {escape(', '.join(e['cache_rechecked']))}</li>"
+            if e.get("cache_rechecked")
+            else "",
+            *(
+                f'<li>certificate <a href="{escape(c["certificate"])}">{escape(c["certificate"])}</a> (spec '
+                f"{escape(c['spec'])}): independent checker {escape(c['check'])}; re-check it: "
+                f"<code>{escape(c['recheck'])}</code></li>"
+                for c in certificates_of(r)
+            ),
             f"<li>recorded finding: {escape(e['finding'])}</li>" if e.get("finding") else "",
             f"<li>note: {escape(r.note)}</li></ul>" if r.note else "</ul>",
             f"<h3>observed</h3>{_json_block(r.observed)}<h3>expected</h3>{_json_block(r.expected)}",

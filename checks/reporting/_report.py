@@ -79,10 +79,12 @@ def build_document(
     cached: Collection[str] = (),
     origins: Mapping[str, str] | None = None,
     rehashed: Mapping[str, Sequence[str]] | None = None,
+    rechecked: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The machine-readable report (``report.json``), schema :data:`SCHEMA` version :data:`SCHEMA_VERSION`;
     ``cached``: ids whose results were reused from the cache; ``rehashed``: per cached id, the files it read that
-    were re-hashed (unchanged) before it was served; ``origins``: where each claim was found. Each claim
+    were re-hashed (unchanged) before it was served; ``rechecked``: per cached id, the certificates the independent
+    checker re-checked before it was served; ``origins``: where each claim was found. Each claim
     entry carries its recorded ``finding`` for the profile ('' when none); ``findings`` lists the ids whose
     recorded finding reproduced (``known``) and those whose finding no longer does (``stale``)."""
     results = [r for _, r in runs]
@@ -110,6 +112,7 @@ def build_document(
                 "origin": (origins or {}).get(c.id, ""),
                 "cached": c.id in cached,
                 "cache_rehashed": list((rehashed or {}).get(c.id, ())),
+                "cache_rechecked": list((rechecked or {}).get(c.id, ())),
                 "finding": f,
                 "result": r.to_json(),
             }
@@ -265,6 +268,13 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         if r.note:
             lines.append(f"- note: {r.note}")
         lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]
+        for c in certificates_of(r):
+            lines.append(
+                f"- certificate [{c['certificate']}]({c['certificate']}) (spec {c['spec']}): independent checker "
+                f"{c['check']}; re-check it: `{c['recheck']}`"
+            )
+        if entry.get("cache_rechecked"):
+            lines.append(f"- certificates re-checked before reuse: {', '.join(entry['cache_rechecked'])}")
         evidence = {k: v for k, v in r.evidence.items() if k != "plots"}
         if evidence:
             lines += ["- evidence:", *_fields(evidence)]
@@ -272,6 +282,19 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         for name in r.evidence.get("plots", []):
             lines += [f"![{entry['id']}: {name}]({name})", ""]
     return "\n".join(lines)
+
+
+def certificates_of(r: Result) -> list[dict[str, str]]:
+    """The certificates a result kept (evidence ``certificates`` with a file): file, spec, the checker's verdict
+    and the re-check command, as strings (report.md and report.html list them)."""
+    kept = r.evidence.get("certificates")
+    if not isinstance(kept, list):
+        return []
+    return [
+        {k: str(c.get(k, "")) for k in ("certificate", "spec", "check", "recheck")}
+        for c in kept
+        if isinstance(c, dict) and c.get("certificate")
+    ]
 
 
 def check_out_dir(out: Path, force: bool) -> None:

@@ -100,6 +100,30 @@ def library_versions() -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _recheck(result: Result, into: Path) -> tuple[list[str], list[str]]:
+    """Re-check every certificate a cached result kept (evidence ``certificates``: a certificate file and its spec
+    directory among the entry's files, now in ``into``) with the independent checker; ``(rejections, accepted
+    file names)``. A certificate that is missing, unreadable or rejected is a rejection: the entry is recomputed."""
+    import theory
+
+    bad_, ok = [], []
+    for c in result.evidence.get("certificates") or []:
+        if not isinstance(c, dict) or not c.get("certificate"):
+            continue
+        name = str(c["certificate"])
+        try:
+            cert = theory.Certificate.load(into / name)
+            report = theory.check_certificate(cert, theory.load(into / str(c.get("spec", ""))))
+        except (theory.TheoryError, OSError) as e:
+            bad_.append(f"certificate {name} does not re-check ({e})")
+            continue
+        if report.verdict == "rejected":
+            bad_.append(f"certificate {name} rejected by the checker ({report.step}: {report.message})")
+        else:
+            ok.append(f"{name} ({report.verdict})")
+    return bad_, ok
+
+
 class Cache:
     """Claim results by content key under ``root`` (see the module docstring)."""
 
@@ -108,7 +132,10 @@ class Cache:
             raise bad("root", root, "None (the default cache directory) or a path")
         self.root = Path(root) if root is not None else default_cache_dir()
         self.stale: dict[str, list[str]] = {}
-        """Key -> the recorded files that changed, for every entry :meth:`get` refused as stale."""
+        """Key -> the recorded files that changed (or the certificates the checker rejected), for every entry
+        :meth:`get` refused as stale."""
+        self.rechecked: dict[str, list[str]] = {}
+        """Key -> the certificate files of a served entry that the independent checker re-checked (accepted)."""
 
     @staticmethod
     def key(claim_id: str, origin: str, profile: str, seed: int) -> str:
@@ -148,6 +175,11 @@ class Cache:
                 _copy(f, into / f.name)
         except OSError:
             return None
+        rejected, checked = _recheck(result, into)
+        if rejected:
+            self.stale[key] = rejected
+            return None
+        self.rechecked[key] = checked
         return result, tuple(r.path for r in reads)
 
     def put(self, key: str, result: Result, files: Iterable[Path], reads: Iterable[FileRead] = ()) -> bool:

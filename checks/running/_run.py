@@ -36,12 +36,14 @@ _WORKER: dict[str, dict[str, Claim]] = {}
 @dataclass(frozen=True)
 class Outcome:
     """One claim's result in a run; ``cached`` when it was reused from the cache rather than computed, with the
-    files re-hashed to make sure the cached result is still about them (``rehashed``)."""
+    files re-hashed to make sure the cached result is still about them (``rehashed``) and the certificates it kept
+    re-checked by the independent checker (``rechecked``)."""
 
     claim: Claim
     result: Result
     cached: bool = False
     rehashed: tuple[str, ...] = ()
+    rechecked: tuple[str, ...] = ()
 
 
 def _run_unit(
@@ -128,7 +130,8 @@ def run_claims(
             hit = cache.get(keys[c.id], staging)
             if hit is not None:
                 result, rehashed = hit
-                outcomes[c.id] = Outcome(c, result, cached=True, rehashed=rehashed)
+                rechecked = tuple(cache.rechecked.get(keys[c.id], ()))
+                outcomes[c.id] = Outcome(c, result, cached=True, rehashed=rehashed, rechecked=rechecked)
                 files = (
                     f"; {len(rehashed)} file{'s' * (len(rehashed) != 1)} it read re-hashed, unchanged"
                     if rehashed

@@ -18,6 +18,7 @@ from theory.cli import PROOF_RLIMIT, SUP_ERROR_MAX_WORK
 
 from .._errors import ChecksError
 from ..claims import Context, Result
+from ..expect._certificates import keep_certificate, rejected
 from ..expect._exact import keep
 
 
@@ -171,13 +172,14 @@ def sparse_approx(
     """
     certify = certify if certify is not None else theory.certify_sup_error
     cases = list(cases) if cases is not None else _sparse_cases(ctx.full)
-    rows, violations, budgets = [], [], []
-    for case in cases:
+    rows, violations, budgets, kept = [], [], [], []
+    for i, case in enumerate(cases):
         ctx.say(f"d={case['d']} support={case['support']} g={case['g']} eps={case['eps']}")
         net = build(case["d"], case["support"], case["g"], case["box"], case["eps"])
         # Certify tightly (no eps: the search runs to upper/lower <= 1.01 or its budget), then compare.
         cert = certify(net, time_limit_s=60 if ctx.full else 20, max_work=SUP_ERROR_MAX_WORK)
         budgets.append(cert.details)
+        kept.append(keep_certificate(cert, net, ctx, f"case{i}"))
         upper, lower = cert.upper, cert.lower
         status = (
             "proved"
@@ -214,12 +216,13 @@ def sparse_approx(
         if status == "refuted":
             violations.append({**row, "witness": {k: str(v) for k, v in (cert.witness or {}).items()}})
     proved = all(r["status"] == "proved" for r in rows)
+    unsound = rejected(kept)
     return Result(
-        _status(proved, bool(violations)),
+        "fail" if unsound else _status(proved, bool(violations)),
         observed={"cases": rows},
         expected={"certified upper": "<= eps (status proved)"},
         tolerance="exact",
-        evidence={"counterexamples": keep(violations), **_budgets(budgets)},
+        evidence={"counterexamples": keep(violations), **_budgets(budgets), "certificates": kept, "rejected": unsound},
         note="upper bounds are sound (outward-rounded interval arithmetic, exact affine pieces); "
         "lower bounds are exact evaluations at witness points",
     )
@@ -285,7 +288,7 @@ def planted_violations(ctx: Context) -> Result:
     rows.append({"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok})
     net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
     probe = theory.certify_sup_error(net, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
-    searched = [probe.details]
+    searched, kept = [probe.details], []
     if probe.lower:
         eps = probe.lower * Fraction(999, 1000)
         cert = theory.certify_sup_error(net, eps=eps, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
@@ -296,6 +299,8 @@ def planted_violations(ctx: Context) -> Result:
             for name, v in _witness(cert).items():
                 x[int(name[1:])] = v
             ok = abs(theory.evaluate_exact(net, x)[0] - x[1] * x[62]) > eps
+        kept.append(keep_certificate(cert, net, ctx, "sparse-plant"))
+        ok = ok and kept[-1]["check"] == "accepted"  # the refutation re-checked by the independent checker
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": cert.status, "witness_violates": ok})
     else:
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": "unknown", "witness_violates": False})
@@ -305,6 +310,6 @@ def planted_violations(ctx: Context) -> Result:
         observed={"plants": rows},
         expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
         tolerance="exact",
-        evidence=_budgets(searched),  # the probe's and the planted certificate's
+        evidence={**_budgets(searched), "certificates": kept},  # the probe's and the planted certificate's
         note="a prover that misses a planted violation fails this claim",
     )

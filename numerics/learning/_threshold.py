@@ -88,17 +88,16 @@ class ThresholdSearch:
             return None
         return min(max(round(math.sqrt(lo * hi)), lo + 1), hi - 1)
 
-    def _bisections(self, lo: int, hi: int) -> int:
-        """Evaluations a bisection of the bracket ``(lo, hi)`` takes at most (the larger half each time)."""
-        steps = 0
-        while hi - lo > 1 and not (self.resolution > 0 and hi / lo <= 1 + self.resolution):
+    def _bisections(self, lo: int, hi: int, memo: dict | None = None) -> int:
+        """Evaluations a bisection of the bracket ``(lo, hi)`` takes at most: the worse of both halves at every
+        step (the larger half is not always the longer one to bisect, the midpoints being rounded)."""
+        if hi - lo <= 1 or (self.resolution > 0 and hi / lo <= 1 + self.resolution):
+            return 0
+        memo = {} if memo is None else memo
+        if (lo, hi) not in memo:
             mid = (lo + hi) // 2 if self.resolution == 0 else min(max(round(math.sqrt(lo * hi)), lo + 1), hi - 1)
-            steps += 1
-            if self.resolution == 0:
-                lo, hi = (lo, mid) if mid - lo >= hi - mid else (mid, hi)
-            else:
-                lo, hi = (lo, mid) if mid / lo >= hi / mid else (mid, hi)
-        return steps
+            memo[lo, hi] = 1 + max(self._bisections(lo, mid, memo), self._bisections(mid, hi, memo))
+        return memo[lo, hi]
 
     def remaining_bound(self) -> int:
         """An upper bound on the evaluations still to come, the current :meth:`next_n` included (0 when done).

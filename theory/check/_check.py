@@ -16,7 +16,7 @@ from ._report import CheckReport
 from ._sup import check_sup
 from ._tree import Rejected
 
-MAX_SPLITS = 200_000
+MAX_SPLITS = 20_000
 """Default most halvings the checker adds in all, where its own bound of a leaf is looser than the claim."""
 
 
@@ -62,7 +62,7 @@ def check_certificate(
         counts = check_sup(cert, net, target, max_splits)
         verdict, step, message = "accepted", "", ""
     except Rejected as r:
-        verdict = "unsupported" if r.step == "unsupported" else "rejected"
+        verdict = r.step if r.step in ("unsupported", "unproven") else "rejected"
         step, message = r.step, str(r)
     except ValueError as e:  # a cone or grid beyond the checker's limits
         verdict, step, message = "unsupported", "limits", str(e)

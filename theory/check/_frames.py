@@ -63,6 +63,13 @@ class BoxFrame:
     def empty(self, piece: int, lo: list, hi: list) -> bool:
         return any(h < d[0] or l_ > d[1] for l_, h, d in zip(lo, hi, self.box))
 
+    def to_frame(self, x: list) -> list:
+        """The variables' point ``x`` in the frame's coordinates (the box frame's are the variables)."""
+        return list(x)
+
+    def to_x(self, y: list) -> list:
+        return list(y)
+
     def width(self, i: int, lo: list, hi: list) -> fmpq:
         span_ = self.root[i][1] - self.root[i][0]
         return (hi[i] - lo[i]) / span_ if span_ else fmpq(0)
@@ -155,6 +162,7 @@ class KuhnFrame:
         self.c0 = [exact(v) for v in self.c0]
         self.box = [(exact(lo), exact(hi)) for lo, hi in box]
         self._coef: dict[int, tuple[list[fmpq], fmpq]] = {}
+        self._inverse: list | None = None
         self.pieces_checked = 0
 
     def _vertex_values(self, cone: ConeNet, names: list, packed: Any) -> np.ndarray:
@@ -274,6 +282,21 @@ class KuhnFrame:
             if top < lo[a] - cell[a]:
                 return True
         return not self.aligned and self._outside([list(p) for p in product(*zip(lo, hi))])
+
+    def to_frame(self, x: list) -> list:
+        """The variables' point ``x`` in index coordinates: ``y = M (x - c)`` with ``M`` the inverse of ``Minv``."""
+        if self._inverse is None:
+            rat = lambda q: sp.Rational(int(q.p), int(q.q))  # noqa: E731
+            inv = sp.Matrix([[rat(v) for v in row] for row in self.Minv]).inv()
+            self._inverse = [
+                [exact(Fraction(int(inv[a, b].p), int(inv[a, b].q))) for b in range(self.k)] for a in range(self.k)
+            ]
+        d = [v - c for v, c in zip(x, self.c0)]
+        return [sum((self._inverse[a][b] * d[b] for b in range(self.k)), fmpq(0)) for a in range(self.k)]
+
+    def to_x(self, y: list) -> list:
+        """Index coordinates to the variables: ``x = Minv y + c``."""
+        return [sum((self.Minv[a][b] * y[b] for b in range(self.k)), self.c0[a]) for a in range(self.k)]
 
     def width(self, i: int, lo: list, hi: list) -> fmpq:
         return hi[i] - lo[i]

@@ -54,6 +54,7 @@ class ConeNet:
             relu = np.full(self.sizes[i + 1], bool(net.layers[i].relu))
             self.layers.append([which, np.searchsorted(units[i], src), w, [Fraction(v) for v in bias], relu])
         self.exempt = pair_exempt(self.layers, self.sizes)
+        self.edges = sum(len(layer[2]) for layer in self.layers)
         self._rows: list[list[list[tuple[int, arb]]]] | None = None
 
     # ------------------------------------------------------------------ exact

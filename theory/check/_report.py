@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CHECK_VERDICTS = ("accepted", "rejected", "unsupported")
-"""``accepted``: every fact re-established; ``rejected``: the first step that fails is named; ``unsupported``: the
-checker has no procedure for this certificate (method, semantics or a certificate without a proof object)."""
+CHECK_VERDICTS = ("accepted", "rejected", "unproven", "unsupported")
+"""``accepted``: every fact re-established; ``rejected``: a fact is false or the proof object is malformed (the first
+step that fails is named, with the point that shows a false bound); ``unproven``: a leaf's claimed bound is not
+shown by the checker's own method within its budget and no point of the leaf shows it false; ``unsupported``: the
+checker has no procedure for this certificate (method, semantics, size, or no proof object)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """0 accepted, 3 rejected (the exit code of an unsound result), 1 unsupported."""
-        return {"accepted": 0, "rejected": 3, "unsupported": 1}[self.verdict]
+        """0 accepted, 3 rejected (the exit code of an unsound result), 1 unproven or unsupported."""
+        return {"accepted": 0, "rejected": 3, "unproven": 1, "unsupported": 1}[self.verdict]
 
     def summary(self) -> str:
         if self.accepted:

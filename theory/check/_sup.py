@@ -22,7 +22,7 @@ from .._errors import TheoryError
 from ..formula import parse_formula
 from ..spec import Network, input_name, input_unit
 from ..spec._network import thaw
-from ._balls import ball, exact, lower, rational
+from ._balls import ball, exact, frac, lower, rational
 from ._frames import BoxFrame, KuhnFrame
 from ._net import ConeNet
 from ._target import BallTarget
@@ -31,6 +31,8 @@ from ._tree import MISSED, Rejected, decode, walk
 WITNESS_PRECISION = 1024
 """Bits of the witness's target enclosure (one point: cheap)."""
 MAX_DEPTH = 64
+MAX_BOX_WORK = 10**7
+"""Most (leaf, weight) visits of a box cover the checker takes on (about 40 s); a larger one is unsupported."""
 """Most halvings of one leaf by the checker."""
 
 
@@ -73,7 +75,6 @@ def _variables(cert: Any, net: Network, cone: ConeNet, target: str | sp.Expr | N
 
 
 def _witness(cert: Any, cone: ConeNet, names: list, box: list, expr: sp.Expr) -> None:
-    target = BallTarget(expr, names)
     if cert.witness is None:
         if cert.lower is not None and cert.lower > 0:
             raise Rejected("witness", "a lower bound without a witness")
@@ -81,30 +82,69 @@ def _witness(cert: Any, cone: ConeNet, names: list, box: list, expr: sp.Expr) ->
     w = dict(cert.witness)
     if sorted(w) != sorted(names):
         raise Rejected("witness", f"the witness names {sorted(w)}, not the variables {names}")
-    point = [w[n] for n in names]
-    if any(not lo <= exact(v) <= hi for v, (lo, hi) in zip(point, box)):
+    point = [exact(w[n]) for n in names]
+    if any(not lo <= v <= hi for v, (lo, hi) in zip(point, box)):
         raise Rejected("witness", "the witness lies outside the domain")
-    cols = [names.index(n) for n in cone.names]
-    den = lcm(1, *(v.denominator for v in point))
-    num = np.array([[int(point[c] * den)] for c in cols], dtype=object)
-    value = cone.exact(num, den)[0][0]
-    g_exact = expr.xreplace({s: sp.Rational(w[str(s)].numerator, w[str(s)].denominator) for s in expr.free_symbols})
-    if isinstance(g_exact, sp.Rational):  # a rational target at a rational point: exactly
-        low: Any = exact(abs(value - Fraction(int(g_exact.p), int(g_exact.q))))
-    else:
-        old = ctx.prec
-        ctx.prec = WITNESS_PRECISION  # the search's lower bound is rigorous at 256 bits: enclose finer
-        try:
-            err = abs(ball(value) - target.value([ball(v) for v in point]))
-            low = lower(err) if err.is_finite() else None
-        finally:
-            ctx.prec = old
+    low = _error_at(cone, names, expr, point)
     if cert.lower is not None and not (low is not None and exact(cert.lower) <= low):
         got = "not finite" if low is None else f"at least {float(low):.9g}"
         raise Rejected(
-            "witness",
-            f"|net - g| at the witness is {got}, which does not show the claimed lower bound {float(cert.lower):.9g}",
+            "witness", f"|net - g| at the witness is {got}, not the claimed lower bound {float(cert.lower):.9g}"
         )
+
+
+def _error_at(cone: ConeNet, names: list, expr: sp.Expr, point: list) -> fmpq | None:
+    """A rigorous lower bound of ``|net - g|`` at ``point`` (the variables, exact): the network exactly, ``g`` at
+    :data:`WITNESS_PRECISION` bits (a search's lower bound is rigorous at 256) or exactly where it is rational."""
+    q = [frac(exact(v)) for v in point]
+    den = lcm(1, *(v.denominator for v in q))
+    value = cone.exact(np.array([[int(q[names.index(n)] * den)] for n in cone.names], dtype=object), den)[0][0]
+    g = expr.xreplace(
+        {
+            s: sp.Rational(q[names.index(str(s))].numerator, q[names.index(str(s))].denominator)
+            for s in expr.free_symbols
+        }
+    )
+    if isinstance(g, sp.Rational):
+        return exact(abs(value - Fraction(int(g.p), int(g.q))))
+    old = ctx.prec
+    ctx.prec = WITNESS_PRECISION
+    try:
+        err = abs(ball(value) - BallTarget(expr, names).value([ball(v) for v in q]))
+        return lower(err) if err.is_finite() else None
+    finally:
+        ctx.prec = old
+
+
+def _false_at(
+    cert: Any,
+    cone: ConeNet,
+    names: list,
+    expr: sp.Expr,
+    frame: Any,
+    piece: int,
+    lo: list,
+    hi: list,
+    l_: list,
+    h_: list,
+    claim: fmpq,
+) -> str | None:
+    """A point of the leaf ``[lo, hi]`` where the exact error exceeds its claim (the witness when it lies in the
+    leaf, the centre of the failing part ``[l_, h_]``), said in words; None when neither shows it."""
+    pts = [[(a + b) / 2 for a, b in zip(l_, h_)]]
+    if cert.witness is not None:
+        w = [exact(cert.witness[n]) for n in names]
+        y = frame.to_frame(w)
+        if all(a <= v <= b for a, v, b in zip(lo, y, hi)):
+            pts.insert(0, y)
+    for y in pts:
+        if frame.empty(piece, y, y):
+            continue
+        x = frame.to_x(y)
+        err = _error_at(cone, names, expr, x)
+        if err is not None and err > claim:
+            return f"at {[float(v) for v in x]} the error is {float(err)!r}"
+    return None
 
 
 def _status(cert: Any) -> None:
@@ -141,10 +181,18 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
     else:
         raise Rejected("format", f"a {kind!r} cover does not prove a {cert.method!r} certificate")
     parent, axis, value = decode(proof.get("tree"), k)
+    if kind == "box" and int((axis == -1).sum()) * cone.edges > MAX_BOX_WORK:
+        raise Rejected(
+            "unsupported",
+            f"{int((axis == -1).sum())} boxes x {cone.edges} weights is beyond the checker's box method "
+            f"({MAX_BOX_WORK:.0e} weight visits; it encloses the network box by box, in Python)",
+        )
     roots = -1 - parent[parent < 0]
     frame.check_roots(roots)
+    _witness(cert, cone, names, box, expr)  # decisive and cheap: before the leaves
     counts = {"leaves": 0, "missed": 0, "splits": 0}
     top = fmpq(0)
+    leaves = []
     for node, piece, what, lo, hi, v in walk(parent, axis, value, frame.root_box):
         if what == MISSED:
             if not frame.empty(piece, lo, hi):
@@ -152,21 +200,30 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
             counts["missed"] += 1
             continue
         counts["leaves"] += 1
-        top = max(top, exact(v)) if v != float("inf") else top
         if v == float("inf"):
+            if cert.upper is not None:
+                raise Rejected("bound", f"leaf {node} claims no finite bound, the certificate a finite upper bound")
             continue
+        top = max(top, exact(v))
+        leaves.append((node, piece, lo, hi, exact(v)))
+    for node, piece, lo, hi, claim in leaves:
         stack = [(lo, hi, 0)]
         while stack:
             l_, h_, depth = stack.pop()
-            claim = exact(v)
             b = frame.bound(piece, l_, h_, claim)
             if b is not None and b <= claim:
                 continue
             if depth >= MAX_DEPTH or counts["splits"] >= max_splits:
                 got = "not finite" if b is None else f"{float(b)!r}"
+                box_ = f"{[float(x) for x in l_]}..{[float(x) for x in h_]}"
+                said = f"leaf {node} (piece {piece}, box {box_}) claims |net - g| <= {float(claim)!r}"
+                false = _false_at(cert, cone, names, expr, frame, piece, lo, hi, l_, h_, claim)
+                if false is not None:
+                    raise Rejected("bound", f"{said}, but {false}")
                 raise Rejected(
-                    "bound",
-                    f"leaf {node} (piece {piece}, box {[float(x) for x in l_]}..{[float(x) for x in h_]}) claims |net - g| <= {v!r}; the checker's bound is {got} (depth {depth}, {counts['splits']} halvings so far)",
+                    "unproven",
+                    f"{said}; the checker's own bound is {got} (depth {depth}, {counts['splits']} halvings so far), "
+                    "and no point it tried shows the claim false",
                 )
             counts["splits"] += 1
             a = max(range(k), key=lambda i: frame.width(i, l_, h_))
@@ -178,7 +235,6 @@ def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits:
         raise Rejected(
             "bound", f"a leaf claims {float(top)!r}, above the certificate's upper bound {float(cert.upper)!r}"
         )
-    _witness(cert, cone, names, box, expr)
     _status(cert)
     counts["pieces_checked"] = frame.pieces_checked
     return counts
