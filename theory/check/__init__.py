@@ -5,7 +5,7 @@ python-flint ``arb`` balls and exact rationals (the searches use numpy outward r
 of the network's cone (:mod:`._net`), its own enclosures of the target (:mod:`._target`) and bounds per region
 (:mod:`._regions`), the cover tree read as untrusted data (:mod:`._tree`), the box and Kuhn frames
 (:mod:`._frames`). It imports nothing from :mod:`theory.certify` or :mod:`theory.prove`'s searches (a test keeps
-it so). The outcome is a :class:`CheckReport`.
+it so). The outcome is a :class:`CheckReport`: accepted, rejected, unproven or unsupported.
 """
 
 from ._check import MAX_SPLITS, check_certificate
