@@ -70,12 +70,6 @@ def upper(x: arb) -> fmpq:
     return fmpq(int(man) << int(exp)) if exp >= 0 else fmpq(int(man), 1 << -int(exp))
 
 
-def midpoint(x: arb) -> fmpq:
-    """The midpoint of ``x``, exactly (the ball is ``mid +- x.rad()``)."""
-    man, exp = x.mid().man_exp()
-    return fmpq(int(man) << int(exp)) if exp >= 0 else fmpq(int(man), 1 << -int(exp))
-
-
 def lower(x: arb) -> fmpq:
     """An exact rational ``<=`` every point of ``x``."""
     return -upper(-x)

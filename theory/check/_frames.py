@@ -63,12 +63,10 @@ class BoxFrame:
     def empty(self, piece: int, lo: list, hi: list) -> bool:
         return any(h < d[0] or l_ > d[1] for l_, h, d in zip(lo, hi, self.box))
 
-    def to_frame(self, x: list) -> list:
-        """The variables' point ``x`` in the frame's coordinates (the box frame's are the variables)."""
+    def to_frame(self, x: list) -> list:  # the box frame's coordinates are the variables
         return list(x)
 
-    def to_x(self, y: list) -> list:
-        return list(y)
+    to_x = to_frame
 
     def width(self, i: int, lo: list, hi: list) -> fmpq:
         span_ = self.root[i][1] - self.root[i][0]
@@ -125,11 +123,13 @@ class KuhnFrame:
             raise Rejected("cover", "the Kuhn frame's box is not the certificate's domain")
         box = [(frac(exact(lo)), frac(exact(hi))) for lo, hi in box]  # the set-up computes in Fractions
         self.box = box
+        self.Minv: list[list[Any]]
         if rec.get("matrix") is None and rec.get("offset") is None:
-            self.Minv = [
-                [(box[a][1] - box[a][0]) / cells[a] if a == b else Fraction(0) for b in range(k)] for a in range(k)
-            ]
+            h = [(box[a][1] - box[a][0]) / cells[a] for a in range(k)]
+            self.Minv = [[h[a] if a == b else Fraction(0) for b in range(k)] for a in range(k)]
             self.c0 = [box[a][0] for a in range(k)]
+            self.M = [[exact(1 / h[a]) if a == b and h[a] else fmpq(0) for b in range(k)] for a in range(k)]
+            self.o = [exact(-box[a][0] / h[a]) if h[a] else fmpq(0) for a in range(k)]
         else:
             rat = lambda q: sp.Rational(int(q.p), int(q.q))  # noqa: E731
             M = sp.Matrix([[rat(v) for v in row] for row in _fracs(rec.get("matrix"), (k, k), "matrix")])
@@ -137,6 +137,8 @@ class KuhnFrame:
             if M.det() == 0:
                 raise Rejected("format", "the Kuhn frame's matrix is singular")
             inv, c0 = M.inv(), -M.inv() * o
+            self.M = [[exact(Fraction(int(M[a, b].p), int(M[a, b].q))) for b in range(k)] for a in range(k)]
+            self.o = [exact(Fraction(int(o[a].p), int(o[a].q))) for a in range(k)]
             self.Minv = [[Fraction(int(inv[a, b].p), int(inv[a, b].q)) for b in range(k)] for a in range(k)]
             self.c0 = [Fraction(int(c0[a].p), int(c0[a].q)) for a in range(k)]
             for corner in product(*box):  # the domain lies in the grid (a convex set: its corners do)
@@ -145,31 +147,29 @@ class KuhnFrame:
                     raise Rejected("cover", f"the grid does not cover the domain's corner {[str(c) for c in corner]}")
         self.aligned = rec.get("matrix") is None
         self.perms = list(permutations(range(k)))
+        self.Minv = [[exact(v) for v in row] for row in self.Minv]  # flint's rationals from here on
+        self.c0 = [exact(v) for v in self.c0]
+        self.box = [(exact(lo), exact(hi)) for lo, hi in box]
         ys = [sp.Symbol(f"y{a}", real=True) for a in range(k)]
         sub = {
             sp.Symbol(n, real=True): sum(
-                (sp.Rational(self.Minv[a][b].numerator, self.Minv[a][b].denominator) * ys[b] for b in range(k)),
-                sp.Rational(self.c0[a].numerator, self.c0[a].denominator),
+                (sp.Rational(int(self.Minv[a][b].p), int(self.Minv[a][b].q)) * ys[b] for b in range(k)),
+                sp.Rational(int(self.c0[a].p), int(self.c0[a].q)),
             )
             for a, n in enumerate(names)
         }
         own = {str(s): s for s in expr.free_symbols}
         self.target = BallTarget(expr.xreplace({own.get(str(s), s): v for s, v in sub.items()}), [str(y) for y in ys])
         values = self._vertex_values(cone, names, rec.get("vertex_values"))
-        # the hot paths compute in flint's exact rationals
         self.values = np.array([exact(v) for v in values.ravel()], dtype=object).reshape(values.shape)
-        self.Minv = [[exact(v) for v in row] for row in self.Minv]
-        self.c0 = [exact(v) for v in self.c0]
-        self.box = [(exact(lo), exact(hi)) for lo, hi in box]
         self._coef: dict[int, tuple[list[fmpq], fmpq]] = {}
-        self._inverse: list | None = None
         self.pieces_checked = 0
 
     def _vertex_values(self, cone: ConeNet, names: list, packed: Any) -> np.ndarray:
         k, shape = self.k, self.shape
         idx = np.indices(shape).reshape(k, -1).astype(object)
         rows = [names.index(n) for n in cone.names]
-        den = lcm(1, *(q.denominator for a in rows for q in [*self.Minv[a], self.c0[a]]))
+        den = lcm(1, *(int(q.q) for a in rows for q in [*self.Minv[a], self.c0[a]]))
         num = np.array(
             [
                 sum((int(self.Minv[a][b] * den) * idx[b] for b in range(k)), int(self.c0[a] * den) + 0 * idx[0])
@@ -284,15 +284,8 @@ class KuhnFrame:
         return not self.aligned and self._outside([list(p) for p in product(*zip(lo, hi))])
 
     def to_frame(self, x: list) -> list:
-        """The variables' point ``x`` in index coordinates: ``y = M (x - c)`` with ``M`` the inverse of ``Minv``."""
-        if self._inverse is None:
-            rat = lambda q: sp.Rational(int(q.p), int(q.q))  # noqa: E731
-            inv = sp.Matrix([[rat(v) for v in row] for row in self.Minv]).inv()
-            self._inverse = [
-                [exact(Fraction(int(inv[a, b].p), int(inv[a, b].q))) for b in range(self.k)] for a in range(self.k)
-            ]
-        d = [v - c for v, c in zip(x, self.c0)]
-        return [sum((self._inverse[a][b] * d[b] for b in range(self.k)), fmpq(0)) for a in range(self.k)]
+        """The variables' point ``x`` in index coordinates, ``y = M x + o``."""
+        return [sum((self.M[a][b] * x[b] for b in range(self.k)), self.o[a]) for a in range(self.k)]
 
     def to_x(self, y: list) -> list:
         """Index coordinates to the variables: ``x = Minv y + c``."""

@@ -21,7 +21,7 @@ from itertools import combinations
 
 from flint import arb, fmpq
 
-from ._balls import ball, midpoint, span, upper
+from ._balls import ball, exact, span, upper
 from ._target import BallTarget
 
 
@@ -32,6 +32,15 @@ def polytope_vertices(rows: Sequence[Sequence[fmpq]], rhs: Sequence[fmpq], k: in
 
     pts = []
     for pick in combinations(range(len(rows)), k):
+        if k == 2:  # Cramer's rule: most regions are polygons
+            (a1, b1), (a2, b2) = rows[pick[0]], rows[pick[1]]
+            det = a1 * b2 - a2 * b1
+            if det != 0:
+                c1, c2 = rhs[pick[0]], rhs[pick[1]]
+                z = [(c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det]
+                if all(r0 * z[0] + r1 * z[1] <= b for (r0, r1), b in zip(rows, rhs)):
+                    pts.append(z)
+            continue
         M = [[*rows[i], rhs[i]] for i in pick]
         for col in range(k):  # Gaussian elimination, exactly
             piv = next((r for r in range(col, k) if M[r][col] != 0), None)
@@ -113,6 +122,12 @@ def quadratic_range(c: fmpq, l: Sequence[fmpq], H: list, rows: list, rhs: list) 
     return (min(vals), max(vals)) if vals else None
 
 
+def _near(x: arb) -> tuple[fmpq, arb]:
+    """A float-sized rational near ``x`` and a ball holding ``|x - it|``."""
+    q = exact(float(x.mid()))
+    return q, abs(x - ball(q))
+
+
 def region_bound(
     a: Sequence[arb],
     c: arb,
@@ -176,10 +191,11 @@ def region_bound(
         full = [[Hm[i][j] if j <= i else Hm[j][i] for j in range(k)] for i in range(k)]
         third = zip(target.third, target.third_index)
         rem = sum((abs(f(box)) * n * ball(rad[i] * rad[j] * rad[l]) for (f, n), (i, j, l) in third), arb(0)) / 6
-        rem += c2.rad() + sum((s_.rad() * ball(r) for s_, r in zip(slope, rad)), arb(0))
-        rem += sum((full[i][j].rad() * ball(rad[i] * rad[j]) for i in range(k) for j in range(k)), arb(0)) / 2
-        Hq = [[midpoint(h) for h in row] for row in full]
-        qr = quadratic_range(midpoint(c2), [midpoint(s_) for s_ in slope], Hq, rows_t, rhs_t)
+        # float-sized rationals near the balls keep the exact solves small; the distance goes into the remainder
+        (cq, dc), ls, Hs = _near(c2), [_near(s_) for s_ in slope], [[_near(h) for h in row] for row in full]
+        rem += dc + sum((d * ball(r) for (_, d), r in zip(ls, rad)), arb(0))
+        rem += sum((Hs[i][j][1] * ball(rad[i] * rad[j]) for i in range(k) for j in range(k)), arb(0)) / 2
+        qr = quadratic_range(cq, [q for q, _ in ls], [[q for q, _ in row] for row in Hs], rows_t, rhs_t)
         if qr is not None and done(arb.max(ball(qr[1]) + rem, -(ball(qr[0]) - rem))):
             return best
     amin, amax = linear_range(a, mid, rad, verts)

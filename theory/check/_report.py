@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 CHECK_VERDICTS = ("accepted", "rejected", "unproven", "unsupported")
 """``accepted``: every fact re-established; ``rejected``: a fact is false or the proof object is malformed (the first
@@ -53,4 +53,4 @@ class CheckReport:
         return f"{self.verdict} ({self.step}): {self.message}"
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in ("verdict", "method", "step", "message", "leaves", "splits", "seconds")}
+        return asdict(self)

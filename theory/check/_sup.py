@@ -31,16 +31,9 @@ from ._tree import MISSED, Rejected, decode, walk
 WITNESS_PRECISION = 1024
 """Bits of the witness's target enclosure (one point: cheap)."""
 MAX_DEPTH = 64
+"""Most halvings of one leaf by the checker."""
 MAX_BOX_WORK = 10**7
 """Most (leaf, weight) visits of a box cover the checker takes on (about 40 s); a larger one is unsupported."""
-"""Most halvings of one leaf by the checker."""
-
-
-def _rational(text: Any, what: str) -> fmpq:
-    try:
-        return rational(text)
-    except (ValueError, ZeroDivisionError) as e:
-        raise Rejected("format", f"{what}: {e}") from None
 
 
 def _variables(cert: Any, net: Network, cone: ConeNet, target: str | sp.Expr | None) -> tuple[list, sp.Expr, list]:
@@ -68,7 +61,10 @@ def _variables(cert: Any, net: Network, cone: ConeNet, target: str | sp.Expr | N
         )
         if sp.srepr(given) != sp.srepr(expr):
             raise Rejected("target", f"the certificate is about the target {text}, not {given}")
-    box = [(_rational(d[1], "domain"), _rational(d[2], "domain")) for d in domain]
+    try:
+        box = [(rational(d[1]), rational(d[2])) for d in domain]
+    except (ValueError, ZeroDivisionError, IndexError, TypeError) as e:
+        raise Rejected("format", f"the domain: {e}") from None
     if any(lo > hi for lo, hi in box):
         raise Rejected("format", "an empty domain interval")
     return names, expr, box
