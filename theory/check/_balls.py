@@ -11,16 +11,11 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from flint import arb, ctx, fmpq
+from flint import arb, fmpq
 
 PRECISION = 96
 """Bits of every ball operation of the checker (about 29 digits: a claimed float64 bound is checked far below
-its own ulp)."""
-
-
-def set_precision() -> None:
-    """Set flint's working precision to :data:`PRECISION` (flint's context is global; the checker sets it on entry)."""
-    ctx.prec = PRECISION
+its own ulp); :func:`theory.check_certificate` sets flint's (global) precision to it and restores it after."""
 
 
 _RATIONAL = re.compile(r"-?[0-9]{1,400}(/[0-9]{1,400})?")
