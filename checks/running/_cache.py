@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
+import theory
 from theory.io import FileRead, changed_reads
 
 from .._errors import bad
@@ -104,8 +105,6 @@ def _recheck(result: Result, into: Path) -> tuple[list[str], list[str]]:
     """Re-check every certificate a cached result kept (evidence ``certificates``: a certificate file and its spec
     directory among the entry's files, now in ``into``) with the independent checker; ``(rejections, accepted
     file names)``. A certificate that is missing, unreadable or rejected is a rejection: the entry is recomputed."""
-    import theory
-
     bad_, ok = [], []
     for c in result.evidence.get("certificates") or []:
         if not isinstance(c, dict) or not c.get("certificate"):

@@ -164,6 +164,6 @@ def certificate_of(
         witness=witness,
         seconds=elapsed,
         details=details,
-        proof=None if s.cover is None or s.frame is None else proof_object(s.cover, names, s.frame, s.open_boxes, tgt),
+        proof=None if s.cover is None or s.frame is None else proof_object(s.cover, names, s.frame, tgt),
     )
     return cert

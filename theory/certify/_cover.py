@@ -87,9 +87,7 @@ class CoverLog:
         return {"nodes": int(parent.size), "data": base64.b64encode(zlib.compress(raw, 6)).decode("ascii")}
 
 
-def proof_object(
-    log: CoverLog, names: list[str], frame: dict[str, Any], open_nodes: int, target: str
-) -> dict[str, Any]:
+def proof_object(log: CoverLog, names: list[str], frame: dict[str, Any], target: str) -> dict[str, Any]:
     """The certificate's ``proof`` member of a sup-norm search: the frame (``{"kind": "box"}`` or the Kuhn grid
     with its vertex values), the variables, the target it was searched against and the cover tree."""
     return {
@@ -98,6 +96,5 @@ def proof_object(
         "variables": list(names),
         "target": target,
         "frame": frame,
-        "open_leaves": int(open_nodes),
         "tree": log.encode(),
     }

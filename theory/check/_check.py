@@ -38,11 +38,18 @@ def check_certificate(
     checker's own code (python-flint balls and exact rationals; docs/certificates.md): the network and target
     binding, the cover partitioning the domain, every leaf's claimed bound, the Kuhn frame's vertex values and
     affinity, the witness and the status. Other methods are ``unsupported`` for now.
+
+    Formula: accepted iff every leaf ``R`` of the cover satisfies ``sup_R |net - g| <= claim(R)`` by the checker's own
+    bound, the leaves partition the domain, ``max_R claim(R) <= upper`` and ``|net(w) - g(w)| >= lower``.
+    Source: the separate-checker pattern of verified solvers (VIPR certificates of SCIP's exact mode, Marabou's
+    proof checker); the kernel and its forms are ours (docs/certificates.md).
     """
     if not isinstance(cert, Certificate):
         raise bad("cert", type(cert).__name__, "a theory.Certificate")
     if not isinstance(net, Network):
         raise bad("net", type(net).__name__, "a theory.Network")
+    if target is not None and not isinstance(target, (str, sp.Expr)):
+        raise bad("target", type(target).__name__, "None, a formula string or a sympy expression")
     if isinstance(max_splits, bool) or not isinstance(max_splits, int) or max_splits < 0:
         raise bad("max_splits", max_splits, "an int >= 0")
     t0 = time.perf_counter()

@@ -230,14 +230,11 @@ class KuhnFrame:
 
     def _outside(self, pts: list) -> bool:
         """Whether the convex hull of ``pts`` (index coordinates) misses the domain (all beyond one face)."""
-        xs = [[sum((self.Minv[a][b] * p[b] for b in range(self.k)), self.c0[a]) for a in range(self.k)] for p in pts]
+        xs = [self.to_x(p) for p in pts]
         return any(all(x[a] < lo for x in xs) or all(x[a] > hi for x in xs) for a, (lo, hi) in enumerate(self.box))
 
     def _box_in_domain(self, lo: list, hi: list) -> bool:
-        corners = [list(p) for p in product(*zip(lo, hi))]
-        xs = [
-            [sum((self.Minv[a][b] * p[b] for b in range(self.k)), self.c0[a]) for a in range(self.k)] for p in corners
-        ]
+        xs = [self.to_x(list(p)) for p in product(*zip(lo, hi))]
         return all(lo_ <= x[a] <= hi_ for x in xs for a, (lo_, hi_) in enumerate(self.box))
 
     def _cuts(self, cell: tuple, perm: tuple, domain: bool) -> tuple[list, list]:

@@ -90,9 +90,8 @@ class ConeNet:
                 if signs and check.any():
                     out_signs.append((np.flatnonzero(check), np.sign(Z[check]).astype(np.int8)))
                 Z = np.where(relu[:, None], np.maximum(Z, 0), Z)
-            g = int(np.gcd.reduce(Z.ravel())) if fits and Z.size else 0
-            g = gcd(g, D2) if g else D2 if not Z.any() else 1
-            N, D = (Z // g if g > 1 else Z), D2 // g if g > 1 else D2
+            g = gcd(int(np.gcd.reduce(Z.ravel())), D2) if fits and Z.size else 1  # the level's common factor
+            N, D = (Z // g, D2 // g) if g > 1 else (Z, D2)
             if N.dtype == object and np.abs(N).max(initial=0) < _INT64:
                 N = N.astype(np.int64)
         return [Fraction(int(v), D) for v in N[0]], out_signs

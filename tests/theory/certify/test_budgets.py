@@ -19,6 +19,7 @@ from fractions import Fraction
 import pytest
 
 import theory
+from tests.theory.certify.test_sup_search import _complete
 from theory import Certificate, TheoryError
 from theory.certify import SupSearch
 
@@ -152,21 +153,7 @@ def test_both_searches_count_work_behind_the_interface():
     for method in ("pieces", "branch-and-bound"):
         cert = theory.certify_sup_error(net, max_work=3, method=method)
         assert cert.details["work"] == 3 and cert.details["stopped_by"] == "work", method
-    members = {
-        "method": property(lambda self: "interval-bnb"),
-        "upper": lambda self: 0.0,
-        "lower": property(lambda self: None),
-        "witness": property(lambda self: None),
-        "boxes": property(lambda self: 0),
-        "open_boxes": property(lambda self: 0),
-        "max_unstable": property(lambda self: 0),
-        "exact_evals": property(lambda self: 0),
-        "min_width_hit": property(lambda self: False),
-        "deadline": property(lambda self: 0.0),
-        "done": lambda self: True,
-        "structure": property(lambda self: None),
-    }
-    s = type("Counts", (SupSearch,), members)()  # a search without a budget: no work, nothing stopped it
+    s = type("Counts", (SupSearch,), _complete())()  # a search without a budget: no work, nothing stopped it
     assert (s.work, s.max_work, s.stopped_by) == (0, None, None)
 
 
