@@ -20,9 +20,10 @@ CERTIFICATE_SUFFIX = ".certificate.json"
 
 
 def recheck_command(cert_file: str, spec_dir: str, method: str) -> str:
-    """The command that re-checks a written certificate: ``python -m theory check`` for a sup-norm certificate,
-    ``python -m theory recheck --with cvc5`` for a z3 proof (its queries asked of a second solver)."""
-    if method in ("interval-bnb", "kuhn-pieces"):
+    """The command that re-checks a written certificate: ``python -m theory check`` where the independent checker
+    has a procedure (:data:`theory.check.CHECKED_METHODS`), else ``python -m theory recheck --with cvc5`` (a z3
+    proof's queries asked of a second solver)."""
+    if method in theory.check.CHECKED_METHODS:
         return f"python -m theory check {cert_file} {spec_dir}"
     return f"python -m theory recheck {cert_file} --with cvc5"
 

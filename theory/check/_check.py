@@ -15,7 +15,10 @@ from ._balls import PRECISION
 from ._report import CheckReport
 from ._sup import check_sup
 from ._tree import Rejected
+from .solver import SOLVER_METHODS, check_solver_proof
 
+CHECKED_METHODS = ("interval-bnb", "kuhn-pieces", *SOLVER_METHODS)
+"""The certificate methods the checker has a procedure for (others are ``unsupported``)."""
 MAX_SPLITS = 20_000
 """Default most halvings the checker adds in all, where its own bound of a leaf is looser than the claim."""
 
@@ -34,10 +37,11 @@ def check_certificate(
     Returns:
         A :class:`CheckReport`.
 
-    What is checked, for a sup-norm certificate (``interval-bnb`` or ``kuhn-pieces``, exact semantics), with the
-    checker's own code (python-flint balls and exact rationals; docs/certificates.md): the network and target
-    binding, the cover partitioning the domain, every leaf's claimed bound, the Kuhn frame's vertex values and
-    affinity, the witness and the status. Other methods are ``unsupported`` for now.
+    What is checked (docs/certificates.md): for a sup-norm certificate (``interval-bnb`` or ``kuhn-pieces``, exact
+    semantics), with python-flint balls and exact rationals, the network and target binding, the cover
+    partitioning the domain, every leaf's claimed bound, the Kuhn frame's vertex values and affinity, the witness
+    and the status; for a z3 proof (``z3-induction``, ``z3-monolithic``), :mod:`theory.check.solver`. Other
+    methods are ``unsupported``.
 
     Formula: accepted iff every leaf ``R`` of the cover satisfies ``sup_R |net - g| <= claim(R)`` by the checker's own
     bound, the leaves partition the domain, ``max_R claim(R) <= upper`` and ``|net(w) - g(w)| >= lower``.
@@ -52,21 +56,16 @@ def check_certificate(
         raise bad("target", type(target).__name__, "None, a formula string or a sympy expression")
     if isinstance(max_splits, bool) or not isinstance(max_splits, int) or max_splits < 0:
         raise bad("max_splits", max_splits, "an int >= 0")
-    t0 = time.perf_counter()
-    old = ctx.prec
+    t0, old, counts = time.perf_counter(), ctx.prec, {}
     ctx.prec = PRECISION
-    counts: dict[str, int] = {}
     try:
         if cert.spec_hash != net.content_hash:
-            raise Rejected(
-                "network",
-                f"the certificate is about spec {cert.spec_hash[:16]}, not this network ({net.content_hash[:16]})",
-            )
-        if cert.method not in ("interval-bnb", "kuhn-pieces"):
+            about = f"the certificate is about spec {cert.spec_hash[:16]}, not this network ({net.content_hash[:16]})"
+            raise Rejected("network", about)
+        if cert.method not in CHECKED_METHODS:
             raise Rejected("unsupported", f"no checker for method {cert.method!r} yet")
-        if cert.upper is None and cert.status != "refuted" and cert.lower is None:
-            raise Rejected("unsupported", "nothing to check: no bound and no witness")
-        counts = check_sup(cert, net, target, max_splits)
+        solver = cert.method in SOLVER_METHODS
+        counts = check_solver_proof(cert, net) if solver else check_sup(cert, net, target, max_splits)
         verdict, step, message = "accepted", "", ""
     except Rejected as r:
         verdict = r.step if r.step in ("unsupported", "unproven") else "rejected"
@@ -75,6 +74,5 @@ def check_certificate(
         verdict, step, message = "unsupported", "limits", str(e)
     finally:
         ctx.prec = old
-    return CheckReport(
-        verdict, cert.method, step, message, counts.get("leaves", 0), counts.get("splits", 0), time.perf_counter() - t0
-    )
+    n, seconds = counts.get, time.perf_counter() - t0
+    return CheckReport(verdict, cert.method, step, message, n("leaves", 0), n("splits", 0), seconds, n("queries", 0))

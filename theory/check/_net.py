@@ -33,11 +33,11 @@ _INT64 = 2**62
 
 
 class ConeNet:
-    """The output's cone of ``net`` (one output): ``inputs`` (its input units, sorted), ``names`` (their names),
+    """The cone of output unit ``output`` of ``net``: ``inputs`` (its input units, sorted), ``names`` (their names),
     per layer the sparse rows ``(dst, src, weights)``, the biases ``b`` and ``relu``."""
 
-    def __init__(self, net: Network) -> None:
-        units = [np.zeros(1, dtype=np.int64)]
+    def __init__(self, net: Network, output: int = 0) -> None:
+        units = [np.array([output], dtype=np.int64)]
         raw: list[tuple] = []
         for layer in reversed(net.layers):
             which, src, nz = layer.edges(units[0])

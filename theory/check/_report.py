@@ -24,6 +24,7 @@ class CheckReport:
         leaves: leaves of the cover whose bounds were re-derived.
         splits: halvings the checker added where its own bound was looser than a leaf's claim.
         seconds: wall time of the check.
+        queries: the queries the checker regenerated and had cvc5 answer (each compared with the certificate's).
     """
 
     verdict: str
@@ -33,6 +34,7 @@ class CheckReport:
     leaves: int = 0
     splits: int = 0
     seconds: float = 0.0
+    queries: int = 0
 
     def __post_init__(self) -> None:
         if self.verdict not in CHECK_VERDICTS:
@@ -48,9 +50,10 @@ class CheckReport:
         return {"accepted": 0, "rejected": 3, "unproven": 1, "unsupported": 1}[self.verdict]
 
     def summary(self) -> str:
-        if self.accepted:
-            return f"accepted: {self.method} certificate re-checked ({self.leaves} leaves, {self.splits} extra halvings, {self.seconds:.2f} s)"
-        return f"{self.verdict} ({self.step}): {self.message}"
+        if not self.accepted:
+            return f"{self.verdict} ({self.step}): {self.message}"
+        work = f"{self.queries} cvc5 queries" if self.queries else f"{self.leaves} leaves, {self.splits} extra halvings"
+        return f"accepted: {self.method} certificate re-checked ({work}, {self.seconds:.2f} s)"
 
     def to_json(self) -> dict:
         return asdict(self)

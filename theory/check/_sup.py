@@ -156,6 +156,8 @@ def _status(cert: Any) -> None:
 
 def check_sup(cert: Any, net: Network, target: str | sp.Expr | None, max_splits: int) -> dict[str, int]:
     """Re-check a sup-norm certificate; returns counters. Raises Rejected naming the first failure."""
+    if cert.upper is None and cert.status != "refuted" and cert.lower is None:
+        raise Rejected("unsupported", "nothing to check: no bound and no witness")
     proof = thaw(cert.proof) if cert.proof is not None else None
     if not isinstance(proof, dict) or proof.get("format") != "cnnverify.cover" or proof.get("version") != 1:
         raise Rejected("format", "the certificate carries no cover proof (format cnnverify.cover, version 1)")

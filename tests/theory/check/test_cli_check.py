@@ -6,6 +6,8 @@ import dataclasses
 import json
 from fractions import Fraction
 
+import pytest
+
 import theory
 from theory._main import main
 
@@ -30,3 +32,19 @@ def test_certify_check_and_check_command(tmp_path, capsys):
     assert main(["check", str(cert_file), str(spec), "--target", "x2*x9 + 1"]) == 3
     assert "rejected (target)" in capsys.readouterr().out
     assert main(["check", str(cert_file), str(spec), "--max-splits", "-1"]) == 2
+
+
+def test_check_command_on_a_routing_proof(tmp_path, capsys):
+    pytest.importorskip("cvc5")
+    net = theory.select(64, [3, 40])
+    spec = theory.save(net, tmp_path / "spec")
+    cert = theory.prove_routing(net, [3, 40])
+    cert.save(tmp_path / "cert.json")
+    assert main(["check", str(tmp_path / "cert.json"), str(spec)]) == 0
+    assert "z3-induction certificate re-checked (7 cvc5 queries" in capsys.readouterr().out
+    # its third query replaced by the second: the certificate no longer holds the checker's lemma
+    q = list(cert.smtlib())
+    forged = dataclasses.replace(cert, details={**cert.details, "smtlib": [q[0], q[1], q[1], *q[3:]]})
+    forged.save(tmp_path / "forged.json")
+    assert main(["check", str(tmp_path / "forged.json"), str(spec)]) == 3
+    assert "rejected (queries): the certificate's query for lemma 2" in capsys.readouterr().out

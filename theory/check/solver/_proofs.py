@@ -1,0 +1,142 @@
+"""Re-checking a z3 proof: the checker's own queries answered by cvc5, the certificate's queries compared with
+them as formulas, a refutation's witness re-evaluated exactly.
+
+For a ``proved`` certificate the checker regenerates every query from the network and the claim
+(:mod:`._lemmas`), has cvc5 answer it under a deterministic resource limit (``rlimit-per``: the same answer on
+every machine), re-derives the routing induction's premises and proves its index identities in integers itself.
+Each query the certificate keeps is read as data (:mod:`._smtlib`) and must be the checker's own up to cvc5's
+rewriting, so a certificate cannot claim one proof and hold another. For a
+``refuted`` certificate the network is evaluated exactly at the witness.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import lcm
+from typing import Any
+
+import numpy as np
+
+from ...spec import Network, input_unit
+from .._net import ConeNet
+from .._tree import Rejected
+from ._lemmas import Terms, identity_holds, identity_query, monolithic_query, premises, routing_lemma
+from ._smtlib import read_query
+
+SOLVER_METHODS = ("z3-induction", "z3-monolithic")
+"""The methods whose proofs are solver queries this kernel re-checks."""
+RLIMIT = 20_000_000
+"""cvc5's resource limit per query (its own count of elementary steps: deterministic); past it, ``unproven``."""
+
+
+def _cvc5() -> Any:
+    try:
+        import cvc5
+    except ImportError:
+        raise Rejected("unsupported", "z3 proofs are re-checked with cvc5: pip install 'cnnverify[cvc5]'") from None
+    return cvc5
+
+
+def _support(cert: Any, net: Network) -> list[int]:
+    raw = cert.assumptions.get("support")
+    if raw is None:
+        raise Rejected("unsupported", "a claim given as a function (no support): it cannot be regenerated from data")
+    if not (
+        isinstance(raw, (list, tuple))
+        and all(type(i) is int and 0 <= i < net.d * net.c_in for i in raw)
+        and len(set(raw)) == len(raw) == net.n_outputs
+    ):
+        raise Rejected("claim", f"the support {str(raw)[:80]} is not {net.n_outputs} distinct input units")
+    return list(raw)
+
+
+class _Solver:
+    """cvc5 answering the checker's queries, one fresh solver per query (answers do not depend on order)."""
+
+    def __init__(self) -> None:
+        self.cvc5 = _cvc5()
+        self.tm = self.cvc5.TermManager()
+        self.T = Terms(self.tm)
+        self.asked = 0
+
+    def answer(self, query: Any) -> str:
+        solver = self.cvc5.Solver(self.tm)
+        solver.setOption("rlimit-per", str(RLIMIT))
+        solver.setLogic("ALL")
+        solver.assertFormula(query)
+        self.asked += 1
+        r = solver.checkSat()
+        return "unsat" if r.isUnsat() else ("sat" if r.isSat() else "unknown")
+
+    def prove(self, query: Any, what: str) -> None:
+        """Require ``unsat``: ``sat`` rejects (the fact is false), ``unknown`` leaves it unproven."""
+        got = self.answer(query)
+        if got == "sat":
+            raise Rejected("lemma", f"{what} is false (cvc5 finds a counterexample to the checker's own query)")
+        if got == "unknown":
+            raise Rejected("unproven", f"cvc5 did not decide {what} within its resource limit {RLIMIT}")
+
+    def same(self, text: Any, own: Any, what: str) -> None:
+        """The certificate's query ``text`` must be the checker's ``own`` query: the same term once cvc5's
+        rewriter has normalized both (sums, ``let`` sharing, ``distinct``, ``and true``). Equivalence would not
+        do: the negations of any two true lemmas are both unsatisfiable, hence equivalent."""
+        theirs = read_query(text, self.T)
+        rewrite = self.cvc5.Solver(self.tm).simplify
+        if rewrite(theirs) != rewrite(own):
+            raise Rejected("queries", f"the certificate's query for {what} is not the checker's own query")
+
+
+def check_solver_proof(cert: Any, net: Network) -> dict[str, int]:
+    """Re-check a ``z3-induction`` or ``z3-monolithic`` certificate; returns counts. Raises Rejected."""
+    support = _support(cert, net)
+    if cert.status == "refuted":
+        _refutation(cert, net, support)
+        return {}
+    if cert.status != "proved":
+        raise Rejected("unsupported", f"nothing to check: the certificate is {cert.status}")
+    texts = cert.smtlib()
+    S = _Solver()
+    if cert.method == "z3-monolithic":
+        if len(texts) != 1:
+            raise Rejected("queries", f"a monolithic proof holds one query, not {len(texts)}")
+        own = monolithic_query(S.T, net, support)
+        S.prove(own, "the equivalence query")
+        S.same(texts[0], own, "the equivalence")
+        return {"queries": S.asked}
+    found, s, L = premises(net, len(support))
+    failed = [name for name, holds in found if not holds]
+    if failed:
+        raise Rejected("premises", f"the induction does not apply: {failed[0]} fails on this network")
+    if len(texts) != 2 * L + 1:
+        raise Rejected(
+            "queries", f"the induction over {L} levels has {2 * L + 1} queries, the certificate {len(texts)}"
+        )
+    for level in range(L + 1):
+        what = "the readout lemma" if level == L else f"lemma {level + 1}"
+        own = routing_lemma(S.T, net, support, s, level, L)
+        S.prove(own, what)
+        S.same(texts[2 * level], own, what)
+        if level < L:
+            bad = [i for i in support if not identity_holds(i, s, level)]
+            if bad:
+                raise Rejected("identity", f"the index identity at level {level} fails for index {bad[0]}")
+            S.same(texts[2 * level + 1], identity_query(S.T, s, level), f"the index identity at level {level}")
+    return {"queries": S.asked}
+
+
+def _refutation(cert: Any, net: Network, support: list[int]) -> None:
+    """The witness must make some output differ from ``x[support_j]``, exactly."""
+    if not cert.witness:
+        raise Rejected("witness", "a refutation without a witness")
+    try:
+        point = {input_unit(net, name, "witness"): Fraction(v) for name, v in dict(cert.witness).items()}
+    except Exception as e:  # a name that is no input of this network, or a value that is no number
+        raise Rejected("witness", f"the witness does not read: {e}") from None
+    for j, i in enumerate(support):
+        cone = ConeNet(net, output=j)
+        q = [point.get(u, Fraction(0)) for u in cone.inputs]
+        den = lcm(1, *(v.denominator for v in q))
+        got = cone.exact(np.array([[int(v * den)] for v in q], dtype=object).reshape(len(q), 1), den)[0][0]
+        if got != point.get(i, Fraction(0)):
+            return
+    raise Rejected("witness", "at the witness every output equals its routed input: it refutes nothing")
