@@ -65,13 +65,14 @@ def yarotsky_square(
     Source: Yarotsky (2017), "Error bounds for approximations with deep ReLU networks", Proposition 2 (standard).
     """
     ms = list(ms) if ms is not None else list(range(1, 9 if ctx.full else 6))
-    rows, violations = [], []
+    rows, violations, kept = [], [], []
     for m in ms:
         ctx.say(f"m={m}")
         head = build(m)
         eps = Fraction(1, 2 ** (2 * m + 2))
         proof = prove(head, eps=eps, timeout_s=60, rlimit=PROOF_RLIMIT)
         tight = prove(head, eps=eps * Fraction(99, 100), timeout_s=60, rlimit=PROOF_RLIMIT)
+        kept += [keep_certificate(proof, head.net, ctx, f"m{m}"), keep_certificate(tight, head.net, ctx, f"m{m}.tight")]
         x = Fraction(1, 2 ** (m + 1))
         attained = theory.evaluate_exact(head.net, [x])[0] - x * x
         row = {
@@ -87,8 +88,9 @@ def yarotsky_square(
         if proof.status == "refuted" or tight.status == "proved" or attained != eps:
             violations.append(row)
     proved = all(r["proof"] == "proved" and r["at_0.99_eps"] == "refuted" for r in rows) and not violations
+    unsound = rejected(kept)
     return Result(
-        _status(proved, bool(violations)),
+        "fail" if unsound else _status(proved, bool(violations)),
         observed={"cases": rows, "violations": len(violations)},
         expected={
             "proof at eps = 2^(-2m-2)": "proved",
@@ -96,8 +98,14 @@ def yarotsky_square(
             "error at x = 2^(-m-1)": "exactly 2^(-2m-2)",
         },
         tolerance="exact",
-        evidence={"counterexamples": keep(violations), "second_solver": SECOND_SOLVER},
-        note="z3 NRA over the exact rational network; counterexamples re-checked with exact arithmetic",
+        evidence={
+            "counterexamples": keep(violations),
+            "second_solver": SECOND_SOLVER,
+            "certificates": kept,
+            "rejected": unsound,
+        },
+        note="z3 NRA over the exact rational network; counterexamples re-checked with exact arithmetic; every "
+        "certificate re-checked by the independent checker",
     )
 
 
@@ -265,29 +273,29 @@ def _really_violates_routing(net: theory.Network, support: list[int], witness: d
     return theory.evaluate_exact(net, x) != tuple(x[i] for i in support)
 
 
+def _accepted(kept: list[dict]) -> bool:
+    """Whether the independent checker accepted the last kept certificate (a refutation it re-checked)."""
+    return kept[-1]["check"] == "accepted"
+
+
 def planted_violations(ctx: Context) -> Result:
     """``cert.planted``: every prover refutes planted violations, with counterexamples that really violate.
 
     Plants: (1) one routing weight of select changed by 1e-9 -> prove_routing refutes; (2) the Yarotsky bound
     asked at 0.99 of its true value -> prove_bound refutes; (3) a sparse approximant certified at an eps just
     below its best found sup error -> certify_sup_error refutes. Each witness is re-checked here, exactly,
-    independently of the prover that produced it.
+    independently of the prover that produced it, and each certificate by the independent checker.
     Source: docs/soundness.md, "Planted violations must be caught" (tests plant violations and require a
     counterexample).
     """
     rng = random.Random(ctx.seed)
-    rows = []
+    rows, kept = [], []
     d, support = 256, sorted(rng.sample(range(256), 3))
     bad = _perturbed(theory.select(d, support, 2), 3, Fraction(1, 10**9))
     cert = theory.prove_routing(bad, support, rlimit=PROOF_RLIMIT)
-    rows.append(
-        {
-            "plant": "select weight +1e-9",
-            "status": cert.status,
-            "witness_violates": cert.status == "refuted"
-            and _really_violates_routing(bad, support, dict(_witness(cert))),
-        }
-    )
+    kept.append(keep_certificate(cert, bad, ctx, "routing-plant"))
+    ok = cert.status == "refuted" and _really_violates_routing(bad, support, dict(_witness(cert)))
+    rows.append({"plant": "select weight +1e-9", "status": cert.status, "witness_violates": ok and _accepted(kept)})
     m = 4
     head = theory.square_head(m)
     eps = Fraction(99, 100) / 2 ** (2 * m + 2)
@@ -296,10 +304,13 @@ def planted_violations(ctx: Context) -> Result:
     if cert.status == "refuted":
         x0 = _witness(cert)["x0"]
         ok = abs(theory.evaluate_exact(head.net, [x0])[0] - x0 * x0) > eps
-    rows.append({"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok})
+    kept.append(keep_certificate(cert, head.net, ctx, "bound-plant"))
+    rows.append(
+        {"plant": "Yarotsky m=4 at 0.99 * 2^-10", "status": cert.status, "witness_violates": ok and _accepted(kept)}
+    )
     net = theory.approximate_sparse(64, [1, 62], "x0*x1", (-1, 1), Fraction(1, 50))
     probe = theory.certify_sup_error(net, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
-    searched, kept = [probe.details], []
+    searched = [probe.details]
     if probe.lower:
         eps = probe.lower * Fraction(999, 1000)
         cert = theory.certify_sup_error(net, eps=eps, time_limit_s=10, max_work=SUP_ERROR_MAX_WORK)
@@ -311,7 +322,7 @@ def planted_violations(ctx: Context) -> Result:
                 x[int(name[1:])] = v
             ok = abs(theory.evaluate_exact(net, x)[0] - x[1] * x[62]) > eps
         kept.append(keep_certificate(cert, net, ctx, "sparse-plant"))
-        ok = ok and kept[-1]["check"] == "accepted"  # the refutation re-checked by the independent checker
+        ok = ok and _accepted(kept)
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": cert.status, "witness_violates": ok})
     else:
         rows.append({"plant": "sparse x1*x62 at 0.999 * measured sup", "status": "unknown", "witness_violates": False})
@@ -321,6 +332,6 @@ def planted_violations(ctx: Context) -> Result:
         observed={"plants": rows},
         expected={"every plant": "refuted, with a counterexample that violates when re-checked exactly"},
         tolerance="exact",
-        evidence={**_budgets(searched), "certificates": kept},  # the probe's and the planted certificate's
+        evidence={**_budgets(searched), "certificates": kept},  # the planted certificates, each re-checked
         note="a prover that misses a planted violation fails this claim",
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 CHECK_VERDICTS = ("accepted", "rejected", "unproven", "unsupported")
-"""``accepted``: every fact re-established; ``rejected``: a fact is false or the proof object is malformed (the first
-step that fails is named, with the point that shows a false bound); ``unproven``: a leaf's claimed bound is not
-shown by the checker's own method within its budget and no point of the leaf shows it false; ``unsupported``: the
-checker has no procedure for this certificate (method, semantics, size, or no proof object)."""
+"""``accepted``: every fact re-established; ``rejected``: a fact is false or the proof malformed (the first failing
+step named, with a point showing a false bound); ``unproven``: a leaf's bound or a query not shown within the
+checker's budget, nothing showing it false; ``unsupported``: no procedure (method, semantics, size, no proof)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,8 @@ class CheckReport:
     def summary(self) -> str:
         if not self.accepted:
             return f"{self.verdict} ({self.step}): {self.message}"
-        work = f"{self.queries} cvc5 queries" if self.queries else f"{self.leaves} leaves, {self.splits} extra halvings"
+        work = f"{self.leaves} leaves, {self.splits} extra halvings" if self.leaves else "the witness re-evaluated"
+        work = f"{self.queries} cvc5 queries" if self.queries else work
         return f"accepted: {self.method} certificate re-checked ({work}, {self.seconds:.2f} s)"
 
     def to_json(self) -> dict:

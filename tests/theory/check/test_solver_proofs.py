@@ -159,3 +159,65 @@ def test_a_claim_given_as_a_function_is_unsupported(net):
     cert = theory.prove_equivalent_monolithic(net, lambda x: [x[1], x[9]])
     assert cert.status == "proved"
     assert theory.check_certificate(cert, net).verdict == "unsupported"
+
+
+# ------------------------------------------------------------------------------------------ head bounds (z3-nra)
+@pytest.fixture(scope="module")
+def square():
+    head = theory.square_head(3)
+    eps = Fraction(1, 2**8)  # Yarotsky: |f_3(x) - x^2| <= 2^(-2m-2), attained
+    return head, eps, theory.prove_bound(head, eps=eps)
+
+
+@pytest.mark.parametrize("strategy, splits", [("pieces", 1), ("smt", 1), ("smt", 2), ("nlsat", 1)])
+def test_honest_head_bounds_are_accepted(strategy, splits):
+    head = theory.square_head(2) if strategy != "smt" or splits == 1 else theory.product_head(1)
+    cert = theory.prove_bound(head, strategy=strategy, splits=splits)
+    assert cert.status == "proved"
+    report = theory.check_certificate(cert, head.net)
+    assert report.accepted, report.summary()
+    assert report.queries == len(cert.smtlib())
+
+
+def test_an_honest_bound_refutation_is_accepted(square):
+    head, eps, _ = square
+    cert = theory.prove_bound(head, eps=eps * Fraction(99, 100))
+    assert cert.status == "refuted"
+    assert theory.check_certificate(cert, head.net).accepted
+
+
+def test_the_checker_computes_the_pieces_itself(square):
+    from theory.check.solver._bounds import linear_pieces
+
+    head = square[0]
+    pieces = linear_pieces(head.net, Fraction(0), Fraction(1))
+    assert len(pieces) == 2**3 and [p[0] for p in pieces] == [Fraction(i, 8) for i in range(8)]
+    for u, v, a, b in pieces:  # the exact network at both ends of every piece
+        assert theory.evaluate_exact(head.net, [u])[0] == a * u + b
+        assert theory.evaluate_exact(head.net, [v])[0] == a * v + b
+
+
+def _bound_forgeries(square):
+    head, eps, cert = square
+    q = list(cert.smtlib())
+    a = dict(cert.assumptions)
+    net = head.net
+    yield "eps below the bound", edit(cert, eps=eps * Fraction(99, 100), upper=eps * Fraction(99, 100)), net, "lemma"
+    yield "upper below eps", edit(cert, upper=eps / 2), net, "status"
+    yield "another target", edit(cert, assumptions={**a, "target": "x0**2 + x0/1000"}), net, "queries"
+    yield "target not a polynomial", edit(cert, assumptions={**a, "target": "sin(x0)"}), net, "claim"
+    yield "domain widened", edit(cert, assumptions={**a, "domain": [["0", "2"]]}), net, "queries"
+    yield "piece dropped", with_queries(cert, q[1:]), net, "queries"
+    yield "pieces swapped", with_queries(cert, [q[1], q[0], *q[2:]]), net, "queries"
+    yield "unknown strategy", edit(cert, details={**cert.details, "strategy": "magic"}), net, "claim"
+    w = {"x0": Fraction(1, 16)}  # error there is 2^(-8) exactly: not above eps
+    refuted = edit(cert, status="refuted", upper=None, lower=eps, witness=w)
+    yield "witness without a violation", refuted, net, "witness"
+    outside = edit(cert, status="refuted", upper=None, lower=Fraction(1), witness={"x0": Fraction(3)})
+    yield "witness outside the box", outside, net, "witness"
+
+
+def test_bound_forgeries_are_rejected(square):
+    for name, cert, against, step in _bound_forgeries(square):
+        report = theory.check_certificate(cert, against)
+        assert (report.verdict, report.step) == ("rejected", step), (name, report.summary())

@@ -5,7 +5,7 @@
   ``2k`` channels holding ``relu(+-x)`` (Wang & Wu, "Approximation of functions by deep CNNs with sparse
   connections", arXiv 2305.08404; the induction is our reconstruction, docs/certificates.md).
 * The monolithic equivalence ``net(x) == x[support]`` over the outputs' cone, every ReLU unit a constant
-  ``h{level}_{unit}`` defined by ``h == ite(z > 0, z, 0)``.
+  ``h{level}_{unit}`` defined by ``h == ite(z > 0, z, 0)`` (:func:`encode_cone`, also used by head bounds).
 
 Every query is the negation of the fact (``unsat`` proves it). Variables are named as the certificate's queries
 name them, so a certificate's query and the checker's can be compared as formulas.
@@ -123,8 +123,9 @@ def identity_holds(i: int, s: int, level: int) -> bool:
     return ((i // span) % s) * span + i % span == i % (span * s)
 
 
-def monolithic_query(T: Terms, net: Network, support: list[int]) -> Any:
-    """The definitions of every ReLU unit of the outputs' cone and ``OR_j net_j(x) != x[support_j]``."""
+def encode_cone(T: Terms, net: Network) -> tuple[list[Any], list[Any]]:
+    """``(definitions, outputs)``: every ReLU unit of the outputs' cone a constant ``h{level}_{unit}`` defined by
+    ``h == ite(z > 0, z, 0)``, the inputs named as :func:`theory.input_name` names them."""
     units = np.arange(net.n_outputs, dtype=np.int64)
     cone: list[tuple[np.ndarray, Any]] = []
     for layer in reversed(net.layers):  # the units each level's cone needs, from the outputs back
@@ -146,6 +147,11 @@ def monolithic_query(T: Terms, net: Network, support: list[int]) -> Any:
                 z = h
             new[u] = z
         value = new
-    outs = [value[u] for u in range(net.n_outputs)]
+    return defs, [value[u] for u in range(net.n_outputs)]
+
+
+def monolithic_query(T: Terms, net: Network, support: list[int]) -> Any:
+    """The cone's definitions and ``OR_j net_j(x) != x[support_j]``."""
+    defs, outs = encode_cone(T, net)
     claim = T.any_differs(outs, [T.var(input_name(net, i)) for i in support])
     return T.op("AND", *defs, claim) if defs else claim

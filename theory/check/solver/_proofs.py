@@ -16,14 +16,16 @@ from math import lcm
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ...spec import Network, input_unit
 from .._net import ConeNet
 from .._tree import Rejected
+from ._bounds import bound_queries, claim_of
 from ._lemmas import Terms, identity_holds, identity_query, monolithic_query, premises, routing_lemma
 from ._smtlib import read_query
 
-SOLVER_METHODS = ("z3-induction", "z3-monolithic")
+SOLVER_METHODS = ("z3-induction", "z3-monolithic", "z3-nra")
 """The methods whose proofs are solver queries this kernel re-checks."""
 RLIMIT = 20_000_000
 """cvc5's resource limit per query (its own count of elementary steps: deterministic); past it, ``unproven``."""
@@ -62,7 +64,7 @@ class _Solver:
     def answer(self, query: Any) -> str:
         solver = self.cvc5.Solver(self.tm)
         solver.setOption("rlimit-per", str(RLIMIT))
-        solver.setLogic("ALL")
+        solver.setLogic("QF_NRA")  # cvc5's complete procedure for real arithmetic (under ALL it may loop on x*x)
         solver.assertFormula(query)
         self.asked += 1
         r = solver.checkSat()
@@ -87,30 +89,48 @@ class _Solver:
 
 
 def check_solver_proof(cert: Any, net: Network) -> dict[str, int]:
-    """Re-check a ``z3-induction`` or ``z3-monolithic`` certificate; returns counts. Raises Rejected."""
-    support = _support(cert, net)
-    if cert.status == "refuted":
-        _refutation(cert, net, support)
-        return {}
-    if cert.status != "proved":
+    """Re-check a ``z3-induction``, ``z3-monolithic`` or ``z3-nra`` certificate; returns counts. Raises Rejected."""
+    if cert.status not in ("proved", "refuted"):
         raise Rejected("unsupported", f"nothing to check: the certificate is {cert.status}")
-    texts = cert.smtlib()
-    S = _Solver()
-    if cert.method == "z3-monolithic":
-        if len(texts) != 1:
-            raise Rejected("queries", f"a monolithic proof holds one query, not {len(texts)}")
+    if cert.method == "z3-nra":
+        g, box, eps = claim_of(cert, net)
+        if cert.status == "refuted":
+            _bound_refutation(cert, net, g, box, eps)
+            return {}
+        if cert.upper != eps:
+            raise Rejected("status", f"a proved bound states upper = eps, not upper {cert.upper} with eps {eps}")
+    support = _support(cert, net) if cert.method != "z3-nra" else []
+    if cert.status == "refuted":
+        _routing_refutation(cert, net, support)
+        return {}
+    texts, S = cert.smtlib(), _Solver()
+    if cert.method == "z3-nra":
+        owns = bound_queries(S.T, net, g, box, eps, cert.details.get("strategy"), cert.details.get("splits"))
+        _same_count(texts, len(owns), f"the bound's {len(owns)} parts")
+        for n, own in enumerate(owns):
+            S.prove(own, f"part {n} of the bound")
+            S.same(texts[n], own, f"part {n} of the bound")
+    elif cert.method == "z3-monolithic":
+        _same_count(texts, 1, "a monolithic proof")
         own = monolithic_query(S.T, net, support)
         S.prove(own, "the equivalence query")
         S.same(texts[0], own, "the equivalence")
-        return {"queries": S.asked}
+    else:
+        _check_induction(S, texts, net, support)
+    return {"queries": S.asked}
+
+
+def _same_count(texts: Any, n: int, what: str) -> None:
+    if len(texts) != n:
+        raise Rejected("queries", f"{what} holds {n} queries, the certificate {len(texts)}")
+
+
+def _check_induction(S: _Solver, texts: Any, net: Network, support: list[int]) -> None:
     found, s, L = premises(net, len(support))
     failed = [name for name, holds in found if not holds]
     if failed:
         raise Rejected("premises", f"the induction does not apply: {failed[0]} fails on this network")
-    if len(texts) != 2 * L + 1:
-        raise Rejected(
-            "queries", f"the induction over {L} levels has {2 * L + 1} queries, the certificate {len(texts)}"
-        )
+    _same_count(texts, 2 * L + 1, f"the induction over {L} levels")
     for level in range(L + 1):
         what = "the readout lemma" if level == L else f"lemma {level + 1}"
         own = routing_lemma(S.T, net, support, s, level, L)
@@ -121,22 +141,44 @@ def check_solver_proof(cert: Any, net: Network) -> dict[str, int]:
             if bad:
                 raise Rejected("identity", f"the index identity at level {level} fails for index {bad[0]}")
             S.same(texts[2 * level + 1], identity_query(S.T, s, level), f"the index identity at level {level}")
-    return {"queries": S.asked}
 
 
-def _refutation(cert: Any, net: Network, support: list[int]) -> None:
-    """The witness must make some output differ from ``x[support_j]``, exactly."""
+def _witness(cert: Any, net: Network) -> dict[int, Fraction]:
     if not cert.witness:
         raise Rejected("witness", "a refutation without a witness")
     try:
-        point = {input_unit(net, name, "witness"): Fraction(v) for name, v in dict(cert.witness).items()}
+        return {input_unit(net, name, "witness"): Fraction(v) for name, v in dict(cert.witness).items()}
     except Exception as e:  # a name that is no input of this network, or a value that is no number
         raise Rejected("witness", f"the witness does not read: {e}") from None
-    for j, i in enumerate(support):
-        cone = ConeNet(net, output=j)
-        q = [point.get(u, Fraction(0)) for u in cone.inputs]
-        den = lcm(1, *(v.denominator for v in q))
-        got = cone.exact(np.array([[int(v * den)] for v in q], dtype=object).reshape(len(q), 1), den)[0][0]
-        if got != point.get(i, Fraction(0)):
-            return
-    raise Rejected("witness", "at the witness every output equals its routed input: it refutes nothing")
+
+
+def _net_at(net: Network, point: dict[int, Fraction], output: int = 0) -> Fraction:
+    """Output ``output`` of the network at ``point`` (missing inputs 0), exactly."""
+    cone = ConeNet(net, output=output)
+    q = [point.get(u, Fraction(0)) for u in cone.inputs]
+    den = lcm(1, *(v.denominator for v in q))
+    return cone.exact(np.array([int(v * den) for v in q], dtype=object).reshape(len(q), 1), den)[0][0]
+
+
+def _routing_refutation(cert: Any, net: Network, support: list[int]) -> None:
+    """The witness must make some output differ from ``x[support_j]``, exactly."""
+    point = _witness(cert, net)
+    if all(_net_at(net, point, j) == point.get(i, Fraction(0)) for j, i in enumerate(support)):
+        raise Rejected("witness", "at the witness every output equals its routed input: it refutes nothing")
+
+
+def _bound_refutation(cert: Any, net: Network, g: sp.Expr, box: list, eps: Fraction) -> None:
+    """The witness must lie in the box with ``|net - g| > eps`` there, at least the claimed lower bound."""
+    point = _witness(cert, net)
+    x = [point.get(j, Fraction(0)) for j in range(net.c_in)]
+    if any(not lo <= v <= hi for v, (lo, hi) in zip(x, box)):
+        raise Rejected("witness", "the witness lies outside the box")
+    value = g.xreplace(
+        {sp.Symbol(f"x{j}", real=True): sp.Rational(v.numerator, v.denominator) for j, v in enumerate(x)}
+    )
+    gap = abs(_net_at(net, point) - Fraction(int(sp.fraction(value)[0]), int(sp.fraction(value)[1])))
+    if not (gap > eps and (cert.lower is None or cert.lower <= gap)):
+        raise Rejected(
+            "witness",
+            f"|net - g| at the witness is {float(gap):.9g}: no violation of eps {float(eps):.9g} at the claimed lower bound",
+        )
