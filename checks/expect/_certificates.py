@@ -28,12 +28,23 @@ def recheck_command(cert_file: str, spec_dir: str, method: str) -> str:
     return f"python -m theory recheck {cert_file} --with cvc5"
 
 
-def keep_certificate(cert: theory.Certificate, net: theory.Network, ctx: Any = None, name: str = "cert") -> dict:
-    """Re-check ``cert`` against ``net``; with ``ctx``, write both as artifacts. Returns the evidence entry:
-    ``{"check": verdict, "check_step", "check_message", "check_seconds", "certificate", "spec", "recheck"}``
-    (file names relative to the report directory)."""
-    report = theory.check_certificate(cert, net)
+def keep_certificate(
+    cert: theory.Certificate,
+    net: theory.Network,
+    ctx: Any = None,
+    name: str = "cert",
+    *,
+    key: str | None = None,
+    report: theory.CheckReport | None = None,
+) -> dict:
+    """Re-check ``cert`` against ``net`` (unless ``report`` is the checker's report on them already); with
+    ``ctx``, write both as artifacts. Returns the evidence entry: ``{"check": verdict, "check_step",
+    "check_message", "certificate", "spec", "recheck", "call"}`` (file names relative to the report directory;
+    ``call``: the helper call's key, under which a later run may reuse the certificate, :mod:`._replay`)."""
+    report = report if report is not None else theory.check_certificate(cert, net)
     out: dict[str, Any] = {"check": report.verdict}  # no timing: evidence is the same on every run
+    if key is not None:
+        out["call"] = key
     if not report.accepted:
         out.update(check_step=report.step, check_message=report.message)
     if ctx is not None:

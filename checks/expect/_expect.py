@@ -24,6 +24,7 @@ from .._errors import bad
 from ..claims import Context, Result, loglog_slope
 from ._certificates import keep_certificate, rejected
 from ._plots import line_plot
+from ._replay import call_key, note_network, reused
 
 _VERDICT = {"proved": "pass", "refuted": "fail", "unknown": "unknown"}
 """Certificate status -> Result status."""
@@ -36,6 +37,7 @@ def _network(net: Any, name: str = "net") -> theory.Network:
             type(net).__name__,
             "a theory.Network (build one, load a spec file, or import a torch module with numerics.from_torch)",
         )
+    note_network(net)
     return net
 
 
@@ -46,16 +48,19 @@ def _from_certificate(
     expected: Any,
     tolerance: str | None,
     ctx: Context | None = None,
+    key: str | None = None,
+    report: theory.CheckReport | None = None,
 ) -> Result:
-    """The Result of a certificate, re-checked by the independent checker (a rejection fails the claim) and, with
-    ``ctx``, written beside the report with its re-check command (:func:`keep_certificate`)."""
+    """The Result of a certificate, re-checked by the independent checker (a rejection fails the claim; ``report``:
+    its report already) and, with ``ctx``, written beside the report with its re-check command and the call's
+    ``key`` (:func:`keep_certificate`)."""
     evidence: dict[str, Any] = {"method": cert.method, "claim": cert.claim, "spec_hash": cert.spec_hash}
     if cert.witness:
         evidence["witness"] = dict(cert.witness)
     if cert.status == "unknown":
         evidence["reason"] = cert.details.get("reason", "")
     evidence.update({k: cert.details[k] for k in BUDGET_KEYS if k in cert.details})
-    evidence["certificates"] = [keep_certificate(cert, net, ctx)]
+    evidence["certificates"] = [keep_certificate(cert, net, ctx, key=key, report=report)]
     status = "fail" if rejected(evidence["certificates"]) else _VERDICT[cert.status]
     return Result(
         status,
@@ -90,12 +95,15 @@ def expect_routing(
             command that re-checks them (the evidence's ``certificates``).
     """
     net = _network(net)
-    cert = theory.prove_routing(net, support, timeout_s=timeout_s, rlimit=rlimit)
+    key = call_key("expect_routing", net, support=support, rlimit=rlimit)
+    hit = reused(key, net)
+    cert, report = hit if hit else (theory.prove_routing(net, support, timeout_s=timeout_s, rlimit=rlimit), None)
     if support is None and net.meta_covered and "support" in net.meta:
         support = net.meta["support"]
     if cert.status == "unknown" and support is not None:  # no tree, or a failed lemma that did not lift
         cert = theory.prove_equivalent_monolithic(net, list(support), timeout_s=timeout_s, rlimit=rlimit)
-    return _from_certificate(cert, net, {}, {"routes": "output j == x[support[j]] for all x"}, "exact", ctx)
+    expected = {"routes": "output j == x[support[j]] for all x"}
+    return _from_certificate(cert, net, {}, expected, "exact", ctx, key, report)
 
 
 def expect_sup_error(
@@ -124,9 +132,15 @@ def expect_sup_error(
     certificate fails the claim (evidence ``certificates``: the checker's verdict, files and command).
     """
     net = _network(net)
-    cert = theory.certify_sup_error(net, target, box, eps=eps, time_limit_s=time_limit_s, max_work=max_work)
+    key = call_key("expect_sup_error", net, target=target, box=box, eps=eps, max_work=max_work)
+    hit = reused(key, net)
+    cert, report = (
+        hit
+        if hit
+        else (theory.certify_sup_error(net, target, box, eps=eps, time_limit_s=time_limit_s, max_work=max_work), None)
+    )
     observed = {"upper": cert.upper, "lower": cert.lower}
-    return _from_certificate(cert, net, observed, {"sup_error_at_most": cert.eps}, "exact", ctx)
+    return _from_certificate(cert, net, observed, {"sup_error_at_most": cert.eps}, "exact", ctx, key, report)
 
 
 def expect_rate(

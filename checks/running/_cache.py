@@ -10,7 +10,10 @@ The files a claim read through the toolkit's readers (spec files, weight files, 
 ``theory.io.read_json``) are not in the key, since they are known only after the claim ran: the entry records each
 one's path and sha256 (``theory.io.FileRead``), and :meth:`Cache.get` re-hashes them before serving it. A file
 that changed, vanished or cannot be read makes the entry stale: it is not served, the claim runs again
-(:attr:`Cache.stale` says why) and its new result replaces the entry.
+(:attr:`Cache.stale` says why) and its new result replaces the entry. Networks a claim's helpers saw (their content
+hashes, recorded beside the reads) may have been built in memory, so such an entry is not served either: the
+claim runs again and reuses each kept certificate the checker accepts against the network built now
+(:attr:`Cache.replay`).
 
 An entry holds the :class:`Result` as JSON, the files it read, and the claim's artifact files (plots);
 ``unknown`` results are never stored (a timeout or crash is retried on the next run). Entries are written to a temporary directory and
@@ -135,6 +138,10 @@ class Cache:
         :meth:`get` refused as stale."""
         self.rechecked: dict[str, list[str]] = {}
         """Key -> the certificate files of a served entry that the independent checker re-checked (accepted)."""
+        self.replay: dict[str, tuple[Result, dict[str, Path]]] = {}
+        """Key -> for an entry whose claim's helpers saw networks (not served as it is: the claim runs again to
+        build them now), its result and its certificates by helper call, which the new run may reuse once the
+        checker accepts them against the networks built now (:mod:`checks.expect._replay`)."""
 
     @staticmethod
     def key(claim_id: str, origin: str, profile: str, seed: int) -> str:
@@ -162,11 +169,25 @@ class Cache:
             if not isinstance(reads_json, list):
                 return None
             reads = [FileRead.from_json(r) for r in reads_json]
+            networks = json.loads((entry / "networks.json").read_text())
+            if not isinstance(networks, list):
+                return None
         except (OSError, ValueError):  # absent, written by an older version, or damaged by hand: recompute
             return None
         changed = changed_reads(reads)
         if changed:
             self.stale[key] = changed
+            return None
+        if networks:  # networks built in memory are known only by building them: run again, reuse what holds
+            calls = [c for c in result.evidence.get("certificates") or [] if isinstance(c, dict)]
+            self.replay[key] = (
+                result,
+                {
+                    str(c["call"]): entry / "files" / Path(str(c["certificate"])).name
+                    for c in calls
+                    if c.get("call") and c.get("certificate")
+                },
+            )
             return None
         try:
             for f in (entry / "files").iterdir():
@@ -181,9 +202,16 @@ class Cache:
         self.rechecked[key] = checked
         return result, tuple(r.path for r in reads)
 
-    def put(self, key: str, result: Result, files: Iterable[Path], reads: Iterable[FileRead] = ()) -> bool:
-        """Store ``result``, the files it ``reads`` (path and sha256) and its artifact ``files`` unless it is
-        ``unknown``; returns whether it was stored. A cache that cannot be written (read-only, full disk) is
+    def put(
+        self,
+        key: str,
+        result: Result,
+        files: Iterable[Path],
+        reads: Iterable[FileRead] = (),
+        networks: Iterable[str] = (),
+    ) -> bool:
+        """Store ``result``, the files it ``reads`` (path and sha256), the content hashes of the ``networks`` its
+        helpers saw and its artifact ``files`` unless it is ``unknown``; returns whether it was stored. A cache that cannot be written (read-only, full disk) is
         skipped silently: the run's own report is unaffected."""
         if result.status == "unknown":
             return False
@@ -196,6 +224,7 @@ class Cache:
                 _copy(f, tmp / "files" / f.name)
             (tmp / "result.json").write_text(json.dumps(result.to_json(), allow_nan=False))
             (tmp / "reads.json").write_text(json.dumps([r.to_json() for r in reads]))
+            (tmp / "networks.json").write_text(json.dumps(list(networks)))
             if entry.exists():
                 shutil.rmtree(entry)
             os.rename(tmp, entry)

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numerics
 from theory.io import FileRead, recording_reads
@@ -27,6 +27,7 @@ from theory.io import FileRead, recording_reads
 from .._errors import bad
 from ..claims import Claim, Context, Registry, Result, status_label
 from ..claims._result import quiet_progress
+from ..expect._replay import recording_networks, reusing
 from ._cache import Cache
 
 _WORKER: dict[str, dict[str, Claim]] = {}
@@ -36,8 +37,9 @@ _WORKER: dict[str, dict[str, Claim]] = {}
 @dataclass(frozen=True)
 class Outcome:
     """One claim's result in a run; ``cached`` when it was reused from the cache rather than computed, with the
-    files re-hashed to make sure the cached result is still about them (``rehashed``) and the certificates it kept
-    re-checked by the independent checker (``rechecked``)."""
+    files re-hashed to make sure the cached result is still about them (``rehashed``); ``rechecked``: the cached
+    certificates the independent checker re-checked before their reuse (a served entry's, or those a claim run
+    again reused about the networks it built now)."""
 
     claim: Claim
     result: Result
@@ -47,30 +49,33 @@ class Outcome:
 
 
 def _run_unit(
-    unit: Sequence[Claim], ctx: Context, before: Callable[[int, Claim], None] = lambda i, c: None
-) -> tuple[list[Result], list[FileRead]]:
+    unit: Sequence[Claim],
+    ctx: Context,
+    before: Callable[[int, Claim], None] = lambda i, c: None,
+    reuse: Mapping[str, Path] | None = None,
+) -> tuple[list[Result], list[FileRead], list[str], list[str]]:
     """Run a unit's claims in order (``before(i, claim)`` first); also return every file they read (through the
-    toolkit's readers). A unit's claims may share what one of them computed, so each depends on every file the
-    unit read."""
+    toolkit's readers), the networks their helpers saw and the cached certificates they reused (from ``reuse``).
+    A unit's claims may share what one of them computed, so each depends on every file the unit read."""
     results = []
-    with recording_reads() as reads:
+    with recording_reads() as reads, recording_networks() as networks, reusing(reuse or {}) as used:
         for i, c in enumerate(unit):
             before(i, c)
             results.append(c.run(ctx))
-    return results, list(dict.fromkeys(reads))
+    return results, list(dict.fromkeys(reads)), list(dict.fromkeys(networks)), used
 
 
 def _worker_run(
     origin: str, claim_ids: Sequence[str], ctx: Context, verbose: bool
-) -> tuple[list[dict], list[dict[str, str]]]:
+) -> tuple[list[dict], list[dict[str, str]], list[str]]:
     from ..claims import load_source
 
     if origin not in _WORKER:
         _WORKER[origin] = {c.id: c for c in load_source(origin)[1]}
     if verbose:
         ctx = dataclasses.replace(ctx, progress=lambda msg: print(f"      {msg}", file=sys.stderr, flush=True))
-    results, reads = _run_unit([_WORKER[origin][i] for i in claim_ids], ctx)
-    return [r.to_json() for r in results], [r.to_json() for r in reads]
+    results, reads, networks, _ = _run_unit([_WORKER[origin][i] for i in claim_ids], ctx)
+    return [r.to_json() for r in results], [r.to_json() for r in reads], networks
 
 
 def _collect(private: Path, staging: Path) -> list[Path]:
@@ -123,6 +128,8 @@ def run_claims(
     staging, profile = ctx.out_dir, ctx.profile
     outcomes: dict[str, Outcome] = {}
     keys: dict[str, str] = {}
+    reuse: dict[str, Path] = {}  # certificates by helper call, reusable once re-checked against the new networks
+    replayed: dict[str, Result] = {}  # the cached results of the claims run again to build their networks
     for c in claims:
         origin = registry.origin(c.id)
         if cache is not None and origin:
@@ -143,22 +150,36 @@ def run_claims(
                 )
             elif cache.stale.get(keys[c.id]):
                 report(f"{c.id}: cached result is stale ({', '.join(cache.stale[keys[c.id]])}); recomputing")
+            elif keys[c.id] in cache.replay:
+                replayed[c.id], calls = cache.replay[keys[c.id]]
+                reuse.update(calls)
+                report(f"{c.id}: cached result is about networks built in memory; running it again to build them")
     units = _units([c for c in claims if c.id not in outcomes])
     cost = {id(u): max(c.cost[profile] for c in u) for u in units}
     left, start = sum(cost.values()), time.perf_counter()
 
-    def finished(unit: list[Claim], results: list[Result], reads: list[FileRead]) -> None:
+    def finished(
+        unit: list[Claim], results: list[Result], reads: list[FileRead], networks: list[str], used: Sequence[str] = ()
+    ) -> None:
         nonlocal left
         files = _collect(staging / ".claims" / _name(unit), staging)
         left -= cost[id(unit)]
         eta = left / max(1, min(jobs, len(units)))
         for c, result in zip(unit, results):
             if cache is not None and c.id in keys:
-                cache.put(keys[c.id], result, files, reads)
-            outcomes[c.id] = Outcome(c, result)
+                cache.put(keys[c.id], result, files, reads, networks)
+            # served after all when its networks were built again, every search was replaced by a cached
+            # certificate the checker accepted against them, and the result came out the same
+            cached = bool(used) and c.id in replayed and _same(result, replayed[c.id])
+            outcomes[c.id] = Outcome(c, result, cached=cached, rechecked=tuple(used))
             report(
                 f"[{len(outcomes)}/{len(claims)}] {c.id}: {status_label(result.status, c.findings.get(profile, ''))} "
                 f"in {result.seconds:.2f} s"
+                + (
+                    f" (reused {len(used)} cached certificates the checker accepted against its networks)"
+                    if used
+                    else ""
+                )
                 + (
                     f"; about {eta:.0f} s left (estimates), {time.perf_counter() - start:.0f} s so far"
                     if left > 0
@@ -166,8 +187,14 @@ def run_claims(
                 )
             )
 
-    remote = (
-        [u for u in units if registry.origin(u[0].id) and len({registry.origin(c.id) for c in u}) == 1]
+    remote = (  # a replayed unit stays here: the certificates it may reuse are this process's context
+        [
+            u
+            for u in units
+            if registry.origin(u[0].id)
+            and len({registry.origin(c.id) for c in u}) == 1
+            and not any(keys.get(c.id) in cache.replay for c in u if cache is not None)
+        ]
         if jobs > 1
         else []
     )
@@ -175,16 +202,22 @@ def run_claims(
         _run_in_workers(registry, remote, ctx, jobs, verbose, finished, cost)
     for unit in (u for u in units if not any(u is r for r in remote)):
         private = dataclasses.replace(ctx, out_dir=staging / ".claims" / _name(unit))
-        results, reads = _run_unit(
+        results, reads, networks, used = _run_unit(
             unit,
             private,
             lambda i, c: report(
                 f"[{len(outcomes) + i + 1}/{len(claims)}] {c.id}: running ({profile}, about {c.cost[profile]:g} s)"
             ),
+            reuse,
         )
-        finished(unit, results, reads)
+        finished(unit, results, reads, networks, used)
     discard_private(staging)
     return [outcomes[c.id] for c in claims]
+
+
+def _same(a: Result, b: Result) -> bool:
+    """Two results alike but for their wall time."""
+    return dataclasses.replace(a, seconds=0.0).to_json() == dataclasses.replace(b, seconds=0.0).to_json()
 
 
 def _name(unit: list[Claim]) -> str:
@@ -197,7 +230,7 @@ def _run_in_workers(
     ctx: Context,
     jobs: int,
     verbose: bool,
-    finished: Callable[[list[Claim], list[Result], list[FileRead]], None],
+    finished: Callable[[list[Claim], list[Result], list[FileRead], list[str]], None],
     cost: dict[int, float],
 ) -> None:
     order = sorted(units, key=lambda u: -cost[id(u)])
@@ -226,8 +259,9 @@ def _run_in_workers(
                 for fut in ready:
                     unit = pending.pop(fut)
                     reads: list[FileRead] = []
+                    networks: list[str] = []
                     try:
-                        results_json, reads_json = fut.result()
+                        results_json, reads_json, networks = fut.result()
                         results = [Result.from_json(r) for r in results_json]
                         reads = [FileRead.from_json(r) for r in reads_json]
                     except Exception as e:  # noqa: BLE001 -- a worker that died is an 'unknown', never a pass
@@ -239,7 +273,7 @@ def _run_in_workers(
                             )
                             for _ in unit
                         ]
-                    finished(unit, results, reads)
+                    finished(unit, results, reads, networks)
         except BaseException:
             for fut in pending:
                 fut.cancel()

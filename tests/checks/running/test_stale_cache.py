@@ -19,7 +19,24 @@ def sup(ctx):
     net, _ = numerics.load_module(os.environ["SPEC_DIR"])
     with open(os.environ["COUNT_FILE"], "a") as f:
         f.write("ran\\n")
-    return checks.expect_sup_error(net, "x0", (-1, 1), eps=0.01)
+    return checks.expect_sup_error(net, "x0", (-1, 1), eps=0.01, ctx=ctx)
+"""
+
+MEMORY_CLAIM = """
+import os, torch, checks, numerics
+
+@checks.claim("memory.sup", statement="a small trained network is within 2 of x0 x1 on [-1, 1]^2", source="t",
+              kind="exact", cost={"quick": 1, "full": 1})
+def sup(ctx):
+    torch.manual_seed(int(os.environ["TRAIN_SEED"]))  # the same code, retrained from another seed in memory
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1)).double()
+    x = 2 * torch.rand(64, 2, dtype=torch.float64) - 1
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(20):
+        opt.zero_grad()
+        ((model(x)[:, 0] - x[:, 0] * x[:, 1]) ** 2).mean().backward()
+        opt.step()
+    return checks.expect_sup_error(numerics.from_torch(model, (1, 2)), "x0*x1", (-1, 1), eps=2, ctx=ctx)
 """
 
 
@@ -72,18 +89,38 @@ def test_a_spec_saved_over_is_recomputed_not_served_from_the_cache(tmp_path):
     first = run_cli(*base, "--out", tmp_path / "r1", env=env)
     assert first.returncode == 0, first.stderr
     second = run_cli(*base, "--out", tmp_path / "r2", env=env)
+    # the claim's helper saw a network: the claim runs again to build it, and its search is replaced by the cached
+    # certificate once the checker accepts it against the network built now
     assert second.returncode == 0 and "(1 cached)" in second.stdout
-    assert "(cached; 2 files it read re-hashed, unchanged)" in second.stderr
-    assert count.read_text().split() == ["ran"]
+    assert "running it again to build them" in second.stderr and "reused 1 cached certificates" in second.stderr
+    assert count.read_text().split() == ["ran", "ran"]
     entry = json.loads((tmp_path / "r2" / "report.json").read_text())["claims"][0]
-    assert entry["cached"] and sorted(entry["cache_rehashed"]) == sorted(
-        str((spec / name).resolve()) for name in ("spec.json", "weights.safetensors")
-    )
-    assert "re-hashed before reuse (unchanged)" in (tmp_path / "r2" / "report.md").read_text()
+    assert entry["cached"] and entry["cache_rechecked"] == ["stale.sup.cert.certificate.json"]
+    assert "certificates re-checked before reuse" in (tmp_path / "r2" / "report.md").read_text()
     numerics.save_module(theory.select(4, [1], 2), spec, force=True)  # another network, same path
     third = run_cli(*base, "--out", tmp_path / "r3", env=env)
-    assert count.read_text().split() == ["ran", "ran"], "the stale entry was served"
+    assert count.read_text().split() == ["ran", "ran", "ran"], "the stale entry was served"
     assert "stale.sup: cached result is stale" in third.stderr and "spec.json (changed)" in third.stderr
     doc = json.loads((tmp_path / "r3" / "report.json").read_text())
     assert not doc["claims"][0]["cached"] and doc["claims"][0]["result"]["status"] == "fail"  # x1, not x0
     assert third.returncode == 1
+
+
+def test_a_module_retrained_in_memory_is_recomputed_not_served(tmp_path):
+    """No file changes and the code is the same, but the torch module the claim trains is another network: the
+    cached certificate is about the old weights, the checker refuses it against the new ones, and the claim
+    computes again."""
+    src = tmp_path / "memory_claims.py"
+    src.write_text(MEMORY_CLAIM)
+    base = ["--claims", src, "--only", "memory.*", "-j", "1"]
+    env = {"CNNVERIFY_CACHE": str(tmp_path / "cache"), "TRAIN_SEED": "0"}
+    runs = []
+    for i, seed in enumerate(["0", "0", "1"]):
+        out = run_cli(*base, "--out", tmp_path / f"r{i}", env={**env, "TRAIN_SEED": seed})
+        assert out.returncode == 0, out.stderr
+        runs.append(json.loads((tmp_path / f"r{i}" / "report.json").read_text())["claims"][0])
+    first, again, retrained = runs
+    assert not first["cached"] and again["cached"] and not retrained["cached"]
+    assert again["result"]["observed"] == first["result"]["observed"]
+    assert retrained["result"]["observed"]["upper"] != first["result"]["observed"]["upper"]
+    assert retrained["result"]["evidence"]["spec_hash"] != first["result"]["evidence"]["spec_hash"]

@@ -108,8 +108,8 @@ def _term(e: Any, consts: dict[str, Any], bound: dict[str, Any], tm: Any, kind: 
     if not e or not isinstance(e[0], str) or e[0] not in KINDS:
         raise Rejected("queries", f"an operator outside the whitelist: {str(e)[:80]}")
     args = [_term(a, consts, bound, tm, kind, depth + 1) for a in e[1:]]
-    if e[0] == "-" and len(args) == 1:
-        return tm.mkTerm(kind.NEG, args[0])
+    if len(args) == 1 and e[0] in ("-", "+", "*", "and", "or"):  # z3 writes (or a) for a disjunction of one
+        return tm.mkTerm(kind.NEG, args[0]) if e[0] == "-" else args[0]
     try:
         return tm.mkTerm(getattr(kind, KINDS[e[0]]), *args)
     except RuntimeError as err:  # cvc5's type check: wrong arity or sorts
