@@ -18,11 +18,10 @@ One subpackage per concept; everything public is re-exported here:
   :func:`to_lcn`, :func:`to_fcn`, :func:`approximate_head`, :func:`approximate_sparse`;
 * :mod:`theory.prove`: :class:`Certificate`; z3 proofs :func:`prove_routing` (induction over levels),
   :func:`prove_equivalent_monolithic` and :func:`encode` (one query over the output's cone),
-  :func:`prove_bound` (sup-norm bound vs a polynomial); :func:`recheck` (every z3 query of a proof re-checked by
-  cvc5 from its SMT-LIB 2 text);
+  :func:`prove_bound` (sup-norm bound vs a polynomial);
 * :mod:`theory.certify`: :func:`certify_sup_error` (sup-norm error vs any target, interval branch and bound);
-* :mod:`theory.check`: :func:`check_certificate` (a certificate's proof object re-verified by an independent
-  kernel, :class:`CheckReport`);
+* :mod:`theory.check`: :func:`check_certificate` (a certificate re-verified by an independent kernel: a
+  sup-norm proof object, or a z3 proof's queries regenerated and answered by cvc5; :class:`CheckReport`);
 * the plumbing shared by all three packages has faces of its own, not re-exported here: :mod:`theory.cli`
   (the error base, exit codes, argument helpers, progress, budgets) and :mod:`theory.io` (JSON reading, atomic
   writes, output paths and markers);
@@ -60,14 +59,12 @@ from .heads import (
 from .prove import (
     CERTIFICATE_METHODS,
     CERTIFICATE_STATUSES,
-    SOLVERS,
     Certificate,
     encode,
     library_versions,
     prove_bound,
     prove_equivalent_monolithic,
     prove_routing,
-    recheck,
     sympy_to_z3,
 )
 from .spec import (
@@ -142,8 +139,6 @@ __all__ = [
     "prove_equivalent_monolithic",
     "prove_bound",
     "sympy_to_z3",
-    "recheck",
-    "SOLVERS",
     "certify_sup_error",
     "check_certificate",
     "CheckReport",

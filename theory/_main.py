@@ -1,12 +1,11 @@
 """Command line: ``python -m theory build ...`` writes an exact spec; ``python -m theory show`` describes one;
 ``python -m theory certify SPEC --target ... --box ...`` certifies its sup-norm error against a target;
-``python -m theory recheck CERT.json --with cvc5`` re-checks every z3 query of a proved certificate;
-``python -m theory check CERT.json SPEC`` re-checks a certificate's proof object with the independent checker.
+``python -m theory check CERT.json SPEC`` re-checks a certificate with the independent checker.
 
 Exit codes (the project's table, :data:`theory.cli.EXIT_CODES`, docs/cli.md): 0 built / shown / proved (within
 ``--rel-gap``, or ``upper <= --eps``); 1 refuted, unknown, or a bound whose search stopped before ``--rel-gap``
-(the bound itself is still proved), or (recheck) a query the second solver left undecided; 3 (recheck) the two
-solvers disagree; 2 usage error, bad input, or an output path that cannot be written (checked
+(the bound itself is still proved), or (check) unproven or unsupported; 3 (check) the certificate is rejected;
+2 usage error, bad input, or an output path that cannot be written (checked
 before any computation). ``--force`` replaces only a directory cnnverify wrote (its ``.cnnverify`` marker).
 """
 
@@ -14,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from fractions import Fraction
@@ -38,7 +36,6 @@ from .cli import (
 )
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
 from .io import check_writable
-from .prove import SOLVERS, Certificate, recheck
 from .spec import load, save, uncovered_meta_error
 from .spec._network import thaw
 
@@ -134,19 +131,6 @@ def _parser() -> argparse.ArgumentParser:
         help="re-check the certificate with the independent checker (exit 3 if rejected)",
     )
     check_cli.add_parser(sub)
-    r = sub.add_parser(
-        "recheck",
-        help="re-check every z3 query of a proved certificate with a second solver (exit 0 "
-        "all agree; 1 some undecided; 3 the solvers disagree; 2 error)",
-    )
-    r.add_argument(
-        "path",
-        help="a certificate JSON file (Certificate.save) of prove_routing, prove_bound or prove_equivalent_monolithic",
-    )
-    r.add_argument("--with", dest="solver", required=True, choices=SOLVERS, help="the second solver")
-    r.add_argument("--timeout", type=float, default=60.0, help="seconds per query (default 60)")
-    r.add_argument("--out", help="write the certificate with the re-check recorded (checked before solving)")
-    r.add_argument("--force", action="store_true", help="replace an existing --out file")
     return p
 
 
@@ -248,26 +232,6 @@ def _certify(args) -> int:
     return EXIT_FAIL
 
 
-def _recheck(args) -> int:
-    """Re-check a z3 certificate; the output file is checked first."""
-    if args.out is not None:
-        check_writable(args.out, "file", force=args.force, flag="--out")
-    if not (args.timeout > 0 and math.isfinite(args.timeout)):
-        raise bad("--timeout", args.timeout, "a positive number of seconds")
-    cert = recheck(Certificate.load(args.path), args.solver, timeout_s=args.timeout)
-    rec = cert.details["rechecks"][args.solver]
-    print(
-        f"{args.solver} {rec['version']}: {rec['agreed']} of {rec['queries']} queries unsat as z3 said; "
-        f"undecided {list(rec['unknown'])}; disagreeing {list(rec['disagreed'])} ({rec['seconds']:g} s)"
-    )
-    if args.out is not None:
-        print(f"wrote {cert.save(args.out, force=args.force)}")
-    if rec["disagreed"]:
-        print(f"error: {cert.details['reason']}", file=sys.stderr)
-        return EXIT_UNSOUND
-    return EXIT_FAIL if rec["unknown"] else EXIT_OK
-
-
 def _facts(net) -> dict:
     fields = {
         "content_hash": net.content_hash,
@@ -314,8 +278,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "certify":
             return _certify(args)
-        if args.command == "recheck":
-            return _recheck(args)
         if args.command == "check":
             return check_cli.run(args, note=_warning_line)
         if args.command == "build":

@@ -26,8 +26,7 @@ EXIT_CODES: dict[int, str] = {
     "before its target gap, a check mismatched",
     EXIT_USAGE: "usage error, bad input, unwritable or refused output path, --device cuda without CUDA",
     EXIT_UNSOUND: "unsound: a claimed upper bound is below an exactly re-evaluated error (numerics evaluate); two "
-    "verifiers disagree (numerics crosscheck) or two solvers answer one query differently (theory "
-    "recheck)",
+    "verifiers disagree (numerics crosscheck), or the independent checker rejects a certificate (theory check)",
     EXIT_PIPE: "standard output was closed by its reader (e.g. | head): stopped quietly",
 }
 """Every exit code of the project's command lines and what it means (docs/cli.md explains each, with examples)."""

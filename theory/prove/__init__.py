@@ -6,8 +6,9 @@
 * :func:`prove_routing`: a routing network outputs ``x[support]``, one lemma per level and induction;
 * :func:`encode`, :func:`prove_equivalent_monolithic`: one z3 query over the output's cone;
 * :func:`prove_bound`: a head's sup-norm error against a polynomial target; :func:`sympy_to_z3`;
-* :func:`recheck`: every z3 query of a proved certificate (kept as SMT-LIB 2, :meth:`Certificate.smtlib`)
-  re-checked by a second solver (cvc5, the optional extra), agreements and disagreements recorded.
+
+Every proof keeps its z3 queries as SMT-LIB 2 (:meth:`Certificate.smtlib`) for the record; the independent checker
+(:func:`theory.check_certificate`) re-checks a proof by regenerating its queries, never by running that text.
 
 "proved" only when z3 said so; a timeout or z3 "unknown" is ``unknown`` (docs/soundness.md).
 """
@@ -15,7 +16,6 @@
 from ._bound import prove_bound, sympy_to_z3
 from ._certificate import CERTIFICATE_METHODS, CERTIFICATE_STATUSES, Certificate, library_versions
 from ._encode import encode, prove_equivalent_monolithic
-from ._recheck import SOLVERS, recheck
 from ._routing import prove_routing
 
 __all__ = [
@@ -28,6 +28,4 @@ __all__ = [
     "prove_equivalent_monolithic",
     "prove_bound",
     "sympy_to_z3",
-    "recheck",
-    "SOLVERS",
 ]

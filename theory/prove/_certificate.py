@@ -168,8 +168,8 @@ class Certificate:
 
     def smtlib(self) -> tuple[str, ...]:
         """The SMT-LIB 2 scripts of the z3 queries behind a ``proved`` z3 certificate (each ends in ``(check-sat)``;
-        z3 answered ``unsat`` to every one), in the order they ran; empty for other methods. Re-check them with
-        another solver: :func:`theory.recheck`, or any SMT-LIB 2 solver."""
+        z3 answered ``unsat`` to every one), in the order they ran; empty for other methods. A record, not a
+        program: :func:`theory.check_certificate` regenerates the queries and only compares this text with them."""
         return tuple(self.details.get("smtlib", ()))
 
     def to_json(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Every proof of :mod:`theory.prove` builds its z3 terms from exact rationals (:func:`z3_rational`, :func:`relu`),
 runs its queries through :func:`solve` (a wall-clock deadline, and optionally z3's deterministic resource limit
-``rlimit``, :func:`check_rlimit`; the SMT-LIB 2 text of every ``unsat`` query kept for :func:`theory.recheck`), and turns a ``sat`` model back into exact rational points
+``rlimit``, :func:`check_rlimit`; the SMT-LIB 2 text of every ``unsat`` query kept, which :func:`theory.check_certificate` compares with its own), and turns a ``sat`` model back into exact rational points
 (:func:`rational_candidates`, :func:`point_array`) that are re-checked with :func:`theory.evaluate_exact` before a
 counterexample is reported (:func:`witness_of`, :func:`exact_value`).
 """
@@ -78,7 +78,7 @@ def solve(
     ``"max. resource limit exceeded"``, or ``"canceled"`` when the limit stops one of its tactics; a
     ``"canceled"`` before the query's timeout can have fired is the resource limit too. An ``unsat`` query is
     appended to ``log`` as SMT-LIB 2 text (``solver.to_smt2()``: the assertions in force, exact rational
-    constants), so a second solver can re-check every step of a proof (:func:`theory.recheck`).
+    constants), so the independent checker can compare every step of a proof with the query it regenerates.
     """
     left = deadline - time.perf_counter()
     if left <= 0:
