@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from fractions import Fraction
 
 from ._errors import TheoryError, bad
 from .certify import SEARCH_METHODS, certify_sup_error
@@ -36,7 +35,7 @@ from .cli import (
 )
 from .constructions import ARCHITECTURES, approximate_sparse, gather, select
 from .io import check_writable
-from .spec import load, save, uncovered_meta_error
+from .spec import as_rational, load, save, uncovered_meta_error
 from .spec._network import thaw
 
 
@@ -181,13 +180,7 @@ def _certify(args) -> int:
     if args.out is not None:
         check_writable(args.out, "file", force=args.force, flag="--out")
     box = _box_arg(args.box) if args.box is not None else None
-    eps = args.eps
-    if eps is not None:
-        eps = eps.strip()
-        try:
-            eps = Fraction(eps)
-        except (ValueError, ZeroDivisionError):
-            raise bad("--eps", args.eps, "a number such as 1e-3 or 1/1000") from None
+    eps = None if args.eps is None else as_rational(args.eps, "--eps")
     if args.max_work is not None and args.max_work < 1:
         raise bad("--max-work", args.max_work, "an int >= 1 (boxes taken to be refined)")
     net = load(args.path, note=_warning_line)
