@@ -191,6 +191,13 @@ def check_at_scale(
     sampled = _sample(eng, fn, opts)  # (1)
     searched = _search(net, eng, tg, fn, sampled.top, opts)  # (2)
     witness = exact_witness(net, tg, eng, searched.witnesses)  # (3)
+    if abs(witness.lower) > theory.spec._rational.MAX_MAGNITUDE:  # no float can report it: refuse, clearly
+        raise bad(
+            "target",
+            target if target is not None else "the spec's target",
+            f"an error within the float64 range on the box (|net - g| at the witness is about "
+            f"1e{len(str(int(abs(witness.lower)))) - 1}); shrink the box or scale the target",
+        )
     floats = float_error(net, eng, tg, searched.witnesses[:2], witness.points[:2], eng.dtype)  # (4)
     # (5) the box of exactly the certifier's variables (tg.units: the cone and the target's inputs, in the
     # network's own names): coordinates a mapping gave beyond them would be refused there as typos

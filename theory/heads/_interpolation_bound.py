@@ -23,7 +23,10 @@ def _up(q: Fraction) -> float:
     """Smallest float >= q."""
     # not theory.certify._intervals.iv_const(q)[1], which steps one ulp up whenever q is not a float (also sound, but
     # looser: it would change the bounds this module reports)
-    f = float(q)
+    try:
+        f = float(q)
+    except OverflowError:  # beyond the float range: no finite float bounds it
+        return math.inf
     return math.nextafter(f, math.inf) if Fraction(f) < q else f
 
 
@@ -133,6 +136,13 @@ class InterpolationBound:
                         f"bounded second derivatives on the box; d2g/dx{a}dx{b} = {d2} "
                         "is unbounded or undefined there (give hessian= or lipschitz=)",
                     ) from None
+                if not np.isfinite(up).all():
+                    raise bad(
+                        "g",
+                        str(expr),
+                        f"second derivatives within the float64 range on the box; d2g/dx{a}dx{b} = {d2} "
+                        "exceeds 1.8e308 there (give hessian= or lipschitz=, or a smaller box)",
+                    )
                 out[(a, b)] = up
         return out
 
