@@ -39,10 +39,14 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--box", nargs=2, metavar=("LO", "HI"), help="interval of every input (default -1 1)")
     c.add_argument("--support", help="routed indices, e.g. 0,700 (default: the spec's meta)")
     c.add_argument("--tol", help="margin of the VNN-LIB query, e.g. 2**-10 written 0.0009765625 (default 2^-10)")
-    c.add_argument("--keep", help="directory to keep the peer's files in (network, VNN-LIB cases, answers)")
+    c.add_argument(
+        "--keep", help="new directory to keep the peer's files in (network, VNN-LIB cases, answers; as --out)"
+    )
     c.add_argument("--all-cases", action="store_true", help="run every case even after a counterexample")
     c.add_argument("--json", help="write the result as JSON to this file (checked before computing)")
-    c.add_argument("--force", action="store_true", help="replace an existing --json file")
+    c.add_argument(
+        "--force", action="store_true", help="replace an existing --json file or a --keep directory cnnverify wrote"
+    )
 
 
 def _json(r: Crosscheck) -> dict[str, Any]:
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             theory.io.check_writable(args.json, "file", force=args.force, flag="--json")
         if args.keep:
-            theory.io.check_writable(args.keep, "directory", flag="--keep", existing="append")
+            theory.io.check_writable(args.keep, "directory", force=args.force, flag="--keep")
         net = theory.load(args.path, note=lambda m: print(f"warning: {m}", file=sys.stderr))
         support = theory.cli.parse_int_list(args.support, "--support") if args.support else None
         r = crosscheck(
@@ -112,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             support=support,
             tol=args.tol,
             workdir=args.keep,
+            force=args.force,
             all_cases=args.all_cases,
         )
     except (NumericsError, theory.TheoryError) as e:

@@ -216,6 +216,7 @@ def crosscheck(
     support: Any = None,
     tol: Any = None,
     workdir: Any = None,
+    force: bool = False,
     all_cases: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Crosscheck:
@@ -229,8 +230,11 @@ def crosscheck(
             and counts as ``timeout``: never a proof).
         box: ``(lo, hi)`` of every input (default ``[-1, 1]``). support: the routed indices (default: the spec's).
         tol: the margin of the query (default ``TOLERANCES["vnnlib_margin"]``, 2^-10).
-        workdir: a directory to keep the peer's files in (network ``.npz``, the VNN-LIB file of each case, the
-            answers); default a temporary one, removed.
+        workdir: a new directory to keep the peer's files in (network ``.npz``, the VNN-LIB file of each case,
+            the answers), written as a whole at the end with the ``--out`` contract
+            (:func:`theory.io.atomic_write_dir`): an existing one is refused, or replaced with ``force`` only when
+            cnnverify wrote it; default none (the files live in a temporary directory, removed).
+        force: replace an existing ``workdir`` that cnnverify wrote.
         all_cases: run every case even after an exact counterexample (default: stop at the first).
         progress: called with one line per finished case.
     Returns:
@@ -243,13 +247,15 @@ def crosscheck(
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e6:
         raise bad("timeout", timeout, "seconds, a number in (0, 1e6)")
     prop = routing_property(net, support=support, box=box, tol=tol)
+    if workdir is not None:
+        with theory_errors():
+            theory.io.check_writable(workdir, "directory", force=force, flag="workdir")
     t0 = time.perf_counter()
     cert, ours, ours_replay = _ours(net, prop, timeout)
     ours_seconds = time.perf_counter() - t0
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="cnnverify-crosscheck-") as tmp:
-        work = Path(workdir) if workdir is not None else Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
+        work = Path(tmp)
         npz = write_layers(net, work / "network.npz")
         for c in range(prop.cases):
             answer = solve_case(npz, prop, c, timeout=timeout, work=work)
@@ -259,6 +265,10 @@ def crosscheck(
                 progress(f"case {c + 1}/{prop.cases}: {answer.status}")
             if r is not None and r.violates and not all_cases:
                 break
+        if workdir is not None:
+            kept = {f.name: f.read_bytes() for f in sorted(work.iterdir()) if f.is_file()}
+            with theory_errors():
+                theory.io.atomic_write_dir(workdir, kept, force=force, tool="numerics.crosscheck")
     outcome = peer_outcome(tuple(cases), prop.cases)
     verdict, reason = classify(ours, outcome, ours_replay is not None and ours_replay.meets_margin)
     return Crosscheck(

@@ -135,13 +135,25 @@ def test_crosscheck_rejects_bad_arguments(kwargs, match):
 # ------------------------------------------------------------------------------------------------ Marabou
 def test_correct_select_network_both_prove(tmp_path):
     skip_without_marabou()
-    r = crosscheck(NET, "marabou", timeout=60, workdir=tmp_path)
+    keep = tmp_path / "kept"
+    r = crosscheck(NET, "marabou", timeout=60, workdir=keep)
     assert r.ours.status == "proved" and r.peer_outcome == "proved", r.summary()
     assert r.verdict == "agree" and r.exit_code == 0
     assert [c.answer.status for c in r.cases] == ["unsat"] * 4
-    assert sorted(p.name for p in tmp_path.glob("property_case*.vnnlib")) == [
-        f"property_case{c}.vnnlib" for c in range(4)
-    ]
+    assert sorted(p.name for p in keep.glob("property_case*.vnnlib")) == [f"property_case{c}.vnnlib" for c in range(4)]
+    assert (keep / ".cnnverify").is_file()  # written as a whole, marked: a later force may replace it
+    again = crosscheck(NET, "marabou", timeout=60, workdir=keep, force=True)
+    assert again.verdict == "agree"
+
+
+def test_keep_never_writes_into_a_directory_of_the_user(tmp_path):
+    """The peer's files go to a new directory, under the --out contract: the user's own files are never touched."""
+    (tmp_path / "network.npz").write_bytes(b"the user's own file")
+    for force in (False, True):
+        with pytest.raises(numerics.NumericsError, match="workdir"):
+            crosscheck(NET, "marabou", timeout=60, workdir=tmp_path, force=force)
+    assert (tmp_path / "network.npz").read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["network.npz"]
 
 
 def test_planted_wrong_network_both_refute_and_the_replay_confirms():

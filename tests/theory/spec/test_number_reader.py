@@ -21,7 +21,9 @@ import theory
 from theory.spec._rational import MAX_DIGITS, MAX_EXPONENT, MAX_MAGNITUDE
 
 decimals = st.builds(
-    lambda sign, whole, frac, exp: f"{sign}{whole}{'.' + frac if frac else ''}{'e' + str(exp) if exp is not None else ''}",
+    lambda sign, whole, frac, exp: (
+        f"{sign}{whole}{'.' + frac if frac else ''}{'e' + str(exp) if exp is not None else ''}"
+    ),
     st.sampled_from(["", "-", "+"]),
     st.from_regex(r"[0-9]{1,30}", fullmatch=True),
     st.from_regex(r"[0-9]{0,30}", fullmatch=True),
