@@ -15,7 +15,9 @@ hashes, recorded beside the reads) may have been built in memory, so such an ent
 claim runs again and reuses each kept certificate the checker accepts against the network built now
 (:attr:`Cache.replay`).
 
-An entry holds the :class:`Result` as JSON, the files it read, and the claim's artifact files (plots);
+An entry holds the :class:`Result` as JSON, the files it read, and the claim's artifact files (plots), and a
+digest over all of them: an entry whose files no longer match it (a result edited by hand), or that holds a
+symbolic link or special file, is never served;
 ``unknown`` results are never stored (a timeout or crash is retried on the next run). Entries are written to a temporary directory and
 renamed into place, so a reader sees a whole entry or none. Default location: ``$CNNVERIFY_CACHE``, else
 ``$XDG_CACHE_HOME/cnnverify/checks``, else ``~/.cache/cnnverify/checks``.
@@ -163,6 +165,11 @@ class Cache:
         artifacts copied into ``into``; None when absent, unreadable, or stale (a file it read changed:
         recorded in :attr:`stale`)."""
         entry = self._dir(key)
+        damaged = _damage(entry)
+        if damaged:  # edited by hand, truncated, or holding links: never served
+            if damaged != "absent":
+                self.stale[key] = [damaged]
+            return None
         try:
             result = Result.from_json(json.loads((entry / "result.json").read_text()))
             reads_json = json.loads((entry / "reads.json").read_text())
@@ -225,6 +232,7 @@ class Cache:
             (tmp / "result.json").write_text(json.dumps(result.to_json(), allow_nan=False))
             (tmp / "reads.json").write_text(json.dumps([r.to_json() for r in reads]))
             (tmp / "networks.json").write_text(json.dumps(list(networks)))
+            (tmp / DIGEST).write_text(_digest(tmp))
             if entry.exists():
                 shutil.rmtree(entry)
             os.rename(tmp, entry)
@@ -233,6 +241,30 @@ class Cache:
                 shutil.rmtree(tmp, ignore_errors=True)
             return False
         return True
+
+
+DIGEST = "digest"
+"""The file of an entry holding the sha256 over every other file of it (relative path and bytes)."""
+
+
+def _digest(entry: Path) -> str:
+    return _hash_files((p for p in entry.rglob("*") if p.is_file() and p.name != DIGEST), entry)
+
+
+def _damage(entry: Path) -> str:
+    """Why the entry may not be read: ``"absent"``, a link or special file inside it, or a digest that does not
+    match its files (an edited result, a truncated plot); ``""`` when it is whole."""
+    if not (entry / DIGEST).is_file():
+        return "absent"  # none yet, or written by a version without digests: computed afresh
+    try:
+        for p in entry.rglob("*"):
+            if p.is_symlink() or not (p.is_file() or p.is_dir()):
+                return f"the cache entry holds a link or special file ({p.name}), which is never followed"
+        if (entry / DIGEST).read_text().strip() != _digest(entry):
+            return "the cache entry's files do not match its digest (edited or damaged)"
+    except OSError:
+        return "the cache entry cannot be read"
+    return ""
 
 
 def _copy(src: Path, dst: Path) -> None:

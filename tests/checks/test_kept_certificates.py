@@ -17,6 +17,7 @@ import theory
 from checks import Cache, Context, Result
 from checks.expect import _expect
 from checks.expect._certificates import keep_certificate
+from checks.running._cache import DIGEST, _digest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +81,11 @@ def test_a_cached_certificate_is_rechecked_before_it_is_served(net, tmp_path):
     doc["witness"] = {k: "0" for k in doc["witness"]}
     stored.write_text(json.dumps(doc))
     assert cache.get(key, tmp_path / "into2") is None
+    assert "do not match its digest" in cache.stale[key][0]
+    # ... and with the entry's digest forged to match: the checker still rejects the certificate
+    entry = cache.root / key[:2] / key
+    (entry / DIGEST).write_text(_digest(entry))
+    assert cache.get(key, tmp_path / "into3") is None
     assert "rejected by the checker (witness" in cache.stale[key][0]
 
 

@@ -124,3 +124,25 @@ def test_a_module_retrained_in_memory_is_recomputed_not_served(tmp_path):
     assert again["result"]["observed"] == first["result"]["observed"]
     assert retrained["result"]["observed"]["upper"] != first["result"]["observed"]["upper"]
     assert retrained["result"]["evidence"]["spec_hash"] != first["result"]["evidence"]["spec_hash"]
+
+
+def test_an_edited_or_linked_entry_is_never_served(tmp_path):
+    """A result edited by hand (its status flipped) no longer matches the entry's digest; a symbolic link inside an
+    entry would be followed into the user's report: both make the entry stale, and the claim computes again."""
+    cache = Cache(tmp_path / "c")
+    key = "ee" + "0" * 62
+    plot = tmp_path / "plot.png"
+    plot.write_bytes(b"png")
+    assert cache.put(key, Result("fail", observed={"v": 1}), [plot])
+    entry = cache.root / key[:2] / key
+    assert cache.get(key, tmp_path / "into") is not None
+    doc = json.loads((entry / "result.json").read_text())
+    doc["status"] = "pass"
+    (entry / "result.json").write_text(json.dumps(doc))
+    assert cache.get(key, tmp_path / "into2") is None and "digest" in cache.stale[key][0]
+    assert cache.put(key, Result("fail", observed={"v": 1}), [plot])
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the toolkit's")
+    (entry / "files" / "link.txt").symlink_to(secret)
+    assert cache.get(key, tmp_path / "into3") is None and "link" in cache.stale[key][0]
+    assert not (tmp_path / "into3" / "link.txt").exists()
