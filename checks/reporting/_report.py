@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -155,6 +156,10 @@ def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[d
         raise bad(
             "path", str(path), f"a {SCHEMA} document with well-formed claims ({type(e).__name__}: a corrupted file)"
         ) from None
+    ids = [str(info.get("id")) for info, _ in out]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise bad("path", str(path), f"a {SCHEMA} document with distinct claim ids ({', '.join(twice[:5])} repeated)")
     return doc, out
 
 
@@ -181,7 +186,7 @@ def table(runs: Sequence[tuple[Any, Result]]) -> str:
         (
             getattr(c, "id", None) or c["id"],
             status_label(r.status, _finding(c)),
-            summarize(r.observed),
+            " ".join(summarize(r.observed).replace("`", "'").splitlines()),  # one line, never closing a fence
             f"{r.seconds:.2f}",
         )
         for c, r in runs
@@ -209,6 +214,16 @@ def _tolerance_text(tol: str | None) -> str:
     return f"`{tol}`: atol={t.atol}, rtol={t.rtol} ({t.reason})"
 
 
+_MD_ACTIVE = re.compile(r"([\\`\[\]])|<(?=[A-Za-z/!?])|&(?=[A-Za-z#])")
+
+
+def md(text: Any) -> str:
+    """Text from a claim or a result, inert in Markdown: backslashes, backticks and brackets (code spans, links,
+    images) are escaped, and so are ``<`` and ``&`` where they could open an HTML tag, comment or entity
+    (``<script>``, ``&lt;``), so what was typed shows as typed; ``<= 0.1`` stays as it is. One line."""
+    return _MD_ACTIVE.sub(lambda m: "\\" + m.group(0), " ".join(str(text).splitlines()))
+
+
 def _fields(value: Any) -> list[str]:
     """A JSON value as Markdown bullets: one ``key: compact JSON`` line per top-level field (truncated)."""
     items = value.items() if isinstance(value, dict) else [("value", value)]
@@ -217,7 +232,7 @@ def _fields(value: Any) -> list[str]:
         text = json.dumps(v, separators=(", ", ": "))
         if len(text) > MD_FIELD_LIMIT:
             text = text[:MD_FIELD_LIMIT] + " ... (truncated; see report.json)"
-        out.append(f"  - `{key}`: {text}")
+        out.append(f"  - {md(key)}: {md(text)}")
     return out
 
 
@@ -248,12 +263,12 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
     ]
     for entry, r in runs:
         lines += [
-            f"## {entry['id']}: {status_label(r.status, _finding(entry))}",
+            f"## {md(entry['id'])}: {status_label(r.status, _finding(entry))}",
             "",
-            f"**Statement.** {entry['statement']}",
+            f"**Statement.** {md(entry['statement'])}",
             "",
-            f"- source: {entry['source']}",
-            f"- kind: {entry['kind']}",
+            f"- source: {md(entry['source'])}",
+            f"- kind: {md(entry['kind'])}",
             f"- tolerance: {_tolerance_text(r.tolerance)}",
             f"- seconds: {r.seconds:.3f}",
         ]
@@ -264,9 +279,9 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
                     f"- files it read, re-hashed before reuse (unchanged): {', '.join(entry['cache_rehashed'])}"
                 )
         if _finding(entry):
-            lines.append(f"- recorded finding: {_finding(entry)}")
+            lines.append(f"- recorded finding: {md(_finding(entry))}")
         if r.note:
-            lines.append(f"- note: {r.note}")
+            lines.append(f"- note: {md(r.note)}")
         lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]
         for c in certificates_of(r):
             lines.append(

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+import stat
 from typing import Any
 
 from .._errors import TheoryError
 from ._reads import note_read
 
+MAX_JSON_BYTES = 1 << 30
+"""Largest JSON file the toolkit reads (1 GiB): a bigger one, or one that is not a regular file (``/dev/zero``), is
+refused before reading."""
+
 
 def parse_json(data: bytes | str, where: str | os.PathLike, what: str = "file") -> Any:
     """Parse JSON text read from ``where``; anything that is not valid JSON is a clear error, never a traceback.
 
-    Invalid syntax, invalid UTF-8 and nesting deeper than the parser's recursion allows (``[[[[...``) all say
-    that the file is corrupted.
+    Invalid syntax, invalid UTF-8, nesting deeper than the parser's recursion allows (``[[[[...``) and integers
+    longer than Python converts (4,300 digits) all say that the file is corrupted.
 
     Raises:
         TheoryError: ``"{where}: corrupted {what}: not valid JSON (...)"``.
@@ -24,8 +28,8 @@ def parse_json(data: bytes | str, where: str | os.PathLike, what: str = "file") 
         return json.loads(data)
     except RecursionError:
         reason = "nested too deeply to parse"
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        reason = f"{type(e).__name__}: {e}"
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError, as is a too-long integer
+        reason = f"{type(e).__name__}: {str(e)[:200]}"
     raise TheoryError(f"{where}: corrupted {what}: not valid JSON ({reason})")
 
 
@@ -38,8 +42,13 @@ def read_json(path: str | os.PathLike, what: str = "file") -> Any:
             nesting too deep), naming the path and ``what`` (e.g. ``"certificate"``).
     """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise TheoryError(f"{path}: cannot read {what} (not a regular file)")
+            data = fh.read(MAX_JSON_BYTES + 1)
     except OSError as e:
         raise TheoryError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise TheoryError(f"{path}: cannot read {what} (larger than {MAX_JSON_BYTES >> 20} MiB)")
     note_read(path, data)
     return parse_json(data, path, what)
