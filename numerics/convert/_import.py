@@ -48,6 +48,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import theory
+from theory.cli import MEMORY_BUDGET
 
 from .._errors import bad
 from ._import_layers import _LEAVES, _MAX_POOL, _apply, _avg_pool2d, _conv2d, _ops
@@ -173,13 +174,15 @@ def _run(lo: Lowering, module: nn.Module) -> Sym:
     raise bad("module", type(module).__name__, "a forward that returns a tensor")
 
 
-def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
+def from_torch(module: nn.Module, input_shape: Sequence[int], *, memory_budget: int = MEMORY_BUDGET) -> theory.Network:
     """An exact spec computing exactly what ``module`` computes in exact arithmetic (module docstring).
 
     Args:
         module: a torch module (``nn.Sequential``, a :func:`numerics.to_module` module, or a traceable module:
             a chain of supported layers, with sums ``x + f(x)`` of two tensors for skips).
-        input_shape: one sample's shape: ``(c_in, d)``, ``(c_in, H, W)`` or ``(d,)``.
+        input_shape: one sample's shape: ``(c_in, d)``, ``(c_in, H, W)`` or ``(d,)`` (positive ints).
+        memory_budget: bytes the import may take, estimated from the shapes before each operation is built
+            (default 4 GiB); a larger estimate is refused.
     Returns:
         A :class:`theory.Network` with ``meta = {"construction": "from_torch", "source": <class name>}``.
     Raises:
@@ -191,7 +194,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int]) -> theory.Network:
         raise bad("module", type(module).__name__, "a torch.nn.Module")
     if isinstance(module, SpecModule) and len(tuple(input_shape)) == 1:
         input_shape = (1, *input_shape)  # it unsqueezes a (batch, d) input itself
-    lo = Lowering(input_shape)
+    lo = Lowering(input_shape, memory_budget=memory_budget)
     out = _run(lo, module)
     return lo.finish(
         out,

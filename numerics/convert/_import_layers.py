@@ -170,7 +170,16 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
         return lo.tree(
             v,
             lambda c, n: conv_layer(
-                op.weight, op.bias, c, n, stride=stride, pads=(pad, pad), dilation=dil, groups=op.groups, where=where
+                op.weight,
+                op.bias,
+                c,
+                n,
+                stride=stride,
+                pads=(pad, pad),
+                dilation=dil,
+                groups=op.groups,
+                where=where,
+                guard=lo.guard,
             )[0],
             where,
         )
@@ -181,6 +190,7 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
                 f"Linear(in_features={op.in_features}) on a signal of shape {v.shape}",
                 f"a Linear on the last axis (after Flatten: the flattened signal), in_features = {v.shape[-1]}",
             )
+        lo.guard(op.in_features * op.out_features, where, "a Linear layer's exact weights")
         v = lo.matmul(v, exact_dense(op.weight.T, where), where)
         return v if op.bias is None else lo.add_const(v, exact_dense(op.bias, where), where)
     if isinstance(op, LocallyConnected1d):

@@ -24,6 +24,7 @@ conv / locally connected structure again where the weights have it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -99,6 +100,7 @@ class Lowering(AffineForms):
         lead = len(stack) + 2 - a.ndim
         if v.baxis < a.ndim - 2 and stack[v.baxis + lead] != 1:
             raise bad(where, f"a constant of shape {m.shape} broadcast along the batch axis", "one matrix per sample")
+        self.guard(math.prod(stack) * a.shape[-2] * a.shape[-1] * m.shape[-1], where, "a matrix product's terms")
         ab = np.broadcast_to(a, (*stack, *a.shape[-2:]))
         mb = np.broadcast_to(m, (*stack, *m.shape[-2:]))
         out = np.empty((*stack, ab.shape[-2], m.shape[-1]), np.int64)

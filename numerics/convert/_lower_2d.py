@@ -64,6 +64,7 @@ def _taps2d(
             f"with c_in = {c_in}, c_out divisible by groups, 2 strides and dilations >= 1, 4 pads >= 0, at least "
             "one output position",
         )
+    lo.guard(c_out * ho * wo * cg * kh * kw, where, "a 2-D convolution's taps")
     taps, biases = [], []
     for o in range(c_out):
         first = (o // (c_out // groups)) * cg

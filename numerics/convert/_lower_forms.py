@@ -18,12 +18,14 @@ chain, so a skip travels through the branch's layers as channels of dense layers
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import numpy as np
 
 import theory
+from theory.cli import MEMORY_BUDGET, check_budget, guard_memory
 
 from .._errors import NumericsError, bad
 from ._lower_layers import recover
@@ -33,6 +35,11 @@ MAX_TERMS = 5_000_000
 a 2-D layer or an ONNX graph lowered this way is written as dense layers, which grow as positions x positions."""
 
 _ONE, _ZERO = Fraction(1), Fraction(0)
+
+
+BYTES_PER_COEFFICIENT = 160
+"""Estimated bytes of one exact coefficient while a network is imported (a ``Fraction`` with its two ints, its
+place in a list of terms, and the int64 form id beside it), for the memory guard of :meth:`AffineForms.guard`."""
 
 
 class Sym:
@@ -52,12 +59,18 @@ class AffineForms:
     """The spec written so far and the affine forms of the tensors on its current signal; ``keep`` (set by the
     driver before each operation) lists the tensors still needed after it, which any layer written now must carry."""
 
-    def __init__(self, input_shape: Sequence[int], *, recover: bool = False):
+    def __init__(self, input_shape: Sequence[int], *, recover: bool = False, memory_budget: int = MEMORY_BUDGET):
         shape = tuple(input_shape)
-        if len(shape) not in (1, 2, 3) or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in shape):
+        if len(shape) not in (1, 2, 3) or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) and s >= 1 for s in shape
+        ):
             raise bad(
-                "input_shape", input_shape, "(d,), (c_in, d) or (c_in, H, W) with positive sizes: one sample's shape"
+                "input_shape",
+                input_shape,
+                "(d,), (c_in, d) or (c_in, H, W) with positive int sizes: one sample's shape",
             )
+        self.budget = check_budget(memory_budget, error=NumericsError)
+        self.guard(math.prod(int(s) for s in shape), "input_shape", "the input's affine forms")
         self.c_in = 1 if len(shape) == 1 else int(shape[0])
         self.hw = tuple(int(s) for s in shape[1:]) if len(shape) == 3 else None  # a 2-D input: d = H W
         self.d = int(np.prod(shape[1:] if len(shape) > 1 else shape))
@@ -66,6 +79,18 @@ class AffineForms:
         self.keep: list[Sym] = []
         self.weight_ops = 0
         self._reset(self.d, self.c_in, relu=False)
+
+    def guard(self, coefficients: int, where: str, what: str) -> None:
+        """Refuse, before anything is built, an operation of about ``coefficients`` exact coefficients whose
+        estimated size (:data:`BYTES_PER_COEFFICIENT` each) exceeds the memory budget."""
+        guard_memory(
+            f"import at {where!r}" if where else "import",
+            coefficients * BYTES_PER_COEFFICIENT,
+            self.budget,
+            f"{what} (about {float(coefficients):.3g} exact coefficients)",
+            "import a smaller input shape",
+            error=NumericsError,
+        )
 
     def _reset(self, n: int, c: int, relu: bool) -> None:
         self.n, self.c, self.units, self.h_relu = n, c, n * c, relu

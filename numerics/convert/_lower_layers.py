@@ -13,7 +13,7 @@ are in :mod:`numerics.convert._lower_2d`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from itertools import pairwise
 from typing import Any
@@ -86,6 +86,7 @@ def conv_layer(
     dilation: int,
     groups: int,
     where: str,
+    guard: Callable[[int, str, str], None] | None = None,
 ) -> tuple[theory.Layer, int]:
     """The exact layer of a 1-D convolution on ``n`` positions, and its number of output positions.
 
@@ -94,6 +95,7 @@ def conv_layer(
     Args:
         weight: floats ``(c_out, c_in / groups, k)``; bias: floats ``(c_out,)`` or None (zero).
         pads: zeros added on the left and on the right.
+        guard: the import's memory guard (:meth:`AffineForms.guard`), asked before a dense layer is built.
     Raises:
         NumericsError: channels that do not match, no output position, non-finite weights.
     """
@@ -120,19 +122,27 @@ def conv_layer(
             f"a convolution (kernel {k}, stride {stride}, pads {pads}, dilation {dilation}) on {n} positions",
             "a convolution with at least one output position",
         )
-    dense = np.zeros((n_out, c_out, n, c_in))
-    o = np.arange(c_out)
+    if guard is not None:
+        guard(n_out * c_out * cg_in * k, where, "a convolution's weights as a dense layer")
+    # the dense layer (n_out, c_out, n, c_in) built by its nonzeros: output (p, o) reads input position
+    # p stride - pad_l + t dilation, channels first[o] + ci, with weight w[o, ci, t]
+    p, o, t, ci = (
+        a.reshape(-1)
+        for a in np.meshgrid(np.arange(n_out), np.arange(c_out), np.arange(k), np.arange(cg_in), indexing="ij")
+    )
+    src = p * stride - pad_l + t * dilation
+    inside = (src >= 0) & (src < n)
+    p, o, t, ci, src = p[inside], o[inside], t[inside], ci[inside], src[inside]
     first = (o // (c_out // groups)) * cg_in  # output channel o reads input channels first[o] + ci
-    for p in range(n_out):
-        for t in range(k):
-            src = p * stride - pad_l + t * dilation
-            if 0 <= src < n:
-                for ci in range(cg_in):
-                    dense[p, o, src, first + ci] = w[o, ci, t]
+    keys = np.ravel_multi_index((p, o, src, first + ci), (n_out, c_out, n, c_in))
+    order = np.argsort(keys, kind="stable")
+    weights = w[o, ci, t][order]
+    nz = weights != 0
+    vals = np.empty(int(nz.sum()), dtype=object)
+    vals[:] = [Fraction(*float(v).as_integer_ratio()) for v in weights[nz]]
+    weight = theory.SparseArray((n_out, c_out, n, c_in), keys[order][nz].astype(np.int64), vals)
     bias_full = np.ascontiguousarray(np.broadcast_to(b, (n_out, c_out)))
-    return theory.DenseLayer(
-        exact_array(dense, dense.shape, where), exact_array(bias_full, bias_full.shape, where), relu=False
-    ), n_out
+    return theory.DenseLayer(weight, exact_array(bias_full, bias_full.shape, where), relu=False), n_out
 
 
 def recover(weight: theory.SparseArray, bias: theory.SparseArray, relu: bool) -> theory.Layer:

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 import theory
+from theory.cli import MEMORY_BUDGET
 
-from .._errors import NumericsError, bad
+from .._errors import NumericsError, bad, theory_errors
 from ._lower import Lowering
 from ._lower_2d import avg_pool2d, conv2d
 from ._lower_forms import Sym
@@ -89,7 +90,12 @@ def _model(onnx: Any, data: bytes, path: Path) -> Any:
     except Exception as e:  # noqa: BLE001 (protobuf raises DecodeError and RuntimeWarning-like errors)
         raise NumericsError(f"from_onnx: {path} is not an ONNX model (protobuf parsing failed: {e})") from None
     # before the checker, which would look for external files named in the model
-    tensors = [*model.graph.initializer, *model.graph.sparse_initializer]
+    if len(model.graph.sparse_initializer):
+        raise NumericsError(
+            f"from_onnx: {path} holds sparse initializers ({model.graph.sparse_initializer[0].values.name!r}); "
+            "allowed: dense initializers"
+        )
+    tensors = list(model.graph.initializer)
     for i, node in enumerate(model.graph.node):
         for a in node.attribute:
             if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
@@ -134,14 +140,28 @@ def _attrs(onnx: Any, node: Any) -> dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _ints(a: dict[str, Any], key: str, default: list[int], least: int, where: str) -> list[int]:
+    """The int list attribute ``key`` (``default`` when absent): as many entries as ``default``, each ``>= least``."""
+    v = a.get(key, default)
+    if not isinstance(v, (list, tuple)) or len(v) != len(default) or not all(type(x) is int and x >= least for x in v):
+        raise bad(where, f"{key} = {v!r}", f"{len(default)} ints >= {least}")
+    return list(v)
+
+
+def _scale(a: dict[str, Any], key: str, where: str) -> Fraction:
+    """A float attribute (Gemm's ``alpha``, ``beta``) as an exact rational; nan or inf is refused."""
+    with theory_errors(f"{where}: "):
+        return theory.as_rational(a.get(key, 1.0), key)
+
+
 def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> Sym:
     v, w = g.sym(node.input[0], where), g.const(node.input[1], where)
     b = g.const(node.input[2], where) if len(node.input) > 2 and node.input[2] else None
     auto = a.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if w.ndim == 4 and len(v.shape) == 3 and auto in _AUTO_PADS and len(a.get("kernel_shape", w.shape[2:])) == 2:
-        stride, dil = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
-        pads = list(a.get("pads", [0] * 4))
+        stride, dil = _ints(a, "strides", [1, 1], 1, where), _ints(a, "dilations", [1, 1], 1, where)
+        pads = _ints(a, "pads", [0] * 4, 0, where)
         if auto != "NOTSET":  # ONNX: SAME_* keeps ceil(n / stride) positions, the odd zero at the end (UPPER)
             for i, n in enumerate(v.shape[1:]):
                 total = max((-(-n // stride[i]) - 1) * stride[i] + dil[i] * (w.shape[2 + i] - 1) + 1 - n, 0)
@@ -154,12 +174,21 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
             f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
             "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal",
         )
-    (stride,), (dil,) = a.get("strides", [1]), a.get("dilations", [1])
-    pads_1d = tuple(a.get("pads", [0, 0]))
+    (step,), (spread,) = _ints(a, "strides", [1], 1, where), _ints(a, "dilations", [1], 1, where)
+    left, right = _ints(a, "pads", [0, 0], 0, where)
     return lo.tree(
         v,
         lambda c, n: conv_layer(
-            w, b, c, n, stride=stride, pads=pads_1d, dilation=dil, groups=a.get("group", 1), where=where
+            w,
+            b,
+            c,
+            n,
+            stride=step,
+            pads=(left, right),
+            dilation=spread,
+            groups=a.get("group", 1),
+            where=where,
+            guard=lo.guard,
         )[0],
         where,
     )
@@ -169,10 +198,10 @@ def _gemm(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
     v, m = g.sym(node.input[0], where), g.const(node.input[1], where)
     if a.get("transA", 0) or v.index.ndim != 2 or m.ndim != 2:
         raise bad(where, f"a Gemm of a {v.shape} signal, transA = {a.get('transA', 0)}", "A (batch, K), transA = 0")
-    m = exact_dense(m.T if a.get("transB", 0) else m, where) * Fraction(a.get("alpha", 1.0))
+    m = exact_dense(m.T if a.get("transB", 0) else m, where) * _scale(a, "alpha", where)
     v = lo.matmul(v, m, where)
     if len(node.input) > 2 and node.input[2]:
-        v = lo.add_const(v, exact_dense(g.const(node.input[2], where), where) * Fraction(a.get("beta", 1.0)), where)
+        v = lo.add_const(v, exact_dense(g.const(node.input[2], where), where) * _scale(a, "beta", where), where)
     return v
 
 
@@ -217,8 +246,8 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
             lo,
             g.sym(node.input[0], where),
             k,
-            stride=a.get("strides", [1, 1]),
-            pads=a.get("pads", [0] * 4),
+            stride=_ints(a, "strides", [1, 1], 1, where),
+            pads=_ints(a, "pads", [0] * 4, 0, where),
             count_pad=bool(a.get("count_include_pad", 0)),
             divisor=None,
             where=where,
@@ -268,12 +297,16 @@ def _input_shape(g: _Graph) -> tuple[str, tuple[int, ...]]:
     return inputs[0].name, tuple(d for d in dims[1:] if d is not None)  # all are: checked just above
 
 
-def from_onnx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> theory.Network:
+def from_onnx(
+    path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, memory_budget: int = MEMORY_BUDGET
+) -> theory.Network:
     """An exact spec computing exactly what the ONNX graph computes in exact arithmetic (module docstring).
 
     Args:
         path: an ``.onnx`` file with its weights inside (no external data).
         max_bytes: the largest file read; checked against the file's size before reading it.
+        memory_budget: bytes the import may take, estimated from the declared shapes before each operation is
+            built (default 4 GiB); a larger estimate is refused.
     Returns:
         A :class:`theory.Network` with ``meta = {"construction": "from_onnx", "source": <file name>,
         "sha256": <of the file's bytes>, "producer": <producer_name>}`` (and ``"exported_from"``, the content
@@ -288,7 +321,7 @@ def from_onnx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     model = _model(onnx, data, p)
     g = _Graph(onnx, model)
     name, shape = _input_shape(g)
-    lo = Lowering(shape, recover=True)
+    lo = Lowering(shape, recover=True, memory_budget=memory_budget)
     nodes = list(g.graph.node)
     out = g.graph.output[0].name
     last: dict[str, int] = {out: len(nodes)}
