@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -320,6 +321,11 @@ def parse_formula(text: Any, *, variables: str = "inputs", name: str = "formula"
     builder = _Builder(text, kind, name)
     if not text:
         raise bad(name, text, "a non-empty formula such as 'sin(3*x0)*x1'")
+    if not text.isascii():  # Python folds look-alikes (NFKC: 'x０' is x0): refused, the folded form shown
+        odd = next(c for c in text if not c.isascii())
+        raise builder.refuse(
+            odd, f"a non-ASCII character (U+{ord(odd):04X}); did you mean {unicodedata.normalize('NFKC', text)!r}?"
+        )
     for m in _DIGIT_RUN.finditer(text):
         if len(m.group().replace("_", "")) > LIMITS.digits:
             raise builder.refuse(m.group(), f"a number with more than {LIMITS.digits} digits")

@@ -142,6 +142,11 @@ REJECTED = [
     ("(" * 250 + "x0" + ")" * 250, "valid syntax"),  # the parser's own limit on parentheses
     ("sin(" * 120 + "x0" + ")" * 120, "nested more than 100"),
     ("+".join(f"Max(x0, {i})" for i in range(33)), "more than 32 calls of Min / Max"),
+    # look-alikes: Python would fold them (NFKC) into other names; refused, the folded form shown
+    ("x\uff10*x1", "non-ASCII character \\(U\\+FF10\\); did you mean 'x0\\*x1'"),
+    ("\uff53in(x0)", "did you mean 'sin\\(x0\\)'"),
+    ("x0\u00b7x1", "non-ASCII character \\(U\\+00B7\\)"),
+    ("x\u2080", "did you mean 'x0'"),  # subscript zero
 ]
 
 
