@@ -79,9 +79,13 @@ def load_source(source: str) -> tuple[str, list[Claim]]:
     try:
         if looks_like_file:
             if not path.is_file():
+                why = (
+                    "a directory: name one .py file in it, or import it as a package by its module name"
+                    if path.is_dir()
+                    else "no such file"
+                )
                 raise ChecksError(
-                    f"argument '--claims': got {source!r}; allowed: an existing .py file or a module "
-                    "name (no such file)"
+                    f"argument '--claims': got {source!r}; allowed: an existing .py file or a module name ({why})"
                 )
             path = path.resolve()
             origin, module = str(path), _import_file(path)

@@ -59,9 +59,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``'3x32x32'`` -> ``(3, 32, 32)``."""
-    if not isinstance(text, str) or not re.fullmatch(r"\s*[1-9][0-9]*(\s*x\s*[1-9][0-9]*)*\s*", text):
-        raise bad("input", text, "positive sizes joined by 'x', e.g. 3x32x32 or 16x64")
-    return tuple(int(v) for v in text.split("x"))
+    allowed = "positive sizes joined by 'x', e.g. 3x32x32 or 16x64, at most 2**40 values in all"
+    if not isinstance(text, str) or not re.fullmatch(r"\s*[1-9][0-9]{0,12}(\s*x\s*[1-9][0-9]{0,12})*\s*", text):
+        raise bad("input", text[:60] if isinstance(text, str) else text, allowed)
+    shape = tuple(int(v) for v in text.split("x"))
+    if math.prod(shape) > 2**40:  # the memory estimate that follows refuses far less; this keeps sizes in int64
+        raise bad("input", text, allowed)
+    return shape
 
 
 def jacobian_bytes(est: MemoryEstimate, full: bool) -> int:
