@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 
 import theory
+from theory.formula import structural_degree
 
 from .._errors import NumericsError, bad, theory_errors
 from .._tolerances import TOLERANCES
@@ -230,7 +231,8 @@ def _linear(net: theory.Network, expr: sp.Expr, j: int) -> LinearTarget:
     with theory_errors(f"target {j}: "):
         units = {s: theory.input_unit(net, n, "target") for n, s in names.items()}
     syms = list(units)
-    linear = expr.is_polynomial(*syms) and (not syms or sp.Poly(expr, *syms).total_degree() <= 1)
+    # the degree as written first: (x0 + ... + x11)**64 is never expanded to find it is not linear
+    linear = structural_degree(expr, set(syms)) <= 1 and (not syms or sp.Poly(expr, *syms).total_degree() <= 1)
     poly = sp.Poly(expr, *syms) if syms and linear else None
     if not linear:
         raise refuse_nonlinear(expr, "not a polynomial of degree 1 in the inputs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from fractions import Fraction
 
 import pytest
@@ -33,3 +34,45 @@ def test_the_command_line_exits_2_without_a_traceback_or_a_warning(tmp_path):
     assert out.returncode == 2 and out.stderr.startswith("error: argument 'g'")
     assert "Traceback" not in out.stderr and "Warning" not in out.stderr
     assert not (tmp_path / "o").exists()
+
+
+BIG = "(" + " + ".join(f"x{i}" for i in range(12)) + ")**64"  # about 4.9e12 terms once expanded
+
+
+def test_a_formula_is_sized_before_it_is_expanded():
+    from theory.formula import MAX_EXPANDED_TERMS, expanded_terms, parse_formula, structural_degree
+
+    g = parse_formula(BIG, variables="head", name="g")
+    assert expanded_terms(g) > MAX_EXPANDED_TERMS and structural_degree(g, g.free_symbols) == 64
+    small = parse_formula("(x0 + x1)**3 * (x0 - 1)", variables="head", name="g")
+    import sympy as sp
+
+    assert len(sp.expand(small).args) <= expanded_terms(small) == 8  # an upper bound, here reached
+
+
+def test_a_polynomial_head_too_large_to_expand_is_refused_fast():
+    t0 = time.perf_counter()
+    with pytest.raises(theory.TheoryError, match="terms once expanded"):
+        theory.polynomial_head(BIG, (-1, 1), 2, k=12)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_a_property_target_too_large_to_expand_is_refused_fast():
+    net = theory.select(16, list(range(12)))
+    t0 = time.perf_counter()
+    with pytest.raises(numerics.NumericsError, match="degree 1"):
+        numerics.target_property(net, [BIG] + ["x1"] * 11, eps=1)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_a_forged_head_target_does_not_stall_the_certificate(tmp_path):
+    """A spec whose meta names a huge head_target: the piecewise method does not expand it to compare it with
+    x0 x1 (it is not), and the certificate runs under its own budget."""
+    from theory.certify.pieces._grid import _product_m
+
+    net = theory.approximate_sparse(16, [1, 9], "x0*x1", (-1, 1), Fraction(1, 10))
+    honest = {"head": dict(net.meta["head"]), "head_target": "x0*x1"}
+    assert _product_m(honest) == net.meta["head"]["params"]["m"]
+    t0 = time.perf_counter()
+    assert _product_m({**honest, "head_target": BIG}) is None
+    assert time.perf_counter() - t0 < 5

@@ -18,6 +18,7 @@ from typing import Any
 import sympy as sp
 
 from .._errors import bad
+from ..formula import MAX_EXPANDED_TERMS, expanded_terms
 from ..spec import Network, as_rational
 from ..spec._network import check_positive_int
 from ..spec._rational import ZERO
@@ -116,6 +117,8 @@ def polynomial_terms(
 ) -> tuple[Fraction, list[tuple[Fraction, tuple[int, ...]]]]:
     """``(const, [(coef, exponents)])`` of a polynomial with rational coefficients in ``x0 .. x{k-1}``."""
     syms = head_symbols(k)
+    if expanded_terms(expr) > MAX_EXPANDED_TERMS:
+        raise bad(name, str(expr)[:200], f"a polynomial of at most {MAX_EXPANDED_TERMS} terms once expanded")
     try:
         poly = sp.Poly(sp.expand(expr), *syms)
     except sp.PolynomialError:

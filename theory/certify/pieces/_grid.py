@@ -145,11 +145,14 @@ def _product_m(rec: Mapping) -> int | None:
     m, target = (head.get("params") or {}).get("m"), rec.get("head_target")
     if not (isinstance(m, int) and isinstance(target, str)):
         return None
-    from ...formula import parse_formula
+    from ...formula import MAX_EXPANDED_TERMS, expanded_terms, parse_formula
 
     x0, x1 = sp.Symbol("x0", real=True), sp.Symbol("x1", real=True)
     try:
-        return m if sp.expand(parse_formula(target, variables="head", name="head_target") - x0 * x1) == 0 else None
+        g = parse_formula(target, variables="head", name="head_target")
+        if expanded_terms(g) > MAX_EXPANDED_TERMS:  # a forged record: x0 x1 is never that large
+            return None
+        return m if sp.expand(g - x0 * x1) == 0 else None
     except Exception:  # noqa: BLE001 - an unreadable record names no grid
         return None
 
