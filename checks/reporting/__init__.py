@@ -13,6 +13,7 @@
 
 from ._compare import ReportDiff, compare_reports, moved, report_json
 from ._html import render_html
+from ._markdown import render_markdown
 from ._report import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -22,11 +23,9 @@ from ._report import (
     environment,
     finish,
     load_document,
-    render_markdown,
     staging_dir,
-    summary_text,
-    table,
 )
+from ._text import summary_text, table
 
 __all__ = [
     "SCHEMA",

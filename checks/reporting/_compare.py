@@ -19,7 +19,8 @@ import numerics
 from .._errors import bad
 from ..claims import RATE_BANDS
 from ..claims._json import leaves
-from ._report import load_document, summarize
+from ._report import load_document
+from ._text import summarize
 
 TIMING_KEYS = ("seconds",)
 """Keys of observed values that hold wall-clock times (per case), which differ between any two runs."""

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from ..claims import Result, status_label
 from ._compare import moved
-from ._report import certificates_of, summarize, summary_text
+from ._text import certificates_of, summarize, summary_text
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "unknown": "#9a6700", "not-testable": "#57606a"}
 

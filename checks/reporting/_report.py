@@ -1,11 +1,10 @@
-"""Reports of a check run: the JSON document, its Markdown rendering, the text table, atomic writing."""
+"""Reports of a check run: the JSON document, reading it back, and writing the report directory atomically."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import tempfile
@@ -13,17 +12,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
-import numerics
 import theory
 
 from .._errors import ChecksError, bad
-from ..claims import RATE_BANDS, STATUSES, Claim, Result, counts_as_failure, finding_state, status_label
+from ..claims import STATUSES, Claim, Result, counts_as_failure, finding_state
+from ._markdown import render_markdown
 
 SCHEMA = "cnnverify.checks.report"
 SCHEMA_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MD_FIELD_LIMIT = 1500
-"""Characters of one field shown in report.md (report.json always has everything)."""
 
 
 def _version(dist: str) -> str:
@@ -122,17 +119,6 @@ def build_document(
     }
 
 
-def summary_text(doc: Mapping[str, Any]) -> str:
-    """One line: the status counts, then the recorded findings that reproduced or went stale."""
-    text = ", ".join(f"{n} {s}" for s, n in doc["summary"].items() if n)
-    findings = doc.get("findings", {})  # absent in reports written before recorded findings existed
-    if findings.get("known"):
-        text += f"; {len(findings['known'])} fail as recorded (known findings, not counted in the exit status)"
-    if findings.get("stale"):
-        text += f"; {len(findings['stale'])} recorded finding(s) no longer reproduce ({', '.join(findings['stale'])})"
-    return text
-
-
 def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[dict[str, Any], Result]]]:
     """Read ``report.json`` back: the document and ``(claim info, Result)`` per claim.
 
@@ -161,155 +147,6 @@ def load_document(path: str | os.PathLike) -> tuple[dict[str, Any], list[tuple[d
     if twice:
         raise bad("path", str(path), f"a {SCHEMA} document with distinct claim ids ({', '.join(twice[:5])} repeated)")
     return doc, out
-
-
-def summarize(value: Any, width: int = 64) -> str:
-    """One short line for a JSON value (the table's "observed" column)."""
-    if isinstance(value, dict):
-        keys = sorted(value, key=lambda k: k != "violations")  # the violation count first, then in order
-        text = ", ".join(f"{k}={_short(value[k])}" for k in keys)
-    else:
-        text = _short(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, (dict, list)):
-        s = json.dumps(v, separators=(",", ":"))
-        return s if len(s) <= 24 else s[:21] + "..."
-    return str(v)
-
-
-def table(runs: Sequence[tuple[Any, Result]]) -> str:
-    """Fixed-width text table: id, status, observed summary, seconds."""
-    rows = [
-        (
-            getattr(c, "id", None) or c["id"],
-            status_label(r.status, _finding(c)),
-            " ".join(summarize(r.observed).replace("`", "'").splitlines()),  # one line, never closing a fence
-            f"{r.seconds:.2f}",
-        )
-        for c, r in runs
-    ]
-    head = ("claim", "status", "observed", "seconds")
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def _finding(entry: Any) -> str:
-    """The recorded finding of a report entry (a dict; '' for anything else, which has no profile chosen)."""
-    return entry.get("finding", "") if isinstance(entry, Mapping) else ""
-
-
-def _tolerance_text(tol: str | None) -> str:
-    if tol is None:
-        return "none"
-    if tol == "exact":
-        return "exact (rationals, integers and index sets compared with ==)"
-    if tol.startswith("rate:"):
-        band = RATE_BANDS[tol[5:]]
-        return f"`{tol}`: slope within +-{band.half_width} ({band.reason})"
-    t = numerics.TOLERANCES[tol]
-    return f"`{tol}`: atol={t.atol}, rtol={t.rtol} ({t.reason})"
-
-
-_MD_ACTIVE = re.compile(r"([\\`\[\]])|<(?=[A-Za-z/!?])|&(?=[A-Za-z#])")
-
-
-def md(text: Any) -> str:
-    """Text from a claim or a result, inert in Markdown: backslashes, backticks and brackets (code spans, links,
-    images) are escaped, and so are ``<`` and ``&`` where they could open an HTML tag, comment or entity
-    (``<script>``, ``&lt;``), so what was typed shows as typed; ``<= 0.1`` stays as it is. One line."""
-    return _MD_ACTIVE.sub(lambda m: "\\" + m.group(0), " ".join(str(text).splitlines()))
-
-
-def _fields(value: Any) -> list[str]:
-    """A JSON value as Markdown bullets: one ``key: compact JSON`` line per top-level field (truncated)."""
-    items = value.items() if isinstance(value, dict) else [("value", value)]
-    out = []
-    for key, v in items:
-        text = json.dumps(v, separators=(", ", ": "))
-        if len(text) > MD_FIELD_LIMIT:
-            text = text[:MD_FIELD_LIMIT] + " ... (truncated; see report.json)"
-        out.append(f"  - {md(key)}: {md(text)}")
-    return out
-
-
-def render_markdown(doc: Mapping[str, Any]) -> str:
-    """``report.md``: header (profile, seed, date, git, versions), the table, per-claim details and plots."""
-    runs = [(e, Result.from_json(e["result"])) for e in doc["claims"]]
-    git = doc.get("git", {})
-    commit = git.get("commit") or "unavailable"
-    if git.get("dirty"):
-        commit += " (with uncommitted changes)"
-    versions = ", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())
-    summary = summary_text(doc)
-    lines = [
-        f"# cnnverify claim checks ({doc['profile']} profile)",
-        "",
-        f"- profile: {doc['profile']}",
-        f"- seed: {doc['seed']}",
-        f"- date (UTC): {doc['started_utc']} to {doc['finished_utc']}",
-        f"- git commit: {commit}",
-        f"- versions: {versions}",
-        f"- platform: {doc.get('platform', '?')}",
-        f"- summary: {summary} (exit code {doc['exit_code']}); {doc['seconds']} s in checks",
-        "",
-        "```",
-        table(runs),
-        "```",
-        "",
-    ]
-    for entry, r in runs:
-        lines += [
-            f"## {md(entry['id'])}: {status_label(r.status, _finding(entry))}",
-            "",
-            f"**Statement.** {md(entry['statement'])}",
-            "",
-            f"- source: {md(entry['source'])}",
-            f"- kind: {md(entry['kind'])}",
-            f"- tolerance: {_tolerance_text(r.tolerance)}",
-            f"- seconds: {r.seconds:.3f}",
-        ]
-        if entry.get("cached"):
-            lines.append("- cached: reused from an earlier run with the same code, profile, seed and libraries")
-            if entry.get("cache_rehashed"):
-                lines.append(
-                    f"- files it read, re-hashed before reuse (unchanged): {', '.join(entry['cache_rehashed'])}"
-                )
-        if _finding(entry):
-            lines.append(f"- recorded finding: {md(_finding(entry))}")
-        if r.note:
-            lines.append(f"- note: {md(r.note)}")
-        lines += ["- observed:", *_fields(r.observed), "- expected:", *_fields(r.expected)]
-        for c in certificates_of(r):
-            lines.append(
-                f"- certificate [{c['certificate']}]({c['certificate']}) (spec {c['spec']}): independent checker "
-                f"{c['check']}; re-check it: `{c['recheck']}`"
-            )
-        if entry.get("cache_rechecked"):
-            lines.append(f"- certificates re-checked before reuse: {', '.join(entry['cache_rechecked'])}")
-        evidence = {k: v for k, v in r.evidence.items() if k != "plots"}
-        if evidence:
-            lines += ["- evidence:", *_fields(evidence)]
-        lines.append("")
-        for name in r.evidence.get("plots", []):
-            lines += [f"![{entry['id']}: {name}]({name})", ""]
-    return "\n".join(lines)
-
-
-def certificates_of(r: Result) -> list[dict[str, str]]:
-    """The certificates a result kept (evidence ``certificates`` with a file): file, spec, the checker's verdict
-    and the re-check command, as strings (report.md and report.html list them)."""
-    kept = r.evidence.get("certificates")
-    if not isinstance(kept, list):
-        return []
-    return [
-        {k: str(c.get(k, "")) for k in ("certificate", "spec", "check", "recheck")}
-        for c in kept
-        if isinstance(c, dict) and c.get("certificate")
-    ]
 
 
 def check_out_dir(out: Path, force: bool) -> None:

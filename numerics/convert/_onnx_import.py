@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,12 @@ import numpy as np
 import theory
 from theory.cli import MEMORY_BUDGET
 
-from .._errors import NumericsError, bad, theory_errors
+from .._errors import NumericsError, bad
 from ._lower import Lowering
 from ._lower_2d import avg_pool2d, conv2d
 from ._lower_forms import Sym
 from ._lower_layers import conv_layer, exact_dense
+from ._onnx_attributes import attributes, exact_scale, int_list
 
 DEFAULT_MAX_BYTES = 1 << 30
 """Largest ONNX file read by default (1 GiB; one protobuf holds < 2 GiB): checked before reading."""
@@ -124,6 +124,7 @@ class _Graph:
         self.onnx, self.graph = onnx, model.graph
         self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.env: dict[str, Sym] = {}
+        self.lo: Lowering | None = None  # whose memory guard sizes a constant before it becomes exact
 
     def sym(self, name: str, where: str) -> Sym:
         if name not in self.env:
@@ -133,25 +134,9 @@ class _Graph:
     def const(self, name: str, where: str) -> np.ndarray:
         if name not in self.consts:
             raise bad(where, f"input {name!r}", "a constant (an initializer or a Constant node)")
+        if self.lo is not None:
+            self.lo.guard(int(self.consts[name].size), where, f"the exact values of constant {name!r}")
         return self.consts[name]
-
-
-def _attrs(onnx: Any, node: Any) -> dict[str, Any]:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _ints(a: dict[str, Any], key: str, default: list[int], least: int, where: str) -> list[int]:
-    """The int list attribute ``key`` (``default`` when absent): as many entries as ``default``, each ``>= least``."""
-    v = a.get(key, default)
-    if not isinstance(v, (list, tuple)) or len(v) != len(default) or not all(type(x) is int and x >= least for x in v):
-        raise bad(where, f"{key} = {v!r}", f"{len(default)} ints >= {least}")
-    return list(v)
-
-
-def _scale(a: dict[str, Any], key: str, where: str) -> Fraction:
-    """A float attribute (Gemm's ``alpha``, ``beta``) as an exact rational; nan or inf is refused."""
-    with theory_errors(f"{where}: "):
-        return theory.as_rational(a.get(key, 1.0), key)
 
 
 def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> Sym:
@@ -160,8 +145,8 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
     auto = a.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if w.ndim == 4 and len(v.shape) == 3 and auto in _AUTO_PADS and len(a.get("kernel_shape", w.shape[2:])) == 2:
-        stride, dil = _ints(a, "strides", [1, 1], 1, where), _ints(a, "dilations", [1, 1], 1, where)
-        pads = _ints(a, "pads", [0] * 4, 0, where)
+        stride, dil = int_list(a, "strides", [1, 1], 1, where), int_list(a, "dilations", [1, 1], 1, where)
+        pads = int_list(a, "pads", [0] * 4, 0, where)
         if auto != "NOTSET":  # ONNX: SAME_* keeps ceil(n / stride) positions, the odd zero at the end (UPPER)
             for i, n in enumerate(v.shape[1:]):
                 total = max((-(-n // stride[i]) - 1) * stride[i] + dil[i] * (w.shape[2 + i] - 1) + 1 - n, 0)
@@ -174,8 +159,8 @@ def _conv(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
             f"a Conv with weight {w.shape} and auto_pad {auto!r} on a signal of shape {v.shape}",
             "a 1-D Conv with explicit pads, or a 2-D Conv on a (batch, channels, H, W) signal",
         )
-    (step,), (spread,) = _ints(a, "strides", [1], 1, where), _ints(a, "dilations", [1], 1, where)
-    left, right = _ints(a, "pads", [0, 0], 0, where)
+    (step,), (spread,) = int_list(a, "strides", [1], 1, where), int_list(a, "dilations", [1], 1, where)
+    left, right = int_list(a, "pads", [0, 0], 0, where)
     return lo.tree(
         v,
         lambda c, n: conv_layer(
@@ -198,10 +183,10 @@ def _gemm(lo: Lowering, g: _Graph, node: Any, a: dict[str, Any], where: str) -> 
     v, m = g.sym(node.input[0], where), g.const(node.input[1], where)
     if a.get("transA", 0) or v.index.ndim != 2 or m.ndim != 2:
         raise bad(where, f"a Gemm of a {v.shape} signal, transA = {a.get('transA', 0)}", "A (batch, K), transA = 0")
-    m = exact_dense(m.T if a.get("transB", 0) else m, where) * _scale(a, "alpha", where)
+    m = exact_dense(m.T if a.get("transB", 0) else m, where) * exact_scale(a, "alpha", where)
     v = lo.matmul(v, m, where)
     if len(node.input) > 2 and node.input[2]:
-        v = lo.add_const(v, exact_dense(g.const(node.input[2], where), where) * _scale(a, "beta", where), where)
+        v = lo.add_const(v, exact_dense(g.const(node.input[2], where), where) * exact_scale(a, "beta", where), where)
     return v
 
 
@@ -219,7 +204,7 @@ def _sum(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym:
 
 def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
     """Lower one node; returns its output tensor (None for a ``Constant``, recorded among the constants)."""
-    onnx, op, a = g.onnx, node.op_type, _attrs(g.onnx, node)
+    onnx, op, a = g.onnx, node.op_type, attributes(g.onnx, node)
     if node.domain not in ("", "ai.onnx"):
         raise NumericsError(
             f"from_onnx: {where} is in domain {node.domain!r}; allowed: the default ONNX domain with {_SUPPORTED}"
@@ -246,8 +231,8 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
             lo,
             g.sym(node.input[0], where),
             k,
-            stride=_ints(a, "strides", [1, 1], 1, where),
-            pads=_ints(a, "pads", [0] * 4, 0, where),
+            stride=int_list(a, "strides", [1, 1], 1, where),
+            pads=int_list(a, "pads", [0] * 4, 0, where),
             count_pad=bool(a.get("count_include_pad", 0)),
             divisor=None,
             where=where,
@@ -321,7 +306,7 @@ def from_onnx(
     model = _model(onnx, data, p)
     g = _Graph(onnx, model)
     name, shape = _input_shape(g)
-    lo = Lowering(shape, recover=True, memory_budget=memory_budget)
+    lo = g.lo = Lowering(shape, recover=True, memory_budget=memory_budget)
     nodes = list(g.graph.node)
     out = g.graph.output[0].name
     last: dict[str, int] = {out: len(nodes)}

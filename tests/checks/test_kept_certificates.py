@@ -90,7 +90,7 @@ def test_a_cached_certificate_is_rechecked_before_it_is_served(net, tmp_path):
 
 
 def test_reports_link_the_certificate_and_its_command(net, tmp_path):
-    from checks.reporting._report import certificates_of
+    from checks.reporting._text import certificates_of
 
     cert = theory.certify_sup_error(net, "x2*x9", (-1, 1))
     kept = keep_certificate(cert, net, _ctx(tmp_path))

@@ -114,3 +114,15 @@ def test_sparse_initializers_and_huge_declared_inputs_are_refused(tmp_path):
     w = numpy_helper.from_array(np.ones((2, 4), np.float32), "w")
     with pytest.raises(numerics.NumericsError, match="memory_budget"):
         numerics.from_onnx(_write(tmp_path, [node], [w], [1, 2**30], name="big.onnx"))
+
+
+def test_a_large_onnx_constant_is_sized_before_it_becomes_exact(tmp_path):
+    """A Gemm of 2048 x 2048 floats: 16 MB in the file, about 670 MB as exact rationals; under a 64 MiB budget
+    it is refused before any of them is built."""
+    w = numpy_helper.from_array(np.full((2048, 2048), 0.5, np.float32), "w")
+    node = helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)
+    path = _write(tmp_path, [node], [w], [1, 2048])
+    t0 = time.perf_counter()
+    with pytest.raises(numerics.NumericsError, match="constant 'w'"):
+        numerics.from_onnx(path, memory_budget=64 << 20)
+    assert time.perf_counter() - t0 < 5
