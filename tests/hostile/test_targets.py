@@ -76,3 +76,20 @@ def test_a_forged_head_target_does_not_stall_the_certificate(tmp_path):
     t0 = time.perf_counter()
     assert _product_m({**honest, "head_target": BIG}) is None
     assert time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("g", ["exp(exp(exp(5*x1)))", "exp(exp(exp(exp(x1))))*x9"])
+def test_an_exponent_tower_is_a_clear_error_at_scale(g):
+    net = theory.select(16, [1, 9])
+    t0 = time.perf_counter()
+    with pytest.raises((numerics.NumericsError, theory.TheoryError), match="target"):
+        numerics.check_at_scale(net, [g, "x9"], (-1, 1), samples=256, search_steps=2, certify=False)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_tiny_enclosures_round_outward():
+    from theory.heads._target import MAX_BITS, enclose_target
+
+    g = theory.parse_formula("exp(-exp(exp(5*x0)))", variables="head", name="g")
+    lo, hi = enclose_target(g, {next(iter(g.free_symbols)): Fraction(1)})
+    assert lo == 0 < hi <= Fraction(1, 2**MAX_BITS)  # exp(-e^(e^5)) is far below 2^-4096, and positive

@@ -162,21 +162,33 @@ def iv_interval(lo: Fraction, hi: Fraction) -> Any:
     return iv.make_mpf((a, b))
 
 
-def mpf_fraction(raw: tuple) -> Fraction:
-    """Exact value of a raw mpf tuple; raises :class:`NonFinite` for inf and nan."""
+MAX_BITS = 4096
+"""Largest binary exponent of an endpoint read exactly (``exp(exp(exp(5)))`` has one of about 10**64 bits): above,
+unbounded (:class:`NonFinite`); below ``-MAX_BITS``, rounded outward to 0 or ``+-2**-MAX_BITS``."""
+_TINY = Fraction(1, 1 << MAX_BITS)
+
+
+def mpf_fraction(raw: tuple, upward: bool) -> Fraction:
+    """A raw mpf tuple's exact value, rounded outward (``upward``: an upper endpoint) below ``2**-MAX_BITS``;
+    :class:`NonFinite` for inf, nan and magnitudes above ``2**MAX_BITS``."""
     sign, man, exp, _ = raw
     if not man:
         if raw == libmp.fzero:
             return ZERO
         raise NonFinite
+    top = exp + man.bit_length()
+    if top > MAX_BITS:
+        raise NonFinite
+    if top < -MAX_BITS:  # |v| < 2**-MAX_BITS: an endpoint on the outer side of it
+        return (_TINY if not sign else ZERO) if upward else (ZERO if not sign else -_TINY)
     v = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
     return -v if sign else v
 
 
 def iv_bounds(z: Any) -> tuple[Fraction, Fraction]:
-    """Exact endpoints of an mpmath interval."""
+    """Exact endpoints of an mpmath interval (rounded outward where too small to hold, :func:`mpf_fraction`)."""
     a, b = z._mpi_
-    return mpf_fraction(a), mpf_fraction(b)
+    return mpf_fraction(a, upward=False), mpf_fraction(b, upward=True)
 
 
 _IV_FUNCS = {
@@ -304,7 +316,7 @@ def enclose_target(expr: sp.Expr, point: Mapping[sp.Symbol, Fraction], bits: int
             ienv = {sym: _obj(iv_interval(q, q)) for sym, q in point.items()}
             return iv_bounds(evaluate_on(rewrite_hyperbolic(expr), ienv, exact=False)[()])
     except NonFinite:
-        raise TheoryError(f"argument 'target': {expr} is undefined at the point {dict(point)}") from None
+        raise TheoryError(f"argument 'target': {expr} is undefined or beyond 2**{MAX_BITS} at {dict(point)}") from None
 
 
 def rewrite_hyperbolic(expr: sp.Expr) -> sp.Expr:
