@@ -12,7 +12,6 @@ checked before any point is computed; one ``error: ...`` line), or when the file
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -188,9 +187,8 @@ def _stored_before_stop_ratio(out: str) -> bool:
     """Whether ``out`` holds a store whose config.json predates the ``stop_ratio`` setting (unreadable: False,
     the store itself then reports it)."""
     try:
-        with open(Path(out) / "config.json", encoding="utf-8") as fh:
-            stored = json.load(fh)
-    except (OSError, ValueError):
+        stored = theory.io.read_json(Path(out) / "config.json", "sweep configuration")
+    except (OSError, ValueError):  # TheoryError is a ValueError
         return False
     return isinstance(stored, dict) and "stop_ratio" not in stored
 

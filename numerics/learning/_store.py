@@ -121,6 +121,8 @@ class SweepStore:
     def _load(self) -> None:
         if not self.points_path.exists():
             return
+        if not self.points_path.is_file() or self.points_path.stat().st_size > theory.io.MAX_JSON_BYTES:
+            raise bad("out", str(self.out), f"a sweep store whose {POINTS_FILE} is a regular file of at most 1 GiB")
         data = self.points_path.read_bytes()
         end = data.rfind(b"\n") + 1
         if end < len(data):

@@ -126,3 +126,23 @@ def test_a_large_onnx_constant_is_sized_before_it_becomes_exact(tmp_path):
     with pytest.raises(numerics.NumericsError, match="constant 'w'"):
         numerics.from_onnx(path, memory_budget=64 << 20)
     assert time.perf_counter() - t0 < 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(-2, 2**70), st.booleans(), st.floats(allow_nan=True), st.just(np.int64(8))),
+        min_size=0,
+        max_size=4,
+    )
+)
+def test_any_declared_shape_gives_a_network_or_a_clear_error(shape):
+    module = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 2, stride=2))
+    t0 = time.perf_counter()
+    try:
+        net = numerics.from_torch(module, tuple(shape))
+    except numerics.NumericsError:
+        pass
+    else:
+        assert net.d >= 1
+    assert time.perf_counter() - t0 < 5  # refused from the shape, never by filling memory first

@@ -14,12 +14,13 @@ re-raise them as their own). docs/cli.md describes the rules for output paths.
 """
 
 from ._atomic import atomic_write_dir, atomic_write_file, write_marker
-from ._json import parse_json, read_json
+from ._json import MAX_JSON_BYTES, parse_json, read_json
 from ._outputs import MARKER_FILE, check_replaceable, check_writable, read_marker
 from ._reads import FileRead, changed_reads, file_digest, note_read, recording_reads
 
 __all__ = [
     "read_json",
+    "MAX_JSON_BYTES",
     "parse_json",
     "atomic_write_file",
     "atomic_write_dir",

@@ -49,8 +49,11 @@ def marker_bytes(tool: str, files: Iterable[str]) -> bytes:
 def read_marker(directory: str | os.PathLike) -> dict[str, Any] | None:
     """The marker of ``directory`` as ``{"format", "written_by", "files"}``, or None when it has none (or an
     unreadable one, which counts as none)."""
-    try:
-        obj = json.loads((Path(directory) / MARKER_FILE).read_bytes())
+    path = Path(directory) / MARKER_FILE
+    try:  # a marker is a few hundred bytes: anything else (a link to /dev/zero, a huge file) is no marker
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > 1 << 20:
+            return None
+        obj = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):  # ValueError: not JSON or not UTF-8
         return None
     if (
