@@ -215,6 +215,8 @@ def _bound_forgeries(square):
     yield "witness without a violation", refuted, net, "witness"
     outside = edit(cert, status="refuted", upper=None, lower=Fraction(1), witness={"x0": Fraction(3)})
     yield "witness outside the box", outside, net, "witness"
+    sine = edit(refuted, assumptions={**a, "target": "sin(x0)"})
+    yield "refutation of a non-polynomial target", sine, net, "claim"
 
 
 def test_bound_forgeries_are_rejected(square):

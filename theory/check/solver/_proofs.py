@@ -176,7 +176,9 @@ def _bound_refutation(cert: Any, net: Network, g: sp.Expr, box: list, eps: Fract
     value = g.xreplace(
         {sp.Symbol(f"x{j}", real=True): sp.Rational(v.numerator, v.denominator) for j, v in enumerate(x)}
     )
-    gap = abs(_net_at(net, point) - Fraction(int(sp.fraction(value)[0]), int(sp.fraction(value)[1])))
+    if not value.is_Rational:  # a head bound's target is a polynomial with rational coefficients
+        raise Rejected("claim", f"the target is not a polynomial with rational coefficients: {g}")
+    gap = abs(_net_at(net, point) - Fraction(int(value.p), int(value.q)))
     if not (gap > eps and (cert.lower is None or cert.lower <= gap)):
         raise Rejected(
             "witness",
