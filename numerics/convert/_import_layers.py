@@ -3,7 +3,7 @@
 :func:`_apply` lowers one leaf (a module, or ``"relu"`` / ``"flatten"``) on a
 :class:`numerics.convert._lower.Lowering`: ``Conv1d`` as a tree layer
 (:func:`numerics.convert._lower_layers.conv_layer`), ``Linear`` as an exact matrix product plus bias, ``Conv2d``
-and ``AvgPool2d`` as exact taps (:mod:`numerics.convert._lower_2d`; torch's stride, padding and dilation settings
+and ``AvgPool2d`` as exact taps, eval-mode ``BatchNorm1d`` / ``BatchNorm2d`` as exact per-channel affine maps (:mod:`numerics.convert._lower_2d`; torch's stride, padding and dilation settings
 are read by :func:`_conv2d` / :func:`_avg_pool2d`, which the traversal also calls for ``F.conv2d`` /
 ``F.avg_pool2d``), ``LocallyConnected1d`` and ``DenseOnSignal`` as their own layers, ``ReLU``, ``Flatten``,
 ``Identity`` and eval ``Dropout`` as what they are; max pooling, and anything else, is an error naming the layer.
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 import theory
@@ -26,7 +28,9 @@ from ._lower_forms import Sym
 from ._lower_layers import conv_layer, exact_array, exact_dense
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _LEAVES = (
+    *_BATCH_NORMS,
     nn.Conv1d,
     nn.Conv2d,
     nn.AvgPool2d,
@@ -48,7 +52,8 @@ _MAX_POOLS = (
     nn.FractionalMaxPool2d,
 )
 _SUPPORTED = (
-    "Conv1d, Conv2d, AvgPool2d, Linear, ReLU, Flatten, Identity, Dropout (eval), LocallyConnected1d or DenseOnSignal"
+    "Conv1d, Conv2d, AvgPool2d, Linear, BatchNorm1d / BatchNorm2d (eval), ReLU, Flatten, Identity, Dropout (eval), "
+    "LocallyConnected1d or DenseOnSignal"
 )
 _MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
 
@@ -113,6 +118,39 @@ def _avg_pool2d(
     )
 
 
+def _batch_norm(lo: Lowering, v: Sym, op: Any, where: str) -> Sym:
+    """BatchNorm in eval mode: per channel ``c``, ``y = s_c (x - mean_c) + bias_c`` with ``s_c`` the float64 value
+    of ``weight_c / sqrt(running_var_c + eps)`` (computed as torch computes it, then read exactly); the shift
+    ``bias_c - s_c mean_c`` exact. On a ``(C, n)`` signal it is one pointwise layer (shared by every position);
+    on ``(C, H, W)`` or ``(C,)`` its affine forms, one tap per element."""
+    if op.training or op.running_mean is None or op.running_var is None:
+        raise bad(
+            where or "module",
+            f"{type(op).__name__} in training mode or without running statistics",
+            "BatchNorm in eval mode (model.eval()) with running statistics: in training mode it divides by the "
+            "batch's own statistics, which is not a fixed map",
+        )
+    c = op.num_features
+    if not v.shape or v.shape[0] != c:
+        raise bad(where, f"{type(op).__name__}({c}) on a signal of shape {v.shape}", f"{c} channels first")
+    var, mean = op.running_var.detach().double(), op.running_mean.detach().double()
+    weight = op.weight.detach().double() if op.weight is not None else torch.ones(c, dtype=torch.float64)
+    bias = op.bias.detach().double() if op.bias is not None else torch.zeros(c, dtype=torch.float64)
+    s = exact_dense(weight / torch.sqrt(var + op.eps), where)
+    shift = exact_dense(bias, where) - s * exact_dense(mean, where)
+    if v.index.ndim == 3:  # a (batch, C, n) signal: a per-channel map at every position
+        return lo.tree(
+            v,
+            lambda ch, n: theory.PointwiseLayer(
+                theory.SparseArray.from_dense(np.diag(s)), theory.SparseArray.from_dense(shift), relu=False
+            ),
+            where,
+        )
+    per = int(np.prod(v.shape[1:], dtype=np.int64))
+    taps = [[(s[e // per], e)] for e in range(c * per)]
+    return lo.linear(v, v.shape, taps, [shift[e // per] for e in range(c * per)], where)
+
+
 def _ops(module: nn.Module) -> list[tuple[str, Any]]:
     """``(where, op)`` of a module that is a plain list of layers: ``op`` a leaf module or ``"relu"``."""
     if isinstance(module, SpecModule):
@@ -151,6 +189,8 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
         )
     if isinstance(op, _MAX_POOLS):
         raise bad(where or "module", type(op).__name__, _MAX_POOL)
+    if isinstance(op, _BATCH_NORMS):
+        return _batch_norm(lo, v, op, where)
     if isinstance(op, nn.Conv1d):
         if v.index.ndim != 3:
             raise bad(
