@@ -13,6 +13,7 @@ into its layers. The traversal of the traced graph is :mod:`numerics.convert._im
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,16 @@ from .._errors import bad
 from ._lower import Lowering
 from ._lower_2d import avg_pool2d, conv2d
 from ._lower_forms import Sym
-from ._lower_layers import conv_layer, exact_array, exact_dense
+from ._lower_layers import conv_layer, exact_array, exact_dense, exact_scalar
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+_CLIPS = (nn.Hardtanh,)  # nn.ReLU6 is a Hardtanh(0, 6)
+_SMOOTH = (nn.Sigmoid, nn.Tanh, nn.GELU, nn.SiLU, nn.Softplus, nn.ELU, nn.Mish)
 _LEAVES = (
     *_BATCH_NORMS,
+    *_CLIPS,
+    *_SMOOTH,
     nn.Conv1d,
     nn.Conv2d,
     nn.AvgPool2d,
@@ -52,7 +57,8 @@ _MAX_POOLS = (
     nn.FractionalMaxPool2d,
 )
 _SUPPORTED = (
-    "Conv1d, Conv2d, AvgPool2d, Linear, BatchNorm1d / BatchNorm2d (eval), ReLU, Flatten, Identity, Dropout (eval), "
+    "Conv1d, Conv2d, AvgPool2d, Linear, BatchNorm1d / BatchNorm2d (eval), ReLU, Hardtanh / ReLU6, Flatten, Identity, "
+    "Dropout (eval), "
     "LocallyConnected1d or DenseOnSignal"
 )
 _MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
@@ -151,6 +157,18 @@ def _batch_norm(lo: Lowering, v: Sym, op: Any, where: str) -> Sym:
     return lo.linear(v, v.shape, taps, [shift[e // per] for e in range(c * per)], where)
 
 
+def _clip(lo: Lowering, v: Sym, a: Fraction, b: Fraction, where: str) -> Sym:
+    """``clip(x, a, b) = a + relu(x - a) - relu(x - b)`` for ``a <= b`` (Hardtanh, ReLU6), exactly: both ReLUs in
+    one layer (the two shifted copies stacked on a new axis), then their difference."""
+    if not a <= b:
+        raise bad(where, f"a clip to [{a}, {b}]", "min_val <= max_val")
+    v = lo.add_const(v, np.array(-a, dtype=object), where)
+    shifted = lo.add_const(v, np.array(a - b, dtype=object), where)
+    both = lo.relu(Sym(np.stack([v.index, shifted.index], axis=v.baxis + 1), v.baxis))
+    low, high = (Sym(np.take(both.index, i, axis=v.baxis + 1), v.baxis) for i in (0, 1))
+    return lo.add_const(lo.add(low, high, -1, where), np.array(a, dtype=object), where)
+
+
 def _ops(module: nn.Module) -> list[tuple[str, Any]]:
     """``(where, op)`` of a module that is a plain list of layers: ``op`` a leaf module or ``"relu"``."""
     if isinstance(module, SpecModule):
@@ -191,6 +209,15 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
         raise bad(where or "module", type(op).__name__, _MAX_POOL)
     if isinstance(op, _BATCH_NORMS):
         return _batch_norm(lo, v, op, where)
+    if isinstance(op, _SMOOTH):
+        raise bad(
+            where or "module",
+            type(op).__name__,
+            "piecewise-linear layers: it is smooth, so no exact ReLU network computes it (a head of "
+            "theory.approximate_head approximates it with a proved error bound)",
+        )
+    if isinstance(op, _CLIPS):
+        return _clip(lo, v, exact_scalar(op.min_val, where), exact_scalar(op.max_val, where), where)
     if isinstance(op, nn.Conv1d):
         if v.index.ndim != 3:
             raise bad(

@@ -60,6 +60,11 @@ def exact_dense(t: Any, where: str) -> np.ndarray:
     return out
 
 
+def exact_scalar(value: Any, where: str) -> Fraction:
+    """A finite float attribute (a clip bound) as its exact binary value."""
+    return exact_dense(np.array([float(value)]), where)[0]
+
+
 def exact_array(t: Any, shape: Sequence[int], where: str) -> theory.SparseArray:
     """The exact rationals of a float tensor or array (every finite float is a dyadic rational), as a sparse array.
 
