@@ -27,12 +27,15 @@ from ._lower import Lowering
 from ._lower_2d import avg_pool2d, conv2d
 from ._lower_forms import Sym
 from ._lower_layers import conv_layer, exact_array, exact_dense, exact_scalar
+from ._lower_max import max_pool
 from ._module import DenseOnSignal, LocallyConnected1d, SpecModule
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _CLIPS = (nn.Hardtanh,)  # nn.ReLU6 is a Hardtanh(0, 6)
 _SMOOTH = (nn.Sigmoid, nn.Tanh, nn.GELU, nn.SiLU, nn.Softplus, nn.ELU, nn.Mish)
 _LEAVES = (
+    nn.MaxPool1d,
+    nn.MaxPool2d,
     *_BATCH_NORMS,
     *_CLIPS,
     *_SMOOTH,
@@ -49,8 +52,6 @@ _LEAVES = (
     SpecModule,
 )
 _MAX_POOLS = (
-    nn.MaxPool1d,
-    nn.MaxPool2d,
     nn.MaxPool3d,
     nn.AdaptiveMaxPool1d,
     nn.AdaptiveMaxPool2d,
@@ -61,7 +62,7 @@ _SUPPORTED = (
     "Dropout (eval), "
     "LocallyConnected1d or DenseOnSignal"
 )
-_MAX_POOL = "no max pooling (a maximum is not a linear map); AvgPool2d or a strided Conv2d in its place"
+_MAX_POOL = "MaxPool1d / MaxPool2d modules (floor mode, no indices), read as exact ReLU max trees"
 
 
 def _pair(x: Any) -> tuple[int, int]:
@@ -157,6 +158,17 @@ def _batch_norm(lo: Lowering, v: Sym, op: Any, where: str) -> Sym:
     return lo.linear(v, v.shape, taps, [shift[e // per] for e in range(c * per)], where)
 
 
+def _max_pool(lo: Lowering, v: Sym, op: Any, where: str) -> Sym:
+    """``MaxPool1d`` / ``MaxPool2d`` (floor mode, no indices) as an exact ReLU max tree (:func:`max_pool`)."""
+    if op.ceil_mode or op.return_indices:
+        raise bad(where, f"{type(op).__name__}(ceil_mode={op.ceil_mode}, return_indices={op.return_indices})",
+                  "ceil_mode=False and return_indices=False")  # fmt: skip
+    n = 2 if isinstance(op, nn.MaxPool2d) else 1
+    spread = lambda x: tuple(x) if isinstance(x, (tuple, list)) else (int(x),) * n  # noqa: E731
+    kernel = spread(op.kernel_size)
+    return max_pool(lo, v, kernel, spread(op.stride or kernel), spread(op.padding), spread(op.dilation), where)
+
+
 def _clip(lo: Lowering, v: Sym, a: Fraction, b: Fraction, where: str) -> Sym:
     """``clip(x, a, b) = a + relu(x - a) - relu(x - b)`` for ``a <= b`` (Hardtanh, ReLU6), exactly: both ReLUs in
     one layer (the two shifted copies stacked on a new axis), then their difference."""
@@ -205,6 +217,8 @@ def _apply(lo: Lowering, v: Sym, where: str, op: Any) -> Sym:
             op.divisor_override,
             where=where,
         )
+    if isinstance(op, (nn.MaxPool1d, nn.MaxPool2d)):
+        return _max_pool(lo, v, op, where)
     if isinstance(op, _MAX_POOLS):
         raise bad(where or "module", type(op).__name__, _MAX_POOL)
     if isinstance(op, _BATCH_NORMS):

@@ -201,9 +201,9 @@ class _FunctionalMax(nn.Module):
 @pytest.mark.parametrize(
     "make, shape, message",
     [
-        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), (1, 6, 6), r"'1': got 'MaxPool2d'.*not a linear"),
-        (lambda: nn.MaxPool2d(2), (1, 6, 6), "MaxPool2d"),
-        (_FunctionalMax, (1, 6, 6), r"max_pool2d.*not a linear"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, ceil_mode=True)), (1, 6, 6), r"'1'.*ceil_mode"),
+        (lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool3d(2)), (1, 6, 6), r"'1': got 'MaxPool3d'"),
+        (_FunctionalMax, (1, 6, 6), r"max_pool2d.*MaxPool1d / MaxPool2d modules"),
         (lambda: nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 8), r"'0'.*Conv2d.*\(batch, channels, H, W\)"),
         (lambda: nn.Sequential(nn.Conv2d(2, 2, 3)), (1, 6, 6), "'0'.*c_in = 1"),
         (lambda: nn.Sequential(nn.Conv2d(1, 2, 7)), (1, 6, 6), "'0'.*at least one output position"),

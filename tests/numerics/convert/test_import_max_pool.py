@@ -1,0 +1,78 @@
+"""Max pooling read exactly as a ReLU max tree: ``max(a, b) = relu(a - b) + relu(b) - relu(-b)``.
+
+The imported spec in exact rationals against the float64 module at random points (float64_affine); the tree's
+depth (ceil(log2 k) ReLU layers for a window of k); the maximum exactly at dyadic inputs, including windows cut
+by the padding; refusals named.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+import torch
+from torch import nn
+
+import theory
+from numerics import TOLERANCES, NumericsError, from_torch
+
+MODELS = {
+    "conv1d + maxpool1d": (lambda: nn.Sequential(nn.Conv1d(1, 2, 2, stride=2), nn.MaxPool1d(2), nn.Flatten(),
+                                                 nn.Linear(8, 1)), (1, 16)),
+    "lenet-like 2-D": (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                             nn.Linear(8, 1)), (1, 4, 4)),
+    "3x3 windows, padding": (lambda: nn.Sequential(nn.Conv2d(1, 2, 2), nn.MaxPool2d(3, stride=1, padding=1),
+                                                   nn.Flatten(), nn.Linear(18, 1)), (1, 4, 4)),
+    "1-D stride 2, padding": (lambda: nn.Sequential(nn.Conv1d(2, 2, 3, padding=1), nn.MaxPool1d(3, stride=2, padding=1),
+                                                    nn.Flatten(), nn.Linear(8, 1)), (2, 8)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_max_pooling_is_exact_against_the_float64_module(name):
+    make, shape = MODELS[name]
+    torch.manual_seed(0)
+    m = make().double().eval()
+    net = from_torch(m, shape)
+    tol = TOLERANCES["float64_affine"]
+    x = 3 * torch.randn((5, *shape), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    with torch.no_grad():
+        y = m(x).reshape(5, -1)
+    for i in range(5):
+        point = [[Fraction(v) for v in row] for row in x[i].reshape(shape[0], -1).tolist()]
+        for e, f in zip(theory.evaluate_exact(net, point), y[i].tolist()):
+            assert abs(float(e) - f) <= tol.atol + tol.rtol * abs(float(e)), (name, float(e), f)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 8])
+def test_a_window_of_k_is_a_tree_of_ceil_log2_k_relu_layers_and_exact(k):
+    identity = nn.Conv1d(1, 1, 1).double()
+    with torch.no_grad():
+        identity.weight.fill_(1.0)
+        identity.bias.zero_()
+    net = from_torch(nn.Sequential(identity, nn.MaxPool1d(k)), (1, 2 * k))
+    assert sum(layer.relu for layer in net.layers) == math.ceil(math.log2(k))
+    values = [Fraction((-1) ** i * (i * 7 % 11), 8) for i in range(2 * k)]
+    got = theory.evaluate_exact(net, values)
+    assert list(got) == [max(values[:k]), max(values[k:])]  # exact, not to rounding
+
+
+def test_padding_is_minus_infinity_not_zero():
+    """Torch pads max pooling with -inf: a window at the edge holds only the signal's own values."""
+    identity = nn.Conv1d(1, 1, 1).double()
+    with torch.no_grad():
+        identity.weight.fill_(1.0)
+        identity.bias.zero_()
+    net = from_torch(nn.Sequential(identity, nn.MaxPool1d(3, stride=3, padding=1)), (1, 6))
+    values = [Fraction(-5), Fraction(-3), Fraction(-4), Fraction(-9), Fraction(-1), Fraction(-2)]
+    assert list(theory.evaluate_exact(net, values)) == [Fraction(-3), Fraction(-1)]  # not 0 from the padding
+
+
+@pytest.mark.parametrize(
+    "pool, message",
+    [(nn.MaxPool1d(2, return_indices=True), "return_indices"), (nn.MaxPool1d(2, ceil_mode=True), "ceil_mode")],
+)
+def test_unsupported_max_pooling_settings_are_named(pool, message):
+    with pytest.raises(NumericsError, match=message):
+        from_torch(nn.Sequential(nn.Conv1d(1, 1, 1), pool), (1, 8))
