@@ -193,7 +193,7 @@ def run_claims(
             for u in units
             if registry.origin(u[0].id)
             and len({registry.origin(c.id) for c in u}) == 1
-            and not any(keys.get(c.id) in cache.replay for c in u if cache is not None)
+            and not any(c.id in replayed for c in u)
         ]
         if jobs > 1
         else []
