@@ -8,8 +8,8 @@ are dyadic rationals).
 
 Accepted nodes (default ONNX domain): ``Conv`` (1-D: kernel = stride without padding is a tree layer; other
 strides, pads, dilations and groups are lowered to a dense layer; 2-D: always a dense layer on the signal of
-``H W`` positions ``h W + w``), ``AveragePool`` (2-D, floor mode: exact means; ``MaxPool`` is refused, a maximum
-is not linear), ``Gemm`` (``transA = 0``), ``MatMul`` with a
+``H W`` positions ``h W + w``), ``AveragePool`` (2-D, floor mode: exact means), ``MaxPool`` (1-D, 2-D, floor
+mode, symmetric pads, no indices: an exact ReLU max tree), ``Gemm`` (``transA = 0``), ``MatMul`` with a
 constant right factor, ``Add`` / ``Sub`` with a constant or of two tensors of one shape (skips), ``Relu``,
 ``Reshape``, ``Transpose``, ``Flatten`` (axis 1), ``Identity``, ``Dropout`` (inference), ``Constant``: what
 :func:`numerics.export_onnx` writes and what ``torch.onnx.export`` writes for ``Conv1d`` / ``Linear`` / ``ReLU``
@@ -36,16 +36,17 @@ from theory.cli import MEMORY_BUDGET
 
 from .._errors import NumericsError, bad
 from ._lower import Lowering
-from ._lower_2d import avg_pool2d, conv2d
+from ._lower_2d import conv2d
 from ._lower_forms import Sym
 from ._lower_layers import conv_layer, exact_dense
 from ._onnx_attributes import attributes, exact_scale, int_list
+from ._onnx_pools import pool
 
 DEFAULT_MAX_BYTES = 1 << 30
 """Largest ONNX file read by default (1 GiB; one protobuf holds < 2 GiB): checked before reading."""
 
 _SUPPORTED = (
-    "Conv (1-D, 2-D), AveragePool (2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
+    "Conv (1-D, 2-D), AveragePool (2-D), MaxPool (1-D, 2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
     "constant or of two tensors of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, "
     "Dropout, Constant"
 )
@@ -219,28 +220,8 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
         return None
     if op == "Conv":
         return _conv(lo, g, node, a, where)
-    if op == "AveragePool":
-        k = list(a.get("kernel_shape", []))
-        if len(k) != 2 or a.get("ceil_mode", 0) or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise bad(
-                where,
-                f"kernel {k}, ceil_mode {a.get('ceil_mode', 0)}, auto_pad {a.get('auto_pad')!r}",
-                "a 2-D AveragePool with explicit pads, ceil_mode = 0",
-            )
-        return avg_pool2d(
-            lo,
-            g.sym(node.input[0], where),
-            k,
-            stride=int_list(a, "strides", [1, 1], 1, where),
-            pads=int_list(a, "pads", [0] * 4, 0, where),
-            count_pad=bool(a.get("count_include_pad", 0)),
-            divisor=None,
-            where=where,
-        )
-    if op in ("MaxPool", "GlobalMaxPool"):
-        raise NumericsError(
-            f"from_onnx: {where} is not supported: a maximum is not a linear map; allowed: {_SUPPORTED}"
-        )
+    if op in ("AveragePool", "MaxPool", "GlobalMaxPool"):
+        return pool(lo, g, node, a, where)
     if op == "Gemm":
         return _gemm(lo, g, node, a, where)
     if op == "MatMul":

@@ -220,26 +220,45 @@ def test_unsupported_2d_layers_and_shapes_are_named(make, shape, message):
         from_torch(make(), shape)
 
 
-def test_onnx_max_pool_is_refused_by_name(tmp_path):
+def test_onnx_max_pool_is_the_exact_max_tree_of_from_torch(tmp_path):
+    """A torch.onnx.export of conv + MaxPool2d reads as exactly the same function as from_torch of the module
+    (both are exact: equal at rational points, not to rounding); unsupported MaxPool settings are named."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    w = numpy_helper.from_array(np.ones((1, 1, 2, 2), np.float32), "w")
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-        helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])],
-        [w],
-    )
+    torch.manual_seed(3)
+    m = nn.Sequential(nn.Conv2d(1, 2, 2), nn.MaxPool2d(3, stride=1, padding=1)).float().eval()
     path = tmp_path / "m.onnx"
-    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    with pytest.raises(NumericsError, match=r"node 'pool' \(MaxPool\).*not a linear map"):
-        from_onnx(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(m, (torch.randn(1, 1, 5, 5),), str(path), dynamo=False, input_names=["x"])
+    except (ImportError, ModuleNotFoundError) as e:
+        pytest.skip(f"torch.onnx.export cannot run here: {e}")
+    assert "MaxPool" in {n.op_type for n in onnx.load(str(path)).graph.node}
+    a, b = from_onnx(path), from_torch(m, (1, 5, 5))
+    rng = random.Random(0)
+    for _ in range(3):
+        x = [[Fraction(rng.randint(-1000, 1000), 997) for _ in range(25)]]
+        assert theory.evaluate_exact(a, x) == theory.evaluate_exact(b, x)
+
+    w = numpy_helper.from_array(np.ones((1, 1, 2, 2), np.float32), "w")
+    for attrs, message in [({"ceil_mode": 1}, "floor mode"), ({"pads": [1, 0, 0, 0]}, "both ends")]:
+        nodes = [
+            helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+            helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2], **attrs),
+        ]
+        graph = helper.make_graph(
+            nodes,
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, "h", "w"])],
+            [w],
+        )
+        bad_path = tmp_path / "bad.onnx"
+        onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(bad_path))
+        with pytest.raises(NumericsError, match=rf"node 'pool' \(MaxPool\).*{message}"):
+            from_onnx(bad_path)
 
 
 @pytest.mark.parametrize("auto", ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"])
