@@ -51,7 +51,7 @@ import theory
 from theory.cli import MEMORY_BUDGET
 
 from .._errors import bad
-from ._import_layers import _LEAVES, _MAX_POOL, _apply, _avg_pool2d, _conv2d, _ops
+from ._import_layers import _LEAVES, _MAX_POOL, _apply, _avg_pool2d, _conv2d, _max_pool, _ops
 from ._lower import Lowering
 from ._lower_forms import Sym
 from ._module import SpecModule
@@ -86,6 +86,12 @@ _POOL2D = (
 )
 
 
+_MAX_POOL_ARGS = (
+    ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+    (None, None, 0, 1, False, False),
+)
+
+
 def _call(node: torch.fx.Node, env: dict, consts: dict, sig: tuple, name: str) -> list[Any]:
     """The arguments of ``F.conv2d`` / ``F.avg_pool2d``: the traced input, then weights (module attributes) and
     literal settings."""
@@ -109,7 +115,12 @@ def _node(lo: Lowering, module: nn.Module, node: torch.fx.Node, env: dict, const
         return _conv2d(lo, *_call(node, env, consts, _CONV2D, name), where=f"node {node.name!r} (conv2d)")
     if node.op == "call_function" and node.target is F.avg_pool2d:
         return _avg_pool2d(lo, *_call(node, env, consts, _POOL2D, name), where=f"node {node.name!r} (avg_pool2d)")
-    if node.op != "call_module" and "max_pool" in getattr(node.target, "__name__", str(node.target)):
+    target = getattr(node.target, "__name__", str(node.target))
+    if node.op == "call_function" and ("max_pool1d" in target or "max_pool2d" in target):
+        x, *settings = _call(node, env, consts, _MAX_POOL_ARGS, name)
+        pool = (nn.MaxPool2d if "2d" in target else nn.MaxPool1d)(**dict(zip(_MAX_POOL_ARGS[0][1:], settings)))
+        return _max_pool(lo, x, pool, f"node {node.name!r} ({target})")
+    if node.op != "call_module" and "max_pool" in target:
         raise bad("module", name, _MAX_POOL)
     if any(a not in env for a in args):
         raise bad("module", name, _OPERATIONS)

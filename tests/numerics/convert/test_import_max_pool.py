@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import theory
@@ -76,3 +77,23 @@ def test_padding_is_minus_infinity_not_zero():
 def test_unsupported_max_pooling_settings_are_named(pool, message):
     with pytest.raises(NumericsError, match=message):
         from_torch(nn.Sequential(nn.Conv1d(1, 1, 1), pool), (1, 8))
+
+
+class _Functional(nn.Module):
+    """``F.max_pool2d`` in a forward: traced by torch.fx and read as the same max tree as the module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 2, 2), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.max_pool2d(self.conv(x), 2, stride=1), 1))
+
+
+def test_the_functional_form_is_the_module_form():
+    torch.manual_seed(4)
+    f = _Functional().double().eval()
+    module = nn.Sequential(f.conv, nn.MaxPool2d(2, stride=1), nn.Flatten(), f.fc).eval()
+    a, b = from_torch(f, (1, 4, 4)), from_torch(module, (1, 4, 4))
+    x = [[Fraction(i * 37 % 17 - 8, 5) for i in range(16)]]
+    assert theory.evaluate_exact(a, x) == theory.evaluate_exact(b, x)
