@@ -10,7 +10,8 @@ Accepted nodes (default ONNX domain): ``Conv`` (1-D: kernel = stride without pad
 strides, pads, dilations and groups are lowered to a dense layer; 2-D: always a dense layer on the signal of
 ``H W`` positions ``h W + w``), ``AveragePool`` (2-D, floor mode: exact means), ``MaxPool`` (1-D, 2-D, floor
 mode, symmetric pads, no indices: an exact ReLU max tree), ``Gemm`` (``transA = 0``), ``MatMul`` with a
-constant right factor, ``Add`` / ``Sub`` with a constant or of two tensors of one shape (skips), ``Relu``,
+constant right factor, ``Add`` / ``Sub`` with a constant or of two tensors of one shape (skips), ``Relu``, ``Clip`` (constant min and
+max, as ``a + relu(x - a) - relu(x - b)``),
 ``Reshape``, ``Transpose``, ``Flatten`` (axis 1), ``Identity``, ``Dropout`` (inference), ``Constant``: what
 :func:`numerics.export_onnx` writes and what ``torch.onnx.export`` writes for ``Conv1d`` / ``Linear`` / ``ReLU``
 / ``Flatten`` networks. Anything else is an error naming the node (name and op type).
@@ -35,6 +36,7 @@ import theory
 from theory.cli import MEMORY_BUDGET
 
 from .._errors import NumericsError, bad
+from ._import_layers import _clip
 from ._lower import Lowering
 from ._lower_2d import conv2d
 from ._lower_forms import Sym
@@ -47,7 +49,7 @@ DEFAULT_MAX_BYTES = 1 << 30
 
 _SUPPORTED = (
     "Conv (1-D, 2-D), AveragePool (2-D), MaxPool (1-D, 2-D), Gemm, MatMul with a constant right factor, Add / Sub with a "
-    "constant or of two tensors of one shape, Relu, Reshape, Transpose, Flatten (axis 1), Identity, "
+    "constant or of two tensors of one shape, Relu, Clip (both bounds), Reshape, Transpose, Flatten (axis 1), Identity, "
     "Dropout, Constant"
 )
 _AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
@@ -230,6 +232,13 @@ def _node(lo: Lowering, g: _Graph, node: Any, where: str) -> Sym | None:
         return _sum(lo, g, node, where)
     if op == "Relu":
         return lo.relu(g.sym(node.input[0], where))
+    if op == "Clip":  # opset >= 11: the bounds are the optional inputs 1 and 2, constants here
+        names = [*node.input[1:3], "", ""][:2]
+        bounds = [exact_dense(g.const(n, where).reshape(-1), where) if n else None for n in names]
+        low, high = bounds
+        if low is None or high is None or low.size != 1 or high.size != 1:
+            raise bad(where, "a Clip without two scalar bounds", "Clip with a constant min and max (one: use Relu)")
+        return _clip(lo, g.sym(node.input[0], where), low[0], high[0], where)
     if op == "Reshape":
         if a.get("allowzero", 0):
             raise bad(where, "allowzero = 1", "allowzero = 0 (0 copies a dimension)")

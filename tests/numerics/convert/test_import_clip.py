@@ -62,3 +62,29 @@ def test_an_empty_clip_interval_is_refused():
 def test_smooth_activations_are_refused_with_the_reason(act):
     with pytest.raises(NumericsError, match="smooth, so no exact ReLU network computes it"):
         from_torch(nn.Sequential(nn.Flatten(), nn.Linear(2, 2), act), (2,))
+
+
+@pytest.mark.parametrize("clip", [nn.ReLU6(), nn.Hardtanh(-0.5, 0.25)])
+def test_an_exported_clip_node_reads_as_the_module(clip, tmp_path):
+    """torch.onnx.export writes Hardtanh / ReLU6 as ONNX Clip with constant bounds: from_onnx reads the same exact
+    function as from_torch (equal at rational points, both exact)."""
+    import random
+    import warnings
+
+    pytest.importorskip("onnx")
+    import numerics
+
+    torch.manual_seed(5)
+    m = nn.Sequential(nn.Conv1d(1, 3, 2, stride=2), clip, nn.Conv1d(3, 1, 2, stride=2)).float().eval()
+    path = tmp_path / "c.onnx"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(m, (torch.randn(1, 1, 4),), str(path), dynamo=False, input_names=["x"])
+    except (ImportError, ModuleNotFoundError) as e:
+        pytest.skip(f"torch.onnx.export cannot run here: {e}")
+    a, b = numerics.from_onnx(path), from_torch(m, (1, 4))
+    rng = random.Random(0)
+    for _ in range(4):
+        x = [Fraction(rng.randint(-4000, 4000), 997) for _ in range(4)]
+        assert theory.evaluate_exact(a, x) == theory.evaluate_exact(b, x)
