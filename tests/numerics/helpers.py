@@ -41,3 +41,14 @@ def relu_head_certificate(net, upper, lower=None):
         upper=upper,
         lower=lower,
     )
+
+
+def assert_exact_matches_module(net: theory.Network, module: torch.nn.Module, x: torch.Tensor, name: str = "") -> None:
+    """``net`` in exact rationals equals the float64 ``module`` at every sample of ``x`` ``(B, C0, ...)`` to float64
+    rounding (``F64_AFFINE``); a sample is read channels first, ``(C0, d)`` with ``d`` its positions."""
+    with torch.no_grad():
+        y = module(x).reshape(x.shape[0], -1)
+    for i in range(x.shape[0]):
+        point = [[Fraction(v) for v in row] for row in x[i].reshape(x.shape[1], -1).tolist()]
+        for e, f in zip(theory.evaluate_exact(net, point), y[i].tolist()):
+            assert abs(float(e) - f) <= F64_AFFINE.atol + F64_AFFINE.rtol * abs(float(e)), (name, float(e), f)

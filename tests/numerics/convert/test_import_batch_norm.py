@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-import theory
-from numerics import TOLERANCES, NumericsError, from_torch
+from numerics import NumericsError, from_torch
+from tests.numerics.helpers import assert_exact_matches_module
 
 
 def _trained_statistics(bn: nn.Module, seed: int) -> nn.Module:
@@ -45,15 +45,8 @@ def test_the_exact_spec_equals_the_float64_module_to_rounding(name):
     make, shape = MODELS[name]
     m = make().double().eval()
     net = from_torch(m, shape)
-    tol = TOLERANCES["float64_affine"]
     x = torch.randn((4, *shape), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    with torch.no_grad():
-        y = m(x).reshape(4, -1)
-    for i in range(4):
-        point = [[Fraction(v) for v in row] for row in x[i].reshape(shape[0], -1).tolist()]  # (C0, d), d = H W
-        exact = theory.evaluate_exact(net, point)
-        for e, f in zip(exact, y[i].tolist()):
-            assert abs(float(e) - f) <= tol.atol + tol.rtol * abs(float(e)), (name, float(e), f)
+    assert_exact_matches_module(net, m, x, name)
 
 
 def test_the_scale_is_the_float64_value_torch_computes_and_the_shift_is_exact():

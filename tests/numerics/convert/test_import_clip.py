@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 import theory
-from numerics import TOLERANCES, NumericsError, from_torch
+from numerics import NumericsError, from_torch
+from tests.numerics.helpers import assert_exact_matches_module
 
 MODELS = {
     "conv1d + relu6": (lambda: nn.Sequential(nn.Conv1d(1, 3, 2, stride=2), nn.ReLU6(), nn.Conv1d(3, 1, 2, stride=2)),
@@ -31,14 +32,8 @@ def test_a_clip_is_exact_against_the_float64_module(name):
     torch.manual_seed(0)
     m = make().double().eval()
     net = from_torch(m, shape)
-    tol = TOLERANCES["float64_affine"]
     x = 8 * torch.randn((6, *shape), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    with torch.no_grad():
-        y = m(x).reshape(6, -1)
-    for i in range(6):
-        point = [[Fraction(v) for v in row] for row in x[i].reshape(shape[0], -1).tolist()]
-        for e, f in zip(theory.evaluate_exact(net, point), y[i].tolist()):
-            assert abs(float(e) - f) <= tol.atol + tol.rtol * abs(float(e)), (name, float(e), f)
+    assert_exact_matches_module(net, m, x, name)
 
 
 def test_both_ends_of_the_clip_are_reached_exactly():

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import theory
-from numerics import TOLERANCES, NumericsError, from_torch
+from numerics import NumericsError, from_torch
+from tests.numerics.helpers import assert_exact_matches_module
 
 MODELS = {
     "conv1d + maxpool1d": (lambda: nn.Sequential(nn.Conv1d(1, 2, 2, stride=2), nn.MaxPool1d(2), nn.Flatten(),
@@ -36,22 +37,22 @@ def test_max_pooling_is_exact_against_the_float64_module(name):
     torch.manual_seed(0)
     m = make().double().eval()
     net = from_torch(m, shape)
-    tol = TOLERANCES["float64_affine"]
     x = 3 * torch.randn((5, *shape), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert_exact_matches_module(net, m, x, name)
+
+
+def _identity() -> nn.Module:
+    """A 1x1 convolution that passes its one channel through unchanged (the pooling then acts on the input)."""
+    conv = nn.Conv1d(1, 1, 1).double()
     with torch.no_grad():
-        y = m(x).reshape(5, -1)
-    for i in range(5):
-        point = [[Fraction(v) for v in row] for row in x[i].reshape(shape[0], -1).tolist()]
-        for e, f in zip(theory.evaluate_exact(net, point), y[i].tolist()):
-            assert abs(float(e) - f) <= tol.atol + tol.rtol * abs(float(e)), (name, float(e), f)
+        conv.weight.fill_(1.0)
+        conv.bias.zero_()
+    return conv
 
 
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 8])
 def test_a_window_of_k_is_a_tree_of_ceil_log2_k_relu_layers_and_exact(k):
-    identity = nn.Conv1d(1, 1, 1).double()
-    with torch.no_grad():
-        identity.weight.fill_(1.0)
-        identity.bias.zero_()
+    identity = _identity()
     net = from_torch(nn.Sequential(identity, nn.MaxPool1d(k)), (1, 2 * k))
     assert sum(layer.relu for layer in net.layers) == math.ceil(math.log2(k))
     values = [Fraction((-1) ** i * (i * 7 % 11), 8) for i in range(2 * k)]
@@ -61,10 +62,7 @@ def test_a_window_of_k_is_a_tree_of_ceil_log2_k_relu_layers_and_exact(k):
 
 def test_padding_is_minus_infinity_not_zero():
     """Torch pads max pooling with -inf: a window at the edge holds only the signal's own values."""
-    identity = nn.Conv1d(1, 1, 1).double()
-    with torch.no_grad():
-        identity.weight.fill_(1.0)
-        identity.bias.zero_()
+    identity = _identity()
     net = from_torch(nn.Sequential(identity, nn.MaxPool1d(3, stride=3, padding=1)), (1, 6))
     values = [Fraction(-5), Fraction(-3), Fraction(-4), Fraction(-9), Fraction(-1), Fraction(-2)]
     assert list(theory.evaluate_exact(net, values)) == [Fraction(-3), Fraction(-1)]  # not 0 from the padding
